@@ -1,0 +1,56 @@
+"""The portal's tables. Importing this package registers every table on Base.metadata."""
+
+from server.models.auth import AuthSession, OneTimeToken, SignInFailures
+from server.models.base import Base, Money, utcnow
+from server.models.billing import (
+    AuditEntry,
+    IdempotencyRecord,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    PaymentMethod,
+)
+from server.models.company import Branch, Contact, Identity, Property, PropertyContact, Staff, staff_branches
+from server.models.work import (
+    OPPORTUNITY_STATUSES,
+    Activity,
+    Attachment,
+    Proposal,
+    ProposalItem,
+    ProposalSignature,
+    RequestComment,
+    ServiceRequest,
+    Visit,
+    VisitNote,
+)
+
+__all__ = [
+    "OPPORTUNITY_STATUSES",
+    "Activity",
+    "Attachment",
+    "AuditEntry",
+    "AuthSession",
+    "Base",
+    "Branch",
+    "Contact",
+    "IdempotencyRecord",
+    "Identity",
+    "Invoice",
+    "InvoiceLine",
+    "Money",
+    "OneTimeToken",
+    "Payment",
+    "PaymentMethod",
+    "Proposal",
+    "ProposalItem",
+    "ProposalSignature",
+    "Property",
+    "PropertyContact",
+    "RequestComment",
+    "ServiceRequest",
+    "SignInFailures",
+    "Staff",
+    "Visit",
+    "VisitNote",
+    "staff_branches",
+]

@@ -1,0 +1,136 @@
+"""Invoices, payments, payment methods, idempotency records and the staff audit trail."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.models.base import Base, Money, UTCDateTime, utcnow
+from server.models.company import Contact, Property, Staff
+from server.models.work import Proposal, Visit
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        # The balance can never go below zero, whatever races happen (IN-6).
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        Index("ix_invoices_property_date", "property_id", "invoice_date", "id"),
+        Index("ix_invoices_property_balance", "property_id", "balance"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("properties.id"))
+    number: Mapped[str] = mapped_column(String(60), index=True)
+    billing_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
+    invoice_date: Mapped[date] = mapped_column(Date)
+    net_terms_days: Mapped[int] = mapped_column(Integer, default=0)
+    due_date: Mapped[date] = mapped_column(Date)
+    shared: Mapped[bool] = mapped_column(Boolean, default=True)
+    total: Mapped[Decimal] = mapped_column(Money)
+    applied_credits: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    # total - applied_credits - successful payments, kept in step by every write (PF-3).
+    balance: Mapped[Decimal] = mapped_column(Money)
+    services: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    property: Mapped[Property] = relationship()
+    billing_contact: Mapped[Contact | None] = relationship()
+    proposal: Mapped[Proposal | None] = relationship()
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
+    )
+    payments: Mapped[list[Payment]] = relationship(back_populates="invoice", order_by="Payment.id")
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    service: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+    visit: Mapped[Visit | None] = relationship()
+
+
+class PaymentMethod(Base):
+    """What the gateway gave back for a card or bank account; never the number itself (PM-4)."""
+
+    __tablename__ = "payment_methods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"), index=True)
+    type: Mapped[str] = mapped_column(String(10))  # card | ach
+    gateway_token: Mapped[str] = mapped_column(String(200))
+    brand: Mapped[str] = mapped_column(String(40))
+    last4: Mapped[str] = mapped_column(String(4))
+    exp_month: Mapped[int | None] = mapped_column(Integer)
+    exp_year: Mapped[int | None] = mapped_column(Integer)
+    holder_name: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    # Imported payments keep their place in the file so a re-import updates them in place.
+    import_position: Mapped[int | None] = mapped_column(Integer)
+    group_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    convenience_fee: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    method_type: Mapped[str | None] = mapped_column(String(10))
+    method_last4: Mapped[str | None] = mapped_column(String(4))
+    payment_method_id: Mapped[int | None] = mapped_column(ForeignKey("payment_methods.id"))
+    payer_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
+    captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    gateway_charge_id: Mapped[str | None] = mapped_column(String(100))
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+    captured_by: Mapped[Staff | None] = relationship()
+
+
+class IdempotencyRecord(Base):
+    """The first answer to a payment request, replayed for every retry with the same key (IN-8)."""
+
+    __tablename__ = "idempotency_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(400), unique=True)  # "<contact id>:<key>"
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """What staff did while assisting a contact (SA-3). Only ever inserted."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_contact_at", "contact_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    client_address: Mapped[str] = mapped_column(String(100), default="")
+
+    staff: Mapped[Staff] = relationship()
+    contact: Mapped[Contact] = relationship()
