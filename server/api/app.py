@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.mailer = Mailer(backend_from_url(settings.mail_url), settings.mail_from)
     problems.install(app)
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=API_PREFIX, responses=problems.problem_responses(*problems.COMMON_STATUSES))
     for module in ROUTERS:
         api.include_router(module.router)
     app.include_router(api)
