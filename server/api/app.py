@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from server import __version__
-from server.api import problems
+from server.api import guards, problems
 from server.api.routes import auth, invoices, me, meta, properties, proposals, requests, visits
 from server.db import make_engine, make_session_factory
 from server.services.mail import Mailer, backend_from_url
@@ -28,7 +28,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.mailer = Mailer(backend_from_url(settings.mail_url), settings.mail_from)
     problems.install(app)
-    api = APIRouter(prefix=API_PREFIX, responses=problems.problem_responses(*problems.COMMON_STATUSES))
+    app.add_middleware(guards.RejectNulInAddress)
+    api = APIRouter(
+        prefix=API_PREFIX,
+        responses=problems.problem_responses(*problems.COMMON_STATUSES),
+        dependencies=[Depends(guards.require_json_body)],
+    )
     for module in ROUTERS:
         api.include_router(module.router)
     app.include_router(api)

@@ -29,8 +29,6 @@ _HTTP_CODES = {
 }
 
 
-
-
 class FieldErrorOut(BaseModel):
     field: str = Field(description="The input that is wrong, dotted for nested fields (`allocations.0.amount`).")
     message: str
@@ -57,6 +55,7 @@ _DESCRIPTIONS = {
     403: "Signed in, but not allowed to do this.",
     404: "Absent, or not visible to this caller.",
     409: "The item's state does not allow this.",
+    415: "The request body is not of a type this endpoint accepts.",
     422: "Invalid input; `errors` names each field.",
     429: "Slowed down; wait the number of seconds in `Retry-After`.",
 }
@@ -80,6 +79,9 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for operations in openapi.get("paths", {}).values():
         for operation in operations.values():
+            if "requestBody" in operation:
+                # server.api.guards.require_json_body, or the upload handler's own type check
+                operation["responses"].setdefault("415", {})
             for status, response in operation.get("responses", {}).items():
                 if not str(status).startswith(("4", "5")):
                     continue
@@ -89,7 +91,11 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
                     response["description"] = _DESCRIPTIONS.get(code) or HTTPStatus(code).phrase
                 if code == 429:
                     response["headers"] = {
-                        "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "string"}, "required": True}
+                        "Retry-After": {
+                            "description": "Seconds to wait.",
+                            "schema": {"type": "string"},
+                            "required": True,
+                        }
                     }
     used = str(openapi.get("paths"))
     for name in ("HTTPValidationError", "ValidationError"):
