@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.mailer = Mailer(backend_from_url(settings.mail_url), settings.mail_from)
     problems.install(app)
-    app.add_middleware(guards.RejectNulInAddress)
+    app.add_middleware(guards.AddressGuard)
     api = APIRouter(
         prefix=API_PREFIX,
         responses=problems.problem_responses(*problems.COMMON_STATUSES),
