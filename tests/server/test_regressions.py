@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter, ValidationError
 
+from server.api.schemas import MoneyIn
 from tests.server.conftest import NORTH, property_ids
 
 
@@ -258,3 +261,26 @@ def test_errors_never_echo_secrets(client: TestClient, pat: dict[str, str]) -> N
         assert password not in response.text
         assert token not in response.text
         assert "my-secret" not in response.text
+
+
+@pytest.mark.parametrize(
+    "text", ["1e999", "100000000000000000000000000", "1000000000000", "12.345", " 5", "5\n", "٣", "NaN", "Infinity", ""]
+)
+def test_money_in_refuses_what_is_not_a_two_decimal_amount(text: str) -> None:
+    # Found fuzzing POST /payment-quote: "1e999" and 27-digit amounts made Decimal.quantize raise (500).
+    with pytest.raises(ValidationError):
+        TypeAdapter(MoneyIn).validate_python(text)
+
+
+@pytest.mark.parametrize("value", [5, 5.5, True, None, ["5.00"]])
+def test_money_in_refuses_json_numbers(value: Any) -> None:
+    # The contract: money is a JSON string, never a number (a float cannot hold cents exactly).
+    with pytest.raises(ValidationError):
+        TypeAdapter(MoneyIn).validate_python(value)
+
+
+def test_money_in_keeps_the_sign_for_the_routes_to_judge() -> None:
+    adapter = TypeAdapter(MoneyIn)
+    assert adapter.validate_python("-5.00") == Decimal("-5.00")
+    assert adapter.validate_python("0") == Decimal("0.00")
+    assert adapter.validate_python("999999999999.99") == Decimal("999999999999.99")
