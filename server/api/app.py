@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 
 from server import __version__
 from server.api import guards, problems
@@ -28,11 +28,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.mailer = Mailer(backend_from_url(settings.mail_url), settings.mail_from)
     problems.install(app)
-    app.add_middleware(guards.AddressGuard)
+    guards.install(app)
     api = APIRouter(
         prefix=API_PREFIX,
         responses=problems.problem_responses(*problems.COMMON_STATUSES),
-        dependencies=[Depends(guards.require_json_body)],
+        dependencies=guards.ROUTER_DEPENDENCIES,
     )
     for module in ROUTERS:
         api.include_router(module.router)

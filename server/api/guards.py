@@ -1,11 +1,16 @@
-"""Input checks that hold for every endpoint, so no route has to remember them (found by fuzzing, see test_regressions.py)."""
+"""Input checks that hold for every endpoint, so no route has to remember them (found by fuzzing, see test_regressions.py).
+
+install(app) adds them; the API router lists ROUTER_DEPENDENCIES.
+"""
 
 from __future__ import annotations
 
 import email.message
-from urllib.parse import parse_qsl, unquote_to_bytes
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_to_bytes
 
-from fastapi import Request, params
+from fastapi import Depends, FastAPI, Request, params
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -15,54 +20,31 @@ from server.api.schemas import MAX_INT
 from server.errors import FieldError, Problem, invalid, not_found
 
 
-class AddressGuard:
-    """Refuses addresses holding values no database can use, before any route sees them.
+class RejectNul:
+    """Answers 400 to a path or query string holding a NUL character, before any route sees it.
 
-    - A NUL character in the path or query: 400. PostgreSQL cannot compare text holding one, so
-      `/portal/%00/...` or `?q=%00` would otherwise end in a database error.
-    - An integer past 64 bits, read as FastAPI would read an `int` (so `1_8446744073709551616`
-      and `18446744073709551616.0` count too): 404 in the path (no such item), 422 in the query.
-      SQLite cannot bind such a number, and a route's `item_id: int` does not bound it.
+    PostgreSQL cannot compare text holding one, so `/portal/%00/...` or `?q=%00` would otherwise
+    end in a database error; no valid address contains one.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        problem = _address_problem(scope) if scope["type"] == "http" else None
-        if problem is not None:
+        if scope["type"] == "http" and _has_nul(scope):
+            problem = Problem(
+                400, "bad_request", "The address contains a character that is not allowed.", "Bad request"
+            )
             await problem_response(problem)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
 
-_INT = TypeAdapter(int)
-
-
-def _out_of_range(text: str) -> bool:
-    if not any(character.isdigit() for character in text):
-        return False
-    try:
-        number = _INT.validate_python(text)
-    except ValidationError:
-        return False
-    return not -MAX_INT - 1 <= number <= MAX_INT
-
-
-def _address_problem(scope: Scope) -> Problem | None:
+def _has_nul(scope: Scope) -> bool:
     path: str = scope.get("path", "")
     raw_path: bytes = scope.get("raw_path") or b""
     query: bytes = scope.get("query_string", b"")
-    if "\x00" in path or b"\x00" in unquote_to_bytes(raw_path) or b"\x00" in unquote_to_bytes(query):
-        return Problem(400, "bad_request", "The address contains a character that is not allowed.", "Bad request")
-    if any(_out_of_range(segment) for segment in path.split("/")):
-        return not_found("That item")
-    fields = [
-        FieldError(name, "is out of range")
-        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-        if _out_of_range(value)
-    ]
-    return invalid(fields) if fields else None
+    return "\x00" in path or b"\x00" in unquote_to_bytes(raw_path) or b"\x00" in unquote_to_bytes(query)
 
 
 def _is_json(content_type: str) -> bool:
@@ -87,3 +69,95 @@ async def require_json_body(request: Request) -> None:
         raise Problem(
             415, "unsupported_media_type", "Send the request body as JSON (application/json).", "Unsupported type"
         )
+
+
+_INT = TypeAdapter(int)
+
+
+def _out_of_range(text: str) -> bool:
+    """True for a number FastAPI would accept as an `int` (`2147483648`, `2_147_483_648`, `2147483648.0`) but no id column holds."""
+    try:
+        number = _INT.validate_python(text)
+    except ValidationError:
+        return False  # not a number at all: FastAPI's own validation answers
+    return not -MAX_INT - 1 <= number <= MAX_INT
+
+
+def _mentions_integer(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("type") == "integer":
+        return True
+    return any(_mentions_integer(part) for part in (schema.get("items"), *schema.get("anyOf", ())))
+
+
+def _integer_parameters(app: FastAPI) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(path, method) -> [(location, name)] of every integer path or query parameter, read from the OpenAPI document."""
+    found: dict[tuple[str, str], list[tuple[str, str]]] | None = getattr(app.state, "integer_parameters", None)
+    if found is None:
+        found = {}
+        for path, operations in app.openapi().get("paths", {}).items():
+            for method, operation in operations.items():
+                found[(path, method.upper())] = [
+                    (parameter["in"], parameter["name"])
+                    for parameter in operation.get("parameters", [])
+                    if parameter["in"] in ("path", "query") and _mentions_integer(parameter.get("schema"))
+                ]
+        app.state.integer_parameters = found
+    return found
+
+
+async def bounded_integers(request: Request) -> None:
+    """An integer parameter past the 32 bits of the database's id columns: 404 in the path, 422 in the query.
+
+    A route's `item_id: int` does not bound it, and the database then fails instead of finding
+    nothing (SQLite cannot bind past 64 bits, PostgreSQL casts to `integer`).
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    wanted = _integer_parameters(request.app).get((route.path, request.method), [])
+    if any(location == "path" and _out_of_range(str(request.path_params.get(name, ""))) for location, name in wanted):
+        raise not_found("That item")
+    errors = [
+        FieldError(name, f"{name}: is out of range")
+        for location, name in wanted
+        if location == "query" and any(_out_of_range(value) for value in request.query_params.getlist(name))
+    ]
+    if errors:
+        raise invalid(errors)
+
+
+def document_integer_bounds(openapi: dict[str, Any]) -> dict[str, Any]:
+    """States the bound bounded_integers enforces on integer parameters that have no tighter one."""
+
+    def bound(schema: Any) -> None:
+        if not isinstance(schema, dict):
+            return
+        if schema.get("type") == "integer":
+            schema.setdefault("maximum", MAX_INT)
+            schema.setdefault("minimum", -MAX_INT - 1)
+        for part in (schema.get("items"), *schema.get("anyOf", ())):
+            bound(part)
+
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] in ("path", "query"):
+                    bound(parameter.get("schema"))
+    return openapi
+
+
+ROUTER_DEPENDENCIES = [Depends(require_json_body), Depends(bounded_integers)]
+
+
+def install(app: FastAPI) -> None:
+    app.add_middleware(RejectNul)
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_integer_bounds(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

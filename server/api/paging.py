@@ -51,7 +51,7 @@ def _decode_value(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError("unexpected cursor value")
     if isinstance(value, int) and not -MAX_INT - 1 <= value <= MAX_INT:
-        raise ValueError("cursor integer out of range")
+        raise ValueError("cursor integer out of range")  # the id columns are 32-bit
     if isinstance(value, str) and "\x00" in value:
         raise ValueError("NUL in cursor")
     return value
@@ -77,7 +77,7 @@ def decode_cursor(cursor: str, order: Sequence[ColumnElement[Any] | Instrumented
     """The values of a cursor made by encode_cursor for the same `order`; anything else is a 400, never a query.
 
     A forged cursor with the wrong types would otherwise reach the database (a date compared
-    with a string, an integer past 64 bits) and fail there.
+    with a string, an id past the columns' 32 bits) and fail there.
     """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))

@@ -13,14 +13,15 @@ MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 # Amounts in requests: up to 999 999 999 999.99, at most two decimals.
 MONEY_IN_PATTERN = r"^-?\d{1,12}(\.\d{1,2})?$"
 CENT = Decimal("0.01")
-# Integers past 64 bits cannot be stored or compared by SQLite (OverflowError) and are no one's id.
-MAX_INT = 2**63 - 1
+# Ids are PostgreSQL `integer` (32 bits): a larger number in a query fails there ("integer out of
+# range"), and past 64 bits in SQLite too (OverflowError). No field of this API needs more.
+MAX_INT = 2**31 - 1
 # Ids in paths, queries and bodies: out-of-range values are a 422, not a database error.
 ItemId = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
 def check_input(value: Any) -> None:
-    """Refuses what no field may hold: NUL characters (PostgreSQL cannot store them) and integers past 64 bits.
+    """Refuses what no field may hold: NUL characters (PostgreSQL cannot store them) and integers past MAX_INT.
 
     Raises ValueError (pydantic turns it into a 422 naming the field); multipart handlers can call it too.
     """

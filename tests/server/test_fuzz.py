@@ -8,7 +8,7 @@ this file, in two ways:
   (the office), each on its own copy of the test company's database. A caller the endpoint
   refuses by role (403) while the other gets through is skipped: 403 is all it would ever see.
 - test_hostile_values_in_every_field: one valid request per operation, then each hostile value
-  (NUL, 10 000 characters, integers past 64 bits...) in turn in every parameter and body field;
+  (NUL, 10 000 characters, integers past 32 and 64 bits...) in turn in every parameter and body field;
   random generation reaches those only by luck, and they are what breaks databases.
 
 Every request carries a freshly minted token, so a fuzzed sign-out cannot starve the requests
@@ -70,7 +70,7 @@ CHECKS = (
 
 
 # Values that break servers: NUL (PostgreSQL refuses it), very long or right-to-left text, SQL and
-# header injection, numbers in text, integers past 32 and 64 bits (SQLite cannot bind them).
+# header injection, numbers in text, integers past 32 bits (PostgreSQL `integer`) and 64 bits (SQLite).
 HOSTILE_TEXT = [
     "\x00",
     "x\x00y",
@@ -80,6 +80,7 @@ HOSTILE_TEXT = [
     "%00",
     "\r\nX-Injected: 1",
     "-1",
+    str(2**31),
     str(2**64),
     "1e999",
 ]

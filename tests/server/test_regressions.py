@@ -45,7 +45,8 @@ def test_out_of_range_property_ids_are_404_or_422(client: TestClient, pat: dict[
         assert_problem(client.get(f"{NORTH}/{path}", headers=pat, params={"property_id": value}), 404, 422)
 
 
-HUGE_NUMBERS = [str(2**63), str(2**64), "-" + str(2**64), "1_8446744073709551616", f"{2**64}.0", "9" * 400]
+# 2**31: past PostgreSQL's `integer` ("integer out of range"); 2**64: past what SQLite can bind.
+HUGE_NUMBERS = [str(2**31), str(-(2**31) - 1), str(2**63), str(2**64), "2_147_483_648", f"{2**64}.0", "9" * 400]
 # Every path with an id in the contract; the answer must be 404 whichever of them exist yet.
 ID_PATHS = [
     "proposals/{}",
@@ -60,22 +61,17 @@ ID_PATHS = [
 
 
 @pytest.mark.parametrize("number", HUGE_NUMBERS)
-def test_ids_past_64_bits_in_a_path_are_404(client: TestClient, pat: dict[str, str], number: str) -> None:
+def test_ids_past_32_bits_in_a_path_are_404(client: TestClient, pat: dict[str, str], number: str) -> None:
     for template in ID_PATHS:
         assert_problem(client.get(f"{NORTH}/{template.format(number)}", headers=pat), 404)
         assert_problem(client.post(f"{NORTH}/{template.format(number)}", headers=pat, json={}), 404, 405)
 
 
 @pytest.mark.parametrize("number", HUGE_NUMBERS)
-def test_integers_past_64_bits_in_a_query_are_422(client: TestClient, pat: dict[str, str], number: str) -> None:
-    for path, name in [
-        ("invoices", "property_id"),
-        ("visits", "days"),
-        ("visits", "limit"),
-        ("staff/audit", "contact_id"),
-    ]:
+def test_integers_past_32_bits_in_a_query_are_422(client: TestClient, pat: dict[str, str], number: str) -> None:
+    for path, name in [("invoices", "property_id"), ("visits", "days"), ("proposals", "limit")]:
         body = assert_problem(client.get(f"{NORTH}/{path}", headers=pat, params={name: number}), 422)
-        assert body["errors"][0]["field"] == name
+        assert body["errors"][0]["field"].startswith(name)
 
 
 @pytest.mark.parametrize("limit", ["-1", "0", "501", "-99999999999999999999", "99999999999999999999", "1.5", "x"])
@@ -94,6 +90,7 @@ BAD_CURSORS = [
     cursor_of([1, 2, 3]),
     cursor_of(["2020-01-01", 1]),
     cursor_of([{"d": "2020-01-01"}, "x"]),
+    cursor_of([{"d": "2020-01-01"}, 2**31]),
     cursor_of([{"d": "2020-01-01"}, 2**64]),
     cursor_of([{"d": "2020-01-01"}, -(2**64)]),
     cursor_of([{"d": "2020-01-01"}, 1.5]),
