@@ -6,7 +6,9 @@ install(app) adds them; the API router lists ROUTER_DEPENDENCIES.
 from __future__ import annotations
 
 import email.message
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -91,19 +93,32 @@ def _mentions_integer(schema: Any) -> bool:
     return any(_mentions_integer(part) for part in (schema.get("items"), *schema.get("anyOf", ())))
 
 
-def _integer_parameters(app: FastAPI) -> dict[tuple[str, str], list[tuple[str, str]]]:
-    """(path, method) -> [(location, name)] of every integer path or query parameter, read from the OpenAPI document."""
-    found: dict[tuple[str, str], list[tuple[str, str]]] | None = getattr(app.state, "integer_parameters", None)
+@dataclass(frozen=True)
+class _Operation:
+    path: re.Pattern[str]
+    method: str
+    integers: list[tuple[str, str]]  # (location, name) of its integer path and query parameters
+
+
+def _operations(app: FastAPI) -> list[_Operation]:
+    """Every operation of the OpenAPI document with its integer parameters, built once per app.
+
+    Read from the document (public and stable) rather than from FastAPI's routing internals.
+    """
+    found: list[_Operation] | None = getattr(app.state, "guarded_operations", None)
     if found is None:
-        found = {}
-        for path, operations in app.openapi().get("paths", {}).items():
+        found = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template))
             for method, operation in operations.items():
-                found[(path, method.upper())] = [
+                integers = [
                     (parameter["in"], parameter["name"])
                     for parameter in operation.get("parameters", [])
                     if parameter["in"] in ("path", "query") and _mentions_integer(parameter.get("schema"))
                 ]
-        app.state.integer_parameters = found
+                if integers:
+                    found.append(_Operation(re.compile(pattern), method.upper(), integers))
+        app.state.guarded_operations = found
     return found
 
 
@@ -113,17 +128,16 @@ async def bounded_integers(request: Request) -> None:
     A route's `item_id: int` does not bound it, and the database then fails instead of finding
     nothing (SQLite cannot bind past 64 bits, PostgreSQL casts to `integer`).
     """
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute):
-        return
-    wanted = _integer_parameters(request.app).get((route.path, request.method), [])
-    if any(location == "path" and _out_of_range(str(request.path_params.get(name, ""))) for location, name in wanted):
-        raise not_found("That item")
-    errors = [
-        FieldError(name, f"{name}: is out of range")
-        for location, name in wanted
-        if location == "query" and any(_out_of_range(value) for value in request.query_params.getlist(name))
-    ]
+    errors: list[FieldError] = []
+    for operation in _operations(request.app):
+        match = operation.path.fullmatch(request.url.path)
+        if match is None or operation.method != request.method:
+            continue
+        for location, name in operation.integers:
+            if location == "path" and _out_of_range(match.group(name)):
+                raise not_found("That item")
+            if location == "query" and any(_out_of_range(value) for value in request.query_params.getlist(name)):
+                errors.append(FieldError(name, f"{name}: is out of range"))
     if errors:
         raise invalid(errors)
 
