@@ -1,7 +1,7 @@
 """The portal's tables. Importing this package registers every table on Base.metadata."""
 
 from server.models.auth import AuthSession, OneTimeToken, SignInFailures
-from server.models.base import Base, Money, utcnow
+from server.models.base import Base, Money
 from server.models.billing import (
     AuditEntry,
     IdempotencyRecord,
@@ -41,11 +41,11 @@ __all__ = [
     "OneTimeToken",
     "Payment",
     "PaymentMethod",
+    "Property",
+    "PropertyContact",
     "Proposal",
     "ProposalItem",
     "ProposalSignature",
-    "Property",
-    "PropertyContact",
     "RequestComment",
     "ServiceRequest",
     "SignInFailures",

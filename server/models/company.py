@@ -99,6 +99,7 @@ class Property(Base):
     sales_rep_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     unapplied_credits: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
 
+    branch: Mapped[Branch] = relationship()
     account_owner: Mapped[Staff | None] = relationship(foreign_keys=[account_owner_id])
     sales_rep: Mapped[Staff | None] = relationship(foreign_keys=[sales_rep_id])
 

@@ -1,0 +1,35 @@
+"""The FastAPI application: every branch's portal API under /portal/{branch_slug}/api/v1."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from server import __version__
+from server.api import problems
+from server.api.routes import auth, invoices, me, meta, properties, proposals, requests, visits
+from server.db import make_engine, make_session_factory
+from server.services.mail import Mailer, backend_from_url
+from server.settings import Settings, load_settings
+
+API_PREFIX = "/portal/{branch_slug}/api/v1"
+ROUTERS = (meta, auth, me, properties, proposals, visits, invoices, requests)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    app = FastAPI(
+        title="Portal Desk portal API",
+        version=__version__,
+        description="The customer portal's REST contract (v1). Money is a string with two decimals.",
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.mailer = Mailer(backend_from_url(settings.mail_url), settings.mail_from)
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in ROUTERS:
+        api.include_router(module.router)
+    app.include_router(api)
+    return app

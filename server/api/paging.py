@@ -1,0 +1,93 @@
+"""Keyset (cursor) paging: a page deep in a long list costs the same as the first one."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from server.errors import Problem
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+
+T = TypeVar("T")
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+    total: int
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"dt": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "dt" in value:
+            return datetime.fromisoformat(value["dt"])
+        if "d" in value:
+            return date.fromisoformat(value["d"])
+        raise ValueError("unknown cursor value")
+    return value
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, width: int) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != width:
+            raise ValueError("wrong width")
+        return [_decode_value(v) for v in values]
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise Problem(400, "bad_cursor", "The page cursor is not valid; start again from the first page.") from exc
+
+
+def paginate(
+    session: Session,
+    statement: Select[Any, Any],
+    order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
+    *,
+    descending: bool,
+    cursor: str | None,
+    limit: int,
+) -> Page[Any]:
+    """Runs `statement` one page at a time, ordered by `order` (its last column unique).
+
+    The statement's rows must expose the order columns as their first elements after the
+    entity, so the last row of a page can become the next cursor.
+    """
+    total = session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
+    keyed = statement
+    if cursor:
+        after = decode_cursor(cursor, len(order))
+        key = tuple_(*order)
+        # Bind each value with its column's type so dates and money compare as stored.
+        bound = tuple_(*(literal(value, column.type) for value, column in zip(after, order, strict=True)))
+        keyed = keyed.where(key < bound if descending else key > bound)
+    ordering = [column.desc() if descending else column.asc() for column in order]
+    rows = list(session.execute(keyed.add_columns(*order).order_by(*ordering).limit(limit + 1)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(list(rows[-1][-len(order) :]))
+    return Page(items=[row[: -len(order)] for row in rows], next_cursor=next_cursor, total=total)

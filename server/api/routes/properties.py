@@ -1,0 +1,55 @@
+"""The property filter's choices (PF-1) and the balance of a selection (PF-3)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from server.api.deps import ContactDep, SelectionDep, SessionDep
+from server.api.schemas import MoneyOut
+from server.models import Property, PropertyContact
+from server.services.balance import balance_of
+
+router = APIRouter(tags=["properties"])
+
+
+class PropertyOut(BaseModel):
+    id: int
+    name: str
+    address: str
+    role: str
+
+
+class PropertyList(BaseModel):
+    items: list[PropertyOut]
+    next_cursor: str | None = None
+    total: int
+
+
+class BalanceOut(BaseModel):
+    current_balance: MoneyOut
+    due_invoice_count: int
+    unapplied_credits: MoneyOut
+
+
+@router.get("/properties", response_model=PropertyList)
+def properties(contact: ContactDep, session: SessionDep) -> PropertyList:
+    rows = session.execute(
+        select(Property, PropertyContact.role)
+        .join(PropertyContact, PropertyContact.property_id == Property.id)
+        .where(PropertyContact.contact_id == contact.id)
+        .order_by(Property.name, Property.id)
+    ).all()
+    items = [PropertyOut(id=p.id, name=p.name, address=p.address, role=role) for p, role in rows]
+    return PropertyList(items=items, total=len(items))
+
+
+@router.get("/balance", response_model=BalanceOut, responses={404: {}})
+def balance(selection: SelectionDep, session: SessionDep) -> BalanceOut:
+    result = balance_of(session, selection.selected)
+    return BalanceOut(
+        current_balance=result.current_balance,
+        due_invoice_count=result.due_invoice_count,
+        unapplied_credits=result.unapplied_credits,
+    )

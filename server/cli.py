@@ -1,0 +1,152 @@
+"""`python -m server`: serve, migrate, seed-demo, import FILE.json, create-staff."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+from pathlib import Path
+
+from server import __version__
+from server.settings import Settings, load_settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "database_url", None))
+
+
+def _migrate(settings: Settings) -> None:
+    from server.schema import upgrade
+
+    upgrade(settings.database_url)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.api.app import create_app
+
+    settings = _settings(args)
+    if args.demo or settings.database_url.startswith("sqlite"):
+        _migrate(settings)
+    if args.demo:
+        from server.services.demo import seed_demo_if_empty
+
+        seed_demo_if_empty(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        proxy_headers=True,
+        access_log=args.log_level == "debug",
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _migrate(_settings(args))
+    print("database is up to date")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from server.services.demo import DEMO_SIGN_INS, seed_demo
+
+    settings = _settings(args)
+    _migrate(settings)
+    report = seed_demo(settings)
+    print(report.summary())
+    print("Demo sign-ins (portal URL http://HOST:PORT/portal/north or /portal/south):")
+    for who, email, password in DEMO_SIGN_INS:
+        print(f"  {who:<32} {email:<24} {password}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from server.services.importer import ImportFailed, import_document
+
+    settings = _settings(args)
+    try:
+        document = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    _migrate(settings)
+    try:
+        report = import_document(settings, document)
+    except ImportFailed as failed:
+        print(f"{args.file} was not imported; nothing was written. {len(failed.errors)} problem(s):", file=sys.stderr)
+        for error in failed.errors:
+            print(f"  {error.path}: {error.message}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
+def cmd_create_staff(args: argparse.Namespace) -> int:
+    from server.services.importer import ImportFailed, import_document
+
+    settings = _settings(args)
+    password = args.password or getpass.getpass("Password (12+ characters): ")
+    _migrate(settings)
+    staff = {
+        "key": args.key or f"staff-{args.email.lower()}",
+        "name": args.name,
+        "email": args.email,
+        "password": password,
+        "admin": args.admin,
+        "branches": args.branch,
+    }
+    try:
+        import_document(settings, {"staff": [staff]})
+    except ImportFailed as failed:
+        for error in failed.errors:
+            print(f"{error.path}: {error.message}", file=sys.stderr)
+        return 1
+    print(f"staff member {args.email} can sign in on: {', '.join(args.branch)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m server", description="Portal Desk portal server")
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--database-url", help="SQLAlchemy URL (default: PORTAL_DATABASE_URL or SQLite in the data folder)"
+        )
+        return p
+
+    serve = with_db(sub.add_parser("serve", help="run the portal API"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--demo", action="store_true", help="migrate and load the demo company when the database is empty"
+    )
+    serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(func=cmd_serve)
+    with_db(sub.add_parser("migrate", help="bring the database schema up to date")).set_defaults(func=cmd_migrate)
+    with_db(sub.add_parser("seed-demo", help="load (or refresh) the demo company")).set_defaults(func=cmd_seed_demo)
+    imp = with_db(sub.add_parser("import", help="import a company's data from FILE.json"))
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_import)
+    staff = with_db(sub.add_parser("create-staff", help="add a staff member who can sign in"))
+    staff.add_argument("--email", required=True)
+    staff.add_argument("--name", required=True)
+    staff.add_argument("--branch", action="append", required=True, help="branch slug (repeat for several)")
+    staff.add_argument("--password", help="asked for when omitted")
+    staff.add_argument("--key", help="stable key for later imports (default: from the email)")
+    staff.add_argument("--admin", action="store_true")
+    staff.set_defaults(func=cmd_create_staff)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code

@@ -1,0 +1,586 @@
+"""`python -m server import`: validate the whole file, then upsert every record by its key in one transaction."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.db import make_engine, make_session_factory
+from server.models import (
+    Branch,
+    Contact,
+    Identity,
+    Invoice,
+    InvoiceLine,
+    OneTimeToken,
+    Payment,
+    Property,
+    PropertyContact,
+    Proposal,
+    ProposalItem,
+    RequestComment,
+    ServiceRequest,
+    Staff,
+    Visit,
+    VisitNote,
+)
+from server.models.base import Base
+from server.services import import_format as fmt
+from server.services.secrets import hash_password, token_hash
+from server.settings import Settings
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    path: str
+    message: str
+
+
+class ImportFailed(Exception):
+    def __init__(self, errors: list[ImportProblem]) -> None:
+        super().__init__(f"{len(errors)} problem(s) in the import file")
+        self.errors = errors
+
+
+@dataclass
+class ImportReport:
+    counts: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    @property
+    def records(self) -> int:
+        return sum(self.counts.values())
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{n} {name}" for name, n in self.counts.items())
+        return f"imported {self.records} records ({parts}) in {self.seconds:.1f} s"
+
+
+def _path(location: Iterable[Any]) -> str:
+    text = "$"
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def parse(document: Any) -> fmt.ImportDocument:
+    try:
+        return fmt.ImportDocument.model_validate(document)
+    except ValidationError as exc:
+        errors = []
+        for error in exc.errors():
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown field"
+            errors.append(ImportProblem(_path(error["loc"]), message))
+        raise ImportFailed(errors) from exc
+
+
+class _Checker:
+    """Cross-record checks: unique keys, references that resolve (in the file or the database), same branch."""
+
+    def __init__(self, session: Session, doc: fmt.ImportDocument) -> None:
+        self.session = session
+        self.doc = doc
+        self.errors: list[ImportProblem] = []
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append(ImportProblem(path, message))
+
+    def _known(self, model: type[Base], column: str, in_file: Iterable[str]) -> dict[str, Any]:
+        """key -> branch slug (or None) for records in the file and already in the database."""
+        known: dict[str, Any] = dict.fromkeys(in_file)
+        attribute = getattr(model, column)
+        for value in self.session.scalars(select(attribute)):
+            known.setdefault(value, None)
+        return known
+
+    def _unique(self, section: str, values: list[str], what: str) -> None:
+        seen: set[str] = set()
+        for index, value in enumerate(values):
+            if value in seen:
+                self.error(f"$.{section}[{index}].{what}", f"{what} {value!r} appears twice in the file")
+            seen.add(value)
+
+    def run(self) -> list[ImportProblem]:
+        doc = self.doc
+        self._unique("branches", [b.slug for b in doc.branches], "slug")
+        for section in ("staff", "contacts", "properties", "proposals", "visits", "invoices", "requests"):
+            self._unique(section, [r.key for r in getattr(doc, section)], "key")
+        item_keys = [(i, j, item.key) for i, p in enumerate(doc.proposals) for j, item in enumerate(p.items)]
+        seen_items: set[str] = set()
+        for i, j, key in item_keys:
+            if key in seen_items:
+                self.error(f"$.proposals[{i}].items[{j}].key", f"key {key!r} appears twice in the file")
+            seen_items.add(key)
+
+        branches = set(self._known(Branch, "slug", (b.slug for b in doc.branches)))
+        staff = set(self._known(Staff, "key", (s.key for s in doc.staff)))
+        contact_branch = {c.key: c.branch for c in doc.contacts}
+        for key, slug in self.session.execute(select(Contact.key, Branch.slug).join(Branch)):
+            contact_branch.setdefault(key, slug)
+        property_branch = {p.key: p.branch for p in doc.properties}
+        for key, slug in self.session.execute(select(Property.key, Branch.slug).join(Branch)):
+            property_branch.setdefault(key, slug)
+        proposals = set(self._known(Proposal, "key", (p.key for p in doc.proposals)))
+        visits = set(self._known(Visit, "key", (v.key for v in doc.visits)))
+
+        def ref(path: str, value: str | None, known: Iterable[str], what: str) -> None:
+            if value is not None and value not in known:
+                self.error(path, f"no {what} with key {value!r}")
+
+        for i, s in enumerate(doc.staff):
+            for j, slug in enumerate(s.branches):
+                ref(f"$.staff[{i}].branches[{j}]", slug, branches, "branch")
+        emails: dict[tuple[str, str], str] = {}
+        for i, c in enumerate(doc.contacts):
+            ref(f"$.contacts[{i}].branch", c.branch, branches, "branch")
+            other = emails.setdefault((c.branch, c.email), c.key)
+            if other != c.key:
+                self.error(f"$.contacts[{i}].email", f"contact {other!r} on branch {c.branch!r} has this email already")
+        for i, p in enumerate(doc.properties):
+            ref(f"$.properties[{i}].branch", p.branch, branches, "branch")
+            ref(f"$.properties[{i}].account_owner", p.account_owner, staff, "staff member")
+            ref(f"$.properties[{i}].sales_rep", p.sales_rep, staff, "staff member")
+            for j, link in enumerate(p.contacts):
+                path = f"$.properties[{i}].contacts[{j}].contact"
+                if link.contact not in contact_branch:
+                    self.error(path, f"no contact with key {link.contact!r}")
+                elif contact_branch[link.contact] != p.branch:
+                    self.error(path, f"contact {link.contact!r} belongs to another branch than the property")
+            self._unique(f"properties[{i}].contacts", [link.contact for link in p.contacts], "contact")
+        for i, o in enumerate(doc.proposals):
+            ref(f"$.proposals[{i}].property", o.property, property_branch, "property")
+            ref(f"$.proposals[{i}].sales_rep", o.sales_rep, staff, "staff member")
+            ref(f"$.proposals[{i}].change_order_of", o.change_order_of, proposals, "proposal")
+            if o.change_order_of == o.key:
+                self.error(f"$.proposals[{i}].change_order_of", "a proposal cannot be a change order of itself")
+        for i, v in enumerate(doc.visits):
+            ref(f"$.visits[{i}].property", v.property, property_branch, "property")
+        for i, inv in enumerate(doc.invoices):
+            ref(f"$.invoices[{i}].property", inv.property, property_branch, "property")
+            ref(f"$.invoices[{i}].proposal", inv.proposal, proposals, "proposal")
+            if inv.billing_contact is not None:
+                if inv.billing_contact not in contact_branch:
+                    self.error(f"$.invoices[{i}].billing_contact", f"no contact with key {inv.billing_contact!r}")
+                elif contact_branch[inv.billing_contact] != property_branch.get(inv.property):
+                    self.error(f"$.invoices[{i}].billing_contact", "the billing contact belongs to another branch")
+            for j, line in enumerate(inv.lines):
+                ref(f"$.invoices[{i}].lines[{j}].visit", line.visit, visits, "visit")
+            total = sum((line.amount for line in inv.lines), Decimal(0))
+            paid = sum((p.amount for p in inv.payments), Decimal(0))
+            if inv.applied_credits + paid > total:
+                self.error(
+                    f"$.invoices[{i}]",
+                    f"credits and payments ({inv.applied_credits + paid}) exceed the total ({total})",
+                )
+        authors = staff | set(contact_branch)
+        for i, r in enumerate(doc.requests):
+            ref(f"$.requests[{i}].property", r.property, property_branch, "property")
+            for j, comment in enumerate(r.comments):
+                ref(f"$.requests[{i}].comments[{j}].author", comment.author, authors, "staff member or contact")
+        return self.errors
+
+
+class _Writer:
+    """Upserts by key: a record already imported is updated in place, so ids stay stable."""
+
+    def __init__(self, session: Session, report: ImportReport) -> None:
+        self.session = session
+        self.report = report
+        self.branches: dict[str, Branch] = {}
+        self.staff: dict[str, Staff] = {}
+        self.contacts: dict[str, Contact] = {}
+        self.properties: dict[str, Property] = {}
+        self.proposals: dict[str, Proposal] = {}
+        self.visits: dict[str, Visit] = {}
+        self.identities: dict[str, Identity] = {}
+
+    def _existing(self, model: type[ModelT], column: str, keys: list[str]) -> dict[str, ModelT]:
+        if not keys:
+            return {}
+        attribute = getattr(model, column)
+        found: dict[str, ModelT] = {}
+        for start in range(0, len(keys), 900):
+            for row in self.session.scalars(select(model).where(attribute.in_(keys[start : start + 900]))):
+                found[getattr(row, column)] = row
+        return found
+
+    def _lookup(self, cache: dict[str, ModelT], model: type[ModelT], key: str | None) -> ModelT | None:
+        if key is None:
+            return None
+        if key not in cache:
+            cache.update(self._existing(model, "key", [key]))
+        return cache[key]
+
+    def _upsert(self, cache: dict[str, ModelT], model: type[ModelT], key: str, values: dict[str, Any]) -> ModelT:
+        row = cache.get(key)
+        if row is None:
+            row = model(key=key, **values)
+            self.session.add(row)
+            cache[key] = row
+        else:
+            for name, value in values.items():
+                if getattr(row, name) != value:
+                    setattr(row, name, value)
+        self.report.counts[model.__tablename__] += 1
+        return row
+
+    def identity(self, email: str, password: str | None) -> Identity:
+        identity = self.identities.get(email)
+        if identity is None:
+            identity = self.session.scalar(select(Identity).where(Identity.email == email))
+        if identity is None:
+            identity = Identity(email=email)
+            self.session.add(identity)
+        # A password from the back office only opens an account that has none yet; it never
+        # overwrites one the person chose in the portal, and re-imports change nothing.
+        if password is not None and identity.password_hash is None:
+            identity.password_hash = hash_password(password)
+        self.identities[email] = identity
+        return identity
+
+    def write(self, doc: fmt.ImportDocument) -> None:
+        s = self.session
+        self.branches.update(self._existing(Branch, "slug", [b.slug for b in doc.branches]))
+        for b in doc.branches:
+            cfg = b.config
+            values = dict(
+                name=b.name,
+                time_zone=b.time_zone,
+                currency=b.currency,
+                show_line_item_details=cfg.show_line_item_details,
+                show_sales_rep_phone=cfg.show_sales_rep_phone,
+                electronic_payments=cfg.electronic_payments,
+                partial_payments=cfg.partial_payments,
+                accept_card="card" in cfg.accepted_payment_types,
+                accept_ach="ach" in cfg.accepted_payment_types,
+                card_fee_percent=cfg.card_fee_percent,
+                ach_fee_flat=cfg.ach_fee_flat,
+                requests_enabled=cfg.requests_enabled,
+            )
+            branch = self.branches.get(b.slug)
+            if branch is None:
+                branch = Branch(slug=b.slug, **values)
+                s.add(branch)
+                self.branches[b.slug] = branch
+            else:
+                for name, value in values.items():
+                    if getattr(branch, name) != value:
+                        setattr(branch, name, value)
+            self.report.counts["branches"] += 1
+        for slug in {slug for st in doc.staff for slug in st.branches} - set(self.branches):
+            self.branches[slug] = s.scalars(select(Branch).where(Branch.slug == slug)).one()
+        s.flush()
+
+        self.staff.update(self._existing(Staff, "key", [st.key for st in doc.staff]))
+        for st in doc.staff:
+            identity = self.identity(st.email, st.password)
+            row = self._upsert(
+                self.staff,
+                Staff,
+                st.key,
+                dict(name=st.name, email=st.email, phone=st.phone, is_admin=st.admin, identity=identity),
+            )
+            wanted = [self.branches[slug] for slug in st.branches]
+            if {b.slug for b in row.branches} != set(st.branches):
+                row.branches = wanted
+        s.flush()
+
+        self.contacts.update(self._existing(Contact, "key", [c.key for c in doc.contacts]))
+        for c in doc.contacts:
+            identity = self.identity(c.email, c.password)
+            contact = self._upsert(
+                self.contacts,
+                Contact,
+                c.key,
+                dict(
+                    branch=self._branch(c.branch),
+                    name=c.name,
+                    email=c.email,
+                    phone=c.phone,
+                    phone_digits="".join(ch for ch in c.phone or "" if ch.isdigit()),
+                    identity=identity,
+                ),
+            )
+            if c.invitation_token:
+                self._invitation(identity, contact, c.invitation_token)
+        s.flush()
+
+        self.properties.update(self._existing(Property, "key", [p.key for p in doc.properties]))
+        for p in doc.properties:
+            prop = self._upsert(
+                self.properties,
+                Property,
+                p.key,
+                dict(
+                    branch=self._branch(p.branch),
+                    name=p.name,
+                    address=p.address,
+                    account_owner=self._lookup(self.staff, Staff, p.account_owner),
+                    sales_rep=self._lookup(self.staff, Staff, p.sales_rep),
+                    unapplied_credits=p.unapplied_credits,
+                ),
+            )
+            s.flush()
+            self._property_contacts(prop, p.contacts)
+
+        self.proposals.update(self._existing(Proposal, "key", [o.key for o in doc.proposals]))
+        items = self._existing(ProposalItem, "key", [it.key for o in doc.proposals for it in o.items])
+        for o in doc.proposals:
+            proposal = self._upsert(
+                self.proposals,
+                Proposal,
+                o.key,
+                dict(
+                    property=self._lookup(self.properties, Property, o.property),
+                    number=o.number,
+                    title=o.title,
+                    opportunity_type=o.opportunity_type,
+                    opportunity_status=o.opportunity_status,
+                    shared_on=o.shared_on,
+                    sales_rep=self._lookup(self.staff, Staff, o.sales_rep),
+                    terms=o.terms,
+                    total=sum((it.quantity * it.unit_price for it in o.items if not it.optional), Decimal(0)).quantize(
+                        Decimal("0.01")
+                    ),
+                ),
+            )
+            wanted_items: list[ProposalItem] = []
+            for position, it in enumerate(o.items):
+                wanted_items.append(
+                    self._upsert(
+                        items,
+                        ProposalItem,
+                        it.key,
+                        dict(
+                            position=position,
+                            description=it.description,
+                            quantity=it.quantity,
+                            unit_price=it.unit_price,
+                            optional=it.optional,
+                        ),
+                    )
+                )
+            if proposal.items != wanted_items:
+                proposal.items = wanted_items
+        s.flush()
+        for o in doc.proposals:
+            target = self._lookup(self.proposals, Proposal, o.change_order_of)
+            if self.proposals[o.key].change_order_of_id != (target.id if target else None):
+                self.proposals[o.key].change_order_of = target
+
+        self.visits.update(self._existing(Visit, "key", [v.key for v in doc.visits]))
+        for v in doc.visits:
+            visit = self._upsert(
+                self.visits,
+                Visit,
+                v.key,
+                dict(
+                    property=self._lookup(self.properties, Property, v.property),
+                    date=v.date,
+                    status=v.status,
+                    services=list(v.services),
+                ),
+            )
+            self._children(
+                visit.notes,
+                v.notes,
+                VisitNote,
+                lambda n, pos: dict(
+                    position=pos,
+                    text=n.text,
+                    shown_in_portal=n.shown_in_portal,
+                    **({"created_at": n.created_at} if n.created_at else {}),
+                ),
+            )
+        s.flush()
+
+        self._invoices(doc.invoices)
+        self._requests(doc.requests)
+
+    def _branch(self, slug: str) -> Branch:
+        if slug not in self.branches:
+            self.branches[slug] = self.session.scalars(select(Branch).where(Branch.slug == slug)).one()
+        return self.branches[slug]
+
+    def _invitation(self, identity: Identity, contact: Contact, token: str) -> None:
+        hashed = token_hash(token)
+        if self.session.scalar(select(OneTimeToken.id).where(OneTimeToken.token_hash == hashed)) is None:
+            self.session.flush()
+            self.session.add(
+                OneTimeToken(
+                    token_hash=hashed,
+                    purpose="invitation",
+                    identity_id=identity.id,
+                    contact_id=contact.id,
+                    expires_at=datetime(9999, 1, 1, tzinfo=UTC),
+                )
+            )
+
+    def _property_contacts(self, prop: Property, links: list[fmt.PropertyContactIn]) -> None:
+        current = {
+            pc.contact_id: pc
+            for pc in self.session.scalars(select(PropertyContact).where(PropertyContact.property_id == prop.id))
+        }
+        wanted: dict[int, str] = {}
+        for link in links:
+            contact = self._lookup(self.contacts, Contact, link.contact)
+            assert contact is not None
+            wanted[contact.id] = link.role
+        for contact_id, pc in current.items():
+            if contact_id not in wanted:
+                self.session.delete(pc)
+            elif pc.role != wanted[contact_id]:
+                pc.role = wanted[contact_id]
+        for contact_id, role in wanted.items():
+            if contact_id not in current:
+                self.session.add(PropertyContact(property_id=prop.id, contact_id=contact_id, role=role))
+
+    def _children(self, existing: list[Any], incoming: list[Any], model: type[Any], values: Any) -> None:
+        """Child rows without keys are matched by their place in the file."""
+        for position, item in enumerate(incoming):
+            wanted = values(item, position)
+            if position < len(existing):
+                row = existing[position]
+                for name, value in wanted.items():
+                    if getattr(row, name) != value:
+                        setattr(row, name, value)
+            else:
+                existing.append(model(**wanted))
+        del existing[len(incoming) :]
+
+    def _invoices(self, invoices: list[fmt.InvoiceIn]) -> None:
+        cache = self._existing(Invoice, "key", [i.key for i in invoices])
+        for inv in invoices:
+            total = sum((line.amount for line in inv.lines), Decimal(0))
+            services = list(dict.fromkeys(line.service for line in inv.lines))
+            invoice = self._upsert(
+                cache,
+                Invoice,
+                inv.key,
+                dict(
+                    property=self._lookup(self.properties, Property, inv.property),
+                    number=inv.number,
+                    billing_contact=self._lookup(self.contacts, Contact, inv.billing_contact),
+                    proposal=self._lookup(self.proposals, Proposal, inv.proposal),
+                    invoice_date=inv.invoice_date,
+                    net_terms_days=inv.net_terms_days,
+                    due_date=inv.invoice_date + timedelta(days=inv.net_terms_days),
+                    shared=inv.shared,
+                    total=total,
+                    applied_credits=inv.applied_credits,
+                    services=services,
+                ),
+            )
+            self._children(
+                invoice.lines,
+                inv.lines,
+                InvoiceLine,
+                lambda line, pos: dict(
+                    position=pos,
+                    service=line.service,
+                    description=line.description,
+                    amount=line.amount,
+                    visit=self._lookup(self.visits, Visit, line.visit),
+                ),
+            )
+            imported = [p for p in invoice.payments if p.import_position is not None] if invoice.id else []
+            portal_paid = (
+                sum((p.amount for p in invoice.payments if p.import_position is None), Decimal(0))
+                if invoice.id
+                else Decimal(0)
+            )
+            for position, pay in enumerate(inv.payments):
+                paid_at = datetime.combine(pay.paid_on, time(12), tzinfo=UTC)
+                if position < len(imported):
+                    row = imported[position]
+                    if (row.amount, row.paid_at) != (pay.amount, paid_at):
+                        row.amount, row.paid_at = pay.amount, paid_at
+                else:
+                    invoice.payments.append(Payment(import_position=position, amount=pay.amount, paid_at=paid_at))
+            for row in imported[len(inv.payments) :]:
+                self.session.delete(row)
+            balance = max(
+                total - inv.applied_credits - sum((p.amount for p in inv.payments), Decimal(0)) - portal_paid,
+                Decimal(0),
+            )
+            if invoice.balance != balance:
+                invoice.balance = balance
+
+    def _requests(self, requests: list[fmt.RequestIn]) -> None:
+        cache = self._existing(ServiceRequest, "key", [r.key for r in requests])
+        now = datetime.now(UTC)
+        for r in requests:
+            is_new = r.key not in cache
+            values: dict[str, Any] = dict(
+                property=self._lookup(self.properties, Property, r.property),
+                number=r.number,
+                subject=r.subject,
+                description=r.description,
+                include_client=r.include_client,
+                status=r.status,
+            )
+            if r.created_at or is_new:
+                values["created_at"] = r.created_at or now
+            request = self._upsert(cache, ServiceRequest, r.key, values)
+            imported = [c for c in request.comments if c.import_position is not None] if not is_new else []
+            for position, c in enumerate(r.comments):
+                staff = self.staff.get(c.author) or self._maybe(Staff, c.author)
+                contact = None if staff else self._lookup(self.contacts, Contact, c.author)
+                fields: dict[str, Any] = dict(body=c.body, public=c.public, author_staff=staff, author_contact=contact)
+                if c.created_at:
+                    fields["created_at"] = c.created_at
+                if position < len(imported):
+                    row = imported[position]
+                    for name, value in fields.items():
+                        if getattr(row, name) != value:
+                            setattr(row, name, value)
+                else:
+                    fields.setdefault("created_at", now)
+                    request.comments.append(RequestComment(import_position=position, **fields))
+            for row in imported[len(r.comments) :]:
+                request.comments.remove(row)
+            public = sum(1 for c in request.comments if c.public)
+            if request.public_comment_count != public:
+                request.public_comment_count = public
+            latest = max([request.created_at, *(c.created_at for c in request.comments)])
+            if request.last_activity_at != latest:
+                request.last_activity_at = latest
+
+    def _maybe(self, model: type[Staff], key: str) -> Staff | None:
+        row = self.session.scalar(select(model).where(model.key == key))
+        if row is not None:
+            self.staff[key] = row
+        return row
+
+
+def import_document(settings: Settings, document: Any) -> ImportReport:
+    """Imports `document` as a whole or not at all; raises ImportFailed listing every problem."""
+    import time as clock
+
+    started = clock.perf_counter()
+    doc = parse(document)
+    engine = make_engine(settings.database_url)
+    try:
+        factory = make_session_factory(engine)
+        with factory() as session, session.begin():
+            errors = _Checker(session, doc).run()
+            if errors:
+                raise ImportFailed(errors)
+            report = ImportReport()
+            _Writer(session, report).write(doc)
+        report.seconds = clock.perf_counter() - started
+        return report
+    finally:
+        engine.dispose()

@@ -1,0 +1,45 @@
+"""The list queries of visits, invoices and requests (VI-1, IN-1, IN-2, RQ-1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Select, select
+
+from server.models import Invoice, Property, ServiceRequest, Visit
+
+UPCOMING_DAYS = 30
+
+
+def visits_query(property_ids: Sequence[int], when: str, today: date, days: int) -> Select[Visit, str]:
+    """Upcoming: scheduled, today..today+30. Completed: completed, the last `days` days."""
+    query = select(Visit, Property.name).join(Property, Property.id == Visit.property_id)
+    query = query.where(Visit.property_id.in_(property_ids))
+    if when == "upcoming":
+        return query.where(
+            Visit.status == "scheduled", Visit.date >= today, Visit.date <= today + timedelta(days=UPCOMING_DAYS)
+        )
+    return query.where(Visit.status == "completed", Visit.date >= today - timedelta(days=days), Visit.date <= today)
+
+
+def invoices_query(property_ids: Sequence[int], status: str) -> Select[Invoice, str]:
+    query = (
+        select(Invoice, Property.name)
+        .join(Property, Property.id == Invoice.property_id)
+        .where(Invoice.property_id.in_(property_ids), Invoice.shared.is_(True))
+    )
+    if status == "due":
+        return query.where(Invoice.balance > Decimal("0.00"))
+    if status == "paid":
+        return query.where(Invoice.balance == Decimal("0.00"))
+    return query
+
+
+def requests_query(property_ids: Sequence[int]) -> Select[ServiceRequest, str]:
+    return (
+        select(ServiceRequest, Property.name)
+        .join(Property, Property.id == ServiceRequest.property_id)
+        .where(ServiceRequest.property_id.in_(property_ids), ServiceRequest.include_client.is_(True))
+    )

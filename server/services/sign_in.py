@@ -1,0 +1,150 @@
+"""Signing in and out, slow-down of repeated failures (AC-4) and the tokens it hands out (AC-5)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from server.errors import Problem, unauthorized
+from server.models import AuthSession, Branch, Contact, Identity, SignInFailures, Staff, staff_branches
+from server.models.base import utcnow
+from server.services.secrets import new_token, token_hash, verify_password
+from server.settings import Settings
+
+BAD_CREDENTIALS = "The email or password is not correct."
+_MAX_BLOCK = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Issued:
+    token: str
+    session: AuthSession
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _scopes(email: str, address: str) -> list[tuple[str, int]]:
+    return [(f"account:{normalise_email(email)}", 0), (f"address:{address}", 1)]
+
+
+def _check_not_blocked(session: Session, scopes: list[str], now: datetime) -> None:
+    rows = session.scalars(select(SignInFailures).where(SignInFailures.scope.in_(scopes))).all()
+    waits = [row.blocked_until - now for row in rows if row.blocked_until and row.blocked_until > now]
+    if waits:
+        seconds = math.ceil(max(waits).total_seconds())
+        raise Problem(
+            429,
+            "too_many_attempts",
+            f"Too many failed sign-ins. Try again in {_describe(seconds)}.",
+            "Too many attempts",
+            headers={"Retry-After": str(seconds)},
+        )
+
+
+def _describe(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} seconds"
+    return f"{math.ceil(seconds / 60)} minutes"
+
+
+def _record_failure(session: Session, settings: Settings, scope: str, limit: int, now: datetime) -> None:
+    row = session.get(SignInFailures, scope, with_for_update=True)
+    if row is None:
+        row = SignInFailures(scope=scope, count=0, window_started_at=now)
+        session.add(row)
+    if row.window_started_at + settings.failure_window <= now and (
+        row.blocked_until is None or row.blocked_until <= now
+    ):
+        row.count, row.window_started_at = 0, now
+    row.count += 1
+    if row.count >= limit:
+        # Each failure past the limit doubles the wait: 30 s, 1 min, 2 min ... up to 15 min.
+        delay = min(timedelta(seconds=30) * 2 ** (row.count - limit), _MAX_BLOCK)
+        row.blocked_until = now + delay
+
+
+def _issue(
+    session: Session,
+    settings: Settings,
+    identity: Identity,
+    branch: Branch,
+    *,
+    contact: Contact | None,
+    staff: Staff | None,
+) -> Issued:
+    token = new_token()
+    now = utcnow()
+    auth = AuthSession(
+        token_hash=token_hash(token),
+        identity_id=identity.id,
+        branch_id=branch.id,
+        kind="contact" if contact is not None else "staff",
+        contact_id=contact.id if contact else None,
+        staff_id=staff.id if staff else None,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + settings.session_lifetime,
+    )
+    session.add(auth)
+    session.flush()
+    return Issued(token, auth)
+
+
+def account_on_branch(session: Session, identity: Identity, branch: Branch) -> tuple[Contact | None, Staff | None]:
+    """The contact record (preferred) or staff member this identity is on this branch, if any."""
+    contact = session.scalar(select(Contact).where(Contact.identity_id == identity.id, Contact.branch_id == branch.id))
+    if contact is not None:
+        return contact, None
+    staff = session.scalar(
+        select(Staff)
+        .join(staff_branches, staff_branches.c.staff_id == Staff.id)
+        .where(Staff.identity_id == identity.id, staff_branches.c.branch_id == branch.id)
+    )
+    return None, staff
+
+
+def sign_in(session: Session, settings: Settings, branch: Branch, email: str, password: str, address: str) -> Issued:
+    now = utcnow()
+    scopes = _scopes(email, address)
+    _check_not_blocked(session, [scope for scope, _ in scopes], now)
+    identity = session.scalar(select(Identity).where(Identity.email == normalise_email(email)))
+    valid = verify_password(identity.password_hash if identity else None, password)
+    contact, staff = account_on_branch(session, identity, branch) if identity and valid else (None, None)
+    if identity is None or not valid or (contact is None and staff is None):
+        limits = (settings.account_failure_limit, settings.address_failure_limit)
+        for scope, which in scopes:
+            _record_failure(session, settings, scope, limits[which], now)
+        session.commit()
+        raise unauthorized(BAD_CREDENTIALS)
+    session.execute(
+        update(SignInFailures).where(SignInFailures.scope == scopes[0][0]).values(count=0, blocked_until=None)
+    )
+    return _issue(session, settings, identity, branch, contact=contact, staff=staff)
+
+
+def issue_for_contact(session: Session, settings: Settings, contact: Contact) -> Issued:
+    return _issue(session, settings, contact.identity, contact.branch, contact=contact, staff=None)
+
+
+def revoke(session: Session, session_id: int) -> None:
+    """Ends a session, and any assist session a staff member opened from it (SA-4)."""
+    now = utcnow()
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.revoked_at.is_(None))
+        .where((AuthSession.id == session_id) | (AuthSession.parent_session_id == session_id))
+        .values(revoked_at=now)
+    )
+
+
+def revoke_all_for_identity(session: Session, identity_id: int, keep_session_id: int | None = None) -> None:
+    statement = update(AuthSession).where(AuthSession.identity_id == identity_id, AuthSession.revoked_at.is_(None))
+    if keep_session_id is not None:
+        statement = statement.where(AuthSession.id != keep_session_id)
+    session.execute(statement.values(revoked_at=utcnow()))
