@@ -41,12 +41,8 @@ class ProposalsModel(MoneyTableModel):
             [
                 Column("number", "Number", lambda p: p.number, lambda p: p.number),
                 Column("title", "Title", title, lambda p: p.title.casefold(), tooltip=title),
-                Column(
-                    "property", "Property", lambda p: p.property.name, lambda p: p.property.name.casefold()
-                ),
-                Column(
-                    "shared_on", "Shared", lambda p: date_text(p.shared_on), lambda p: p.shared_on or _NO_DATE
-                ),
+                Column("property", "Property", lambda p: p.property.name, lambda p: p.property.name.casefold()),
+                Column("shared_on", "Shared", lambda p: date_text(p.shared_on), lambda p: p.shared_on or _NO_DATE),
                 Column(
                     "status",
                     "Status",
@@ -66,12 +62,8 @@ class VisitsModel(PagedTableModel):
         super().__init__(
             [
                 Column("date", "Date", lambda v: date_text(v.date), lambda v: v.date),
-                Column(
-                    "property", "Property", lambda v: v.property.name, lambda v: v.property.name.casefold()
-                ),
-                Column(
-                    "services", "Services", _services, lambda v: _services(v).casefold(), tooltip=_services
-                ),
+                Column("property", "Property", lambda v: v.property.name, lambda v: v.property.name.casefold()),
+                Column("services", "Services", _services, lambda v: _services(v).casefold(), tooltip=_services),
                 Column(
                     "status",
                     "Status",
@@ -89,12 +81,8 @@ class InvoicesModel(MoneyTableModel):
         super().__init__(
             [
                 Column("number", "Number", lambda i: i.number, lambda i: i.number),
-                Column(
-                    "property", "Property", lambda i: i.property.name, lambda i: i.property.name.casefold()
-                ),
-                Column(
-                    "services", "Services", _services, lambda i: _services(i).casefold(), tooltip=_services
-                ),
+                Column("property", "Property", lambda i: i.property.name, lambda i: i.property.name.casefold()),
+                Column("services", "Services", _services, lambda i: _services(i).casefold(), tooltip=_services),
                 Column(
                     "invoice_date",
                     "Invoice date",
@@ -110,9 +98,7 @@ class InvoicesModel(MoneyTableModel):
                     status=invoice_status,
                 ),
                 Column("total", "Total", lambda i: self.money(i.total), lambda i: i.total, numeric=True),
-                Column(
-                    "balance", "Balance", lambda i: self.money(i.balance), lambda i: i.balance, numeric=True
-                ),
+                Column("balance", "Balance", lambda i: self.money(i.balance), lambda i: i.balance, numeric=True),
             ],
             currency,
             parent,
@@ -131,9 +117,7 @@ class RequestsModel(PagedTableModel):
                     lambda r: r.subject.casefold(),
                     tooltip=lambda r: r.subject,
                 ),
-                Column(
-                    "property", "Property", lambda r: r.property.name, lambda r: r.property.name.casefold()
-                ),
+                Column("property", "Property", lambda r: r.property.name, lambda r: r.property.name.casefold()),
                 Column(
                     "status",
                     "Status",

@@ -117,9 +117,7 @@ class PagedTableModel(QAbstractTableModel):
             self._waiting_for_more = True
             self.more_requested.emit()
 
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
             return None
         column = self._columns[section]
@@ -164,9 +162,7 @@ class PagedTableModel(QAbstractTableModel):
         tracked = [(self._rows[i.row()], i.column()) for i in persistent]
         self._apply_sort()
         position = {id(item): row for row, item in enumerate(self._rows)}
-        self.changePersistentIndexList(
-            persistent, [self.index(position[id(item)], column) for item, column in tracked]
-        )
+        self.changePersistentIndexList(persistent, [self.index(position[id(item)], column) for item, column in tracked])
         self.layoutChanged.emit()
 
     def _apply_sort(self) -> None:

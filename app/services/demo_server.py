@@ -48,8 +48,12 @@ class DemoServer:
         return self._process is not None and self._process.poll() is None
 
     @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def portal_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/portal/{DEMO_BRANCH}"
+        return f"{self.origin}/portal/{DEMO_BRANCH}"
 
     @property
     def log_path(self) -> Path:
@@ -76,9 +80,7 @@ class DemoServer:
             str(self.port),
         ]
         log.info("starting demo server on port %s", self.port)
-        self._process = subprocess.Popen(
-            command, cwd=root, env=env, stdout=self._log_file, stderr=subprocess.STDOUT
-        )
+        self._process = subprocess.Popen(command, cwd=root, env=env, stdout=self._log_file, stderr=subprocess.STDOUT)
 
     def wait_until_ready(self, timeout: float = 30.0) -> None:
         """Blocks until GET /version answers; call it off the GUI thread."""

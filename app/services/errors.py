@@ -72,9 +72,7 @@ class DeclinedError(PortalError):
 class SlowedDownError(PortalError):
     """429: too many attempts; `retry_after` seconds must pass before trying again (AC-4)."""
 
-    def __init__(
-        self, detail: str, *, retry_after: int, status: int | None = 429, code: str = "slowed_down"
-    ) -> None:
+    def __init__(self, detail: str, *, retry_after: int, status: int | None = 429, code: str = "slowed_down") -> None:
         super().__init__(detail, status=status, code=code)
         self.retry_after = retry_after
 

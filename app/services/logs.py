@@ -9,9 +9,7 @@ from pathlib import Path
 
 from app.services.paths import log_dir
 
-_SECRET = re.compile(
-    r"(Bearer\s+|\"?(?:password|token|new_password|current_password)\"?\s*[:=]\s*\"?)[^\s\",}]+", re.I
-)
+_SECRET = re.compile(r"(Bearer\s+|\"?(?:password|token|new_password|current_password)\"?\s*[:=]\s*\"?)[^\s\",}]+", re.I)
 
 
 class RedactSecrets(logging.Filter):

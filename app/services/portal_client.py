@@ -101,9 +101,7 @@ class PortalClient:
         self._retries = retries
         self._backoff = backoff
         self._session = requests.Session()
-        self._session.headers.update(
-            {"Accept": "application/json", "User-Agent": f"PortalDesk/{__version__}"}
-        )
+        self._session.headers.update({"Accept": "application/json", "User-Agent": f"PortalDesk/{__version__}"})
 
     def close(self) -> None:
         self._session.close()
@@ -211,9 +209,7 @@ class PortalClient:
             ) from exc
         return records.parse(data, parser)
 
-    def _get(
-        self, path: str, parser: Callable[[Any], T], params: Sequence[tuple[str, str]] | None = None
-    ) -> T:
+    def _get(self, path: str, parser: Callable[[Any], T], params: Sequence[tuple[str, str]] | None = None) -> T:
         return self._json(self._send("GET", path, params=params), parser)
 
     def _list(
@@ -277,9 +273,7 @@ class PortalClient:
         return self._get("/properties", lambda data: tuple(records.parse_property(p) for p in data["items"]))
 
     def balance(self, property_ids: Sequence[int] | None = None) -> Balance:
-        return self._get(
-            "/balance", records.parse_balance, [("property_id", str(pid)) for pid in property_ids or ()]
-        )
+        return self._get("/balance", records.parse_balance, [("property_id", str(pid)) for pid in property_ids or ()])
 
     def proposals(
         self,
@@ -329,9 +323,7 @@ class PortalClient:
     def requests(
         self, property_ids: Sequence[int] | None = None, cursor: str | None = None, limit: int | None = None
     ) -> Page[RequestSummary]:
-        return self._list(
-            "/requests", records.parse_request, property_ids=property_ids, cursor=cursor, limit=limit
-        )
+        return self._list("/requests", records.parse_request, property_ids=property_ids, cursor=cursor, limit=limit)
 
 
 def _fallback_detail(status: int) -> str:

@@ -168,9 +168,7 @@ def parse_user(data: Json) -> User:
 
 
 def parse_login(data: Json) -> Login:
-    return Login(
-        token=str(data["token"]), expires_at=moment(data["expires_at"]), user=parse_user(data["user"])
-    )
+    return Login(token=str(data["token"]), expires_at=moment(data["expires_at"]), user=parse_user(data["user"]))
 
 
 def parse_branch(data: Json) -> Branch:
@@ -180,9 +178,7 @@ def parse_branch(data: Json) -> Branch:
 def parse_config(data: Json) -> PortalConfig:
     branch = data["branch"]
     return PortalConfig(
-        branch=BranchInfo(
-            slug=str(branch["slug"]), name=str(branch["name"]), time_zone=str(branch["time_zone"])
-        ),
+        branch=BranchInfo(slug=str(branch["slug"]), name=str(branch["name"]), time_zone=str(branch["time_zone"])),
         currency=str(data["currency"]),
         show_line_item_details=bool(data["show_line_item_details"]),
         show_sales_rep_phone=bool(data["show_sales_rep_phone"]),
@@ -200,9 +196,7 @@ def parse_version(data: Json) -> ServerVersion:
 
 
 def parse_property(data: Json) -> Property:
-    return Property(
-        id=int(data["id"]), name=str(data["name"]), address=str(data["address"]), role=str(data["role"])
-    )
+    return Property(id=int(data["id"]), name=str(data["name"]), address=str(data["address"]), role=str(data["role"]))
 
 
 def parse_balance(data: Json) -> Balance:
