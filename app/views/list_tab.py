@@ -47,7 +47,7 @@ class TabSpec:
     stretch_column: str
 
 
-MAX_AUTO_WIDTH = 220
+MAX_AUTO_WIDTH = 180
 
 
 class _SearchProxy(QSortFilterProxyModel):
@@ -225,7 +225,7 @@ class ListTab(QWidget):
         for index in range(header.count()):
             if header.sectionResizeMode(index) == QHeaderView.ResizeMode.Interactive:
                 self.table.resizeColumnToContents(index)
-                header.resizeSection(index, min(header.sectionSize(index) + 12, MAX_AUTO_WIDTH))
+                header.resizeSection(index, min(header.sectionSize(index) + 2, MAX_AUTO_WIDTH))
         self._columns_sized = True
 
     # -- feed and model events -------------------------------------------------------

@@ -113,7 +113,7 @@ class MainWindow(QMainWindow):
 
         self.properties_model = PropertiesModel(self)
         self.sidebar = PropertySidebar(self.properties_model)
-        self.sidebar.setMinimumWidth(260)
+        self.sidebar.setMinimumWidth(240)
         self.sidebar.setMaximumWidth(380)
         currency = session.config.currency
         models: dict[str, PagedTableModel] = {
@@ -135,7 +135,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.sidebar)
         splitter.addWidget(self.tab_widget)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([300, 900])
+        splitter.setSizes([264, 1016])
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(1)
 

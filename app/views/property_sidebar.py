@@ -44,7 +44,7 @@ class PropertySidebar(QFrame):
         self.proxy.setSourceModel(model)
 
         title = named(QLabel("PROPERTIES"), "SidebarTitle")
-        self.select_all_button = named(QPushButton("Select all"), "LinkButton")
+        self.select_all_button = named(QPushButton("All"), "LinkButton")
         self.select_none_button = named(QPushButton("None"), "LinkButton")
         for button in (self.select_all_button, self.select_none_button):
             button.setCursor(Qt.CursorShape.PointingHandCursor)
