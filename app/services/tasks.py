@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance, Slot
+import shiboken6
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from app.services.errors import PortalError, UnauthorizedError
 
@@ -23,57 +25,84 @@ _pool = QThreadPool()
 # of threads would queue the rest behind it.
 _pool.setMaxThreadCount(8)
 
-_in_flight: set[BackgroundOp[Any]] = set()
-
 
 def thread_pool() -> QThreadPool:
     return _pool
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    result: Any
+    error: Exception | None
+
+
+class _Dispatcher(QObject):
+    """Lives as long as the app, in the GUI thread: workers post outcomes through it, so a
+    worker never touches a QObject the GUI thread may be deleting at the same moment."""
+
+    deliver = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deliver.connect(self._call, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object)
+    def _call(self, callback: Callable[[], None]) -> None:
+        callback()
+
+
+_dispatcher: _Dispatcher | None = None
+
+
+def _gui_dispatcher() -> _Dispatcher:
+    global _dispatcher
+    if _dispatcher is None:
+        _dispatcher = _Dispatcher()
+    return _dispatcher
+
+
 class _Runner(QRunnable):
-    def __init__(self, op: Callable[[], Any], done: SignalInstance) -> None:
+    def __init__(self, op: Callable[[], Any], deliver: Callable[[_Outcome], None]) -> None:
         super().__init__()
         self._op = op
-        self._done = done
+        self._deliver = deliver
+        self._dispatcher = _gui_dispatcher()
 
     def run(self) -> None:
         try:
-            result, error = self._op(), None
+            outcome = _Outcome(self._op(), None)
         except Exception as exc:
-            result, error = None, exc
-        try:
-            self._done.emit(result, error)
-        except RuntimeError:
-            log.debug("background result dropped: its owner was destroyed")
+            outcome = _Outcome(None, exc)
+        deliver = self._deliver
+        self._dispatcher.deliver.emit(lambda: deliver(outcome))
 
 
-class BackgroundOp(QObject, Generic[T]):
-    """`BackgroundOp(parent=w, op=fn, success=cb).failure(eb).run_in_background()`."""
+class BackgroundOp(Generic[T]):
+    """`BackgroundOp(parent=w, op=fn, success=cb).failure(eb).run_in_background()`.
 
-    _done = Signal(object, object)
+    Deliberately not a QObject: nothing Qt has to be deleted when the op ends, and the parent
+    is only checked for being alive when the outcome arrives."""
 
     def __init__(self, *, parent: QObject, op: Callable[[], T], success: Callable[[T], None]) -> None:
-        super().__init__(parent)
+        self._parent = parent
         self._op = op
         self._success = success
         self._failure: Callable[[Exception], None] = _log_failure
-        self._done.connect(self._finish)
 
     def failure(self, callback: Callable[[Exception], None]) -> BackgroundOp[T]:
         self._failure = callback
         return self
 
     def run_in_background(self) -> None:
-        _in_flight.add(self)
-        self.destroyed.connect(lambda: _in_flight.discard(self))
-        _pool.start(_Runner(self._op, self._done))
+        _pool.start(_Runner(self._op, self._finish))
 
-    @Slot(object, object)
-    def _finish(self, result: Any, error: Exception | None) -> None:
-        _in_flight.discard(self)
-        self.deleteLater()
+    def _finish(self, outcome: _Outcome) -> None:
+        if not shiboken6.isValid(self._parent):
+            log.debug("background result dropped: its owner was destroyed")
+            return
+        error = outcome.error
         if error is None:
-            self._success(result)
+            self._success(outcome.result)
         else:
             if not isinstance(error, PortalError):
                 log.error("background operation failed", exc_info=error)

@@ -204,7 +204,6 @@ class MainWindow(QMainWindow):
     def _install_shortcuts(self) -> None:
         for number in range(1, 5):
             QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda n=number: self.show_tab_number(n))
-        QShortcut(QKeySequence(QKeySequence.StandardKey.Refresh), self, self.refresh)
         QShortcut(QKeySequence("F5"), self, self.refresh)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self, self.focus_search)
 

@@ -291,11 +291,14 @@ class SignInDialog(QDialog):
         elif isinstance(error, SlowedDownError):
             self.show_error(slow_down_sentence(error.retry_after))
             self.sign_in_button.setEnabled(False)
-            QTimer.singleShot(error.retry_after * 1000, lambda: self.sign_in_button.setEnabled(True))
+            QTimer.singleShot(error.retry_after * 1000, self.sign_in_button, self._slow_down_over)
         elif isinstance(error, PortalError):
             self.show_error(error.detail)
         else:
             self.show_error("Something went wrong while signing in. Please try again.")
+
+    def _slow_down_over(self) -> None:
+        self.sign_in_button.setEnabled(True)
 
     def _forgot(self) -> None:
         self._clear_messages()

@@ -38,9 +38,7 @@ def _invoice(key: str, prop: str, number: str, day: date, total: Decimal, paid: 
         "net_terms_days": 30,
         "shared": True,
         "applied_credits": "0.00",
-        "lines": [
-            {"service": "Mowing", "description": "Weekly mowing", "visit": None, "amount": f"{total:.2f}"}
-        ],
+        "lines": [{"service": "Mowing", "description": "Weekly mowing", "visit": None, "amount": f"{total:.2f}"}],
         "payments": [{"amount": f"{total:.2f}", "paid_on": day.isoformat()}] if paid else [],
     }
 
@@ -79,20 +77,12 @@ def build(today: date) -> dict[str, Any]:
         )
         for i in range(MANY_INVOICES)
     ]
-    invoices.append(
-        _invoice("inv-birch-1", "birch", "INV-20001", today - timedelta(days=3), Decimal("480"), False)
-    )
-    invoices.append(
-        _invoice("inv-birch-2", "birch", "INV-20002", today - timedelta(days=40), Decimal("90"), True)
-    )
-    invoices.append(
-        _invoice("inv-willow", "willow", "INV-30001", today - timedelta(days=5), Decimal("75"), False)
-    )
+    invoices.append(_invoice("inv-birch-1", "birch", "INV-20001", today - timedelta(days=3), Decimal("480"), False))
+    invoices.append(_invoice("inv-birch-2", "birch", "INV-20002", today - timedelta(days=40), Decimal("90"), True))
+    invoices.append(_invoice("inv-willow", "willow", "INV-30001", today - timedelta(days=5), Decimal("75"), False))
     invoices[-1]["billing_contact"] = "morgan-w"
 
-    def proposal(
-        key: str, prop: str, number: str, title: str, status: str, shared: bool = True
-    ) -> dict[str, Any]:
+    def proposal(key: str, prop: str, number: str, title: str, status: str, shared: bool = True) -> dict[str, Any]:
         return {
             "key": key,
             "property": prop,
@@ -146,9 +136,7 @@ def build(today: date) -> dict[str, Any]:
             "password": PASSWORD,
         }
 
-    def prop(
-        key: str, branch: str, name: str, links: list[tuple[str, str]], credits: str = "0.00"
-    ) -> dict[str, Any]:
+    def prop(key: str, branch: str, name: str, links: list[tuple[str, str]], credits: str = "0.00") -> dict[str, Any]:
         return {
             "key": key,
             "branch": branch,

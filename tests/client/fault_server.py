@@ -14,9 +14,7 @@ Behaviour = Callable[[BaseHTTPRequestHandler], None]
 PREFIX = "/portal/test/api/v1"
 
 
-def answer(
-    status: int, body: Any, headers: dict[str, str] | None = None, *, problem: bool = False
-) -> Behaviour:
+def answer(status: int, body: Any, headers: dict[str, str] | None = None, *, problem: bool = False) -> Behaviour:
     def respond(handler: BaseHTTPRequestHandler) -> None:
         payload = json.dumps(body).encode()
         handler.send_response(status)
@@ -31,9 +29,7 @@ def answer(
     return respond
 
 
-def problem(
-    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
-) -> Behaviour:
+def problem(status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> Behaviour:
     body = {"type": "about:blank", "title": code, "status": status, "detail": detail, "code": code, **extra}
     return answer(status, body, headers, problem=True)
 

@@ -20,9 +20,7 @@ US = QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
 OAK = PropertyRef(1, "Oak Plaza")
 
 
-def invoice(
-    n: int, *, balance: str = "10.00", status: str = "due", due: date | None = None
-) -> InvoiceSummary:
+def invoice(n: int, *, balance: str = "10.00", status: str = "due", due: date | None = None) -> InvoiceSummary:
     return InvoiceSummary(
         id=n,
         number=f"INV-{n:04d}",
@@ -101,9 +99,7 @@ def test_invoice_roles_and_overdue_chip() -> None:
 
 def test_proposals_show_change_orders_and_money() -> None:
     model = ProposalsModel("USD")
-    proposal = ProposalSummary(
-        9, "OPP-9", "Patio", OAK, "pending", Decimal("1500"), date(2026, 3, 2), True, True
-    )
+    proposal = ProposalSummary(9, "OPP-9", "Patio", OAK, "pending", Decimal("1500"), date(2026, 3, 2), True, True)
     model.set_page(Page((proposal,), None, 1))
     assert "change order" in model.data(model.index(0, model.column_index("title")))
     assert model.data(model.index(0, model.column_index("total"))).endswith("1,500.00")
@@ -118,9 +114,7 @@ def properties_model() -> PropertiesModel:
     return model
 
 
-def test_all_properties_selected_by_default(
-    properties_model: PropertiesModel, qtmodeltester: ModelTester
-) -> None:
+def test_all_properties_selected_by_default(properties_model: PropertiesModel, qtmodeltester: ModelTester) -> None:
     # PF-1
     qtmodeltester.check(properties_model)
     assert properties_model.all_selected()

@@ -153,9 +153,7 @@ def test_422_carries_field_errors(fault_server: FaultServer) -> None:
 
 
 def test_gets_are_retried_with_backoff(fault_server: FaultServer) -> None:
-    flaky = sequence(
-        problem(503, "unavailable", "Busy."), problem(502, "bad_gateway", "Busy."), answer(200, VERSION)
-    )
+    flaky = sequence(problem(503, "unavailable", "Busy."), problem(502, "bad_gateway", "Busy."), answer(200, VERSION))
     fault_server.route("GET", "/version", flaky)
     assert quick_client(fault_server.portal_url, retries=2).version().server_version == "9.9.9"
     assert fault_server.hits.count(("GET", "/version")) == 3
@@ -181,9 +179,7 @@ def test_portal_urls_are_normalized(typed: str, expected: str) -> None:
     assert normalize_portal_url(typed) == expected
 
 
-@pytest.mark.parametrize(
-    "typed", ["", "not a url", "ftp://acme.example.com/portal/north", "https://acme.example.com/"]
-)
+@pytest.mark.parametrize("typed", ["", "not a url", "ftp://acme.example.com/portal/north", "https://acme.example.com/"])
 def test_invalid_portal_urls_are_refused(typed: str) -> None:
     with pytest.raises(InvalidPortalUrlError, match=r"not a portal address"):
         normalize_portal_url(typed)
@@ -219,9 +215,7 @@ def test_gui_thread_never_blocks_during_calls(qtbot: QtBot, fault_server: FaultS
     if fault in behaviours:
         fault_server.route("GET", "/version", behaviours[fault])
     url = fault_server.portal_url if fault != "refused" else f"http://127.0.0.1:{free_port()}/portal/test"
-    client = PortalClient(
-        url, timeouts=Timeouts(connect=1.0, read=2.0 if fault == "slow" else 0.5), backoff=0.01
-    )
+    client = PortalClient(url, timeouts=Timeouts(connect=1.0, read=2.0 if fault == "slow" else 0.5), backoff=0.01)
     owner = QObject()
     outcome: list[object] = []
     callback_threads: list[QThread] = []
