@@ -26,7 +26,7 @@ QCoreApplication.setApplicationName("Portal Desk Tests")
 QSettings.setDefaultFormat(QSettings.Format.IniFormat)
 QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(_HOME / "settings"))
 
-pytest_plugins = ["tests.client.live_server"]
+from tests.client.live_server import live_portal  # noqa: E402, F401  (fixture shared by the live tests)
 
 
 @pytest.fixture(autouse=True)
