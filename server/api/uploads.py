@@ -61,7 +61,9 @@ async def received(request: Request, staging_dir: Path, max_file_bytes: int) -> 
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_FILES * max_file_bytes + _MIB:
-        raise too_large(f"The upload is too large: attach at most {MAX_FILES} files of {max_file_bytes // _MIB} MiB each.")
+        raise too_large(
+            f"The upload is too large: attach at most {MAX_FILES} files of {max_file_bytes // _MIB} MiB each."
+        )
     submission = Submission()
     try:
         if content_type == b"application/json":

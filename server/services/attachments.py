@@ -57,7 +57,9 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     XLS: (".xls",),
 }
 ALLOWED_TYPES = tuple(EXTENSIONS)
-SUPPORTED_TYPES_SENTENCE = "Attach PDF files, pictures (PNG, JPEG, HEIC, GIF, WebP), text files, or Word or Excel documents."
+SUPPORTED_TYPES_SENTENCE = (
+    "Attach PDF files, pictures (PNG, JPEG, HEIC, GIF, WebP), text files, or Word or Excel documents."
+)
 
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis"}
 _HEIF_BRANDS = {b"mif1", b"msf1"}
@@ -333,7 +335,9 @@ def check_files(files: list[StagedFile]) -> list[CheckedFile]:
                 f'"{shown}" is not a type of file the portal accepts. {SUPPORTED_TYPES_SENTENCE}',
                 "Unsupported file type",
             )
-        checked.append(CheckedFile(staged, content_type, display_name(staged.filename, content_type), new_storage_name()))
+        checked.append(
+            CheckedFile(staged, content_type, display_name(staged.filename, content_type), new_storage_name())
+        )
     return checked
 
 

@@ -42,7 +42,8 @@ def assist_headers(settings: Settings, staff_key: str, contact_key: str) -> dict
     with db(settings) as session:
         staff = session.scalar(select(Staff).where(Staff.key == staff_key))
         contact = session.scalar(select(Contact).where(Contact.key == contact_key))
-        assert staff is not None and contact is not None
+        assert staff is not None
+        assert contact is not None
         session.add(
             AuthSession(
                 token_hash=token_hash(token),
@@ -68,7 +69,11 @@ HEIC = struct.pack(">I", 24) + b"ftypheic" + bytes(4) + b"mif1heic" + bytes(100)
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 TEXT = "Grüße from the garden.\r\nThe gate sticks.\tThanks!\n".encode()
 UTF16_TEXT = "Notes from Notepad\r\n".encode("utf-16")
-EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(200) + b"This program cannot be run in DOS mode."
+EXE = (
+    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
+    + bytes(200)
+    + b"This program cannot be run in DOS mode."
+)
 ELF = b"\x7fELF\x02\x01\x01\x00" + bytes(200)
 MP4 = struct.pack(">I", 24) + b"ftypisom" + bytes(4) + b"isomavc1" + bytes(100)
 

@@ -81,7 +81,9 @@ def test_any_contact_of_the_property_can_create_a_request(
     assert [r["id"] for r in client.get(f"{NORTH}/requests", headers=nora).json()["items"]] == [created["id"]]
     with db(settings) as session:
         row = session.get(ServiceRequest, created["id"])
-        assert row is not None and row.created_by_contact_id is not None and row.captured_by_id is None
+        assert row is not None
+        assert row.created_by_contact_id is not None
+        assert row.captured_by_id is None
 
 
 def test_cannot_create_a_request_for_someone_elses_property(
@@ -91,7 +93,9 @@ def test_cannot_create_a_request_for_someone_elses_property(
     response = client.post(f"{NORTH}/requests", headers=pat, json={"property_id": otto_lot, "subject": "Mine now"})
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
-    assert client.post(f"{NORTH}/requests", headers=pat, json={"property_id": 999_999, "subject": "x"}).status_code == 404
+    assert (
+        client.post(f"{NORTH}/requests", headers=pat, json={"property_id": 999_999, "subject": "x"}).status_code == 404
+    )
 
 
 def test_new_request_validation(client: TestClient, pat: dict[str, str]) -> None:  # RQ-2
@@ -121,7 +125,9 @@ def test_new_request_validation(client: TestClient, pat: dict[str, str]) -> None
     assert plain.json()["code"] == "unsupported_media_type"
 
 
-def test_comment_updates_count_and_last_activity(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # RQ-2
+def test_comment_updates_count_and_last_activity(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # RQ-2
     request_id = id_of(settings, ServiceRequest, "r-open")
     before = client.get(f"{NORTH}/requests/{request_id}", headers=pat).json()
     response = client.post(f"{NORTH}/requests/{request_id}/comments", headers=pat, json={"body": "  Still leaking.  "})
@@ -199,7 +205,8 @@ def test_assisted_request_and_comment_are_audited_and_marked(
         office_id = session.scalar(select(Staff.id).where(Staff.key == "office"))
         assert all(e.staff_id == office_id for e in entries)
         row = session.get(ServiceRequest, created["id"])
-        assert row is not None and row.captured_by_id == office_id
+        assert row is not None
+        assert row.captured_by_id == office_id
     assert "Entered by Olivia Office" in mails(settings)[0]
 
 
@@ -217,9 +224,12 @@ def test_new_request_emails_the_account_owner_and_adds_an_activity(
     assert len(sent) == 1
     message = sent[0]
     assert message["To"] == "alex@example.com"  # Oak Plaza's account owner, not the sales rep
-    assert created["number"] in message["Subject"] and "Oak Plaza" in message["Subject"]
+    assert created["number"] in message["Subject"]
+    assert "Oak Plaza" in message["Subject"]
     body = message.get_payload(decode=True).decode()
-    assert "Dead shrubs" in body and "Three by the door." in body and "Pat Customer" in body
+    assert "Dead shrubs" in body
+    assert "Three by the door." in body
+    assert "Pat Customer" in body
     assert "shrubs.png" in body
     with db(settings) as session:
         activities = session.scalars(select(Activity)).all()
@@ -228,7 +238,9 @@ def test_new_request_emails_the_account_owner_and_adds_an_activity(
         assert created["number"] in activities[0].subject
 
 
-def test_customer_comment_emails_the_account_owner(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # RQ-3
+def test_customer_comment_emails_the_account_owner(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # RQ-3
     request_id = id_of(settings, ServiceRequest, "r-open")
     client.post(f"{NORTH}/requests/{request_id}/comments", headers=pat, json={"body": "Any news?"})
     sent = [message_from_string(text) for text in mails(settings)]
@@ -275,7 +287,9 @@ def test_turning_requests_off_hides_existing_requests_and_files(
     assert client.get(f"{NORTH}/visits", headers=pat).status_code == 200  # the rest of the portal is untouched
 
 
-def test_request_numbers_are_unique_under_concurrency(app: Any, pat: dict[str, str], client: TestClient) -> None:  # RQ-2
+def test_request_numbers_are_unique_under_concurrency(
+    app: Any, pat: dict[str, str], client: TestClient
+) -> None:  # RQ-2
     oak = property_ids(client, pat)["Oak Plaza"]
     results: list[tuple[int, str]] = []
     barrier = threading.Barrier(8)

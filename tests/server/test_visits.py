@@ -41,7 +41,9 @@ def markers(client: TestClient, headers: dict[str, str], base: str = NORTH, **pa
     return {service for item in response.json()["items"] for service in item["services"] if service.startswith("edge")}
 
 
-def test_upcoming_is_today_through_thirty_days(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # VI-1
+def test_upcoming_is_today_through_thirty_days(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # VI-1
     add_visits(
         settings,
         "p1",
@@ -56,7 +58,9 @@ def test_upcoming_is_today_through_thirty_days(client: TestClient, pat: dict[str
     assert markers(client, pat, when="upcoming") == {"edge-today", "edge+30"}
 
 
-def test_completed_is_the_last_thirty_days_by_default(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # VI-1
+def test_completed_is_the_last_thirty_days_by_default(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # VI-1
     add_visits(
         settings,
         "p1",
@@ -73,7 +77,9 @@ def test_completed_is_the_last_thirty_days_by_default(client: TestClient, pat: d
     assert markers(client, pat, when="completed", days=60) == {"edge-today", "edge-30", "edge-31", "edge-60"}
 
 
-def test_completed_window_accepts_one_to_365_days(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # VI-1
+def test_completed_window_accepts_one_to_365_days(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # VI-1
     add_visits(settings, "p1", [("edge-365", -365, "completed"), ("edge-366", -366, "completed")])
     assert markers(client, pat, when="completed", days=365) == {"edge-365"}
     for days in (0, 366):
@@ -92,7 +98,9 @@ def test_completed_list_is_newest_first_and_upcoming_soonest_first(
     assert upcoming == sorted(upcoming)
 
 
-def test_today_is_the_branch_date_not_the_servers(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # VI-1
+def test_today_is_the_branch_date_not_the_servers(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # VI-1
     """Kiritimati (UTC+14) and UTC-12 are 26 hours apart: at any moment they are on different dates,
     so a visit dated "today" in one of them is in the past or the future in the other."""
     now = utcnow()
@@ -102,7 +110,9 @@ def test_today_is_the_branch_date_not_the_servers(client: TestClient, pat: dict[
     with db(settings) as session:
         prop_id = session.scalar(select(Property.id).where(Property.key == "p1"))
         for marker, day in (("edge-east-today", east_today), ("edge-west-today", west_today)):
-            session.add(Visit(key=f"test-{marker}", property_id=prop_id, date=day, status="scheduled", services=[marker]))
+            session.add(
+                Visit(key=f"test-{marker}", property_id=prop_id, date=day, status="scheduled", services=[marker])
+            )
 
     def use_zone(zone: str) -> None:
         with db(settings) as session:
@@ -123,7 +133,9 @@ def test_visits_follow_the_property_filter(client: TestClient, pat: dict[str, st
     assert markers(client, pat, when="upcoming") == {"edge-birch", "edge-oak"}
 
 
-def test_visit_detail_shows_only_published_notes(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # VI-2
+def test_visit_detail_shows_only_published_notes(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # VI-2
     visit_id = id_of(settings, Visit, "v-done")
     response = client.get(f"{NORTH}/visits/{visit_id}", headers=pat)
     assert response.status_code == 200, response.text
@@ -136,7 +148,9 @@ def test_visit_detail_shows_only_published_notes(client: TestClient, pat: dict[s
     assert "Dog bit rake" not in response.text
 
 
-def test_visit_without_published_notes_has_none(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # VI-2
+def test_visit_without_published_notes_has_none(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # VI-2
     visit = client.get(f"{NORTH}/visits/{id_of(settings, Visit, 'v-today')}", headers=pat).json()
     assert visit["notes"] == []
     assert "Gate code" not in str(visit)
@@ -159,7 +173,9 @@ def test_service_contact_is_the_sales_rep_phone_only_when_shown(
     assert [n["text"] for n in south["notes"]] == ["Shown note"]
 
 
-def test_another_customers_visit_is_not_found(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # VI-2
+def test_another_customers_visit_is_not_found(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # VI-2
     otto_visit = id_of(settings, Visit, "v-otto")
     for visit_id in (otto_visit, 999_999):
         response = client.get(f"{NORTH}/visits/{visit_id}", headers=pat)
