@@ -56,7 +56,6 @@ EXTENSIONS: dict[str, tuple[str, ...]] = {
     DOC: (".doc",),
     XLS: (".xls",),
 }
-ALLOWED_TYPES = tuple(EXTENSIONS)
 SUPPORTED_TYPES_SENTENCE = (
     "Attach PDF files, pictures (PNG, JPEG, HEIC, GIF, WebP), text files, or Word or Excel documents."
 )
