@@ -7,11 +7,14 @@ calls the window makes. Only GETs are retried: a retried POST could sign or pay 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -45,9 +48,20 @@ from app.services.records import (
     ServerVersion,
     VisitSummary,
 )
+from app.services.uploads import ChosenFile
+from app.services.work_records import (
+    Comment,
+    RequestDetail,
+    VisitDetail,
+    parse_comment,
+    parse_request_detail,
+    parse_visit_detail,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+FilePart = tuple[str, tuple[str, IO[bytes], str]]
+_DOWNLOAD_CHUNK = 64 * 1024
 
 _PORTAL_PATH = re.compile(r"^(?P<prefix>(/[^/]+)*)/portal/(?P<slug>[A-Za-z0-9_-]+)(/api/v1)?/?$")
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
@@ -115,7 +129,11 @@ class PortalClient:
         *,
         params: Sequence[tuple[str, str]] | None = None,
         body: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
+        files: Sequence[FilePart] | None = None,
+        stream: bool = False,
     ) -> requests.Response:
+        """`body` goes out as JSON; `form` with `files` as multipart/form-data."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         attempts = 1 + (self._retries if method == "GET" else 0)
         url = self.api_base + path
@@ -127,8 +145,11 @@ class PortalClient:
                     url,
                     params=params,
                     json=body,
+                    data=form,
+                    files=files,
                     headers=headers,
                     timeout=(self._timeouts.connect, self._timeouts.read),
+                    stream=stream,
                 )
             except requests.Timeout as exc:
                 if not last_try:
@@ -150,9 +171,29 @@ class PortalClient:
                 continue
             log.debug("%s %s -> %s", method, path, response.status_code)
             if response.status_code >= 400:
-                raise self._error(response)
+                try:
+                    raise self._error(response)
+                finally:
+                    response.close()
             return response
         raise AssertionError("unreachable: the loop always returns or raises")
+
+    def _post_with_files(self, path: str, body: Mapping[str, Any], files: Sequence[ChosenFile]) -> requests.Response:
+        """The same fields as JSON or, with files, as multipart text fields (the server accepts both)."""
+        if not files:
+            return self._send("POST", path, body=body)
+        with ExitStack() as stack:
+            parts: list[FilePart] = []
+            for chosen in files:
+                try:
+                    handle = stack.enter_context(chosen.path.open("rb"))
+                except OSError as exc:
+                    raise PortalError(
+                        f"“{chosen.name}” cannot be read any more: {exc.strerror or 'access denied'}.",
+                        code="file_unreadable",
+                    ) from exc
+                parts.append(("files", (chosen.name, handle, chosen.content_type)))
+            return self._send("POST", path, form={k: str(v) for k, v in body.items()}, files=parts)
 
     def _pause(self, attempt: int) -> None:
         time.sleep(self._backoff * (2**attempt))
@@ -324,6 +365,51 @@ class PortalClient:
         self, property_ids: Sequence[int] | None = None, cursor: str | None = None, limit: int | None = None
     ) -> Page[RequestSummary]:
         return self._list("/requests", records.parse_request, property_ids=property_ids, cursor=cursor, limit=limit)
+
+    # -- visit and request details, uploads and downloads (issue 6) ------------------------
+
+    def visit(self, visit_id: int) -> VisitDetail:
+        return self._get(f"/visits/{visit_id}", parse_visit_detail)
+
+    def request(self, request_id: int) -> RequestDetail:
+        return self._get(f"/requests/{request_id}", parse_request_detail)
+
+    def create_request(
+        self, property_id: int, subject: str, description: str, files: Sequence[ChosenFile] = ()
+    ) -> RequestDetail:
+        """RQ-2: JSON without files, multipart with them; never retried, so never created twice."""
+        body = {"property_id": property_id, "subject": subject, "description": description}
+        return self._json(self._post_with_files("/requests", body, files), parse_request_detail)
+
+    def add_comment(self, request_id: int, body: str, files: Sequence[ChosenFile] = ()) -> Comment:
+        return self._json(
+            self._post_with_files(f"/requests/{request_id}/comments", {"body": body}, files), parse_comment
+        )
+
+    def download_attachment(self, attachment_id: int, destination: Path) -> Path:
+        """Streams the file next to `destination` and renames it into place only when complete,
+        so a broken connection never leaves a half file under the name the user chose."""
+        partial = destination.with_name(destination.name + ".part")
+        response = self._send("GET", f"/attachments/{attachment_id}", stream=True)
+        try:
+            with partial.open("wb") as out:
+                for chunk in response.iter_content(_DOWNLOAD_CHUNK):
+                    out.write(chunk)
+            os.replace(partial, destination)
+        except requests.RequestException as exc:
+            partial.unlink(missing_ok=True)
+            raise UnreachableError(
+                f"The download from {self._host()} was interrupted. Please try again.", code="interrupted"
+            ) from exc
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise PortalError(
+                f"“{destination.name}” could not be saved: {exc.strerror or 'the folder is not writable'}.",
+                code="save_failed",
+            ) from exc
+        finally:
+            response.close()
+        return destination
 
 
 def _fallback_detail(status: int) -> str:

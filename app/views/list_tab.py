@@ -88,7 +88,7 @@ class ListTab(QWidget):
         self.search_edit.setMinimumWidth(240)
         self.count_label = named(QLabel(""), "CountLabel")
 
-        toolbar = QHBoxLayout()
+        toolbar = self.toolbar = QHBoxLayout()  # tabs with actions of their own add buttons here
         toolbar.setSpacing(8)
         if spec.options:
             toolbar.addWidget(show_label)

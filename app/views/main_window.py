@@ -35,8 +35,11 @@ from app.services.tasks import TaskRunner
 from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.property_sidebar import PropertySidebar
+from app.views.requests_tab import RequestsTab
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import icon, named
+from app.views.visits_tab import VisitsTab
+from app.views.work_screens import WorkScreens
 
 TAB_SPECS = (
     TabSpec(
@@ -90,6 +93,7 @@ TAB_SPECS = (
     ),
     TabSpec("requests", "Requests", "requests", (), "subject"),
 )
+TAB_CLASSES: dict[str, type[ListTab]] = {"visits": VisitsTab, "requests": RequestsTab}
 NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
 SELECTION_DELAY_MS = 250
 
@@ -126,10 +130,11 @@ class MainWindow(QMainWindow):
         self.tab_widget.setDocumentMode(True)
         self.tabs: dict[str, ListTab] = {}
         for spec in TAB_SPECS:
-            tab = ListTab(spec, models[spec.key], self.runner)
+            tab = TAB_CLASSES.get(spec.key, ListTab)(spec, models[spec.key], self.runner)
             tab.filter_changed.connect(lambda key=spec.key: self.load_tab(key))
             self.tabs[spec.key] = tab
             self.tab_widget.addTab(tab, spec.title)
+        self.work_screens = WorkScreens(self)  # visit and request windows (issue 6)
 
         splitter = QSplitter()
         splitter.addWidget(self.sidebar)
@@ -290,7 +295,9 @@ class MainWindow(QMainWindow):
         if key == "proposals":
             return lambda cursor: client.proposals(show, ids, cursor)
         if key == "visits":
-            return lambda cursor: client.visits(show, ids, cursor)
+            visits_tab = self.tabs["visits"]
+            days = visits_tab.completed_days() if isinstance(visits_tab, VisitsTab) else None
+            return lambda cursor: client.visits(show, ids, cursor, days=days)
         if key == "invoices":
             return lambda cursor: client.invoices(show, ids, cursor)
         return lambda cursor: client.requests(ids, cursor)
