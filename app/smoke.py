@@ -1,6 +1,7 @@
 """`main.py --demo --smoke DIR`: a headless end-to-end check for CI and for reviewing screens.
 
-Signs in to the demo company, loads every tab, saves a PNG per tab and of the sign-in dialog,
+Signs in to the demo company, loads every tab, saves a PNG per tab, of the sign-in dialog
+and of the visit, request and new-request windows,
 and prints one JSON line of timings. Secrets and settings stay in memory / a temp folder.
 """
 
@@ -68,6 +69,45 @@ def _save(widget: QWidget, path: Path) -> None:
         raise SmokeFailed(f"could not write {path}")
 
 
+def _first_record(window: MainWindow, key: str) -> Any:
+    model = window.tabs[key].model
+    if model.rowCount() == 0:
+        raise SmokeFailed(f"the {key} tab is empty")
+    return model.record(0)
+
+
+def _save_visits_and_requests(window: MainWindow, out_dir: Path) -> None:
+    """Completed visits, a visit's page, a request's thread and the new-request form (issue 6)."""
+    visits = window.tabs["visits"]
+    window.tab_widget.setCurrentWidget(visits)
+    visits.show_combo.setCurrentIndex(visits.show_combo.findData("completed"))
+    _idle(window.runner, "the completed visits")
+    _save(window, out_dir / "visits-completed.png")
+    visit = window.work_screens.open_visit(_first_record(window, "visits"))
+    _idle(window.runner, "the visit detail")
+    if visit.problem:
+        raise SmokeFailed(f"the visit detail shows an error: {visit.problem}")
+    _save(visit, out_dir / "visit-detail.png")
+    visit.close()
+    if not window.tab_widget.isTabVisible(window.tab_widget.indexOf(window.tabs["requests"])):
+        return
+    request = window.work_screens.open_request(_first_record(window, "requests"))
+    _idle(window.runner, "the request detail")
+    if request.problem:
+        raise SmokeFailed(f"the request detail shows an error: {request.problem}")
+    request.composer.text_edit.setPlainText("Thanks! The gate code is on the note by the door.")
+    _save(request, out_dir / "request-detail.png")
+    request.close()
+    dialog = window.work_screens.new_request()
+    sample = Path(tempfile.mkdtemp(prefix="portal-desk-smoke-")) / "sprinkler-photo.jpg"
+    sample.write_bytes(b"\xff\xd8\xff" + bytes(180_000))
+    dialog.subject_edit.setText("Sprinkler head broken by the entrance")
+    dialog.description_edit.setPlainText("Water is running onto the sidewalk since this morning.")
+    dialog.picker.add_paths([sample])
+    _save(dialog, out_dir / "new-request.png")
+    dialog.reject()
+
+
 def run_smoke(app: QApplication, out_dir: Path, started: float) -> int:
     try:
         timings = _run(app, out_dir, started)
@@ -112,6 +152,7 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
                 raise SmokeFailed(f"the {key} tab shows an error: {tab._error}")
             QTimer.singleShot(0, lambda: None)
             _save(window, out_dir / f"{key}.png")
+        _save_visits_and_requests(window, out_dir)
         window.close()
         return {"startup_s": round(startup, 3), "tabs": tab_times}
     finally:

@@ -33,13 +33,13 @@ class AttachmentDraft(QObject):
         for path in paths:
             if path.resolve() in known:
                 continue
-            if len(self._files) >= MAX_FILES:
-                refusals.append(f"“{path.name}” was not added: attach at most {MAX_FILES} files at a time.")
-                continue
             try:
                 chosen = check_file(path)
             except FileRefused as refused:
                 refusals.append(str(refused))
+                continue
+            if len(self._files) >= MAX_FILES:
+                refusals.append(f"“{path.name}” was not added: attach at most {MAX_FILES} files at a time.")
                 continue
             self._files.append(chosen)
             known.add(path.resolve())

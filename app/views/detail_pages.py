@@ -92,7 +92,7 @@ def _header(title: str, meta: str, status: str) -> str:
     return (
         f'<p style="margin:0 0 6px 0;">{_chip(status)}</p>'
         f'<p class="title" style="margin:0 0 4px 0;">{_text(title)}</p>'
-        f'<p class="meta" style="margin:0;">{meta}</p>'
+        f'<p class="meta" style="margin:0 0 10px 0;">{meta}</p>'
     )
 
 
@@ -112,7 +112,11 @@ def visit_page(visit: VisitSummary, detail: VisitDetail | None, today: date, *, 
     parts = [
         _header(long_day(visit.date), meta, visit.status),
         _section("Services"),
-        _card(f'<ul style="margin:0;">{services}</ul>' if services else '<p class="muted">No services listed.</p>'),
+        _card(
+            f'<ul style="margin:0; -qt-list-indent:0; margin-left:18px;">{services}</ul>'
+            if services
+            else '<p class="muted">No services listed.</p>'
+        ),
     ]
     if problem is not None:
         parts.append(_card(f'<p class="error">{_text(problem)}</p>', background="#fdecec", border="#f3c1c1"))
@@ -164,7 +168,7 @@ def request_page(summary: RequestSummary, detail: RequestDetail | None, me: str,
         f"{_text(summary.number)} &nbsp;·&nbsp; {_text(summary.property.name)} &nbsp;·&nbsp; "
         f"opened {_text(moment_long(summary.created_at))}"
     )
-    parts = [_header(summary.subject, meta, summary.status), "<p></p>"]
+    parts = [_header(summary.subject, meta, summary.status), '<p style="margin:0 0 6px 0;"></p>']
     if problem is not None:
         parts.append(_card(f'<p class="error">{_text(problem)}</p>', background="#fdecec", border="#f3c1c1"))
         return _page(*parts)

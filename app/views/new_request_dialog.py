@@ -43,7 +43,7 @@ class NewRequestDialog(QDialog):
         self.created: RequestDetail | None = None
         self.sending = False
         self.setWindowTitle("New request")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(600)
 
         title = named(QLabel("New request"), "DialogTitle")
         subtitle = named(
