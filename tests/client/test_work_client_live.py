@@ -97,7 +97,7 @@ def test_disguised_executable_is_refused_with_the_servers_sentence(robin: Portal
         robin.add_comment(rowan_request_id(robin), "see file", [chosen(tmp_path, "photo.png", EXE)])
     assert refused.value.status == 415
     assert refused.value.code == "unsupported_file_type"
-    assert refused.value.detail.startswith("\"photo.png\" is not a type of file the portal accepts.")
+    assert refused.value.detail.startswith('"photo.png" is not a type of file the portal accepts.')
 
 
 def test_empty_comment_is_refused_with_field_errors(robin: PortalClient) -> None:  # RQ-2

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QPlainTextEdit
@@ -14,12 +15,16 @@ from pytestqt.qtbot import QtBot
 from app.models.comments import AttachmentDraft
 from app.models.dates import relative_day
 from app.models.lists import VisitsModel
+from app.services.portal_client import PortalClient
 from app.services.records import Page, PropertyRef, RequestSummary, VisitSummary
+from app.services.tasks import TaskRunner
 from app.services.uploads import MAX_FILE_BYTES, MAX_FILES, ChosenFile, FileRefused, check_file, size_text
 from app.services.work_records import AttachmentInfo, Comment, RequestDetail, ServiceContact, VisitDetail, VisitNote
 from app.views.attachment_picker import AttachmentPicker
 from app.views.detail_pages import attachment_id, request_page, visit_page
+from app.views.request_detail import RequestDetailDialog
 from app.views.visits_tab import starts_day
+from tests.client.fault_server import FaultServer, answer, problem
 
 OAK = PropertyRef(1, "Oak Plaza")
 NOON = datetime(2026, 5, 3, 12, 0, tzinfo=UTC)
@@ -50,27 +55,30 @@ def test_refusals_say_which_file_and_why(tmp_path: Path) -> None:
         tmp_path: f"“{tmp_path.name}” is a folder, not a file.",
     }
     for path, sentence in cases.items():
-        try:
+        with pytest.raises(FileRefused) as refused:
             check_file(path)
-        except FileRefused as refused:
-            assert str(refused).startswith(sentence)
-        else:
-            raise AssertionError(f"{path.name} was accepted")
+        assert str(refused.value).startswith(sentence)
 
 
 def test_size_text() -> None:
-    assert [size_text(n) for n in (1, 900, 2048, 3 * 1024 * 1024 + 200_000)] == ["1 byte", "900 bytes", "2 KB", "3.2 MB"]
+    assert [size_text(n) for n in (1, 900, 2048, 3 * 1024 * 1024 + 200_000)] == [
+        "1 byte",
+        "900 bytes",
+        "2 KB",
+        "3.2 MB",
+    ]
 
 
 def test_draft_adds_removes_and_limits(tmp_path: Path, qtbot: QtBot) -> None:
     draft = AttachmentDraft()
     files = [write(tmp_path / f"note-{i}.txt", b"hello") for i in range(MAX_FILES + 1)]
     with qtbot.waitSignal(draft.changed):
-        assert draft.add_paths(files[:2] + [files[0]]) == []  # the same file twice is one attachment
+        assert draft.add_paths([*files[:2], files[0]]) == []  # the same file twice is one attachment
     assert [f.name for f in draft.files] == ["note-0.txt", "note-1.txt"]
-    refusals = draft.add_paths(files[2:] + [write(tmp_path / "run.bat", b"x")])
+    refusals = draft.add_paths([*files[2:], write(tmp_path / "run.bat", b"x")])
     assert len(draft.files) == MAX_FILES
-    assert refusals == ["“note-10.txt” was not added: attach at most 10 files at a time.", *refusals[1:]]
+    assert len(refusals) == 2
+    assert refusals[0] == "“note-10.txt” was not added: attach at most 10 files at a time."
     assert refusals[1].startswith("“run.bat” is not a type of file")
     draft.remove(files[0])
     assert files[0] not in [f.path for f in draft.files]
@@ -192,3 +200,44 @@ def test_relative_days() -> None:
         "3 weeks ago",
         "3 months ago",
     ]
+
+
+# -- the server's own refusal sentence (413) ---------------------------------------------------
+
+
+def test_server_413_sentence_is_shown_and_the_draft_kept(qtbot: QtBot, tmp_path: Path) -> None:
+    # RQ-4: a server with a lower limit than this app's check refuses with its own words.
+    server = FaultServer().start()
+    try:
+        detail = {
+            "id": 3,
+            "number": "WEB-3",
+            "subject": "Gate",
+            "property": {"id": 1, "name": "Oak Plaza"},
+            "status": "open",
+            "created_at": NOON.isoformat(),
+            "last_activity_at": NOON.isoformat(),
+            "comment_count": 0,
+            "description": "",
+            "author_name": "Pat Customer",
+            "captured_by": None,
+            "attachments": [],
+            "comments": [],
+        }
+        sentence = '"plan.pdf" is larger than 5 MiB. Attach files of at most 5 MiB each.'
+        server.route("GET", "/requests/3", answer(200, detail))
+        server.route("POST", "/requests/3/comments", problem(413, "file_too_large", sentence))
+        runner = TaskRunner()
+        summary = RequestSummary(3, "WEB-3", "Gate", OAK, "open", NOON, NOON, 0)
+        dialog = RequestDetailDialog(PortalClient(server.portal_url, token="t" * 20), runner, summary, "Pat Customer")
+        qtbot.addWidget(dialog)
+        qtbot.waitUntil(lambda: dialog.detail is not None, timeout=5000)
+        dialog.composer.text_edit.setPlainText("The plan")
+        dialog.composer.picker.add_paths([write(tmp_path / "plan.pdf", b"%PDF-1.4 " + bytes(1000))])
+        dialog.send()
+        qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+        assert dialog.composer.error_label.text() == sentence
+        assert dialog.composer.text_edit.toPlainText() == "The plan"
+        assert [f.name for f in dialog.composer.files] == ["plan.pdf"]
+    finally:
+        server.stop()
