@@ -47,7 +47,7 @@ class NewRequestDialog(QDialog):
 
         title = named(QLabel("New request"), "DialogTitle")
         subtitle = named(
-            QLabel("Tell your service company what needs attention. They are notified as soon as you send it."),
+            QLabel("Tell your service company what needs attention. They are notified right away."),
             "DialogSubtitle",
         )
         subtitle.setWordWrap(True)

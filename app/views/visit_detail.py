@@ -28,7 +28,7 @@ class VisitDetailDialog(QDialog):
         self.problem: str | None = None
         self._generation = 0
         self.setWindowTitle(f"Visit {day_heading(visit.date, date.today())} — {visit.property.name}")
-        self.resize(560, 640)
+        self.resize(560, 580)
 
         self.browser = make_browser()
         self.browser.anchorClicked.connect(self._link)
