@@ -17,6 +17,7 @@ MIN_SIDE = 8
 # a signature needs at least a short stroke of them (a stray dot is not a signature).
 INK_LEVEL = 200
 MIN_INK_PIXELS = 20
+EMPTY = "The signature is empty. Please draw your signature."
 _CHECK_SIDE = 1200.0  # big images are checked at reduced size; a pen stroke survives that
 
 
@@ -29,6 +30,8 @@ def decode_signature(encoded: str) -> bytes:
     text = encoded.strip()
     if text.startswith("data:"):
         _, _, text = text.partition(",")
+    if not text:
+        raise SignatureImageError(EMPTY)
     if len(text) > (MAX_BYTES * 4) // 3 + 4:
         raise SignatureImageError("The signature image is too large (at most 1 MiB).")
     try:
@@ -45,7 +48,7 @@ def decode_signature(encoded: str) -> bytes:
             f"The signature image must be between {MIN_SIDE} and {MAX_SIDE} pixels wide and high."
         )
     if ink_pixels(data, width, height) < MIN_INK_PIXELS:
-        raise SignatureImageError("The signature is empty. Please draw your signature.")
+        raise SignatureImageError(EMPTY)
     return data
 
 
