@@ -121,8 +121,23 @@ def inset(rect: pymupdf.Rect, left: float, top: float, right: float, bottom: flo
     return pymupdf.Rect(rect.x0 + left, rect.y0 + top, rect.x1 - right, rect.y1 - bottom)
 
 
+@cache
+def _advance(name: FontName, char: str) -> float:
+    """Width of one character at size 1; measuring glyph by glyph through MuPDF is far slower."""
+    return float(font(name).glyph_advance(ord(char)))
+
+
 def text_width(text: str, style: Style) -> float:
-    return float(font(style.font).text_length(text, fontsize=style.size))
+    return sum(_advance(style.font, char) for char in text) * style.size
+
+
+def fit(text: str, width: float, style: Style) -> str:
+    """The text, cut with an ellipsis when it would be wider than `width` (single-line places)."""
+    if text_width(text, style) <= width:
+        return text
+    while text and text_width(text + "…", style) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def wrap(text: str, width: float, style: Style) -> list[str]:
@@ -152,26 +167,98 @@ def wrap(text: str, width: float, style: Style) -> list[str]:
     return lines
 
 
-def draw_text(page: pymupdf.Page, x: float, baseline: float, text: str, style: Style, align: Align = "left") -> None:
-    """One line of text whose left (or right/centre) edge is at x."""
+class Painter:
+    """Collects a document's drawing and writes it in one go: shapes below, then text, per page.
+
+    Committing one shape or one TextWriter per line costs milliseconds each, which adds up to
+    seconds on a long document; grouped, a page costs about as much as one line did.
+    """
+
+    def __init__(self, document: pymupdf.Document) -> None:
+        self.document = document
+        self._shapes: dict[int, pymupdf.Shape] = {}
+        self._writers: dict[tuple[int, Color], pymupdf.TextWriter] = {}
+
+    def _shape(self, page: pymupdf.Page) -> pymupdf.Shape:
+        number = int(page.number)
+        if number not in self._shapes:
+            self._shapes[number] = page.new_shape()
+        return self._shapes[number]
+
+    def line(
+        self, page: pymupdf.Page, start: tuple[float, float], end: tuple[float, float], color: Color, width: float
+    ) -> None:
+        shape = self._shape(page)
+        shape.draw_line(start, end)
+        shape.finish(color=color, width=width)
+
+    def rect(
+        self,
+        page: pymupdf.Page,
+        rect: pymupdf.Rect,
+        *,
+        fill: Color | None = None,
+        color: Color | None = None,
+        width: float = 0.6,
+    ) -> None:
+        shape = self._shape(page)
+        shape.draw_rect(rect)
+        shape.finish(color=color, fill=fill, width=width if color else 0)
+
+    def add(self, page: pymupdf.Page, x: float, baseline: float, text: str, style: Style) -> None:
+        key = (int(page.number), style.color)
+        if key not in self._writers:
+            self._writers[key] = pymupdf.TextWriter(page.rect)
+        self._writers[key].append((x, baseline), text, font=font(style.font), fontsize=style.size)
+
+    def flush(self) -> None:
+        # Call before adding pages: inserting a page makes PyMuPDF's existing Page objects stale.
+        for shape in self._shapes.values():
+            shape.commit()
+        for (page_number, color), writer in self._writers.items():
+            writer.write_text(self.document[page_number], color=color)
+        self._shapes.clear()
+        self._writers.clear()
+
+
+def draw_text(
+    page: pymupdf.Page,
+    x: float,
+    baseline: float,
+    text: str,
+    style: Style,
+    align: Align = "left",
+    batch: Painter | None = None,
+) -> None:
+    """One line of text whose left (or right/centre) edge is at x; written now unless a batch collects it."""
     if align == "right":
         x -= text_width(text, style)
     elif align == "center":
         x -= text_width(text, style) / 2
+    if batch is not None:
+        batch.add(page, x, baseline, text, style)
+        return
     writer = pymupdf.TextWriter(page.rect)
     writer.append((x, baseline), text, font=font(style.font), fontsize=style.size)
     writer.write_text(page, color=style.color)
 
 
 def draw_lines(
-    page: pymupdf.Page, x: float, top: float, width: float, lines: Sequence[str], style: Style, align: Align = "left"
+    page: pymupdf.Page,
+    x: float,
+    top: float,
+    width: float,
+    lines: Sequence[str],
+    style: Style,
+    align: Align = "left",
+    batch: Painter | None = None,
 ) -> float:
     """Wrapped lines from `top`; returns the height used."""
     anchor_x = {"left": x, "right": x + width, "center": x + width / 2}[align]
     for index, line in enumerate(lines):
         baseline = top + index * style.line_height + style.size
         if line:
-            draw_text(page, anchor_x, baseline, line, style, align)
+            draw_text(page, anchor_x, baseline, line, style, align, batch)
     return len(lines) * style.line_height
 
 
@@ -183,6 +270,7 @@ class PageFlow:
         self.document = pymupdf.open()
         self.page: pymupdf.Page = self.document.new_page(width=PAGE.width, height=PAGE.height)
         self.y = MARGIN
+        self.batch = Painter(self.document)
 
     @property
     def page_index(self) -> int:
@@ -193,6 +281,8 @@ class PageFlow:
         return float(PAGE.height - MARGIN - FOOTER_SPACE)
 
     def new_page(self) -> None:
+        # Adding a page invalidates PyMuPDF's Page objects, so what was drawn so far is written first.
+        self.batch.flush()
         self.page = self.document.new_page(width=PAGE.width, height=PAGE.height)
         self.y = MARGIN
 
@@ -211,7 +301,7 @@ class PageFlow:
         start_page, start_y = self.page_index, self.y
         for line in lines:
             self.ensure(style.line_height)
-            draw_lines(self.page, x, self.y, width, [line], style, align)
+            draw_lines(self.page, x, self.y, width, [line], style, align, self.batch)
             self.y += style.line_height
         return Anchor(start_page, pymupdf.Rect(x, start_y, x + width, self.y))
 
@@ -223,11 +313,11 @@ class PageFlow:
         self.y += 3
 
     def rule(self, color: Color = RULE, width: float = 0.6, x0: float = LEFT, x1: float = RIGHT) -> None:
-        self.page.draw_line((x0, self.y), (x1, self.y), color=color, width=width)
+        self.batch.line(self.page, (x0, self.y), (x1, self.y), color, width)
 
     def band(self, height: float, color: Color = ACCENT) -> None:
         self.ensure(height)
-        self.page.draw_rect(pymupdf.Rect(LEFT, self.y, RIGHT, self.y + height), color=None, fill=color, width=0)
+        self.batch.rect(self.page, pymupdf.Rect(LEFT, self.y, RIGHT, self.y + height), fill=color)
         self.y += height
 
     def reserve(self, height: float, *, x: float = LEFT, width: float = WIDTH) -> Anchor:
@@ -256,11 +346,11 @@ class PageFlow:
 
         def draw_header() -> None:
             rect = pymupdf.Rect(LEFT, self.y, RIGHT, self.y + header_height)
-            self.page.draw_rect(rect, color=None, fill=ACCENT, width=0)
+            self.batch.rect(self.page, rect, fill=ACCENT)
             for column, left, width in zip(columns, lefts, widths, strict=True):
                 draw_lines(
                     self.page, left + padding, self.y + padding, width - 2 * padding,
-                    [column.title.upper()], header_style, column.align,
+                    [column.title.upper()], header_style, column.align, self.batch,
                 )  # fmt: skip
             self.y += header_height
 
@@ -287,11 +377,14 @@ class PageFlow:
                 zip(cell_lines, columns, lefts, widths, strict=True)
             ):
                 used = draw_lines(
-                    self.page, left + padding, top + padding, width - 2 * padding, lines, cell_style, column.align
-                )
+                    self.page, left + padding, top + padding, width - 2 * padding, lines, cell_style, column.align,
+                    self.batch,
+                )  # fmt: skip
                 if index == 0 and row.tag:
                     tag_top = top + padding + used + 1
-                    draw_lines(self.page, left + padding, tag_top, width - 2 * padding, [row.tag], tag_style)
+                    draw_lines(
+                        self.page, left + padding, tag_top, width - 2 * padding, [row.tag], tag_style, batch=self.batch
+                    )
                     if row.key:
                         tag_rect = pymupdf.Rect(left + padding, tag_top, left + width, tag_top + tag_style.line_height)
                         anchors[f"{row.key}:tag"] = Anchor(self.page_index, tag_rect)
@@ -303,6 +396,7 @@ class PageFlow:
 
     def finish(self, *, page_numbers: bool = True) -> pymupdf.Document:
         """Adds the footers and hands the document over (to `to_bytes`, or to be appended to another)."""
+        self.batch.flush()
         add_footers(self.document, self.info.footer, page_numbers=page_numbers)
         return self.document
 
@@ -313,12 +407,17 @@ def add_footers(document: pymupdf.Document, footer: str, *, page_numbers: bool =
     Pages made to be appended to another document (an audit page) go without numbers.
     """
     count = document.page_count
+    batch = Painter(document)
     for index, page in enumerate(document):
         baseline = PAGE.height - MARGIN
-        page.draw_line((LEFT, baseline - 12), (RIGHT, baseline - 12), color=RULE, width=0.6)
-        draw_text(page, LEFT, baseline, footer, SMALL)
+        batch.line(page, (LEFT, baseline - 12), (RIGHT, baseline - 12), RULE, 0.6)
+        room = WIDTH
         if page_numbers:
-            draw_text(page, RIGHT, baseline, f"Page {index + 1} of {count}", SMALL, align="right")
+            label = f"Page {index + 1} of {count}"
+            draw_text(page, RIGHT, baseline, label, SMALL, align="right", batch=batch)
+            room -= text_width(label, SMALL) + 18
+        draw_text(page, LEFT, baseline, fit(footer, room, SMALL), SMALL, batch=batch)
+    batch.flush()
 
 
 def to_bytes(document: pymupdf.Document, info: DocumentInfo) -> bytes:

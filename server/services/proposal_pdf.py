@@ -1,8 +1,10 @@
 """The proposal as a PDF document, unsigned (GET /pdf) and signed with its audit page (PR-9).
 
 The unsigned document depends only on what the customer is asked to accept, never on whether
-or how it was signed, so the SHA-256 taken at signing time keeps matching the document the
-portal serves afterwards.
+or how it was signed, and the same proposal always gives the same bytes. At signing, the exact
+bytes and the positions of the signature fields are stored with the signature: afterwards the
+portal serves that stored document and stamps the signed copy onto it, so its SHA-256 stays
+true even if the proposal's data or this layout change later.
 """
 
 from __future__ import annotations
@@ -64,6 +66,22 @@ def option_key(item: ProposalItem) -> str:
 class RenderedProposal:
     pdf: bytes
     anchors: dict[str, Anchor]
+
+    def anchors_json(self) -> dict[str, list[float]]:
+        """The anchors as stored with a signature: [page, x0, y0, x1, y1]."""
+        return {key: [a.page, a.rect.x0, a.rect.y0, a.rect.x1, a.rect.y1] for key, a in self.anchors.items()}
+
+
+def anchors_from_json(data: dict[str, list[float]]) -> dict[str, Anchor]:
+    return {key: Anchor(int(value[0]), pymupdf.Rect(*value[1:5])) for key, value in data.items()}
+
+
+def signed_document(proposal: Proposal) -> RenderedProposal:
+    """The document the signer signed, as stored at signing time (rendered afresh only if none was stored)."""
+    signature = proposal.signature
+    if signature is not None and signature.unsigned_pdf:
+        return RenderedProposal(signature.unsigned_pdf, anchors_from_json(signature.pdf_anchors))
+    return render_proposal(proposal)
 
 
 def sales_rep(proposal: Proposal) -> Staff | None:
@@ -129,8 +147,12 @@ class _ProposalWriter:
         flow, proposal = self.flow, self.proposal
         assert proposal.shared_on is not None
         page, top = flow.page, flow.y
-        left_height = draw_lines(page, LEFT, top, WIDTH * 0.6, wrap(self.branch.name, WIDTH * 0.6, COMPANY), COMPANY)
-        draw_lines(page, LEFT, top + left_height, WIDTH * 0.6, ["Landscape services proposal"], SMALL)
+        left_height = draw_lines(
+            page, LEFT, top, WIDTH * 0.6, wrap(self.branch.name, WIDTH * 0.6, COMPANY), COMPANY, batch=self.flow.batch
+        )
+        draw_lines(
+            page, LEFT, top + left_height, WIDTH * 0.6, ["Landscape services proposal"], SMALL, batch=self.flow.batch
+        )
         right = [
             (["PROPOSAL"], LABEL),
             ([proposal.number], NUMBER),
@@ -139,7 +161,9 @@ class _ProposalWriter:
         ]
         y = top
         for lines, style in right:
-            y += draw_lines(page, RIGHT - WIDTH * 0.4, y, WIDTH * 0.4, lines, style, align="right")
+            y += draw_lines(
+                page, RIGHT - WIDTH * 0.4, y, WIDTH * 0.4, lines, style, align="right", batch=self.flow.batch
+            )
         flow.y = max(y, top + left_height + SMALL.line_height) + 8
         flow.band(3)
         flow.space(12)
@@ -170,13 +194,13 @@ class _ProposalWriter:
         top = flow.y
         for index, (label, content) in enumerate(laid):
             x = LEFT + index * (box_width + gap)
-            flow.page.draw_rect(
-                pymupdf.Rect(x, top, x + box_width, top + height + 2 * pad), color=None, fill=layout.ACCENT_TINT
+            flow.batch.rect(
+                flow.page, pymupdf.Rect(x, top, x + box_width, top + height + 2 * pad), fill=layout.ACCENT_TINT
             )
-            flow.page.draw_rect(pymupdf.Rect(x, top, x + 2.5, top + height + 2 * pad), color=None, fill=layout.ACCENT)
-            y = top + pad + draw_lines(flow.page, x + pad, top + pad, inner, [label], LABEL) + 3
+            flow.batch.rect(flow.page, pymupdf.Rect(x, top, x + 2.5, top + height + 2 * pad), fill=layout.ACCENT)
+            y = top + pad + draw_lines(flow.page, x + pad, top + pad, inner, [label], LABEL, batch=self.flow.batch) + 3
             for lines, style in content:
-                y += draw_lines(flow.page, x + pad, y, inner, lines, style)
+                y += draw_lines(flow.page, x + pad, y, inner, lines, style, batch=self.flow.batch)
         flow.y = top + height + 2 * pad + 16
 
     def title(self) -> None:
@@ -187,10 +211,10 @@ class _ProposalWriter:
             text = f"This is a change order: it revises proposal {proposal.change_order_of.number}."
             note = Style(size=9, font="bold", color=layout.NOTE_INK)
             flow.ensure(note.line_height + 10)
-            flow.page.draw_rect(
-                pymupdf.Rect(LEFT, flow.y, RIGHT, flow.y + note.line_height + 10), color=None, fill=layout.NOTE_TINT
+            flow.batch.rect(
+                flow.page, pymupdf.Rect(LEFT, flow.y, RIGHT, flow.y + note.line_height + 10), fill=layout.NOTE_TINT
             )
-            draw_lines(flow.page, LEFT + 8, flow.y + 5, WIDTH - 16, [text], note)
+            draw_lines(flow.page, LEFT + 8, flow.y + 5, WIDTH - 16, [text], note, batch=self.flow.batch)
             flow.y += note.line_height + 10
 
     def lines_table(self, items: list[ProposalItem], optional: bool) -> None:
@@ -223,8 +247,18 @@ class _ProposalWriter:
         label = "Total" if details else "Lump-sum total"
         flow.rule(layout.ACCENT, 1.0, x0=RIGHT - WIDTH * 0.45)
         flow.space(5)
-        draw_text(flow.page, RIGHT - WIDTH * 0.2, flow.y + TOTAL.size, label, TOTAL, align="right")
-        draw_text(flow.page, RIGHT - 5, flow.y + TOTAL.size, self.money(proposal.total), TOTAL, align="right")
+        draw_text(
+            flow.page, RIGHT - WIDTH * 0.2, flow.y + TOTAL.size, label, TOTAL, align="right", batch=self.flow.batch
+        )
+        draw_text(
+            flow.page,
+            RIGHT - 5,
+            flow.y + TOTAL.size,
+            self.money(proposal.total),
+            TOTAL,
+            align="right",
+            batch=self.flow.batch,
+        )
         flow.space(TOTAL.line_height + 2)
         flow.paragraph("Optional services are not included in this total.", SMALL, align="right")
 
@@ -281,8 +315,8 @@ class _ProposalWriter:
         ]
         for key, x, top, width, height, caption in fields:
             box = pymupdf.Rect(x, top, x + width, top + height)
-            page.draw_line(box.bl, box.br, color=layout.INK, width=0.8)
-            draw_text(page, x, box.y1 + 10, caption, SMALL)
+            self.flow.batch.line(page, (box.x0, box.y1), (box.x1, box.y1), layout.INK, 0.8)
+            draw_text(page, x, box.y1 + 10, caption, SMALL, batch=self.flow.batch)
             self.anchors[key] = Anchor(area.page, box)
 
 
@@ -322,7 +356,7 @@ def _stamp(document: pymupdf.Document, anchors: dict[str, Anchor], proposal: Pro
         page.draw_rect(frame, color=style.color, width=0.6)
         draw_text(page, x, tag.rect.y0 + style.size, label, style)
     first = document[0]
-    banner = f"ACCEPTED  ·  signed electronically by {signature.signer_name}"
+    banner = layout.fit(f"ACCEPTED  ·  signed electronically by {signature.signer_name}", WIDTH * 0.75, BANNER)
     band = pymupdf.Rect(RIGHT - layout.text_width(banner, BANNER) - 16, 24, RIGHT, 40)
     first.draw_rect(band, color=None, fill=layout.ACCENT)
     draw_text(first, band.x0 + 8, band.y1 - 5, banner, BANNER)
@@ -383,7 +417,7 @@ def render_signed_proposal(proposal: Proposal) -> bytes:
     """The proposal with its signature stamped on, followed by the signature certificate."""
     signature = proposal.signature
     assert signature is not None
-    rendered = render_proposal(proposal)
+    rendered = signed_document(proposal)
     document = pymupdf.open("pdf", rendered.pdf)
     _stamp(document, rendered.anchors, proposal)
     certificate = _certificate(proposal, signature)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from server.services.access import Caller, contact_roles
 from server.services.audit import captured_by_id, record_if_assisted
 from server.services.mail import Mailer
 from server.services.pdf_layout import money_text
+from server.services.proposal_pdf import RenderedProposal
 from server.services.signature_image import SignatureImageError, decode_signature
 
 ACCEPTED_STATUSES = ("won", "approved", "in_production", "complete")
@@ -176,7 +178,7 @@ def validate_signature(
 
 
 def sign(
-    session: Session, caller: Caller, proposal: Proposal, role: str, data: SignatureInput, unsigned_pdf_sha256: str
+    session: Session, caller: Caller, proposal: Proposal, role: str, data: SignatureInput, document: RenderedProposal
 ) -> ProposalSignature:
     """Records the signature (PR-5); exactly one of two simultaneous signers gets here first (PR-4).
 
@@ -217,7 +219,9 @@ def sign(
         selected_item_ids=data.selected_ids,
         captured_by_id=captured_by_id(caller),
         client_address=caller.client_address[:100],
-        unsigned_pdf_sha256=unsigned_pdf_sha256,
+        unsigned_pdf_sha256=hashlib.sha256(document.pdf).hexdigest(),
+        unsigned_pdf=document.pdf,
+        pdf_anchors=document.anchors_json(),
     )
     session.add(signature)
     record_if_assisted(

@@ -6,6 +6,7 @@ import email
 import email.policy
 import re
 import threading
+from datetime import date
 from email.message import Message
 from typing import Any
 
@@ -15,7 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from server.models import AuditEntry, Proposal
+from server.services.importer import import_document
 from server.settings import Settings
+from tests.server.company import build_company
 from tests.server.conftest import NORTH, SOUTH, login, mails
 from tests.server.proposal_helpers import (
     assist_headers,
@@ -351,3 +354,21 @@ def test_signing_on_a_branch_that_hides_line_items(client: TestClient) -> None: 
     assert body["line_items"] is None and body["approved_total"] == "479.99"
     text = pdf_text(client.get(f"{SOUTH}/proposals/{proposal_id}/signed-pdf", headers=south).content)
     assert "Labor" not in text and "SELECTED BY THE SIGNER" in text
+
+
+def test_the_signed_document_survives_later_changes_to_the_proposal(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # PR-9
+    """Staff re-import a changed price after signing: the signed document and its hash do not move."""
+    proposal_id = proposal_ids(client, pat)["OPP-O-DELIVERED"]
+    before = client.get(f"{NORTH}/proposals/{proposal_id}/pdf", headers=pat).content
+    sign(client, pat, proposal_id)
+    document = build_company(date.today())
+    proposal = next(p for p in document["proposals"] if p["key"] == "o-delivered")
+    proposal["items"][0]["unit_price"] = "175.00"
+    import_document(settings, document)
+    after = client.get(f"{NORTH}/proposals/{proposal_id}/pdf", headers=pat).content
+    assert after == before
+    signed_text = pdf_text(client.get(f"{NORTH}/proposals/{proposal_id}/signed-pdf", headers=pat).content)
+    assert sha256(before) in signed_text.replace("\n", "")
+    assert "$150.00" in signed_text and "$175.00" not in signed_text

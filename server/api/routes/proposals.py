@@ -15,7 +15,7 @@ from server.api.paging import paginate
 from server.api.schemas import Body, ItemList, MoneyOut, PersonContact, PropertyRef, Timestamp
 from server.errors import conflict
 from server.models import Proposal
-from server.services.proposal_pdf import render_proposal, render_signed_proposal, sales_rep
+from server.services.proposal_pdf import render_proposal, render_signed_proposal, sales_rep, signed_document
 from server.services.proposals import (
     notify_sales_rep,
     portal_status,
@@ -207,7 +207,8 @@ def get_proposal(proposal_id: int, contact: ContactDep, session: SessionDep) -> 
 @router.get("/{proposal_id}/pdf", response_class=Response, responses=PDF_RESPONSES)
 def get_proposal_pdf(proposal_id: int, contact: ContactDep, session: SessionDep) -> Response:
     proposal, _ = visible_proposal(session, contact.id, proposal_id)
-    return pdf_response(render_proposal(proposal).pdf, f"{safe_filename(proposal.number)}.pdf")
+    # Once signed, the document that was signed, byte for byte (its SHA-256 is on the audit page).
+    return pdf_response(signed_document(proposal).pdf, f"{safe_filename(proposal.number)}.pdf")
 
 
 @router.get("/{proposal_id}/signed-pdf", response_class=Response, responses={**PDF_RESPONSES, 409: {}})
@@ -231,8 +232,7 @@ def sign_proposal(
     if block is not None:
         raise block.problem()
     data = validate_signature(proposal, body.signer_name, body.agree, body.signature_png, body.optional_service_ids)
-    unsigned_sha256 = hashlib.sha256(render_proposal(proposal).pdf).hexdigest()
-    sign(session, caller, proposal, role, data, unsigned_sha256)
+    sign(session, caller, proposal, role, data, render_proposal(proposal))
     session.commit()
     session.refresh(proposal)
     notify_sales_rep(request.app.state.mailer, proposal, render_signed_proposal(proposal))
