@@ -74,7 +74,8 @@ def assist_headers(client: TestClient, contact_key: str, staff_key: str) -> dict
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         contact = session.scalar(select(Contact).where(Contact.key == contact_key))
         staff = session.scalar(select(Staff).where(Staff.key == staff_key))
-        assert contact is not None and staff is not None
+        assert contact is not None
+        assert staff is not None
         session.add(
             AuthSession(
                 token_hash=token_hash(token),

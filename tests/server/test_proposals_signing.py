@@ -137,7 +137,9 @@ def test_two_signers_at_once_exactly_one_wins(client: TestClient, pat: dict[str,
     assert [code for status, code in results if status == 409] == ["not_signable"]
     with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
         proposal = session.get(Proposal, proposal_id)
-        assert proposal is not None and proposal.is_signed and proposal.signature is not None
+        assert proposal is not None
+        assert proposal.is_signed
+        assert proposal.signature is not None
 
 
 def _assert_invalid(response: Any, field: str) -> None:
@@ -241,14 +243,19 @@ def test_the_sales_rep_is_emailed_with_the_signed_proposal(
     sign(client, pat, ids["OPP-O-DELIVERED"], optional_service_ids=[options["Optional mulch"]])
     message = _mail(settings)
     assert message["To"] == "sam@example.com"
-    assert "OPP-O-DELIVERED" in message["Subject"] and "signed" in message["Subject"]
+    assert "OPP-O-DELIVERED" in message["Subject"]
+    assert "signed" in message["Subject"]
     assert not message["Subject"].strip().startswith("Change order")
     text = _mail_text(message)
-    assert "Pat Customer" in text and "$479.99" in text and "Optional mulch" in text and "Oak Plaza" in text
+    assert "Pat Customer" in text
+    assert "$479.99" in text
+    assert "Optional mulch" in text
+    assert "Oak Plaza" in text
     attachments = [part for part in message.walk() if part.get_content_type() == "application/pdf"]
     assert [part.get_filename() for part in attachments] == ["OPP-O-DELIVERED-signed.pdf"]
     pdf = attachments[0].get_payload(decode=True)
-    assert isinstance(pdf, bytes) and "Signature certificate" in pdf_text(pdf)
+    assert isinstance(pdf, bytes)
+    assert "Signature certificate" in pdf_text(pdf)
 
 
 def test_a_signed_change_order_says_so_to_the_sales_rep(
@@ -284,10 +291,12 @@ def test_signed_pdf_has_the_signature_and_an_audit_page(client: TestClient, pat:
         signature_page = next(page for page in document if "Approved amount" in page.get_text())
         assert signature_page.get_images(), "the drawn signature is on the proposal"
         stamped = signature_page.get_text()
-        assert "Pat Q. Customer" in stamped and "$649.99" in stamped
+        assert "Pat Q. Customer" in stamped
+        assert "$649.99" in stamped
         body = "\n".join(document[i].get_text() for i in range(document.page_count - 1))
         assert "ACCEPTED" in body
-        assert body.count("SELECTED BY THE SIGNER") == 1 and body.count("NOT SELECTED") == 1
+        assert body.count("SELECTED BY THE SIGNER") == 1
+        assert body.count("NOT SELECTED") == 1
         audit = document[-1]
         assert audit.get_images(), "the audit page repeats the signature"
         audit_text = audit.get_text()
@@ -313,7 +322,8 @@ def test_other_contacts_on_the_property_see_the_signature(client: TestClient, pa
     sign(client, pat, proposal_id)
     billie = login(client, "billie@example.com")
     body = client.get(f"{NORTH}/proposals/{proposal_id}", headers=billie).json()
-    assert body["status"] == "accepted" and body["signature"]["signer_name"] == "Pat Customer"
+    assert body["status"] == "accepted"
+    assert body["signature"]["signer_name"] == "Pat Customer"
     assert client.get(f"{NORTH}/proposals/{proposal_id}/signed-pdf", headers=billie).status_code == 200
 
 
@@ -351,9 +361,11 @@ def test_signing_on_a_branch_that_hides_line_items(client: TestClient) -> None: 
     response = sign(client, south, proposal_id, SOUTH, optional_service_ids=[options["Optional mulch"]])
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["line_items"] is None and body["approved_total"] == "479.99"
+    assert body["line_items"] is None
+    assert body["approved_total"] == "479.99"
     text = pdf_text(client.get(f"{SOUTH}/proposals/{proposal_id}/signed-pdf", headers=south).content)
-    assert "Labor" not in text and "SELECTED BY THE SIGNER" in text
+    assert "Labor" not in text
+    assert "SELECTED BY THE SIGNER" in text
 
 
 def test_the_signed_document_survives_later_changes_to_the_proposal(
@@ -371,4 +383,5 @@ def test_the_signed_document_survives_later_changes_to_the_proposal(
     assert after == before
     signed_text = pdf_text(client.get(f"{NORTH}/proposals/{proposal_id}/signed-pdf", headers=pat).content)
     assert sha256(before) in signed_text.replace("\n", "")
-    assert "$150.00" in signed_text and "$175.00" not in signed_text
+    assert "$150.00" in signed_text
+    assert "$175.00" not in signed_text
