@@ -260,7 +260,8 @@ class _ProposalWriter:
             batch=self.flow.batch,
         )
         flow.space(TOTAL.line_height + 2)
-        flow.paragraph("Optional services are not included in this total.", SMALL, align="right")
+        if any(item.optional for item in proposal.items):
+            flow.paragraph("Optional services are not included in this total.", SMALL, align="right")
 
     def options(self) -> None:
         flow = self.flow
