@@ -7,6 +7,7 @@ the pages in or near the viewport are rendered, and a small cache keeps recent o
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from functools import partial
 from pathlib import Path
@@ -52,7 +53,7 @@ class PdfRenderer(QObject):
         super().__init__()
         self._document: pymupdf.Document | None = None
         self._generation = 0
-        self.render_threads: set[int] = set()  # ids of threads that rendered: tests check it is not the GUI's
+        self.render_threads: set[int] = set()  # idents of the threads that rendered: never the GUI's
 
     @Slot(int, bytes)
     def open(self, generation: int, data: bytes) -> None:
@@ -70,7 +71,7 @@ class PdfRenderer(QObject):
     def render(self, generation: int, page_number: int, scale: float) -> None:
         if generation != self._generation or self._document is None:
             return
-        self.render_threads.add(id(QThread.currentThread()))
+        self.render_threads.add(threading.get_ident())
         page = self._document[page_number]
         pixmap = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
         image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
