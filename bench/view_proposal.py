@@ -16,16 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-from app.services import session as sessions  # noqa: E402
-from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer  # noqa: E402
-from app.services.tasks import TaskRunner  # noqa: E402
-from app.smoke import _background, _wait  # noqa: E402
-from app.views.proposal_detail import ProposalWindow  # noqa: E402
-from app.views.theme import apply_theme  # noqa: E402
+from app.services import session as sessions
+from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer
+from app.services.tasks import TaskRunner
+from app.smoke import _background, _wait
+from app.views.proposal_detail import ProposalWindow
+from app.views.theme import apply_theme
 
 
 def main(rounds: int) -> None:

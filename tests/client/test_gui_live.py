@@ -267,10 +267,14 @@ def test_smoke_run_writes_pngs(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=40,
+        timeout=90,  # a loaded CI machine: the demo server starts, then eight screens
     )
     assert result.returncode == 0, result.stderr
     timings = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(timings["tabs"]) == {"proposals", "visits", "invoices", "requests"}
     pngs = {p.name for p in (tmp_path / "shots").glob("*.png")}
-    assert pngs == {"sign-in.png", "proposals.png", "visits.png", "invoices.png", "requests.png"}
+    assert pngs == {
+        "sign-in.png", "proposals.png", "visits.png", "invoices.png", "requests.png",
+        "proposal-detail.png", "proposal-pdf.png", "sign-dialog.png",
+    }  # fmt: skip
+    assert timings["proposal"]["view_proposal_to_first_page_s"] > 0
