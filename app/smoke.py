@@ -1,7 +1,7 @@
 """`main.py --demo --smoke DIR`: a headless end-to-end check for CI and for reviewing screens.
 
-Signs in to the demo company, loads every tab, saves a PNG per tab, of the sign-in dialog
-and of the visit, request and new-request windows,
+Signs in to the demo company, loads every tab, saves a PNG per tab, of the sign-in dialog, of the
+visit, request and new-request windows and of the proposal detail, PDF viewer and sign dialog,
 and prints one JSON line of timings. Secrets and settings stay in memory / a temp folder.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import keyring
-from PySide6.QtCore import QEventLoop, QSettings, QTimer
+from PySide6.QtCore import QEventLoop, QPointF, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.services import session as sessions
@@ -27,6 +27,7 @@ from app.services.settings import AppSettings
 from app.services.tasks import BackgroundOp, TaskRunner
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
+from app.views.signature_pad import SignaturePad
 
 T = TypeVar("T")
 STEP_TIMEOUT_S = 30.0
@@ -108,6 +109,62 @@ def _save_visits_and_requests(window: MainWindow, out_dir: Path) -> None:
     dialog.reject()
 
 
+def _proposal_screens(app: QApplication, window: MainWindow, out_dir: Path) -> dict[str, float]:
+    """The proposal detail, the PDF viewer on it and the sign dialog with a drawn signature."""
+    client = window.session.client
+    page = _background(app, lambda: client.proposals("pending"), "the pending proposals")
+    signable = next((p for p in page.items if p.can_sign and not p.is_change_order), None)
+    signable = signable or next((p for p in page.items if p.can_sign), None)
+    if signable is None:
+        raise SmokeFailed("the demo has no proposal to sign")
+    detail_window = window.open_proposal(signable.id)
+    detail_window.resize(720, 760)
+    _wait(lambda: detail_window.detail is not None, "the proposal detail")
+    _idle(window.runner, "the proposal detail")
+    _save(detail_window, out_dir / "proposal-detail.png")
+    begun = time.perf_counter()
+    detail_window.view_pdf()
+    _wait(lambda: detail_window.pdf_window is not None, "the proposal PDF")
+    viewer_window = detail_window.pdf_window
+    assert viewer_window is not None
+    _wait(lambda: viewer_window.viewer._shown, "the first PDF page")
+    first_page = time.perf_counter() - begun
+    _idle(window.runner, "the PDF pages")
+    _save(viewer_window, out_dir / "proposal-pdf.png")
+    viewer_window.close()
+    detail_window.open_sign_dialog()
+    dialog = detail_window.sign_dialog
+    if dialog is None:
+        raise SmokeFailed("the sign dialog did not open")
+    dialog.show()
+    draw_sample_signature(dialog.pad)
+    if dialog.option_checks:
+        next(iter(dialog.option_checks.values())).setChecked(True)
+    dialog.agree_check.setChecked(True)
+    _save(dialog, out_dir / "sign-dialog.png")
+    dialog.reject()
+    detail_window.close()
+    return {"view_proposal_to_first_page_s": round(first_page, 3)}
+
+
+def draw_sample_signature(pad: SignaturePad) -> None:
+    """A believable scribble, drawn through the pad's own stroke handling."""
+    import math
+
+    width, baseline = max(pad.width(), 420), pad.height() - 48
+    points = [
+        QPointF(40 + t * 3.2, baseline - 26 * math.sin(t / 5.5) * math.exp(-t / 140) - 10 * math.sin(t / 1.7))
+        for t in range(0, int((width - 100) / 3.2))
+    ]
+    pad._begin(points[0], 0.6)
+    for point in points[1:]:
+        pad._extend(point, 0.6)
+    pad._end()
+    pad._begin(QPointF(60, baseline + 6), 0.5)
+    pad._extend(QPointF(width - 80, baseline + 2), 0.5)
+    pad._end()
+
+
 def run_smoke(app: QApplication, out_dir: Path, started: float) -> int:
     try:
         timings = _run(app, out_dir, started)
@@ -153,7 +210,8 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
             QTimer.singleShot(0, lambda: None)
             _save(window, out_dir / f"{key}.png")
         _save_visits_and_requests(window, out_dir)
+        proposal_times = _proposal_screens(app, window, out_dir)
         window.close()
-        return {"startup_s": round(startup, 3), "tabs": tab_times}
+        return {"startup_s": round(startup, 3), "tabs": tab_times, "proposal": proposal_times}
     finally:
         demo.stop()

@@ -6,6 +6,7 @@ calls the window makes. Only GETs are retried: a retried POST could sign or pay 
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -331,6 +332,41 @@ class PortalClient:
             limit=limit,
             extra=[("status", status)],
         )
+
+    def proposal(self, proposal_id: int) -> records.ProposalDetail:
+        return self._get(f"/proposals/{proposal_id}", records.parse_proposal_detail)
+
+    def proposal_pdf(self, proposal_id: int) -> bytes:
+        """The proposal document (once signed: exactly the document that was signed)."""
+        return self._pdf(f"/proposals/{proposal_id}/pdf")
+
+    def signed_proposal_pdf(self, proposal_id: int) -> bytes:
+        """The signed copy with its signature certificate (PR-9); ConflictError while unsigned."""
+        return self._pdf(f"/proposals/{proposal_id}/signed-pdf")
+
+    def sign_proposal(
+        self, proposal_id: int, *, signer_name: str, signature_png: bytes, optional_service_ids: Sequence[int]
+    ) -> records.ProposalDetail:
+        """Never retried (a POST); the caller has already had the signer tick "I agree"."""
+        body = {
+            "signer_name": signer_name,
+            "signature_png": base64.b64encode(signature_png).decode("ascii"),
+            "optional_service_ids": list(optional_service_ids),
+            "agree": True,
+        }
+        return self._json(
+            self._send("POST", f"/proposals/{proposal_id}/signature", body=body), records.parse_proposal_detail
+        )
+
+    def _pdf(self, path: str) -> bytes:
+        response = self._send("GET", path)
+        if not response.content.startswith(b"%PDF"):
+            raise ServerError(
+                "The portal sent a document this app cannot open. Please try again later.",
+                status=response.status_code,
+                code="malformed_response",
+            )
+        return response.content
 
     def visits(
         self,

@@ -136,6 +136,73 @@ class RequestSummary:
 
 
 @dataclass(frozen=True)
+class LineItem:
+    id: int
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    optional: bool
+    selected: bool
+
+
+@dataclass(frozen=True)
+class OptionalService:
+    id: int
+    description: str
+    amount: Decimal
+    selected: bool
+
+
+@dataclass(frozen=True)
+class PersonContact:
+    name: str
+    email: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class StaffRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Signature:
+    signer_name: str
+    signed_at: datetime
+    captured_by: StaffRef | None
+
+
+@dataclass(frozen=True)
+class ProposalRef:
+    id: int
+    number: str
+
+
+@dataclass(frozen=True)
+class ProposalDetail(ProposalSummary):
+    opportunity_type: str
+    opportunity_status: str
+    line_items: tuple[LineItem, ...] | None  # None when the branch hides them (PR-6)
+    optional_services: tuple[OptionalService, ...]
+    approved_total: Decimal | None
+    sales_rep: PersonContact | None
+    signature: Signature | None
+    change_order_of: ProposalRef | None
+    sign_blocked_reason: str | None
+
+    @property
+    def required_total(self) -> Decimal:
+        """What is approved with no optional service chosen: the proposal's total (PR-5)."""
+        return self.total
+
+    def approved_amount(self, selected_ids: set[int]) -> Decimal:
+        """PR-5, as the server computes it: the total plus every selected optional service."""
+        return self.total + sum((o.amount for o in self.optional_services if o.id in selected_ids), Decimal(0))
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     items: tuple[T, ...]
     next_cursor: str | None
@@ -222,6 +289,61 @@ def parse_proposal(data: Json) -> ProposalSummary:
         shared_on=_optional(day, data.get("shared_on")),
         is_change_order=bool(data["is_change_order"]),
         can_sign=bool(data["can_sign"]),
+    )
+
+
+def _line_item(data: Json) -> LineItem:
+    return LineItem(
+        id=int(data["id"]),
+        description=str(data["description"]),
+        quantity=Decimal(str(data["quantity"])),
+        unit_price=money(data["unit_price"]),
+        amount=money(data["amount"]),
+        optional=bool(data["optional"]),
+        selected=bool(data["selected"]),
+    )
+
+
+def _person(data: Json) -> PersonContact:
+    phone = data.get("phone")
+    return PersonContact(name=str(data["name"]), email=str(data["email"]), phone=None if phone is None else str(phone))
+
+
+def _signature(data: Json) -> Signature:
+    captured = data.get("captured_by")
+    return Signature(
+        signer_name=str(data["signer_name"]),
+        signed_at=moment(data["signed_at"]),
+        captured_by=None if captured is None else StaffRef(id=int(captured["id"]), name=str(captured["name"])),
+    )
+
+
+def parse_proposal_detail(data: Json) -> ProposalDetail:
+    summary = parse_proposal(data)
+    items = data.get("line_items")
+    original = data.get("change_order_of")
+    reason = data.get("sign_blocked_reason")
+    return ProposalDetail(
+        **{field: getattr(summary, field) for field in ProposalSummary.__dataclass_fields__},
+        opportunity_type=str(data["opportunity_type"]),
+        opportunity_status=str(data["opportunity_status"]),
+        line_items=None if items is None else tuple(_line_item(i) for i in items),
+        optional_services=tuple(
+            OptionalService(
+                id=int(o["id"]),
+                description=str(o["description"]),
+                amount=money(o["amount"]),
+                selected=bool(o["selected"]),
+            )
+            for o in data["optional_services"]
+        ),
+        approved_total=_optional(money, data.get("approved_total")),
+        sales_rep=_optional(_person, data.get("sales_rep")),
+        signature=_optional(_signature, data.get("signature")),
+        change_order_of=None
+        if original is None
+        else ProposalRef(id=int(original["id"]), number=str(original["number"])),
+        sign_blocked_reason=None if reason is None else str(reason),
     )
 
 

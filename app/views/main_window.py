@@ -29,12 +29,13 @@ from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.errors import PortalError
 from app.services.feeds import PageFetcher
-from app.services.records import Balance, Branch
+from app.services.records import Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
 from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.property_sidebar import PropertySidebar
+from app.views.proposal_detail import ProposalWindow
 from app.views.requests_tab import RequestsTab
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import icon, named
@@ -132,6 +133,7 @@ class MainWindow(QMainWindow):
         for spec in TAB_SPECS:
             tab = TAB_CLASSES.get(spec.key, ListTab)(spec, models[spec.key], self.runner)
             tab.filter_changed.connect(lambda key=spec.key: self.load_tab(key))
+            tab.item_activated.connect(lambda record, key=spec.key: self.open_item(key, record))
             self.tabs[spec.key] = tab
             self.tab_widget.addTab(tab, spec.title)
         self.work_screens = WorkScreens(self)  # visit and request windows (issue 6)
@@ -303,6 +305,17 @@ class MainWindow(QMainWindow):
         return lambda cursor: client.requests(ids, cursor)
 
     # -- commands --------------------------------------------------------------------
+
+    def open_item(self, key: str, record: object) -> None:
+        """Opens an item's detail; each feature adds its own kind here."""
+        if key == "proposals" and isinstance(record, ProposalSummary):
+            self.open_proposal(record.id)
+
+    def open_proposal(self, proposal_id: int) -> ProposalWindow:
+        window = ProposalWindow(self.session, self.runner, proposal_id, self)
+        window.signed.connect(lambda _: self.load_tab("proposals"))
+        window.show()
+        return window
 
     def show_tab_number(self, number: int) -> None:
         keys = self._visible_tab_keys()

@@ -79,6 +79,10 @@ class ProposalSignature(Base):
     captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     client_address: Mapped[str] = mapped_column(String(100), default="")
     unsigned_pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    # The exact document that was signed and where its signature fields lie (PR-9): the proposal
+    # or the document's layout may change later, the signed copy and its hash must not.
+    unsigned_pdf: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    pdf_anchors: Mapped[dict[str, list[float]]] = mapped_column(JSON, default=dict)
 
     proposal: Mapped[Proposal] = relationship(back_populates="signature")
     contact: Mapped[Contact] = relationship()

@@ -267,7 +267,7 @@ def test_smoke_run_writes_pngs(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=40,
+        timeout=90,  # a loaded CI machine: the demo server starts, then eight screens
     )
     assert result.returncode == 0, result.stderr
     timings = json.loads(result.stdout.strip().splitlines()[-1])
@@ -275,3 +275,5 @@ def test_smoke_run_writes_pngs(tmp_path: Path) -> None:
     pngs = {p.name for p in (tmp_path / "shots").glob("*.png")}
     assert {"sign-in.png", "proposals.png", "visits.png", "invoices.png", "requests.png"} <= pngs
     assert {"visits-completed.png", "visit-detail.png", "request-detail.png", "new-request.png"} <= pngs
+    assert {"proposal-detail.png", "proposal-pdf.png", "sign-dialog.png"} <= pngs
+    assert timings["proposal"]["view_proposal_to_first_page_s"] > 0

@@ -411,6 +411,8 @@ def upgrade() -> None:
         sa.Column("captured_by_id", sa.Integer(), nullable=True),
         sa.Column("client_address", sa.String(length=100), nullable=False),
         sa.Column("unsigned_pdf_sha256", sa.String(length=64), nullable=False),
+        sa.Column("unsigned_pdf", sa.LargeBinary(), nullable=False),
+        sa.Column("pdf_anchors", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["captured_by_id"], ["staff.id"], name=op.f("fk_proposal_signatures_captured_by_id_staff")
         ),
