@@ -23,12 +23,15 @@ from server.models.work import (
     Visit,
     VisitNote,
 )
+from server.models.audit_guard import AuditIsAppendOnly
+from server.models.search import SearchTerm
 
 __all__ = [
     "OPPORTUNITY_STATUSES",
     "Activity",
     "Attachment",
     "AuditEntry",
+    "AuditIsAppendOnly",
     "AuthSession",
     "Base",
     "Branch",
@@ -47,6 +50,7 @@ __all__ = [
     "ProposalItem",
     "ProposalSignature",
     "RequestComment",
+    "SearchTerm",
     "ServiceRequest",
     "SignInFailures",
     "Staff",
