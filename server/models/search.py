@@ -40,9 +40,11 @@ class SearchTerm(Base):
 
     __tablename__ = "search_terms"
     __table_args__ = (
-        Index("ix_search_terms_branch_term", "branch_id", "term"),
-        # The substring pass scans only the short text fields of one branch, never the invoice numbers.
-        Index("ix_search_terms_branch_field_term", "branch_id", "field", "term"),
+        # Prefix lookups: one range scan per query form, answered from the index alone.
+        Index("ix_search_terms_branch_term", "branch_id", "term", "whole", "contact_id", "property_id"),
+        # The substring pass scans only the whole values of one branch's short text fields (never the
+        # invoice numbers), straight from this index without visiting the table.
+        Index("ix_search_terms_substring", "branch_id", "field", "whole", "term", "contact_id", "property_id"),
         Index("ix_search_terms_source", "source", "source_id"),
     )
 
@@ -140,7 +142,9 @@ def _wanted(connection: Connection, objects: list[Any]) -> list[_Wanted]:
     branch_of: dict[int, int] = {}
     ids = sorted(property_ids)
     for start in range(0, len(ids), 900):
-        rows = connection.execute(select(Property.id, Property.branch_id).where(Property.id.in_(ids[start : start + 900])))
+        rows = connection.execute(
+            select(Property.id, Property.branch_id).where(Property.id.in_(ids[start : start + 900]))
+        )
         branch_of.update({row.id: row.branch_id for row in rows})
     wanted: list[_Wanted] = []
     for obj in objects:
@@ -164,7 +168,9 @@ def _delete_terms(connection: Connection, source: str, ids: Iterable[int]) -> No
     ordered = sorted(ids)
     for start in range(0, len(ordered), 900):
         connection.execute(
-            delete(SearchTerm).where(SearchTerm.source == source, SearchTerm.source_id.in_(ordered[start : start + 900]))
+            delete(SearchTerm).where(
+                SearchTerm.source == source, SearchTerm.source_id.in_(ordered[start : start + 900])
+            )
         )
 
 

@@ -66,6 +66,7 @@ def _matches(branch_id: int, forms: Sequence[str]) -> CompoundSelect[tuple[int |
         select(SearchTerm.contact_id, SearchTerm.property_id, literal(SUBSTRING, Integer).label("rank")).where(
             SearchTerm.branch_id == branch_id,
             SearchTerm.field.in_(_SUBSTRING_FIELDS),
+            SearchTerm.whole.is_(True),
             or_(*(SearchTerm.term.contains(form, autoescape=True) for form in forms)),
         )
     )

@@ -287,8 +287,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_terms")),
     )
     with op.batch_alter_table("search_terms", schema=None) as batch_op:
-        batch_op.create_index("ix_search_terms_branch_term", ["branch_id", "term"], unique=False)
-        batch_op.create_index("ix_search_terms_branch_field_term", ["branch_id", "field", "term"], unique=False)
+        batch_op.create_index(
+            "ix_search_terms_branch_term", ["branch_id", "term", "whole", "contact_id", "property_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_search_terms_substring",
+            ["branch_id", "field", "whole", "term", "contact_id", "property_id"],
+            unique=False,
+        )
         batch_op.create_index("ix_search_terms_source", ["source", "source_id"], unique=False)
 
     op.create_table(
@@ -640,7 +646,7 @@ def downgrade() -> None:
     op.drop_table("proposals")
     with op.batch_alter_table("search_terms", schema=None) as batch_op:
         batch_op.drop_index("ix_search_terms_source")
-        batch_op.drop_index("ix_search_terms_branch_field_term")
+        batch_op.drop_index("ix_search_terms_substring")
         batch_op.drop_index("ix_search_terms_branch_term")
 
     op.drop_table("search_terms")
