@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import Boolean, Connection, ForeignKey, Index, Integer, String, delete, event, inspect, insert, select
+from sqlalchemy import Boolean, Connection, ForeignKey, Index, Integer, String, delete, event, insert, inspect, select
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from server.models.base import Base

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, CompoundSelect, Integer, Select, and_, case, func, literal, or_, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from server.errors import FieldError, invalid, not_found
 from server.models import AuditEntry, AuthSession, Contact, Property, PropertyContact, SearchTerm, Staff
@@ -45,7 +45,7 @@ def _successor(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def _matches(branch_id: int, forms: Sequence[str]) -> CompoundSelect[tuple[int | None, int | None, int]]:
+def _matches(branch_id: int, forms: Sequence[str]) -> CompoundSelect[int | None, int | None, int]:
     """(contact_id, property_id, rank) for every indexed term the query matches; each part is one index range scan."""
     parts = []
     for form in forms:
@@ -75,7 +75,7 @@ def _matches(branch_id: int, forms: Sequence[str]) -> CompoundSelect[tuple[int |
 
 @dataclass(frozen=True)
 class Search:
-    statement: Select[tuple[Contact, int]]
+    statement: Select[Contact, int]
     order: list[ColumnElement[Any]]
 
 
@@ -183,11 +183,13 @@ def open_assist(session: Session, settings: Settings, caller: Caller, contact_id
     return Assist(token, auth, contact)
 
 
-def audit_query(branch_id: int, contact_id: int | None) -> Select[tuple[AuditEntry, Staff, Contact]]:
+def audit_query(branch_id: int, contact_id: int | None) -> Select[AuditEntry, Staff]:
+    """The branch's entries (or one contact's) with their staff member and contact, in one query."""
     query = (
-        select(AuditEntry, Staff, Contact)
+        select(AuditEntry, Staff)
         .join(Staff, Staff.id == AuditEntry.staff_id)
-        .join(Contact, Contact.id == AuditEntry.contact_id)
+        .join(AuditEntry.contact)
+        .options(contains_eager(AuditEntry.contact))
         .where(AuditEntry.branch_id == branch_id)
     )
     if contact_id is not None:

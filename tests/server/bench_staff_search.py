@@ -28,43 +28,106 @@ from server.services.importer import import_document
 from server.settings import load_settings
 
 PASSWORD = "benchmark-password-1"
-STREETS = ["Oak", "Maple", "Birch", "Cedar", "Elm", "Pine", "Willow", "Aspen", "Spruce", "Walnut", "Chestnut", "Hickory"]
+STREETS = [
+    "Oak",
+    "Maple",
+    "Birch",
+    "Cedar",
+    "Elm",
+    "Pine",
+    "Willow",
+    "Aspen",
+    "Spruce",
+    "Walnut",
+    "Chestnut",
+    "Hickory",
+]
 KINDS = ["Plaza", "Court", "Commons", "Park", "Center", "Tower", "Gardens", "Square", "Campus", "Village"]
 FIRST = ["Pat", "Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn", "Drew"]
 LAST = ["Smith", "Johnson", "Lee", "Brown", "Garcia", "Miller", "Davis", "Wilson", "Moore", "Clark", "Lewis", "Young"]
 
 
-def generate(properties: int = 1000, invoices: int = 60_000, proposals: int = 6_000, others: int = 200) -> dict[str, Any]:
+def generate(
+    properties: int = 1000, invoices: int = 60_000, proposals: int = 6_000, others: int = 200
+) -> dict[str, Any]:
     """A company with a fixed seed, in the import format."""
     rng = random.Random(7)
     start = date(2025, 1, 1)
-    contacts = [{"key": "big", "branch": "main", "name": "Morgan Manager", "email": "morgan@bigco.example",
-                 "phone": "(555) 200-0000", "password": PASSWORD}]
+    contacts = [
+        {
+            "key": "big",
+            "branch": "main",
+            "name": "Morgan Manager",
+            "email": "morgan@bigco.example",
+            "phone": "(555) 200-0000",
+            "password": PASSWORD,
+        }
+    ]
     for n in range(others):
         name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
-        contacts.append({"key": f"c{n}", "branch": "main", "name": name,
-                         "email": f"{name.lower().replace(' ', '.')}{n}@example.com",
-                         "phone": f"555-{rng.randrange(1000):03d}-{n:04d}"})
+        contacts.append(
+            {
+                "key": f"c{n}",
+                "branch": "main",
+                "name": name,
+                "email": f"{name.lower().replace(' ', '.')}{n}@example.com",
+                "phone": f"555-{rng.randrange(1000):03d}-{n:04d}",
+            }
+        )
     props = []
     for n in range(properties):
         links = [{"contact": "big", "role": "primary" if n < 600 else "billing" if n < 800 else "other"}]
         links.append({"contact": f"c{n % others}", "role": rng.choice(["primary", "billing", "other"])})
-        props.append({"key": f"p{n}", "branch": "main", "name": f"{rng.choice(STREETS)} {rng.choice(KINDS)} {n}",
-                      "address": f"{rng.randrange(1, 9999)} {rng.choice(STREETS)} St, Springfield", "contacts": links})
-    invs = [{"key": f"i{n}", "property": f"p{n % properties}", "number": f"INV-{100000 + n}",
-             "invoice_date": (start + timedelta(days=n % 700)).isoformat(), "net_terms_days": 30,
-             "shared": n % 50 != 0, "lines": [{"service": "Mowing", "amount": "120.00"}]} for n in range(invoices)]
+        props.append(
+            {
+                "key": f"p{n}",
+                "branch": "main",
+                "name": f"{rng.choice(STREETS)} {rng.choice(KINDS)} {n}",
+                "address": f"{rng.randrange(1, 9999)} {rng.choice(STREETS)} St, Springfield",
+                "contacts": links,
+            }
+        )
+    invs = [
+        {
+            "key": f"i{n}",
+            "property": f"p{n % properties}",
+            "number": f"INV-{100000 + n}",
+            "invoice_date": (start + timedelta(days=n % 700)).isoformat(),
+            "net_terms_days": 30,
+            "shared": n % 50 != 0,
+            "lines": [{"service": "Mowing", "amount": "120.00"}],
+        }
+        for n in range(invoices)
+    ]
     statuses = ["draft", "delivered", "won", "lost", "approved", "in_production", "complete"]
-    opps = [{"key": f"o{n}", "property": f"p{n % properties}", "number": f"OPP-{50000 + n}", "title": "Work",
-             "opportunity_type": "work_order", "opportunity_status": statuses[n % len(statuses)],
-             "shared_on": None if n % 7 == 0 else start.isoformat(),
-             "items": [{"key": f"o{n}-1", "description": "Labor", "quantity": "1", "unit_price": "100.00"}]}
-            for n in range(proposals)]
+    opps = [
+        {
+            "key": f"o{n}",
+            "property": f"p{n % properties}",
+            "number": f"OPP-{50000 + n}",
+            "title": "Work",
+            "opportunity_type": "work_order",
+            "opportunity_status": statuses[n % len(statuses)],
+            "shared_on": None if n % 7 == 0 else start.isoformat(),
+            "items": [{"key": f"o{n}-1", "description": "Labor", "quantity": "1", "unit_price": "100.00"}],
+        }
+        for n in range(proposals)
+    ]
     return {
         "branches": [{"slug": "main", "name": "Main"}],
-        "staff": [{"key": "office", "name": "Office", "email": "office@bench.example", "password": PASSWORD,
-                   "branches": ["main"]}],
-        "contacts": contacts, "properties": props, "proposals": opps, "invoices": invs,
+        "staff": [
+            {
+                "key": "office",
+                "name": "Office",
+                "email": "office@bench.example",
+                "password": PASSWORD,
+                "branches": ["main"],
+            }
+        ],
+        "contacts": contacts,
+        "properties": props,
+        "proposals": opps,
+        "invoices": invs,
     }
 
 
@@ -118,8 +181,9 @@ def main() -> None:
     engine.dispose()
     print(f"import: {report.records} records in {seconds:.1f} s; {terms} search terms")
     with TestClient(create_app(settings)) as client:
-        token = client.post("/portal/main/api/v1/auth/login",
-                            json={"email": "office@bench.example", "password": PASSWORD}).json()["token"]
+        token = client.post(
+            "/portal/main/api/v1/auth/login", json={"email": "office@bench.example", "password": PASSWORD}
+        ).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
         print(f"{'query':40} {'q':24} {'p50 ms':>7} {'p95 ms':>7} {'hits':>5}")
         for label, q in QUERIES.items():

@@ -35,7 +35,9 @@ CONTACT_READS = ["/properties", "/balance", "/proposals", "/invoices", "/visits"
 
 
 @pytest.mark.parametrize("path", CONTACT_READS)
-def test_plain_staff_token_is_refused_by_contact_endpoints(client: TestClient, office: dict[str, str], path: str) -> None:  # SA-2
+def test_plain_staff_token_is_refused_by_contact_endpoints(
+    client: TestClient, office: dict[str, str], path: str
+) -> None:  # SA-2
     response = client.get(f"{NORTH}{path}", headers=office)
     assert response.status_code == 403
     assert response.json()["code"] == "assist_required"
@@ -76,11 +78,18 @@ def test_assist_session_is_recorded_as_opened_by_staff(
     token_expiry = response.json()["expires_at"]
     with database(settings) as session:
         staff = session.scalars(select(Staff).where(Staff.key == "office")).one()
-        parent = session.scalars(select(AuthSession).where(AuthSession.staff_id == staff.id, AuthSession.kind == "staff")).one()
+        parent = session.scalars(
+            select(AuthSession).where(AuthSession.staff_id == staff.id, AuthSession.kind == "staff")
+        ).one()
         child = session.scalars(select(AuthSession).where(AuthSession.parent_session_id == parent.id)).one()
         pat = session.get(Contact, pat_id)
         assert pat is not None
-        assert (child.kind, child.contact_id, child.staff_id, child.assisted_by_id) == ("contact", pat_id, staff.id, staff.id)
+        assert (child.kind, child.contact_id, child.staff_id, child.assisted_by_id) == (
+            "contact",
+            pat_id,
+            staff.id,
+            staff.id,
+        )
         assert child.identity_id == pat.identity_id
         assert child.branch_id == parent.branch_id
         assert child.assist_reason == "Cannot find invoice"
@@ -90,7 +99,9 @@ def test_assist_session_is_recorded_as_opened_by_staff(
 
 
 @pytest.mark.parametrize("contact_email", ["pat@example.com", "billie@example.com", "otto@example.com"])
-@pytest.mark.parametrize("path", ["/properties", "/balance", "/proposals", "/invoices", "/visits?when=completed", "/requests"])
+@pytest.mark.parametrize(
+    "path", ["/properties", "/balance", "/proposals", "/invoices", "/visits?when=completed", "/requests"]
+)
 def test_assist_sees_exactly_what_the_contact_sees(
     client: TestClient, office: dict[str, str], contact_email: str, path: str
 ) -> None:  # SA-2
@@ -110,7 +121,9 @@ def test_assist_has_the_contacts_signing_permissions(client: TestClient, office:
     assert can_sign["OPP-O-OTHER"] is False  # only "other" on Cedar House: staff cannot sign for Pat there
 
 
-def test_assist_cannot_see_other_customers(client: TestClient, office: dict[str, str], otto: dict[str, str]) -> None:  # SA-2
+def test_assist_cannot_see_other_customers(
+    client: TestClient, office: dict[str, str], otto: dict[str, str]
+) -> None:  # SA-2
     otto_lot = property_ids(client, otto)["Otto's Lot"]
     assisted = assist(client, office, "pat@example.com")
     response = client.get(f"{NORTH}/invoices", params={"property_id": otto_lot}, headers=assisted)
@@ -118,7 +131,9 @@ def test_assist_cannot_see_other_customers(client: TestClient, office: dict[str,
     assert "Otto" not in response.text
 
 
-def test_contacts_of_other_branches_are_not_found(client: TestClient, office: dict[str, str], settings: Settings) -> None:  # SA-2, AC-2
+def test_contacts_of_other_branches_are_not_found(
+    client: TestClient, office: dict[str, str], settings: Settings
+) -> None:  # SA-2, AC-2
     response = open_assist(client, office, contact_key_id(settings, "pat-south"))
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
@@ -145,13 +160,17 @@ def test_staff_of_another_branch_cannot_assist_here(client: TestClient, settings
         {"reason": "ok"},
     ],
 )
-def test_reason_is_required_and_body_is_strict(client: TestClient, office: dict[str, str], body: dict[str, Any]) -> None:
+def test_reason_is_required_and_body_is_strict(
+    client: TestClient, office: dict[str, str], body: dict[str, Any]
+) -> None:
     response = client.post(f"{NORTH}/staff/assist", json=body, headers=office)
     assert response.status_code == 422
     assert response.json()["errors"]
 
 
-def test_only_staff_can_open_assist(client: TestClient, pat: dict[str, str], office: dict[str, str], settings: Settings) -> None:
+def test_only_staff_can_open_assist(
+    client: TestClient, pat: dict[str, str], office: dict[str, str], settings: Settings
+) -> None:
     otto_id = contact_key_id(settings, "otto")
     assert open_assist(client, pat, otto_id).status_code == 403
     assisted = assist(client, office, "pat@example.com")
@@ -170,7 +189,9 @@ def _age_sessions(settings: Settings, idle: timedelta, *, assisted: bool) -> Non
         session.commit()
 
 
-def test_assist_ends_after_30_minutes_idle(client: TestClient, office: dict[str, str], settings: Settings) -> None:  # SA-4
+def test_assist_ends_after_30_minutes_idle(
+    client: TestClient, office: dict[str, str], settings: Settings
+) -> None:  # SA-4
     assisted = assist(client, office, "pat@example.com")
     _age_sessions(settings, timedelta(minutes=30, seconds=1), assisted=True)
     response = client.get(f"{NORTH}/properties", headers=assisted)
@@ -181,7 +202,9 @@ def test_assist_ends_after_30_minutes_idle(client: TestClient, office: dict[str,
     assert client.get(f"{NORTH}/properties", headers=assist(client, office, "pat@example.com")).status_code == 200
 
 
-def test_activity_keeps_the_assist_alive(client: TestClient, office: dict[str, str], settings: Settings) -> None:  # SA-4
+def test_activity_keeps_the_assist_alive(
+    client: TestClient, office: dict[str, str], settings: Settings
+) -> None:  # SA-4
     assisted = assist(client, office, "pat@example.com")
     _age_sessions(settings, timedelta(minutes=29), assisted=True)
     assert client.get(f"{NORTH}/properties", headers=assisted).status_code == 200  # touches last_used_at
@@ -208,7 +231,9 @@ def test_staff_sign_out_ends_their_assist_sessions(
     assert client.get(f"{NORTH}/properties", headers=pat).status_code == 200
 
 
-def test_sign_out_of_another_staff_session_leaves_this_assist(client: TestClient, office: dict[str, str]) -> None:  # SA-4
+def test_sign_out_of_another_staff_session_leaves_this_assist(
+    client: TestClient, office: dict[str, str]
+) -> None:  # SA-4
     assisted = assist(client, office, "pat@example.com")
     other_office_window = login(client, "office@example.com")
     assert client.post(f"{NORTH}/auth/logout", headers=other_office_window).status_code == 204
@@ -239,12 +264,14 @@ def test_no_answer_carries_a_password_or_its_hash(
 ) -> None:  # SA-4, AC-5
     with database(settings) as session:
         hashes = [h for h in session.scalars(select(Identity.password_hash)) if h]
-    assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+    assert hashes
+    assert all(h.startswith("$argon2id$") for h in hashes)
     assisted = assist(client, office, "pat@example.com")
     answers = [
         client.get(f"{NORTH}/staff/contacts", params={"q": "example.com"}, headers=office),
-        client.post(f"{NORTH}/staff/assist", json={"contact_id": contact_key_id(settings, "pat"), "reason": "x"},
-                    headers=office),
+        client.post(
+            f"{NORTH}/staff/assist", json={"contact_id": contact_key_id(settings, "pat"), "reason": "x"}, headers=office
+        ),
         client.get(f"{NORTH}/me", headers=assisted),
         client.get(f"{NORTH}/me", headers=office),
         client.get(f"{NORTH}/staff/audit", headers=office),

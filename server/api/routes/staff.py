@@ -117,11 +117,11 @@ def audit(
         AuditItemOut(
             at=entry.at,
             staff=PersonRef(id=staff.id, name=staff.name),
-            contact=PersonRef(id=contact.id, name=contact.name),
+            contact=PersonRef(id=entry.contact.id, name=entry.contact.name),
             action=entry.action,
             target=entry.target,
             detail=entry.detail,
         )
-        for entry, staff, contact in page.items
+        for entry, staff in page.items
     ]
     return ItemList[AuditItemOut](items=items, next_cursor=page.next_cursor, total=page.total)
