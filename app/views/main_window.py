@@ -274,7 +274,10 @@ class MainWindow(QMainWindow):
             model.currency = config.currency
         requests_index = self.tab_widget.indexOf(self.tabs["requests"])
         self.tab_widget.setTabVisible(requests_index, config.requests_enabled)  # RQ-5
-        self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
+        if assisting is not None:
+            self.status_label.setText(f"{assisting.staff.user.name} assisting {session.email} · {session.portal_url}")
+        else:
+            self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
         self.sidebar.search_edit.clear()
         self.properties_model.set_properties(session.properties)
         self.reload_all()  # also cancels the delayed reload the new selection queued

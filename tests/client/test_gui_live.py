@@ -267,10 +267,19 @@ def test_smoke_run_writes_pngs(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=40,
+        timeout=90,
     )
     assert result.returncode == 0, result.stderr
     timings = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(timings["tabs"]) == {"proposals", "visits", "invoices", "requests"}
     pngs = {p.name for p in (tmp_path / "shots").glob("*.png")}
-    assert pngs == {"sign-in.png", "proposals.png", "visits.png", "invoices.png", "requests.png"}
+    assert pngs == {
+        "sign-in.png",
+        "proposals.png",
+        "visits.png",
+        "invoices.png",
+        "requests.png",
+        "find-customer.png",
+        "assist.png",
+    }
+    assert set(timings["staff"]) == {"search_s", "assist_s"}
