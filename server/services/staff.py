@@ -113,12 +113,16 @@ def properties_of(session: Session, contact_ids: Sequence[int]) -> dict[int, lis
     found: dict[int, list[PropertyRole]] = {contact_id: [] for contact_id in contact_ids}
     if not contact_ids:
         return found
-    rows = session.connection().execute(
-        select(PropertyContact.contact_id, Property.id, Property.name, PropertyContact.role)
-        .join(Property, Property.id == PropertyContact.property_id)
-        .where(PropertyContact.contact_id.in_(contact_ids))
-        .order_by(Property.name, Property.id)
-    ).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(PropertyContact.contact_id, Property.id, Property.name, PropertyContact.role)
+            .join(Property, Property.id == PropertyContact.property_id)
+            .where(PropertyContact.contact_id.in_(contact_ids))
+            .order_by(Property.name, Property.id)
+        )
+        .all()
+    )
     for contact_id, property_id, name, role in rows:
         found[contact_id].append(PropertyRole(property_id, name, role))
     return found
