@@ -1,8 +1,9 @@
 """`main.py --demo --smoke DIR`: a headless end-to-end check for CI and for reviewing screens.
 
 Signs in to the demo company, loads every tab, saves a PNG per tab, of the sign-in dialog, of the
-visit, request and new-request windows and of the proposal detail, PDF viewer and sign dialog,
-and prints one JSON line of timings. Secrets and settings stay in memory / a temp folder.
+visit, request and new-request windows and of the proposal detail, PDF viewer and sign dialog;
+then signs in as office staff and saves the Find customer screen and an assisted portal with its
+banner, and prints one JSON line of timings. Secrets and settings stay in memory / a temp folder.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from PySide6.QtWidgets import QApplication, QWidget
 from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.credentials import MemoryKeyring
-from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer
+from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DEMO_STAFF_EMAIL, DemoServer
 from app.services.settings import AppSettings
 from app.services.tasks import BackgroundOp, TaskRunner
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
 from app.views.signature_pad import SignaturePad
+from app.views.staff_views import FindCustomerWindow
 
 T = TypeVar("T")
 STEP_TIMEOUT_S = 30.0
@@ -165,6 +167,42 @@ def draw_sample_signature(pad: SignaturePad) -> None:
     pad._end()
 
 
+def _staff_screens(app: QApplication, demo: DemoServer, accounts: Accounts, out_dir: Path) -> dict[str, float]:
+    """Office staff: the Find customer screen with results, then a customer's portal under the assist banner."""
+    staff = _background(
+        app, lambda: sessions.sign_in(demo.portal_url, DEMO_STAFF_EMAIL, DEMO_PASSWORD), "staff sign-in"
+    )
+    find = FindCustomerWindow(staff)
+    find.resize(1280, 800)
+    find.show()
+    begun = time.perf_counter()
+    find.search_edit.setText(DEMO_EMAIL)
+    find.search_now()
+    _wait(lambda: not find.feed.loading, "the customer search")
+    search_s = time.perf_counter() - begun
+    if find.model.rowCount() == 0:
+        raise SmokeFailed(f"staff search found nobody for {DEMO_EMAIL}: {find.status_label.text()}")
+    _save(find, out_dir / "find-customer.png")
+    opened: list[sessions.PortalSession] = []
+    find.assist_opened.connect(opened.append)
+    begun = time.perf_counter()
+    find.start_assist(find.model.contact(0), "Smoke test")
+    _wait(lambda: bool(opened), "the assist session")
+    window = MainWindow(opened[0], accounts)
+    window.resize(1280, 800)
+    window.show()
+    _idle(window.runner, "the assisted portal")
+    assist_s = time.perf_counter() - begun
+    if not window.assist_banner.isVisible():
+        raise SmokeFailed("the assist banner is not showing")
+    _save(window, out_dir / "assist.png")
+    _background(app, window.session.client.logout, "ending the assist")
+    _background(app, staff.client.logout, "staff sign-out")
+    window.close()
+    find.close()
+    return {"search_s": round(search_s, 3), "assist_s": round(assist_s, 3)}
+
+
 def run_smoke(app: QApplication, out_dir: Path, started: float) -> int:
     try:
         timings = _run(app, out_dir, started)
@@ -212,6 +250,7 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
         _save_visits_and_requests(window, out_dir)
         proposal_times = _proposal_screens(app, window, out_dir)
         window.close()
-        return {"startup_s": round(startup, 3), "tabs": tab_times, "proposal": proposal_times}
+        staff_times = _staff_screens(app, demo, accounts, out_dir)
+        return {"startup_s": round(startup, 3), "tabs": tab_times, "proposal": proposal_times, "staff": staff_times}
     finally:
         demo.stop()

@@ -37,6 +37,8 @@ from app.services.errors import (
     ValidationError,
 )
 from app.services.records import (
+    Assist,
+    AuditItem,
     Balance,
     Branch,
     InvoiceSummary,
@@ -47,6 +49,7 @@ from app.services.records import (
     ProposalSummary,
     RequestSummary,
     ServerVersion,
+    StaffContact,
     VisitSummary,
 )
 from app.services.uploads import ChosenFile
@@ -446,6 +449,33 @@ class PortalClient:
         finally:
             response.close()
         return destination
+
+    # -- staff (SA-1..SA-3) ----------------------------------------------------------------
+
+    def staff_contacts(self, query: str, cursor: str | None = None, limit: int | None = None) -> Page[StaffContact]:
+        return self._list(
+            "/staff/contacts",
+            records.parse_staff_contact,
+            property_ids=None,
+            cursor=cursor,
+            limit=limit,
+            extra=[("q", query)],
+        )
+
+    def open_assist(self, contact_id: int, reason: str) -> Assist:
+        """A token acting as the contact; the caller builds a separate client around it."""
+        return self._json(
+            self._send("POST", "/staff/assist", body={"contact_id": contact_id, "reason": reason}),
+            records.parse_assist,
+        )
+
+    def staff_audit(
+        self, contact_id: int | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> Page[AuditItem]:
+        extra = [("contact_id", str(contact_id))] if contact_id is not None else []
+        return self._list(
+            "/staff/audit", records.parse_audit_item, property_ids=None, cursor=cursor, limit=limit, extra=extra
+        )
 
 
 def _fallback_detail(status: int) -> str:

@@ -203,6 +203,52 @@ class ProposalDetail(ProposalSummary):
 
 
 @dataclass(frozen=True)
+class ContactProperty:
+    id: int
+    name: str
+    role: str
+
+
+ROLE_ORDER = ("primary", "billing", "other")
+
+
+@dataclass(frozen=True)
+class StaffContact:
+    """A customer as office staff find them (SA-1)."""
+
+    id: int
+    name: str
+    email: str
+    phone: str | None
+    properties: tuple[ContactProperty, ...]
+
+    def summary(self) -> str:
+        """ "Primary, Billing, 3 properties": what the staff member needs to know before acting."""
+        present = {p.role for p in self.properties}
+        roles = [role.capitalize() for role in ROLE_ORDER if role in present]
+        count = len(self.properties)
+        return ", ".join([*roles, f"{count} {'property' if count == 1 else 'properties'}"])
+
+
+@dataclass(frozen=True)
+class Assist:
+    token: str
+    expires_at: datetime
+    contact: StaffContact
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    at: datetime
+    staff_name: str
+    contact_id: int
+    contact_name: str
+    action: str
+    target: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     items: tuple[T, ...]
     next_cursor: str | None
@@ -381,6 +427,38 @@ def parse_request(data: Json) -> RequestSummary:
         created_at=moment(data["created_at"]),
         last_activity_at=_optional(moment, data.get("last_activity_at")),
         comment_count=int(data["comment_count"]),
+    )
+
+
+def parse_staff_contact(data: Json) -> StaffContact:
+    return StaffContact(
+        id=int(data["id"]),
+        name=str(data["name"]),
+        email=str(data["email"]),
+        phone=_optional(str, data.get("phone")),
+        properties=tuple(
+            ContactProperty(id=int(p["id"]), name=str(p["name"]), role=str(p["role"])) for p in data["properties"]
+        ),
+    )
+
+
+def parse_assist(data: Json) -> Assist:
+    return Assist(
+        token=str(data["token"]),
+        expires_at=moment(data["expires_at"]),
+        contact=parse_staff_contact(data["contact"]),
+    )
+
+
+def parse_audit_item(data: Json) -> AuditItem:
+    return AuditItem(
+        at=moment(data["at"]),
+        staff_name=str(data["staff"]["name"]),
+        contact_id=int(data["contact"]["id"]),
+        contact_name=str(data["contact"]["name"]),
+        action=str(data["action"]),
+        target=str(data["target"]),
+        detail=str(data["detail"]),
     )
 
 

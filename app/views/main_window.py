@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QProgressBar,
+    QPushButton,
     QSplitter,
     QTabWidget,
     QToolButton,
@@ -38,6 +39,7 @@ from app.views.property_sidebar import PropertySidebar
 from app.views.proposal_detail import ProposalWindow
 from app.views.requests_tab import RequestsTab
 from app.views.sign_in_dialog import SignInDialog
+from app.views.staff_views import AuditDialog
 from app.views.theme import icon, named
 from app.views.visits_tab import VisitsTab
 from app.views.work_screens import WorkScreens
@@ -101,6 +103,7 @@ SELECTION_DELAY_MS = 250
 
 class MainWindow(QMainWindow):
     signed_out = Signal()
+    assist_ended = Signal(str)  # why, for the Find customer screen
 
     def __init__(self, session: PortalSession, accounts: Accounts, *, remember_password: bool = False) -> None:
         super().__init__()
@@ -110,6 +113,7 @@ class MainWindow(QMainWindow):
         self.runner = TaskRunner(self)
         self.runner.set_unauthorized_handler(self._session_expired)
         self.reauth_dialog: SignInDialog | None = None
+        self.audit_dialog: QWidget | None = None
         self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
         self._balance_generation = 0
         self.setWindowTitle("Portal Desk")
@@ -151,6 +155,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self._build_header())
+        layout.addWidget(self._build_assist_banner())
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self.status_label = QLabel("")
@@ -208,6 +213,29 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.profile_button)
         return bar
 
+    def _build_assist_banner(self) -> QWidget:
+        """Shown on every tab while staff act for a customer (SA-2): impossible to overlook."""
+        banner = named(QFrame(), "AssistBanner")
+        banner.setStyleSheet(
+            "#AssistBanner { background: #b45309; }"
+            "#AssistBanner QLabel { color: white; font-weight: 600; font-size: 15px; }"
+            "#AssistBanner QPushButton { padding: 4px 14px; font-weight: 600; }"
+        )
+        self.assist_label = QLabel("")
+        self.assist_activity_button = QPushButton("Activity")
+        self.assist_activity_button.setToolTip("What staff did for this customer")
+        self.end_assist_button = QPushButton("End assist")
+        self.assist_activity_button.clicked.connect(self.show_assist_activity)
+        self.end_assist_button.clicked.connect(self.end_assist)
+        layout = QHBoxLayout(banner)
+        layout.setContentsMargins(16, 8, 12, 8)
+        layout.addWidget(self.assist_label, 1)
+        layout.addWidget(self.assist_activity_button)
+        layout.addWidget(self.end_assist_button)
+        banner.hide()
+        self.assist_banner = banner
+        return banner
+
     def _install_shortcuts(self) -> None:
         for number in range(1, 5):
             QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda n=number: self.show_tab_number(n))
@@ -223,6 +251,14 @@ class MainWindow(QMainWindow):
         self.session = session
         config = session.config
         self.setWindowTitle(f"{config.branch.name} — Portal Desk")
+        assisting = session.assisting
+        self.assist_banner.setVisible(assisting is not None)
+        self.change_password_action.setVisible(assisting is None)  # only the customer sets their password
+        self.sign_out_action.setText("End assist" if assisting else "Sign out")
+        if assisting is not None:
+            self.assist_label.setText(f"{assisting.banner()} — actions are recorded with your name")
+            self.setWindowTitle(f"{assisting.banner()} — Portal Desk")
+            self.runner.set_unauthorized_handler(self._assist_expired)
         self.branch_button.setText(f"{config.branch.name}  ▾" if len(session.branches) > 1 else config.branch.name)
         self.branch_button.setEnabled(len(session.branches) > 1)
         self.branch_menu.clear()
@@ -245,7 +281,10 @@ class MainWindow(QMainWindow):
             model.currency = config.currency
         requests_index = self.tab_widget.indexOf(self.tabs["requests"])
         self.tab_widget.setTabVisible(requests_index, config.requests_enabled)  # RQ-5
-        self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
+        if assisting is not None:
+            self.status_label.setText(f"{assisting.staff.user.name} assisting {session.email} · {session.portal_url}")
+        else:
+            self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
         self.sidebar.search_edit.clear()
         self.properties_model.set_properties(session.properties)
         self.reload_all()  # also cancels the delayed reload the new selection queued
@@ -345,6 +384,9 @@ class MainWindow(QMainWindow):
 
     def sign_out(self) -> None:
         """Revokes the token on the server, then forgets it here even if the server is gone."""
+        if self.session.assisting is not None:
+            self.end_assist()
+            return
         session = self.session
         self.setEnabled(False)
 
@@ -354,6 +396,35 @@ class MainWindow(QMainWindow):
 
         self.runner.set_unauthorized_handler(None)
         self.runner.run(session.client.logout, finished, finished)
+
+    # -- staff assistance (SA-2, SA-3, SA-4) ---------------------------------------------
+
+    def end_assist(self) -> None:
+        """Ends the assist session on the server (audited) and hands back to the Find customer screen."""
+        client = self.session.client
+        self.setEnabled(False)
+        self.runner.set_unauthorized_handler(None)
+
+        def finished(_: object) -> None:
+            self.assist_ended.emit("")
+
+        self.runner.run(client.logout, finished, finished)
+
+    def _assist_expired(self, _retry: Callable[[], None], give_up: Callable[[], None]) -> None:
+        """An assist has no password to re-enter: after 30 idle minutes it is simply over (SA-4)."""
+        give_up()
+        if self.isEnabled():
+            self.setEnabled(False)
+            self.assist_ended.emit("The assist session ended after 30 minutes without activity. Open it again.")
+
+    def show_assist_activity(self) -> None:
+        assisting = self.session.assisting
+        if assisting is None:
+            return
+        dialog = AuditDialog(assisting.staff, self.runner, assisting.contact, self)
+        self.audit_dialog = dialog
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     # -- branch switching (AC-2) -----------------------------------------------------
 

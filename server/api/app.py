@@ -6,14 +6,14 @@ from fastapi import APIRouter, FastAPI
 
 from server import __version__
 from server.api import problems
-from server.api.routes import attachments, auth, invoices, me, meta, properties, proposals, requests, visits
+from server.api.routes import attachments, auth, invoices, me, meta, properties, proposals, requests, staff, visits
 from server.db import make_engine, make_session_factory
 from server.services.attachments import FolderStore
 from server.services.mail import Mailer, backend_from_url
 from server.settings import Settings, load_settings
 
 API_PREFIX = "/portal/{branch_slug}/api/v1"
-ROUTERS = (meta, auth, me, properties, proposals, visits, invoices, requests, attachments)
+ROUTERS = (meta, auth, me, properties, proposals, visits, invoices, requests, attachments, staff)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -120,11 +120,15 @@ class AuditEntry(Base):
     """What staff did while assisting a contact (SA-3). Only ever inserted."""
 
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_contact_at", "contact_id", "at"),)
+    # Newest first for a branch or one contact (GET /staff/audit), by keyset on (at, id).
+    __table_args__ = (
+        Index("ix_audit_branch_at", "branch_id", "at", "id"),
+        Index("ix_audit_contact_at", "contact_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     action: Mapped[str] = mapped_column(String(60))

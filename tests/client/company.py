@@ -14,6 +14,7 @@ PASSWORD = "test-password-1"
 MORGAN = "morgan@example.com"
 LOCKOUT = "lockout@example.com"
 LEAVER = "leaver@example.com"
+OFFICE = "olive@example.com"  # office staff on east (SA-1..SA-4)
 MANY_INVOICES = 250
 
 _CONFIG = {
@@ -171,7 +172,14 @@ def build(today: date) -> dict[str, Any]:
                 "phone": "555-0100",
                 "admin": False,
                 "branches": ["east", "west"],
-            }
+            },
+            {
+                "key": "office",
+                "name": "Olive Office",
+                "email": OFFICE,
+                "password": PASSWORD,
+                "branches": ["east"],
+            },
         ],
         "contacts": [
             contact("morgan-e", "east", "Morgan Many", MORGAN),

@@ -277,3 +277,5 @@ def test_smoke_run_writes_pngs(tmp_path: Path) -> None:
     assert {"visits-completed.png", "visit-detail.png", "request-detail.png", "new-request.png"} <= pngs
     assert {"proposal-detail.png", "proposal-pdf.png", "sign-dialog.png"} <= pngs
     assert timings["proposal"]["view_proposal_to_first_page_s"] > 0
+    assert {"find-customer.png", "assist.png"} <= pngs
+    assert set(timings["staff"]) == {"search_s", "assist_s"}

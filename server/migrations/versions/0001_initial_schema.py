@@ -122,8 +122,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_entries")),
     )
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
-        batch_op.create_index("ix_audit_contact_at", ["contact_id", "at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_entries_branch_id"), ["branch_id"], unique=False)
+        batch_op.create_index("ix_audit_branch_at", ["branch_id", "at", "id"], unique=False)
+        batch_op.create_index("ix_audit_contact_at", ["contact_id", "at", "id"], unique=False)
 
     op.create_table(
         "auth_sessions",
@@ -257,6 +257,46 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("property_contacts", schema=None) as batch_op:
         batch_op.create_index("ix_property_contacts_contact", ["contact_id", "property_id"], unique=False)
+
+    op.create_table(
+        "search_terms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("branch_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "term",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("whole", sa.Boolean(), nullable=False),
+        sa.Column("field", sa.String(length=10), nullable=False),
+        sa.Column("source", sa.String(length=10), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=True),
+        sa.Column("property_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["branch_id"], ["branches.id"], name=op.f("fk_search_terms_branch_id_branches"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], name=op.f("fk_search_terms_contact_id_contacts"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["property_id"],
+            ["properties.id"],
+            name=op.f("fk_search_terms_property_id_properties"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_terms")),
+    )
+    with op.batch_alter_table("search_terms", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_search_terms_branch_term", ["branch_id", "term", "whole", "contact_id", "property_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_search_terms_substring",
+            ["branch_id", "field", "whole", "term", "contact_id", "property_id"],
+            unique=False,
+        )
+        batch_op.create_index("ix_search_terms_source", ["source", "source_id"], unique=False)
 
     op.create_table(
         "proposals",
@@ -607,6 +647,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_proposals_number"))
 
     op.drop_table("proposals")
+    with op.batch_alter_table("search_terms", schema=None) as batch_op:
+        batch_op.drop_index("ix_search_terms_source")
+        batch_op.drop_index("ix_search_terms_substring")
+        batch_op.drop_index("ix_search_terms_branch_term")
+
+    op.drop_table("search_terms")
     with op.batch_alter_table("property_contacts", schema=None) as batch_op:
         batch_op.drop_index("ix_property_contacts_contact")
 
@@ -630,8 +676,8 @@ def downgrade() -> None:
 
     op.drop_table("auth_sessions")
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_entries_branch_id"))
         batch_op.drop_index("ix_audit_contact_at")
+        batch_op.drop_index("ix_audit_branch_at")
 
     op.drop_table("audit_entries")
     with op.batch_alter_table("staff", schema=None) as batch_op:
