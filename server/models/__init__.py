@@ -11,6 +11,7 @@ from server.models.billing import (
     PaymentMethod,
 )
 from server.models.company import Branch, Contact, Identity, Property, PropertyContact, Staff, staff_branches
+from server.models.sandbox import SandboxCharge, SandboxMethod
 from server.models.work import (
     OPPORTUNITY_STATUSES,
     Activity,
@@ -47,6 +48,8 @@ __all__ = [
     "ProposalItem",
     "ProposalSignature",
     "RequestComment",
+    "SandboxCharge",
+    "SandboxMethod",
     "ServiceRequest",
     "SignInFailures",
     "Staff",
