@@ -124,6 +124,8 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Which endpoint the key was used on ("invoice_payment" | "group_payment"), to rebuild its answer.
+    operation: Mapped[str] = mapped_column(String(40), default="")
     # The payments (and the gateway idempotency key) this request created.
     group_id: Mapped[str | None] = mapped_column(String(64))
     # While in flight, the request that owns the record; after this moment a retry may take over
