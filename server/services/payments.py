@@ -591,7 +591,7 @@ class PaymentService:
 
     def _numbers(self, payments: Sequence[Payment]) -> dict[int, str]:
         ids = [p.invoice_id for p in payments]
-        rows = self.session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(ids))).tuples()
+        rows = self.session.execute(select(Invoice.id, Invoice.number).where(Invoice.id.in_(ids)))
         return {invoice_id: number for invoice_id, number in rows}
 
     @staticmethod
