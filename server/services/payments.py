@@ -437,8 +437,12 @@ class PaymentService:
             charge = self._charge(attempt, lookup_first)
         except GatewayDeclined as declined:
             return self._guarded(attempt, partial(self._decline, attempt, declined))
-        except GatewayError:
-            log.warning("payment %s left pending: the gateway could not confirm it", attempt.group_id)
+        except Exception as error:
+            # A timeout, a network error or a fault in the gateway client: the outcome is unknown,
+            # so the payment stays reserved and the retry settles it by looking the charge up.
+            log.warning(
+                "payment %s left pending: the gateway could not confirm it (%s)", attempt.group_id, type(error).__name__
+            )
             self._release(attempt.record_id)
             raise Problem(
                 503,
