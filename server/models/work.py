@@ -134,6 +134,8 @@ class ServiceRequest(Base):
     public_comment_count: Mapped[int] = mapped_column(Integer, default=0)
 
     property: Mapped[Property] = relationship()
+    created_by_contact: Mapped[Contact | None] = relationship(foreign_keys=[created_by_contact_id])
+    captured_by: Mapped[Staff | None] = relationship(foreign_keys=[captured_by_id])
     comments: Mapped[list[RequestComment]] = relationship(
         back_populates="request", order_by="RequestComment.id", cascade="all, delete-orphan"
     )

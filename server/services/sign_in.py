@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.errors import Problem, unauthorized
@@ -56,8 +57,14 @@ def _describe(seconds: int) -> str:
 def _record_failure(session: Session, settings: Settings, scope: str, limit: int, now: datetime) -> None:
     row = session.get(SignInFailures, scope, with_for_update=True)
     if row is None:
-        row = SignInFailures(scope=scope, count=0, window_started_at=now)
-        session.add(row)
+        # Two processes may record the first failure of a scope at once: the loser re-reads the winner's row.
+        try:
+            with session.begin_nested():
+                session.add(SignInFailures(scope=scope, count=0, window_started_at=now))
+        except IntegrityError:
+            pass
+        row = session.get(SignInFailures, scope, with_for_update=True, populate_existing=True)
+        assert row is not None
     if row.window_started_at + settings.failure_window <= now and (
         row.blocked_until is None or row.blocked_until <= now
     ):

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("card_fee_percent", sa.BigInteger(), nullable=False),
         sa.Column("ach_fee_flat", sa.BigInteger(), nullable=False),
         sa.Column("requests_enabled", sa.Boolean(), nullable=False),
+        sa.Column("last_request_number", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_branches")),
         sa.UniqueConstraint("slug", name=op.f("uq_branches_slug")),
     )

@@ -1,0 +1,332 @@
+"""HTTP access to one portal (one branch): the only module that speaks `requests`.
+
+Each client owns one `requests.Session` so connections are reused across the many small list
+calls the window makes. Only GETs are retried: a retried POST could sign or pay twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+
+from app import __version__
+from app.services import records
+from app.services.errors import (
+    ConflictError,
+    DeclinedError,
+    FieldError,
+    ForbiddenError,
+    InvalidPortalUrlError,
+    NotFoundError,
+    PortalError,
+    ServerError,
+    SlowedDownError,
+    UnauthorizedError,
+    UnreachableError,
+    ValidationError,
+)
+from app.services.records import (
+    Balance,
+    Branch,
+    InvoiceSummary,
+    Login,
+    Page,
+    PortalConfig,
+    Property,
+    ProposalSummary,
+    RequestSummary,
+    ServerVersion,
+    VisitSummary,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_PORTAL_PATH = re.compile(r"^(?P<prefix>(/[^/]+)*)/portal/(?P<slug>[A-Za-z0-9_-]+)(/api/v1)?/?$")
+_RETRYABLE_STATUS = frozenset({502, 503, 504})
+
+
+def normalize_portal_url(text: str) -> str:
+    """Accepts what people paste (trailing slash, the API base, no scheme) and returns the portal URL."""
+    candidate = text.strip()
+    if candidate and "://" not in candidate:
+        candidate = "https://" + candidate
+    parts = urlsplit(candidate)
+    match = _PORTAL_PATH.match(parts.path)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not match or parts.query:
+        raise InvalidPortalUrlError(
+            "That is not a portal address. It looks like https://example.com/portal/your-branch.",
+            code="invalid_portal_url",
+        )
+    return f"{parts.scheme}://{parts.netloc}{match['prefix']}/portal/{match['slug']}"
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Connect and read limits in seconds; every call gets both so nothing waits forever."""
+
+    connect: float = 5.0
+    read: float = 20.0
+
+
+def _retry_after_seconds(value: str | None) -> int:
+    if value and value.strip().isdigit():
+        return max(1, int(value.strip()))
+    return 60
+
+
+class PortalClient:
+    """Typed calls for the endpoints of api.md; thread-safe for concurrent GETs."""
+
+    def __init__(
+        self,
+        portal_url: str,
+        *,
+        token: str | None = None,
+        timeouts: Timeouts = Timeouts(),
+        retries: int = 2,
+        backoff: float = 0.3,
+    ) -> None:
+        self.portal_url = normalize_portal_url(portal_url)
+        self.api_base = self.portal_url + "/api/v1"
+        self.token = token
+        self._timeouts = timeouts
+        self._retries = retries
+        self._backoff = backoff
+        self._session = requests.Session()
+        self._session.headers.update({"Accept": "application/json", "User-Agent": f"PortalDesk/{__version__}"})
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        attempts = 1 + (self._retries if method == "GET" else 0)
+        url = self.api_base + path
+        for attempt in range(attempts):
+            last_try = attempt + 1 == attempts
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=body,
+                    headers=headers,
+                    timeout=(self._timeouts.connect, self._timeouts.read),
+                )
+            except requests.Timeout as exc:
+                if not last_try:
+                    self._pause(attempt)
+                    continue
+                raise UnreachableError(
+                    f"The portal at {self._host()} did not answer in time. Please try again.", code="timeout"
+                ) from exc
+            except requests.RequestException as exc:
+                if not last_try:
+                    self._pause(attempt)
+                    continue
+                raise UnreachableError(
+                    f"Cannot reach the portal at {self._host()}. Check the address and your connection.",
+                    code="unreachable",
+                ) from exc
+            if response.status_code in _RETRYABLE_STATUS and not last_try:
+                self._pause(attempt)
+                continue
+            log.debug("%s %s -> %s", method, path, response.status_code)
+            if response.status_code >= 400:
+                raise self._error(response)
+            return response
+        raise AssertionError("unreachable: the loop always returns or raises")
+
+    def _pause(self, attempt: int) -> None:
+        time.sleep(self._backoff * (2**attempt))
+
+    def _host(self) -> str:
+        return urlsplit(self.portal_url).netloc
+
+    def _error(self, response: requests.Response) -> PortalError:
+        status = response.status_code
+        try:
+            problem = response.json()
+            if not isinstance(problem, dict):
+                problem = {}
+        except ValueError:
+            problem = {}
+        code = str(problem.get("code") or "http_" + str(status))
+        detail = str(problem.get("detail") or problem.get("title") or _fallback_detail(status))
+        if status == 401:
+            return UnauthorizedError(detail, status=status, code=code)
+        if status == 402:
+            return DeclinedError(detail, status=status, code=code)
+        if status == 403:
+            return ForbiddenError(detail, status=status, code=code)
+        if status == 404:
+            return NotFoundError(detail, status=status, code=code)
+        if status == 409:
+            return ConflictError(detail, status=status, code=code)
+        if status in (400, 413, 415, 422):
+            errors = tuple(
+                FieldError(field=str(e.get("field", "")), message=str(e.get("message", "")))
+                for e in problem.get("errors") or ()
+                if isinstance(e, dict)
+            )
+            return ValidationError(detail, status=status, code=code, field_errors=errors)
+        if status == 429:
+            return SlowedDownError(
+                detail,
+                status=status,
+                code=code,
+                retry_after=_retry_after_seconds(response.headers.get("Retry-After")),
+            )
+        if status >= 500:
+            return ServerError(detail, status=status, code=code)
+        return PortalError(detail, status=status, code=code)
+
+    def _json(self, response: requests.Response, parser: Callable[[Any], T]) -> T:
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise ServerError(
+                "The portal sent an answer this app cannot read. Please try again later.",
+                status=response.status_code,
+                code="malformed_response",
+            ) from exc
+        return records.parse(data, parser)
+
+    def _get(self, path: str, parser: Callable[[Any], T], params: Sequence[tuple[str, str]] | None = None) -> T:
+        return self._json(self._send("GET", path, params=params), parser)
+
+    def _list(
+        self,
+        path: str,
+        parse_item: Callable[[records.Json], T],
+        *,
+        property_ids: Sequence[int] | None,
+        cursor: str | None,
+        limit: int | None,
+        extra: Sequence[tuple[str, str]] = (),
+    ) -> Page[T]:
+        params = list(extra)
+        params += [("property_id", str(pid)) for pid in property_ids or ()]
+        if limit is not None:
+            params.append(("limit", str(limit)))
+        if cursor:
+            params.append(("cursor", cursor))
+        return self._get(path, lambda data: records.parse_page(data, parse_item), params)
+
+    # -- auth and account ------------------------------------------------------------------
+
+    def login(self, email: str, password: str) -> Login:
+        """Signs in and keeps the token for the following calls."""
+        result = self._json(
+            self._send("POST", "/auth/login", body={"email": email, "password": password}),
+            records.parse_login,
+        )
+        self.token = result.token
+        return result
+
+    def logout(self) -> None:
+        self._send("POST", "/auth/logout")
+        self.token = None
+
+    def request_password_reset(self, email: str) -> None:
+        self._send("POST", "/auth/password-reset", body={"email": email})
+
+    def change_password(self, current_password: str, new_password: str) -> None:
+        self._send(
+            "POST",
+            "/auth/password-change",
+            body={"current_password": current_password, "new_password": new_password},
+        )
+
+    def me(self) -> records.User:
+        return self._get("/me", lambda data: records.parse_user(data["user"]))
+
+    def branches(self) -> tuple[Branch, ...]:
+        return self._get("/auth/branches", lambda data: tuple(records.parse_branch(b) for b in data["items"]))
+
+    def config(self) -> PortalConfig:
+        return self._get("/config", records.parse_config)
+
+    def version(self) -> ServerVersion:
+        return self._get("/version", records.parse_version)
+
+    # -- data ------------------------------------------------------------------------------
+
+    def properties(self) -> tuple[Property, ...]:
+        return self._get("/properties", lambda data: tuple(records.parse_property(p) for p in data["items"]))
+
+    def balance(self, property_ids: Sequence[int] | None = None) -> Balance:
+        return self._get("/balance", records.parse_balance, [("property_id", str(pid)) for pid in property_ids or ()])
+
+    def proposals(
+        self,
+        status: str = "all",
+        property_ids: Sequence[int] | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Page[ProposalSummary]:
+        return self._list(
+            "/proposals",
+            records.parse_proposal,
+            property_ids=property_ids,
+            cursor=cursor,
+            limit=limit,
+            extra=[("status", status)],
+        )
+
+    def visits(
+        self,
+        when: str = "upcoming",
+        property_ids: Sequence[int] | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+        days: int | None = None,
+    ) -> Page[VisitSummary]:
+        extra = [("when", when)] + ([("days", str(days))] if days is not None else [])
+        return self._list(
+            "/visits", records.parse_visit, property_ids=property_ids, cursor=cursor, limit=limit, extra=extra
+        )
+
+    def invoices(
+        self,
+        status: str = "all",
+        property_ids: Sequence[int] | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> Page[InvoiceSummary]:
+        return self._list(
+            "/invoices",
+            records.parse_invoice,
+            property_ids=property_ids,
+            cursor=cursor,
+            limit=limit,
+            extra=[("status", status)],
+        )
+
+    def requests(
+        self, property_ids: Sequence[int] | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> Page[RequestSummary]:
+        return self._list("/requests", records.parse_request, property_ids=property_ids, cursor=cursor, limit=limit)
+
+
+def _fallback_detail(status: int) -> str:
+    if status >= 500:
+        return "The portal ran into a problem. Please try again in a few minutes."
+    return f"The portal refused the request (HTTP {status})."

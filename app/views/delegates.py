@@ -1,0 +1,116 @@
+"""Painting for status chips in the lists and two-line rows in the property filter."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from app.models.properties import ROLE_LABELS
+from app.models.roles import Role
+
+Index = QModelIndex | QPersistentModelIndex
+
+# status key -> (background, text)
+CHIP_COLORS: dict[str, tuple[str, str]] = {
+    "pending": ("#fff4d6", "#8a5a00"),
+    "accepted": ("#dff3e6", "#1d6340"),
+    "rejected": ("#fde4e4", "#9b1c1c"),
+    "scheduled": ("#e1ecfb", "#1e4e8c"),
+    "completed": ("#dff3e6", "#1d6340"),
+    "due": ("#fff4d6", "#8a5a00"),
+    "overdue": ("#fde4e4", "#9b1c1c"),
+    "paid": ("#dff3e6", "#1d6340"),
+    "open": ("#e1ecfb", "#1e4e8c"),
+    "closed": ("#eceff2", "#4a5562"),
+}
+_NEUTRAL = ("#eceff2", "#4a5562")
+_MOUSE_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick)
+
+
+class StatusChipDelegate(QStyledItemDelegate):
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        status = index.data(Role.STATUS)
+        if not status:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        text = opt.text
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        background, foreground = CHIP_COLORS.get(str(status), _NEUTRAL)
+        font = QFont(opt.font)
+        font.setPointSizeF(max(font.pointSizeF() - 1, 7.5))
+        font.setWeight(QFont.Weight.DemiBold)
+        metrics = QFontMetrics(font)
+        width = metrics.horizontalAdvance(text) + 20
+        height = metrics.height() + 6
+        rect = opt.rect
+        chip = QRectF(rect.left() + 10, rect.center().y() - height / 2 + 1, width, height)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(background))
+        painter.drawRoundedRect(chip, height / 2, height / 2)
+        painter.setPen(QColor(foreground))
+        painter.setFont(font)
+        painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width() + 24, hint.height())
+
+
+class PropertyDelegate(QStyledItemDelegate):
+    """Name on the first line; address and the contact's role beneath, in grey."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""
+        widget = opt.widget
+        style = widget.style() if widget else None
+        if style is None:
+            return
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
+        name = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        prop = index.data(Role.RECORD)
+        detail = f"{prop.address}  ·  {ROLE_LABELS.get(prop.role, prop.role)}" if prop else ""
+        bold = QFont(opt.font)
+        bold.setWeight(QFont.Weight.DemiBold)
+        small = QFont(opt.font)
+        small.setPointSizeF(max(small.pointSizeF() - 1, 7.5))
+        line_one = QFontMetrics(bold).height()
+        painter.save()
+        painter.setFont(bold)
+        painter.setPen(QColor("#1f2933"))
+        top = text_rect.top() + (text_rect.height() - line_one - QFontMetrics(small).height()) // 2
+        first = QRect(text_rect.left() + 4, top, text_rect.width() - 4, line_one)
+        painter.drawText(first, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(bold, name, first))
+        painter.setFont(small)
+        painter.setPen(QColor("#5b6875"))
+        second = QRect(first.left(), first.bottom() + 1, first.width(), QFontMetrics(small).height())
+        painter.drawText(
+            second, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(small, detail, second)
+        )
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width(), QFontMetrics(option.font).height() * 2 + 16)
+
+    def editorEvent(self, event: QEvent, model: QAbstractItemModel, option: QStyleOptionViewItem, index: Index) -> bool:
+        """Mouse clicks are left to the sidebar, which toggles the whole row; the default
+        handling would toggle a second time when the click lands on the box itself."""
+        if event.type() in _MOUSE_EVENTS:
+            return False
+        return super().editorEvent(event, model, option, index)
+
+
+def _elide(font: QFont, text: str, rect: QRect) -> str:
+    return QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, rect.width())

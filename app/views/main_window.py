@@ -1,0 +1,439 @@
+"""The signed-in window: header (branch switcher, busy indicator, profile menu), property
+sidebar with the balance, and the four list tabs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.lists import InvoicesModel, ProposalsModel, RequestsModel, VisitsModel
+from app.models.paged_table import PagedTableModel
+from app.models.properties import PropertiesModel
+from app.services import session as sessions
+from app.services.accounts import Accounts
+from app.services.errors import PortalError
+from app.services.feeds import PageFetcher
+from app.services.records import Balance, Branch
+from app.services.session import PortalSession
+from app.services.tasks import TaskRunner
+from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
+from app.views.list_tab import ListTab, ShowOption, TabSpec
+from app.views.property_sidebar import PropertySidebar
+from app.views.sign_in_dialog import SignInDialog
+from app.views.theme import icon, named
+
+TAB_SPECS = (
+    TabSpec(
+        "proposals",
+        "Proposals",
+        "proposals",
+        (
+            ShowOption(
+                "all", "All", "No proposals yet", "Proposals appear here once your service company shares them."
+            ),
+            ShowOption(
+                "pending", "Pending", "Nothing waiting for you", "No proposal for these properties awaits a signature."
+            ),
+            ShowOption(
+                "accepted", "Accepted", "No accepted proposals", "Proposals you sign or approve are listed here."
+            ),
+            ShowOption("rejected", "Rejected", "No rejected proposals", "Declined proposals would be listed here."),
+        ),
+        "title",
+    ),
+    TabSpec(
+        "visits",
+        "Visits",
+        "visits",
+        (
+            ShowOption(
+                "upcoming",
+                "Upcoming",
+                "No visits in the next 30 days",
+                "Scheduled visits for the next 30 days show here.",
+            ),
+            ShowOption(
+                "completed",
+                "Completed",
+                "No visits in the last 30 days",
+                "Visits completed in the past 30 days show here.",
+            ),
+        ),
+        "services",
+    ),
+    TabSpec(
+        "invoices",
+        "Invoices",
+        "invoices",
+        (
+            ShowOption("all", "All", "No invoices yet", "Invoices appear here once your service company shares them."),
+            ShowOption("due", "Due", "You're all paid up", "No invoice for these properties has a balance due."),
+            ShowOption("paid", "Paid", "No paid invoices", "Invoices you have paid in full are listed here."),
+        ),
+        "services",
+    ),
+    TabSpec("requests", "Requests", "requests", (), "subject"),
+)
+NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
+SELECTION_DELAY_MS = 250
+
+
+class MainWindow(QMainWindow):
+    signed_out = Signal()
+
+    def __init__(self, session: PortalSession, accounts: Accounts, *, remember_password: bool = False) -> None:
+        super().__init__()
+        self.session = session
+        self.accounts = accounts
+        self.remember_password = remember_password
+        self.runner = TaskRunner(self)
+        self.runner.set_unauthorized_handler(self._session_expired)
+        self.reauth_dialog: SignInDialog | None = None
+        self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        self._balance_generation = 0
+        self.setWindowTitle("Portal Desk")
+        self.setWindowIcon(icon("app"))
+        self.setMinimumSize(QSize(1000, 620))
+
+        self.properties_model = PropertiesModel(self)
+        self.sidebar = PropertySidebar(self.properties_model)
+        self.sidebar.setMinimumWidth(240)
+        self.sidebar.setMaximumWidth(380)
+        currency = session.config.currency
+        models: dict[str, PagedTableModel] = {
+            "proposals": ProposalsModel(currency, self),
+            "visits": VisitsModel(self),
+            "invoices": InvoicesModel(currency, self),
+            "requests": RequestsModel(self),
+        }
+        self.tab_widget = QTabWidget()
+        self.tab_widget.setDocumentMode(True)
+        self.tabs: dict[str, ListTab] = {}
+        for spec in TAB_SPECS:
+            tab = ListTab(spec, models[spec.key], self.runner)
+            tab.filter_changed.connect(lambda key=spec.key: self.load_tab(key))
+            self.tabs[spec.key] = tab
+            self.tab_widget.addTab(tab, spec.title)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self.tab_widget)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([264, 1016])
+        splitter.setChildrenCollapsible(False)
+        splitter.setHandleWidth(1)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._build_header())
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.status_label = QLabel("")
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().setSizeGripEnabled(False)
+
+        self._selection_timer = QTimer(self, singleShot=True, interval=SELECTION_DELAY_MS)
+        self._selection_timer.timeout.connect(self.reload_all)
+        self.properties_model.selection_changed.connect(self._selection_timer.start)
+        self.runner.busy_changed.connect(self.busy_bar.setVisible)
+        self._install_shortcuts()
+        self._restore_layout()
+        self.set_session(session)
+
+    # -- construction ----------------------------------------------------------------
+
+    def _build_header(self) -> QWidget:
+        bar = named(QFrame(), "HeaderBar")
+        logo = QLabel()
+        logo.setPixmap(icon("app").pixmap(28, 28))
+        title = named(QLabel("Portal Desk"), "AppTitle")
+        self.branch_button = named(QToolButton(), "BranchButton")
+        self.branch_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.branch_button.setToolTip("Switch branch")
+        self.branch_menu = QMenu(self.branch_button)
+        self.branch_button.setMenu(self.branch_menu)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setFixedWidth(110)
+        self.busy_bar.hide()
+        self.profile_button = QToolButton()
+        self.profile_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.profile_menu = QMenu(self.profile_button)
+        self.profile_button.setMenu(self.profile_menu)
+        self.change_password_action = QAction("Change password…", self)
+        self.about_action = QAction("About Portal Desk…", self)
+        self.sign_out_action = QAction("Sign out", self)
+        self.change_password_action.triggered.connect(self.change_password)
+        self.about_action.triggered.connect(self.show_about)
+        self.sign_out_action.triggered.connect(self.sign_out)
+
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(16, 8, 12, 8)
+        layout.setSpacing(10)
+        layout.addWidget(logo)
+        layout.addWidget(title)
+        divider = QLabel("|")
+        divider.setStyleSheet("color: rgba(255,255,255,0.35);")
+        layout.addWidget(divider)
+        layout.addWidget(self.branch_button)
+        layout.addStretch()
+        layout.addWidget(self.busy_bar)
+        layout.addSpacing(8)
+        layout.addWidget(self.profile_button)
+        return bar
+
+    def _install_shortcuts(self) -> None:
+        for number in range(1, 5):
+            QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda n=number: self.show_tab_number(n))
+        QShortcut(QKeySequence("F5"), self, self.refresh)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self, self.focus_search)
+
+    # -- session ---------------------------------------------------------------------
+
+    def set_session(self, session: PortalSession) -> None:
+        """Shows `session` (first sign-in or another branch) and loads everything for it."""
+        if session is not self.session:
+            self.session.client.close()
+        self.session = session
+        config = session.config
+        self.setWindowTitle(f"{config.branch.name} — Portal Desk")
+        self.branch_button.setText(f"{config.branch.name}  ▾" if len(session.branches) > 1 else config.branch.name)
+        self.branch_button.setEnabled(len(session.branches) > 1)
+        self.branch_menu.clear()
+        for branch in session.branches:
+            action = self.branch_menu.addAction(branch.name)
+            action.setCheckable(True)
+            action.setChecked(branch.slug == config.branch.slug)
+            action.triggered.connect(lambda _=False, b=branch: self.switch_branch(b))
+        self.profile_button.setText(f"{session.user.name}  ▾")
+        self.profile_menu.clear()
+        who = self.profile_menu.addAction(f"{session.user.name}\n{session.email}")
+        who.setEnabled(False)
+        self.profile_menu.addSeparator()
+        self.profile_menu.addActions([self.change_password_action, self.about_action])
+        self.profile_menu.addSeparator()
+        self.profile_menu.addAction(self.sign_out_action)
+        for key in ("proposals", "invoices"):
+            model = self.tabs[key].model
+            assert isinstance(model, ProposalsModel | InvoicesModel)
+            model.currency = config.currency
+        requests_index = self.tab_widget.indexOf(self.tabs["requests"])
+        self.tab_widget.setTabVisible(requests_index, config.requests_enabled)  # RQ-5
+        self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
+        self.sidebar.search_edit.clear()
+        self.properties_model.set_properties(session.properties)
+        self.reload_all()  # also cancels the delayed reload the new selection queued
+
+    def _visible_tab_keys(self) -> list[str]:
+        return [key for key, tab in self.tabs.items() if self.tab_widget.isTabVisible(self.tab_widget.indexOf(tab))]
+
+    def reload_all(self) -> None:
+        self._selection_timer.stop()
+        self.load_balance()
+        for key in self._visible_tab_keys():
+            self.load_tab(key)
+
+    def _property_filter(self) -> list[int] | None:
+        """None asks for every property (the server's default) and keeps URLs short."""
+        return None if self.properties_model.all_selected() else self.properties_model.selected_ids()
+
+    def load_balance(self) -> None:
+        self._balance_generation += 1
+        generation = self._balance_generation
+        if not self.properties_model.selected_ids():
+            self.sidebar.show_balance(Balance(Decimal(0), 0, Decimal(0)), self.session.config.currency)
+            return
+        client, ids, currency = self.session.client, self._property_filter(), self.session.config.currency
+
+        def shown(balance: Balance) -> None:
+            if generation == self._balance_generation:
+                self.sidebar.show_balance(balance, currency)
+
+        def failed(error: Exception) -> None:
+            if generation == self._balance_generation:
+                self.sidebar.show_balance_error(error.detail if isinstance(error, PortalError) else "Not available.")
+
+        self.sidebar.show_balance_loading()
+        self.runner.run(lambda: client.balance(ids), shown, failed)
+
+    def load_tab(self, key: str) -> None:
+        tab = self.tabs[key]
+        if not self.properties_model.selected_ids():
+            title, message = NO_PROPERTY
+            if self.properties_model.rowCount() == 0:
+                title, message = "No properties on this branch", "Your account has no properties on this portal yet."
+            tab.show_reason(title, message.format(noun=tab.spec.noun))
+            return
+        tab.load(self._fetcher(key, tab.filter_value))
+
+    def _fetcher(self, key: str, show: str) -> PageFetcher:
+        client, ids = self.session.client, self._property_filter()
+        if key == "proposals":
+            return lambda cursor: client.proposals(show, ids, cursor)
+        if key == "visits":
+            return lambda cursor: client.visits(show, ids, cursor)
+        if key == "invoices":
+            return lambda cursor: client.invoices(show, ids, cursor)
+        return lambda cursor: client.requests(ids, cursor)
+
+    # -- commands --------------------------------------------------------------------
+
+    def show_tab_number(self, number: int) -> None:
+        keys = self._visible_tab_keys()
+        if 1 <= number <= len(keys):
+            self.tab_widget.setCurrentWidget(self.tabs[keys[number - 1]])
+
+    def current_tab(self) -> ListTab:
+        widget = self.tab_widget.currentWidget()
+        assert isinstance(widget, ListTab)
+        return widget
+
+    def refresh(self) -> None:
+        self.reload_all()
+
+    def focus_search(self) -> None:
+        self.current_tab().focus_search()
+
+    def change_password(self) -> None:
+        dialog = ChangePasswordDialog(self.session, self.runner, self)
+        if dialog.exec() and dialog.new_password:
+            self.session.password = dialog.new_password
+            self.accounts.signed_in(self.session, remember_password=self.remember_password)
+            self.statusBar().showMessage("Your password was changed.", 6000)
+
+    def show_about(self) -> None:
+        AboutDialog(self.session, self.runner, self).exec()
+
+    def sign_out(self) -> None:
+        """Revokes the token on the server, then forgets it here even if the server is gone."""
+        session = self.session
+        self.setEnabled(False)
+
+        def finished(_: object) -> None:
+            self.accounts.signed_out(session)
+            self.signed_out.emit()
+
+        self.runner.set_unauthorized_handler(None)
+        self.runner.run(session.client.logout, finished, finished)
+
+    # -- branch switching (AC-2) -----------------------------------------------------
+
+    def switch_branch(self, branch: Branch) -> None:
+        if branch.portal_url == self.session.portal_url:
+            return
+        email = self.session.email
+        password = self.session.password or self.accounts.remembered_password(branch.portal_url, email)
+        if password is None:
+            self._ask_branch_sign_in(branch, None)
+            return
+        self.status_label.setText(f"Opening {branch.name}…")
+        self.runner.run(
+            lambda: sessions.sign_in(branch.portal_url, email, password),
+            self._branch_opened,
+            lambda error: self._ask_branch_sign_in(branch, error),
+        )
+
+    def _branch_opened(self, session: PortalSession) -> None:
+        self.accounts.signed_in(session, remember_password=self.remember_password)
+        self.set_session(session)
+
+    def _ask_branch_sign_in(self, branch: Branch, error: Exception | None) -> None:
+        dialog = SignInDialog(
+            self.accounts,
+            portal_url=branch.portal_url,
+            email=self.session.email,
+            locked=True,
+            message=f"Sign in to {branch.name} with your password.",
+            parent=self,
+        )
+        if isinstance(error, PortalError):
+            dialog.show_error(error.detail)
+        if dialog.exec() and dialog.session is not None:
+            self.remember_password = dialog.remember
+            self.accounts.signed_in(dialog.session, remember_password=dialog.remember)
+            self.set_session(dialog.session)
+        else:
+            self.status_label.setText(f"Signed in as {self.session.email} · {self.session.portal_url}")
+
+    # -- token expiry ----------------------------------------------------------------
+
+    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None]) -> None:
+        """Asks for the password once, over the window, then replays every call that got a 401."""
+        self._pending_retries.append((retry, give_up))
+        if self.reauth_dialog is not None:
+            return
+        dialog = SignInDialog(
+            self.accounts,
+            portal_url=self.session.portal_url,
+            email=self.session.email,
+            locked=True,
+            message="Your session has ended. Sign in again to carry on where you left off.",
+            parent=self,
+        )
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.finished.connect(lambda _: self._reauth_finished(dialog))
+        self.reauth_dialog = dialog
+        dialog.open()
+
+    def _reauth_finished(self, dialog: SignInDialog) -> None:
+        self.reauth_dialog = None
+        pending, self._pending_retries = self._pending_retries, []
+        renewed = dialog.session
+        if renewed is None:
+            for _, give_up in pending:
+                give_up()
+            return
+        self.session.client.token = renewed.token
+        self.session.password = renewed.password
+        renewed.client.close()
+        self.remember_password = dialog.remember
+        self.accounts.signed_in(self.session, remember_password=dialog.remember)
+        for retry, _ in pending:
+            retry()
+        dialog.deleteLater()
+
+    # -- window state ----------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        settings = self.accounts.settings
+        geometry = settings.window_geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        for key, tab in self.tabs.items():
+            tab.restore_column_widths(settings.column_widths(key))
+        last = settings.last_tab()
+        if last in self.tabs:
+            self.tab_widget.setCurrentWidget(self.tabs[last])
+
+    def save_layout(self) -> None:
+        settings = self.accounts.settings
+        settings.set_window_geometry(self.saveGeometry())
+        for key, tab in self.tabs.items():
+            settings.set_column_widths(key, tab.column_widths())
+        settings.set_last_tab(self.current_tab().spec.key)
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        super().closeEvent(event)
