@@ -23,7 +23,9 @@ from tests.server.payment_helpers import (
 )
 
 
-def test_only_shared_invoices_of_own_properties_appear(client: TestClient, pat: dict[str, str], otto: dict[str, str]) -> None:  # IN-1
+def test_only_shared_invoices_of_own_properties_appear(
+    client: TestClient, pat: dict[str, str], otto: dict[str, str]
+) -> None:  # IN-1
     numbers = set(invoice_ids(client, pat))
     assert numbers == {"INV-I-DUE", "INV-I-PARTIAL", "INV-I-PAID", "INV-I-BILLING", "INV-I-OTHER"}
     ottos = invoice_ids(client, otto)["INV-I-OTTO"]
@@ -32,7 +34,9 @@ def test_only_shared_invoices_of_own_properties_appear(client: TestClient, pat: 
     assert client.get(f"{NORTH}/invoices/999999", headers=pat).status_code == 404
 
 
-def test_unshared_invoice_is_404_even_by_id(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # IN-1
+def test_unshared_invoice_is_404_even_by_id(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # IN-1
     due = invoice_ids(client, pat)["INV-I-DUE"]
     set_invoice(settings, "INV-I-DUE", shared=False)
     assert client.get(f"{NORTH}/invoices/{due}", headers=pat).status_code == 404
@@ -126,7 +130,9 @@ def test_billing_role_on_the_property_is_not_enough_when_the_invoice_names_anoth
     assert invoice(client, billie_headers, billing)["can_pay"] is True
 
 
-def test_pay_blocked_reasons_are_sentences(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # IN-5, IN-8
+def test_pay_blocked_reasons_are_sentences(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # IN-5, IN-8
     ids = invoice_ids(client, pat)
     paid = invoice(client, pat, ids["INV-I-PAID"])
     assert (paid["can_pay"], paid["pay_blocked_reason"]) == (False, "Invoice INV-I-PAID is already paid in full.")
@@ -139,7 +145,9 @@ def test_pay_blocked_reasons_are_sentences(client: TestClient, pat: dict[str, st
     assert (due["can_pay"], due["pay_blocked_reason"]) == (False, "North Branch does not take payments in the portal.")
 
 
-def test_assisted_payment_shows_who_captured_it(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # IN-4, SA-3
+def test_assisted_payment_shows_who_captured_it(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # IN-4, SA-3
     helper = assist_headers(settings, "office@example.com", "pat")
     due = invoice_ids(client, pat)["INV-I-DUE"]
     card = add_card(client, helper)

@@ -12,7 +12,6 @@ from server.models import AuditEntry, PaymentMethod
 from server.settings import Settings
 from tests.server.conftest import NORTH, SOUTH, login
 from tests.server.payment_helpers import (
-    ACH_OK,
     ACH_REJECTED,
     AMEX,
     DECLINED,
@@ -40,7 +39,9 @@ def field_errors(response: Any) -> dict[str, str]:
     return {e["field"]: e["message"] for e in response.json()["errors"]}
 
 
-def test_first_method_becomes_default_and_list_shows_only_token_facts(client: TestClient, pat: dict[str, str]) -> None:  # PM-1
+def test_first_method_becomes_default_and_list_shows_only_token_facts(
+    client: TestClient, pat: dict[str, str]
+) -> None:  # PM-1
     assert methods(client, pat) == []
     first = client.post(f"{NORTH}/payment-methods", headers=pat, json=card_body(VISA))
     assert first.status_code == 201
@@ -76,7 +77,9 @@ def test_set_default_and_remove(client: TestClient, pat: dict[str, str]) -> None
     assert client.post(f"{NORTH}/payment-methods/{master}/default", headers=pat).status_code == 404
 
 
-def test_methods_are_private_to_their_contact(client: TestClient, pat: dict[str, str], otto: dict[str, str]) -> None:  # PM-1
+def test_methods_are_private_to_their_contact(
+    client: TestClient, pat: dict[str, str], otto: dict[str, str]
+) -> None:  # PM-1
     visa = add_card(client, pat)
     assert methods(client, otto) == []
     assert client.post(f"{NORTH}/payment-methods/{visa}/default", headers=otto).status_code == 404
@@ -117,7 +120,9 @@ def test_staff_without_assist_session_cannot_manage_methods(client: TestClient, 
         ({"postal_code": "!"}, "postal_code", "postal code"),
     ],
 )
-def test_card_field_errors(client: TestClient, pat: dict[str, str], overrides: dict[str, Any], field: str, words: str) -> None:  # PM-2
+def test_card_field_errors(
+    client: TestClient, pat: dict[str, str], overrides: dict[str, Any], field: str, words: str
+) -> None:  # PM-2
     errors = field_errors(client.post(f"{NORTH}/payment-methods", headers=pat, json=card_body(**overrides)))
     assert list(errors) == [field]
     assert words in errors[field]
@@ -167,7 +172,9 @@ def test_ach_routing_account_errors_say_exactly_what_is_wrong(
     assert errors["routing_account"].startswith(message)
 
 
-def test_ach_error_messages_never_repeat_the_account_number(client: TestClient, pat: dict[str, str]) -> None:  # PM-3, PM-4
+def test_ach_error_messages_never_repeat_the_account_number(
+    client: TestClient, pat: dict[str, str]
+) -> None:  # PM-3, PM-4
     response = client.post(f"{NORTH}/payment-methods", headers=pat, json=ach_body("011000016/98765432109876543"))
     assert response.status_code == 422
     assert "011000016" in response.text
@@ -193,7 +200,9 @@ def test_gateway_refusal_is_402_and_stores_nothing(client: TestClient, pat: dict
     add_card(client, pat, DECLINED)
 
 
-def test_database_keeps_token_brand_last4_expiry_only(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # PM-4
+def test_database_keeps_token_brand_last4_expiry_only(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # PM-4
     add_card(client, pat, VISA)
     add_method(client, pat, ach_body(ACH_REJECTED))
     with database(settings) as session:

@@ -137,7 +137,9 @@ def test_paid_invoice_cannot_be_paid(client: TestClient, pat: dict[str, str]) ->
     # 2.90 % of these is exactly half a cent past; binary floats round them down (0.14, 0.43, 0.72).
     [("5.00", "0.15"), ("15.00", "0.44"), ("25.00", "0.73"), ("100.00", "2.90"), ("0.01", "0.00"), ("120.50", "3.49")],
 )
-def test_card_fee_is_percent_rounded_half_up(client: TestClient, pat: dict[str, str], amount: str, fee: str) -> None:  # IN-7
+def test_card_fee_is_percent_rounded_half_up(
+    client: TestClient, pat: dict[str, str], amount: str, fee: str
+) -> None:  # IN-7
     due = invoice_ids(client, pat)["INV-I-DUE"]
     result = quote(client, pat, due, amount, add_card(client, pat))
     assert result == {"amount": amount, "convenience_fee": fee, "total": f"{Decimal(amount) + Decimal(fee):.2f}"}
@@ -187,7 +189,9 @@ def test_quote_applies_the_payment_rules(client: TestClient, pat: dict[str, str]
 # -- IN-8 settings and idempotency -------------------------------------------------------------
 
 
-def test_payments_need_electronic_payments_on(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # IN-8
+def test_payments_need_electronic_payments_on(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # IN-8
     due = invoice_ids(client, pat)["INV-I-DUE"]
     card = add_card(client, pat)
     set_branch(settings, "north", electronic_payments=False)
@@ -196,7 +200,9 @@ def test_payments_need_electronic_payments_on(client: TestClient, pat: dict[str,
     assert response.json()["code"] == "electronic_payments_disabled"
 
 
-def test_payments_need_an_accepted_method_type(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # IN-8
+def test_payments_need_an_accepted_method_type(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # IN-8
     due = invoice_ids(client, pat)["INV-I-DUE"]
     ach = add_method(client, pat, ach_body())
     set_branch(settings, "north", accept_ach=False)
@@ -213,7 +219,9 @@ def test_someone_elses_method_is_404(client: TestClient, pat: dict[str, str], ot
 
 
 @pytest.mark.parametrize(("key", "code"), [(None, "idempotency_key_required"), ("short", "idempotency_key_invalid")])
-def test_idempotency_key_is_required(client: TestClient, pat: dict[str, str], key: str | None, code: str) -> None:  # IN-8
+def test_idempotency_key_is_required(
+    client: TestClient, pat: dict[str, str], key: str | None, code: str
+) -> None:  # IN-8
     due = invoice_ids(client, pat)["INV-I-DUE"]
     card = add_card(client, pat)
     headers = pat if key is None else {**pat, "Idempotency-Key": key}
@@ -270,7 +278,9 @@ def test_a_refused_request_does_not_use_up_its_key(client: TestClient, pat: dict
     assert pay(client, pat, due, "120.50", card, key).status_code == 201
 
 
-def test_stored_answers_hold_no_card_data(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # IN-8, PM-4
+def test_stored_answers_hold_no_card_data(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # IN-8, PM-4
     due = invoice_ids(client, pat)["INV-I-DUE"]
     pay(client, pat, due, "10.00", add_card(client, pat))
     with database(settings) as session:
@@ -377,7 +387,9 @@ def test_unconfirmed_payment_stays_reserved_and_the_retry_settles_it_once(
 # -- PM-5 receipts and SA-3 audit ------------------------------------------------------------
 
 
-def test_receipt_is_emailed_when_receipts_are_on(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # PM-5
+def test_receipt_is_emailed_when_receipts_are_on(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # PM-5
     due = invoice_ids(client, pat)["INV-I-DUE"]
     card = add_card(client, pat)
     assert pay(client, pat, due, "20.00", card).json()["receipt_emailed"] is False
@@ -393,7 +405,9 @@ def test_receipt_is_emailed_when_receipts_are_on(client: TestClient, pat: dict[s
     assert "4242424242424242" not in mail
 
 
-def test_assisted_payment_is_audited_and_marked(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # SA-3
+def test_assisted_payment_is_audited_and_marked(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # SA-3
     helper = assist_headers(settings, "office@example.com", "pat")
     due = invoice_ids(client, pat)["INV-I-DUE"]
     card = add_card(client, helper)
@@ -407,7 +421,9 @@ def test_assisted_payment_is_audited_and_marked(client: TestClient, pat: dict[st
     assert "Taken on your behalf by Olivia Office" in mails(settings)[0]
 
 
-def test_staff_token_without_assist_cannot_pay(client: TestClient, office: dict[str, str], pat: dict[str, str]) -> None:  # IN-5
+def test_staff_token_without_assist_cannot_pay(
+    client: TestClient, office: dict[str, str], pat: dict[str, str]
+) -> None:  # IN-5
     due = invoice_ids(client, pat)["INV-I-DUE"]
     response = pay(client, office, due, "1.00", 1)
     assert response.status_code == 403

@@ -68,7 +68,9 @@ def test_eight_payments_against_a_balance_that_fits_three(
     assert_books_balance(settings)
 
 
-def test_full_balance_twice_at_once_pays_once(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # IN-6
+def test_full_balance_twice_at_once_pays_once(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # IN-6
     due = invoice_ids(client, pat)["INV-I-DUE"]
     card = add_card(client, pat)
     responses = race(4, lambda _: pay(client, pat, due, "120.50", card))

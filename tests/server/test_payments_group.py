@@ -32,7 +32,9 @@ def balances(client: TestClient, headers: dict[str, str]) -> dict[str, Decimal]:
     return {number: balance_of(client, headers, ids[number]) for number in OPEN}
 
 
-def test_one_charge_one_fee_for_several_invoices(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # IN-10
+def test_one_charge_one_fee_for_several_invoices(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # IN-10
     ids = invoice_ids(client, pat)
     card = add_card(client, pat)
     client.patch(f"{NORTH}/me/preferences", headers=pat, json={"email_receipts": True})
@@ -73,7 +75,9 @@ def test_one_charge_one_fee_for_several_invoices(client: TestClient, pat: dict[s
 
 
 @pytest.mark.parametrize("number", [DECLINED, NO_FUNDS])
-def test_declined_group_changes_no_invoice(client: TestClient, pat: dict[str, str], settings: Settings, number: str) -> None:  # IN-10, IN-9
+def test_declined_group_changes_no_invoice(
+    client: TestClient, pat: dict[str, str], settings: Settings, number: str
+) -> None:  # IN-10, IN-9
     ids = invoice_ids(client, pat)
     card = add_card(client, pat, number)
     response = pay_many(client, pat, [(ids["INV-I-DUE"], "120.50"), (ids["INV-I-BILLING"], "60.00")], card)
@@ -112,7 +116,9 @@ def test_allocation_that_stopped_fitting_since_the_quote_changes_nothing(
     assert len(charges(settings)) == 1
 
 
-def test_every_failing_allocation_is_named(client: TestClient, pat: dict[str, str], otto: dict[str, str]) -> None:  # IN-10, IN-5
+def test_every_failing_allocation_is_named(
+    client: TestClient, pat: dict[str, str], otto: dict[str, str]
+) -> None:  # IN-10, IN-5
     ids = invoice_ids(client, pat)
     ottos = invoice_ids(client, otto)["INV-I-OTTO"]
     card = add_card(client, pat)
@@ -171,7 +177,9 @@ def test_full_balances_only_when_partial_payments_are_off(client: TestClient) ->
     assert pay_many(client, south, [(lake, "55.00")], card, base=SOUTH).status_code == 201
 
 
-def test_group_payment_is_idempotent(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # IN-10, IN-8
+def test_group_payment_is_idempotent(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # IN-10, IN-8
     ids = invoice_ids(client, pat)
     card = add_card(client, pat)
     allocations: list[tuple[int, str]] = [(ids["INV-I-DUE"], "20.00"), (ids["INV-I-PARTIAL"], "30.00")]

@@ -50,15 +50,21 @@ def test_no_card_or_account_number_is_kept_anywhere(
     lost = add_method(client, pat, card_body(" ".join(LOST_ANSWER[i : i + 4] for i in range(0, 16, 4)), cvc=CVC))
     ach = add_method(client, pat, ach_body(f"011000015/{ACCOUNT}"))
     rejected = add_method(client, pat, ach_body(f"011000015/{REJECTED_ACCOUNT}"))
-    assert client.post(f"{NORTH}/payment-methods", headers=pat, json=card_body(REFUSED_CARD, cvc=CVC)).status_code == 402
+    assert (
+        client.post(f"{NORTH}/payment-methods", headers=pat, json=card_body(REFUSED_CARD, cvc=CVC)).status_code == 402
+    )
     assert client.post(f"{NORTH}/payment-methods", headers=pat, json=card_body(TYPO_CARD, cvc=CVC)).status_code == 422
-    assert client.post(f"{NORTH}/payment-methods", headers=pat, json=ach_body(f"011000016/{ACCOUNT}")).status_code == 422
+    assert (
+        client.post(f"{NORTH}/payment-methods", headers=pat, json=ach_body(f"011000016/{ACCOUNT}")).status_code == 422
+    )
     client.patch(f"{NORTH}/me/preferences", headers=pat, json={"email_receipts": True})
     assert pay(client, pat, ids["INV-I-DUE"], "20.00", visa).status_code == 201
     assert pay(client, pat, ids["INV-I-DUE"], "20.00", lost).status_code == 201
     assert pay(client, pat, ids["INV-I-DUE"], "20.00", ach).status_code == 201
     assert pay(client, pat, ids["INV-I-DUE"], "20.00", rejected).status_code == 402
-    assert pay_many(client, pat, [(ids["INV-I-PARTIAL"], "5.00"), (ids["INV-I-BILLING"], "5.00")], visa).status_code == 201
+    assert (
+        pay_many(client, pat, [(ids["INV-I-PARTIAL"], "5.00"), (ids["INV-I-BILLING"], "5.00")], visa).status_code == 201
+    )
     client.delete(f"{NORTH}/payment-methods/{visa}", headers=pat)
 
     places: dict[str, str] = {}
