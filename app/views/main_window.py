@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.models.lists import InvoicesModel, ProposalsModel, RequestsModel, VisitsModel
 from app.models.paged_table import PagedTableModel
 from app.models.properties import PropertiesModel
+from app.models.roles import Role
 from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.errors import PortalError
@@ -33,6 +34,7 @@ from app.services.records import Balance, Branch
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
 from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
+from app.views.invoice_actions import InvoiceActions
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.property_sidebar import PropertySidebar
 from app.views.sign_in_dialog import SignInDialog
@@ -154,6 +156,16 @@ class MainWindow(QMainWindow):
         self._selection_timer.timeout.connect(self.reload_all)
         self.properties_model.selection_changed.connect(self._selection_timer.start)
         self.runner.busy_changed.connect(self.busy_bar.setVisible)
+        self.invoice_actions = InvoiceActions(
+            self,
+            self.runner,
+            lambda: self.session,
+            self.tabs["invoices"],
+            paid=self.reload_all,
+            open_proposal=self.open_proposal,
+            notify=lambda text: self.statusBar().showMessage(text, 8000),
+        )
+        self.manage_payments_action.triggered.connect(self.invoice_actions.manage_payments)
         self._install_shortcuts()
         self._restore_layout()
         self.set_session(session)
@@ -179,6 +191,7 @@ class MainWindow(QMainWindow):
         self.profile_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.profile_menu = QMenu(self.profile_button)
         self.profile_button.setMenu(self.profile_menu)
+        self.manage_payments_action = QAction("Manage payments…", self)
         self.change_password_action = QAction("Change password…", self)
         self.about_action = QAction("About Portal Desk…", self)
         self.sign_out_action = QAction("Sign out", self)
@@ -229,7 +242,7 @@ class MainWindow(QMainWindow):
         who = self.profile_menu.addAction(f"{session.user.name}\n{session.email}")
         who.setEnabled(False)
         self.profile_menu.addSeparator()
-        self.profile_menu.addActions([self.change_password_action, self.about_action])
+        self.profile_menu.addActions([self.manage_payments_action, self.change_password_action, self.about_action])
         self.profile_menu.addSeparator()
         self.profile_menu.addAction(self.sign_out_action)
         for key in ("proposals", "invoices"):
@@ -306,6 +319,17 @@ class MainWindow(QMainWindow):
         widget = self.tab_widget.currentWidget()
         assert isinstance(widget, ListTab)
         return widget
+
+    def open_proposal(self, proposal_id: int) -> None:
+        """The proposal an invoice came from: shown in the Proposals tab, found by its row."""
+        tab = self.tabs["proposals"]
+        self.tab_widget.setCurrentWidget(tab)
+        for row in range(tab.model.rowCount()):
+            record = tab.model.index(row, 0).data(Role.RECORD)
+            if getattr(record, "id", None) == proposal_id:
+                tab.table.selectRow(tab.proxy.mapFromSource(tab.model.index(row, 0)).row())
+                tab.item_activated.emit(record)
+                return
 
     def refresh(self) -> None:
         self.reload_all()

@@ -8,8 +8,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -35,11 +38,9 @@ def _server_available() -> bool:
     return (ROOT / "server" / "cli.py").exists()
 
 
-@pytest.fixture(scope="session")
-def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
-    if not _server_available():
-        pytest.skip("the portal server is not in this checkout yet")
-    work = tmp_path_factory.mktemp("live-server")
+@contextmanager
+def running_portal(work: Path, document: dict[str, Any]) -> Iterator[LivePortal]:
+    """A server process on a fresh SQLite database holding `document`; stopped on exit."""
     env = dict(
         os.environ,
         PORTAL_DATA_DIR=str(work / "data"),
@@ -48,7 +49,7 @@ def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal
         PYTHONPATH=str(ROOT),
     )
     data_file = work / "company.json"
-    data_file.write_text(json.dumps(company.build(date.today())), encoding="utf-8")
+    data_file.write_text(json.dumps(document), encoding="utf-8")
     for command in (["migrate"], ["import", str(data_file)]):
         subprocess.run([sys.executable, "-m", "server", *command], cwd=ROOT, env=env, check=True, timeout=120)
     port = free_port()
@@ -76,3 +77,11 @@ def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal
         process.terminate()
         process.wait(timeout=10)
         log_file.close()
+
+
+@pytest.fixture(scope="session")
+def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
+    if not _server_available():
+        pytest.skip("the portal server is not in this checkout yet")
+    with running_portal(tmp_path_factory.mktemp("live-server"), company.build(date.today())) as portal:
+        yield portal
