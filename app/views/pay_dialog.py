@@ -305,15 +305,18 @@ class PayDialog(QDialog):
         self.methods = tuple(m for m in methods if m.type in accepted)
         self.method_combo.blockSignals(True)
         self.method_combo.clear()
+        chosen = select_id or next((m.id for m in self.methods if m.is_default), None)
+        if chosen is None:
+            self.method_combo.addItem("Choose how to pay", None)
         for method in self.methods:
             self.method_combo.addItem(method.label + ("  (default)" if method.is_default else ""), method.id)
         if "card" in accepted:
             self.method_combo.addItem("Add a new card…", ADD_CARD)
         if "ach" in accepted:
             self.method_combo.addItem("Add a new bank account…", ADD_BANK)
-        chosen = select_id or next((m.id for m in self.methods if m.is_default), None)
         if chosen is not None:
             self.method_combo.setCurrentIndex(self.method_combo.findData(chosen))
+        self.method_combo.setEnabled(bool(self.payable))
         self.method_combo.blockSignals(False)
         self._changed()
 

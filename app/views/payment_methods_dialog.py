@@ -257,7 +257,7 @@ class ManagePaymentsDialog(QDialog):
         self.methods: tuple[PaymentMethod, ...] = ()
         config = session.config
         self.setWindowTitle("Manage payments")
-        self.setMinimumSize(520, 420)
+        self.setMinimumSize(680, 420)
         self.list_widget = QListWidget()
         self.list_widget.setAlternatingRowColors(True)
         self.add_card_button = QPushButton("Add card…", autoDefault=False)
