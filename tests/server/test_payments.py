@@ -428,3 +428,24 @@ def test_staff_token_without_assist_cannot_pay(
     response = pay(client, office, due, "1.00", 1)
     assert response.status_code == 403
     assert response.json()["code"] == "assist_required"
+
+
+def test_openapi_documents_the_payment_endpoints(client: TestClient) -> None:  # IN-8, IN-10, PM-1
+    spec = client.get("/openapi.json").json()
+    prefix = "/portal/{branch_slug}/api/v1"
+    for path in (
+        "/invoices/{invoice_id}",
+        "/invoices/{invoice_id}/pdf",
+        "/invoices/{invoice_id}/payment-quote",
+        "/invoices/{invoice_id}/payments",
+        "/payment-quote",
+        "/payments",
+        "/payment-methods",
+        "/payment-methods/{method_id}/default",
+        "/payment-methods/{method_id}",
+    ):
+        assert prefix + path in spec["paths"], path
+    for path in ("/invoices/{invoice_id}/payments", "/payments"):
+        post = spec["paths"][prefix + path]["post"]
+        assert "Idempotency-Key" in [p["name"] for p in post["parameters"] if p["in"] == "header"]
+        assert {"201", "402", "409", "422"} <= set(post["responses"])
