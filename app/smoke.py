@@ -135,8 +135,8 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
                 raise SmokeFailed(f"the {key} tab shows an error: {tab._error}")
             QTimer.singleShot(0, lambda: None)
             _save(window, out_dir / f"{key}.png")
-        tab_times["billing"] = _billing_screens(window, out_dir)
+        screens = {"billing": _billing_screens(window, out_dir)}
         window.close()
-        return {"startup_s": round(startup, 3), "tabs": tab_times}
+        return {"startup_s": round(startup, 3), "tabs": tab_times, "screens": screens}
     finally:
         demo.stop()
