@@ -203,6 +203,29 @@ def _staff_screens(app: QApplication, demo: DemoServer, accounts: Accounts, out_
     return {"search_s": round(search_s, 3), "assist_s": round(assist_s, 3)}
 
 
+def _billing_screens(window: MainWindow, out_dir: Path) -> float:
+    """Invoice detail, the pay dialog with its fee, and Manage payments (issue 5's screens)."""
+    begun = time.perf_counter()
+    client = window.session.client
+    page = _background(window, lambda: client.invoices("due", limit=20), "the due invoices")
+    details = _background(window, lambda: [client.invoice(i.id) for i in page.items], "the invoice details")
+    payable = [d for d in details if d.can_pay] or details
+    if payable:
+        invoice = payable[0]
+        detail = window.invoice_actions.show_detail(invoice)
+        _save(detail, out_dir / "invoice-detail.png")
+        pay = window.invoice_actions.pay([invoice], detail)
+        _idle(window.runner, "the pay dialog")
+        _save(pay, out_dir / "pay-invoice.png")
+        pay.close()
+        detail.close()
+    manager = window.invoice_actions.manage_payments()
+    _idle(window.runner, "the payment methods")
+    _save(manager, out_dir / "manage-payments.png")
+    manager.close()
+    return round(time.perf_counter() - begun, 3)
+
+
 def run_smoke(app: QApplication, out_dir: Path, started: float) -> int:
     try:
         timings = _run(app, out_dir, started)
@@ -249,8 +272,15 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
             _save(window, out_dir / f"{key}.png")
         _save_visits_and_requests(window, out_dir)
         proposal_times = _proposal_screens(app, window, out_dir)
+        billing_s = _billing_screens(window, out_dir)
         window.close()
         staff_times = _staff_screens(app, demo, accounts, out_dir)
-        return {"startup_s": round(startup, 3), "tabs": tab_times, "proposal": proposal_times, "staff": staff_times}
+        return {
+            "startup_s": round(startup, 3),
+            "tabs": tab_times,
+            "proposal": proposal_times,
+            "billing_s": billing_s,
+            "staff": staff_times,
+        }
     finally:
         demo.stop()

@@ -22,6 +22,17 @@ import requests
 
 from app import __version__
 from app.services import records
+from app.services.billing_records import (
+    Allocation,
+    InvoiceDetail,
+    PaymentMethod,
+    PaymentResult,
+    Quote,
+    parse_invoice_detail,
+    parse_payment,
+    parse_payment_method,
+    parse_quote,
+)
 from app.services.errors import (
     ConflictError,
     DeclinedError,
@@ -136,9 +147,11 @@ class PortalClient:
         form: Mapping[str, str] | None = None,
         files: Sequence[FilePart] | None = None,
         stream: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """`body` goes out as JSON; `form` with `files` as multipart/form-data."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(extra_headers or {})
         attempts = 1 + (self._retries if method == "GET" else 0)
         url = self.api_base + path
         for attempt in range(attempts):
@@ -400,6 +413,44 @@ class PortalClient:
             extra=[("status", status)],
         )
 
+    # -- invoices and payments (IN-4..IN-10, PM-1..PM-5) -------------------------------------
+
+    def invoice(self, invoice_id: int) -> InvoiceDetail:
+        return self._get(f"/invoices/{invoice_id}", parse_invoice_detail)
+
+    def invoice_pdf(self, invoice_id: int) -> bytes:
+        return self._send("GET", f"/invoices/{invoice_id}/pdf").content
+
+    def payment_methods(self) -> tuple[PaymentMethod, ...]:
+        return self._get("/payment-methods", lambda data: tuple(parse_payment_method(m) for m in data["items"]))
+
+    def add_payment_method(self, details: Mapping[str, Any]) -> PaymentMethod:
+        """Card or ACH details go to the portal (and from there to the gateway) and nowhere else (PM-4)."""
+        return self._json(self._send("POST", "/payment-methods", body=details), parse_payment_method)
+
+    def set_default_payment_method(self, method_id: int) -> PaymentMethod:
+        return self._json(self._send("POST", f"/payment-methods/{method_id}/default"), parse_payment_method)
+
+    def remove_payment_method(self, method_id: int) -> None:
+        self._send("DELETE", f"/payment-methods/{method_id}")
+
+    def email_receipts(self) -> bool:
+        return self._get("/me", lambda data: bool(data["preferences"]["email_receipts"]))
+
+    def set_email_receipts(self, enabled: bool) -> bool:
+        response = self._send("PATCH", "/me/preferences", body={"email_receipts": enabled})
+        return self._json(response, lambda data: bool(data["email_receipts"]))
+
+    def payment_quote(self, allocations: Sequence[Allocation], method_id: int) -> Quote:
+        path, body = _payment_request(allocations, method_id, "/payment-quote")
+        return self._json(self._send("POST", path, body=body), parse_quote)
+
+    def pay(self, allocations: Sequence[Allocation], method_id: int, idempotency_key: str) -> PaymentResult:
+        """Never retried here: the caller retries with the same key, which the portal answers without charging twice."""
+        path, body = _payment_request(allocations, method_id, "/payments")
+        response = self._send("POST", path, body=body, extra_headers={"Idempotency-Key": idempotency_key})
+        return self._json(response, parse_payment)
+
     def requests(
         self, property_ids: Sequence[int] | None = None, cursor: str | None = None, limit: int | None = None
     ) -> Page[RequestSummary]:
@@ -476,6 +527,17 @@ class PortalClient:
         return self._list(
             "/staff/audit", records.parse_audit_item, property_ids=None, cursor=cursor, limit=limit, extra=extra
         )
+
+
+def _payment_request(allocations: Sequence[Allocation], method_id: int, action: str) -> tuple[str, dict[str, Any]]:
+    """One invoice uses the invoice's own endpoint; several use the shared one (IN-10)."""
+    if len(allocations) == 1:
+        only = allocations[0]
+        return f"/invoices/{only.invoice_id}{action}", {"amount": f"{only.amount:.2f}", "payment_method_id": method_id}
+    return action, {
+        "payment_method_id": method_id,
+        "allocations": [{"invoice_id": a.invoice_id, "amount": f"{a.amount:.2f}"} for a in allocations],
+    }
 
 
 def _fallback_detail(status: int) -> str:

@@ -90,6 +90,7 @@ class ListTab(QWidget):
 
         toolbar = self.toolbar = QHBoxLayout()  # tabs with actions of their own add buttons here
         toolbar.setSpacing(8)
+        self.toolbar = toolbar  # feature actions (e.g. "Pay selected") go before the search box
         if spec.options:
             toolbar.addWidget(show_label)
             toolbar.addWidget(self.show_combo)

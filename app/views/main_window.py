@@ -34,6 +34,7 @@ from app.services.records import Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
 from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
+from app.views.invoice_actions import InvoiceActions
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.property_sidebar import PropertySidebar
 from app.views.proposal_detail import ProposalWindow
@@ -166,6 +167,16 @@ class MainWindow(QMainWindow):
         self._selection_timer.timeout.connect(self.reload_all)
         self.properties_model.selection_changed.connect(self._selection_timer.start)
         self.runner.busy_changed.connect(self.busy_bar.setVisible)
+        self.invoice_actions = InvoiceActions(
+            self,
+            self.runner,
+            lambda: self.session,
+            self.tabs["invoices"],
+            paid=self.reload_all,
+            open_proposal=self.open_proposal,
+            notify=lambda text: self.statusBar().showMessage(text, 8000),
+        )
+        self.manage_payments_action.triggered.connect(self.invoice_actions.manage_payments)
         self._install_shortcuts()
         self._restore_layout()
         self.set_session(session)
@@ -191,6 +202,7 @@ class MainWindow(QMainWindow):
         self.profile_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.profile_menu = QMenu(self.profile_button)
         self.profile_button.setMenu(self.profile_menu)
+        self.manage_payments_action = QAction("Manage payments…", self)
         self.change_password_action = QAction("Change password…", self)
         self.about_action = QAction("About Portal Desk…", self)
         self.sign_out_action = QAction("Sign out", self)
@@ -272,7 +284,7 @@ class MainWindow(QMainWindow):
         who = self.profile_menu.addAction(f"{session.user.name}\n{session.email}")
         who.setEnabled(False)
         self.profile_menu.addSeparator()
-        self.profile_menu.addActions([self.change_password_action, self.about_action])
+        self.profile_menu.addActions([self.manage_payments_action, self.change_password_action, self.about_action])
         self.profile_menu.addSeparator()
         self.profile_menu.addAction(self.sign_out_action)
         for key in ("proposals", "invoices"):

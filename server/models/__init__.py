@@ -12,6 +12,7 @@ from server.models.billing import (
     PaymentMethod,
 )
 from server.models.company import Branch, Contact, Identity, Property, PropertyContact, Staff, staff_branches
+from server.models.sandbox import SandboxCharge, SandboxMethod
 from server.models.search import SearchTerm
 from server.models.work import (
     OPPORTUNITY_STATUSES,
@@ -50,6 +51,8 @@ __all__ = [
     "ProposalItem",
     "ProposalSignature",
     "RequestComment",
+    "SandboxCharge",
+    "SandboxMethod",
     "SearchTerm",
     "ServiceRequest",
     "SignInFailures",

@@ -279,3 +279,4 @@ def test_smoke_run_writes_pngs(tmp_path: Path) -> None:
     assert timings["proposal"]["view_proposal_to_first_page_s"] > 0
     assert {"find-customer.png", "assist.png"} <= pngs
     assert set(timings["staff"]) == {"search_s", "assist_s"}
+    assert {"invoice-detail.png", "pay-invoice.png", "manage-payments.png"} <= pngs

@@ -46,8 +46,35 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("operation", sa.String(length=40), nullable=False),
+        sa.Column("group_id", sa.String(length=64), nullable=True),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_records")),
         sa.UniqueConstraint("scope", name=op.f("uq_idempotency_records_scope")),
+    )
+    op.create_table(
+        "sandbox_gateway_charges",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=False),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("decline_code", sa.String(length=40), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_gateway_charges")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_sandbox_gateway_charges_idempotency_key")),
+    )
+    op.create_table(
+        "sandbox_gateway_methods",
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("brand", sa.String(length=40), nullable=False),
+        sa.Column("last4", sa.String(length=4), nullable=False),
+        sa.Column("behavior", sa.String(length=30), nullable=False),
+        sa.Column("first_charge_times_out", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("token", name=op.f("pk_sandbox_gateway_methods")),
     )
     op.create_table(
         "identities",
@@ -578,6 +605,7 @@ def upgrade() -> None:
         sa.Column("payer_contact_id", sa.Integer(), nullable=True),
         sa.Column("captured_by_id", sa.Integer(), nullable=True),
         sa.Column("gateway_charge_id", sa.String(length=100), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
         sa.ForeignKeyConstraint(["captured_by_id"], ["staff.id"], name=op.f("fk_payments_captured_by_id_staff")),
         sa.ForeignKeyConstraint(["invoice_id"], ["invoices.id"], name=op.f("fk_payments_invoice_id_invoices")),
         sa.ForeignKeyConstraint(
@@ -693,5 +721,7 @@ def downgrade() -> None:
     op.drop_table("contacts")
     op.drop_table("sign_in_failures")
     op.drop_table("identities")
+    op.drop_table("sandbox_gateway_methods")
+    op.drop_table("sandbox_gateway_charges")
     op.drop_table("idempotency_records")
     op.drop_table("branches")
