@@ -1,0 +1,102 @@
+"""The floor: a list page's rows read with one hand-written SQL query through the server's own driver.
+
+The API's time divided by this one says how much the server adds on top of what the database must do.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+ALL = "all"  # the scope meaning "every property of the signed-in contact"
+
+
+class Floor:
+    """sqlite3 for SQLite, psycopg for PostgreSQL: the same DB-API drivers SQLAlchemy uses in the server."""
+
+    def __init__(self, database_url: str) -> None:
+        self.postgres = database_url.startswith("postgresql")
+        if self.postgres:
+            import psycopg
+
+            self._conn: Any = psycopg.connect(database_url, autocommit=True)
+        else:
+            self._conn = sqlite3.connect(database_url.split("///", 1)[1], check_same_thread=False)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def value(self, day: date) -> Any:
+        """A date as the column stores it (SQLite: ISO text)."""
+        return day if self.postgres else day.isoformat()
+
+    def run(self, sql: str, params: Sequence[Any]) -> tuple[list[tuple[Any, ...]], float]:
+        if self.postgres:
+            sql = sql.replace("?", "%s")
+        started = time.perf_counter()
+        cursor = self._conn.execute(sql, list(params))
+        rows = cursor.fetchall()
+        seconds = time.perf_counter() - started
+        return rows, seconds
+
+    def one(self, sql: str, params: Sequence[Any]) -> tuple[Any, ...]:
+        rows, _ = self.run(sql, params)
+        return rows[0]
+
+
+def scope_clause(column: str, scope: str | list[int], contact_id: int) -> tuple[str, list[Any]]:
+    """`column` restricted to the contact's properties: a subquery for all of them, else the listed ids."""
+    if scope == ALL:
+        return f"{column} IN (SELECT property_id FROM property_contacts WHERE contact_id = ?)", [contact_id]
+    ids = list(scope)
+    return f"{column} IN ({','.join('?' * len(ids))})", ids
+
+
+def keyset_clause(first: str, second: str, after: tuple[Any, Any] | None, descending: bool) -> tuple[str, list[Any]]:
+    if after is None:
+        return "", []
+    op = "<" if descending else ">"
+    return f" AND ({first} {op} ? OR ({first} = ? AND {second} {op} ?))", [after[0], after[0], after[1]]
+
+
+INVOICES = """
+SELECT i.id, i.number, i.property_id, p.name, i.services, i.invoice_date, i.due_date, i.total, i.balance
+FROM invoices i JOIN properties p ON p.id = i.property_id
+WHERE {scope} AND i.shared AND i.balance > 0{after}
+ORDER BY i.invoice_date DESC, i.id DESC LIMIT ?"""
+
+VISITS_UPCOMING = """
+SELECT v.id, v.date, v.property_id, p.name, v.services, v.status
+FROM visits v JOIN properties p ON p.id = v.property_id
+WHERE {scope} AND v.status = 'scheduled' AND v.date >= ? AND v.date <= ?{after}
+ORDER BY v.date, v.id LIMIT ?"""
+
+PROPOSALS = """
+SELECT o.id, o.number, o.title, o.property_id, p.name, o.opportunity_status, o.is_signed, o.total, o.shared_on,
+       o.change_order_of_id
+FROM proposals o JOIN properties p ON p.id = o.property_id
+WHERE {scope} AND o.shared_on IS NOT NULL AND o.opportunity_status <> 'draft'{after}
+ORDER BY o.shared_on DESC, o.id DESC LIMIT ?"""
+
+REQUESTS = """
+SELECT r.id, r.number, r.subject, r.property_id, p.name, r.status, r.created_at, r.last_activity_at,
+       r.public_comment_count
+FROM requests r JOIN properties p ON p.id = r.property_id
+WHERE {scope} AND r.include_client{after}
+ORDER BY r.last_activity_at DESC, r.id DESC LIMIT ?"""
+
+BALANCE = """
+SELECT coalesce(sum(i.balance), 0), count(*),
+       (SELECT coalesce(sum(p.unapplied_credits), 0) FROM properties p WHERE {property_scope})
+FROM invoices i WHERE {scope} AND i.shared AND i.balance > 0"""
+
+# table, first order column, second order column, descending: how to find a page's keyset from a row id.
+ORDER = {
+    "invoices": ("invoice_date", "id", True),
+    "visits": ("date", "id", False),
+    "proposals": ("shared_on", "id", True),
+    "requests": ("last_activity_at", "id", True),
+}
