@@ -50,7 +50,7 @@ class Floor:
 def scope_clause(column: str, scope: str | list[int], contact_id: int) -> tuple[str, list[Any]]:
     """`column` restricted to the contact's properties: a subquery for all of them, else the listed ids."""
     if scope == ALL:
-        return f"{column} IN (SELECT property_id FROM property_contacts WHERE contact_id = ?)", [contact_id]
+        return f"{column} IN (SELECT property_id FROM property_contacts WHERE contact_id = ?)", [contact_id]  # noqa: S608
     ids = list(scope)
     return f"{column} IN ({','.join('?' * len(ids))})", ids
 

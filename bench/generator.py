@@ -21,7 +21,7 @@ BRANCH = "bench"
 MAIN_CONTACT = "c-main"
 MAIN_EMAIL = "manager@bench.example"
 STAFF_EMAIL = "office@bench.example"
-PASSWORD = "bench-password-1"  # noqa: S105 - a benchmark account on a throw-away database
+PASSWORD = "bench-password-1"
 DEFAULT_SEED = 20261201
 
 _SERVICES = ("Mowing", "Edging", "Shrub pruning", "Leaf cleanup", "Irrigation check", "Fertilization", "Snow removal")
@@ -256,7 +256,7 @@ class _Builder:
         for n, prop in enumerate(self._targets(count, own, 3), start=1):
             rng = self.rng
             day = self.day_between(-730, 0)
-            lines = []
+            lines: list[dict[str, Any]] = []
             for _ in range(rng.randint(1, 3)):
                 done = self.completed_visits.get(prop)
                 lines.append(
@@ -267,7 +267,7 @@ class _Builder:
                         "amount": _money(_cents(rng, 40, 900)),
                     }
                 )
-            total = sum((Decimal(line["amount"]) for line in lines), Decimal(0))
+            total = sum((Decimal(str(line["amount"])) for line in lines), Decimal(0))
             credits = (
                 (total * Decimal(rng.randint(1, 20)) / 100).quantize(Decimal("0.01"))
                 if rng.random() < 0.1

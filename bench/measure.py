@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,8 @@ from bench.dataset import Dataset
 from bench.floor import ALL, Floor
 from bench.server import Api
 
-INVOICE_LIMIT = (
-    50  # 30 % of 60,000 invoices are due: 18,000 rows, so limit 50 gives 360 pages (100 would not reach 200)
-)
+# 30 % of 60,000 invoices are due: about 18,000 rows, so limit 50 gives 360 pages (100 would not reach 200).
+INVOICE_LIMIT = 50
 LIST_LIMIT = 100  # the API's default page size
 DEEP_PAGES = 200
 UPCOMING_DAYS = 30
@@ -100,7 +100,7 @@ class Context:
     def _paths(self) -> set[tuple[str, str]]:
         spec = self.api.call("GET", "/openapi.json", absolute=True).json()
         prefix = self.api.base.replace(self.dataset.facts["branch"], "{branch_slug}")
-        found = set()
+        found: set[tuple[str, str]] = set()
         for path, methods in spec["paths"].items():
             if path.startswith(prefix):
                 generic = re.sub(r"\{[^}]+\}", "{}", path.removeprefix(prefix))
@@ -167,7 +167,7 @@ def invoice_cases(ctx: Context) -> list[Case]:
                 "list",
                 "GET",
                 "/invoices",
-                lambda q=query: Request("GET", "/invoices", q),
+                partial(Request, "GET", "/invoices", query),
                 ctx.floor_query(sql.INVOICES, "invoices", "i", scope, INVOICE_LIMIT),
             )
         )
@@ -181,7 +181,7 @@ def invoice_cases(ctx: Context) -> list[Case]:
                 "list",
                 "GET",
                 "/invoices",
-                lambda q=deep: Request("GET", "/invoices", q),
+                partial(Request, "GET", "/invoices", deep),
                 ctx.floor_query(sql.INVOICES, "invoices", "i", scope, INVOICE_LIMIT, last_id),
                 note="" if page == DEEP_PAGES else f"the last page: {page} pages of {INVOICE_LIMIT} exist",
             )
@@ -231,7 +231,7 @@ def balance_cases(ctx: Context) -> list[Case]:
                 "balance",
                 "GET",
                 "/balance",
-                lambda q=query: Request("GET", "/balance", q),
+                partial(Request, "GET", "/balance", query),
                 (sql.BALANCE.format(scope=where, property_scope=property_where), [*property_params, *params]),
             )
         )
@@ -247,7 +247,7 @@ def detail_cases(ctx: Context) -> list[Case]:
         ("request detail", "/requests", None),
     ):
         row_id = ctx.first_id(path, query) if ctx.has("GET", path + "/{}") else None
-        cases.append(Case(name, "detail", "GET", path + "/{}", lambda p=f"{path}/{row_id}": Request("GET", p)))
+        cases.append(Case(name, "detail", "GET", path + "/{}", partial(Request, "GET", f"{path}/{row_id}")))
     return cases
 
 

@@ -48,19 +48,14 @@ def targets(results: Sequence[Result], client: Sequence[ClientFigure]) -> list[d
 
 
 def machine(database_url: str) -> dict[str, Any]:
-    model = ""
+    model, memory = "", 0
     try:
-        for line in open("/proc/cpuinfo").read().splitlines():  # noqa: SIM115
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-        memory = next(
-            int(line.split()[1]) // 1024
-            for line in open("/proc/meminfo").read().splitlines()
-            if line.startswith("MemTotal")  # noqa: SIM115
-        )
-    except (OSError, StopIteration):
-        memory = 0
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
+        with open("/proc/meminfo") as meminfo:
+            memory = next((int(line.split()[1]) // 1024 for line in meminfo if line.startswith("MemTotal")), 0)
+    except OSError:
+        pass
     info: dict[str, Any] = {
         "platform": platform.platform(),
         "python": platform.python_version(),
@@ -113,10 +108,7 @@ def table(results: Sequence[Result], import_stats: dict[str, Any], found: Sequen
     lines.append("")
     lines.append("Targets (SQLite, 2-core machine):")
     for t in found:
-        if t["value"] is None:
-            verdict = "not measured"
-        else:
-            verdict = "ok" if t["value"] <= t["limit"] else "MISSED"
+        verdict = "not measured" if t["value"] is None else "ok" if t["value"] <= t["limit"] else "MISSED"
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
         lines.append(f"  {verdict:<13} {t['name']:<78} {value:>8} <= {t['limit']:g} {t['unit']}")
     return "\n".join(lines)
