@@ -64,12 +64,21 @@ class Api:
         if body is not None:
             payload = json.dumps(body).encode()
             sent["Content-Type"] = "application/json"
-        started = time.perf_counter()
-        self._conn.request(method, url, body=payload, headers=sent)
-        response = self._conn.getresponse()
-        data = response.read()
-        seconds = time.perf_counter() - started
-        return Answer(response.status, data, seconds)
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            try:
+                self._conn.request(method, url, body=payload, headers=sent)
+                response = self._conn.getresponse()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                # The server closes a keep-alive connection left idle (uvicorn: 5 s), e.g. while floors run;
+                # nothing reached it, so sending again on a new connection is safe.
+                self._conn.close()
+                if attempt == 2:
+                    raise
+                continue
+            data = response.read()
+            return Answer(response.status, data, time.perf_counter() - started)
+        raise AssertionError("unreachable")
 
     def sign_in(self, email: str, password: str) -> None:
         answer = self.call("POST", "/auth/login", body={"email": email, "password": password})

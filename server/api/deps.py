@@ -15,7 +15,7 @@ from server.api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from server.errors import forbidden, not_found, unauthorized
 from server.models import AuthSession, Branch, Contact
 from server.models.base import utcnow
-from server.services.access import Caller, contact_roles
+from server.services.access import Caller, PropertyScope, all_properties_of, contact_roles
 from server.services.secrets import token_hash
 from server.settings import Settings
 
@@ -112,11 +112,13 @@ StaffDep = Annotated[Caller, Depends(get_staff_caller)]
 
 
 class Selection:
-    """The caller's property filter for one request (PF-2): role per visible property, and the selected ids."""
+    """The caller's property filter for one request (PF-2): role per visible property, the selected ids, and
+    `scope`, the same selection in the form list queries filter by."""
 
-    def __init__(self, roles: dict[int, str], selected: list[int]) -> None:
+    def __init__(self, roles: dict[int, str], selected: list[int], scope: PropertyScope) -> None:
         self.roles = roles
         self.selected = selected
+        self.scope = scope
 
 
 def get_selection(
@@ -129,7 +131,9 @@ def get_selection(
     for wanted in requested:
         if wanted not in roles:
             raise not_found("That property")
-    return Selection(roles, sorted(set(requested)) if requested else sorted(roles))
+    if requested:
+        return Selection(roles, sorted(set(requested)), sorted(set(requested)))
+    return Selection(roles, sorted(roles), all_properties_of(contact.id))
 
 
 SelectionDep = Annotated[Selection, Depends(get_selection)]

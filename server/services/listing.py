@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Select, select
 
 from server.models import Invoice, Property, ServiceRequest, Visit
+from server.services.access import PropertyScope
 
 UPCOMING_DAYS = 30
 
 
-def visits_query(property_ids: Sequence[int], when: str, today: date, days: int) -> Select[Visit, str]:
+def visits_query(property_ids: PropertyScope, when: str, today: date, days: int) -> Select[Visit, str]:
     """Upcoming: scheduled, today..today+30. Completed: completed, the last `days` days."""
     query = select(Visit, Property.name).join(Property, Property.id == Visit.property_id)
     query = query.where(Visit.property_id.in_(property_ids))
@@ -24,7 +24,7 @@ def visits_query(property_ids: Sequence[int], when: str, today: date, days: int)
     return query.where(Visit.status == "completed", Visit.date >= today - timedelta(days=days), Visit.date <= today)
 
 
-def invoices_query(property_ids: Sequence[int], status: str) -> Select[Invoice, str]:
+def invoices_query(property_ids: PropertyScope, status: str) -> Select[Invoice, str]:
     query = (
         select(Invoice, Property.name)
         .join(Property, Property.id == Invoice.property_id)
@@ -37,7 +37,7 @@ def invoices_query(property_ids: Sequence[int], status: str) -> Select[Invoice, 
     return query
 
 
-def requests_query(property_ids: Sequence[int]) -> Select[ServiceRequest, str]:
+def requests_query(property_ids: PropertyScope) -> Select[ServiceRequest, str]:
     return (
         select(ServiceRequest, Property.name)
         .join(Property, Property.id == ServiceRequest.property_id)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import ColumnElement, Select, and_, literal, or_, select
 
 from server.models import Property, Proposal
+from server.services.access import PropertyScope
 
 ACCEPTED_STATUSES = ("won", "approved", "in_production", "complete")
 SIGNABLE_STATUSES = ("delivered", "won")
@@ -50,7 +49,7 @@ def sign_blocked_reason(proposal: Proposal, role: str) -> str | None:
     return None
 
 
-def visible_proposals(property_ids: Sequence[int], status: str) -> Select[Proposal, str]:
+def visible_proposals(property_ids: PropertyScope, status: str) -> Select[Proposal, str]:
     """PR-1: shared, never drafts, on the selected properties."""
     return (
         select(Proposal, Property.name)

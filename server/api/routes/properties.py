@@ -47,7 +47,7 @@ def properties(contact: ContactDep, session: SessionDep) -> PropertyList:
 
 @router.get("/balance", response_model=BalanceOut, responses={404: {}})
 def balance(selection: SelectionDep, session: SessionDep) -> BalanceOut:
-    result = balance_of(session, selection.selected)
+    result = balance_of(session, selection.scope)
     return BalanceOut(
         current_balance=result.current_balance,
         due_invoice_count=result.due_invoice_count,
