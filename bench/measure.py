@@ -168,7 +168,7 @@ def invoice_cases(ctx: Context) -> list[Case]:
                 "GET",
                 "/invoices",
                 partial(Request, "GET", "/invoices", query),
-                ctx.floor_query(sql.INVOICES, "invoices", "i", scope, INVOICE_LIMIT),
+                ctx.floor_query(sql.INVOICES, "invoices", "k", scope, INVOICE_LIMIT),
             )
         )
         cursor, page, last_id = ctx.walk("/invoices", query, DEEP_PAGES)
@@ -182,7 +182,7 @@ def invoice_cases(ctx: Context) -> list[Case]:
                 "GET",
                 "/invoices",
                 partial(Request, "GET", "/invoices", deep),
-                ctx.floor_query(sql.INVOICES, "invoices", "i", scope, INVOICE_LIMIT, last_id),
+                ctx.floor_query(sql.INVOICES, "invoices", "k", scope, INVOICE_LIMIT, last_id),
                 note="" if page == DEEP_PAGES else f"the last page: {page} pages of {INVOICE_LIMIT} exist",
             )
         )
@@ -198,7 +198,7 @@ def other_list_cases(ctx: Context) -> list[Case]:
             "GET",
             "/proposals",
             lambda: Request("GET", "/proposals"),
-            ctx.floor_query(sql.PROPOSALS, "proposals", "o", ALL, LIST_LIMIT),
+            ctx.floor_query(sql.PROPOSALS, "proposals", "k", ALL, LIST_LIMIT),
         ),
         Case(
             "visits upcoming, first page",
@@ -206,7 +206,7 @@ def other_list_cases(ctx: Context) -> list[Case]:
             "GET",
             "/visits",
             lambda: Request("GET", "/visits", [("when", "upcoming")]),
-            ctx.floor_query(sql.VISITS_UPCOMING, "visits", "v", ALL, LIST_LIMIT, extra=upcoming),
+            ctx.floor_query(sql.VISITS_UPCOMING, "visits", "k", ALL, LIST_LIMIT, extra=upcoming),
         ),
         Case(
             "requests, first page",
@@ -214,7 +214,7 @@ def other_list_cases(ctx: Context) -> list[Case]:
             "GET",
             "/requests",
             lambda: Request("GET", "/requests"),
-            ctx.floor_query(sql.REQUESTS, "requests", "r", ALL, LIST_LIMIT),
+            ctx.floor_query(sql.REQUESTS, "requests", "k", ALL, LIST_LIMIT),
         ),
     ]
 

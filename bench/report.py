@@ -90,7 +90,8 @@ def table(results: Sequence[Result], import_stats: dict[str, Any], found: Sequen
     cached = " (cached database; figures from when it was built)" if import_stats.get("cached") else ""
     lines.append(
         f"Import: {import_stats['records']:,} records in {import_stats['import_seconds']:.1f} s = "
-        f"{import_stats['records_per_second']:,} records/s; re-import of the same file {import_stats['reimport_seconds']:.1f} s{cached}"
+        f"{import_stats['records_per_second']:,} records/s (CPU {import_stats.get('import_cpu_seconds', 0):.1f} s); "
+        f"re-import of the same file {import_stats['reimport_seconds']:.1f} s{cached}"
     )
     lines.append("")
     header = f"{'endpoint':<52} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>7} {'floor ms':>9} {'x floor':>8}  note"

@@ -32,7 +32,11 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in its thread pool,
+# and those hops add up on every request.
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -91,7 +95,7 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_contact(caller: CallerDep) -> Contact:
+async def get_contact(caller: CallerDep) -> Contact:
     if caller.contact is None:
         raise forbidden(
             "assist_required", "Staff see a customer's portal through an assist session: find the customer first."
@@ -102,7 +106,7 @@ def get_contact(caller: CallerDep) -> Contact:
 ContactDep = Annotated[Contact, Depends(get_contact)]
 
 
-def get_staff_caller(caller: CallerDep) -> Caller:
+async def get_staff_caller(caller: CallerDep) -> Caller:
     if caller.kind != "staff" or caller.staff is None:
         raise forbidden("staff_only", "Only the company's staff can do that.")
     return caller
@@ -140,13 +144,16 @@ SelectionDep = Annotated[Selection, Depends(get_selection)]
 
 
 class Paging:
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    ) -> None:
+    def __init__(self, limit: int, cursor: str | None) -> None:
         self.limit = limit
         self.cursor = cursor
 
 
-PagingDep = Annotated[Paging, Depends(Paging)]
+async def get_paging(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Paging:
+    return Paging(limit, cursor)
+
+
+PagingDep = Annotated[Paging, Depends(get_paging)]
