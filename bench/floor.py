@@ -96,6 +96,12 @@ WHERE r.id IN (SELECT k.id FROM requests k WHERE {scope} AND k.include_client = 
                ORDER BY k.last_activity_at DESC, k.id DESC LIMIT ?)
 ORDER BY r.last_activity_at DESC, r.id DESC"""
 
+PROPERTIES = """
+SELECT p.id, p.name, p.address, pc.role
+FROM property_contacts pc JOIN properties p ON p.id = pc.property_id
+WHERE pc.contact_id = ?
+ORDER BY p.name, p.id"""
+
 BALANCE = """
 SELECT coalesce(sum(i.balance), 0), count(*),
        (SELECT coalesce(sum(p.unapplied_credits), 0) FROM properties p WHERE {property_scope})

@@ -193,6 +193,14 @@ def other_list_cases(ctx: Context) -> list[Case]:
     upcoming = (ctx.db.value(ctx.today), ctx.db.value(ctx.today + timedelta(days=UPCOMING_DAYS)))
     return [
         Case(
+            "properties (the filter's 1,000 choices)",
+            "list",
+            "GET",
+            "/properties",
+            lambda: Request("GET", "/properties"),
+            (sql.PROPERTIES, [ctx.contact_id]),
+        ),
+        Case(
             "proposals, first page",
             "list",
             "GET",
