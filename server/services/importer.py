@@ -355,13 +355,13 @@ class _Writer:
                 Proposal,
                 o.key,
                 dict(
-                    property=self._lookup(self.properties, Property, o.property),
+                    property_id=self._id(Property, o.property),
                     number=o.number,
                     title=o.title,
                     opportunity_type=o.opportunity_type,
                     opportunity_status=o.opportunity_status,
                     shared_on=o.shared_on,
-                    sales_rep=self._lookup(self.staff, Staff, o.sales_rep),
+                    sales_rep_id=self._id(Staff, o.sales_rep),
                     terms=o.terms,
                     total=_proposal_total(o),
                 ),
@@ -413,7 +413,7 @@ class _Writer:
                 Visit,
                 v.key,
                 dict(
-                    property=self._lookup(self.properties, Property, v.property),
+                    property_id=self._id(Property, v.property),
                     date=v.date,
                     status=v.status,
                     services=list(v.services),
@@ -505,10 +505,10 @@ class _Writer:
                 Invoice,
                 inv.key,
                 dict(
-                    property=self._lookup(self.properties, Property, inv.property),
+                    property_id=self._id(Property, inv.property),
                     number=inv.number,
-                    billing_contact=self._lookup(self.contacts, Contact, inv.billing_contact),
-                    proposal=self._lookup(self.proposals, Proposal, inv.proposal),
+                    billing_contact_id=self._id(Contact, inv.billing_contact),
+                    proposal_id=self._id(Proposal, inv.proposal),
                     invoice_date=inv.invoice_date,
                     net_terms_days=inv.net_terms_days,
                     due_date=inv.invoice_date + timedelta(days=inv.net_terms_days),
@@ -527,7 +527,7 @@ class _Writer:
                     service=line.service,
                     description=line.description,
                     amount=line.amount,
-                    visit=self._lookup(self.visits, Visit, line.visit),
+                    visit_id=self._id(Visit, line.visit),
                 ),
             )
             imported = [p for p in invoice.payments if p.import_position is not None] if invoice.id else []
@@ -567,7 +567,7 @@ class _Writer:
             if is_new:
                 continue
             values: dict[str, Any] = dict(
-                property=self._lookup(self.properties, Property, r.property),
+                property_id=self._id(Property, r.property),
                 number=r.number,
                 subject=r.subject,
                 description=r.description,
@@ -581,7 +581,12 @@ class _Writer:
             for position, c in enumerate(r.comments):
                 staff = self.staff.get(c.author)
                 contact = None if staff else self.contacts[c.author]
-                fields: dict[str, Any] = dict(body=c.body, public=c.public, author_staff=staff, author_contact=contact)
+                fields: dict[str, Any] = dict(
+                    body=c.body,
+                    public=c.public,
+                    author_staff_id=staff.id if staff else None,
+                    author_contact_id=contact.id if contact else None,
+                )
                 if c.created_at:
                     fields["created_at"] = c.created_at
                 if position < len(imported):
