@@ -117,12 +117,28 @@ StaffDep = Annotated[Caller, Depends(get_staff_caller)]
 
 class Selection:
     """The caller's property filter for one request (PF-2): role per visible property, the selected ids, and
-    `scope`, the same selection in the form list queries filter by."""
+    `scope`, the same selection in the form list queries filter by.
 
-    def __init__(self, roles: dict[int, str], selected: list[int], scope: PropertyScope) -> None:
-        self.roles = roles
-        self.selected = selected
-        self.scope = scope
+    `roles` and `selected` are read on first use: most lists filter by `scope` alone, and a portfolio of a
+    thousand properties need not be loaded for them.
+    """
+
+    def __init__(self, session: Session, contact_id: int, requested: list[int] | None) -> None:
+        self._session = session
+        self._contact_id = contact_id
+        self._roles: dict[int, str] | None = None
+        self._requested = requested
+        self.scope: PropertyScope = requested if requested else all_properties_of(contact_id)
+
+    @property
+    def roles(self) -> dict[int, str]:
+        if self._roles is None:
+            self._roles = contact_roles(self._session, self._contact_id)
+        return self._roles
+
+    @property
+    def selected(self) -> list[int]:
+        return self._requested if self._requested else sorted(self.roles)
 
 
 def get_selection(
@@ -130,14 +146,12 @@ def get_selection(
     contact: ContactDep,
     property_id: Annotated[list[int] | None, Query(description="Repeat to select several properties")] = None,
 ) -> Selection:
-    roles = contact_roles(session, contact.id)
-    requested = property_id or []
-    for wanted in requested:
-        if wanted not in roles:
-            raise not_found("That property")
+    requested = sorted(set(property_id or []))
     if requested:
-        return Selection(roles, sorted(set(requested)), sorted(set(requested)))
-    return Selection(roles, sorted(roles), all_properties_of(contact.id))
+        visible = contact_roles(session, contact.id, requested)
+        if len(visible) != len(requested):
+            raise not_found("That property")
+    return Selection(session, contact.id, requested)
 
 
 SelectionDep = Annotated[Selection, Depends(get_selection)]

@@ -33,12 +33,12 @@ class Caller:
     client_address: str
 
 
-def contact_roles(session: Session, contact_id: int) -> dict[int, str]:
-    """Property id -> this contact's role there, for every property the contact is tied to."""
-    rows = session.execute(
-        select(PropertyContact.property_id, PropertyContact.role).where(PropertyContact.contact_id == contact_id)
-    )
-    return {property_id: role for property_id, role in rows}
+def contact_roles(session: Session, contact_id: int, among: Sequence[int] | None = None) -> dict[int, str]:
+    """Property id -> this contact's role there, for every property the contact is tied to (or those `among`)."""
+    query = select(PropertyContact.property_id, PropertyContact.role).where(PropertyContact.contact_id == contact_id)
+    if among is not None:
+        query = query.where(PropertyContact.property_id.in_(among))
+    return {property_id: role for property_id, role in session.execute(query)}
 
 
 def all_properties_of(contact_id: int) -> Select[int]:
