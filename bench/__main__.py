@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     out.write_text(json.dumps(document, indent=2) + "\n")
     print()
-    print(table(results, dataset.import_stats, found))
+    print(table(results, dataset.import_stats, found, info["database"]))
     print()
     print(f"client: {client[0].note}" if client and client[0].value is None else "")
     print(f"load average before / after: {load_before} / {info['load_average']} ({info['cpus']} CPUs)")
