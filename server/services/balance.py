@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from server.models import Invoice, Property
@@ -28,7 +28,7 @@ def balance_of(session: Session, property_ids: PropertyScope) -> Balance:
         return Balance(ZERO, 0, ZERO)
     due_sum, due_count = session.execute(
         select(func.coalesce(func.sum(Invoice.balance), ZERO), func.count(Invoice.id)).where(
-            Invoice.property_id.in_(property_ids), Invoice.shared.is_(True), Invoice.balance > ZERO
+            Invoice.property_id.in_(property_ids), Invoice.shared == true(), Invoice.balance > ZERO
         )
     ).one()
     credits = session.scalar(

@@ -1,11 +1,15 @@
-"""The list queries of visits, invoices and requests (VI-1, IN-1, IN-2, RQ-1)."""
+"""The list queries of visits, invoices and requests (VI-1, IN-1, IN-2, RQ-1).
+
+Boolean filters are written `column == true()`: PostgreSQL can use an index for `= true` but not for
+`IS TRUE`, which is what `.is_(True)` renders.
+"""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, true
 
 from server.models import Invoice, Property, ServiceRequest, Visit
 from server.services.access import PropertyScope
@@ -28,7 +32,7 @@ def invoices_query(property_ids: PropertyScope, status: str) -> Select[Invoice, 
     query = (
         select(Invoice, Property.name)
         .join(Property, Property.id == Invoice.property_id)
-        .where(Invoice.property_id.in_(property_ids), Invoice.shared.is_(True))
+        .where(Invoice.property_id.in_(property_ids), Invoice.shared == true())
     )
     if status == "due":
         return query.where(Invoice.balance > Decimal("0.00"))
@@ -41,5 +45,5 @@ def requests_query(property_ids: PropertyScope) -> Select[ServiceRequest, str]:
     return (
         select(ServiceRequest, Property.name)
         .join(Property, Property.id == ServiceRequest.property_id)
-        .where(ServiceRequest.property_id.in_(property_ids), ServiceRequest.include_client.is_(True))
+        .where(ServiceRequest.property_id.in_(property_ids), ServiceRequest.include_client == true())
     )
