@@ -18,8 +18,9 @@ class Invoice(Base):
     __table_args__ = (
         # The balance can never go below zero, whatever races happen (IN-6).
         CheckConstraint("balance >= 0", name="balance_not_negative"),
-        Index("ix_invoices_property_date", "property_id", "invoice_date", "id"),
-        Index("ix_invoices_property_balance", "property_id", "balance"),
+        # Holds every column the invoice list and the balance filter and sort on, so a list's total, its
+        # page's keys and the balance are read from the index alone, however many invoices match.
+        Index("ix_invoices_property_listing", "property_id", "shared", "balance", "invoice_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,7 +16,10 @@ OPPORTUNITY_STATUSES = ("draft", "delivered", "won", "lost", "approved", "in_pro
 
 class Proposal(Base):
     __tablename__ = "proposals"
-    __table_args__ = (Index("ix_proposals_property_shared", "property_id", "shared_on", "id"),)
+    # Filter (PR-1, PR-2) and sort columns of the proposal list, so its total and page keys need no row reads.
+    __table_args__ = (
+        Index("ix_proposals_property_shared", "property_id", "shared_on", "id", "opportunity_status", "is_signed"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -121,7 +124,10 @@ class VisitNote(Base):
 
 class ServiceRequest(Base):
     __tablename__ = "requests"
-    __table_args__ = (Index("ix_requests_property_activity", "property_id", "last_activity_at", "id"),)
+    # Filter (RQ-1) and sort columns of the request list, so its total and page keys need no row reads.
+    __table_args__ = (
+        Index("ix_requests_property_activity", "property_id", "include_client", "last_activity_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str | None] = mapped_column(String(100), unique=True)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from server.errors import FieldError, Problem, conflict, forbidden, invalid, not_found
 from server.models import Property, Proposal, ProposalItem, ProposalSignature
 from server.models.base import utcnow
-from server.services.access import Caller, contact_roles
+from server.services.access import Caller, PropertyScope, contact_roles
 from server.services.audit import captured_by_id, record_if_assisted
 from server.services.mail import Mailer
 from server.services.pdf_layout import money_text
@@ -90,7 +90,7 @@ def sign_blocked_reason(proposal: Proposal, role: str) -> str | None:
     return block.reason if block else None
 
 
-def visible_proposals(property_ids: Sequence[int], status: str) -> Select[Proposal, str]:
+def visible_proposals(property_ids: PropertyScope, status: str) -> Select[Proposal, str]:
     """PR-1: shared, never drafts, on the selected properties."""
     return (
         select(Proposal, Property.name)

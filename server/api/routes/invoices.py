@@ -64,11 +64,12 @@ def list_invoices(
 ) -> ItemList[InvoiceItemOut]:
     page = paginate(
         session,
-        invoices_query(selection.selected, status),
+        invoices_query(selection.scope, status),
         [Invoice.invoice_date, Invoice.id],
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,
+        display_joins=True,
     )
     items = [invoice_item(i, name) for i, name in page.items]
     return ItemList[InvoiceItemOut](items=items, next_cursor=page.next_cursor, total=page.total)

@@ -188,11 +188,12 @@ def list_proposals(
 ) -> ItemList[ProposalItemOut]:
     page = paginate(
         session,
-        visible_proposals(selection.selected, status),
+        visible_proposals(selection.scope, status),
         [Proposal.shared_on, Proposal.id],
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,
+        display_joins=True,
     )
     items = [proposal_item(p, name, selection.roles[p.property_id]) for p, name in page.items]
     return ItemList[ProposalItemOut](items=items, next_cursor=page.next_cursor, total=page.total)

@@ -183,11 +183,12 @@ _UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
 def list_requests(selection: SelectionDep, paging: PagingDep, session: SessionDep) -> ItemList[RequestItemOut]:
     page = paginate(
         session,
-        requests_query(selection.selected),
+        requests_query(selection.scope),
         [ServiceRequest.last_activity_at, ServiceRequest.id],
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,
+        display_joins=True,
     )
     items = [request_item(r, name) for r, name in page.items]
     return ItemList[RequestItemOut](items=items, next_cursor=page.next_cursor, total=page.total)

@@ -59,11 +59,12 @@ def list_visits(
     upcoming = when == "upcoming"
     page = paginate(
         session,
-        visits_query(selection.selected, when, branch_today(contact.branch), days),
+        visits_query(selection.scope, when, branch_today(contact.branch), days),
         [Visit.date, Visit.id],
         descending=not upcoming,
         cursor=paging.cursor,
         limit=paging.limit,
+        display_joins=True,
     )
     items = [visit_item(v, name) for v, name in page.items]
     return ItemList[VisitItemOut](items=items, next_cursor=page.next_cursor, total=page.total)

@@ -350,7 +350,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("proposals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_proposals_number"), ["number"], unique=False)
-        batch_op.create_index("ix_proposals_property_shared", ["property_id", "shared_on", "id"], unique=False)
+        batch_op.create_index(
+            "ix_proposals_property_shared",
+            ["property_id", "shared_on", "id", "opportunity_status", "is_signed"],
+            unique=False,
+        )
 
     op.create_table(
         "requests",
@@ -379,7 +383,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_requests_number"), ["number"], unique=False)
-        batch_op.create_index("ix_requests_property_activity", ["property_id", "last_activity_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_requests_property_activity", ["property_id", "include_client", "last_activity_at", "id"], unique=False
+        )
 
     op.create_table(
         "visits",
@@ -438,8 +444,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_invoices_number"), ["number"], unique=False)
-        batch_op.create_index("ix_invoices_property_balance", ["property_id", "balance"], unique=False)
-        batch_op.create_index("ix_invoices_property_date", ["property_id", "invoice_date", "id"], unique=False)
+        batch_op.create_index(
+            "ix_invoices_property_listing", ["property_id", "shared", "balance", "invoice_date", "id"], unique=False
+        )
 
     op.create_table(
         "proposal_items",
@@ -652,8 +659,7 @@ def downgrade() -> None:
 
     op.drop_table("proposal_items")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.drop_index("ix_invoices_property_date")
-        batch_op.drop_index("ix_invoices_property_balance")
+        batch_op.drop_index("ix_invoices_property_listing")
         batch_op.drop_index(batch_op.f("ix_invoices_number"))
 
     op.drop_table("invoices")
