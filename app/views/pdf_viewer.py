@@ -40,6 +40,11 @@ HIT_COLOR = QColor(255, 213, 0, 90)
 CURRENT_HIT_COLOR = QColor(255, 140, 0, 130)
 
 
+# MuPDF keeps global state: two threads inside PyMuPDF at once can crash the process, even on
+# different documents. Every viewer's worker thread takes this lock around each PyMuPDF call.
+MUPDF_LOCK = threading.Lock()
+
+
 class PdfRenderer(QObject):
     """Owns the PyMuPDF document on the worker thread; every slot runs there."""
 
@@ -60,32 +65,37 @@ class PdfRenderer(QObject):
         self._close()
         self._generation = generation
         try:
-            document = pymupdf.open("pdf", data)
+            with MUPDF_LOCK:
+                document = pymupdf.open("pdf", data)
+                sizes = [(page.rect.width, page.rect.height) for page in document]
         except (RuntimeError, ValueError) as exc:
             self.failed.emit(generation, f"This document cannot be shown: {exc}")
             return
         self._document = document
-        self.opened.emit(generation, [(page.rect.width, page.rect.height) for page in document])
+        self.opened.emit(generation, sizes)
 
     @Slot(int, int, float)
     def render(self, generation: int, page_number: int, scale: float) -> None:
         if generation != self._generation or self._document is None:
             return
         self.render_threads.add(threading.get_ident())
-        page = self._document[page_number]
-        pixmap = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
-        image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
-        self.rendered.emit(generation, page_number, scale, image.copy())  # copy: samples die with pixmap
+        with MUPDF_LOCK:
+            page = self._document[page_number]
+            pixmap = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
+            image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
+            image = image.copy()  # the samples die with the pixmap
+        self.rendered.emit(generation, page_number, scale, image)
 
     @Slot(int, str)
     def search(self, generation: int, text: str) -> None:
         if generation != self._generation or self._document is None:
             return
         hits: list[tuple[int, list[QRectF]]] = []
-        for page in self._document:
-            rects = [QRectF(r.x0, r.y0, r.width, r.height) for r in page.search_for(text)]
-            if rects:
-                hits.append((int(page.number), rects))
+        with MUPDF_LOCK:
+            for page in self._document:
+                rects = [QRectF(r.x0, r.y0, r.width, r.height) for r in page.search_for(text)]
+                if rects:
+                    hits.append((int(page.number), rects))
         self.found.emit(generation, text, hits)
 
     @Slot(int)
@@ -93,10 +103,12 @@ class PdfRenderer(QObject):
         if self._document is None:
             return
         scale = PRINT_DPI / 72
-        for page in self._document:
-            pixmap = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
-            image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
-            self.printed_page.emit(job, int(page.number), image.copy())
+        for number in range(self._document.page_count):
+            with MUPDF_LOCK:
+                pixmap = self._document[number].get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
+                image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
+                image = image.copy()
+            self.printed_page.emit(job, number, image)
 
     @Slot()
     def shutdown(self) -> None:
@@ -104,7 +116,8 @@ class PdfRenderer(QObject):
 
     def _close(self) -> None:
         if self._document is not None:
-            self._document.close()
+            with MUPDF_LOCK:
+                self._document.close()
             self._document = None
 
 
