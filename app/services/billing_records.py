@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from app.services.records import Json, PropertyRef, day, moment, money
+from app.services.records import Json, PropertyRef, StaffRef, day, moment, money, parse_staff_ref
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class InvoicePayment:
     paid_at: datetime
     method_type: str | None
     method_last4: str | None
-    captured_by: str | None
+    captured_by: StaffRef | None
     group_id: str | None
 
 
@@ -137,7 +137,7 @@ def parse_invoice_detail(data: Json) -> InvoiceDetail:
                 paid_at=moment(p["paid_at"]),
                 method_type=str(p["method"]["type"]) if p.get("method") else None,
                 method_last4=str(p["method"]["last4"]) if p.get("method") else None,
-                captured_by=str(p["captured_by"]["name"]) if p.get("captured_by") else None,
+                captured_by=parse_staff_ref(p.get("captured_by")),
                 group_id=str(p["group_id"]) if p.get("group_id") else None,
             )
             for p in data["payments"]

@@ -355,12 +355,16 @@ def _person(data: Json) -> PersonContact:
     return PersonContact(name=str(data["name"]), email=str(data["email"]), phone=None if phone is None else str(phone))
 
 
+def parse_staff_ref(data: Json | None) -> StaffRef | None:
+    """`captured_by` / `assisted_by`: one shape everywhere in the API, `{id, name}` or null."""
+    return None if data is None else StaffRef(id=int(data["id"]), name=str(data["name"]))
+
+
 def _signature(data: Json) -> Signature:
-    captured = data.get("captured_by")
     return Signature(
         signer_name=str(data["signer_name"]),
         signed_at=moment(data["signed_at"]),
-        captured_by=None if captured is None else StaffRef(id=int(captured["id"]), name=str(captured["name"])),
+        captured_by=parse_staff_ref(data.get("captured_by")),
     )
 
 

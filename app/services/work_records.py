@@ -9,7 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.services.records import Json, RequestSummary, VisitSummary, moment, parse_request, parse_visit
+from app.services.records import (
+    Json,
+    RequestSummary,
+    StaffRef,
+    VisitSummary,
+    moment,
+    parse_request,
+    parse_staff_ref,
+    parse_visit,
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ class Comment:
     author_name: str
     body: str
     created_at: datetime
-    captured_by: str | None  # the office staff member who typed it for the customer
+    captured_by: StaffRef | None  # the office staff member who typed it for the customer
     attachments: tuple[AttachmentInfo, ...]
 
 
@@ -55,7 +64,7 @@ class RequestDetail:
     summary: RequestSummary
     description: str
     author_name: str | None  # None: opened in the back office, not through the portal
-    captured_by: str | None
+    captured_by: StaffRef | None
     attachments: tuple[AttachmentInfo, ...]  # sent with the request itself
     comments: tuple[Comment, ...]  # public comments, oldest first (RQ-1)
 
@@ -96,7 +105,7 @@ def parse_comment(data: Json) -> Comment:
         author_name=str(data["author_name"]),
         body=str(data["body"]),
         created_at=moment(data["created_at"]),
-        captured_by=_optional_text(data.get("captured_by")),
+        captured_by=parse_staff_ref(data.get("captured_by")),
         attachments=tuple(parse_attachment(a) for a in data.get("attachments") or ()),
     )
 
@@ -107,7 +116,7 @@ def parse_request_detail(data: Json) -> RequestDetail:
         summary=parse_request(data),
         description=str(data.get("description") or ""),
         author_name=_optional_text(data.get("author_name")),
-        captured_by=_optional_text(data.get("captured_by")),
+        captured_by=parse_staff_ref(data.get("captured_by")),
         attachments=tuple(parse_attachment(a) for a in data.get("attachments") or ()),
         comments=tuple(comments),
     )

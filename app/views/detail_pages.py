@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.models.dates import long_day, moment_long, relative_day
 from app.models.formatting import status_label
-from app.services.records import RequestSummary, VisitSummary
+from app.services.records import RequestSummary, StaffRef, VisitSummary
 from app.services.uploads import size_text
 from app.services.work_records import AttachmentInfo, Comment, RequestDetail, VisitDetail
 from app.views.delegates import CHIP_COLORS
@@ -207,7 +207,7 @@ def _message(
     author: str,
     when: datetime,
     body: str,
-    captured_by: str | None,
+    captured_by: StaffRef | None,
     attachments: Iterable[AttachmentInfo],
     *,
     mine: bool,
@@ -224,7 +224,7 @@ def _message(
     )
     inner = head
     if captured_by:
-        inner += f'<p class="marker" style="margin:4px 0 0 0;">Captured by office staff ({_text(captured_by)})</p>'
+        inner += f'<p class="marker" style="margin:4px 0 0 0;">Captured by office staff ({_text(captured_by.name)})</p>'
     if body:
         inner += f'<p class="body" style="margin:8px 0 0 0;">{_text(body)}</p>'
     inner += _attachments(attachments)

@@ -58,7 +58,7 @@ def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
                 if payment.method_type
                 else "Payment"
             )
-            captured = f" (taken by {e(payment.captured_by)})" if payment.captured_by else ""
+            captured = f" (taken by {e(payment.captured_by.name)})" if payment.captured_by else ""
             parts.append(
                 f"<tr><td>{e(moment_text(payment.paid_at))}</td><td>{e(method)}{captured}</td>"
                 f"<td align='right'>{m(payment.amount)}</td></tr>"

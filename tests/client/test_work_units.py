@@ -16,10 +16,18 @@ from app.models.comments import AttachmentDraft
 from app.models.dates import relative_day
 from app.models.lists import VisitsModel
 from app.services.portal_client import PortalClient
-from app.services.records import Page, PropertyRef, RequestSummary, VisitSummary
+from app.services.records import Page, PropertyRef, RequestSummary, StaffRef, VisitSummary
 from app.services.tasks import TaskRunner
 from app.services.uploads import MAX_FILE_BYTES, MAX_FILES, ChosenFile, FileRefused, check_file, size_text
-from app.services.work_records import AttachmentInfo, Comment, RequestDetail, ServiceContact, VisitDetail, VisitNote
+from app.services.work_records import (
+    AttachmentInfo,
+    Comment,
+    RequestDetail,
+    ServiceContact,
+    VisitDetail,
+    VisitNote,
+    parse_request_detail,
+)
 from app.views.attachment_picker import AttachmentPicker
 from app.views.detail_pages import attachment_id, request_page, visit_page
 from app.views.request_detail import RequestDetailDialog
@@ -141,7 +149,7 @@ def test_visit_page_lists_services_notes_and_a_mail_link() -> None:  # VI-2
     assert "No such visit." in visit_page(summary, None, today, problem="No such visit.")
 
 
-def request_detail(comments: tuple[Comment, ...], captured_by: str | None = None) -> RequestDetail:
+def request_detail(comments: tuple[Comment, ...], captured_by: StaffRef | None = None) -> RequestDetail:
     summary = RequestSummary(5, "WEB-5", "Broken <gate>", OAK, "open", NOON, NOON, len(comments))
     return RequestDetail(summary, "It swings open.", "Pat Customer", captured_by, (), comments)
 
@@ -153,7 +161,7 @@ def test_request_page_reads_as_a_conversation() -> None:  # RQ-1, RQ-4
         "Pat Customer",
         "Thanks",
         NOON + timedelta(hours=2),
-        "Olivia Office",
+        StaffRef(3, "Olivia Office"),
         (AttachmentInfo(41, "gate.png", 2048, "image/png"),),
     )
     detail = request_detail((reply, mine))
@@ -167,6 +175,31 @@ def test_request_page_reads_as_a_conversation() -> None:  # RQ-1, RQ-4
     assert "Pat Customer (you)" in html
     assert detail.attachment(41) == mine.attachments[0]
     assert "No replies yet." in request_page(detail.summary, request_detail(()), "Pat Customer")
+
+
+def test_captured_by_is_a_staff_reference_like_everywhere_else() -> None:  # RQ-2 (SA-3)
+    olivia = {"id": 3, "name": "Olivia Office"}
+    data = {
+        "id": 5,
+        "number": "WEB-5",
+        "subject": "Gate",
+        "property": {"id": 1, "name": "Oak Plaza"},
+        "status": "open",
+        "created_at": NOON.isoformat(),
+        "last_activity_at": NOON.isoformat(),
+        "comment_count": 1,
+        "description": "",
+        "author_name": "Pat Customer",
+        "captured_by": olivia,
+        "attachments": [],
+        "comments": [
+            {"id": 8, "author_name": "Pat Customer", "body": "Hi", "created_at": NOON.isoformat(), "captured_by": None}
+        ],
+    }
+    detail = parse_request_detail(data)
+    assert detail.captured_by == StaffRef(3, "Olivia Office")
+    assert detail.comments[0].captured_by is None
+    assert "Captured by office staff (Olivia Office)" in request_page(detail.summary, detail, "Someone else")
 
 
 def test_attachment_links() -> None:

@@ -191,18 +191,22 @@ def test_assisted_request_and_comment_are_audited_and_marked(
     helper = assist_headers(settings, "office", "pat")
     oak = property_ids(client, helper)["Oak Plaza"]
     created = new_request(client, helper, property_id=oak, subject="Entered by phone")
-    assert created["captured_by"] == "Olivia Office"
+    with db(settings) as session:
+        office_id = session.scalar(select(Staff.id).where(Staff.key == "office"))
+    assert created["captured_by"] == {"id": office_id, "name": "Olivia Office"}
     assert created["author_name"] == "Pat Customer"
     comment = client.post(f"{NORTH}/requests/{created['id']}/comments", headers=helper, json={"body": "Added detail"})
     assert comment.status_code == 201
-    assert comment.json()["captured_by"] == "Olivia Office"
+    assert comment.json()["captured_by"] == created["captured_by"]
+    detail = client.get(f"{NORTH}/requests/{created['id']}", headers=helper).json()
+    assert detail["captured_by"] == created["captured_by"]
+    assert [c["captured_by"] for c in detail["comments"]] == [created["captured_by"]]
     with db(settings) as session:
         entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
         assert [(e.action, e.target) for e in entries] == [
             ("request.create", f"request {created['number']}"),
             ("request.comment", f"request {created['number']}"),
         ]
-        office_id = session.scalar(select(Staff.id).where(Staff.key == "office"))
         assert all(e.staff_id == office_id for e in entries)
         row = session.get(ServiceRequest, created["id"])
         assert row is not None
