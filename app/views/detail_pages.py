@@ -22,7 +22,8 @@ from app.services.work_records import AttachmentInfo, Comment, RequestDetail, Vi
 from app.views.delegates import CHIP_COLORS
 from app.views.theme import named
 
-ATTACHMENT_SCHEME = "attachment"
+ATTACHMENT_SCHEME = "attachment"  # attachment:41 downloads attachment 41
+OPEN_SCHEME = "attachment-open"  # attachment-open:41 shows a PDF attachment in the embedded viewer
 TEXT, MUTED, GREEN, BORDER = "#1f2933", "#5b6875", "#23784a", "#dfe4ea"
 
 PAGE_CSS = f"""
@@ -50,11 +51,16 @@ def make_browser(parent: QWidget | None = None) -> QTextBrowser:
     return browser
 
 
-def attachment_id(url: QUrl) -> int | None:
-    """The attachment a link in the thread points at, or None for any other link."""
-    if url.scheme() != ATTACHMENT_SCHEME or not url.path().isdigit():
+def attachment_id(url: QUrl, scheme: str = ATTACHMENT_SCHEME) -> int | None:
+    """The attachment a link in the thread points at (to download; to open with OPEN_SCHEME),
+    or None for any other link."""
+    if url.scheme() != scheme or not url.path().isdigit():
         return None
     return int(url.path())
+
+
+def is_pdf(attachment: AttachmentInfo) -> bool:
+    return attachment.content_type == "application/pdf" or attachment.filename.lower().endswith(".pdf")
 
 
 # -- building blocks ---------------------------------------------------------------------
@@ -237,7 +243,9 @@ def _attachments(attachments: Iterable[AttachmentInfo]) -> str:
     rows = "".join(
         '<tr><td bgcolor="#f1f5f3" style="border: 1px solid #dde7e1; border-style: solid;">'
         f'<a href="{ATTACHMENT_SCHEME}:{a.id}">{_text(a.filename)}</a>'
-        f'&nbsp;&nbsp;<span class="muted small">{_text(size_text(a.size))} &nbsp;·&nbsp; Download</span>'
+        f'&nbsp;&nbsp;<span class="muted small">{_text(size_text(a.size))}</span>'
+        + (f'&nbsp;&nbsp;<a class="small" href="{OPEN_SCHEME}:{a.id}">Open</a>' if is_pdf(a) else "")
+        + f'&nbsp;&nbsp;<a class="small" href="{ATTACHMENT_SCHEME}:{a.id}">Download</a>'
         "</td></tr>"
         for a in attachments
     )

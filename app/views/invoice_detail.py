@@ -4,19 +4,16 @@ payments, service contact, property and the proposal it came from; "View invoice
 from __future__ import annotations
 
 import html
-import re
-from pathlib import Path
 
 from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.models.formatting import date_text, moment_text, money_text
 from app.services.billing_records import InvoiceDetail
 from app.services.errors import PortalError
-from app.services.paths import data_dir
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
+from app.views.pdf_window import PdfWindow
 from app.views.theme import named
 
 PROPOSAL_LINK = "proposal:"
@@ -86,7 +83,8 @@ class InvoiceDetailDialog(QDialog):
         self._session = session
         self._runner = runner
         self.invoice = invoice
-        self.pdf_path: Path | None = None
+        self.pdf_window: PdfWindow | None = None
+        self._viewer_pay_button: QPushButton | None = None
         self.setWindowTitle(f"Invoice {invoice.number}")
         self.resize(720, 640)
         self.browser = QTextBrowser()
@@ -109,7 +107,7 @@ class InvoiceDetailDialog(QDialog):
         layout.addLayout(buttons)
         close.clicked.connect(self.accept)
         self.view_button.clicked.connect(self.view_pdf)
-        self.pay_button.clicked.connect(lambda: self.pay_requested.emit(self.invoice))
+        self.pay_button.clicked.connect(self.request_payment)
         self.show_invoice(invoice)
 
     def show_invoice(self, invoice: InvoiceDetail) -> None:
@@ -119,6 +117,17 @@ class InvoiceDetailDialog(QDialog):
         self.pay_button.setToolTip(invoice.pay_blocked_reason or "")
         self.status_label.setText(invoice.pay_blocked_reason or "")
         self.status_label.setVisible(bool(invoice.pay_blocked_reason))
+        if self._viewer_pay_button is not None:
+            self._viewer_pay_button.setEnabled(invoice.can_pay)
+            self._viewer_pay_button.setToolTip(invoice.pay_blocked_reason or "")
+
+    def request_payment(self) -> None:
+        if self.invoice.can_pay:
+            self.pay_requested.emit(self.invoice)
+
+    def pay_parent(self) -> QWidget:
+        """The pay dialog sits over the invoice PDF when the customer is reading it, else over this page."""
+        return self.pdf_window if self.pdf_window is not None and self.pdf_window.isVisible() else self
 
     def reload(self) -> None:
         client, invoice_id = self._session.client, self.invoice.id
@@ -130,26 +139,39 @@ class InvoiceDetailDialog(QDialog):
             self.proposal_requested.emit(int(text.removeprefix(PROPOSAL_LINK)))
 
     def view_pdf(self) -> None:
-        """Fetched off the GUI thread, saved in the app's data folder and opened in the PDF viewer."""
+        """Fetched off the GUI thread and shown in the embedded viewer (which saves a copy and prints),
+        with "Pay invoice" in its toolbar: the customer pays right after reviewing it."""
         client, invoice = self._session.client, self.invoice
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number)
-        target = data_dir() / "invoices" / f"Invoice-{safe}.pdf"
-
-        def fetch() -> Path:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(client.invoice_pdf(invoice.id))
-            return target
-
+        label = self.view_button.text()
         self.view_button.setEnabled(False)
-        self.status_label.setText("Getting the invoice…")
-        self.status_label.show()
-        self._runner.run(fetch, self._opened, self._failed)
+        self.view_button.setText("Opening…")
 
-    def _opened(self, path: Path) -> None:
-        self.pdf_path = path
-        self.view_button.setEnabled(True)
-        self.status_label.setText(f"Saved to {path}")
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        def opened(data: bytes) -> None:
+            self.view_button.setText(label)
+            self.view_button.setEnabled(True)
+            self._open_viewer(data)
+
+        def failed(error: Exception) -> None:
+            self.view_button.setText(label)
+            self._failed(error)
+
+        self._runner.run(lambda: client.invoice_pdf(invoice.id), opened, failed)
+
+    def _open_viewer(self, data: bytes) -> None:
+        if self.pdf_window is not None:
+            self.pdf_window.close()
+        number = self.invoice.number
+        window = PdfWindow(f"Invoice {number}", data, f"Invoice-{number}.pdf", self)
+        self._viewer_pay_button = window.add_action("Pay invoice", self.request_payment)
+        self._viewer_pay_button.setEnabled(self.invoice.can_pay)
+        self._viewer_pay_button.setToolTip(self.invoice.pay_blocked_reason or "")
+        window.finished.connect(lambda _: self._viewer_closed())
+        self.pdf_window = window
+        window.show()
+
+    def _viewer_closed(self) -> None:
+        self.pdf_window = None
+        self._viewer_pay_button = None
 
     def _failed(self, error: Exception) -> None:
         self.view_button.setEnabled(True)

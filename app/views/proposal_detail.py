@@ -293,11 +293,8 @@ class ProposalWindow(QDialog):
             self.pdf_window.close()
         window = PdfWindow(title, data, filename, self)
         if not signed and self.detail is not None and self.detail.can_sign:
-            sign = QPushButton("Sign…")
-            sign.setObjectName("PrimaryButton")
-            sign.clicked.connect(self.open_sign_dialog)
-            window.viewer.toolbar.addWidget(sign)
-        window.destroyed.connect(lambda: setattr(self, "pdf_window", None))
+            window.add_action("Sign…", self.open_sign_dialog)
+        window.finished.connect(lambda _: setattr(self, "pdf_window", None))
         self.pdf_window = window
         window.show()
 

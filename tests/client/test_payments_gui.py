@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
+import shiboken6
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
@@ -357,3 +360,48 @@ def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: Ta
     qtbot.addWidget(paid)
     assert not paid.pay_button.isEnabled()
     assert paid.status_label.text() == "Invoice INV-10000 is already paid in full."
+
+
+def test_view_invoice_opens_the_embedded_viewer_with_pay_invoice(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner, tmp_path: Path
+) -> None:  # IN-4: "After reviewing the Invoice, they can click Pay Invoice on this screen"
+    from app.views.invoice_detail import InvoiceDetailDialog
+
+    session = session_for(pay_portal.portal_url("east"))
+    dialog = InvoiceDetailDialog(session, runner, detail(session, "INV-20001"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.view_pdf()
+    qtbot.waitUntil(lambda: dialog.pdf_window is not None, timeout=TIMEOUT_MS)
+    window = dialog.pdf_window
+    assert window is not None
+    qtbot.waitUntil(lambda: window.viewer._shown, timeout=TIMEOUT_MS)
+    assert window.windowTitle() == "Invoice INV-20001"
+    assert window.viewer.page_count >= 1
+    copy = window.viewer.save_copy(str(tmp_path / "copy.pdf"))  # "Save a copy" keeps the exact bytes
+    assert copy is not None and copy.read_bytes() == window.viewer.data
+    pay = next(b for b in window.findChildren(QPushButton) if b.text() == "Pay invoice")
+    assert pay.isEnabled()
+    with qtbot.waitSignal(dialog.pay_requested, timeout=TIMEOUT_MS) as asked:
+        qtbot.mouseClick(pay, Qt.MouseButton.LeftButton)
+    assert asked.args[0].number == "INV-20001"
+    assert dialog.pay_parent() is window, "the pay dialog opens over the invoice being read"
+    closing = window
+    closing.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)
+    assert dialog.pdf_window is None
+    assert dialog.pay_parent() is dialog
+
+    paid = InvoiceDetailDialog(session, runner, detail(session, "INV-10000"))
+    qtbot.addWidget(paid)
+    paid.view_pdf()
+    qtbot.waitUntil(lambda: paid.pdf_window is not None, timeout=TIMEOUT_MS)
+    assert paid.pdf_window is not None
+    qtbot.waitUntil(lambda: paid.pdf_window is not None and paid.pdf_window.viewer._shown, timeout=TIMEOUT_MS)
+    pay = next(b for b in paid.pdf_window.findChildren(QPushButton) if b.text() == "Pay invoice")
+    assert not pay.isEnabled()
+    assert pay.toolTip() == "Invoice INV-10000 is already paid in full."
+    # Let the window's deferred delete run before the (Python-owned) dialog goes away with the test.
+    closing = paid.pdf_window
+    closing.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)

@@ -29,7 +29,7 @@ from app.services.work_records import (
     parse_request_detail,
 )
 from app.views.attachment_picker import AttachmentPicker
-from app.views.detail_pages import attachment_id, request_page, visit_page
+from app.views.detail_pages import OPEN_SCHEME, attachment_id, request_page, visit_page
 from app.views.request_detail import RequestDetailDialog
 from app.views.visits_tab import starts_day
 from tests.client.fault_server import FaultServer, answer, problem
@@ -200,6 +200,17 @@ def test_captured_by_is_a_staff_reference_like_everywhere_else() -> None:  # RQ-
     assert detail.captured_by == StaffRef(3, "Olivia Office")
     assert detail.comments[0].captured_by is None
     assert "Captured by office staff (Olivia Office)" in request_page(detail.summary, detail, "Someone else")
+
+
+def test_pdf_attachments_can_be_opened_as_well_as_downloaded() -> None:  # RQ-4
+    files = (AttachmentInfo(41, "plan.pdf", 9000, "application/pdf"), AttachmentInfo(42, "gate.png", 10, "image/png"))
+    comment = Comment(8, "Sam Rep", "See the plan", NOON, None, files)
+    html = request_page(request_detail((comment,)).summary, request_detail((comment,)), "Pat Customer")
+    assert 'href="attachment-open:41"' in html
+    assert 'href="attachment-open:42"' not in html
+    assert html.count('href="attachment:42"') == 2  # the name and "Download"
+    assert attachment_id(QUrl("attachment-open:41"), OPEN_SCHEME) == 41
+    assert attachment_id(QUrl("attachment-open:41")) is None
 
 
 def test_attachment_links() -> None:
