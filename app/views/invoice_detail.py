@@ -3,8 +3,6 @@ payments, service contact, property and the proposal it came from; "View invoice
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
@@ -13,62 +11,79 @@ from app.services.billing_records import InvoiceDetail
 from app.services.errors import PortalError
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
+from app.views import document_page as page
+from app.views.detail_support import open_link
 from app.views.pdf_window import PdfWindow
-from app.views.theme import named
+from app.views.theme import icon, named
 
 PROPOSAL_LINK = "proposal:"
 
 
 def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
-    def m(amount: object) -> str:
-        return html.escape(money_text(amount, currency))  # type: ignore[arg-type]
+    """Laid out like the proposal page (shared document_page helpers): header, balance, sections."""
 
-    e = html.escape
+    def money(amount: object) -> str:
+        return page.e(money_text(amount, currency))  # type: ignore[arg-type]
+
     parts = [
-        f"<h2>Invoice {e(invoice.number)}</h2>",
-        f"<p><b>Balance due: {m(invoice.balance)}</b> of {m(invoice.total)}"
-        f" &nbsp;·&nbsp; Due {e(date_text(invoice.due_date))} &nbsp;·&nbsp; Invoiced {e(date_text(invoice.invoice_date))}</p>",
-        f"<p>Property: {e(invoice.property.name)}</p>",
+        page.header(
+            f"INVOICE · issued {date_text(invoice.invoice_date)}",
+            f"Invoice {invoice.number}",
+            invoice.status,
+            f"{invoice.property.name} · due {date_text(invoice.due_date)}",
+        )
     ]
+    if invoice.balance > 0:
+        parts.append(
+            page.note(
+                f"<span style='font-size:13pt;'>Balance due: <b>{money(invoice.balance)}</b></span>"
+                f"&nbsp;&nbsp;of {money(invoice.total)} · due {page.e(date_text(invoice.due_date))}",
+                "warning" if invoice.status == "overdue" else "info",
+            )
+        )
+    else:
+        parts.append(page.note(f"<b>Paid in full.</b> Invoice total {money(invoice.total)}.", "success"))
     if invoice.proposal_id is not None and invoice.proposal_number:
         parts.append(
-            f'<p>From proposal <a href="{PROPOSAL_LINK}{invoice.proposal_id}">{e(invoice.proposal_number)}</a></p>'
+            f"<p style='color:{page.SUBTLE};'>From proposal "
+            f"<a href='{PROPOSAL_LINK}{invoice.proposal_id}'>{page.e(invoice.proposal_number)}</a></p>"
         )
-    parts.append("<h3>Services</h3><table width='100%' cellpadding='4'>")
-    parts.append("<tr><th align='left'>Service</th><th align='left'>Description</th><th align='left'>Visit</th>")
-    parts.append("<th align='right'>Amount</th></tr>")
-    for line in invoice.lines:
-        visit = e(date_text(line.visit_date)) if line.visit_date else "-"
-        parts.append(
-            f"<tr><td>{e(line.service)}</td><td>{e(line.description)}</td><td>{visit}</td>"
-            f"<td align='right'>{m(line.amount)}</td></tr>"
+    parts.append(page.section("Services"))
+    columns = [("Service", "left"), ("Description", "left"), ("Visit", "left"), ("Amount", "right")]
+    rows = [
+        (
+            page.e(line.service),
+            page.e(line.description),
+            page.e(date_text(line.visit_date)) if line.visit_date else "—",
+            money(line.amount),
         )
-    parts.append("</table>")
-    if invoice.applied_credits:
-        parts.append(f"<p>Credits applied: {m(invoice.applied_credits)}</p>")
-    parts.append("<h3>Payments</h3>")
+        for line in invoice.lines
+    ]
+    parts.append(page.table(columns, rows))
+    credits = f"after {money(invoice.applied_credits)} in credits" if invoice.applied_credits else ""
+    parts.append(page.total_line("Total", money(invoice.total), detail=credits))
+    parts.append(page.section("Payments"))
     if invoice.payments:
-        parts.append("<table width='100%' cellpadding='4'>")
+        payment_rows = []
         for payment in invoice.payments:
             method = (
                 f"{'Card' if payment.method_type == 'card' else 'Bank account'} ending {payment.method_last4}"
                 if payment.method_type
-                else "Payment"
+                else "Payment recorded by the office"
             )
-            captured = f" (taken by {e(payment.captured_by.name)})" if payment.captured_by else ""
-            parts.append(
-                f"<tr><td>{e(moment_text(payment.paid_at))}</td><td>{e(method)}{captured}</td>"
-                f"<td align='right'>{m(payment.amount)}</td></tr>"
+            captured = f" (taken by {payment.captured_by.name})" if payment.captured_by else ""
+            fee = f" + {money_text(payment.convenience_fee, currency)} fee" if payment.convenience_fee else ""
+            payment_rows.append(
+                (page.e(moment_text(payment.paid_at)), page.e(method + captured + fee), money(payment.amount))
             )
-        parts.append("</table>")
+        parts.append(page.table([("Date", "left"), ("Method", "left"), ("Amount", "right")], payment_rows))
     else:
-        parts.append("<p>No payments yet.</p>")
+        parts.append(page.hint("No payments yet."))
     contact = invoice.service_contact
     if contact is not None:
-        reach = " · ".join(e(part) for part in (contact.email, contact.phone) if part)
-        parts.append(f"<h3>Service contact</h3><p>{e(contact.name)}<br/>{reach}</p>")
+        parts.append(page.section("Service contact") + page.contact(contact.name, contact.email, contact.phone))
     if invoice.billing_contact:
-        parts.append(f"<p>Billing contact: {e(invoice.billing_contact)}</p>")
+        parts.append(page.section("Billing contact") + f"<p>{page.e(invoice.billing_contact)}</p>")
     return "".join(parts)
 
 
@@ -86,14 +101,18 @@ class InvoiceDetailDialog(QDialog):
         self.pdf_window: PdfWindow | None = None
         self._viewer_pay_button: QPushButton | None = None
         self.setWindowTitle(f"Invoice {invoice.number}")
-        self.resize(720, 640)
+        self.setWindowIcon(icon("app"))
+        self.resize(720, 760)
         self.browser = QTextBrowser()
+        self.browser.setObjectName("DocumentPage")
+        self.browser.document().setDocumentMargin(18)
         self.browser.setOpenLinks(False)
         self.browser.anchorClicked.connect(self._link)
         self.status_label = named(QLabel(""), "DialogSubtitle")
         self.status_label.setWordWrap(True)
         self.view_button = QPushButton("View invoice", autoDefault=False)
         self.pay_button = QPushButton("Pay invoice", default=True)
+        self.pay_button.setObjectName("PrimaryButton")
         close = QPushButton("Close", autoDefault=False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.view_button)
@@ -101,7 +120,8 @@ class InvoiceDetailDialog(QDialog):
         buttons.addWidget(close)
         buttons.addWidget(self.pay_button)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 16)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
         layout.addWidget(self.browser, 1)
         layout.addWidget(self.status_label)
         layout.addLayout(buttons)
@@ -137,6 +157,8 @@ class InvoiceDetailDialog(QDialog):
         text = url.toString()
         if text.startswith(PROPOSAL_LINK):
             self.proposal_requested.emit(int(text.removeprefix(PROPOSAL_LINK)))
+        else:
+            open_link(url)
 
     def view_pdf(self) -> None:
         """Fetched off the GUI thread and shown in the embedded viewer (which saves a copy and prints),

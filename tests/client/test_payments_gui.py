@@ -36,6 +36,7 @@ pytestmark = pytest.mark.gui
 VISA = "4242424242424242"
 DECLINED = "4000000000000002"
 TIMEOUT_MS = 15000
+QUOTE_WAIT_MS = 600  # twice the pay dialog's quote delay
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +115,23 @@ def test_pay_flow_shows_fee_before_confirming_then_a_receipt(
     assert "Total charged: $103.93" in dialog.receipt_label.text()
     assert "Visa ending 4242" in dialog.receipt_label.text()
     assert session.client.invoice(invoice.id).balance == Decimal("0.00")
+
+
+def test_fee_rows_say_what_they_wait_for(qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner) -> None:  # IN-7
+    from app.views.pay_dialog import CHOOSE_METHOD_HINT, ENTER_AMOUNT_HINT
+
+    session = session_for(pay_portal.portal_url("east"))
+    dialog = open_pay(qtbot, session, runner, [detail(session, "INV-20001")])
+    dialog._show_methods((), None)  # a contact with nothing on file: no method is chosen yet
+    assert dialog.method_combo.currentText() == "Choose how to pay"
+    assert (dialog.fee_label.text(), dialog.total_label.text()) == (CHOOSE_METHOD_HINT, "—")
+    qtbot.wait(QUOTE_WAIT_MS)
+    assert dialog.fee_label.text() == CHOOSE_METHOD_HINT, "no quote without a method"
+    dialog.other_radio.setChecked(True)
+    qtbot.wait(QUOTE_WAIT_MS)
+    assert dialog.fee_label.text() == ENTER_AMOUNT_HINT
+    assert not dialog.amount_error.isVisible(), "an empty field is not an error yet"
+    assert not dialog.continue_button.isEnabled()
 
 
 def test_other_amount_is_quoted_as_typed(
@@ -350,8 +368,10 @@ def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: Ta
     session = session_for(pay_portal.portal_url("east"))
     invoice = detail(session, "INV-20001")  # Birch: Morgan is its billing contact
     text = invoice_html(invoice, "USD")
-    for expected in ("Invoice INV-20001", "Balance due: $480.00", "Birch Office Park", "Riley Rep", "Mowing"):
+    for expected in ("Invoice INV-20001", "Balance due: <b>$480.00</b>", "Birch Office Park", "Riley Rep", "Mowing"):
         assert expected in text
+    assert "<td align='right'>$480.00</td>" in text, "amounts are right-aligned"
+    assert "PROPOSAL" not in text and "font-size:18pt" in text, "the proposal page's header style"
     dialog = InvoiceDetailDialog(session, runner, invoice)
     qtbot.addWidget(dialog)
     assert dialog.pay_button.isEnabled()
