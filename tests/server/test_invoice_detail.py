@@ -175,7 +175,7 @@ def test_invoice_pdf_is_a_real_document(client: TestClient, pat: dict[str, str])
         "North Branch",
         "Oak Plaza",
         "Mowing",
-        f"{due:%B} {due.day:02d}, {due.year}",
+        f"{due:%B} {due.day}, {due.year}",
         "NET 30 DAYS",
         "Credits applied",
         "-$50.00",
