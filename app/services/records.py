@@ -350,7 +350,8 @@ def _line_item(data: Json) -> LineItem:
     )
 
 
-def _person(data: Json) -> PersonContact:
+def parse_person(data: Json) -> PersonContact:
+    """A sales rep or service contact: the same `{name, email, phone?}` in proposals, visits and invoices."""
     phone = data.get("phone")
     return PersonContact(name=str(data["name"]), email=str(data["email"]), phone=None if phone is None else str(phone))
 
@@ -388,7 +389,7 @@ def parse_proposal_detail(data: Json) -> ProposalDetail:
             for o in data["optional_services"]
         ),
         approved_total=_optional(money, data.get("approved_total")),
-        sales_rep=_optional(_person, data.get("sales_rep")),
+        sales_rep=_optional(parse_person, data.get("sales_rep")),
         signature=_optional(_signature, data.get("signature")),
         change_order_of=None
         if original is None

@@ -11,10 +11,12 @@ from datetime import datetime
 
 from app.services.records import (
     Json,
+    PersonContact,
     RequestSummary,
     StaffRef,
     VisitSummary,
     moment,
+    parse_person,
     parse_request,
     parse_staff_ref,
     parse_visit,
@@ -28,17 +30,10 @@ class VisitNote:
 
 
 @dataclass(frozen=True)
-class ServiceContact:
-    name: str
-    email: str
-    phone: str | None
-
-
-@dataclass(frozen=True)
 class VisitDetail:
     summary: VisitSummary
     notes: tuple[VisitNote, ...]  # only the notes staff marked "shown in portal" (VI-2)
-    service_contact: ServiceContact | None  # the property's sales rep; None when it has none
+    service_contact: PersonContact | None  # the property's sales rep; None when it has none
 
 
 @dataclass(frozen=True)
@@ -77,16 +72,12 @@ def _optional_text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def parse_service_contact(data: Json) -> ServiceContact:
-    return ServiceContact(name=str(data["name"]), email=str(data["email"]), phone=_optional_text(data.get("phone")))
-
-
 def parse_visit_detail(data: Json) -> VisitDetail:
     contact = data.get("service_contact")
     return VisitDetail(
         summary=parse_visit(data),
         notes=tuple(VisitNote(text=str(n["text"]), created_at=moment(n["created_at"])) for n in data["notes"]),
-        service_contact=None if contact is None else parse_service_contact(contact),
+        service_contact=None if contact is None else parse_person(contact),
     )
 
 

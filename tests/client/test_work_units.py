@@ -16,14 +16,13 @@ from app.models.comments import AttachmentDraft
 from app.models.dates import relative_day
 from app.models.lists import VisitsModel
 from app.services.portal_client import PortalClient
-from app.services.records import Page, PropertyRef, RequestSummary, StaffRef, VisitSummary
+from app.services.records import Page, PersonContact, PropertyRef, RequestSummary, StaffRef, VisitSummary
 from app.services.tasks import TaskRunner
 from app.services.uploads import MAX_FILE_BYTES, MAX_FILES, ChosenFile, FileRefused, check_file, size_text
 from app.services.work_records import (
     AttachmentInfo,
     Comment,
     RequestDetail,
-    ServiceContact,
     VisitDetail,
     VisitNote,
     parse_request_detail,
@@ -136,7 +135,7 @@ def test_visit_page_lists_services_notes_and_a_mail_link() -> None:  # VI-2
     detail = VisitDetail(
         summary,
         (VisitNote("Beds <edged> & mulched.", NOON),),
-        ServiceContact("Sam Rep", "sam@example.com", "555-0100"),
+        PersonContact("Sam Rep", "sam@example.com", "555-0100"),
     )
     html = visit_page(summary, detail, today)
     assert "Friday, May 8, 2026" in html
