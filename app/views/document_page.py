@@ -48,8 +48,8 @@ def header(kicker: str, title: str, status: str, meta: str) -> str:
 def note(text_html: str, tone: str) -> str:
     background, foreground = NOTE_TONES[tone]
     return (
-        f"<table width='100%' cellpadding='8' style='background:{background}; color:{foreground}; margin:6px 0;'>"
-        f"<tr><td>{text_html}</td></tr></table>"
+        f"<table width='100%' cellpadding='8' cellspacing='0' style='background:{background}; color:{foreground};'>"
+        f"<tr><td>{text_html}</td></tr></table><p style='margin:0;'></p>"
     )
 
 

@@ -3,7 +3,7 @@ payments, service contact, property and the proposal it came from; "View invoice
 
 from __future__ import annotations
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.models.formatting import date_text, moment_text, money_text
@@ -37,7 +37,7 @@ def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
         parts.append(
             page.note(
                 f"<span style='font-size:13pt;'>Balance due: <b>{money(invoice.balance)}</b></span>"
-                f"&nbsp;&nbsp;of {money(invoice.total)} · due {page.e(date_text(invoice.due_date))}",
+                f"&nbsp;&nbsp;of {money(invoice.total)}",
                 "warning" if invoice.status == "overdue" else "info",
             )
         )
@@ -106,6 +106,8 @@ class InvoiceDetailDialog(QDialog):
         self.browser = QTextBrowser()
         self.browser.setObjectName("DocumentPage")
         self.browser.document().setDocumentMargin(18)
+        # One column that wraps: a horizontal scroll bar would only ever scroll a few pixels of table edge.
+        self.browser.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.browser.setOpenLinks(False)
         self.browser.anchorClicked.connect(self._link)
         self.status_label = named(QLabel(""), "DialogSubtitle")

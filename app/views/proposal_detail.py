@@ -139,6 +139,8 @@ class ProposalWindow(QDialog):
         self.browser.setOpenExternalLinks(True)
         self.browser.setObjectName("DocumentPage")
         self.browser.document().setDocumentMargin(18)
+        # One column that wraps: a horizontal scroll bar would only ever scroll a few pixels of table edge.
+        self.browser.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.message = named(QLabel(""), "FormError")
         self.message.setWordWrap(True)
         self.message.hide()
