@@ -13,6 +13,8 @@ from app.services.records import Property
 Index = QModelIndex | QPersistentModelIndex
 
 ROLE_LABELS = {"primary": "Primary contact", "billing": "Billing contact", "other": "Contact"}
+# The sidebar chip: short enough to sit beside the property name (the tooltip has the full label).
+ROLE_CHIPS = {"primary": "Primary", "billing": "Billing", "other": "Contact"}
 
 
 class PropertiesModel(QAbstractListModel):

@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from app.services.records import Json, PropertyRef, day, moment, money
+from app.services.records import (
+    InvoiceSummary,
+    Json,
+    PersonContact,
+    StaffRef,
+    day,
+    moment,
+    money,
+    parse_invoice,
+    parse_person,
+    parse_staff_ref,
+)
 
 
 @dataclass(frozen=True)
@@ -30,34 +41,18 @@ class InvoicePayment:
     paid_at: datetime
     method_type: str | None
     method_last4: str | None
-    captured_by: str | None
+    captured_by: StaffRef | None
     group_id: str | None
 
 
 @dataclass(frozen=True)
-class Contact:
-    name: str
-    email: str
-    phone: str | None
-
-
-@dataclass(frozen=True)
-class InvoiceDetail:
-    id: int
-    number: str
-    property: PropertyRef
-    services: tuple[str, ...]
-    invoice_date: date
-    due_date: date
-    total: Decimal
-    balance: Decimal
-    status: str
+class InvoiceDetail(InvoiceSummary):
     lines: tuple[InvoiceLine, ...]
     applied_credits: Decimal
     payments: tuple[InvoicePayment, ...]
     proposal_id: int | None
     proposal_number: str | None
-    service_contact: Contact | None
+    service_contact: PersonContact | None
     billing_contact: str | None
     can_pay: bool
     pay_blocked_reason: str | None
@@ -108,16 +103,9 @@ def parse_invoice_detail(data: Json) -> InvoiceDetail:
     contact = data.get("service_contact")
     proposal = data.get("proposal")
     billing = data.get("billing_contact")
+    summary = parse_invoice(data)
     return InvoiceDetail(
-        id=int(data["id"]),
-        number=str(data["number"]),
-        property=PropertyRef(id=int(data["property"]["id"]), name=str(data["property"]["name"])),
-        services=tuple(str(s) for s in data["services"]),
-        invoice_date=day(data["invoice_date"]),
-        due_date=day(data["due_date"]),
-        total=money(data["total"]),
-        balance=money(data["balance"]),
-        status=str(data["status"]),
+        **{field: getattr(summary, field) for field in InvoiceSummary.__dataclass_fields__},
         lines=tuple(
             InvoiceLine(
                 service=str(line["service"]),
@@ -137,14 +125,14 @@ def parse_invoice_detail(data: Json) -> InvoiceDetail:
                 paid_at=moment(p["paid_at"]),
                 method_type=str(p["method"]["type"]) if p.get("method") else None,
                 method_last4=str(p["method"]["last4"]) if p.get("method") else None,
-                captured_by=str(p["captured_by"]["name"]) if p.get("captured_by") else None,
+                captured_by=parse_staff_ref(p.get("captured_by")),
                 group_id=str(p["group_id"]) if p.get("group_id") else None,
             )
             for p in data["payments"]
         ),
         proposal_id=int(proposal["id"]) if proposal else None,
         proposal_number=str(proposal["number"]) if proposal else None,
-        service_contact=Contact(str(contact["name"]), str(contact["email"]), contact.get("phone")) if contact else None,
+        service_contact=parse_person(contact) if contact else None,
         billing_contact=str(billing["name"]) if billing else None,
         can_pay=bool(data["can_pay"]),
         pay_blocked_reason=data.get("pay_blocked_reason"),

@@ -419,7 +419,7 @@ class PortalClient:
         return self._get(f"/invoices/{invoice_id}", parse_invoice_detail)
 
     def invoice_pdf(self, invoice_id: int) -> bytes:
-        return self._send("GET", f"/invoices/{invoice_id}/pdf").content
+        return self._pdf(f"/invoices/{invoice_id}/pdf")
 
     def payment_methods(self) -> tuple[PaymentMethod, ...]:
         return self._get("/payment-methods", lambda data: tuple(parse_payment_method(m) for m in data["items"]))
@@ -475,6 +475,10 @@ class PortalClient:
         return self._json(
             self._post_with_files(f"/requests/{request_id}/comments", {"body": body}, files), parse_comment
         )
+
+    def attachment_pdf(self, attachment_id: int) -> bytes:
+        """A PDF attachment's bytes for the embedded viewer (attachments are at most 10 MB)."""
+        return self._pdf(f"/attachments/{attachment_id}")
 
     def download_attachment(self, attachment_id: int, destination: Path) -> Path:
         """Streams the file next to `destination` and renames it into place only when complete,

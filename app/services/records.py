@@ -350,17 +350,22 @@ def _line_item(data: Json) -> LineItem:
     )
 
 
-def _person(data: Json) -> PersonContact:
+def parse_person(data: Json) -> PersonContact:
+    """A sales rep or service contact: the same `{name, email, phone?}` in proposals, visits and invoices."""
     phone = data.get("phone")
     return PersonContact(name=str(data["name"]), email=str(data["email"]), phone=None if phone is None else str(phone))
 
 
+def parse_staff_ref(data: Json | None) -> StaffRef | None:
+    """`captured_by` / `assisted_by`: one shape everywhere in the API, `{id, name}` or null."""
+    return None if data is None else StaffRef(id=int(data["id"]), name=str(data["name"]))
+
+
 def _signature(data: Json) -> Signature:
-    captured = data.get("captured_by")
     return Signature(
         signer_name=str(data["signer_name"]),
         signed_at=moment(data["signed_at"]),
-        captured_by=None if captured is None else StaffRef(id=int(captured["id"]), name=str(captured["name"])),
+        captured_by=parse_staff_ref(data.get("captured_by")),
     )
 
 
@@ -384,7 +389,7 @@ def parse_proposal_detail(data: Json) -> ProposalDetail:
             for o in data["optional_services"]
         ),
         approved_total=_optional(money, data.get("approved_total")),
-        sales_rep=_optional(_person, data.get("sales_rep")),
+        sales_rep=_optional(parse_person, data.get("sales_rep")),
         signature=_optional(_signature, data.get("signature")),
         change_order_of=None
         if original is None

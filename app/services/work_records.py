@@ -9,7 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.services.records import Json, RequestSummary, VisitSummary, moment, parse_request, parse_visit
+from app.services.records import (
+    Json,
+    PersonContact,
+    RequestSummary,
+    StaffRef,
+    VisitSummary,
+    moment,
+    parse_person,
+    parse_request,
+    parse_staff_ref,
+    parse_visit,
+)
 
 
 @dataclass(frozen=True)
@@ -19,17 +30,10 @@ class VisitNote:
 
 
 @dataclass(frozen=True)
-class ServiceContact:
-    name: str
-    email: str
-    phone: str | None
-
-
-@dataclass(frozen=True)
 class VisitDetail:
     summary: VisitSummary
     notes: tuple[VisitNote, ...]  # only the notes staff marked "shown in portal" (VI-2)
-    service_contact: ServiceContact | None  # the property's sales rep; None when it has none
+    service_contact: PersonContact | None  # the property's sales rep; None when it has none
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class Comment:
     author_name: str
     body: str
     created_at: datetime
-    captured_by: str | None  # the office staff member who typed it for the customer
+    captured_by: StaffRef | None  # the office staff member who typed it for the customer
     attachments: tuple[AttachmentInfo, ...]
 
 
@@ -55,7 +59,7 @@ class RequestDetail:
     summary: RequestSummary
     description: str
     author_name: str | None  # None: opened in the back office, not through the portal
-    captured_by: str | None
+    captured_by: StaffRef | None
     attachments: tuple[AttachmentInfo, ...]  # sent with the request itself
     comments: tuple[Comment, ...]  # public comments, oldest first (RQ-1)
 
@@ -68,16 +72,12 @@ def _optional_text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def parse_service_contact(data: Json) -> ServiceContact:
-    return ServiceContact(name=str(data["name"]), email=str(data["email"]), phone=_optional_text(data.get("phone")))
-
-
 def parse_visit_detail(data: Json) -> VisitDetail:
     contact = data.get("service_contact")
     return VisitDetail(
         summary=parse_visit(data),
         notes=tuple(VisitNote(text=str(n["text"]), created_at=moment(n["created_at"])) for n in data["notes"]),
-        service_contact=None if contact is None else parse_service_contact(contact),
+        service_contact=None if contact is None else parse_person(contact),
     )
 
 
@@ -96,7 +96,7 @@ def parse_comment(data: Json) -> Comment:
         author_name=str(data["author_name"]),
         body=str(data["body"]),
         created_at=moment(data["created_at"]),
-        captured_by=_optional_text(data.get("captured_by")),
+        captured_by=parse_staff_ref(data.get("captured_by")),
         attachments=tuple(parse_attachment(a) for a in data.get("attachments") or ()),
     )
 
@@ -107,7 +107,7 @@ def parse_request_detail(data: Json) -> RequestDetail:
         summary=parse_request(data),
         description=str(data.get("description") or ""),
         author_name=_optional_text(data.get("author_name")),
-        captured_by=_optional_text(data.get("captured_by")),
+        captured_by=parse_staff_ref(data.get("captured_by")),
         attachments=tuple(parse_attachment(a) for a in data.get("attachments") or ()),
         comments=tuple(comments),
     )

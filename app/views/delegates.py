@@ -6,7 +6,7 @@ from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, QPersistentM
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from app.models.properties import ROLE_LABELS
+from app.models.properties import ROLE_CHIPS
 from app.models.roles import Role
 
 Index = QModelIndex | QPersistentModelIndex
@@ -66,7 +66,10 @@ class StatusChipDelegate(QStyledItemDelegate):
 
 
 class PropertyDelegate(QStyledItemDelegate):
-    """Name on the first line; address and the contact's role beneath, in grey."""
+    """Name with the contact's role as a small chip at the right; the address beneath, in grey.
+
+    The role has its own place so it is never the part cut off; a long address is elided and
+    shown whole in the row's tooltip."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         opt = QStyleOptionViewItem(option)
@@ -80,23 +83,41 @@ class PropertyDelegate(QStyledItemDelegate):
         text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
         name = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         prop = index.data(Role.RECORD)
-        detail = f"{prop.address}  ·  {ROLE_LABELS.get(prop.role, prop.role)}" if prop else ""
+        role = ROLE_CHIPS.get(prop.role, prop.role) if prop else ""
         bold = QFont(opt.font)
         bold.setWeight(QFont.Weight.DemiBold)
         small = QFont(opt.font)
         small.setPointSizeF(max(small.pointSizeF() - 1, 7.5))
         line_one = QFontMetrics(bold).height()
         painter.save()
+        top = text_rect.top() + (text_rect.height() - line_one - QFontMetrics(small).height()) // 2
+        first = QRect(text_rect.left() + 4, top, text_rect.width() - 8, line_one)
+        name_rect = QRect(first)
+        if role:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            chip_font = QFont(small)
+            chip_font.setPointSizeF(max(small.pointSizeF() - 0.5, 7.0))
+            chip_width = QFontMetrics(chip_font).horizontalAdvance(role) + 12
+            chip_height = QFontMetrics(chip_font).height() + 2
+            chip = QRect(first.right() - chip_width, first.center().y() - chip_height // 2, chip_width, chip_height)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor("#eef2ee"))
+            painter.drawRoundedRect(chip, chip_height / 2, chip_height / 2)
+            painter.setFont(chip_font)
+            painter.setPen(QColor("#3f5a47"))
+            painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, role)
+            name_rect.setRight(chip.left() - 6)
         painter.setFont(bold)
         painter.setPen(QColor("#1f2933"))
-        top = text_rect.top() + (text_rect.height() - line_one - QFontMetrics(small).height()) // 2
-        first = QRect(text_rect.left() + 4, top, text_rect.width() - 4, line_one)
-        painter.drawText(first, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(bold, name, first))
+        painter.drawText(
+            name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(bold, name, name_rect)
+        )
         painter.setFont(small)
         painter.setPen(QColor("#5b6875"))
         second = QRect(first.left(), first.bottom() + 1, first.width(), QFontMetrics(small).height())
+        address = prop.address if prop else ""
         painter.drawText(
-            second, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(small, detail, second)
+            second, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(small, address, second)
         )
         painter.restore()
 

@@ -16,13 +16,14 @@ from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.models.dates import long_day, moment_long, relative_day
 from app.models.formatting import status_label
-from app.services.records import RequestSummary, VisitSummary
+from app.services.records import RequestSummary, StaffRef, VisitSummary
 from app.services.uploads import size_text
 from app.services.work_records import AttachmentInfo, Comment, RequestDetail, VisitDetail
 from app.views.delegates import CHIP_COLORS
 from app.views.theme import named
 
-ATTACHMENT_SCHEME = "attachment"
+ATTACHMENT_SCHEME = "attachment"  # attachment:41 downloads attachment 41
+OPEN_SCHEME = "attachment-open"  # attachment-open:41 shows a PDF attachment in the embedded viewer
 TEXT, MUTED, GREEN, BORDER = "#1f2933", "#5b6875", "#23784a", "#dfe4ea"
 
 PAGE_CSS = f"""
@@ -50,11 +51,16 @@ def make_browser(parent: QWidget | None = None) -> QTextBrowser:
     return browser
 
 
-def attachment_id(url: QUrl) -> int | None:
-    """The attachment a link in the thread points at, or None for any other link."""
-    if url.scheme() != ATTACHMENT_SCHEME or not url.path().isdigit():
+def attachment_id(url: QUrl, scheme: str = ATTACHMENT_SCHEME) -> int | None:
+    """The attachment a link in the thread points at (to download; to open with OPEN_SCHEME),
+    or None for any other link."""
+    if url.scheme() != scheme or not url.path().isdigit():
         return None
     return int(url.path())
+
+
+def is_pdf(attachment: AttachmentInfo) -> bool:
+    return attachment.content_type == "application/pdf" or attachment.filename.lower().endswith(".pdf")
 
 
 # -- building blocks ---------------------------------------------------------------------
@@ -207,7 +213,7 @@ def _message(
     author: str,
     when: datetime,
     body: str,
-    captured_by: str | None,
+    captured_by: StaffRef | None,
     attachments: Iterable[AttachmentInfo],
     *,
     mine: bool,
@@ -224,7 +230,7 @@ def _message(
     )
     inner = head
     if captured_by:
-        inner += f'<p class="marker" style="margin:4px 0 0 0;">Captured by office staff ({_text(captured_by)})</p>'
+        inner += f'<p class="marker" style="margin:4px 0 0 0;">Captured by office staff ({_text(captured_by.name)})</p>'
     if body:
         inner += f'<p class="body" style="margin:8px 0 0 0;">{_text(body)}</p>'
     inner += _attachments(attachments)
@@ -237,7 +243,9 @@ def _attachments(attachments: Iterable[AttachmentInfo]) -> str:
     rows = "".join(
         '<tr><td bgcolor="#f1f5f3" style="border: 1px solid #dde7e1; border-style: solid;">'
         f'<a href="{ATTACHMENT_SCHEME}:{a.id}">{_text(a.filename)}</a>'
-        f'&nbsp;&nbsp;<span class="muted small">{_text(size_text(a.size))} &nbsp;·&nbsp; Download</span>'
+        f'&nbsp;&nbsp;<span class="muted small">{_text(size_text(a.size))}</span>'
+        + (f'&nbsp;&nbsp;<a class="small" href="{OPEN_SCHEME}:{a.id}">Open</a>' if is_pdf(a) else "")
+        + f'&nbsp;&nbsp;<a class="small" href="{ATTACHMENT_SCHEME}:{a.id}">Download</a>'
         "</td></tr>"
         for a in attachments
     )

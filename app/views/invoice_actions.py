@@ -83,7 +83,7 @@ class InvoiceActions(QObject):
     def show_detail(self, invoice: InvoiceDetail) -> InvoiceDetailDialog:
         dialog = InvoiceDetailDialog(self._session(), self._runner, invoice, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.pay_requested.connect(lambda detail: self.pay([detail], dialog))
+        dialog.pay_requested.connect(lambda detail: self.pay([detail], dialog.pay_parent()))
         dialog.proposal_requested.connect(self._proposal_from(dialog))
         self.detail = dialog
         dialog.show()

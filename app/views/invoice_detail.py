@@ -3,75 +3,87 @@ payments, service contact, property and the proposal it came from; "View invoice
 
 from __future__ import annotations
 
-import html
-import re
-from pathlib import Path
-
-from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.models.formatting import date_text, moment_text, money_text
 from app.services.billing_records import InvoiceDetail
 from app.services.errors import PortalError
-from app.services.paths import data_dir
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
-from app.views.theme import named
+from app.views import document_page as page
+from app.views.detail_support import open_link
+from app.views.pdf_window import PdfWindow
+from app.views.theme import icon, named
 
 PROPOSAL_LINK = "proposal:"
 
 
 def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
-    def m(amount: object) -> str:
-        return html.escape(money_text(amount, currency))  # type: ignore[arg-type]
+    """Laid out like the proposal page (shared document_page helpers): header, balance, sections."""
 
-    e = html.escape
+    def money(amount: object) -> str:
+        return page.e(money_text(amount, currency))  # type: ignore[arg-type]
+
     parts = [
-        f"<h2>Invoice {e(invoice.number)}</h2>",
-        f"<p><b>Balance due: {m(invoice.balance)}</b> of {m(invoice.total)}"
-        f" &nbsp;·&nbsp; Due {e(date_text(invoice.due_date))} &nbsp;·&nbsp; Invoiced {e(date_text(invoice.invoice_date))}</p>",
-        f"<p>Property: {e(invoice.property.name)}</p>",
+        page.header(
+            f"INVOICE · issued {date_text(invoice.invoice_date)}",
+            f"Invoice {invoice.number}",
+            invoice.status,
+            f"{invoice.property.name} · due {date_text(invoice.due_date)}",
+        )
     ]
+    if invoice.balance > 0:
+        parts.append(
+            page.note(
+                f"<span style='font-size:13pt;'>Balance due: <b>{money(invoice.balance)}</b></span>"
+                f"&nbsp;&nbsp;of {money(invoice.total)}",
+                "warning" if invoice.status == "overdue" else "info",
+            )
+        )
+    else:
+        parts.append(page.note(f"<b>Paid in full.</b> Invoice total {money(invoice.total)}.", "success"))
     if invoice.proposal_id is not None and invoice.proposal_number:
         parts.append(
-            f'<p>From proposal <a href="{PROPOSAL_LINK}{invoice.proposal_id}">{e(invoice.proposal_number)}</a></p>'
+            f"<p style='color:{page.SUBTLE};'>From proposal "
+            f"<a href='{PROPOSAL_LINK}{invoice.proposal_id}'>{page.e(invoice.proposal_number)}</a></p>"
         )
-    parts.append("<h3>Services</h3><table width='100%' cellpadding='4'>")
-    parts.append("<tr><th align='left'>Service</th><th align='left'>Description</th><th align='left'>Visit</th>")
-    parts.append("<th align='right'>Amount</th></tr>")
-    for line in invoice.lines:
-        visit = e(date_text(line.visit_date)) if line.visit_date else "-"
-        parts.append(
-            f"<tr><td>{e(line.service)}</td><td>{e(line.description)}</td><td>{visit}</td>"
-            f"<td align='right'>{m(line.amount)}</td></tr>"
+    parts.append(page.section("Services"))
+    columns = [("Service", "left"), ("Description", "left"), ("Visit", "left"), ("Amount", "right")]
+    rows = [
+        (
+            page.e(line.service),
+            page.e(line.description),
+            page.e(date_text(line.visit_date)) if line.visit_date else "—",
+            money(line.amount),
         )
-    parts.append("</table>")
-    if invoice.applied_credits:
-        parts.append(f"<p>Credits applied: {m(invoice.applied_credits)}</p>")
-    parts.append("<h3>Payments</h3>")
+        for line in invoice.lines
+    ]
+    parts.append(page.table(columns, rows))
+    credits = f"after {money(invoice.applied_credits)} in credits" if invoice.applied_credits else ""
+    parts.append(page.total_line("Total", money(invoice.total), detail=credits))
+    parts.append(page.section("Payments"))
     if invoice.payments:
-        parts.append("<table width='100%' cellpadding='4'>")
+        payment_rows = []
         for payment in invoice.payments:
             method = (
                 f"{'Card' if payment.method_type == 'card' else 'Bank account'} ending {payment.method_last4}"
                 if payment.method_type
-                else "Payment"
+                else "Payment recorded by the office"
             )
-            captured = f" (taken by {e(payment.captured_by)})" if payment.captured_by else ""
-            parts.append(
-                f"<tr><td>{e(moment_text(payment.paid_at))}</td><td>{e(method)}{captured}</td>"
-                f"<td align='right'>{m(payment.amount)}</td></tr>"
+            captured = f" (taken by {payment.captured_by.name})" if payment.captured_by else ""
+            fee = f" + {money_text(payment.convenience_fee, currency)} fee" if payment.convenience_fee else ""
+            payment_rows.append(
+                (page.e(moment_text(payment.paid_at)), page.e(method + captured + fee), money(payment.amount))
             )
-        parts.append("</table>")
+        parts.append(page.table([("Date", "left"), ("Method", "left"), ("Amount", "right")], payment_rows))
     else:
-        parts.append("<p>No payments yet.</p>")
+        parts.append(page.hint("No payments yet."))
     contact = invoice.service_contact
     if contact is not None:
-        reach = " · ".join(e(part) for part in (contact.email, contact.phone) if part)
-        parts.append(f"<h3>Service contact</h3><p>{e(contact.name)}<br/>{reach}</p>")
+        parts.append(page.section("Service contact") + page.contact(contact.name, contact.email, contact.phone))
     if invoice.billing_contact:
-        parts.append(f"<p>Billing contact: {e(invoice.billing_contact)}</p>")
+        parts.append(page.section("Billing contact") + f"<p>{page.e(invoice.billing_contact)}</p>")
     return "".join(parts)
 
 
@@ -86,16 +98,23 @@ class InvoiceDetailDialog(QDialog):
         self._session = session
         self._runner = runner
         self.invoice = invoice
-        self.pdf_path: Path | None = None
+        self.pdf_window: PdfWindow | None = None
+        self._viewer_pay_button: QPushButton | None = None
         self.setWindowTitle(f"Invoice {invoice.number}")
-        self.resize(720, 640)
+        self.setWindowIcon(icon("app"))
+        self.resize(720, 760)
         self.browser = QTextBrowser()
+        self.browser.setObjectName("DocumentPage")
+        self.browser.document().setDocumentMargin(18)
+        # One column that wraps: a horizontal scroll bar would only ever scroll a few pixels of table edge.
+        self.browser.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.browser.setOpenLinks(False)
         self.browser.anchorClicked.connect(self._link)
         self.status_label = named(QLabel(""), "DialogSubtitle")
         self.status_label.setWordWrap(True)
         self.view_button = QPushButton("View invoice", autoDefault=False)
         self.pay_button = QPushButton("Pay invoice", default=True)
+        self.pay_button.setObjectName("PrimaryButton")
         close = QPushButton("Close", autoDefault=False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.view_button)
@@ -103,13 +122,14 @@ class InvoiceDetailDialog(QDialog):
         buttons.addWidget(close)
         buttons.addWidget(self.pay_button)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 16)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
         layout.addWidget(self.browser, 1)
         layout.addWidget(self.status_label)
         layout.addLayout(buttons)
         close.clicked.connect(self.accept)
         self.view_button.clicked.connect(self.view_pdf)
-        self.pay_button.clicked.connect(lambda: self.pay_requested.emit(self.invoice))
+        self.pay_button.clicked.connect(self.request_payment)
         self.show_invoice(invoice)
 
     def show_invoice(self, invoice: InvoiceDetail) -> None:
@@ -119,6 +139,17 @@ class InvoiceDetailDialog(QDialog):
         self.pay_button.setToolTip(invoice.pay_blocked_reason or "")
         self.status_label.setText(invoice.pay_blocked_reason or "")
         self.status_label.setVisible(bool(invoice.pay_blocked_reason))
+        if self._viewer_pay_button is not None:
+            self._viewer_pay_button.setEnabled(invoice.can_pay)
+            self._viewer_pay_button.setToolTip(invoice.pay_blocked_reason or "")
+
+    def request_payment(self) -> None:
+        if self.invoice.can_pay:
+            self.pay_requested.emit(self.invoice)
+
+    def pay_parent(self) -> QWidget:
+        """The pay dialog sits over the invoice PDF when the customer is reading it, else over this page."""
+        return self.pdf_window if self.pdf_window is not None and self.pdf_window.isVisible() else self
 
     def reload(self) -> None:
         client, invoice_id = self._session.client, self.invoice.id
@@ -128,28 +159,43 @@ class InvoiceDetailDialog(QDialog):
         text = url.toString()
         if text.startswith(PROPOSAL_LINK):
             self.proposal_requested.emit(int(text.removeprefix(PROPOSAL_LINK)))
+        else:
+            open_link(url)
 
     def view_pdf(self) -> None:
-        """Fetched off the GUI thread, saved in the app's data folder and opened in the PDF viewer."""
+        """Fetched off the GUI thread and shown in the embedded viewer (which saves a copy and prints),
+        with "Pay invoice" in its toolbar: the customer pays right after reviewing it."""
         client, invoice = self._session.client, self.invoice
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "-", invoice.number)
-        target = data_dir() / "invoices" / f"Invoice-{safe}.pdf"
-
-        def fetch() -> Path:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(client.invoice_pdf(invoice.id))
-            return target
-
+        label = self.view_button.text()
         self.view_button.setEnabled(False)
-        self.status_label.setText("Getting the invoice…")
-        self.status_label.show()
-        self._runner.run(fetch, self._opened, self._failed)
+        self.view_button.setText("Opening…")
 
-    def _opened(self, path: Path) -> None:
-        self.pdf_path = path
-        self.view_button.setEnabled(True)
-        self.status_label.setText(f"Saved to {path}")
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+        def opened(data: bytes) -> None:
+            self.view_button.setText(label)
+            self.view_button.setEnabled(True)
+            self._open_viewer(data)
+
+        def failed(error: Exception) -> None:
+            self.view_button.setText(label)
+            self._failed(error)
+
+        self._runner.run(lambda: client.invoice_pdf(invoice.id), opened, failed)
+
+    def _open_viewer(self, data: bytes) -> None:
+        if self.pdf_window is not None:
+            self.pdf_window.close()
+        number = self.invoice.number
+        window = PdfWindow(f"Invoice {number}", data, f"Invoice-{number}.pdf", self)
+        self._viewer_pay_button = window.add_action("Pay invoice", self.request_payment)
+        self._viewer_pay_button.setEnabled(self.invoice.can_pay)
+        self._viewer_pay_button.setToolTip(self.invoice.pay_blocked_reason or "")
+        window.finished.connect(lambda _: self._viewer_closed())
+        self.pdf_window = window
+        window.show()
+
+    def _viewer_closed(self) -> None:
+        self.pdf_window = None
+        self._viewer_pay_button = None
 
     def _failed(self, error: Exception) -> None:
         self.view_button.setEnabled(True)

@@ -123,8 +123,8 @@ class MainWindow(QMainWindow):
 
         self.properties_model = PropertiesModel(self)
         self.sidebar = PropertySidebar(self.properties_model)
-        self.sidebar.setMinimumWidth(240)
-        self.sidebar.setMaximumWidth(380)
+        self.sidebar.setMinimumWidth(270)
+        self.sidebar.setMaximumWidth(440)
         currency = session.config.currency
         models: dict[str, PagedTableModel] = {
             "proposals": ProposalsModel(currency, self),
@@ -147,7 +147,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.sidebar)
         splitter.addWidget(self.tab_widget)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([264, 1016])
+        splitter.setSizes([316, 964])
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(1)
 

@@ -46,6 +46,8 @@ from app.views.payment_methods_dialog import AddPaymentMethodDialog
 from app.views.theme import named
 
 QUOTE_DELAY_MS = 300
+CHOOSE_METHOD_HINT = "Choose how to pay to see the fee"
+ENTER_AMOUNT_HINT = "Enter the amount to see the fee"
 ADD_CARD, ADD_BANK = "add:card", "add:ach"
 CENT = Decimal("0.01")
 
@@ -174,8 +176,8 @@ class PayDialog(QDialog):
 
         self.method_combo = QComboBox()
         self.method_combo.setMinimumWidth(300)
-        self.fee_label = QLabel("-")
-        self.total_label = named(QLabel("-"), "DialogTitle")
+        self.fee_label = named(QLabel(CHOOSE_METHOD_HINT), "DialogSubtitle")
+        self.total_label = named(QLabel("—"), "DialogTitle")
         form = QFormLayout()
         form.addRow("Pay with", self.method_combo)
         form.addRow("Convenience fee", self.fee_label)
@@ -290,9 +292,25 @@ class PayDialog(QDialog):
         self.quote = None
         self._quoted_for = None
         self.continue_button.setEnabled(False)
-        self.fee_label.setText("…")
-        self.total_label.setText("…")
+        if self.selected_method() is None:
+            self._show_fee(None, CHOOSE_METHOD_HINT)
+        else:
+            self._show_fee(None, "Working out the fee…")
         self._quote_timer.start()
+
+    def _show_fee(self, quote: Quote | None, hint: str = "") -> None:
+        """The fee and total rows: the quoted amounts, or a sentence saying what they are waiting for."""
+        if quote is not None:
+            fee = quote.convenience_fee
+            self.fee_label.setText(self._money(fee) if fee else "No fee")
+            self.fee_label.setObjectName("")
+            self.total_label.setText(self._money(quote.total))
+        else:
+            self.fee_label.setText(hint)
+            self.fee_label.setObjectName("DialogSubtitle")
+            self.total_label.setText("—")
+        self.fee_label.style().unpolish(self.fee_label)
+        self.fee_label.style().polish(self.fee_label)
 
     # -- payment methods ---------------------------------------------------------------
 
@@ -336,8 +354,10 @@ class PayDialog(QDialog):
     def _fetch_quote(self) -> None:
         allocations, method = self.allocations(), self.selected_method()
         if not allocations or method is None:
-            self.fee_label.setText("-")
-            self.total_label.setText("-")
+            if not self.payable:
+                self._show_fee(None, "Nothing here can be paid right now")
+            else:
+                self._show_fee(None, ENTER_AMOUNT_HINT if not allocations else CHOOSE_METHOD_HINT)
             return
         self._quote_generation += 1
         generation = self._quote_generation
@@ -347,15 +367,13 @@ class PayDialog(QDialog):
             if generation == self._quote_generation:
                 self.quote = quote
                 self._quoted_for = (allocations, method.id)
-                self.fee_label.setText(self._money(quote.convenience_fee))
-                self.total_label.setText(self._money(quote.total))
+                self._show_fee(quote)
                 self.form_error.hide()
                 self.continue_button.setEnabled(True)
 
         def failed(error: Exception) -> None:
             if generation == self._quote_generation:
-                self.fee_label.setText("-")
-                self.total_label.setText("-")
+                self._show_fee(None, "The fee could not be worked out (see below)")
                 self._failed(error)
 
         self._runner.run(lambda: client.payment_quote(allocations, method.id), shown, failed)

@@ -7,7 +7,6 @@ signed the signed copy can be viewed and downloaded (PR-9).
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,78 +23,78 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.formatting import date_text, money_text, status_label
+from app.models.formatting import date_text, money_text
 from app.services.errors import PortalError
 from app.services.records import ProposalDetail
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
-from app.views.delegates import CHIP_COLORS
+from app.views import document_page as page
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
 from app.views.theme import icon, named
 
 TYPE_NAMES = {"work_order": "Work order", "contract": "Contract"}
-ACCENT = "#2f6b3a"
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text))
 
 
 def proposal_html(detail: ProposalDetail, currency: str) -> str:
     """The detail as simple HTML for QTextBrowser: one column, so it wraps in a narrow window."""
 
     def money(amount: object) -> str:
-        return _e(money_text(amount, currency))  # type: ignore[arg-type]
+        return page.e(money_text(amount, currency))  # type: ignore[arg-type]
 
-    background, foreground = CHIP_COLORS.get(detail.status, ("#eceff2", "#4a5562"))
+    kind = TYPE_NAMES.get(detail.opportunity_type, detail.opportunity_type)
     parts = [
-        f"<p style='margin:0; color:#6b7379; font-size:9pt;'>PROPOSAL {_e(detail.number)}"
-        f" · {_e(TYPE_NAMES.get(detail.opportunity_type, detail.opportunity_type))}</p>",
-        f"<h1 style='margin:2px 0 6px 0; font-size:18pt; color:#1f2a33;'>{_e(detail.title)}</h1>",
-        f"<p style='margin:0 0 10px 0;'><span style='background:{background}; color:{foreground};"
-        f" font-weight:600;'>&nbsp;{_e(status_label(detail.status))}&nbsp;</span>"
-        f"&nbsp;&nbsp;<span style='color:#4a5562;'>{_e(detail.property.name)}"
-        f" · shared {_e(date_text(detail.shared_on))}</span></p>",
+        page.header(
+            f"PROPOSAL {detail.number} · {kind}",
+            detail.title,
+            detail.status,
+            f"{detail.property.name} · shared {date_text(detail.shared_on)}",
+        )
     ]
     if detail.change_order_of is not None:
         parts.append(
-            "<p style='background:#fff4d6; color:#6b4e00; padding:6px;'>"
-            f"This is a change order: it revises proposal {_e(detail.change_order_of.number)}.</p>"
+            page.note(
+                f"This is a change order: it revises proposal {page.e(detail.change_order_of.number)}.", "warning"
+            )
         )
     if detail.signature is not None:
         signature = detail.signature
-        captured = f" (captured by {_e(signature.captured_by.name)} for the customer)" if signature.captured_by else ""
-        parts.append(
-            "<table width='100%' cellpadding='8' style='background:#dff3e6; color:#1d6340; margin:6px 0;'><tr><td>"
-            f"<b>Signed by {_e(signature.signer_name)}</b> on {_e(date_text(signature.signed_at.astimezone().date()))}"
-            f"{captured}.<br/>Approved amount: <b>{money(detail.approved_total or detail.total)}</b></td></tr></table>"
+        captured = (
+            f" (captured by {page.e(signature.captured_by.name)} for the customer)" if signature.captured_by else ""
         )
-    parts.append(f"<h3 style='color:{ACCENT}; margin-top:14px;'>Scope of work</h3>")
-    if detail.line_items is not None:
-        rows = [
-            "<tr style='background:#eef2ee; color:#4a5562; font-size:8pt;'><th align='left'>DESCRIPTION</th>"
-            "<th align='right'>QTY</th><th align='right'>UNIT PRICE</th><th align='right'>AMOUNT</th></tr>"
-        ]
-        for item in detail.line_items:
-            if item.optional:
-                continue
-            rows.append(
-                f"<tr><td>{_e(item.description)}</td><td align='right'>{_e(f'{item.quantity.normalize():f}')}</td>"
-                f"<td align='right'>{money(item.unit_price)}</td><td align='right'>{money(item.amount)}</td></tr>"
+        parts.append(
+            page.note(
+                f"<b>Signed by {page.e(signature.signer_name)}</b> on "
+                f"{page.e(date_text(signature.signed_at.astimezone().date()))}{captured}.<br/>"
+                f"Approved amount: <b>{money(detail.approved_total or detail.total)}</b>",
+                "success",
             )
-        parts.append(f"<table width='100%' cellspacing='0' cellpadding='5'>{''.join(rows)}</table>")
+        )
+    parts.append(page.section("Scope of work"))
+    if detail.line_items is not None:
+        columns = [("Description", "left"), ("Qty", "right"), ("Unit price", "right"), ("Amount", "right")]
+        rows = [
+            (
+                page.e(item.description),
+                page.e(f"{item.quantity.normalize():f}"),
+                money(item.unit_price),
+                money(item.amount),
+            )
+            for item in detail.line_items
+            if not item.optional
+        ]
+        parts.append(page.table(columns, rows))
     else:
         parts.append("<p>The work is quoted as a lump sum; your service contact can walk you through it.</p>")
-    parts.append(
-        f"<p align='right' style='font-size:13pt; margin-top:6px;'>Total&nbsp;&nbsp;<b style='color:{ACCENT};'>"
-        f"{money(detail.total)}</b></p>"
-    )
+    parts.append(page.total_line("Total", money(detail.total)))
     if detail.optional_services:
-        parts.append(f"<h3 style='color:{ACCENT}; margin-top:14px;'>Optional services</h3>")
-        hint = "Selected when the proposal was signed." if detail.signature else "You can choose these when you sign."
-        parts.append(f"<p style='color:#6b7379; margin:0 0 4px 0;'>{hint}</p>")
-        rows = []
+        parts.append(page.section("Optional services"))
+        parts.append(
+            page.hint(
+                "Selected when the proposal was signed." if detail.signature else "You can choose these when you sign."
+            )
+        )
+        options: list[str] = []
         for option in detail.optional_services:
             mark = ""
             if detail.signature is not None:
@@ -104,17 +103,14 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
                     if option.selected
                     else "<span style='color:#8a95a1;'>Not selected</span>"
                 )
-            rows.append(
-                f"<tr><td>{_e(option.description)}</td><td align='right'>{mark}</td>"
+            options.append(
+                f"<tr><td>{page.e(option.description)}</td><td align='right'>{mark}</td>"
                 f"<td align='right'>+{money(option.amount)}</td></tr>"
             )
-        parts.append(f"<table width='100%' cellspacing='0' cellpadding='5'>{''.join(rows)}</table>")
+        parts.append(f"<table width='100%' cellspacing='0' cellpadding='5'>{''.join(options)}</table>")
     if detail.sales_rep is not None:
         rep = detail.sales_rep
-        lines = [f"<b>{_e(rep.name)}</b>", f"<a href='mailto:{_e(rep.email)}'>{_e(rep.email)}</a>"]
-        if rep.phone:
-            lines.append(f"<a href='tel:{_e(rep.phone)}'>{_e(rep.phone)}</a>")
-        parts.append(f"<h3 style='color:{ACCENT}; margin-top:14px;'>Service contact</h3><p>{'<br/>'.join(lines)}</p>")
+        parts.append(page.section("Service contact") + page.contact(rep.name, rep.email, rep.phone))
     return "".join(parts)
 
 
@@ -141,8 +137,10 @@ class ProposalWindow(QDialog):
 
         self.browser = QTextBrowser()
         self.browser.setOpenExternalLinks(True)
-        self.browser.setObjectName("ProposalPage")
+        self.browser.setObjectName("DocumentPage")
         self.browser.document().setDocumentMargin(18)
+        # One column that wraps: a horizontal scroll bar would only ever scroll a few pixels of table edge.
+        self.browser.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.message = named(QLabel(""), "FormError")
         self.message.setWordWrap(True)
         self.message.hide()
@@ -293,11 +291,8 @@ class ProposalWindow(QDialog):
             self.pdf_window.close()
         window = PdfWindow(title, data, filename, self)
         if not signed and self.detail is not None and self.detail.can_sign:
-            sign = QPushButton("Sign…")
-            sign.setObjectName("PrimaryButton")
-            sign.clicked.connect(self.open_sign_dialog)
-            window.viewer.toolbar.addWidget(sign)
-        window.destroyed.connect(lambda: setattr(self, "pdf_window", None))
+            window.add_action("Sign…", self.open_sign_dialog)
+        window.finished.connect(lambda _: setattr(self, "pdf_window", None))
         self.pdf_window = window
         window.show()
 

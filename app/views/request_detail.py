@@ -19,8 +19,9 @@ from app.services.records import RequestSummary
 from app.services.tasks import TaskRunner
 from app.services.work_records import Comment, RequestDetail
 from app.views.comment_composer import CommentComposer
-from app.views.detail_pages import attachment_id, make_browser, request_page
+from app.views.detail_pages import OPEN_SCHEME, attachment_id, make_browser, request_page
 from app.views.detail_support import ask_save_path, error_sentence, open_link
+from app.views.pdf_window import PdfWindow
 from app.views.theme import named
 
 SavePathAsker = Callable[[QWidget, str], Path | None]
@@ -47,6 +48,7 @@ class RequestDetailDialog(QDialog):
         self.detail: RequestDetail | None = None
         self.problem: str | None = None
         self.last_download: Path | None = None
+        self.pdf_window: PdfWindow | None = None
         self._generation = 0
         self._scroll_to_end = False
         self.setWindowTitle(f"{summary.number} — {summary.subject}")
@@ -135,6 +137,10 @@ class RequestDetailDialog(QDialog):
     # -- downloads (RQ-4) ------------------------------------------------------------
 
     def _link(self, url: QUrl) -> None:
+        to_open = attachment_id(url, OPEN_SCHEME)
+        if to_open is not None:
+            self.open_pdf(to_open)
+            return
         wanted = attachment_id(url)
         if wanted is None:
             open_link(url)
@@ -146,7 +152,7 @@ class RequestDetailDialog(QDialog):
         if target is None:
             return
         client = self.client
-        self._show_notice(f"Downloading “{info.filename}”…")
+        self._show_notice(f"Downloading “{_html(info.filename)}”…")
 
         def saved(path: Path) -> None:
             self.last_download = path
@@ -159,6 +165,28 @@ class RequestDetailDialog(QDialog):
             self._show_notice(error_sentence(error), error=True)
 
         self.runner.run(lambda: client.download_attachment(wanted, target), saved, failed)
+
+    def open_pdf(self, wanted: int) -> None:
+        """A PDF attachment in the embedded viewer (fetched and rendered off the GUI thread)."""
+        info = self.detail.attachment(wanted) if self.detail else None
+        if info is None:
+            return
+        client = self.client
+        self._show_notice(f"Opening “{_html(info.filename)}”…")
+
+        def opened(data: bytes) -> None:
+            self._show_notice("")
+            if self.pdf_window is not None:
+                self.pdf_window.close()
+            window = PdfWindow(info.filename, data, info.filename, self)
+            window.finished.connect(lambda _: setattr(self, "pdf_window", None))
+            self.pdf_window = window
+            window.show()
+
+        def failed(error: Exception) -> None:
+            self._show_notice(error_sentence(error), error=True)
+
+        self.runner.run(lambda: client.attachment_pdf(wanted), opened, failed)
 
     def _open_download(self, link: str) -> None:
         QDesktopServices.openUrl(QUrl(link))

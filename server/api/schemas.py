@@ -8,6 +8,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
+from server.models import Staff
+
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 
 
@@ -58,6 +60,17 @@ class ItemList(BaseModel, Generic[T]):
 class PropertyRef(BaseModel):
     id: int
     name: str
+
+
+class StaffRef(BaseModel):
+    """A staff member as the portal shows them: who assisted or captured something (SA-3)."""
+
+    id: int
+    name: str
+
+
+def staff_ref(staff: Staff | None) -> StaffRef | None:
+    return None if staff is None else StaffRef(id=staff.id, name=staff.name)
 
 
 class PersonContact(BaseModel):

@@ -65,6 +65,10 @@ SMALL = Style(size=8, color=MUTED)
 LABEL = Style(size=7, font="bold", color=MUTED)
 STRONG = Style(font="bold", color=INK)
 HEADING = Style(size=11, font="bold", color=ACCENT)
+COMPANY = Style(size=20, font="bold", color=ACCENT)
+NUMBER = Style(size=13, font="bold", color=INK)
+TOTAL = Style(size=12, font="bold", color=ACCENT)
+NOTE = Style(size=9, font="bold", color=NOTE_INK)
 
 
 @dataclass(frozen=True)
@@ -393,6 +397,61 @@ class PageFlow:
             if row.key:
                 anchors[row.key] = Anchor(self.page_index, pymupdf.Rect(LEFT, top, RIGHT, self.y))
         return anchors
+
+    def letterhead(self, company: str, tagline: str, kind: str, number: str, facts: Sequence[str]) -> None:
+        """The top of a document: company and tagline on the left; kind, number and dates on the
+        right; then an accent band. Proposals and invoices open the same way."""
+        page, top, batch = self.page, self.y, self.batch
+        left_width, right_width = WIDTH * 0.6, WIDTH * 0.4
+        left_height = draw_lines(page, LEFT, top, left_width, wrap(company, left_width, COMPANY), COMPANY, batch=batch)
+        draw_lines(page, LEFT, top + left_height, left_width, [tagline], SMALL, batch=batch)
+        right = [([kind.upper()], LABEL), ([number], NUMBER), *(([fact], SMALL) for fact in facts)]
+        y = top
+        for lines, style in right:
+            y += draw_lines(page, RIGHT - right_width, y, right_width, lines, style, align="right", batch=batch)
+        self.y = max(y, top + left_height + SMALL.line_height) + 8
+        self.band(3)
+        self.space(12)
+
+    def boxes(self, boxes: Sequence[tuple[str, Sequence[tuple[str, Style]]]]) -> None:
+        """Side-by-side tinted boxes, each a small label over a few lines ("PREPARED FOR", "BILL TO")."""
+        gap, pad = 12.0, 10.0
+        box_width = (WIDTH - gap * (len(boxes) - 1)) / len(boxes)
+        inner = box_width - 2 * pad
+        laid = [(label, [(wrap(text, inner, style), style) for text, style in lines if text]) for label, lines in boxes]
+        height = max(
+            LABEL.line_height + 3 + sum(len(lines) * style.line_height for lines, style in content)
+            for _, content in laid
+        )
+        self.ensure(height + 2 * pad)
+        top = self.y
+        for index, (label, content) in enumerate(laid):
+            x = LEFT + index * (box_width + gap)
+            self.batch.rect(self.page, pymupdf.Rect(x, top, x + box_width, top + height + 2 * pad), fill=ACCENT_TINT)
+            self.batch.rect(self.page, pymupdf.Rect(x, top, x + 2.5, top + height + 2 * pad), fill=ACCENT)
+            y = top + pad + draw_lines(self.page, x + pad, top + pad, inner, [label], LABEL, batch=self.batch) + 3
+            for lines, style in content:
+                y += draw_lines(self.page, x + pad, y, inner, lines, style, batch=self.batch)
+        self.y = top + height + 2 * pad + 16
+
+    def note(self, text: str, style: Style = NOTE) -> None:
+        """A tinted band that must not be missed (a change order, PAID IN FULL)."""
+        lines = wrap(text, WIDTH - 16, style)
+        height = len(lines) * style.line_height + 10
+        self.ensure(height)
+        fill = ACCENT_TINT if style.color == ACCENT else NOTE_TINT
+        self.batch.rect(self.page, pymupdf.Rect(LEFT, self.y, RIGHT, self.y + height), fill=fill)
+        draw_lines(self.page, LEFT + 8, self.y + 5, WIDTH - 16, lines, style, batch=self.batch)
+        self.y += height
+
+    def total(self, label: str, amount: str, style: Style = TOTAL) -> None:
+        """The figure a document is about, right-aligned under a short accent rule."""
+        self.ensure(style.line_height + 8)
+        self.rule(ACCENT, 1.0, x0=RIGHT - WIDTH * 0.45)
+        self.space(5)
+        draw_text(self.page, RIGHT - WIDTH * 0.2, self.y + style.size, label, style, align="right", batch=self.batch)
+        draw_text(self.page, RIGHT - 5, self.y + style.size, amount, style, align="right", batch=self.batch)
+        self.space(style.line_height + 2)
 
     def finish(self, *, page_numbers: bool = True) -> pymupdf.Document:
         """Adds the footers and hands the document over (to `to_bytes`, or to be appended to another)."""

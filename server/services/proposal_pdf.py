@@ -19,7 +19,6 @@ import pymupdf
 from server.models import Proposal, ProposalItem, ProposalSignature, Staff
 from server.services import pdf_layout as layout
 from server.services.pdf_layout import (
-    LABEL,
     LEFT,
     RIGHT,
     SMALL,
@@ -31,12 +30,10 @@ from server.services.pdf_layout import (
     PageFlow,
     Row,
     Style,
-    draw_lines,
     draw_text,
     long_date,
     money_text,
     quantity_text,
-    wrap,
 )
 
 ROLE_NAMES = {"primary": "Primary contact", "billing": "Billing contact", "other": "Contact"}
@@ -48,9 +45,6 @@ SIGNED_DATE = "signed-date"
 APPROVED_AMOUNT = "approved-amount"
 
 TITLE = Style(size=15, font="bold", color=layout.INK)
-COMPANY = Style(size=20, font="bold", color=layout.ACCENT)
-NUMBER = Style(size=13, font="bold", color=layout.INK)
-TOTAL = Style(size=12, font="bold", color=layout.ACCENT)
 STAMP = Style(size=11, font="regular", color=layout.INK)
 BADGE = Style(size=6.5, font="bold", color=layout.ACCENT)
 BANNER = Style(size=8, font="bold", color=layout.WHITE)
@@ -144,32 +138,14 @@ class _ProposalWriter:
         return RenderedProposal(layout.to_bytes(document, self.flow.info), self.anchors)
 
     def header(self) -> None:
-        flow, proposal = self.flow, self.proposal
+        proposal = self.proposal
         assert proposal.shared_on is not None
-        page, top = flow.page, flow.y
-        left_height = draw_lines(
-            page, LEFT, top, WIDTH * 0.6, wrap(self.branch.name, WIDTH * 0.6, COMPANY), COMPANY, batch=self.flow.batch
-        )
-        draw_lines(
-            page, LEFT, top + left_height, WIDTH * 0.6, ["Landscape services proposal"], SMALL, batch=self.flow.batch
-        )
-        right = [
-            (["PROPOSAL"], LABEL),
-            ([proposal.number], NUMBER),
-            ([f"Date: {long_date(proposal.shared_on)}"], SMALL),
-            ([f"Type: {TYPE_NAMES.get(proposal.opportunity_type, proposal.opportunity_type)}"], SMALL),
-        ]
-        y = top
-        for lines, style in right:
-            y += draw_lines(
-                page, RIGHT - WIDTH * 0.4, y, WIDTH * 0.4, lines, style, align="right", batch=self.flow.batch
-            )
-        flow.y = max(y, top + left_height + SMALL.line_height) + 8
-        flow.band(3)
-        flow.space(12)
+        kind = TYPE_NAMES.get(proposal.opportunity_type, proposal.opportunity_type)
+        facts = [f"Date: {long_date(proposal.shared_on)}", f"Type: {kind}"]
+        self.flow.letterhead(self.branch.name, "Landscape services proposal", "Proposal", proposal.number, facts)
 
     def parties(self) -> None:
-        flow, prop = self.flow, self.proposal.property
+        prop = self.proposal.property
         rep = sales_rep(self.proposal)
         rep_lines: list[tuple[str, Style]] = []
         if rep is not None:
@@ -178,44 +154,16 @@ class _ProposalWriter:
                 rep_lines.append((rep.phone, TEXT))
         else:
             rep_lines = [(self.branch.name, STRONG)]
-        boxes = [
-            ("PREPARED FOR", [(prop.name, STRONG), (prop.address, TEXT)]),
-            ("YOUR SERVICE CONTACT", rep_lines),
-        ]
-        gap, pad = 12.0, 10.0
-        box_width = (WIDTH - gap) / 2
-        inner = box_width - 2 * pad
-        laid = [(label, [(wrap(text, inner, style), style) for text, style in lines if text]) for label, lines in boxes]
-        height = max(
-            LABEL.line_height + 3 + sum(len(lines) * style.line_height for lines, style in content)
-            for _, content in laid
+        self.flow.boxes(
+            [("PREPARED FOR", [(prop.name, STRONG), (prop.address, TEXT)]), ("YOUR SERVICE CONTACT", rep_lines)]
         )
-        flow.ensure(height + 2 * pad)
-        top = flow.y
-        for index, (label, content) in enumerate(laid):
-            x = LEFT + index * (box_width + gap)
-            flow.batch.rect(
-                flow.page, pymupdf.Rect(x, top, x + box_width, top + height + 2 * pad), fill=layout.ACCENT_TINT
-            )
-            flow.batch.rect(flow.page, pymupdf.Rect(x, top, x + 2.5, top + height + 2 * pad), fill=layout.ACCENT)
-            y = top + pad + draw_lines(flow.page, x + pad, top + pad, inner, [label], LABEL, batch=self.flow.batch) + 3
-            for lines, style in content:
-                y += draw_lines(flow.page, x + pad, y, inner, lines, style, batch=self.flow.batch)
-        flow.y = top + height + 2 * pad + 16
 
     def title(self) -> None:
         flow, proposal = self.flow, self.proposal
         flow.paragraph(proposal.title, TITLE)
         if proposal.change_order_of is not None:
             flow.space(6)
-            text = f"This is a change order: it revises proposal {proposal.change_order_of.number}."
-            note = Style(size=9, font="bold", color=layout.NOTE_INK)
-            flow.ensure(note.line_height + 10)
-            flow.batch.rect(
-                flow.page, pymupdf.Rect(LEFT, flow.y, RIGHT, flow.y + note.line_height + 10), fill=layout.NOTE_TINT
-            )
-            draw_lines(flow.page, LEFT + 8, flow.y + 5, WIDTH - 16, [text], note, batch=self.flow.batch)
-            flow.y += note.line_height + 10
+            flow.note(f"This is a change order: it revises proposal {proposal.change_order_of.number}.")
 
     def lines_table(self, items: list[ProposalItem], optional: bool) -> None:
         """Quantities and prices per item (PR-6 on); optional items keyed so signing can mark them."""
@@ -243,23 +191,7 @@ class _ProposalWriter:
                 f"{proposal.title}, as described to you by your service contact, for the lump sum below.", TEXT
             )
         flow.space(6)
-        flow.ensure(TOTAL.line_height + 8)
-        label = "Total" if details else "Lump-sum total"
-        flow.rule(layout.ACCENT, 1.0, x0=RIGHT - WIDTH * 0.45)
-        flow.space(5)
-        draw_text(
-            flow.page, RIGHT - WIDTH * 0.2, flow.y + TOTAL.size, label, TOTAL, align="right", batch=self.flow.batch
-        )
-        draw_text(
-            flow.page,
-            RIGHT - 5,
-            flow.y + TOTAL.size,
-            self.money(proposal.total),
-            TOTAL,
-            align="right",
-            batch=self.flow.batch,
-        )
-        flow.space(TOTAL.line_height + 2)
+        flow.total("Total" if details else "Lump-sum total", self.money(proposal.total))
         if any(item.optional for item in proposal.items):
             flow.paragraph("Optional services are not included in this total.", SMALL, align="right")
 

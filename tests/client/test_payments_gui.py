@@ -11,10 +11,13 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import requests
+import shiboken6
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
@@ -33,6 +36,7 @@ pytestmark = pytest.mark.gui
 VISA = "4242424242424242"
 DECLINED = "4000000000000002"
 TIMEOUT_MS = 15000
+QUOTE_WAIT_MS = 600  # twice the pay dialog's quote delay
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +115,23 @@ def test_pay_flow_shows_fee_before_confirming_then_a_receipt(
     assert "Total charged: $103.93" in dialog.receipt_label.text()
     assert "Visa ending 4242" in dialog.receipt_label.text()
     assert session.client.invoice(invoice.id).balance == Decimal("0.00")
+
+
+def test_fee_rows_say_what_they_wait_for(qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner) -> None:  # IN-7
+    from app.views.pay_dialog import CHOOSE_METHOD_HINT, ENTER_AMOUNT_HINT
+
+    session = session_for(pay_portal.portal_url("east"))
+    dialog = open_pay(qtbot, session, runner, [detail(session, "INV-20001")])
+    dialog._show_methods((), None)  # a contact with nothing on file: no method is chosen yet
+    assert dialog.method_combo.currentText() == "Choose how to pay"
+    assert (dialog.fee_label.text(), dialog.total_label.text()) == (CHOOSE_METHOD_HINT, "—")
+    qtbot.wait(QUOTE_WAIT_MS)
+    assert dialog.fee_label.text() == CHOOSE_METHOD_HINT, "no quote without a method"
+    dialog.other_radio.setChecked(True)
+    qtbot.wait(QUOTE_WAIT_MS)
+    assert dialog.fee_label.text() == ENTER_AMOUNT_HINT
+    assert not dialog.amount_error.isVisible(), "an empty field is not an error yet"
+    assert not dialog.continue_button.isEnabled()
 
 
 def test_other_amount_is_quoted_as_typed(
@@ -347,8 +368,10 @@ def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: Ta
     session = session_for(pay_portal.portal_url("east"))
     invoice = detail(session, "INV-20001")  # Birch: Morgan is its billing contact
     text = invoice_html(invoice, "USD")
-    for expected in ("Invoice INV-20001", "Balance due: $480.00", "Birch Office Park", "Riley Rep", "Mowing"):
+    for expected in ("Invoice INV-20001", "Balance due: <b>$480.00</b>", "Birch Office Park", "Riley Rep", "Mowing"):
         assert expected in text
+    assert "<td align='right'>$480.00</td>" in text, "amounts are right-aligned"
+    assert "PROPOSAL" not in text and "font-size:18pt" in text, "the proposal page's header style"
     dialog = InvoiceDetailDialog(session, runner, invoice)
     qtbot.addWidget(dialog)
     assert dialog.pay_button.isEnabled()
@@ -357,3 +380,48 @@ def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: Ta
     qtbot.addWidget(paid)
     assert not paid.pay_button.isEnabled()
     assert paid.status_label.text() == "Invoice INV-10000 is already paid in full."
+
+
+def test_view_invoice_opens_the_embedded_viewer_with_pay_invoice(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner, tmp_path: Path
+) -> None:  # IN-4: "After reviewing the Invoice, they can click Pay Invoice on this screen"
+    from app.views.invoice_detail import InvoiceDetailDialog
+
+    session = session_for(pay_portal.portal_url("east"))
+    dialog = InvoiceDetailDialog(session, runner, detail(session, "INV-20001"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.view_pdf()
+    qtbot.waitUntil(lambda: dialog.pdf_window is not None, timeout=TIMEOUT_MS)
+    window = dialog.pdf_window
+    assert window is not None
+    qtbot.waitUntil(lambda: window.viewer._shown, timeout=TIMEOUT_MS)
+    assert window.windowTitle() == "Invoice INV-20001"
+    assert window.viewer.page_count >= 1
+    copy = window.viewer.save_copy(str(tmp_path / "copy.pdf"))  # "Save a copy" keeps the exact bytes
+    assert copy is not None and copy.read_bytes() == window.viewer.data
+    pay = next(b for b in window.findChildren(QPushButton) if b.text() == "Pay invoice")
+    assert pay.isEnabled()
+    with qtbot.waitSignal(dialog.pay_requested, timeout=TIMEOUT_MS) as asked:
+        qtbot.mouseClick(pay, Qt.MouseButton.LeftButton)
+    assert asked.args[0].number == "INV-20001"
+    assert dialog.pay_parent() is window, "the pay dialog opens over the invoice being read"
+    closing = window
+    closing.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)
+    assert dialog.pdf_window is None
+    assert dialog.pay_parent() is dialog
+
+    paid = InvoiceDetailDialog(session, runner, detail(session, "INV-10000"))
+    qtbot.addWidget(paid)
+    paid.view_pdf()
+    qtbot.waitUntil(lambda: paid.pdf_window is not None, timeout=TIMEOUT_MS)
+    assert paid.pdf_window is not None
+    qtbot.waitUntil(lambda: paid.pdf_window is not None and paid.pdf_window.viewer._shown, timeout=TIMEOUT_MS)
+    pay = next(b for b in paid.pdf_window.findChildren(QPushButton) if b.text() == "Pay invoice")
+    assert not pay.isEnabled()
+    assert pay.toolTip() == "Invoice INV-10000 is already paid in full."
+    # Let the window's deferred delete run before the (Python-owned) dialog goes away with the test.
+    closing = paid.pdf_window
+    closing.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pymupdf
 import pytest
+import shiboken6
 from PySide6.QtCore import QSettings, Qt, QUrl
 from pytestqt.qtbot import QtBot
 
@@ -174,6 +176,33 @@ def test_reply_with_a_file_refreshes_thread_and_list_and_downloads(
     assert dialog.last_download == saved
     assert saved.read_bytes() == PNG
     assert "Saved “tap-copy.png”" in dialog.notice.text()
+
+
+def test_a_pdf_attachment_opens_in_the_embedded_viewer(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-4
+    document = pymupdf.open()
+    document.new_page().insert_text((72, 72), "Irrigation plan")
+    plan = write(tmp_path / "plan.pdf", document.tobytes())
+    dialog = open_rowan_request(qtbot, robin_window)
+    dialog.composer.text_edit.setPlainText("The plan")
+    dialog.composer.picker.add_paths([plan])
+    qtbot.mouseClick(dialog.composer.send_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, robin_window)
+    assert dialog.detail is not None
+    sent = dialog.detail.comments[-1].attachments[0]
+    assert f'href="attachment-open:{sent.id}"' in dialog.browser.toHtml()
+    dialog.browser.anchorClicked.emit(QUrl(f"attachment-open:{sent.id}"))
+    qtbot.waitUntil(lambda: dialog.pdf_window is not None, timeout=WAIT_MS)
+    window = dialog.pdf_window
+    assert window is not None
+    qtbot.waitUntil(lambda: window.viewer._shown, timeout=WAIT_MS)
+    assert window.windowTitle() == "plan.pdf"
+    assert window.viewer.data == plan.read_bytes()
+    closing = window
+    closing.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=WAIT_MS)
+    assert dialog.pdf_window is None
 
 
 def test_refused_files_are_shown_with_their_reason(qtbot: QtBot, robin_window: MainWindow, tmp_path: Path) -> None:

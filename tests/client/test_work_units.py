@@ -16,12 +16,19 @@ from app.models.comments import AttachmentDraft
 from app.models.dates import relative_day
 from app.models.lists import VisitsModel
 from app.services.portal_client import PortalClient
-from app.services.records import Page, PropertyRef, RequestSummary, VisitSummary
+from app.services.records import Page, PersonContact, PropertyRef, RequestSummary, StaffRef, VisitSummary
 from app.services.tasks import TaskRunner
 from app.services.uploads import MAX_FILE_BYTES, MAX_FILES, ChosenFile, FileRefused, check_file, size_text
-from app.services.work_records import AttachmentInfo, Comment, RequestDetail, ServiceContact, VisitDetail, VisitNote
+from app.services.work_records import (
+    AttachmentInfo,
+    Comment,
+    RequestDetail,
+    VisitDetail,
+    VisitNote,
+    parse_request_detail,
+)
 from app.views.attachment_picker import AttachmentPicker
-from app.views.detail_pages import attachment_id, request_page, visit_page
+from app.views.detail_pages import OPEN_SCHEME, attachment_id, request_page, visit_page
 from app.views.request_detail import RequestDetailDialog
 from app.views.visits_tab import starts_day
 from tests.client.fault_server import FaultServer, answer, problem
@@ -128,7 +135,7 @@ def test_visit_page_lists_services_notes_and_a_mail_link() -> None:  # VI-2
     detail = VisitDetail(
         summary,
         (VisitNote("Beds <edged> & mulched.", NOON),),
-        ServiceContact("Sam Rep", "sam@example.com", "555-0100"),
+        PersonContact("Sam Rep", "sam@example.com", "555-0100"),
     )
     html = visit_page(summary, detail, today)
     assert "Friday, May 8, 2026" in html
@@ -141,7 +148,7 @@ def test_visit_page_lists_services_notes_and_a_mail_link() -> None:  # VI-2
     assert "No such visit." in visit_page(summary, None, today, problem="No such visit.")
 
 
-def request_detail(comments: tuple[Comment, ...], captured_by: str | None = None) -> RequestDetail:
+def request_detail(comments: tuple[Comment, ...], captured_by: StaffRef | None = None) -> RequestDetail:
     summary = RequestSummary(5, "WEB-5", "Broken <gate>", OAK, "open", NOON, NOON, len(comments))
     return RequestDetail(summary, "It swings open.", "Pat Customer", captured_by, (), comments)
 
@@ -153,7 +160,7 @@ def test_request_page_reads_as_a_conversation() -> None:  # RQ-1, RQ-4
         "Pat Customer",
         "Thanks",
         NOON + timedelta(hours=2),
-        "Olivia Office",
+        StaffRef(3, "Olivia Office"),
         (AttachmentInfo(41, "gate.png", 2048, "image/png"),),
     )
     detail = request_detail((reply, mine))
@@ -167,6 +174,42 @@ def test_request_page_reads_as_a_conversation() -> None:  # RQ-1, RQ-4
     assert "Pat Customer (you)" in html
     assert detail.attachment(41) == mine.attachments[0]
     assert "No replies yet." in request_page(detail.summary, request_detail(()), "Pat Customer")
+
+
+def test_captured_by_is_a_staff_reference_like_everywhere_else() -> None:  # RQ-2 (SA-3)
+    olivia = {"id": 3, "name": "Olivia Office"}
+    data = {
+        "id": 5,
+        "number": "WEB-5",
+        "subject": "Gate",
+        "property": {"id": 1, "name": "Oak Plaza"},
+        "status": "open",
+        "created_at": NOON.isoformat(),
+        "last_activity_at": NOON.isoformat(),
+        "comment_count": 1,
+        "description": "",
+        "author_name": "Pat Customer",
+        "captured_by": olivia,
+        "attachments": [],
+        "comments": [
+            {"id": 8, "author_name": "Pat Customer", "body": "Hi", "created_at": NOON.isoformat(), "captured_by": None}
+        ],
+    }
+    detail = parse_request_detail(data)
+    assert detail.captured_by == StaffRef(3, "Olivia Office")
+    assert detail.comments[0].captured_by is None
+    assert "Captured by office staff (Olivia Office)" in request_page(detail.summary, detail, "Someone else")
+
+
+def test_pdf_attachments_can_be_opened_as_well_as_downloaded() -> None:  # RQ-4
+    files = (AttachmentInfo(41, "plan.pdf", 9000, "application/pdf"), AttachmentInfo(42, "gate.png", 10, "image/png"))
+    comment = Comment(8, "Sam Rep", "See the plan", NOON, None, files)
+    html = request_page(request_detail((comment,)).summary, request_detail((comment,)), "Pat Customer")
+    assert 'href="attachment-open:41"' in html
+    assert 'href="attachment-open:42"' not in html
+    assert html.count('href="attachment:42"') == 2  # the name and "Download"
+    assert attachment_id(QUrl("attachment-open:41"), OPEN_SCHEME) == 41
+    assert attachment_id(QUrl("attachment-open:41")) is None
 
 
 def test_attachment_links() -> None:

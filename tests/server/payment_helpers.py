@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,14 +10,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from server.db import make_engine, make_session_factory
-from server.models import AuthSession, Contact, Invoice, Payment, SandboxCharge, Staff
-from server.models.base import utcnow
-from server.services.secrets import new_token, token_hash
+from server.models import Invoice, Payment, SandboxCharge
 from server.settings import Settings
-from tests.server.conftest import NORTH
+from tests.server.conftest import NORTH, database
 
 VISA = "4242424242424242"
 MASTERCARD = "5555555555554444"
@@ -121,17 +115,6 @@ def pay_many(
     )
 
 
-@contextmanager
-def database(settings: Settings) -> Iterator[Session]:
-    """Direct access to the test's database, for setting up data no endpoint writes (and for checks)."""
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
 def charges(settings: Settings) -> list[SandboxCharge]:
     """What the sandbox gateway took: the money side of every check."""
     with database(settings) as session:
@@ -150,31 +133,3 @@ def set_invoice(settings: Settings, number: str, **values: Any) -> None:
         for name, value in values.items():
             setattr(row, name, value)
         session.commit()
-
-
-def assist_headers(settings: Settings, staff_email: str, contact_key: str) -> dict[str, str]:
-    """A token for a staff member acting as a contact (SA-2), as the staff endpoints will issue it."""
-    with database(settings) as session:
-        staff = session.scalar(select(Staff).where(Staff.email == staff_email))
-        contact = session.scalar(select(Contact).where(Contact.key == contact_key))
-        assert staff is not None
-        assert contact is not None
-        token = new_token()
-        now = utcnow()
-        session.add(
-            AuthSession(
-                token_hash=token_hash(token),
-                identity_id=staff.identity_id,
-                branch_id=contact.branch_id,
-                kind="staff",
-                contact_id=contact.id,
-                staff_id=staff.id,
-                assisted_by_id=staff.id,
-                assist_reason="on the phone",
-                created_at=now,
-                last_used_at=now,
-                expires_at=now + settings.session_lifetime,
-            )
-        )
-        session.commit()
-    return {"Authorization": f"Bearer {token}"}

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import timedelta
 from typing import Any
 
 import pymupdf
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from server.models import AuthSession, Contact, Staff
-from server.models.base import utcnow
-from server.services.secrets import new_token, token_hash
 from tests.server.conftest import NORTH
 
 
@@ -65,33 +61,6 @@ def proposal_id_by_key(client: TestClient, key: str) -> int:
         proposal_id = session.scalar(select(Proposal.id).where(Proposal.key == key))
     assert proposal_id is not None
     return int(proposal_id)
-
-
-def assist_headers(client: TestClient, contact_key: str, staff_key: str) -> dict[str, str]:
-    """An assist session (SA-2) as the staff-assistance endpoint creates it: the contact, assisted by staff."""
-    token = new_token()
-    now = utcnow()
-    with client.app.state.session_factory() as session:  # type: ignore[attr-defined]
-        contact = session.scalar(select(Contact).where(Contact.key == contact_key))
-        staff = session.scalar(select(Staff).where(Staff.key == staff_key))
-        assert contact is not None
-        assert staff is not None
-        session.add(
-            AuthSession(
-                token_hash=token_hash(token),
-                identity_id=contact.identity_id,
-                branch_id=contact.branch_id,
-                kind="contact",
-                contact_id=contact.id,
-                assisted_by_id=staff.id,
-                assist_reason="On the phone",
-                created_at=now,
-                last_used_at=now,
-                expires_at=now + timedelta(hours=1),
-            )
-        )
-        session.commit()
-    return {"Authorization": f"Bearer {token}"}
 
 
 def sha256(data: bytes) -> str:

@@ -17,16 +17,11 @@ so count the entries of your own action, or compare counts taken after `assist(.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
-from server.db import make_engine, make_session_factory
-from server.settings import Settings
-from tests.server.conftest import NORTH
+from tests.server.conftest import NORTH, login
 
 
 def find_contact(client: TestClient, staff_headers: dict[str, str], email: str, base: str = NORTH) -> dict[str, Any]:
@@ -55,6 +50,11 @@ def assist(
     return {"Authorization": f"Bearer {response.json()['token']}"}
 
 
+def assisted_by_office(client: TestClient, contact_email: str = "pat@example.com") -> dict[str, str]:
+    """Olivia Office (North) helping a contact, through the real POST /staff/assist (SA-2)."""
+    return assist(client, login(client, "office@example.com"), contact_email)
+
+
 def audit_entries(
     client: TestClient,
     staff_headers: dict[str, str],
@@ -76,14 +76,3 @@ def audit_entries(
             break
         params["cursor"] = page["next_cursor"]
     return [e for e in entries if action is None or e["action"] == action]
-
-
-@contextmanager
-def database(settings: Settings) -> Iterator[Session]:
-    """A session on the test's own database, for setting up states the API cannot reach (e.g. idle time)."""
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()

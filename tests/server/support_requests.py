@@ -7,16 +7,12 @@ import struct
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.db import make_engine, make_session_factory
-from server.models import AuthSession, Contact, Staff
-from server.models.base import utcnow
-from server.services.secrets import new_token, token_hash
 from server.settings import Settings
 
 
@@ -34,29 +30,6 @@ def db(settings: Settings) -> Iterator[Session]:
 def id_of(settings: Settings, model: Any, key: str) -> int:
     with db(settings) as session:
         return int(session.scalar(select(model.id).where(model.key == key)))
-
-
-def assist_headers(settings: Settings, staff_key: str, contact_key: str) -> dict[str, str]:
-    """A token for an assist session (SA-2), as the staff feature issues it: acting as the contact."""
-    token = new_token()
-    with db(settings) as session:
-        staff = session.scalar(select(Staff).where(Staff.key == staff_key))
-        contact = session.scalar(select(Contact).where(Contact.key == contact_key))
-        assert staff is not None
-        assert contact is not None
-        session.add(
-            AuthSession(
-                token_hash=token_hash(token),
-                identity_id=staff.identity_id,
-                branch_id=contact.branch_id,
-                kind="contact",
-                contact_id=contact.id,
-                assisted_by_id=staff.id,
-                assist_reason="Customer on the phone",
-                expires_at=utcnow() + timedelta(hours=1),
-            )
-        )
-    return {"Authorization": f"Bearer {token}"}
 
 
 # --- sample files, by content ------------------------------------------------------------------

@@ -11,16 +11,15 @@ from sqlalchemy import select
 
 from server.models import Branch, Contact
 from server.settings import Settings
-from tests.server.conftest import NORTH, SOUTH, login
+from tests.server.conftest import NORTH, SOUTH, database, login
 from tests.server.payment_helpers import (
     add_card,
-    assist_headers,
-    database,
     invoice,
     invoice_ids,
     pay,
     set_invoice,
 )
+from tests.server.staff_helpers import assisted_by_office
 
 
 def test_only_shared_invoices_of_own_properties_appear(
@@ -148,7 +147,7 @@ def test_pay_blocked_reasons_are_sentences(
 def test_assisted_payment_shows_who_captured_it(
     client: TestClient, pat: dict[str, str], settings: Settings
 ) -> None:  # IN-4, SA-3
-    helper = assist_headers(settings, "office@example.com", "pat")
+    helper = assisted_by_office(client)
     due = invoice_ids(client, pat)["INV-I-DUE"]
     card = add_card(client, helper)
     assert pay(client, helper, due, "20.50", card).status_code == 201
@@ -175,7 +174,7 @@ def test_invoice_pdf_is_a_real_document(client: TestClient, pat: dict[str, str])
         "North Branch",
         "Oak Plaza",
         "Mowing",
-        f"{due:%B} {due.day:02d}, {due.year}",
+        f"{due:%B} {due.day}, {due.year}",
         "NET 30 DAYS",
         "Credits applied",
         "-$50.00",

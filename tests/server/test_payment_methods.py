@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from server.models import AuditEntry, PaymentMethod
 from server.settings import Settings
-from tests.server.conftest import NORTH, SOUTH, login
+from tests.server.conftest import NORTH, SOUTH, database, login
 from tests.server.payment_helpers import (
     ACH_REJECTED,
     AMEX,
@@ -21,10 +21,9 @@ from tests.server.payment_helpers import (
     ach_body,
     add_card,
     add_method,
-    assist_headers,
     card_body,
-    database,
 )
+from tests.server.staff_helpers import assisted_by_office
 
 
 def methods(client: TestClient, headers: dict[str, str], base: str = NORTH) -> list[dict[str, Any]]:
@@ -244,11 +243,13 @@ def test_methods_cannot_be_added_when_the_branch_takes_no_electronic_payments(
 
 
 def test_assisted_method_changes_are_audited(client: TestClient, settings: Settings) -> None:  # SA-3, PM-1
-    helper = assist_headers(settings, "office@example.com", "pat")
+    helper = assisted_by_office(client)
     visa = add_card(client, helper)
     client.post(f"{NORTH}/payment-methods/{visa}/default", headers=helper)
     client.delete(f"{NORTH}/payment-methods/{visa}", headers=helper)
     with database(settings) as session:
-        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action != "assist.start").order_by(AuditEntry.id)
+        ).all()
     assert [e.action for e in entries] == ["payment_method.add", "payment_method.default", "payment_method.delete"]
     assert all(e.detail == "Visa ending 4242" for e in entries)

@@ -13,7 +13,7 @@ from server.models import AuditEntry, Branch, IdempotencyRecord, SandboxCharge
 from server.services.gateway import Charge, GatewayError, SandboxGateway
 from server.services.payments import convenience_fee, split_fee
 from server.settings import Settings
-from tests.server.conftest import NORTH, SOUTH, login, mails
+from tests.server.conftest import NORTH, SOUTH, database, login, mails
 from tests.server.payment_helpers import (
     ACH_REJECTED,
     DECLINED,
@@ -22,16 +22,15 @@ from tests.server.payment_helpers import (
     ach_body,
     add_card,
     add_method,
-    assist_headers,
     balance_of,
     charges,
-    database,
     invoice,
     invoice_ids,
     new_key,
     pay,
     portal_payments,
 )
+from tests.server.staff_helpers import assisted_by_office
 
 
 def quote(client: TestClient, headers: dict[str, str], invoice_id: int, amount: str, method: int) -> dict[str, str]:
@@ -408,7 +407,7 @@ def test_receipt_is_emailed_when_receipts_are_on(
 def test_assisted_payment_is_audited_and_marked(
     client: TestClient, pat: dict[str, str], settings: Settings
 ) -> None:  # SA-3
-    helper = assist_headers(settings, "office@example.com", "pat")
+    helper = assisted_by_office(client)
     due = invoice_ids(client, pat)["INV-I-DUE"]
     card = add_card(client, helper)
     client.patch(f"{NORTH}/me/preferences", headers=helper, json={"email_receipts": True})

@@ -12,14 +12,13 @@ from sqlalchemy import select
 
 from server.models import Base
 from server.settings import Settings
-from tests.server.conftest import NORTH
+from tests.server.conftest import NORTH, database
 from tests.server.payment_helpers import (
     LOST_ANSWER,
     VISA,
     ach_body,
     add_method,
     card_body,
-    database,
     invoice_ids,
     pay,
     pay_many,

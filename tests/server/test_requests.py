@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 from server.models import Activity, AuditEntry, Branch, ServiceRequest, Staff
 from server.settings import Settings
 from tests.server.conftest import NORTH, SOUTH, login, mails, property_ids
-from tests.server.support_requests import PNG, assist_headers, db, id_of
+from tests.server.staff_helpers import assisted_by_office
+from tests.server.support_requests import PNG, db, id_of
 
 
 def new_request(client: TestClient, headers: dict[str, str], **body: Any) -> dict[str, Any]:
@@ -188,21 +189,27 @@ def test_staff_need_an_assist_session(client: TestClient, office: dict[str, str]
 def test_assisted_request_and_comment_are_audited_and_marked(
     client: TestClient, settings: Settings
 ) -> None:  # RQ-2 (SA-3)
-    helper = assist_headers(settings, "office", "pat")
+    helper = assisted_by_office(client)
     oak = property_ids(client, helper)["Oak Plaza"]
     created = new_request(client, helper, property_id=oak, subject="Entered by phone")
-    assert created["captured_by"] == "Olivia Office"
+    with db(settings) as session:
+        office_id = session.scalar(select(Staff.id).where(Staff.key == "office"))
+    assert created["captured_by"] == {"id": office_id, "name": "Olivia Office"}
     assert created["author_name"] == "Pat Customer"
     comment = client.post(f"{NORTH}/requests/{created['id']}/comments", headers=helper, json={"body": "Added detail"})
     assert comment.status_code == 201
-    assert comment.json()["captured_by"] == "Olivia Office"
+    assert comment.json()["captured_by"] == created["captured_by"]
+    detail = client.get(f"{NORTH}/requests/{created['id']}", headers=helper).json()
+    assert detail["captured_by"] == created["captured_by"]
+    assert [c["captured_by"] for c in detail["comments"]] == [created["captured_by"]]
     with db(settings) as session:
-        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action != "assist.start").order_by(AuditEntry.id)
+        ).all()
         assert [(e.action, e.target) for e in entries] == [
             ("request.create", f"request {created['number']}"),
             ("request.comment", f"request {created['number']}"),
         ]
-        office_id = session.scalar(select(Staff.id).where(Staff.key == "office"))
         assert all(e.staff_id == office_id for e in entries)
         row = session.get(ServiceRequest, created["id"])
         assert row is not None

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from server.models import AuthSession, Contact, Identity, Staff
 from server.settings import Settings
 from tests.server.company import PASSWORD
-from tests.server.conftest import NORTH, SOUTH, login, property_ids
-from tests.server.staff_helpers import assist, database, find_contact
+from tests.server.conftest import NORTH, SOUTH, database, login, property_ids
+from tests.server.staff_helpers import assist, find_contact
 
 
 def open_assist(client: TestClient, staff: dict[str, str], contact_id: int, reason: str = "On the phone") -> Any:

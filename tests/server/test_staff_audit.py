@@ -8,8 +8,8 @@ from sqlalchemy import delete, select, update
 
 from server.models import AuditEntry, AuditIsAppendOnly, Contact, PaymentMethod, Staff
 from server.settings import Settings
-from tests.server.conftest import NORTH, SOUTH, login
-from tests.server.staff_helpers import assist, audit_entries, database, find_contact
+from tests.server.conftest import NORTH, SOUTH, database, login
+from tests.server.staff_helpers import assist, audit_entries, find_contact
 
 
 def give_payment_method(settings: Settings, key: str) -> None:

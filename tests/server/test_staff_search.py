@@ -14,8 +14,8 @@ from server.services import staff as staff_service
 from server.services.importer import import_document
 from server.settings import Settings
 from tests.server.company import PASSWORD, build_company
-from tests.server.conftest import NORTH, SOUTH, login
-from tests.server.staff_helpers import assist, database
+from tests.server.conftest import NORTH, SOUTH, database, login
+from tests.server.staff_helpers import assist
 
 
 def search(client: TestClient, headers: dict[str, str], q: str, base: str = NORTH, **params: Any) -> dict[str, Any]:

@@ -18,7 +18,17 @@ from server.api.routes.payments import (
     PaymentServiceDep,
     outcome_response,
 )
-from server.api.schemas import Body, ItemList, MoneyIn, MoneyOut, PersonContact, PropertyRef, Timestamp
+from server.api.schemas import (
+    Body,
+    ItemList,
+    MoneyIn,
+    MoneyOut,
+    PersonContact,
+    PropertyRef,
+    StaffRef,
+    Timestamp,
+    staff_ref,
+)
 from server.models import Invoice, Payment
 from server.models.billing import PAYMENT_SUCCEEDED
 from server.services.invoice_pdf import InvoiceDocument, PdfLine, PdfPayment, render_invoice
@@ -90,11 +100,6 @@ class InvoiceLineOut(BaseModel):
 class MethodRef(BaseModel):
     type: Literal["card", "ach"]
     last4: str
-
-
-class StaffRef(BaseModel):
-    id: int
-    name: str
 
 
 class InvoicePaymentOut(BaseModel):
@@ -173,7 +178,7 @@ def invoice_detail(invoice_id: int, contact: ContactDep, caller: CallerDep, sess
                 method=MethodRef(type=p.method_type, last4=p.method_last4)  # type: ignore[arg-type]
                 if p.method_type and p.method_last4
                 else None,
-                captured_by=StaffRef(id=p.captured_by.id, name=p.captured_by.name) if p.captured_by else None,
+                captured_by=staff_ref(p.captured_by),
                 group_id=p.group_id,
             )
             for p in succeeded_payments(invoice)

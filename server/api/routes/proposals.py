@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, StrictBool
 
 from server.api.deps import CallerDep, ContactDep, PagingDep, SelectionDep, SessionDep
 from server.api.paging import paginate
-from server.api.schemas import Body, ItemList, MoneyOut, PersonContact, PropertyRef, Timestamp
+from server.api.schemas import Body, ItemList, MoneyOut, PersonContact, PropertyRef, StaffRef, Timestamp, staff_ref
 from server.errors import conflict
 from server.models import Proposal
 from server.services.proposal_pdf import render_proposal, render_signed_proposal, sales_rep, signed_document
@@ -65,11 +65,6 @@ class OptionalServiceOut(BaseModel):
     description: str
     amount: MoneyOut
     selected: bool
-
-
-class StaffRef(BaseModel):
-    id: int
-    name: str
 
 
 class SignatureOut(BaseModel):
@@ -156,9 +151,7 @@ def proposal_detail(proposal: Proposal, role: str) -> ProposalDetailOut:
         signature=SignatureOut(
             signer_name=signature.signer_name,
             signed_at=signature.signed_at,
-            captured_by=StaffRef(id=signature.captured_by.id, name=signature.captured_by.name)
-            if signature.captured_by
-            else None,
+            captured_by=staff_ref(signature.captured_by),
         )
         if signature
         else None,

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import CallerDep, ContactDep, PagingDep, SelectionDep, SessionDep, SettingsDep
 from server.api.paging import paginate
-from server.api.schemas import Body, ItemList, PropertyRef, Timestamp
+from server.api.schemas import Body, ItemList, PropertyRef, StaffRef, Timestamp, staff_ref
 from server.api.uploads import MAX_FILES, parse_fields, received
 from server.errors import not_found
 from server.models import Attachment, RequestComment, ServiceRequest
@@ -76,7 +76,9 @@ class CommentOut(BaseModel):
     author_name: str
     body: str
     created_at: Timestamp
-    captured_by: str | None
+    captured_by: StaffRef | None = Field(
+        description="the office staff member who entered it in an assist session (SA-3)"
+    )
     attachments: list[AttachmentOut]
 
 
@@ -84,7 +86,9 @@ class RequestDetailOut(RequestItemOut):
     description: str
     # The request itself reads as the first message of the thread: who wrote it and the files sent with it.
     author_name: str | None
-    captured_by: str | None
+    captured_by: StaffRef | None = Field(
+        description="the office staff member who entered it in an assist session (SA-3)"
+    )
     attachments: list[AttachmentOut]
     comments: list[CommentOut]
 
@@ -124,7 +128,7 @@ def comment_out(comment: RequestComment) -> CommentOut:
         author_name=comment.author_name,
         body=comment.body,
         created_at=comment.created_at,
-        captured_by=comment.captured_by.name if comment.captured_by else None,
+        captured_by=staff_ref(comment.captured_by),
         attachments=[attachment_out(a) for a in comment.attachments],
     )
 
@@ -135,7 +139,7 @@ def request_detail(session: Session, request: ServiceRequest) -> RequestDetailOu
         **item.model_dump(),
         description=request.description,
         author_name=request.created_by_contact.name if request.created_by_contact else None,
-        captured_by=request.captured_by.name if request.captured_by else None,
+        captured_by=staff_ref(request.captured_by),
         attachments=[attachment_out(a) for a in request_attachments(session, request)],
         comments=[comment_out(c) for c in public_comments(request)],
     )
