@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     QApplication.setApplicationName(APP_NAME)
     QApplication.setApplicationVersion(__version__)
     app = QApplication(sys.argv[:1])
-    apply_theme(app)
+    apply_theme(app, args.theme)
     configure_logging()
 
     if args.smoke:

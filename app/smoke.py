@@ -1,7 +1,9 @@
 """`main.py --demo --smoke DIR`: a headless end-to-end check for CI and for reviewing screens.
 
 Signs in to the demo company, loads every tab, saves a PNG per tab and of the sign-in dialog,
-and prints one JSON line of timings. Secrets and settings stay in memory / a temp folder.
+then stops the demo server and checks the window says so (banner, lists kept and marked out of
+date: offline.png), and prints one JSON line of timings. Secrets and settings stay in memory / a
+temp folder.
 """
 
 from __future__ import annotations
@@ -68,6 +70,24 @@ def _save(widget: QWidget, path: Path) -> None:
         raise SmokeFailed(f"could not write {path}")
 
 
+def _go_offline(window: MainWindow, demo: DemoServer, out_dir: Path) -> float:
+    """The server goes away: the refresh must fail into the banner, keeping every list."""
+    demo.stop()
+    window.tab_widget.setCurrentIndex(0)
+    begun = time.perf_counter()
+    window.refresh()
+    _wait(lambda: window.monitor.offline and window.banner.isVisible(), "the offline banner")
+    _idle(window.runner, "the failed refresh")
+    for key in window._visible_tab_keys():
+        tab = window.tabs[key]
+        if tab.model.rowCount() and not tab.stale:
+            raise SmokeFailed(f"the {key} tab dropped or did not mark its rows while offline")
+    if not window.sidebar.stale:
+        raise SmokeFailed("the balance was not marked as out of date while offline")
+    _save(window, out_dir / "offline.png")
+    return round(time.perf_counter() - begun, 3)
+
+
 def run_smoke(app: QApplication, out_dir: Path, started: float) -> int:
     try:
         timings = _run(app, out_dir, started)
@@ -112,7 +132,8 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
                 raise SmokeFailed(f"the {key} tab shows an error: {tab._error}")
             QTimer.singleShot(0, lambda: None)
             _save(window, out_dir / f"{key}.png")
+        offline_s = _go_offline(window, demo, out_dir)
         window.close()
-        return {"startup_s": round(startup, 3), "tabs": tab_times}
+        return {"startup_s": round(startup, 3), "tabs": tab_times, "offline_banner_s": offline_s}
     finally:
         demo.stop()

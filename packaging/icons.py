@@ -21,7 +21,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SVG = ROOT / "resources" / "icons" / "app.svg"
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
 # icns entry types holding PNG data, by pixel size (Apple's "Icon Services" types since 10.7).
-ICNS_TYPES = ((b"icp4", 16), (b"icp5", 32), (b"icp6", 64), (b"ic07", 128), (b"ic08", 256), (b"ic09", 512), (b"ic10", 1024))
+ICNS_TYPES = (
+    (b"icp4", 16),
+    (b"icp5", 32),
+    (b"icp6", 64),
+    (b"ic07", 128),
+    (b"ic08", 256),
+    (b"ic09", 512),
+    (b"ic10", 1024),
+)
 
 
 def render_png(renderer: QSvgRenderer, size: int) -> bytes:

@@ -8,23 +8,10 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.models.properties import ROLE_LABELS
 from app.models.roles import Role
+from app.views.theme import chip_colors, colors
 
 Index = QModelIndex | QPersistentModelIndex
 
-# status key -> (background, text)
-CHIP_COLORS: dict[str, tuple[str, str]] = {
-    "pending": ("#fff4d6", "#8a5a00"),
-    "accepted": ("#dff3e6", "#1d6340"),
-    "rejected": ("#fde4e4", "#9b1c1c"),
-    "scheduled": ("#e1ecfb", "#1e4e8c"),
-    "completed": ("#dff3e6", "#1d6340"),
-    "due": ("#fff4d6", "#8a5a00"),
-    "overdue": ("#fde4e4", "#9b1c1c"),
-    "paid": ("#dff3e6", "#1d6340"),
-    "open": ("#e1ecfb", "#1e4e8c"),
-    "closed": ("#eceff2", "#4a5562"),
-}
-_NEUTRAL = ("#eceff2", "#4a5562")
 _MOUSE_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick)
 
 
@@ -41,7 +28,7 @@ class StatusChipDelegate(QStyledItemDelegate):
         style = opt.widget.style() if opt.widget else None
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        background, foreground = CHIP_COLORS.get(str(status), _NEUTRAL)
+        background, foreground = chip_colors(str(status))
         font = QFont(opt.font)
         font.setPointSizeF(max(font.pointSizeF() - 1, 7.5))
         font.setWeight(QFont.Weight.DemiBold)
@@ -88,12 +75,12 @@ class PropertyDelegate(QStyledItemDelegate):
         line_one = QFontMetrics(bold).height()
         painter.save()
         painter.setFont(bold)
-        painter.setPen(QColor("#1f2933"))
+        painter.setPen(QColor(colors().text))
         top = text_rect.top() + (text_rect.height() - line_one - QFontMetrics(small).height()) // 2
         first = QRect(text_rect.left() + 4, top, text_rect.width() - 4, line_one)
         painter.drawText(first, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(bold, name, first))
         painter.setFont(small)
-        painter.setPen(QColor("#5b6875"))
+        painter.setPen(QColor(colors().muted))
         second = QRect(first.left(), first.bottom() + 1, first.width(), QFontMetrics(small).height())
         painter.drawText(
             second, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(small, detail, second)
