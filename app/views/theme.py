@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Literal, TypeVar
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QGuiApplication, QIcon, QPalette
+from PySide6.QtGui import QColor, QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.resources import resource_path
@@ -182,14 +182,16 @@ def icon(name: str) -> QIcon:
     return QIcon(str(resource_path(f"icons/{name}.svg")))
 
 
-def system_scheme(app: QGuiApplication) -> Scheme:
-    """What the operating system asks for; "light" when it does not say (Qt reports Unknown)."""
-    return "dark" if app.styleHints().colorScheme() == Qt.ColorScheme.Dark else "light"
+def scheme_for(choice: SchemeChoice, reported: Qt.ColorScheme) -> Scheme:
+    """The scheme to use: the user's explicit choice, else what the system reports
+    (QStyleHints.colorScheme()); "light" when the system does not say (Unknown)."""
+    if choice != "system":
+        return choice
+    return "dark" if reported == Qt.ColorScheme.Dark else "light"
 
 
-def palette_for(choice: SchemeChoice, app: QGuiApplication) -> Palette:
-    scheme = system_scheme(app) if choice == "system" else choice
-    return DARK if scheme == "dark" else LIGHT
+def palette_for(choice: SchemeChoice, reported: Qt.ColorScheme) -> Palette:
+    return DARK if scheme_for(choice, reported) == "dark" else LIGHT
 
 
 def style_sheet(palette: Palette) -> str:
@@ -232,13 +234,14 @@ def apply_theme(app: QApplication, choice: SchemeChoice = "system") -> Palette:
         font.setPointSize(10)
         app.setFont(font)
         app.setWindowIcon(icon("app"))
-        app.styleHints().colorSchemeChanged.connect(lambda _: _follow_system(app))
-    return _apply(app, palette_for(choice, app))
+        app.styleHints().colorSchemeChanged.connect(lambda scheme: _follow_system(app, scheme))
+    return _apply(app, palette_for(choice, app.styleHints().colorScheme()))
 
 
-def _follow_system(app: QApplication) -> None:
+def _follow_system(app: QApplication, reported: Qt.ColorScheme) -> None:
+    """The system switched between light and dark while the app runs."""
     if _choice == "system":
-        _apply(app, palette_for("system", app))
+        _apply(app, palette_for("system", reported))
 
 
 def _apply(app: QApplication, palette: Palette) -> Palette:

@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import IO
 
 import pytest
 import requests
@@ -35,44 +37,73 @@ def _server_available() -> bool:
     return (ROOT / "server" / "cli.py").exists()
 
 
+class ServerProcess:
+    """`python -m server serve` on one port over one database, which a test may stop and start
+    again (the port stays the same, so a signed-in client finds it back)."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.env = dict(
+            os.environ,
+            PORTAL_DATA_DIR=str(work / "data"),
+            PORTAL_DATABASE_URL=f"sqlite:///{work / 'portal.sqlite3'}",
+            PORTAL_MAIL_URL=(work / "mail").as_uri(),
+            PYTHONPATH=str(ROOT),
+        )
+        self.port = free_port()
+        self.portal = LivePortal(origin=f"http://127.0.0.1:{self.port}")
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def load_company(self) -> None:
+        data_file = self.work / "company.json"
+        data_file.write_text(json.dumps(company.build(date.today())), encoding="utf-8")
+        for command in (["migrate"], ["import", str(data_file)]):
+            subprocess.run([sys.executable, "-m", "server", *command], cwd=ROOT, env=self.env, check=True, timeout=120)
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._log = (self.work / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(self.portal.api() + "/version", timeout=1).raise_for_status()
+                return
+            except requests.RequestException:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((self.work / "server.log").read_text()) from None
+                time.sleep(0.1)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
 @pytest.fixture(scope="session")
 def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
     if not _server_available():
         pytest.skip("the portal server is not in this checkout yet")
-    work = tmp_path_factory.mktemp("live-server")
-    env = dict(
-        os.environ,
-        PORTAL_DATA_DIR=str(work / "data"),
-        PORTAL_DATABASE_URL=f"sqlite:///{work / 'portal.sqlite3'}",
-        PORTAL_MAIL_URL=(work / "mail").as_uri(),
-        PYTHONPATH=str(ROOT),
-    )
-    data_file = work / "company.json"
-    data_file.write_text(json.dumps(company.build(date.today())), encoding="utf-8")
-    for command in (["migrate"], ["import", str(data_file)]):
-        subprocess.run([sys.executable, "-m", "server", *command], cwd=ROOT, env=env, check=True, timeout=120)
-    port = free_port()
-    log_file = (work / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    portal = LivePortal(origin=f"http://127.0.0.1:{port}")
+    server = ServerProcess(tmp_path_factory.mktemp("live-server"))
+    server.load_company()
+    server.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(portal.api() + "/version", timeout=1).raise_for_status()
-                break
-            except requests.RequestException:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((work / "server.log").read_text()) from None
-                time.sleep(0.1)
-        yield portal
+        yield server.portal
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log_file.close()
+        server.stop()

@@ -273,4 +273,5 @@ def test_smoke_run_writes_pngs(tmp_path: Path) -> None:
     timings = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(timings["tabs"]) == {"proposals", "visits", "invoices", "requests"}
     pngs = {p.name for p in (tmp_path / "shots").glob("*.png")}
-    assert pngs == {"sign-in.png", "proposals.png", "visits.png", "invoices.png", "requests.png"}
+    assert pngs == {"sign-in.png", "proposals.png", "visits.png", "invoices.png", "requests.png", "offline.png"}
+    assert timings["offline_banner_s"] > 0
