@@ -7,7 +7,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -138,7 +138,13 @@ class ListTab(QWidget):
         empty_layout.addWidget(self.empty_icon, 0, Qt.AlignmentFlag.AlignHCenter)
         empty_layout.addSpacing(8)
         empty_layout.addWidget(self.empty_title)
-        empty_layout.addWidget(self.empty_message, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred by stretches, not by an alignment flag: a word-wrapping label placed with an
+        # alignment gets the height of its one-line width and clips the second line.
+        message_row = QHBoxLayout()
+        message_row.addStretch()
+        message_row.addWidget(self.empty_message, 1)
+        message_row.addStretch()
+        empty_layout.addLayout(message_row)
         empty_layout.addSpacing(8)
         empty_layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
         empty_layout.addStretch(3)
@@ -146,9 +152,9 @@ class ListTab(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.table)
         self.stack.addWidget(empty)
-        card = named(QFrame(), "ListCard")
+        self.card = card = named(QFrame(), "ListCard")
         card_layout = QVBoxLayout(card)
-        card_layout.setContentsMargins(1, 1, 1, 1)
+        card_layout.setContentsMargins(2, 2, 2, 2)
         card_layout.addWidget(self.stack)
 
         layout = QVBoxLayout(self)
@@ -169,8 +175,21 @@ class ListTab(QWidget):
         self.feed.more_failed.connect(self._more_failed)
         self._refresh_state()
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Keyboard focus on the table: its card gets the focus ring, and a row is current, so
+        the arrow keys start somewhere visible."""
+        if watched is self.table and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            focused = event.type() == QEvent.Type.FocusIn
+            self.card.setProperty("focused", focused)
+            self.card.style().unpolish(self.card)
+            self.card.style().polish(self.card)
+            if focused and not self.table.currentIndex().isValid() and self.proxy.rowCount():
+                self.table.selectRow(0)
+        return super().eventFilter(watched, event)
+
     def _setup_table(self) -> None:
         table = self.table
+        table.installEventFilter(self)
         table.setModel(self.proxy)
         table.setAccessibleName(f"{self.spec.title} list")
         # Tab leaves the table (arrow keys move within it), so keyboard users are never trapped.

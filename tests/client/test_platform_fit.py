@@ -181,6 +181,12 @@ def test_focus_is_visible_on_every_kind_of_control(qtbot: QtBot, window: MainWin
     window.monitor.lost(RuntimeError("no answer"))  # shows the banner's Retry button
     qtbot.waitUntil(window.banner.isVisible, timeout=2000)
     tab = window.current_tab()
+    tab.table.setCurrentIndex(tab.proxy.index(2, 0))
+
+    def looks(control: QWidget) -> QImage:
+        # The table's focus ring is drawn by the card around it.
+        return (tab.card if control is tab.table else control).grab().toImage()
+
     controls: list[QWidget] = [
         window.branch_button,
         window.profile_button,
@@ -195,11 +201,11 @@ def test_focus_is_visible_on_every_kind_of_control(qtbot: QtBot, window: MainWin
     for control in controls:
         window.profile_button.setFocus() if control is not window.profile_button else window.branch_button.setFocus()
         qtbot.wait(20)
-        without = control.grab().toImage()
+        without = looks(control)
         control.setFocus(Qt.FocusReason.TabFocusReason)
         qtbot.waitUntil(control.hasFocus, timeout=2000)
         qtbot.wait(20)
-        assert control.grab().toImage() != without, f"no visible focus on {describe(control)}"
+        assert looks(control) != without, f"no visible focus on {describe(control)}"
 
 
 def test_space_checks_a_property_from_the_keyboard(qtbot: QtBot, window: MainWindow) -> None:
