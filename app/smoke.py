@@ -14,7 +14,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import keyring
 from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -89,13 +89,21 @@ def _go_offline(window: MainWindow, demo: DemoServer, out_dir: Path) -> float:
 
 
 def run_smoke(app: QApplication, out_dir: Path, started: float) -> int:
+    """The outcome also goes to DIR/smoke.json: a windowed build on Windows has no console."""
     try:
         timings = _run(app, out_dir, started)
     except SmokeFailed as failure:
-        print(f"smoke run failed: {failure}", file=sys.stderr)
+        _report(out_dir, {"ok": False, "error": str(failure)}, f"smoke run failed: {failure}", sys.stderr)
         return 1
-    print(json.dumps(timings))
+    _report(out_dir, {"ok": True, **timings}, json.dumps(timings), sys.stdout)
     return 0
+
+
+def _report(out_dir: Path, outcome: dict[str, Any], line: str, stream: TextIO | None) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "smoke.json").write_text(json.dumps(outcome), encoding="utf-8")
+    if stream is not None:
+        print(line, file=stream)
 
 
 def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:

@@ -275,3 +275,4 @@ def test_smoke_run_writes_pngs(tmp_path: Path) -> None:
     pngs = {p.name for p in (tmp_path / "shots").glob("*.png")}
     assert pngs == {"sign-in.png", "proposals.png", "visits.png", "invoices.png", "requests.png", "offline.png"}
     assert timings["offline_banner_s"] > 0
+    assert json.loads((tmp_path / "shots" / "smoke.json").read_text())["ok"] is True
