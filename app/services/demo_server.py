@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 DEMO_BRANCH = "north"
 DEMO_EMAIL = "pat@example.com"
+DEMO_STAFF_EMAIL = "office@example.com"  # the demo's office staff (SA-1)
 DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - the published demo account, not a secret
 
 

@@ -6,18 +6,33 @@ calls the window makes. Only GETs are retried: a retried POST could sign or pay 
 
 from __future__ import annotations
 
+import base64
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
 
 from app import __version__
 from app.services import records
+from app.services.billing_records import (
+    Allocation,
+    InvoiceDetail,
+    PaymentMethod,
+    PaymentResult,
+    Quote,
+    parse_invoice_detail,
+    parse_payment,
+    parse_payment_method,
+    parse_quote,
+)
 from app.services.errors import (
     ConflictError,
     DeclinedError,
@@ -33,6 +48,8 @@ from app.services.errors import (
     ValidationError,
 )
 from app.services.records import (
+    Assist,
+    AuditItem,
     Balance,
     Branch,
     InvoiceSummary,
@@ -43,11 +60,23 @@ from app.services.records import (
     ProposalSummary,
     RequestSummary,
     ServerVersion,
+    StaffContact,
     VisitSummary,
+)
+from app.services.uploads import ChosenFile
+from app.services.work_records import (
+    Comment,
+    RequestDetail,
+    VisitDetail,
+    parse_comment,
+    parse_request_detail,
+    parse_visit_detail,
 )
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+FilePart = tuple[str, tuple[str, IO[bytes], str]]
+_DOWNLOAD_CHUNK = 64 * 1024
 
 _PORTAL_PATH = re.compile(r"^(?P<prefix>(/[^/]+)*)/portal/(?P<slug>[A-Za-z0-9_-]+)(/api/v1)?/?$")
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
@@ -115,8 +144,14 @@ class PortalClient:
         *,
         params: Sequence[tuple[str, str]] | None = None,
         body: Mapping[str, Any] | None = None,
+        form: Mapping[str, str] | None = None,
+        files: Sequence[FilePart] | None = None,
+        stream: bool = False,
+        extra_headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
+        """`body` goes out as JSON; `form` with `files` as multipart/form-data."""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(extra_headers or {})
         attempts = 1 + (self._retries if method == "GET" else 0)
         url = self.api_base + path
         for attempt in range(attempts):
@@ -127,8 +162,11 @@ class PortalClient:
                     url,
                     params=params,
                     json=body,
+                    data=form,
+                    files=files,
                     headers=headers,
                     timeout=(self._timeouts.connect, self._timeouts.read),
+                    stream=stream,
                 )
             except requests.Timeout as exc:
                 if not last_try:
@@ -150,9 +188,29 @@ class PortalClient:
                 continue
             log.debug("%s %s -> %s", method, path, response.status_code)
             if response.status_code >= 400:
-                raise self._error(response)
+                try:
+                    raise self._error(response)
+                finally:
+                    response.close()
             return response
         raise AssertionError("unreachable: the loop always returns or raises")
+
+    def _post_with_files(self, path: str, body: Mapping[str, Any], files: Sequence[ChosenFile]) -> requests.Response:
+        """The same fields as JSON or, with files, as multipart text fields (the server accepts both)."""
+        if not files:
+            return self._send("POST", path, body=body)
+        with ExitStack() as stack:
+            parts: list[FilePart] = []
+            for chosen in files:
+                try:
+                    handle = stack.enter_context(chosen.path.open("rb"))
+                except OSError as exc:
+                    raise PortalError(
+                        f"“{chosen.name}” cannot be read any more: {exc.strerror or 'access denied'}.",
+                        code="file_unreadable",
+                    ) from exc
+                parts.append(("files", (chosen.name, handle, chosen.content_type)))
+            return self._send("POST", path, form={k: str(v) for k, v in body.items()}, files=parts)
 
     def _pause(self, attempt: int) -> None:
         time.sleep(self._backoff * (2**attempt))
@@ -291,6 +349,41 @@ class PortalClient:
             extra=[("status", status)],
         )
 
+    def proposal(self, proposal_id: int) -> records.ProposalDetail:
+        return self._get(f"/proposals/{proposal_id}", records.parse_proposal_detail)
+
+    def proposal_pdf(self, proposal_id: int) -> bytes:
+        """The proposal document (once signed: exactly the document that was signed)."""
+        return self._pdf(f"/proposals/{proposal_id}/pdf")
+
+    def signed_proposal_pdf(self, proposal_id: int) -> bytes:
+        """The signed copy with its signature certificate (PR-9); ConflictError while unsigned."""
+        return self._pdf(f"/proposals/{proposal_id}/signed-pdf")
+
+    def sign_proposal(
+        self, proposal_id: int, *, signer_name: str, signature_png: bytes, optional_service_ids: Sequence[int]
+    ) -> records.ProposalDetail:
+        """Never retried (a POST); the caller has already had the signer tick "I agree"."""
+        body = {
+            "signer_name": signer_name,
+            "signature_png": base64.b64encode(signature_png).decode("ascii"),
+            "optional_service_ids": list(optional_service_ids),
+            "agree": True,
+        }
+        return self._json(
+            self._send("POST", f"/proposals/{proposal_id}/signature", body=body), records.parse_proposal_detail
+        )
+
+    def _pdf(self, path: str) -> bytes:
+        response = self._send("GET", path)
+        if not response.content.startswith(b"%PDF"):
+            raise ServerError(
+                "The portal sent a document this app cannot open. Please try again later.",
+                status=response.status_code,
+                code="malformed_response",
+            )
+        return response.content
+
     def visits(
         self,
         when: str = "upcoming",
@@ -320,10 +413,131 @@ class PortalClient:
             extra=[("status", status)],
         )
 
+    # -- invoices and payments (IN-4..IN-10, PM-1..PM-5) -------------------------------------
+
+    def invoice(self, invoice_id: int) -> InvoiceDetail:
+        return self._get(f"/invoices/{invoice_id}", parse_invoice_detail)
+
+    def invoice_pdf(self, invoice_id: int) -> bytes:
+        return self._send("GET", f"/invoices/{invoice_id}/pdf").content
+
+    def payment_methods(self) -> tuple[PaymentMethod, ...]:
+        return self._get("/payment-methods", lambda data: tuple(parse_payment_method(m) for m in data["items"]))
+
+    def add_payment_method(self, details: Mapping[str, Any]) -> PaymentMethod:
+        """Card or ACH details go to the portal (and from there to the gateway) and nowhere else (PM-4)."""
+        return self._json(self._send("POST", "/payment-methods", body=details), parse_payment_method)
+
+    def set_default_payment_method(self, method_id: int) -> PaymentMethod:
+        return self._json(self._send("POST", f"/payment-methods/{method_id}/default"), parse_payment_method)
+
+    def remove_payment_method(self, method_id: int) -> None:
+        self._send("DELETE", f"/payment-methods/{method_id}")
+
+    def email_receipts(self) -> bool:
+        return self._get("/me", lambda data: bool(data["preferences"]["email_receipts"]))
+
+    def set_email_receipts(self, enabled: bool) -> bool:
+        response = self._send("PATCH", "/me/preferences", body={"email_receipts": enabled})
+        return self._json(response, lambda data: bool(data["email_receipts"]))
+
+    def payment_quote(self, allocations: Sequence[Allocation], method_id: int) -> Quote:
+        path, body = _payment_request(allocations, method_id, "/payment-quote")
+        return self._json(self._send("POST", path, body=body), parse_quote)
+
+    def pay(self, allocations: Sequence[Allocation], method_id: int, idempotency_key: str) -> PaymentResult:
+        """Never retried here: the caller retries with the same key, which the portal answers without charging twice."""
+        path, body = _payment_request(allocations, method_id, "/payments")
+        response = self._send("POST", path, body=body, extra_headers={"Idempotency-Key": idempotency_key})
+        return self._json(response, parse_payment)
+
     def requests(
         self, property_ids: Sequence[int] | None = None, cursor: str | None = None, limit: int | None = None
     ) -> Page[RequestSummary]:
         return self._list("/requests", records.parse_request, property_ids=property_ids, cursor=cursor, limit=limit)
+
+    # -- visit and request details, uploads and downloads (issue 6) ------------------------
+
+    def visit(self, visit_id: int) -> VisitDetail:
+        return self._get(f"/visits/{visit_id}", parse_visit_detail)
+
+    def request(self, request_id: int) -> RequestDetail:
+        return self._get(f"/requests/{request_id}", parse_request_detail)
+
+    def create_request(
+        self, property_id: int, subject: str, description: str, files: Sequence[ChosenFile] = ()
+    ) -> RequestDetail:
+        """RQ-2: JSON without files, multipart with them; never retried, so never created twice."""
+        body = {"property_id": property_id, "subject": subject, "description": description}
+        return self._json(self._post_with_files("/requests", body, files), parse_request_detail)
+
+    def add_comment(self, request_id: int, body: str, files: Sequence[ChosenFile] = ()) -> Comment:
+        return self._json(
+            self._post_with_files(f"/requests/{request_id}/comments", {"body": body}, files), parse_comment
+        )
+
+    def download_attachment(self, attachment_id: int, destination: Path) -> Path:
+        """Streams the file next to `destination` and renames it into place only when complete,
+        so a broken connection never leaves a half file under the name the user chose."""
+        partial = destination.with_name(destination.name + ".part")
+        response = self._send("GET", f"/attachments/{attachment_id}", stream=True)
+        try:
+            with partial.open("wb") as out:
+                for chunk in response.iter_content(_DOWNLOAD_CHUNK):
+                    out.write(chunk)
+            os.replace(partial, destination)
+        except requests.RequestException as exc:
+            partial.unlink(missing_ok=True)
+            raise UnreachableError(
+                f"The download from {self._host()} was interrupted. Please try again.", code="interrupted"
+            ) from exc
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise PortalError(
+                f"“{destination.name}” could not be saved: {exc.strerror or 'the folder is not writable'}.",
+                code="save_failed",
+            ) from exc
+        finally:
+            response.close()
+        return destination
+
+    # -- staff (SA-1..SA-3) ----------------------------------------------------------------
+
+    def staff_contacts(self, query: str, cursor: str | None = None, limit: int | None = None) -> Page[StaffContact]:
+        return self._list(
+            "/staff/contacts",
+            records.parse_staff_contact,
+            property_ids=None,
+            cursor=cursor,
+            limit=limit,
+            extra=[("q", query)],
+        )
+
+    def open_assist(self, contact_id: int, reason: str) -> Assist:
+        """A token acting as the contact; the caller builds a separate client around it."""
+        return self._json(
+            self._send("POST", "/staff/assist", body={"contact_id": contact_id, "reason": reason}),
+            records.parse_assist,
+        )
+
+    def staff_audit(
+        self, contact_id: int | None = None, cursor: str | None = None, limit: int | None = None
+    ) -> Page[AuditItem]:
+        extra = [("contact_id", str(contact_id))] if contact_id is not None else []
+        return self._list(
+            "/staff/audit", records.parse_audit_item, property_ids=None, cursor=cursor, limit=limit, extra=extra
+        )
+
+
+def _payment_request(allocations: Sequence[Allocation], method_id: int, action: str) -> tuple[str, dict[str, Any]]:
+    """One invoice uses the invoice's own endpoint; several use the shared one (IN-10)."""
+    if len(allocations) == 1:
+        only = allocations[0]
+        return f"/invoices/{only.invoice_id}{action}", {"amount": f"{only.amount:.2f}", "payment_method_id": method_id}
+    return action, {
+        "payment_method_id": method_id,
+        "allocations": [{"invoice_id": a.invoice_id, "amount": f"{a.amount:.2f}"} for a in allocations],
+    }
 
 
 def _fallback_detail(status: int) -> str:

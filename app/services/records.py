@@ -136,6 +136,119 @@ class RequestSummary:
 
 
 @dataclass(frozen=True)
+class LineItem:
+    id: int
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    optional: bool
+    selected: bool
+
+
+@dataclass(frozen=True)
+class OptionalService:
+    id: int
+    description: str
+    amount: Decimal
+    selected: bool
+
+
+@dataclass(frozen=True)
+class PersonContact:
+    name: str
+    email: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class StaffRef:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Signature:
+    signer_name: str
+    signed_at: datetime
+    captured_by: StaffRef | None
+
+
+@dataclass(frozen=True)
+class ProposalRef:
+    id: int
+    number: str
+
+
+@dataclass(frozen=True)
+class ProposalDetail(ProposalSummary):
+    opportunity_type: str
+    opportunity_status: str
+    line_items: tuple[LineItem, ...] | None  # None when the branch hides them (PR-6)
+    optional_services: tuple[OptionalService, ...]
+    approved_total: Decimal | None
+    sales_rep: PersonContact | None
+    signature: Signature | None
+    change_order_of: ProposalRef | None
+    sign_blocked_reason: str | None
+
+    @property
+    def required_total(self) -> Decimal:
+        """What is approved with no optional service chosen: the proposal's total (PR-5)."""
+        return self.total
+
+    def approved_amount(self, selected_ids: set[int]) -> Decimal:
+        """PR-5, as the server computes it: the total plus every selected optional service."""
+        return self.total + sum((o.amount for o in self.optional_services if o.id in selected_ids), Decimal(0))
+
+
+@dataclass(frozen=True)
+class ContactProperty:
+    id: int
+    name: str
+    role: str
+
+
+ROLE_ORDER = ("primary", "billing", "other")
+
+
+@dataclass(frozen=True)
+class StaffContact:
+    """A customer as office staff find them (SA-1)."""
+
+    id: int
+    name: str
+    email: str
+    phone: str | None
+    properties: tuple[ContactProperty, ...]
+
+    def summary(self) -> str:
+        """ "Primary, Billing, 3 properties": what the staff member needs to know before acting."""
+        present = {p.role for p in self.properties}
+        roles = [role.capitalize() for role in ROLE_ORDER if role in present]
+        count = len(self.properties)
+        return ", ".join([*roles, f"{count} {'property' if count == 1 else 'properties'}"])
+
+
+@dataclass(frozen=True)
+class Assist:
+    token: str
+    expires_at: datetime
+    contact: StaffContact
+
+
+@dataclass(frozen=True)
+class AuditItem:
+    at: datetime
+    staff_name: str
+    contact_id: int
+    contact_name: str
+    action: str
+    target: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     items: tuple[T, ...]
     next_cursor: str | None
@@ -225,6 +338,61 @@ def parse_proposal(data: Json) -> ProposalSummary:
     )
 
 
+def _line_item(data: Json) -> LineItem:
+    return LineItem(
+        id=int(data["id"]),
+        description=str(data["description"]),
+        quantity=Decimal(str(data["quantity"])),
+        unit_price=money(data["unit_price"]),
+        amount=money(data["amount"]),
+        optional=bool(data["optional"]),
+        selected=bool(data["selected"]),
+    )
+
+
+def _person(data: Json) -> PersonContact:
+    phone = data.get("phone")
+    return PersonContact(name=str(data["name"]), email=str(data["email"]), phone=None if phone is None else str(phone))
+
+
+def _signature(data: Json) -> Signature:
+    captured = data.get("captured_by")
+    return Signature(
+        signer_name=str(data["signer_name"]),
+        signed_at=moment(data["signed_at"]),
+        captured_by=None if captured is None else StaffRef(id=int(captured["id"]), name=str(captured["name"])),
+    )
+
+
+def parse_proposal_detail(data: Json) -> ProposalDetail:
+    summary = parse_proposal(data)
+    items = data.get("line_items")
+    original = data.get("change_order_of")
+    reason = data.get("sign_blocked_reason")
+    return ProposalDetail(
+        **{field: getattr(summary, field) for field in ProposalSummary.__dataclass_fields__},
+        opportunity_type=str(data["opportunity_type"]),
+        opportunity_status=str(data["opportunity_status"]),
+        line_items=None if items is None else tuple(_line_item(i) for i in items),
+        optional_services=tuple(
+            OptionalService(
+                id=int(o["id"]),
+                description=str(o["description"]),
+                amount=money(o["amount"]),
+                selected=bool(o["selected"]),
+            )
+            for o in data["optional_services"]
+        ),
+        approved_total=_optional(money, data.get("approved_total")),
+        sales_rep=_optional(_person, data.get("sales_rep")),
+        signature=_optional(_signature, data.get("signature")),
+        change_order_of=None
+        if original is None
+        else ProposalRef(id=int(original["id"]), number=str(original["number"])),
+        sign_blocked_reason=None if reason is None else str(reason),
+    )
+
+
 def parse_visit(data: Json) -> VisitSummary:
     return VisitSummary(
         id=int(data["id"]),
@@ -259,6 +427,38 @@ def parse_request(data: Json) -> RequestSummary:
         created_at=moment(data["created_at"]),
         last_activity_at=_optional(moment, data.get("last_activity_at")),
         comment_count=int(data["comment_count"]),
+    )
+
+
+def parse_staff_contact(data: Json) -> StaffContact:
+    return StaffContact(
+        id=int(data["id"]),
+        name=str(data["name"]),
+        email=str(data["email"]),
+        phone=_optional(str, data.get("phone")),
+        properties=tuple(
+            ContactProperty(id=int(p["id"]), name=str(p["name"]), role=str(p["role"])) for p in data["properties"]
+        ),
+    )
+
+
+def parse_assist(data: Json) -> Assist:
+    return Assist(
+        token=str(data["token"]),
+        expires_at=moment(data["expires_at"]),
+        contact=parse_staff_contact(data["contact"]),
+    )
+
+
+def parse_audit_item(data: Json) -> AuditItem:
+    return AuditItem(
+        at=moment(data["at"]),
+        staff_name=str(data["staff"]["name"]),
+        contact_id=int(data["contact"]["id"]),
+        contact_name=str(data["contact"]["name"]),
+        action=str(data["action"]),
+        target=str(data["target"]),
+        detail=str(data["detail"]),
     )
 
 

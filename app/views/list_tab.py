@@ -105,8 +105,9 @@ class ListTab(QWidget):
         self.stale_label.setAccessibleName(f"{spec.title} may be out of date")
         self.stale_label.hide()
 
-        toolbar = QHBoxLayout()
+        toolbar = self.toolbar = QHBoxLayout()  # tabs with actions of their own add buttons here
         toolbar.setSpacing(8)
+        self.toolbar = toolbar  # feature actions (e.g. "Pay selected") go before the search box
         if spec.options:
             toolbar.addWidget(show_label)
             toolbar.addWidget(self.show_combo)

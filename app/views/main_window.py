@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QProgressBar,
+    QPushButton,
     QSplitter,
     QTabWidget,
     QToolButton,
@@ -33,16 +34,22 @@ from app.services.accounts import Accounts
 from app.services.connection import PROBE_DELAYS, ConnectionMonitor, version_probe
 from app.services.errors import PortalError
 from app.services.feeds import PageFetcher
-from app.services.records import Balance, Branch
+from app.services.records import Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
 from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
+from app.views.invoice_actions import InvoiceActions
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.property_sidebar import PropertySidebar
+from app.views.proposal_detail import ProposalWindow
+from app.views.requests_tab import RequestsTab
 from app.views.sign_in_dialog import SignInDialog
+from app.views.staff_views import AuditDialog
 from app.views.theme import icon, named
+from app.views.visits_tab import VisitsTab
+from app.views.work_screens import WorkScreens
 
 TAB_SPECS = (
     TabSpec(
@@ -96,12 +103,14 @@ TAB_SPECS = (
     ),
     TabSpec("requests", "Requests", "requests", (), "subject"),
 )
+TAB_CLASSES: dict[str, type[ListTab]] = {"visits": VisitsTab, "requests": RequestsTab}
 NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
 SELECTION_DELAY_MS = 250
 
 
 class MainWindow(QMainWindow):
     signed_out = Signal()
+    assist_ended = Signal(str)  # why, for the Find customer screen
 
     def __init__(
         self,
@@ -126,6 +135,7 @@ class MainWindow(QMainWindow):
         self.runner.slow_changed.connect(self.monitor.set_slow)
         self.monitor.restored.connect(self._connection_restored)
         self.reauth_dialog: SignInDialog | None = None
+        self.audit_dialog: QWidget | None = None
         self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
         self._balance_generation = 0
         # The property filter the balance on screen was loaded for, and when (for "as of").
@@ -152,10 +162,12 @@ class MainWindow(QMainWindow):
         self.tab_widget.tabBar().setAccessibleName("Lists")
         self.tabs: dict[str, ListTab] = {}
         for spec in TAB_SPECS:
-            tab = ListTab(spec, models[spec.key], self.runner)
+            tab = TAB_CLASSES.get(spec.key, ListTab)(spec, models[spec.key], self.runner)
             tab.filter_changed.connect(lambda key=spec.key: self.load_tab(key))
+            tab.item_activated.connect(lambda record, key=spec.key: self.open_item(key, record))
             self.tabs[spec.key] = tab
             self.tab_widget.addTab(tab, spec.title)
+        self.work_screens = WorkScreens(self)  # visit and request windows (issue 6)
 
         self.banner = ConnectionBanner(self.monitor, session.portal_url)
         self.banner.retry_requested.connect(self.retry_connection)
@@ -174,6 +186,7 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self._build_header())
+        layout.addWidget(self._build_assist_banner())
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
@@ -185,6 +198,16 @@ class MainWindow(QMainWindow):
         self._selection_timer.timeout.connect(self.reload_all)
         self.properties_model.selection_changed.connect(self._selection_timer.start)
         self.runner.busy_changed.connect(self.busy_bar.setVisible)
+        self.invoice_actions = InvoiceActions(
+            self,
+            self.runner,
+            lambda: self.session,
+            self.tabs["invoices"],
+            paid=self.reload_all,
+            open_proposal=self.open_proposal,
+            notify=lambda text: self.statusBar().showMessage(text, 8000),
+        )
+        self.manage_payments_action.triggered.connect(self.invoice_actions.manage_payments)
         self._install_shortcuts()
         self._restore_layout()
         self.set_session(session)
@@ -215,6 +238,7 @@ class MainWindow(QMainWindow):
         self.profile_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.profile_menu = QMenu(self.profile_button)
         self.profile_button.setMenu(self.profile_menu)
+        self.manage_payments_action = QAction("Manage payments…", self)
         self.change_password_action = QAction("Change password…", self)
         self.about_action = QAction("About Portal Desk…", self)
         self.sign_out_action = QAction("Sign out", self)
@@ -237,6 +261,29 @@ class MainWindow(QMainWindow):
         layout.addSpacing(8)
         layout.addWidget(self.profile_button)
         return bar
+
+    def _build_assist_banner(self) -> QWidget:
+        """Shown on every tab while staff act for a customer (SA-2): impossible to overlook."""
+        banner = named(QFrame(), "AssistBanner")
+        banner.setStyleSheet(
+            "#AssistBanner { background: #b45309; }"
+            "#AssistBanner QLabel { color: white; font-weight: 600; font-size: 15px; }"
+            "#AssistBanner QPushButton { padding: 4px 14px; font-weight: 600; }"
+        )
+        self.assist_label = QLabel("")
+        self.assist_activity_button = QPushButton("Activity")
+        self.assist_activity_button.setToolTip("What staff did for this customer")
+        self.end_assist_button = QPushButton("End assist")
+        self.assist_activity_button.clicked.connect(self.show_assist_activity)
+        self.end_assist_button.clicked.connect(self.end_assist)
+        layout = QHBoxLayout(banner)
+        layout.setContentsMargins(16, 8, 12, 8)
+        layout.addWidget(self.assist_label, 1)
+        layout.addWidget(self.assist_activity_button)
+        layout.addWidget(self.end_assist_button)
+        banner.hide()
+        self.assist_banner = banner
+        return banner
 
     def _install_shortcuts(self) -> None:
         """The platform's own keys (QKeySequence standard keys: F5 or Ctrl+R / Cmd+R, Ctrl+F /
@@ -285,6 +332,14 @@ class MainWindow(QMainWindow):
         self.session = session
         config = session.config
         self.setWindowTitle(f"{config.branch.name} — Portal Desk")
+        assisting = session.assisting
+        self.assist_banner.setVisible(assisting is not None)
+        self.change_password_action.setVisible(assisting is None)  # only the customer sets their password
+        self.sign_out_action.setText("End assist" if assisting else "Sign out")
+        if assisting is not None:
+            self.assist_label.setText(f"{assisting.banner()} — actions are recorded with your name")
+            self.setWindowTitle(f"{assisting.banner()} — Portal Desk")
+            self.runner.set_unauthorized_handler(self._assist_expired)
         self.branch_button.setText(f"{config.branch.name}  ▾" if len(session.branches) > 1 else config.branch.name)
         self.branch_button.setEnabled(len(session.branches) > 1)
         self.branch_menu.clear()
@@ -300,7 +355,7 @@ class MainWindow(QMainWindow):
         who = self.profile_menu.addAction(f"{session.user.name}\n{session.email}")
         who.setEnabled(False)
         self.profile_menu.addSeparator()
-        self.profile_menu.addActions([self.change_password_action, self.about_action])
+        self.profile_menu.addActions([self.manage_payments_action, self.change_password_action, self.about_action])
         self.profile_menu.addSeparator()
         self.profile_menu.addAction(self.sign_out_action)
         if sys.platform != "darwin":
@@ -312,7 +367,10 @@ class MainWindow(QMainWindow):
             model.currency = config.currency
         requests_index = self.tab_widget.indexOf(self.tabs["requests"])
         self.tab_widget.setTabVisible(requests_index, config.requests_enabled)  # RQ-5
-        self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
+        if assisting is not None:
+            self.status_label.setText(f"{assisting.staff.user.name} assisting {session.email} · {session.portal_url}")
+        else:
+            self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
         self.banner.set_portal_url(session.portal_url)
         self.sidebar.search_edit.clear()
         self.properties_model.set_properties(session.properties)
@@ -375,12 +433,25 @@ class MainWindow(QMainWindow):
         if key == "proposals":
             return lambda cursor: client.proposals(show, ids, cursor)
         if key == "visits":
-            return lambda cursor: client.visits(show, ids, cursor)
+            visits_tab = self.tabs["visits"]
+            days = visits_tab.completed_days() if isinstance(visits_tab, VisitsTab) else None
+            return lambda cursor: client.visits(show, ids, cursor, days=days)
         if key == "invoices":
             return lambda cursor: client.invoices(show, ids, cursor)
         return lambda cursor: client.requests(ids, cursor)
 
     # -- commands --------------------------------------------------------------------
+
+    def open_item(self, key: str, record: object) -> None:
+        """Opens an item's detail; each feature adds its own kind here."""
+        if key == "proposals" and isinstance(record, ProposalSummary):
+            self.open_proposal(record.id)
+
+    def open_proposal(self, proposal_id: int) -> ProposalWindow:
+        window = ProposalWindow(self.session, self.runner, proposal_id, self)
+        window.signed.connect(lambda _: self.load_tab("proposals"))
+        window.show()
+        return window
 
     def show_tab_number(self, number: int) -> None:
         keys = self._visible_tab_keys()
@@ -421,6 +492,9 @@ class MainWindow(QMainWindow):
 
     def sign_out(self) -> None:
         """Revokes the token on the server, then forgets it here even if the server is gone."""
+        if self.session.assisting is not None:
+            self.end_assist()
+            return
         session = self.session
         self.setEnabled(False)
 
@@ -430,6 +504,35 @@ class MainWindow(QMainWindow):
 
         self.runner.set_unauthorized_handler(None)
         self.runner.run(session.client.logout, finished, finished)
+
+    # -- staff assistance (SA-2, SA-3, SA-4) ---------------------------------------------
+
+    def end_assist(self) -> None:
+        """Ends the assist session on the server (audited) and hands back to the Find customer screen."""
+        client = self.session.client
+        self.setEnabled(False)
+        self.runner.set_unauthorized_handler(None)
+
+        def finished(_: object) -> None:
+            self.assist_ended.emit("")
+
+        self.runner.run(client.logout, finished, finished)
+
+    def _assist_expired(self, _retry: Callable[[], None], give_up: Callable[[], None]) -> None:
+        """An assist has no password to re-enter: after 30 idle minutes it is simply over (SA-4)."""
+        give_up()
+        if self.isEnabled():
+            self.setEnabled(False)
+            self.assist_ended.emit("The assist session ended after 30 minutes without activity. Open it again.")
+
+    def show_assist_activity(self) -> None:
+        assisting = self.session.assisting
+        if assisting is None:
+            return
+        dialog = AuditDialog(assisting.staff, self.runner, assisting.contact, self)
+        self.audit_dialog = dialog
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     # -- branch switching (AC-2) -----------------------------------------------------
 

@@ -14,6 +14,7 @@ from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
+from app.views.staff_views import FindCustomerWindow
 
 
 class AppShell(QObject):
@@ -25,6 +26,7 @@ class AppShell(QObject):
         self._portal_url = portal_url
         self.runner = TaskRunner(self)
         self.window: MainWindow | None = None
+        self.find_window: FindCustomerWindow | None = None
         self.dialog: SignInDialog | None = None
         app.setQuitOnLastWindowClosed(True)
         app.aboutToQuit.connect(self.shutdown)
@@ -75,10 +77,53 @@ class AppShell(QObject):
 
     def open_window(self, session: PortalSession, *, remember: bool) -> None:
         self.accounts.signed_in(session, remember_password=remember)
+        if session.is_staff:
+            self.open_find_customer(session)
+            return
         window = MainWindow(session, self.accounts, remember_password=remember)
         window.signed_out.connect(self._signed_out)
         self.window = window
         window.show()
+
+    # -- staff (SA-1, SA-2) -----------------------------------------------------------
+
+    def open_find_customer(self, session: PortalSession) -> None:
+        """Staff start at "Find customer"; a customer's portal opens in the normal main window."""
+        find = FindCustomerWindow(session)
+        find.assist_opened.connect(self._assist_opened)
+        find.signed_out.connect(self._staff_signed_out)
+        self.find_window = find
+        find.show()
+
+    def _assist_opened(self, assisted: PortalSession) -> None:
+        find = self.find_window
+        assert find is not None
+        # The assist token is never stored: it lives only as long as this window.
+        window = MainWindow(assisted, self.accounts)
+        window.assist_ended.connect(self._assist_ended)
+        self.window = window
+        window.show()
+        find.hide()
+
+    def _assist_ended(self, message: str) -> None:
+        window, self.window = self.window, None
+        if window is not None:
+            window.session.client.close()
+            window.close()
+            window.deleteLater()
+        if self.find_window is not None:
+            self.find_window.assist_ended(message or None)
+
+    def _staff_signed_out(self) -> None:
+        find, self.find_window = self.find_window, None
+        if find is not None:
+            self.accounts.signed_out(find.session)
+        self._assist_ended("")
+        self._portal_url = None
+        self.show_sign_in()
+        if find is not None:
+            find.close()
+            find.deleteLater()
 
     def _signed_out(self) -> None:
         window, self.window = self.window, None

@@ -14,6 +14,7 @@ PASSWORD = "test-password-1"
 MORGAN = "morgan@example.com"
 LOCKOUT = "lockout@example.com"
 LEAVER = "leaver@example.com"
+OFFICE = "olive@example.com"  # office staff on east (SA-1..SA-4)
 MANY_INVOICES = 250
 
 _CONFIG = {
@@ -148,7 +149,7 @@ def build(today: date) -> dict[str, Any]:
             "unapplied_credits": credits,
         }
 
-    return {
+    doc = {
         "branches": [
             {
                 "slug": "east",
@@ -171,7 +172,14 @@ def build(today: date) -> dict[str, Any]:
                 "phone": "555-0100",
                 "admin": False,
                 "branches": ["east", "west"],
-            }
+            },
+            {
+                "key": "office",
+                "name": "Olive Office",
+                "email": OFFICE,
+                "password": PASSWORD,
+                "branches": ["east"],
+            },
         ],
         "contacts": [
             contact("morgan-e", "east", "Morgan Many", MORGAN),
@@ -214,3 +222,75 @@ def build(today: date) -> dict[str, Any]:
             request("r3", "willow", "REQ-3", "Gate left open"),
         ],
     }
+    _add_requester(doc, today)
+    return doc
+
+
+# Robin has a property of her own, so the visit and request tests can add requests and comments
+# without changing what Morgan's tests count.
+REQUESTER = "robin@example.com"
+REQUESTER_PROPERTY = "Rowan Yard"
+REQUESTER_REQUEST = "REQ-50"
+PUBLISHED_NOTE = "Hedges trimmed along the drive; clippings hauled away."
+INTERNAL_NOTE = "Gate code 9876."
+INTERNAL_COMMENT = "Internal: bring spare washers."
+# Completed visits on Rowan Yard this many days ago: one per "Show older" window (30, 90, 365).
+REQUESTER_COMPLETED_AGO = (1, 45, 200)
+
+
+def _add_requester(doc: dict[str, Any], today: date) -> None:
+    doc["contacts"].append(
+        {
+            "key": "robin",
+            "branch": "east",
+            "name": "Robin Requests",
+            "email": REQUESTER,
+            "phone": "555-0199",
+            "password": PASSWORD,
+        }
+    )
+    doc["properties"].append(
+        {
+            "key": "rowan",
+            "branch": "east",
+            "name": REQUESTER_PROPERTY,
+            "address": "7 Rowan Lane",
+            "account_owner": "rep",
+            "sales_rep": "rep",
+            "contacts": [{"contact": "robin", "role": "primary"}],
+            "unapplied_credits": "0.00",
+        }
+    )
+    for ago in REQUESTER_COMPLETED_AGO:
+        notes = []
+        if ago == REQUESTER_COMPLETED_AGO[0]:
+            notes = [
+                {"text": PUBLISHED_NOTE, "shown_in_portal": True},
+                {"text": INTERNAL_NOTE, "shown_in_portal": False},
+            ]
+        doc["visits"].append(
+            {
+                "key": f"rowan-visit-{ago}",
+                "property": "rowan",
+                "date": (today - timedelta(days=ago)).isoformat(),
+                "status": "completed",
+                "services": ["Mowing", "Hedge trimming"],
+                "notes": notes,
+            }
+        )
+    doc["requests"].append(
+        {
+            "key": "rowan-request",
+            "property": "rowan",
+            "number": REQUESTER_REQUEST,
+            "subject": "Leaky tap by the shed",
+            "description": "The outdoor tap drips all night.",
+            "include_client": True,
+            "status": "open",
+            "comments": [
+                {"author": "rep", "body": "We will replace the washer on Tuesday.", "public": True},
+                {"author": "rep", "body": INTERNAL_COMMENT, "public": False},
+                {"author": "robin", "body": "Thank you!", "public": True},
+            ],
+        }
+    )

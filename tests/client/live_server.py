@@ -8,10 +8,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 import requests
@@ -55,9 +56,10 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
-    def load_company(self) -> None:
+    def load(self, document: dict[str, Any]) -> None:
+        """Migrates the database and imports `document` into it."""
         data_file = self.work / "company.json"
-        data_file.write_text(json.dumps(company.build(date.today())), encoding="utf-8")
+        data_file.write_text(json.dumps(document), encoding="utf-8")
         for command in (["migrate"], ["import", str(data_file)]):
             subprocess.run([sys.executable, "-m", "server", *command], cwd=ROOT, env=self.env, check=True, timeout=120)
 
@@ -96,14 +98,21 @@ class ServerProcess:
             self._log = None
 
 
-@pytest.fixture(scope="session")
-def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
-    if not _server_available():
-        pytest.skip("the portal server is not in this checkout yet")
-    server = ServerProcess(tmp_path_factory.mktemp("live-server"))
-    server.load_company()
+@contextmanager
+def running_portal(work: Path, document: dict[str, Any]) -> Iterator[LivePortal]:
+    """A migrated server process loaded with `document`, serving on a free port until the block ends."""
+    server = ServerProcess(work)
+    server.load(document)
     server.start()
     try:
         yield server.portal
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
+    if not _server_available():
+        pytest.skip("the portal server is not in this checkout yet")
+    with running_portal(tmp_path_factory.mktemp("live-server"), company.build(date.today())) as portal:
+        yield portal

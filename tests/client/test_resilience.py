@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     if not _server_available():
         pytest.skip("the portal server is not in this checkout yet")
     process = ServerProcess(tmp_path_factory.mktemp("restartable-server"))
-    process.load_company()
+    process.load(company.build(date.today()))
     process.start()
     yield process
     process.stop()
