@@ -31,10 +31,9 @@ from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
-from app.views.theme import chip_colors, icon, named
+from app.views.theme import chip_colors, colors, icon, named
 
 TYPE_NAMES = {"work_order": "Work order", "contract": "Contract"}
-ACCENT = "#2f6b3a"
 
 
 def _e(text: object) -> str:
@@ -47,33 +46,34 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
     def money(amount: object) -> str:
         return _e(money_text(amount, currency))  # type: ignore[arg-type]
 
+    c = colors()  # the palette in use, so the page reads in light and dark alike
     background, foreground = chip_colors(detail.status)
     parts = [
-        f"<p style='margin:0; color:#6b7379; font-size:9pt;'>PROPOSAL {_e(detail.number)}"
+        f"<p style='margin:0; color:{c.muted}; font-size:9pt;'>PROPOSAL {_e(detail.number)}"
         f" · {_e(TYPE_NAMES.get(detail.opportunity_type, detail.opportunity_type))}</p>",
-        f"<h1 style='margin:2px 0 6px 0; font-size:18pt; color:#1f2a33;'>{_e(detail.title)}</h1>",
+        f"<h1 style='margin:2px 0 6px 0; font-size:18pt; color:{c.text};'>{_e(detail.title)}</h1>",
         f"<p style='margin:0 0 10px 0;'><span style='background:{background}; color:{foreground};"
         f" font-weight:600;'>&nbsp;{_e(status_label(detail.status))}&nbsp;</span>"
-        f"&nbsp;&nbsp;<span style='color:#4a5562;'>{_e(detail.property.name)}"
+        f"&nbsp;&nbsp;<span style='color:{c.muted};'>{_e(detail.property.name)}"
         f" · shared {_e(date_text(detail.shared_on))}</span></p>",
     ]
     if detail.change_order_of is not None:
         parts.append(
-            "<p style='background:#fff4d6; color:#6b4e00; padding:6px;'>"
+            f"<p style='background:{c.warn_bg}; color:{c.warn_text}; padding:6px;'>"
             f"This is a change order: it revises proposal {_e(detail.change_order_of.number)}.</p>"
         )
     if detail.signature is not None:
         signature = detail.signature
         captured = f" (captured by {_e(signature.captured_by.name)} for the customer)" if signature.captured_by else ""
         parts.append(
-            "<table width='100%' cellpadding='8' style='background:#dff3e6; color:#1d6340; margin:6px 0;'><tr><td>"
+            f"<table width='100%' cellpadding='8' style='background:{c.info_bg}; color:{c.info_text}; margin:6px 0;'><tr><td>"
             f"<b>Signed by {_e(signature.signer_name)}</b> on {_e(date_text(signature.signed_at.astimezone().date()))}"
             f"{captured}.<br/>Approved amount: <b>{money(detail.approved_total or detail.total)}</b></td></tr></table>"
         )
-    parts.append(f"<h3 style='color:{ACCENT}; margin-top:14px;'>Scope of work</h3>")
+    parts.append(f"<h3 style='color:{c.accent_text}; margin-top:14px;'>Scope of work</h3>")
     if detail.line_items is not None:
         rows = [
-            "<tr style='background:#eef2ee; color:#4a5562; font-size:8pt;'><th align='left'>DESCRIPTION</th>"
+            f"<tr style='background:{c.hover}; color:{c.muted}; font-size:8pt;'><th align='left'>DESCRIPTION</th>"
             "<th align='right'>QTY</th><th align='right'>UNIT PRICE</th><th align='right'>AMOUNT</th></tr>"
         ]
         for item in detail.line_items:
@@ -87,21 +87,21 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
     else:
         parts.append("<p>The work is quoted as a lump sum; your service contact can walk you through it.</p>")
     parts.append(
-        f"<p align='right' style='font-size:13pt; margin-top:6px;'>Total&nbsp;&nbsp;<b style='color:{ACCENT};'>"
+        f"<p align='right' style='font-size:13pt; margin-top:6px;'>Total&nbsp;&nbsp;<b style='color:{c.accent_text};'>"
         f"{money(detail.total)}</b></p>"
     )
     if detail.optional_services:
-        parts.append(f"<h3 style='color:{ACCENT}; margin-top:14px;'>Optional services</h3>")
+        parts.append(f"<h3 style='color:{c.accent_text}; margin-top:14px;'>Optional services</h3>")
         hint = "Selected when the proposal was signed." if detail.signature else "You can choose these when you sign."
-        parts.append(f"<p style='color:#6b7379; margin:0 0 4px 0;'>{hint}</p>")
+        parts.append(f"<p style='color:{c.muted}; margin:0 0 4px 0;'>{hint}</p>")
         rows = []
         for option in detail.optional_services:
             mark = ""
             if detail.signature is not None:
                 mark = (
-                    "<span style='color:#1d6340; font-weight:600;'>✓ Selected</span>"
+                    f"<span style='color:{c.accent_text}; font-weight:600;'>✓ Selected</span>"
                     if option.selected
-                    else "<span style='color:#8a95a1;'>Not selected</span>"
+                    else f"<span style='color:{c.muted};'>Not selected</span>"
                 )
             rows.append(
                 f"<tr><td>{_e(option.description)}</td><td align='right'>{mark}</td>"
@@ -113,7 +113,9 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
         lines = [f"<b>{_e(rep.name)}</b>", f"<a href='mailto:{_e(rep.email)}'>{_e(rep.email)}</a>"]
         if rep.phone:
             lines.append(f"<a href='tel:{_e(rep.phone)}'>{_e(rep.phone)}</a>")
-        parts.append(f"<h3 style='color:{ACCENT}; margin-top:14px;'>Service contact</h3><p>{'<br/>'.join(lines)}</p>")
+        parts.append(
+            f"<h3 style='color:{c.accent_text}; margin-top:14px;'>Service contact</h3><p>{'<br/>'.join(lines)}</p>"
+        )
     return "".join(parts)
 
 
@@ -147,7 +149,7 @@ class ProposalWindow(QDialog):
         self.message.hide()
         self.reason_label = QLabel("")
         self.reason_label.setWordWrap(True)
-        self.reason_label.setStyleSheet("color: #6b4e00;")
+        self.reason_label.setStyleSheet(f"color: {colors().warn_text};")
         self.reason_label.hide()
         self.view_button = QPushButton("View proposal")
         self.sign_button = QPushButton("Sign…")
