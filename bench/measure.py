@@ -363,7 +363,7 @@ def run_case(case: Case, ctx: Context, server_pid: int, warmup: int, n: int, log
     result.p95_ms = percentile(times, 0.95) * 1000
     result.server_cpu_ms = cpu / n * 1000
     body = probe.json() if probe.body else {}
-    if isinstance(body, dict) and "total" in body:
+    if isinstance(body, dict) and "items" in body and "total" in body:
         result.extra = {"total": body["total"], "items": len(body["items"])}
     if case.floor is not None:
         statement, params = case.floor
