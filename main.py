@@ -1,4 +1,4 @@
-"""Portal Desk: `python main.py [--demo] [--portal URL] [--smoke DIR]`."""
+"""Portal Desk: `python main.py [--demo] [--portal URL] [--smoke DIR] [--theme light|dark|system]`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import time
 from pathlib import Path
 
 STARTED = time.perf_counter()
+# Hidden first argument: in a frozen build `sys.executable` is this app, not a Python, so the demo
+# launcher starts the bundled server as `<app> --run-server serve --demo ...` (see demo_server.py).
+RUN_SERVER = "--run-server"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -15,14 +18,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true", help="start the bundled demo company and sign in to it")
     parser.add_argument("--portal", metavar="URL", help="open the sign-in dialog for this portal address")
     parser.add_argument("--smoke", metavar="DIR", type=Path, help="with --demo: load every tab, save PNGs, exit")
+    parser.add_argument(
+        "--theme",
+        choices=("system", "light", "dark"),
+        default="system",
+        help="colour scheme; 'system' follows the operating system (default)",
+    )
     args = parser.parse_args(argv)
     if args.smoke and not args.demo:
         parser.error("--smoke needs --demo")
     return args
 
 
+def run_server(argv: list[str]) -> int:
+    """The bundled portal server inside a frozen app. A windowed build may start without
+    standard streams, and uvicorn's logging writes to them."""
+    import os
+
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+    from server.cli import main as server_main
+
+    return server_main(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [RUN_SERVER]:
+        return run_server(argv[1:])
+    args = parse_args(argv)
 
     from PySide6.QtWidgets import QApplication
 
@@ -38,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     QApplication.setApplicationName(APP_NAME)
     QApplication.setApplicationVersion(__version__)
     app = QApplication(sys.argv[:1])
-    apply_theme(app)
+    apply_theme(app, args.theme)
     configure_logging()
 
     if args.smoke:

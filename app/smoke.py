@@ -3,7 +3,9 @@
 Signs in to the demo company, loads every tab, saves a PNG per tab, of the sign-in dialog, of the
 visit, request and new-request windows and of the proposal detail, PDF viewer and sign dialog;
 then signs in as office staff and saves the Find customer screen and an assisted portal with its
-banner, and prints one JSON line of timings. Secrets and settings stay in memory / a temp folder.
+banner; last it stops the demo server and checks the window says so (banner, lists kept and
+marked out of date: offline.png). It prints one JSON line of timings. Secrets and settings stay
+in memory / a temp folder.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import keyring
 from PySide6.QtCore import QEventLoop, QPointF, QSettings, QTimer
@@ -70,6 +72,24 @@ def _save(widget: QWidget, path: Path) -> None:
     QApplication.processEvents()
     if not widget.grab().save(str(path)):
         raise SmokeFailed(f"could not write {path}")
+
+
+def _go_offline(window: MainWindow, demo: DemoServer, out_dir: Path) -> float:
+    """The server goes away: the refresh must fail into the banner, keeping every list."""
+    demo.stop()
+    window.tab_widget.setCurrentIndex(0)
+    begun = time.perf_counter()
+    window.refresh()
+    _wait(lambda: window.monitor.offline and window.banner.isVisible(), "the offline banner")
+    _idle(window.runner, "the failed refresh")
+    for key in window._visible_tab_keys():
+        tab = window.tabs[key]
+        if tab.model.rowCount() and not tab.stale:
+            raise SmokeFailed(f"the {key} tab dropped or did not mark its rows while offline")
+    if not window.sidebar.stale:
+        raise SmokeFailed("the balance was not marked as out of date while offline")
+    _save(window, out_dir / "offline.png")
+    return round(time.perf_counter() - begun, 3)
 
 
 def _first_record(window: MainWindow, key: str) -> Any:
@@ -227,13 +247,21 @@ def _billing_screens(window: MainWindow, out_dir: Path) -> float:
 
 
 def run_smoke(app: QApplication, out_dir: Path, started: float) -> int:
+    """The outcome also goes to DIR/smoke.json: a windowed build on Windows has no console."""
     try:
         timings = _run(app, out_dir, started)
     except SmokeFailed as failure:
-        print(f"smoke run failed: {failure}", file=sys.stderr)
+        _report(out_dir, {"ok": False, "error": str(failure)}, f"smoke run failed: {failure}", sys.stderr)
         return 1
-    print(json.dumps(timings))
+    _report(out_dir, {"ok": True, **timings}, json.dumps(timings), sys.stdout)
     return 0
+
+
+def _report(out_dir: Path, outcome: dict[str, Any], line: str, stream: TextIO | None) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "smoke.json").write_text(json.dumps(outcome), encoding="utf-8")
+    if stream is not None:
+        print(line, file=stream)
 
 
 def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
@@ -273,14 +301,16 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
         _save_visits_and_requests(window, out_dir)
         proposal_times = _proposal_screens(app, window, out_dir)
         billing_s = _billing_screens(window, out_dir)
-        window.close()
         staff_times = _staff_screens(app, demo, accounts, out_dir)
+        offline_s = _go_offline(window, demo, out_dir)  # last: it stops the server
+        window.close()
         return {
             "startup_s": round(startup, 3),
             "tabs": tab_times,
             "proposal": proposal_times,
             "billing_s": billing_s,
             "staff": staff_times,
+            "offline_banner_s": offline_s,
         }
     finally:
         demo.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from PySide6.QtCore import QDate, QLocale
+from PySide6.QtCore import QDate, QLocale, QTime
 
 _SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "€", "GBP": "£"}
 _CENT = Decimal("0.01")
@@ -43,3 +43,11 @@ def moment_text(moment: datetime | None, locale: QLocale | None = None) -> str:
 
 def status_label(status: str) -> str:
     return status.replace("_", " ").capitalize()
+
+
+def clock_text(moment: datetime, locale: QLocale | None = None) -> str:
+    """Time of day, for "as loaded at 2:14 PM"; the date is added when it is not today."""
+    clock = (locale or display_locale()).toString(QTime(moment.hour, moment.minute), "h:mm AP")
+    if moment.date() != date.today():
+        return f"{date_text(moment.date(), locale)}, {clock}"
+    return clock

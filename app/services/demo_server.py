@@ -31,6 +31,14 @@ def project_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
 
+def server_command() -> list[str]:
+    """How to start `python -m server` here: a frozen app has no Python to run `-m` with, so it
+    runs itself with main.py's hidden `--run-server` entry point."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--run-server"]
+    return [sys.executable, "-m", "server"]
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -67,12 +75,11 @@ class DemoServer:
         self.port = free_port()
         root = project_root()
         env = dict(os.environ, PORTAL_DATA_DIR=str(self._data_dir))
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+        if not getattr(sys, "frozen", False):
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
         self._log_file = self.log_path.open("ab")
         command = [
-            sys.executable,
-            "-m",
-            "server",
+            *server_command(),
             "serve",
             "--demo",
             "--host",

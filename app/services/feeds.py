@@ -23,7 +23,8 @@ class ListFeed(QObject):
     started = Signal()
     reset = Signal(object)  # Page: the first page of a new query
     appended = Signal(object)  # Page: a further page of the same query
-    failed = Signal(object)  # Exception
+    failed = Signal(object)  # Exception: the first page of a query could not be loaded
+    more_failed = Signal(object)  # Exception: a further page could not be loaded
 
     def __init__(self, runner: TaskRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -45,7 +46,7 @@ class ListFeed(QObject):
         self._fetch = fetch
         self._generation += 1
         self._next_cursor = None
-        self._start(None, self.reset)
+        self._start(None, self.reset, self.failed)
 
     def reload(self) -> None:
         if self._fetch is not None:
@@ -61,9 +62,9 @@ class ListFeed(QObject):
     def load_more(self) -> None:
         if self._fetch is None or self._next_cursor is None or self._loading:
             return
-        self._start(self._next_cursor, self.appended)
+        self._start(self._next_cursor, self.appended, self.more_failed)
 
-    def _start(self, cursor: str | None, deliver: Any) -> None:
+    def _start(self, cursor: str | None, deliver: Any, fail: Any) -> None:
         fetch = self._fetch
         assert fetch is not None
         generation = self._generation
@@ -81,6 +82,6 @@ class ListFeed(QObject):
             if generation != self._generation:
                 return
             self._loading = False
-            self.failed.emit(error)
+            fail.emit(error)
 
         self._runner.run(lambda: fetch(cursor), succeeded, failed)

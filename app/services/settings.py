@@ -1,4 +1,5 @@
-"""Non-secret preferences in QSettings: portals used, window geometry, column widths, last tab."""
+"""Non-secret preferences in QSettings: portals used, window geometry, sidebar width, column
+widths, last tab."""
 
 from __future__ import annotations
 
@@ -41,6 +42,13 @@ class AppSettings:
 
     def set_window_geometry(self, geometry: QByteArray) -> None:
         self._store.setValue("window/geometry", geometry)
+
+    def splitter_state(self) -> QByteArray | None:
+        value = self._store.value("window/splitter")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_splitter_state(self, state: QByteArray) -> None:
+        self._store.setValue("window/splitter", state)
 
     def column_widths(self, table: str) -> list[int]:
         try:

@@ -7,15 +7,17 @@ widgets. When the parent QObject is destroyed first, the callbacks are silently 
 
 from __future__ import annotations
 
+import itertools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 
-from app.services.errors import PortalError, UnauthorizedError
+from app.services.errors import PortalError, ServerError, UnauthorizedError, UnreachableError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -115,21 +117,54 @@ def _log_failure(error: Exception) -> None:
 
 UnauthorizedHandler = Callable[[Callable[[], None], Callable[[], None]], None]
 
+# A gateway in front of the portal answering 502/503/504 (after the client's own retries) means
+# the portal itself is down, just like no answer at all.
+_GATEWAY_STATUS = frozenset({502, 503, 504})
+# How long a call may take before the window says the portal is slow.
+SLOW_AFTER_S = 4.0
+
+
+def is_connection_problem(error: Exception) -> bool:
+    """No usable answer from the portal: worth a "can't reach" banner and a later retry, as
+    opposed to an answer that refuses the request (which retrying will not change)."""
+    if isinstance(error, UnreachableError):
+        return True
+    return isinstance(error, ServerError) and error.status in _GATEWAY_STATUS
+
 
 class TaskRunner(QObject):
-    """Runs the window's network calls: counts them for the busy indicator and, on a 401,
-    hands a retry to the unauthorized handler (the re-sign-in prompt) instead of failing."""
+    """Runs the window's network calls: counts them for the busy indicator, on a 401 hands a
+    retry to the unauthorized handler (the re-sign-in prompt) instead of failing, and reports
+    how the connection is doing (`unreachable`, `answered`, `slow_changed`) for the banner.
+
+    Only the op that failed is retried after signing in again; an op that failed because the
+    portal was unreachable is *not* retried here (a POST may have reached the server), so the
+    form that started it keeps its input and offers to send it again."""
 
     busy_changed = Signal(bool)
+    unreachable = Signal(object)  # the PortalError of a call that got no usable answer
+    answered = Signal()  # a call got an answer from the portal (success or a refusal)
+    slow_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, slow_after: float = SLOW_AFTER_S) -> None:
         super().__init__(parent)
         self._running = 0
         self._on_unauthorized: UnauthorizedHandler | None = None
+        self._slow_after = slow_after
+        self._started: dict[int, float] = {}
+        self._ids = itertools.count()
+        self._slow = False
+        self._slow_timer = QTimer(self, interval=max(50, int(slow_after * 250)))
+        self._slow_timer.timeout.connect(self._check_slow)
 
     @property
     def busy(self) -> bool:
         return self._running > 0
+
+    @property
+    def slow(self) -> bool:
+        """A call has been waiting longer than `slow_after` seconds."""
+        return self._slow
 
     def set_unauthorized_handler(self, handler: UnauthorizedHandler | None) -> None:
         """`handler(retry, give_up)`: `retry()` after signing in again, `give_up()` if the user declines."""
@@ -141,14 +176,21 @@ class TaskRunner(QObject):
         success: Callable[[T], None],
         failure: Callable[[Exception], None] = _log_failure,
     ) -> None:
+        call = next(self._ids)
+        self._started[call] = time.monotonic()
         self._change_running(+1)
 
         def succeeded(result: T) -> None:
-            self._change_running(-1)
+            self._finished(call)
+            self.answered.emit()
             success(result)
 
         def failed(error: Exception) -> None:
-            self._change_running(-1)
+            self._finished(call)
+            if is_connection_problem(error):
+                self.unreachable.emit(error)
+            elif isinstance(error, PortalError):
+                self.answered.emit()
             if isinstance(error, UnauthorizedError) and self._on_unauthorized is not None:
                 self._on_unauthorized(lambda: self.run(op, success, failure), lambda: failure(error))
             else:
@@ -156,8 +198,24 @@ class TaskRunner(QObject):
 
         BackgroundOp(parent=self, op=op, success=succeeded).failure(failed).run_in_background()
 
+    def _finished(self, call: int) -> None:
+        self._started.pop(call, None)
+        self._change_running(-1)
+        self._check_slow()
+
     def _change_running(self, delta: int) -> None:
         was_busy = self.busy
         self._running += delta
         if was_busy != self.busy:
             self.busy_changed.emit(self.busy)
+            if self.busy:
+                self._slow_timer.start()
+            else:
+                self._slow_timer.stop()
+
+    def _check_slow(self) -> None:
+        now = time.monotonic()
+        slow = any(now - started >= self._slow_after for started in self._started.values())
+        if slow != self._slow:
+            self._slow = slow
+            self.slow_changed.emit(slow)

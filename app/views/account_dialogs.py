@@ -22,7 +22,8 @@ from app.services.paths import data_dir, log_dir
 from app.services.records import ServerVersion
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
-from app.views.theme import icon, named
+from app.views.icon_label import IconLabel
+from app.views.theme import named
 
 MIN_PASSWORD = 12
 
@@ -38,6 +39,9 @@ class ChangePasswordDialog(QDialog):
         self.current_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
         self.new_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password, placeholderText="At least 12 characters")
         self.confirm_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.current_edit.setAccessibleName("Current password")
+        self.new_edit.setAccessibleName("New password")
+        self.confirm_edit.setAccessibleName("Repeat new password")
         self.error_label = named(QLabel(""), "FormError")
         self.error_label.setWordWrap(True)
         self.error_label.hide()
@@ -98,8 +102,7 @@ class AboutDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("About Portal Desk")
         self.setMinimumWidth(460)
-        logo = QLabel()
-        logo.setPixmap(icon("app").pixmap(64, 64))
+        logo = IconLabel("app", 64)
         self.server_label = QLabel("Checking…")
         form = QFormLayout()
         form.setVerticalSpacing(8)

@@ -8,23 +8,10 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.models.properties import ROLE_CHIPS
 from app.models.roles import Role
+from app.views.theme import chip_colors, colors
 
 Index = QModelIndex | QPersistentModelIndex
 
-# status key -> (background, text)
-CHIP_COLORS: dict[str, tuple[str, str]] = {
-    "pending": ("#fff4d6", "#8a5a00"),
-    "accepted": ("#dff3e6", "#1d6340"),
-    "rejected": ("#fde4e4", "#9b1c1c"),
-    "scheduled": ("#e1ecfb", "#1e4e8c"),
-    "completed": ("#dff3e6", "#1d6340"),
-    "due": ("#fff4d6", "#8a5a00"),
-    "overdue": ("#fde4e4", "#9b1c1c"),
-    "paid": ("#dff3e6", "#1d6340"),
-    "open": ("#e1ecfb", "#1e4e8c"),
-    "closed": ("#eceff2", "#4a5562"),
-}
-_NEUTRAL = ("#eceff2", "#4a5562")
 _MOUSE_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick)
 
 
@@ -41,7 +28,7 @@ class StatusChipDelegate(QStyledItemDelegate):
         style = opt.widget.style() if opt.widget else None
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        background, foreground = CHIP_COLORS.get(str(status), _NEUTRAL)
+        background, foreground = chip_colors(str(status))
         font = QFont(opt.font)
         font.setPointSizeF(max(font.pointSizeF() - 1, 7.5))
         font.setWeight(QFont.Weight.DemiBold)
@@ -101,19 +88,19 @@ class PropertyDelegate(QStyledItemDelegate):
             chip_height = QFontMetrics(chip_font).height() + 2
             chip = QRect(first.right() - chip_width, first.center().y() - chip_height // 2, chip_width, chip_height)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor("#eef2ee"))
+            painter.setBrush(QColor(colors().soft))
             painter.drawRoundedRect(chip, chip_height / 2, chip_height / 2)
             painter.setFont(chip_font)
-            painter.setPen(QColor("#3f5a47"))
+            painter.setPen(QColor(colors().accent_text))
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, role)
             name_rect.setRight(chip.left() - 6)
         painter.setFont(bold)
-        painter.setPen(QColor("#1f2933"))
+        painter.setPen(QColor(colors().text))
         painter.drawText(
             name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(bold, name, name_rect)
         )
         painter.setFont(small)
-        painter.setPen(QColor("#5b6875"))
+        painter.setPen(QColor(colors().muted))
         second = QRect(first.left(), first.bottom() + 1, first.width(), QFontMetrics(small).height())
         address = prop.address if prop else ""
         painter.drawText(

@@ -19,25 +19,27 @@ from app.models.formatting import status_label
 from app.services.records import RequestSummary, StaffRef, VisitSummary
 from app.services.uploads import size_text
 from app.services.work_records import AttachmentInfo, Comment, RequestDetail, VisitDetail
-from app.views.delegates import CHIP_COLORS
-from app.views.theme import named
+from app.views.theme import chip_colors, colors, named
 
 ATTACHMENT_SCHEME = "attachment"  # attachment:41 downloads attachment 41
 OPEN_SCHEME = "attachment-open"  # attachment-open:41 shows a PDF attachment in the embedded viewer
-TEXT, MUTED, GREEN, BORDER = "#1f2933", "#5b6875", "#23784a", "#dfe4ea"
 
-PAGE_CSS = f"""
-body {{ color: {TEXT}; }}
-a {{ color: {GREEN}; text-decoration: none; font-weight: 600; }}
+
+def page_css() -> str:
+    """The pages' style sheet in the palette in use (light or dark)."""
+    c = colors()
+    return f"""
+body {{ color: {c.text}; }}
+a {{ color: {c.accent_text}; text-decoration: none; font-weight: 600; }}
 .title {{ font-size: 16pt; font-weight: 700; }}
-.meta {{ color: {MUTED}; }}
-.section {{ font-size: 8.5pt; font-weight: 700; color: {MUTED}; }}
-.muted {{ color: {MUTED}; }}
+.meta {{ color: {c.muted}; }}
+.section {{ font-size: 8.5pt; font-weight: 700; color: {c.muted}; }}
+.muted {{ color: {c.muted}; }}
 .small {{ font-size: 9pt; }}
 .author {{ font-weight: 700; }}
 .body {{ white-space: pre-wrap; }}
-.marker {{ color: #8a5a00; font-size: 9pt; font-weight: 600; }}
-.error {{ color: #9b1c1c; }}
+.marker {{ color: {c.warn_text}; font-size: 9pt; font-weight: 600; }}
+.error {{ color: {c.error_text}; }}
 """
 
 
@@ -46,7 +48,7 @@ def make_browser(parent: QWidget | None = None) -> QTextBrowser:
     browser = named(QTextBrowser(parent), "DetailBrowser")
     browser.setOpenLinks(False)
     browser.setOpenExternalLinks(False)
-    browser.document().setDefaultStyleSheet(PAGE_CSS)
+    browser.document().setDefaultStyleSheet(page_css())
     browser.document().setDocumentMargin(20)
     return browser
 
@@ -71,7 +73,7 @@ def _text(value: str) -> str:
 
 
 def _chip(status: str) -> str:
-    background, foreground = CHIP_COLORS.get(status, ("#eceff2", "#4a5562"))
+    background, foreground = chip_colors(status)
     return (
         f'<span style="background-color:{background}; color:{foreground}; font-weight:600; font-size:9pt;">'
         f"&nbsp;&nbsp;{_text(status_label(status))}&nbsp;&nbsp;</span>"
@@ -82,7 +84,9 @@ def _section(title: str) -> str:
     return f'<p class="section" style="margin-top:18px; margin-bottom:6px;">{_text(title.upper())}</p>'
 
 
-def _card(inner: str, *, background: str = "#ffffff", border: str = BORDER) -> str:
+def _card(inner: str, *, background: str | None = None, border: str | None = None) -> str:
+    background = background or colors().surface
+    border = border or colors().border
     return (
         f'<table width="100%" cellspacing="0" cellpadding="14" bgcolor="{background}" '
         f'style="border: 1px solid {border}; border-style: solid; margin-bottom: 10px;">'
@@ -125,7 +129,9 @@ def visit_page(visit: VisitSummary, detail: VisitDetail | None, today: date, *, 
         ),
     ]
     if problem is not None:
-        parts.append(_card(f'<p class="error">{_text(problem)}</p>', background="#fdecec", border="#f3c1c1"))
+        parts.append(
+            _card(f'<p class="error">{_text(problem)}</p>', background=colors().error_bg, border=colors().error_border)
+        )
         return _page(*parts)
     if detail is None:
         parts.append(_card('<p class="muted">Loading notes and contact…</p>'))
@@ -176,7 +182,9 @@ def request_page(summary: RequestSummary, detail: RequestDetail | None, me: str,
     )
     parts = [_header(summary.subject, meta, summary.status), '<p style="margin:0 0 6px 0;"></p>']
     if problem is not None:
-        parts.append(_card(f'<p class="error">{_text(problem)}</p>', background="#fdecec", border="#f3c1c1"))
+        parts.append(
+            _card(f'<p class="error">{_text(problem)}</p>', background=colors().error_bg, border=colors().error_border)
+        )
         return _page(*parts)
     if detail is None:
         parts.append(_card('<p class="muted">Loading the conversation…</p>'))
@@ -235,13 +243,13 @@ def _message(
         inner += f'<p class="body" style="margin:8px 0 0 0;">{_text(body)}</p>'
     inner += _attachments(attachments)
     if mine:
-        return _card(inner, background="#f3f9f5", border="#cfe6d8")
+        return _card(inner, background=colors().info_bg, border=colors().info_border)
     return _card(inner)
 
 
 def _attachments(attachments: Iterable[AttachmentInfo]) -> str:
     rows = "".join(
-        '<tr><td bgcolor="#f1f5f3" style="border: 1px solid #dde7e1; border-style: solid;">'
+        f'<tr><td bgcolor="{colors().hover}" style="border: 1px solid {colors().border}; border-style: solid;">'
         f'<a href="{ATTACHMENT_SCHEME}:{a.id}">{_text(a.filename)}</a>'
         f'&nbsp;&nbsp;<span class="muted small">{_text(size_text(a.size))}</span>'
         + (f'&nbsp;&nbsp;<a class="small" href="{OPEN_SCHEME}:{a.id}">Open</a>' if is_pdf(a) else "")

@@ -10,18 +10,17 @@ import html
 from collections.abc import Iterable, Sequence
 
 from app.models.formatting import status_label
-from app.views.delegates import CHIP_COLORS
+from app.views.theme import chip_colors, colors
 
-ACCENT = "#2f6b3a"
-INK = "#1f2a33"
-MUTED = "#6b7379"
-SUBTLE = "#4a5562"
-# (background, text) of the notes across the top of a page
-NOTE_TONES = {
-    "success": ("#dff3e6", "#1d6340"),
-    "warning": ("#fff4d6", "#6b4e00"),
-    "info": ("#e1ecfb", "#1e4e8c"),
-}
+
+def _note_tone(tone: str) -> tuple[str, str]:
+    """(background, text) of a note across the top of a page, from the palette in use (light or dark)."""
+    c = colors()
+    return {
+        "success": (c.balance_bg, c.accent_text),
+        "warning": (c.warn_bg, c.warn_text),
+        "info": (c.info_bg, c.info_text),
+    }[tone]
 
 
 def e(text: object) -> str:
@@ -29,7 +28,7 @@ def e(text: object) -> str:
 
 
 def chip(status: str) -> str:
-    background, foreground = CHIP_COLORS.get(status, ("#eceff2", SUBTLE))
+    background, foreground = chip_colors(status)
     return (
         f"<span style='background:{background}; color:{foreground}; font-weight:600;'>"
         f"&nbsp;{e(status_label(status))}&nbsp;</span>"
@@ -38,15 +37,16 @@ def chip(status: str) -> str:
 
 def header(kicker: str, title: str, status: str, meta: str) -> str:
     """Small caps kind and number, the title, then the status chip beside the property and dates."""
+    c = colors()
     return (
-        f"<p style='margin:0; color:{MUTED}; font-size:9pt;'>{e(kicker)}</p>"
-        f"<h1 style='margin:2px 0 6px 0; font-size:18pt; color:{INK};'>{e(title)}</h1>"
-        f"<p style='margin:0 0 10px 0;'>{chip(status)}&nbsp;&nbsp;<span style='color:{SUBTLE};'>{e(meta)}</span></p>"
+        f"<p style='margin:0; color:{c.muted}; font-size:9pt;'>{e(kicker)}</p>"
+        f"<h1 style='margin:2px 0 6px 0; font-size:18pt; color:{c.text};'>{e(title)}</h1>"
+        f"<p style='margin:0 0 10px 0;'>{chip(status)}&nbsp;&nbsp;<span style='color:{c.muted};'>{e(meta)}</span></p>"
     )
 
 
 def note(text_html: str, tone: str) -> str:
-    background, foreground = NOTE_TONES[tone]
+    background, foreground = _note_tone(tone)
     return (
         f"<table width='100%' cellpadding='8' cellspacing='0' style='background:{background}; color:{foreground};'>"
         f"<tr><td>{text_html}</td></tr></table><p style='margin:0;'></p>"
@@ -54,11 +54,11 @@ def note(text_html: str, tone: str) -> str:
 
 
 def section(title: str) -> str:
-    return f"<h3 style='color:{ACCENT}; margin-top:14px;'>{e(title)}</h3>"
+    return f"<h3 style='color:{colors().accent_text}; margin-top:14px;'>{e(title)}</h3>"
 
 
 def hint(text: str) -> str:
-    return f"<p style='color:{MUTED}; margin:0 0 4px 0;'>{e(text)}</p>"
+    return f"<p style='color:{colors().muted}; margin:0 0 4px 0;'>{e(text)}</p>"
 
 
 def table(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[str]]) -> str:
@@ -73,16 +73,16 @@ def table(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[str]]) -> 
     )
     return (
         "<table width='100%' cellspacing='0' cellpadding='5'>"
-        f"<tr style='background:#eef2ee; color:{SUBTLE}; font-size:8pt;'>{head}</tr>{body}</table>"
+        f"<tr style='background:{colors().hover}; color:{colors().muted}; font-size:8pt;'>{head}</tr>{body}</table>"
     )
 
 
 def total_line(label: str, amount_html: str, *, detail: str = "") -> str:
     """The figure the page is about (proposal total, balance due), right-aligned under its table."""
-    extra = f"<br/><span style='color:{MUTED}; font-size:9pt;'>{e(detail)}</span>" if detail else ""
+    extra = f"<br/><span style='color:{colors().muted}; font-size:9pt;'>{e(detail)}</span>" if detail else ""
     return (
         f"<p align='right' style='font-size:13pt; margin-top:6px;'>{e(label)}&nbsp;&nbsp;"
-        f"<b style='color:{ACCENT};'>{amount_html}</b>{extra}</p>"
+        f"<b style='color:{colors().accent_text};'>{amount_html}</b>{extra}</p>"
     )
 
 

@@ -14,7 +14,7 @@ from app.services.tasks import TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import open_link
 from app.views.pdf_window import PdfWindow
-from app.views.theme import icon, named
+from app.views.theme import colors, icon, named
 
 PROPOSAL_LINK = "proposal:"
 
@@ -45,7 +45,7 @@ def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
         parts.append(page.note(f"<b>Paid in full.</b> Invoice total {money(invoice.total)}.", "success"))
     if invoice.proposal_id is not None and invoice.proposal_number:
         parts.append(
-            f"<p style='color:{page.SUBTLE};'>From proposal "
+            f"<p style='color:{colors().muted};'>From proposal "
             f"<a href='{PROPOSAL_LINK}{invoice.proposal_id}'>{page.e(invoice.proposal_number)}</a></p>"
         )
     parts.append(page.section("Services"))

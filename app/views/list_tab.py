@@ -3,9 +3,11 @@ empty state that says why nothing is listed."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
+from datetime import datetime
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -21,12 +23,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.formatting import clock_text
 from app.models.paged_table import PagedTableModel
 from app.models.roles import Role
 from app.services.errors import PortalError
 from app.services.feeds import ListFeed, PageFetcher
 from app.services.tasks import TaskRunner
 from app.views.delegates import StatusChipDelegate
+from app.views.icon_label import IconLabel
 from app.views.theme import icon, named
 
 
@@ -79,17 +83,30 @@ class ListTab(QWidget):
         self._error: str | None = None
         self._reason: tuple[str, str] | None = None
         self._columns_sized = False
+        # What the rows on screen answer (filter, properties, portal) and what is being asked for:
+        # a refresh of the same query that fails keeps the rows, marked as possibly out of date.
+        self._rows_query: Hashable | None = None
+        self._pending_query: Hashable | None = None
+        self._loaded_at: datetime | None = None
+        self.stale = False
 
         self.show_combo = QComboBox()
         for option in spec.options:
             self.show_combo.addItem(option.label, option.value)
         self.show_combo.setMinimumWidth(140)
+        self.show_combo.setAccessibleName(f"Show which {spec.noun}")
         show_label = QLabel("Show")
         show_label.setBuddy(self.show_combo)
         self.search_edit = QLineEdit(placeholderText=f"Search {spec.noun}", clearButtonEnabled=True)
         self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.search_edit.setMinimumWidth(240)
+        self.search_edit.setAccessibleName(f"Search {spec.noun}")
+        self.search_edit.setAccessibleDescription(f"Filters the {spec.noun} loaded so far as you type")
         self.count_label = named(QLabel(""), "CountLabel")
+        self.count_label.setAccessibleName(f"Number of {spec.noun}")
+        self.stale_label = named(QLabel(""), "StaleMarker")
+        self.stale_label.setAccessibleName(f"{spec.title} may be out of date")
+        self.stale_label.hide()
 
         toolbar = self.toolbar = QHBoxLayout()  # tabs with actions of their own add buttons here
         toolbar.setSpacing(8)
@@ -102,15 +119,14 @@ class ListTab(QWidget):
             self.show_combo.hide()
         toolbar.addSpacing(8)
         toolbar.addWidget(self.count_label)
+        toolbar.addWidget(self.stale_label)
         toolbar.addStretch()
         toolbar.addWidget(self.search_edit)
 
         self.table = QTableView()
         self._setup_table()
 
-        self.empty_icon = QLabel()
-        self.empty_icon.setPixmap(icon("empty").pixmap(84, 84))
-        self.empty_icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_icon = IconLabel("empty", 84)
         self.empty_title = named(QLabel(""), "EmptyTitle")
         self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_message = named(QLabel(""), "EmptyMessage")
@@ -119,13 +135,20 @@ class ListTab(QWidget):
         self.empty_message.setMaximumWidth(460)
         self.retry_button = QPushButton("Try again")
         self.retry_button.setAutoDefault(False)
+        self.retry_button.setAccessibleName(f"Try loading {spec.noun} again")
         empty = QWidget()
         empty_layout = QVBoxLayout(empty)
         empty_layout.addStretch(2)
-        empty_layout.addWidget(self.empty_icon)
+        empty_layout.addWidget(self.empty_icon, 0, Qt.AlignmentFlag.AlignHCenter)
         empty_layout.addSpacing(8)
         empty_layout.addWidget(self.empty_title)
-        empty_layout.addWidget(self.empty_message, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred by stretches, not by an alignment flag: a word-wrapping label placed with an
+        # alignment gets the height of its one-line width and clips the second line.
+        message_row = QHBoxLayout()
+        message_row.addStretch()
+        message_row.addWidget(self.empty_message, 1)
+        message_row.addStretch()
+        empty_layout.addLayout(message_row)
         empty_layout.addSpacing(8)
         empty_layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
         empty_layout.addStretch(3)
@@ -133,9 +156,9 @@ class ListTab(QWidget):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.table)
         self.stack.addWidget(empty)
-        card = named(QFrame(), "ListCard")
+        self.card = card = named(QFrame(), "ListCard")
         card_layout = QVBoxLayout(card)
-        card_layout.setContentsMargins(1, 1, 1, 1)
+        card_layout.setContentsMargins(2, 2, 2, 2)
         card_layout.addWidget(self.stack)
 
         layout = QVBoxLayout(self)
@@ -153,11 +176,28 @@ class ListTab(QWidget):
         self.feed.reset.connect(self._first_page)
         self.feed.appended.connect(self._next_page)
         self.feed.failed.connect(self._failed)
+        self.feed.more_failed.connect(self._more_failed)
         self._refresh_state()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Keyboard focus on the table: its card gets the focus ring, and a row is current, so
+        the arrow keys start somewhere visible."""
+        if watched is self.table and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            focused = event.type() == QEvent.Type.FocusIn
+            self.card.setProperty("focused", focused)
+            self.card.style().unpolish(self.card)
+            self.card.style().polish(self.card)
+            if focused and not self.table.currentIndex().isValid() and self.proxy.rowCount():
+                self.table.selectRow(0)
+        return super().eventFilter(watched, event)
 
     def _setup_table(self) -> None:
         table = self.table
+        table.installEventFilter(self)
         table.setModel(self.proxy)
+        table.setAccessibleName(f"{self.spec.title} list")
+        # Tab leaves the table (arrow keys move within it), so keyboard users are never trapped.
+        table.setTabKeyNavigation(False)
         table.setItemDelegateForColumn(self.model.column_index("status"), StatusChipDelegate(table))
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -169,6 +209,7 @@ class ListTab(QWidget):
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(40)
         header = table.horizontalHeader()
+        header.setAccessibleName(f"{self.spec.title} columns")
         header.setHighlightSections(False)
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
@@ -188,9 +229,12 @@ class ListTab(QWidget):
     def filter_value(self) -> str:
         return str(self.show_combo.currentData() or "")
 
-    def load(self, fetch: PageFetcher) -> None:
+    def load(self, fetch: PageFetcher, query: Hashable | None = None) -> None:
+        """`query` identifies what `fetch` asks for; when it equals the query of the rows on
+        screen, a failure keeps those rows (marked stale) instead of replacing them by an error."""
         self._error = None
         self._reason = None
+        self._pending_query = query
         self.feed.load(fetch)
 
     def reload(self) -> None:
@@ -203,6 +247,8 @@ class ListTab(QWidget):
         self.model.clear()
         self._error = None
         self._reason = (title, message)
+        self._rows_query = None
+        self._set_stale(None)
         self._refresh_state()
 
     def focus_search(self) -> None:
@@ -255,9 +301,16 @@ class ListTab(QWidget):
     # -- feed and model events -------------------------------------------------------
 
     def _first_page(self, page: object) -> None:
+        same_query = self._rows_query is not None and self._rows_query == self._pending_query
+        kept = self._view_position() if same_query else None
         self.model.set_page(page)  # type: ignore[arg-type]
+        self._rows_query = self._pending_query
+        self._loaded_at = datetime.now()
+        self._set_stale(None)
         if not self._columns_sized and self.model.rowCount():
             self._size_columns_to_content()
+        if kept is not None:
+            self._restore_view_position(*kept)
         self._refresh_state()
 
     def _next_page(self, page: object) -> None:
@@ -266,12 +319,43 @@ class ListTab(QWidget):
 
     def _failed(self, error: Exception) -> None:
         message = error.detail if isinstance(error, PortalError) else "Something went wrong."
-        if self.model.rowCount() > 0:
-            self.model.more_failed()
-            self.count_label.setText(f"Could not load more {self.spec.noun}: {message}")
+        if self.model.rowCount() > 0 and self._rows_query == self._pending_query:
+            self._set_stale(message)
             return
+        self.model.clear()
+        self._rows_query = None
+        self._set_stale(None)
         self._error = message
         self._refresh_state()
+
+    def _more_failed(self, error: Exception) -> None:
+        message = error.detail if isinstance(error, PortalError) else "Something went wrong."
+        self.model.more_failed()
+        self.count_label.setText(f"Could not load more {self.spec.noun}: {message}")
+
+    def _set_stale(self, reason: str | None) -> None:
+        """Marks the rows on screen as possibly out of date (reason = why the refresh failed)."""
+        self.stale = reason is not None
+        if reason is not None and self._loaded_at is not None:
+            self.stale_label.setText(f"Not up to date · as loaded at {clock_text(self._loaded_at)}")
+            self.stale_label.setToolTip(f"{reason}\nThe list refreshes by itself once the portal answers again.")
+        self.stale_label.setVisible(self.stale)
+
+    def _view_position(self) -> tuple[object, int]:
+        """The selected record's id and the scroll offset, to put back after a refresh."""
+        current = self.table.selectionModel().currentIndex()
+        record_id = current.data(Role.ID) if current.isValid() else None
+        return record_id, self.table.verticalScrollBar().value()
+
+    def _restore_view_position(self, record_id: object, scroll: int) -> None:
+        if record_id is not None:
+            for row in range(self.proxy.rowCount()):
+                index = self.proxy.index(row, 0)
+                if index.data(Role.ID) == record_id:
+                    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                    self.table.selectionModel().setCurrentIndex(index, flags)
+                    break
+        self.table.verticalScrollBar().setValue(scroll)
 
     def _search(self, text: str) -> None:
         self.proxy.setFilterFixedString(text.strip())

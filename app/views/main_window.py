@@ -3,12 +3,15 @@ sidebar with the balance, and the four list tabs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -28,12 +31,15 @@ from app.models.paged_table import PagedTableModel
 from app.models.properties import PropertiesModel
 from app.services import session as sessions
 from app.services.accounts import Accounts
+from app.services.connection import PROBE_DELAYS, ConnectionMonitor, version_probe
 from app.services.errors import PortalError
 from app.services.feeds import PageFetcher
 from app.services.records import Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner
+from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
+from app.views.connection_banner import ConnectionBanner
+from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.property_sidebar import PropertySidebar
@@ -106,17 +112,35 @@ class MainWindow(QMainWindow):
     signed_out = Signal()
     assist_ended = Signal(str)  # why, for the Find customer screen
 
-    def __init__(self, session: PortalSession, accounts: Accounts, *, remember_password: bool = False) -> None:
+    def __init__(
+        self,
+        session: PortalSession,
+        accounts: Accounts,
+        *,
+        remember_password: bool = False,
+        probe_delays: Sequence[float] = PROBE_DELAYS,
+        slow_after: float = SLOW_AFTER_S,
+    ) -> None:
         super().__init__()
         self.session = session
         self.accounts = accounts
         self.remember_password = remember_password
-        self.runner = TaskRunner(self)
+        self.runner = TaskRunner(self, slow_after=slow_after)
         self.runner.set_unauthorized_handler(self._session_expired)
+        self.monitor = ConnectionMonitor(
+            version_probe(lambda: self.session.portal_url), delays=probe_delays, parent=self
+        )
+        self.runner.unreachable.connect(self.monitor.lost)
+        self.runner.answered.connect(self.monitor.answered)
+        self.runner.slow_changed.connect(self.monitor.set_slow)
+        self.monitor.restored.connect(self._connection_restored)
         self.reauth_dialog: SignInDialog | None = None
         self.audit_dialog: QWidget | None = None
         self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
         self._balance_generation = 0
+        # The property filter the balance on screen was loaded for, and when (for "as of").
+        self._balance_query: Hashable | None = None
+        self._balance_loaded_at: datetime | None = None
         self.setWindowTitle("Portal Desk")
         self.setWindowIcon(icon("app"))
         self.setMinimumSize(QSize(1000, 620))
@@ -134,6 +158,8 @@ class MainWindow(QMainWindow):
         }
         self.tab_widget = QTabWidget()
         self.tab_widget.setDocumentMode(True)
+        self.tab_widget.setAccessibleName("Lists")
+        self.tab_widget.tabBar().setAccessibleName("Lists")
         self.tabs: dict[str, ListTab] = {}
         for spec in TAB_SPECS:
             tab = TAB_CLASSES.get(spec.key, ListTab)(spec, models[spec.key], self.runner)
@@ -143,13 +169,17 @@ class MainWindow(QMainWindow):
             self.tab_widget.addTab(tab, spec.title)
         self.work_screens = WorkScreens(self)  # visit and request windows (issue 6)
 
-        splitter = QSplitter()
+        self.banner = ConnectionBanner(self.monitor, session.portal_url)
+        self.banner.retry_requested.connect(self.retry_connection)
+
+        self.splitter = splitter = QSplitter()
         splitter.addWidget(self.sidebar)
         splitter.addWidget(self.tab_widget)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([316, 964])
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(1)
+        splitter.setAccessibleName("Properties and lists")
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -157,6 +187,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self._build_header())
         layout.addWidget(self._build_assist_banner())
+        layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self.status_label = QLabel("")
@@ -180,25 +211,30 @@ class MainWindow(QMainWindow):
         self._install_shortcuts()
         self._restore_layout()
         self.set_session(session)
+        # Keyboard users start in the current list's search box, not on the first header button
+        # (the table itself is hidden behind "Loading…" until its first page arrives).
+        self.current_tab().search_edit.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- construction ----------------------------------------------------------------
 
     def _build_header(self) -> QWidget:
         bar = named(QFrame(), "HeaderBar")
-        logo = QLabel()
-        logo.setPixmap(icon("app").pixmap(28, 28))
+        logo = IconLabel("app", 28)
         title = named(QLabel("Portal Desk"), "AppTitle")
         self.branch_button = named(QToolButton(), "BranchButton")
         self.branch_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.branch_button.setToolTip("Switch branch")
+        self.branch_button.setAccessibleDescription("Opens the list of branches you can switch to")
         self.branch_menu = QMenu(self.branch_button)
         self.branch_button.setMenu(self.branch_menu)
         self.busy_bar = QProgressBar()
         self.busy_bar.setRange(0, 0)
         self.busy_bar.setTextVisible(False)
         self.busy_bar.setFixedWidth(110)
+        self.busy_bar.setAccessibleName("Loading")
         self.busy_bar.hide()
         self.profile_button = QToolButton()
+        self.profile_button.setAccessibleDescription("Change password, about, sign out")
         self.profile_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.profile_menu = QMenu(self.profile_button)
         self.profile_button.setMenu(self.profile_menu)
@@ -206,6 +242,7 @@ class MainWindow(QMainWindow):
         self.change_password_action = QAction("Change password…", self)
         self.about_action = QAction("About Portal Desk…", self)
         self.sign_out_action = QAction("Sign out", self)
+        self.sign_out_action.setMenuRole(QAction.MenuRole.NoRole)
         self.change_password_action.triggered.connect(self.change_password)
         self.about_action.triggered.connect(self.show_about)
         self.sign_out_action.triggered.connect(self.sign_out)
@@ -249,10 +286,42 @@ class MainWindow(QMainWindow):
         return banner
 
     def _install_shortcuts(self) -> None:
+        """The platform's own keys (QKeySequence standard keys: F5 or Ctrl+R / Cmd+R, Ctrl+F /
+        Cmd+F, Ctrl+W / Cmd+W, Ctrl+Q / Cmd+Q) where the platform has one; Ctrl+1..4 become
+        Cmd+1..4 on macOS by Qt's own mapping."""
         for number in range(1, 5):
             QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda n=number: self.show_tab_number(n))
-        QShortcut(QKeySequence("F5"), self, self.refresh)
-        QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self, self.focus_search)
+        keys = QKeySequence.StandardKey
+        self.refresh_action = self._window_action("Refresh", keys.Refresh, self.refresh)
+        self.find_action = self._window_action("Find…", keys.Find, self.focus_search)
+        self.close_action = self._window_action("Close window", keys.Close, self.close)
+        # Windows has no standard Quit key (Alt+F4 closes the window, which quits).
+        self.quit_action = self._window_action("Quit Portal Desk", keys.Quit, QApplication.quit)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.profile_menu_tail = [self.refresh_action, self.quit_action]
+        if sys.platform == "darwin":
+            self._build_mac_menu_bar()
+
+    def _window_action(self, text: str, key: QKeySequence.StandardKey, slot: Callable[[], object]) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts(key)
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda _=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_mac_menu_bar(self) -> None:
+        """macOS shows the menu bar at the top of the screen, where Quit, About and the window
+        commands are expected; Qt moves Quit and About into the application menu by their roles."""
+        bar = self.menuBar()
+        file_menu = bar.addMenu("File")
+        file_menu.addActions([self.close_action, self.quit_action])
+        view_menu = bar.addMenu("View")
+        view_menu.addActions([self.refresh_action, self.find_action])
+        account_menu = bar.addMenu("Account")
+        account_menu.addActions([self.change_password_action, self.sign_out_action])
+        bar.addMenu("Help").addAction(self.about_action)
 
     # -- session ---------------------------------------------------------------------
 
@@ -280,6 +349,8 @@ class MainWindow(QMainWindow):
             action.setChecked(branch.slug == config.branch.slug)
             action.triggered.connect(lambda _=False, b=branch: self.switch_branch(b))
         self.profile_button.setText(f"{session.user.name}  ▾")
+        self.profile_button.setAccessibleName(f"Account: {session.user.name}")
+        self.branch_button.setAccessibleName(f"Branch: {config.branch.name}")
         self.profile_menu.clear()
         who = self.profile_menu.addAction(f"{session.user.name}\n{session.email}")
         who.setEnabled(False)
@@ -287,6 +358,9 @@ class MainWindow(QMainWindow):
         self.profile_menu.addActions([self.manage_payments_action, self.change_password_action, self.about_action])
         self.profile_menu.addSeparator()
         self.profile_menu.addAction(self.sign_out_action)
+        if sys.platform != "darwin":
+            self.profile_menu.addSeparator()
+            self.profile_menu.addActions(self.profile_menu_tail)
         for key in ("proposals", "invoices"):
             model = self.tabs[key].model
             assert isinstance(model, ProposalsModel | InvoicesModel)
@@ -297,6 +371,7 @@ class MainWindow(QMainWindow):
             self.status_label.setText(f"{assisting.staff.user.name} assisting {session.email} · {session.portal_url}")
         else:
             self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
+        self.banner.set_portal_url(session.portal_url)
         self.sidebar.search_edit.clear()
         self.properties_model.set_properties(session.properties)
         self.reload_all()  # also cancels the delayed reload the new selection queued
@@ -321,14 +396,22 @@ class MainWindow(QMainWindow):
             self.sidebar.show_balance(Balance(Decimal(0), 0, Decimal(0)), self.session.config.currency)
             return
         client, ids, currency = self.session.client, self._property_filter(), self.session.config.currency
+        query = (self.session.portal_url, tuple(ids) if ids is not None else None)
 
         def shown(balance: Balance) -> None:
             if generation == self._balance_generation:
+                self._balance_query, self._balance_loaded_at = query, datetime.now()
                 self.sidebar.show_balance(balance, currency)
 
         def failed(error: Exception) -> None:
-            if generation == self._balance_generation:
-                self.sidebar.show_balance_error(error.detail if isinstance(error, PortalError) else "Not available.")
+            if generation != self._balance_generation:
+                return
+            reason = error.detail if isinstance(error, PortalError) else "Not available."
+            if query == self._balance_query and self._balance_loaded_at is not None:
+                self.sidebar.mark_balance_stale(self._balance_loaded_at, reason)
+            else:
+                self._balance_query = None
+                self.sidebar.show_balance_error(reason)
 
         self.sidebar.show_balance_loading()
         self.runner.run(lambda: client.balance(ids), shown, failed)
@@ -341,7 +424,9 @@ class MainWindow(QMainWindow):
                 title, message = "No properties on this branch", "Your account has no properties on this portal yet."
             tab.show_reason(title, message.format(noun=tab.spec.noun))
             return
-        tab.load(self._fetcher(key, tab.filter_value))
+        ids = self._property_filter()
+        query = (self.session.portal_url, tab.filter_value, tuple(ids) if ids is not None else None)
+        tab.load(self._fetcher(key, tab.filter_value), query)
 
     def _fetcher(self, key: str, show: str) -> PageFetcher:
         client, ids = self.session.client, self._property_filter()
@@ -379,6 +464,17 @@ class MainWindow(QMainWindow):
         return widget
 
     def refresh(self) -> None:
+        self.reload_all()
+
+    def retry_connection(self) -> None:
+        """The banner's Retry: probe at once when offline; when merely slow, ask again."""
+        if self.monitor.offline:
+            self.monitor.retry_now()
+        else:
+            self.refresh()
+
+    def _connection_restored(self) -> None:
+        self.statusBar().showMessage("Connected to the portal again; the lists were refreshed.", 6000)
         self.reload_all()
 
     def focus_search(self) -> None:
@@ -523,6 +619,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 800)
+        splitter_state = settings.splitter_state()
+        if splitter_state is not None:
+            self.splitter.restoreState(splitter_state)
         for key, tab in self.tabs.items():
             tab.restore_column_widths(settings.column_widths(key))
         last = settings.last_tab()
@@ -532,6 +631,7 @@ class MainWindow(QMainWindow):
     def save_layout(self) -> None:
         settings = self.accounts.settings
         settings.set_window_geometry(self.saveGeometry())
+        settings.set_splitter_state(self.splitter.saveState())
         for key, tab in self.tabs.items():
             settings.set_column_widths(key, tab.column_widths())
         settings.set_last_tab(self.current_tab().spec.key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
     QFrame,
@@ -14,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.formatting import money_text
+from app.models.formatting import clock_text, money_text
 from app.models.properties import PropertiesModel
 from app.models.roles import Role
 from app.services.records import Balance
@@ -49,22 +51,31 @@ class PropertySidebar(QFrame):
         for button in (self.select_all_button, self.select_none_button):
             button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.setAutoDefault(False)
+        self.select_all_button.setAccessibleName("Select all properties")
+        self.select_none_button.setAccessibleName("Select no properties")
         self.search_edit = QLineEdit(placeholderText="Find a property", clearButtonEnabled=True)
+        self.search_edit.setAccessibleName("Find a property")
         self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.list_view = named(QListView(), "PropertyList")
         self.list_view.setModel(self.proxy)
+        self.list_view.setAccessibleName("Properties")
+        self.list_view.setAccessibleDescription(
+            "Check the properties whose items the lists show; Space checks or unchecks"
+        )
         self.list_view.setItemDelegate(PropertyDelegate(self.list_view))
         self.list_view.setSelectionMode(QListView.SelectionMode.NoSelection)
         self.list_view.setUniformItemSizes(True)
         self.list_view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
 
-        card = named(QFrame(), "BalanceCard")
+        self.stale = False
+        self.balance_card = card = named(QFrame(), "BalanceCard")
         self.balance_caption = named(QLabel("CURRENT BALANCE"), "BalanceCaption")
         self.balance_label = named(QLabel("—"), "BalanceAmount")
         self.balance_detail = named(QLabel(""), "BalanceDetail")
         self.credits_label = named(QLabel(""), "CreditsLine")
         for label in (self.balance_detail, self.credits_label):
             label.setWordWrap(True)
+        card.setAccessibleName("Current balance")
         card_layout = QVBoxLayout(card)
         card_layout.setContentsMargins(16, 14, 16, 14)
         card_layout.setSpacing(4)
@@ -94,6 +105,14 @@ class PropertySidebar(QFrame):
         model.selection_changed.connect(self._update_buttons)
         self.list_view.clicked.connect(self._toggle)
         self._properties_changed()
+
+    @staticmethod
+    def _repolish(widget: QWidget) -> None:
+        """Re-applies the style sheet to the card and its labels after the dynamic property it
+        selects on changed (Qt does not restyle on its own)."""
+        for each in (widget, *widget.findChildren(QLabel)):
+            each.style().unpolish(each)
+            each.style().polish(each)
 
     def _search(self, text: str) -> None:
         self.proxy.setFilterFixedString(text.strip())
@@ -125,6 +144,10 @@ class PropertySidebar(QFrame):
         self.balance_detail.setText("Updating…")
 
     def show_balance(self, balance: Balance, currency: str) -> None:
+        self.stale = False
+        self.balance_card.setProperty("stale", False)
+        self._repolish(self.balance_card)
+        self.balance_card.setToolTip("")
         self.balance_label.setText(money_text(balance.current_balance, currency))
         selected, total = len(self.model.selected_ids()), self.model.rowCount()
         scope = "all properties" if selected == total else f"{selected} of {total} properties"
@@ -139,7 +162,16 @@ class PropertySidebar(QFrame):
         else:
             self.credits_label.hide()
 
+    def mark_balance_stale(self, loaded_at: datetime, reason: str) -> None:
+        """Keeps the amount last loaded for the same properties, saying it may be out of date."""
+        self.stale = True
+        self.balance_card.setProperty("stale", True)
+        self._repolish(self.balance_card)
+        self.balance_card.setToolTip(reason)
+        self.balance_detail.setText(f"Not up to date · as of {clock_text(loaded_at)}")
+
     def show_balance_error(self, message: str) -> None:
+        self.stale = False
         self.balance_label.setText("—")
         self.balance_detail.setText(message)
         self.credits_label.hide()

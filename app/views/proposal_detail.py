@@ -31,7 +31,7 @@ from app.services.tasks import TaskRunner
 from app.views import document_page as page
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
-from app.views.theme import icon, named
+from app.views.theme import colors, icon, named
 
 TYPE_NAMES = {"work_order": "Work order", "contract": "Contract"}
 
@@ -42,6 +42,7 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
     def money(amount: object) -> str:
         return page.e(money_text(amount, currency))  # type: ignore[arg-type]
 
+    c = colors()  # the palette in use, so the page reads in light and dark alike
     kind = TYPE_NAMES.get(detail.opportunity_type, detail.opportunity_type)
     parts = [
         page.header(
@@ -99,9 +100,9 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
             mark = ""
             if detail.signature is not None:
                 mark = (
-                    "<span style='color:#1d6340; font-weight:600;'>✓ Selected</span>"
+                    f"<span style='color:{c.accent_text}; font-weight:600;'>✓ Selected</span>"
                     if option.selected
-                    else "<span style='color:#8a95a1;'>Not selected</span>"
+                    else f"<span style='color:{c.muted};'>Not selected</span>"
                 )
             options.append(
                 f"<tr><td>{page.e(option.description)}</td><td align='right'>{mark}</td>"
@@ -146,7 +147,7 @@ class ProposalWindow(QDialog):
         self.message.hide()
         self.reason_label = QLabel("")
         self.reason_label.setWordWrap(True)
-        self.reason_label.setStyleSheet("color: #6b4e00;")
+        self.reason_label.setStyleSheet(f"color: {colors().warn_text};")
         self.reason_label.hide()
         self.view_button = QPushButton("View proposal")
         self.sign_button = QPushButton("Sign…")

@@ -34,6 +34,7 @@ from app.services.portal_client import PortalClient, normalize_portal_url
 from app.services.session import PortalSession
 from app.services.settings import SavedPortal
 from app.services.tasks import TaskRunner
+from app.views.icon_label import IconLabel
 from app.views.theme import icon, named
 
 DEMO = "demo"
@@ -81,8 +82,7 @@ class SignInDialog(QDialog):
         self.setMinimumWidth(460)
 
         card = named(QFrame(), "SignInCard")
-        logo = QLabel()
-        logo.setPixmap(icon("app").pixmap(48, 48))
+        logo = IconLabel("app", 48)
         title = named(QLabel("Sign in to your portal"), "DialogTitle")
         subtitle = named(
             QLabel(message or "View proposals, visits, invoices and requests for your properties."), "DialogSubtitle"
@@ -104,6 +104,8 @@ class SignInDialog(QDialog):
         self.info_label.setWordWrap(True)
         self.sign_in_button = QPushButton("Sign in", default=True)
         self.cancel_button = QPushButton("Cancel" if locked else "Quit", autoDefault=False)
+        self.portal_combo.setAccessibleName("Portal")
+        self.url_edit.setAccessibleName("Portal address")
         self.email_edit.setAccessibleName("Email")
         self.password_edit.setAccessibleName("Password")
 

@@ -19,11 +19,10 @@ from app.models.roles import Role
 from app.services.tasks import TaskRunner
 from app.views.delegates import StatusChipDelegate
 from app.views.list_tab import ListTab, ShowOption, TabSpec
-from app.views.theme import named
+from app.views.theme import colors, named
 
 Index = QModelIndex | QPersistentModelIndex
 DAY_WINDOWS = (30, 90, 365)  # "Show older" steps through these (the server allows up to 365)
-GROUP_RULE = QColor("#c9d3dc")
 
 
 def starts_day(index: Index, date_column: int) -> bool:
@@ -39,7 +38,7 @@ def starts_day(index: Index, date_column: int) -> bool:
 
 def _draw_rule(painter: QPainter, rect: QRect) -> None:
     painter.save()
-    painter.setPen(GROUP_RULE)
+    painter.setPen(QColor(colors().input_border))
     painter.drawLine(rect.topLeft(), rect.topRight())
     painter.restore()
 
@@ -73,11 +72,11 @@ class VisitDayDelegate(QStyledItemDelegate):
         top = rect.top() + (rect.height() - first - second) // 2
         painter.save()
         painter.setFont(bold)
-        painter.setPen(QColor("#1f2933"))
+        painter.setPen(QColor(colors().text))
         align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         painter.drawText(QRect(rect.left(), top, rect.width(), first), align, day_heading(visit.date, today))
         painter.setFont(small)
-        painter.setPen(QColor("#23784a" if visit.date >= today else "#5b6875"))
+        painter.setPen(QColor(colors().accent_text if visit.date >= today else colors().muted))
         painter.drawText(QRect(rect.left(), top + first, rect.width(), second), align, relative_day(visit.date, today))
         painter.restore()
 

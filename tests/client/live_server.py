@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import requests
@@ -38,45 +38,76 @@ def _server_available() -> bool:
     return (ROOT / "server" / "cli.py").exists()
 
 
-@contextmanager
-def running_portal(work: Path, document: dict[str, Any]) -> Iterator[LivePortal]:
-    """A migrated server process loaded with `document`, serving on a free port until the block ends."""
-    env = dict(
-        os.environ,
-        PORTAL_DATA_DIR=str(work / "data"),
-        PORTAL_DATABASE_URL=f"sqlite:///{work / 'portal.sqlite3'}",
-        PORTAL_MAIL_URL=(work / "mail").as_uri(),
-        PYTHONPATH=str(ROOT),
-    )
-    data_file = work / "company.json"
-    data_file.write_text(json.dumps(document), encoding="utf-8")
-    for command in (["migrate"], ["import", str(data_file)]):
-        subprocess.run([sys.executable, "-m", "server", *command], cwd=ROOT, env=env, check=True, timeout=120)
-    port = free_port()
-    log_file = (work / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    portal = LivePortal(origin=f"http://127.0.0.1:{port}")
-    try:
+class ServerProcess:
+    """`python -m server serve` on one port over one database, which a test may stop and start
+    again (the port stays the same, so a signed-in client finds it back)."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.env = dict(
+            os.environ,
+            PORTAL_DATA_DIR=str(work / "data"),
+            PORTAL_DATABASE_URL=f"sqlite:///{work / 'portal.sqlite3'}",
+            PORTAL_MAIL_URL=(work / "mail").as_uri(),
+            PYTHONPATH=str(ROOT),
+        )
+        self.port = free_port()
+        self.portal = LivePortal(origin=f"http://127.0.0.1:{self.port}")
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def load(self, document: dict[str, Any]) -> None:
+        """Migrates the database and imports `document` into it."""
+        data_file = self.work / "company.json"
+        data_file.write_text(json.dumps(document), encoding="utf-8")
+        for command in (["migrate"], ["import", str(data_file)]):
+            subprocess.run([sys.executable, "-m", "server", *command], cwd=ROOT, env=self.env, check=True, timeout=120)
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._log = (self.work / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(portal.api() + "/version", timeout=1).raise_for_status()
-                break
+                requests.get(self.portal.api() + "/version", timeout=1).raise_for_status()
+                return
             except requests.RequestException:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((work / "server.log").read_text()) from None
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((self.work / "server.log").read_text()) from None
                 time.sleep(0.1)
-        yield portal
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=10)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+@contextmanager
+def running_portal(work: Path, document: dict[str, Any]) -> Iterator[LivePortal]:
+    """A migrated server process loaded with `document`, serving on a free port until the block ends."""
+    server = ServerProcess(work)
+    server.load(document)
+    server.start()
+    try:
+        yield server.portal
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log_file.close()
+        server.stop()
 
 
 @pytest.fixture(scope="session")

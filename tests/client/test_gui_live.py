@@ -280,3 +280,6 @@ def test_smoke_run_writes_pngs(tmp_path: Path) -> None:
     assert {"find-customer.png", "assist.png"} <= pngs
     assert set(timings["staff"]) == {"search_s", "assist_s"}
     assert {"invoice-detail.png", "pay-invoice.png", "manage-payments.png"} <= pngs
+    assert "offline.png" in pngs
+    assert timings["offline_banner_s"] > 0
+    assert json.loads((tmp_path / "shots" / "smoke.json").read_text())["ok"] is True
