@@ -98,8 +98,14 @@ def main(argv: list[str] | None = None) -> int:
                 _log(f"measuring the server ({args.requests} requests each after {args.warmup} warm-up) ...")
                 ctx = Context(api, staff_api, db, dataset, today)
                 results = measure_server(ctx, pid, args.warmup, args.requests, _log)
-                client = measure_client(
-                    port, dataset.facts["branch"], dataset.facts["contact_email"], dataset.facts["password"]
+                _log("measuring the client (bench.client_probe) ...")
+                client, probe = measure_client(
+                    port,
+                    dataset.facts["branch"],
+                    dataset.facts["contact_email"],
+                    dataset.facts["password"],
+                    rounds=3 if args.small else 10,
+                    pdf_rounds=2 if args.small else 5,
                 )
             finally:
                 db.close()
@@ -122,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         "import": dataset.import_stats,
         "server": [asdict(r) for r in results],
         "client": [asdict(f) for f in client],
+        "client_probe": probe,
         "targets": found,
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -129,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(results, dataset.import_stats, found, info["database"]))
     print()
-    print(f"client: {client[0].note}" if client and client[0].value is None else "")
+    for figure in client:
+        shown = "not measured" if figure.value is None else f"{figure.value:g} {figure.unit}"
+        print(f"{figure.name}: {shown} (limit {figure.limit:g} {figure.unit}); {figure.note}")
     print(f"load average before / after: {load_before} / {info['load_average']} ({info['cpus']} CPUs)")
     print(f"results written to {out} in {document['seconds']} s")
     return 0

@@ -49,6 +49,13 @@ def test_small_run_imports_serves_measures_and_writes_results(tmp_path: Path) ->
     assert len(lists) >= 6 and all(r["p50_ms"] > 0 and r["floor_p50_ms"] > 0 for r in lists)
     assert all({"name", "value", "limit", "unit"} <= set(t) for t in results["targets"])
     assert any(t["name"].startswith("balance") for t in results["targets"])
+    client = {t["name"]: t for t in results["targets"] if t["name"].startswith("client: ")}
+    assert len(client) == 5 and all(t["value"] is not None and t["value"] > 0 for t in client.values()), results[
+        "client_probe"
+    ]
+    probe = results["client_probe"]
+    assert probe["ok"] and all(rows > 0 for rows in probe["first_page_rows"].values())
+    assert probe["invoice_pdf_pages"] >= 1 and probe["filter_changes"] >= 2
 
     again = prepare(
         cache, generator.SMALL_SIZES, generator.DEFAULT_SEED, datetime.now(UTC).date(), None, log=lambda _: None
