@@ -78,7 +78,7 @@ def measure_client(
         f"debounce (reload after it: p50 {probe['filter_reload_after_debounce_p50_ms']} ms)"
     )
     values = (
-        (probe["startup_ms"], f"sign-in to tabs {probe['sign_in_to_tabs_ms']} ms; {probe['properties']} properties"),
+        (probe["startup_ms"], f"phases (ms): {probe['startup_phases_ms']}; {probe['properties']} properties"),
         (probe["filter_change_p50_ms"], filter_note),
         (
             probe["worst_stall_ms"],
