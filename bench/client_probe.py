@@ -26,6 +26,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import keyring  # noqa: E402
+import pymupdf  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -37,6 +38,7 @@ from app.services.settings import AppSettings  # noqa: E402
 from app.services.tasks import BackgroundOp  # noqa: E402
 from app.views.invoice_detail import InvoiceDetailDialog  # noqa: E402
 from app.views.main_window import MainWindow  # noqa: E402
+from app.views.pdf_window import PdfWindow  # noqa: E402
 from app.views.theme import apply_theme  # noqa: E402
 
 IMPORTED = time.time()
@@ -201,6 +203,39 @@ def _view_invoice(window: MainWindow, beat: Heartbeat, rounds: int) -> dict[str,
     }
 
 
+def ten_page_pdf() -> bytes:
+    """A 10-page text document: the generated invoices have one page; the target names ten."""
+    document = pymupdf.open()
+    for number in range(1, 11):
+        page = document.new_page()
+        lines = "\n".join(f"Line {row}: mowing, edging and blowing, property {number}-{row}" for row in range(48))
+        page.insert_text((48, 60), f"Page {number}\n{lines}", fontsize=10)
+    data: bytes = document.tobytes()
+    document.close()
+    return data
+
+
+def _show_once(window: MainWindow, data: bytes) -> float:
+    begun = time.perf_counter()
+    viewer_window = PdfWindow("Ten pages", data, "ten-pages.pdf", window)
+    viewer_window.show()
+    wait_for(lambda: viewer_window.viewer._shown, "the first page of the 10-page PDF")
+    elapsed = time.perf_counter() - begun
+    closed: list[bool] = []
+    viewer_window.finished.connect(lambda _: closed.append(True))
+    viewer_window.close()
+    wait_for(lambda: bool(closed), "the 10-page viewer to close")
+    return elapsed
+
+
+def _ten_pages_in_viewer(window: MainWindow, beat: Heartbeat, rounds: int) -> dict[str, Any]:
+    """The viewer's share alone (no download) for a 10-page PDF: window opened on the bytes to first page painted."""
+    data = ten_page_pdf()
+    beat.phase = "10-page PDF in the viewer"
+    times = [_show_once(window, data) for _ in range(rounds)]
+    return {"ten_page_viewer_first_page_p50_ms": round(statistics.median(times) * 1000, 1)}
+
+
 def run(portal_url: str, email: str, password: str, spawned_at: float, rounds: int, pdf_rounds: int) -> dict[str, Any]:
     app = QApplication([sys.argv[0]])
     apply_theme(app)
@@ -233,6 +268,7 @@ def run(portal_url: str, email: str, password: str, spawned_at: float, rounds: i
     }
     figures.update(_filter_changes(window, beat, rounds))
     figures.update(_view_invoice(window, beat, pdf_rounds))
+    figures.update(_ten_pages_in_viewer(window, beat, pdf_rounds))
     beat.stop()
     figures["worst_stall_ms"] = round(beat.worst_s * 1000, 1)
     figures["worst_stall_during"] = beat.worst_during
