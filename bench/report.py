@@ -25,7 +25,7 @@ def _target(name: str, value: float | None, limit: float, unit: str) -> dict[str
 
 
 def targets(results: Sequence[Result], client: Sequence[ClientFigure]) -> list[dict[str, Any]]:
-    """One entry per target of issue 8; `value` None means not measured (the endpoint or client is not there yet)."""
+    """One entry per target of issue 8; `value` None means not measured (the endpoint is not there yet, or the client probe failed)."""
     found: list[dict[str, Any]] = []
     by_name = {r.name: r for r in results}
     for r in results:
