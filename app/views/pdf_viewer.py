@@ -11,8 +11,8 @@ import threading
 from collections import OrderedDict
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import pymupdf
 import shiboken6
 from PySide6.QtCore import QMetaObject, QObject, QPointF, QRectF, QSize, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut, QWheelEvent
@@ -44,6 +44,17 @@ CURRENT_HIT_COLOR = QColor(255, 140, 0, 130)
 # different documents. Every viewer's worker thread takes this lock around each PyMuPDF call.
 MUPDF_LOCK = threading.Lock()
 
+if TYPE_CHECKING:
+    import pymupdf
+
+
+def _mupdf() -> Any:
+    """PyMuPDF, imported on first use on the worker thread: it costs a noticeable part of the
+    app's start-up, and most sessions open no PDF at all."""
+    import pymupdf
+
+    return pymupdf
+
 
 class PdfRenderer(QObject):
     """Owns the PyMuPDF document on the worker thread; every slot runs there."""
@@ -66,7 +77,7 @@ class PdfRenderer(QObject):
         self._generation = generation
         try:
             with MUPDF_LOCK:
-                document = pymupdf.open("pdf", data)
+                document = _mupdf().open("pdf", data)
                 sizes = [(page.rect.width, page.rect.height) for page in document]
         except (RuntimeError, ValueError) as exc:
             self.failed.emit(generation, f"This document cannot be shown: {exc}")
@@ -81,7 +92,7 @@ class PdfRenderer(QObject):
         self.render_threads.add(threading.get_ident())
         with MUPDF_LOCK:
             page = self._document[page_number]
-            pixmap = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
+            pixmap = page.get_pixmap(matrix=_mupdf().Matrix(scale, scale), alpha=False)
             image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
             image = image.copy()  # the samples die with the pixmap
         self.rendered.emit(generation, page_number, scale, image)
@@ -105,7 +116,7 @@ class PdfRenderer(QObject):
         scale = PRINT_DPI / 72
         for number in range(self._document.page_count):
             with MUPDF_LOCK:
-                pixmap = self._document[number].get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
+                pixmap = self._document[number].get_pixmap(matrix=_mupdf().Matrix(scale, scale), alpha=False)
                 image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
                 image = image.copy()
             self.printed_page.emit(job, number, image)
