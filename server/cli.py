@@ -32,8 +32,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo or settings.database_url.startswith("sqlite"):
         _migrate(settings)
     if args.demo:
+        from server.schema import reset_demo_database
         from server.services.demo import seed_demo_if_empty
 
+        reset_demo_database(settings.database_url)
         seed_demo_if_empty(settings)
     uvicorn.run(
         create_app(settings),

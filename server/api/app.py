@@ -6,13 +6,41 @@ from fastapi import APIRouter, FastAPI
 
 from server import __version__
 from server.api import guards, problems
-from server.api.routes import auth, invoices, me, meta, properties, proposals, requests, visits
+from server.api.routes import (
+    attachments,
+    auth,
+    invoices,
+    me,
+    meta,
+    payment_methods,
+    payments,
+    properties,
+    proposals,
+    requests,
+    staff,
+    visits,
+)
 from server.db import make_engine, make_session_factory
+from server.services.attachments import FolderStore
+from server.services.gateway import SandboxGateway
 from server.services.mail import Mailer, backend_from_url
 from server.settings import Settings, load_settings
 
 API_PREFIX = "/portal/{branch_slug}/api/v1"
-ROUTERS = (meta, auth, me, properties, proposals, visits, invoices, requests)
+ROUTERS = (
+    meta,
+    auth,
+    me,
+    properties,
+    proposals,
+    visits,
+    invoices,
+    payments,
+    payment_methods,
+    requests,
+    attachments,
+    staff,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.mailer = Mailer(backend_from_url(settings.mail_url), settings.mail_from)
+    app.state.attachment_store = FolderStore(settings.attachments_dir)
+    app.state.gateway = SandboxGateway(app.state.session_factory)
     problems.install(app)
     guards.install(app)
     api = APIRouter(

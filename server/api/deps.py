@@ -16,7 +16,7 @@ from server.api.schemas import ItemId
 from server.errors import forbidden, not_found, unauthorized
 from server.models import AuthSession, Branch, Contact
 from server.models.base import utcnow
-from server.services.access import Caller, contact_roles
+from server.services.access import Caller, PropertyScope, all_properties_of, contact_roles
 from server.services.secrets import token_hash
 from server.settings import Settings
 
@@ -33,7 +33,11 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that do no I/O are `async def`: FastAPI runs a plain `def` dependency in its thread pool,
+# and those hops add up on every request.
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -92,7 +96,7 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_contact(caller: CallerDep) -> Contact:
+async def get_contact(caller: CallerDep) -> Contact:
     if caller.contact is None:
         raise forbidden(
             "assist_required", "Staff see a customer's portal through an assist session: find the customer first."
@@ -103,7 +107,7 @@ def get_contact(caller: CallerDep) -> Contact:
 ContactDep = Annotated[Contact, Depends(get_contact)]
 
 
-def get_staff_caller(caller: CallerDep) -> Caller:
+async def get_staff_caller(caller: CallerDep) -> Caller:
     if caller.kind != "staff" or caller.staff is None:
         raise forbidden("staff_only", "Only the company's staff can do that.")
     return caller
@@ -113,11 +117,29 @@ StaffDep = Annotated[Caller, Depends(get_staff_caller)]
 
 
 class Selection:
-    """The caller's property filter for one request (PF-2): role per visible property, and the selected ids."""
+    """The caller's property filter for one request (PF-2): role per visible property, the selected ids, and
+    `scope`, the same selection in the form list queries filter by.
 
-    def __init__(self, roles: dict[int, str], selected: list[int]) -> None:
-        self.roles = roles
-        self.selected = selected
+    `roles` and `selected` are read on first use: most lists filter by `scope` alone, and a portfolio of a
+    thousand properties need not be loaded for them.
+    """
+
+    def __init__(self, session: Session, contact_id: int, requested: list[int] | None) -> None:
+        self._session = session
+        self._contact_id = contact_id
+        self._roles: dict[int, str] | None = None
+        self._requested = requested
+        self.scope: PropertyScope = requested if requested else all_properties_of(contact_id)
+
+    @property
+    def roles(self) -> dict[int, str]:
+        if self._roles is None:
+            self._roles = contact_roles(self._session, self._contact_id)
+        return self._roles
+
+    @property
+    def selected(self) -> list[int]:
+        return self._requested if self._requested else sorted(self.roles)
 
 
 def get_selection(
@@ -125,25 +147,28 @@ def get_selection(
     contact: ContactDep,
     property_id: Annotated[list[ItemId] | None, Query(description="Repeat to select several properties")] = None,
 ) -> Selection:
-    roles = contact_roles(session, contact.id)
-    requested = property_id or []
-    for wanted in requested:
-        if wanted not in roles:
+    requested = sorted(set(property_id or []))
+    if requested:
+        visible = contact_roles(session, contact.id, requested)
+        if len(visible) != len(requested):
             raise not_found("That property")
-    return Selection(roles, sorted(set(requested)) if requested else sorted(roles))
+    return Selection(session, contact.id, requested)
 
 
 SelectionDep = Annotated[Selection, Depends(get_selection)]
 
 
 class Paging:
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-        cursor: Annotated[str | None, Query(max_length=1000)] = None,
-    ) -> None:
+    def __init__(self, limit: int, cursor: str | None) -> None:
         self.limit = limit
         self.cursor = cursor
 
 
-PagingDep = Annotated[Paging, Depends(Paging)]
+async def get_paging(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Paging:
+    return Paging(limit, cursor)
+
+
+PagingDep = Annotated[Paging, Depends(get_paging)]

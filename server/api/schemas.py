@@ -9,6 +9,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
+from server.models import Staff
+
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 # Amounts in requests: up to 999 999 999 999.99, at most two decimals.
 MONEY_IN_PATTERN = r"^-?\d{1,12}(\.\d{1,2})?$"
@@ -97,6 +99,17 @@ class ItemList(BaseModel, Generic[T]):
 class PropertyRef(BaseModel):
     id: int
     name: str
+
+
+class StaffRef(BaseModel):
+    """A staff member as the portal shows them: who assisted or captured something (SA-3)."""
+
+    id: int
+    name: str
+
+
+def staff_ref(staff: Staff | None) -> StaffRef | None:
+    return None if staff is None else StaffRef(id=staff.id, name=staff.name)
 
 
 class PersonContact(BaseModel):

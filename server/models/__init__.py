@@ -1,5 +1,6 @@
 """The portal's tables. Importing this package registers every table on Base.metadata."""
 
+from server.models.audit_guard import AuditIsAppendOnly
 from server.models.auth import AuthSession, OneTimeToken, SignInFailures
 from server.models.base import Base, Money
 from server.models.billing import (
@@ -11,6 +12,8 @@ from server.models.billing import (
     PaymentMethod,
 )
 from server.models.company import Branch, Contact, Identity, Property, PropertyContact, Staff, staff_branches
+from server.models.sandbox import SandboxCharge, SandboxMethod
+from server.models.search import SearchTerm
 from server.models.work import (
     OPPORTUNITY_STATUSES,
     Activity,
@@ -29,6 +32,7 @@ __all__ = [
     "Activity",
     "Attachment",
     "AuditEntry",
+    "AuditIsAppendOnly",
     "AuthSession",
     "Base",
     "Branch",
@@ -47,6 +51,9 @@ __all__ = [
     "ProposalItem",
     "ProposalSignature",
     "RequestComment",
+    "SandboxCharge",
+    "SandboxMethod",
+    "SearchTerm",
     "ServiceRequest",
     "SignInFailures",
     "Staff",

@@ -18,8 +18,9 @@ class Invoice(Base):
     __table_args__ = (
         # The balance can never go below zero, whatever races happen (IN-6).
         CheckConstraint("balance >= 0", name="balance_not_negative"),
-        Index("ix_invoices_property_date", "property_id", "invoice_date", "id"),
-        Index("ix_invoices_property_balance", "property_id", "balance"),
+        # Holds every column the invoice list and the balance filter and sort on, so a list's total, its
+        # page's keys and the balance are read from the index alone, however many invoices match.
+        Index("ix_invoices_property_listing", "property_id", "shared", "balance", "invoice_date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -81,7 +82,15 @@ class PaymentMethod(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+PAYMENT_PENDING = "pending"
+PAYMENT_SUCCEEDED = "succeeded"
+
+
 class Payment(Base):
+    """One invoice's share of a charge. Portal payments are written "pending" (the balance reserved)
+    before the gateway is called and become "succeeded" once the charge is confirmed; a declined
+    charge deletes its pending rows and gives the balance back, so only succeeded rows are money taken."""
+
     __tablename__ = "payments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,6 +107,7 @@ class Payment(Base):
     payer_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"))
     captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     gateway_charge_id: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12), default=PAYMENT_SUCCEEDED)
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
     captured_by: Mapped[Staff | None] = relationship()
@@ -111,20 +121,32 @@ class IdempotencyRecord(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     scope: Mapped[str] = mapped_column(String(400), unique=True)  # "<contact id>:<key>"
     fingerprint: Mapped[str] = mapped_column(String(64))
+    # NULL while the payment is in flight; then the answer every retry gets.
     status_code: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Which endpoint the key was used on ("invoice_payment" | "group_payment"), to rebuild its answer.
+    operation: Mapped[str] = mapped_column(String(40), default="")
+    # The payments (and the gateway idempotency key) this request created.
+    group_id: Mapped[str | None] = mapped_column(String(64))
+    # While in flight, the request that owns the record; after this moment a retry may take over
+    # and finish it (the gateway's own idempotency makes that safe even if the owner still runs).
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditEntry(Base):
     """What staff did while assisting a contact (SA-3). Only ever inserted."""
 
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_contact_at", "contact_id", "at"),)
+    # Newest first for a branch or one contact (GET /staff/audit), by keyset on (at, id).
+    __table_args__ = (
+        Index("ix_audit_branch_at", "branch_id", "at", "id"),
+        Index("ix_audit_contact_at", "contact_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"), index=True)
+    branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id"))
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
     action: Mapped[str] = mapped_column(String(60))

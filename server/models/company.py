@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, Money, ScaledDecimal, UTCDateTime, utcnow
@@ -35,6 +35,9 @@ class Branch(Base):
     card_fee_percent: Mapped[Decimal] = mapped_column(ScaledDecimal(2), default=Decimal("0.00"))
     ach_fee_flat: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     requests_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The last number given to a request made in the portal; raised by an atomic UPDATE so
+    # simultaneous requests never share a number (see services/requests.next_request_number).
+    last_request_number: Mapped[int] = mapped_column(Integer, default=0)
 
     @property
     def accepted_payment_types(self) -> list[str]:

@@ -16,7 +16,10 @@ OPPORTUNITY_STATUSES = ("draft", "delivered", "won", "lost", "approved", "in_pro
 
 class Proposal(Base):
     __tablename__ = "proposals"
-    __table_args__ = (Index("ix_proposals_property_shared", "property_id", "shared_on", "id"),)
+    # Filter (PR-1, PR-2) and sort columns of the proposal list, so its total and page keys need no row reads.
+    __table_args__ = (
+        Index("ix_proposals_property_shared", "property_id", "shared_on", "id", "opportunity_status", "is_signed"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
@@ -79,6 +82,10 @@ class ProposalSignature(Base):
     captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     client_address: Mapped[str] = mapped_column(String(100), default="")
     unsigned_pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    # The exact document that was signed and where its signature fields lie (PR-9): the proposal
+    # or the document's layout may change later, the signed copy and its hash must not.
+    unsigned_pdf: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    pdf_anchors: Mapped[dict[str, list[float]]] = mapped_column(JSON, default=dict)
 
     proposal: Mapped[Proposal] = relationship(back_populates="signature")
     contact: Mapped[Contact] = relationship()
@@ -117,7 +124,10 @@ class VisitNote(Base):
 
 class ServiceRequest(Base):
     __tablename__ = "requests"
-    __table_args__ = (Index("ix_requests_property_activity", "property_id", "last_activity_at", "id"),)
+    # Filter (RQ-1) and sort columns of the request list, so its total and page keys need no row reads.
+    __table_args__ = (
+        Index("ix_requests_property_activity", "property_id", "include_client", "last_activity_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str | None] = mapped_column(String(100), unique=True)
@@ -134,6 +144,8 @@ class ServiceRequest(Base):
     public_comment_count: Mapped[int] = mapped_column(Integer, default=0)
 
     property: Mapped[Property] = relationship()
+    created_by_contact: Mapped[Contact | None] = relationship(foreign_keys=[created_by_contact_id])
+    captured_by: Mapped[Staff | None] = relationship(foreign_keys=[captured_by_id])
     comments: Mapped[list[RequestComment]] = relationship(
         back_populates="request", order_by="RequestComment.id", cascade="all, delete-orphan"
     )

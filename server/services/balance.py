@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from server.models import Invoice, Property
+from server.services.access import PropertyScope
 
 ZERO = Decimal("0.00")
 
@@ -21,13 +22,13 @@ class Balance:
     unapplied_credits: Decimal
 
 
-def balance_of(session: Session, property_ids: Sequence[int]) -> Balance:
+def balance_of(session: Session, property_ids: PropertyScope) -> Balance:
     """Open balances of the shared, due invoices; unapplied credits are reported apart, never subtracted."""
-    if not property_ids:
+    if isinstance(property_ids, Sequence) and not property_ids:
         return Balance(ZERO, 0, ZERO)
     due_sum, due_count = session.execute(
         select(func.coalesce(func.sum(Invoice.balance), ZERO), func.count(Invoice.id)).where(
-            Invoice.property_id.in_(property_ids), Invoice.shared.is_(True), Invoice.balance > ZERO
+            Invoice.property_id.in_(property_ids), Invoice.shared == true(), Invoice.balance > ZERO
         )
     ).one()
     credits = session.scalar(

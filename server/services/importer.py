@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.orm import QueryableAttribute, Session, selectinload
 
 from server.db import make_engine, make_session_factory
 from server.models import (
@@ -33,6 +33,7 @@ from server.models import (
     VisitNote,
 )
 from server.models.base import Base
+from server.models.search import write_terms
 from server.services import import_format as fmt
 from server.services.secrets import hash_password, token_hash
 from server.settings import Settings
@@ -205,14 +206,21 @@ class _Writer:
         self.proposals: dict[str, Proposal] = {}
         self.visits: dict[str, Visit] = {}
         self.identities: dict[str, Identity] = {}
+        # key -> id of the records the fast path inserted, per model.
+        self.inserted: defaultdict[type[Any], dict[str, int]] = defaultdict(dict)
 
-    def _existing(self, model: type[ModelT], column: str, keys: list[str]) -> dict[str, ModelT]:
+    def _existing(
+        self, model: type[ModelT], column: str, keys: list[str], *children: QueryableAttribute[Any]
+    ) -> dict[str, ModelT]:
+        """The rows already imported under `keys`, with their `children` collections loaded in bulk (not one
+        query per row when a re-import walks them)."""
         if not keys:
             return {}
         attribute = getattr(model, column)
         found: dict[str, ModelT] = {}
         for start in range(0, len(keys), 900):
-            for row in self.session.scalars(select(model).where(attribute.in_(keys[start : start + 900]))):
+            query = select(model).where(attribute.in_(keys[start : start + 900]))
+            for row in self.session.scalars(query.options(*(selectinload(child) for child in children))):
                 found[getattr(row, column)] = row
         return found
 
@@ -319,7 +327,7 @@ class _Writer:
 
         self.properties.update(self._existing(Property, "key", [p.key for p in doc.properties]))
         for p in doc.properties:
-            prop = self._upsert(
+            self._upsert(
                 self.properties,
                 Property,
                 p.key,
@@ -332,28 +340,31 @@ class _Writer:
                     unapplied_credits=p.unapplied_credits,
                 ),
             )
-            s.flush()
-            self._property_contacts(prop, p.contacts)
+        s.flush()
+        self._property_contacts(doc.properties)
 
-        self.proposals.update(self._existing(Proposal, "key", [o.key for o in doc.proposals]))
+        self.proposals.update(self._existing(Proposal, "key", [o.key for o in doc.proposals], Proposal.items))
         items = self._existing(ProposalItem, "key", [it.key for o in doc.proposals for it in o.items])
+        fresh = {
+            o.key for o in doc.proposals if o.key not in self.proposals and not any(it.key in items for it in o.items)
+        }
         for o in doc.proposals:
+            if o.key in fresh:
+                continue
             proposal = self._upsert(
                 self.proposals,
                 Proposal,
                 o.key,
                 dict(
-                    property=self._lookup(self.properties, Property, o.property),
+                    property_id=self._id(Property, o.property),
                     number=o.number,
                     title=o.title,
                     opportunity_type=o.opportunity_type,
                     opportunity_status=o.opportunity_status,
                     shared_on=o.shared_on,
-                    sales_rep=self._lookup(self.staff, Staff, o.sales_rep),
+                    sales_rep_id=self._id(Staff, o.sales_rep),
                     terms=o.terms,
-                    total=sum((it.quantity * it.unit_price for it in o.items if not it.optional), Decimal(0)).quantize(
-                        Decimal("0.01")
-                    ),
+                    total=_proposal_total(o),
                 ),
             )
             wanted_items: list[ProposalItem] = []
@@ -375,19 +386,35 @@ class _Writer:
             if proposal.items != wanted_items:
                 proposal.items = wanted_items
         s.flush()
+        self._insert_proposals([o for o in doc.proposals if o.key in fresh])
+        change_orders = []
         for o in doc.proposals:
+            if o.key in fresh:
+                if o.change_order_of is not None:
+                    change_orders.append(
+                        {"b_id": self.inserted[Proposal][o.key], "b_of": self._id(Proposal, o.change_order_of)}
+                    )
+                continue
             target = self._lookup(self.proposals, Proposal, o.change_order_of)
             if self.proposals[o.key].change_order_of_id != (target.id if target else None):
                 self.proposals[o.key].change_order_of = target
+        if change_orders:
+            table = cast(Table, Proposal.__table__)
+            statement = (
+                update(table).where(table.c.id == bindparam("b_id")).values(change_order_of_id=bindparam("b_of"))
+            )
+            s.connection().execute(statement, change_orders)
 
-        self.visits.update(self._existing(Visit, "key", [v.key for v in doc.visits]))
+        self.visits.update(self._existing(Visit, "key", [v.key for v in doc.visits], Visit.notes))
         for v in doc.visits:
+            if v.key not in self.visits:
+                continue
             visit = self._upsert(
                 self.visits,
                 Visit,
                 v.key,
                 dict(
-                    property=self._lookup(self.properties, Property, v.property),
+                    property_id=self._id(Property, v.property),
                     date=v.date,
                     status=v.status,
                     services=list(v.services),
@@ -405,6 +432,7 @@ class _Writer:
                 ),
             )
         s.flush()
+        self._insert_visits([v for v in doc.visits if v.key not in self.visits])
 
         self._invoices(doc.invoices)
         self._requests(doc.requests)
@@ -428,24 +456,30 @@ class _Writer:
                 )
             )
 
-    def _property_contacts(self, prop: Property, links: list[fmt.PropertyContactIn]) -> None:
-        current = {
-            pc.contact_id: pc
-            for pc in self.session.scalars(select(PropertyContact).where(PropertyContact.property_id == prop.id))
-        }
-        wanted: dict[int, str] = {}
-        for link in links:
-            contact = self._lookup(self.contacts, Contact, link.contact)
-            assert contact is not None
-            wanted[contact.id] = link.role
-        for contact_id, pc in current.items():
-            if contact_id not in wanted:
-                self.session.delete(pc)
-            elif pc.role != wanted[contact_id]:
-                pc.role = wanted[contact_id]
-        for contact_id, role in wanted.items():
-            if contact_id not in current:
-                self.session.add(PropertyContact(property_id=prop.id, contact_id=contact_id, role=role))
+    def _property_contacts(self, properties: list[fmt.PropertyIn]) -> None:
+        """Each property's contacts become exactly the file's; the current links are read in one pass."""
+        ids = sorted(self.properties[p.key].id for p in properties)
+        current: dict[int, dict[int, PropertyContact]] = {}
+        for start in range(0, len(ids), 900):
+            query = select(PropertyContact).where(PropertyContact.property_id.in_(ids[start : start + 900]))
+            for pc in self.session.scalars(query):
+                current.setdefault(pc.property_id, {})[pc.contact_id] = pc
+        for p in properties:
+            prop = self.properties[p.key]
+            links = current.get(prop.id, {})
+            wanted: dict[int, str] = {}
+            for link in p.contacts:
+                contact = self._lookup(self.contacts, Contact, link.contact)
+                assert contact is not None
+                wanted[contact.id] = link.role
+            for contact_id, pc in links.items():
+                if contact_id not in wanted:
+                    self.session.delete(pc)
+                elif pc.role != wanted[contact_id]:
+                    pc.role = wanted[contact_id]
+            for contact_id, role in wanted.items():
+                if contact_id not in links:
+                    self.session.add(PropertyContact(property_id=prop.id, contact_id=contact_id, role=role))
 
     def _children(self, existing: list[Any], incoming: list[Any], model: type[Any], values: Any) -> None:
         """Child rows without keys are matched by their place in the file."""
@@ -461,8 +495,10 @@ class _Writer:
         del existing[len(incoming) :]
 
     def _invoices(self, invoices: list[fmt.InvoiceIn]) -> None:
-        cache = self._existing(Invoice, "key", [i.key for i in invoices])
+        cache = self._existing(Invoice, "key", [i.key for i in invoices], Invoice.lines, Invoice.payments)
         for inv in invoices:
+            if inv.key not in cache:
+                continue
             total = sum((line.amount for line in inv.lines), Decimal(0))
             services = list(dict.fromkeys(line.service for line in inv.lines))
             invoice = self._upsert(
@@ -470,10 +506,10 @@ class _Writer:
                 Invoice,
                 inv.key,
                 dict(
-                    property=self._lookup(self.properties, Property, inv.property),
+                    property_id=self._id(Property, inv.property),
                     number=inv.number,
-                    billing_contact=self._lookup(self.contacts, Contact, inv.billing_contact),
-                    proposal=self._lookup(self.proposals, Proposal, inv.proposal),
+                    billing_contact_id=self._id(Contact, inv.billing_contact),
+                    proposal_id=self._id(Proposal, inv.proposal),
                     invoice_date=inv.invoice_date,
                     net_terms_days=inv.net_terms_days,
                     due_date=inv.invoice_date + timedelta(days=inv.net_terms_days),
@@ -492,7 +528,7 @@ class _Writer:
                     service=line.service,
                     description=line.description,
                     amount=line.amount,
-                    visit=self._lookup(self.visits, Visit, line.visit),
+                    visit_id=self._id(Visit, line.visit),
                 ),
             )
             imported = [p for p in invoice.payments if p.import_position is not None] if invoice.id else []
@@ -517,14 +553,22 @@ class _Writer:
             )
             if invoice.balance != balance:
                 invoice.balance = balance
+        self.session.flush()
+        self._insert_invoices([inv for inv in invoices if inv.key not in cache])
 
     def _requests(self, requests: list[fmt.RequestIn]) -> None:
-        cache = self._existing(ServiceRequest, "key", [r.key for r in requests])
+        cache = self._existing(ServiceRequest, "key", [r.key for r in requests], ServiceRequest.comments)
         now = datetime.now(UTC)
+        authors = sorted({c.author for r in requests for c in r.comments} - set(self.staff))
+        self.staff.update(self._existing(Staff, "key", authors))
+        missing = [key for key in authors if key not in self.staff and key not in self.contacts]
+        self.contacts.update(self._existing(Contact, "key", missing))
         for r in requests:
             is_new = r.key not in cache
+            if is_new:
+                continue
             values: dict[str, Any] = dict(
-                property=self._lookup(self.properties, Property, r.property),
+                property_id=self._id(Property, r.property),
                 number=r.number,
                 subject=r.subject,
                 description=r.description,
@@ -536,9 +580,14 @@ class _Writer:
             request = self._upsert(cache, ServiceRequest, r.key, values)
             imported = [c for c in request.comments if c.import_position is not None] if not is_new else []
             for position, c in enumerate(r.comments):
-                staff = self.staff.get(c.author) or self._maybe(Staff, c.author)
-                contact = None if staff else self._lookup(self.contacts, Contact, c.author)
-                fields: dict[str, Any] = dict(body=c.body, public=c.public, author_staff=staff, author_contact=contact)
+                staff = self.staff.get(c.author)
+                contact = None if staff else self.contacts[c.author]
+                fields: dict[str, Any] = dict(
+                    body=c.body,
+                    public=c.public,
+                    author_staff_id=staff.id if staff else None,
+                    author_contact_id=contact.id if contact else None,
+                )
                 if c.created_at:
                     fields["created_at"] = c.created_at
                 if position < len(imported):
@@ -557,12 +606,211 @@ class _Writer:
             latest = max([request.created_at, *(c.created_at for c in request.comments)])
             if request.last_activity_at != latest:
                 request.last_activity_at = latest
+        self.session.flush()
+        self._insert_requests([r for r in requests if r.key not in cache], now)
 
-    def _maybe(self, model: type[Staff], key: str) -> Staff | None:
-        row = self.session.scalar(select(model).where(model.key == key))
-        if row is not None:
-            self.staff[key] = row
-        return row
+    # The fast path: records new to the database go in as multi-row INSERTs, children included, without the
+    # ORM's per-object bookkeeping. Records already imported take the path above, which updates in place.
+
+    def _id(self, model: type[Any], key: str | None) -> int | None:
+        """The id of a record by key, whichever path wrote it (the ORM path's rows must be flushed)."""
+        if key is None:
+            return None
+        if key in self.inserted[model]:
+            return self.inserted[model][key]
+        caches: dict[type[Any], dict[str, Any]] = {
+            Property: self.properties,
+            Staff: self.staff,
+            Contact: self.contacts,
+            Proposal: self.proposals,
+            Visit: self.visits,
+        }
+        row = self._lookup(caches[model], model, key)
+        assert row is not None
+        return int(row.id)
+
+    def _insert(self, model: type[Base], rows: list[dict[str, Any]], key: str | None = "key") -> list[int]:
+        """Inserts `rows` (all with the same columns) and returns their ids in order."""
+        if not rows:
+            return []
+        table = cast(Table, model.__table__)
+        result = self.session.connection().execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        )
+        ids = [row[0] for row in result]
+        if key is not None:
+            self.inserted[model].update(zip((row[key] for row in rows), ids, strict=True))
+            self.report.counts[model.__tablename__] += len(rows)
+        return ids
+
+    def _index_for_staff_search(self, model: type[Invoice] | type[Proposal], rows: list[dict[str, Any]]) -> None:
+        """Rows inserted in bulk bypass the ORM flush that keeps the staff search index (SA-1) in step,
+        so their search terms are written here, from the same values."""
+        ids = self.inserted[model]
+        columns = (
+            ("property_id", "number", "shared")
+            if model is Invoice
+            else ("property_id", "number", "shared_on", "opportunity_status")
+        )
+        records = [model(id=ids[row["key"]], **{name: row[name] for name in columns}) for row in rows]
+        write_terms(self.session.connection(), records, [])
+
+    def _insert_proposals(self, proposals: list[fmt.ProposalIn]) -> None:
+        rows = [
+            dict(
+                key=o.key,
+                property_id=self._id(Property, o.property),
+                number=o.number,
+                title=o.title,
+                opportunity_type=o.opportunity_type,
+                opportunity_status=o.opportunity_status,
+                shared_on=o.shared_on,
+                sales_rep_id=self._id(Staff, o.sales_rep),
+                terms=o.terms,
+                total=_proposal_total(o),
+            )
+            for o in proposals
+        ]
+        self._insert(Proposal, rows)
+        self._index_for_staff_search(Proposal, rows)
+        self._insert(
+            ProposalItem,
+            [
+                dict(
+                    key=it.key,
+                    proposal_id=self.inserted[Proposal][o.key],
+                    position=position,
+                    description=it.description,
+                    quantity=it.quantity,
+                    unit_price=it.unit_price,
+                    optional=it.optional,
+                )
+                for o in proposals
+                for position, it in enumerate(o.items)
+            ],
+        )
+
+    def _insert_visits(self, visits: list[fmt.VisitIn]) -> None:
+        now = datetime.now(UTC)
+        self._insert(
+            Visit,
+            [
+                dict(
+                    key=v.key,
+                    property_id=self._id(Property, v.property),
+                    date=v.date,
+                    status=v.status,
+                    services=list(v.services),
+                )
+                for v in visits
+            ],
+        )
+        self._insert(
+            VisitNote,
+            [
+                dict(
+                    visit_id=self.inserted[Visit][v.key],
+                    position=position,
+                    text=n.text,
+                    shown_in_portal=n.shown_in_portal,
+                    created_at=n.created_at or now,
+                )
+                for v in visits
+                for position, n in enumerate(v.notes)
+            ],
+            key=None,
+        )
+
+    def _insert_invoices(self, invoices: list[fmt.InvoiceIn]) -> None:
+        rows = []
+        for inv in invoices:
+            total = sum((line.amount for line in inv.lines), Decimal(0))
+            paid = sum((p.amount for p in inv.payments), Decimal(0))
+            rows.append(
+                dict(
+                    key=inv.key,
+                    property_id=self._id(Property, inv.property),
+                    number=inv.number,
+                    billing_contact_id=self._id(Contact, inv.billing_contact),
+                    proposal_id=self._id(Proposal, inv.proposal),
+                    invoice_date=inv.invoice_date,
+                    net_terms_days=inv.net_terms_days,
+                    due_date=inv.invoice_date + timedelta(days=inv.net_terms_days),
+                    shared=inv.shared,
+                    total=total,
+                    applied_credits=inv.applied_credits,
+                    balance=max(total - inv.applied_credits - paid, Decimal(0)),
+                    services=list(dict.fromkeys(line.service for line in inv.lines)),
+                )
+            )
+        self._insert(Invoice, rows)
+        self._index_for_staff_search(Invoice, rows)
+        ids = self.inserted[Invoice]
+        lines = [
+            dict(
+                invoice_id=ids[inv.key],
+                position=position,
+                service=line.service,
+                description=line.description,
+                visit_id=self._id(Visit, line.visit),
+                amount=line.amount,
+            )
+            for inv in invoices
+            for position, line in enumerate(inv.lines)
+        ]
+        self._insert(InvoiceLine, lines, key=None)
+        payments = [
+            dict(
+                invoice_id=ids[inv.key],
+                import_position=position,
+                amount=pay.amount,
+                paid_at=datetime.combine(pay.paid_on, time(12), tzinfo=UTC),
+            )
+            for inv in invoices
+            for position, pay in enumerate(inv.payments)
+        ]
+        self._insert(Payment, payments, key=None)
+
+    def _insert_requests(self, requests: list[fmt.RequestIn], now: datetime) -> None:
+        rows = []
+        for r in requests:
+            created = r.created_at or now
+            rows.append(
+                dict(
+                    key=r.key,
+                    property_id=self._id(Property, r.property),
+                    number=r.number,
+                    subject=r.subject,
+                    description=r.description,
+                    include_client=r.include_client,
+                    status=r.status,
+                    created_at=created,
+                    last_activity_at=max([created, *(c.created_at or now for c in r.comments)]),
+                    public_comment_count=sum(1 for c in r.comments if c.public),
+                )
+            )
+        self._insert(ServiceRequest, rows)
+        comments = []
+        for r in requests:
+            for position, c in enumerate(r.comments):
+                staff_id = self._id(Staff, c.author) if c.author in self.staff else None
+                comments.append(
+                    dict(
+                        request_id=self.inserted[ServiceRequest][r.key],
+                        import_position=position,
+                        author_staff_id=staff_id,
+                        author_contact_id=None if staff_id else self._id(Contact, c.author),
+                        body=c.body,
+                        public=c.public,
+                        created_at=c.created_at or now,
+                    )
+                )
+        self._insert(RequestComment, comments, key=None)
+
+
+def _proposal_total(o: fmt.ProposalIn) -> Decimal:
+    """The lump sum shown before signing: the non-optional items."""
+    return sum((it.quantity * it.unit_price for it in o.items if not it.optional), Decimal(0)).quantize(Decimal("0.01"))
 
 
 def import_document(settings: Settings, document: Any) -> ImportReport:

@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -19,8 +20,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from server.api.app import create_app
+from server.db import make_engine, make_session_factory
 from server.services.importer import import_document
 from server.settings import Settings, load_settings
 from tests.server.company import PASSWORD, build_company
@@ -118,6 +121,18 @@ def otto(client: TestClient) -> dict[str, str]:
 @pytest.fixture
 def office(client: TestClient) -> dict[str, str]:
     return login(client, "office@example.com")
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Session]:
+    """A session on the test's own database, for arranging states no endpoint writes and for checks.
+    Commits only when the test calls session.commit()."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def mails(settings: Settings) -> list[str]:

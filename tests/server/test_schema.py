@@ -46,3 +46,22 @@ def test_openapi_lists_the_contract(client: TestClient) -> None:
     balance = spec["paths"][prefix + "/balance"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     schema = spec["components"]["schemas"][balance["$ref"].rsplit("/", 1)[1]]
     assert schema["properties"]["current_balance"]["type"] == "string", "money is a string"
+
+
+def test_an_outdated_demo_database_is_rebuilt(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from server.schema import matches_models, reset_demo_database, upgrade
+
+    url = f"sqlite:///{Path(str(tmp_path)) / 'demo.sqlite3'}"
+    upgrade(url)
+    assert not reset_demo_database(url), "an up-to-date demo database is kept"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE branches DROP COLUMN requests_enabled"))
+    engine.dispose()
+    assert not matches_models(url)
+    assert reset_demo_database(url)
+    assert matches_models(url)

@@ -12,6 +12,7 @@ from server.api.deps import BranchDep, CallerDep, SessionDep, SettingsDep, clien
 from server.api.schemas import Body, Timestamp
 from server.models import AuthSession, Branch, Contact, Staff, staff_branches
 from server.services import accounts, sign_in
+from server.services.audit import record_if_assisted
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -89,6 +90,8 @@ def login(body: LoginIn, request: Request, session: SessionDep, settings: Settin
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
 def logout(caller: CallerDep, session: SessionDep) -> Response:
     sign_in.revoke(session, caller.session_id)
+    if caller.contact is not None:
+        record_if_assisted(session, caller, "assist.end", f"contact:{caller.contact.id}")
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -8,7 +8,7 @@ from sqlalchemy import exists, select
 
 from server.api.deps import CallerDep, ContactDep, SessionDep
 from server.api.routes.auth import UserOut
-from server.api.schemas import Body
+from server.api.schemas import Body, StaffRef, staff_ref
 from server.errors import conflict
 from server.models import PaymentMethod
 from server.services.audit import record_if_assisted
@@ -21,11 +21,6 @@ class ContactOut(BaseModel):
     name: str
     email: str
     phone: str | None
-
-
-class StaffRef(BaseModel):
-    id: int
-    name: str
 
 
 class Preferences(BaseModel):
@@ -57,7 +52,7 @@ def me(caller: CallerDep) -> MeOut:
         contact=ContactOut(id=contact.id, name=contact.name, email=contact.email, phone=contact.phone)
         if contact
         else None,
-        assisted_by=StaffRef(id=caller.assisted_by.id, name=caller.assisted_by.name) if caller.assisted_by else None,
+        assisted_by=staff_ref(caller.assisted_by),
         preferences=Preferences(email_receipts=contact.email_receipts if contact else False),
     )
 

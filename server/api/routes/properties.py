@@ -35,19 +35,20 @@ class BalanceOut(BaseModel):
 
 @router.get("/properties", response_model=PropertyList)
 def properties(contact: ContactDep, session: SessionDep) -> PropertyList:
+    # Plain columns, not ORM objects: a portfolio of a thousand properties is one cheap read.
     rows = session.execute(
-        select(Property, PropertyContact.role)
+        select(Property.id, Property.name, Property.address, PropertyContact.role)
         .join(PropertyContact, PropertyContact.property_id == Property.id)
         .where(PropertyContact.contact_id == contact.id)
         .order_by(Property.name, Property.id)
     ).all()
-    items = [PropertyOut(id=p.id, name=p.name, address=p.address, role=role) for p, role in rows]
+    items = [PropertyOut(id=pid, name=name, address=address, role=role) for pid, name, address, role in rows]
     return PropertyList(items=items, total=len(items))
 
 
 @router.get("/balance", response_model=BalanceOut, responses={404: {}})
 def balance(selection: SelectionDep, session: SessionDep) -> BalanceOut:
-    result = balance_of(session, selection.selected)
+    result = balance_of(session, selection.scope)
     return BalanceOut(
         current_balance=result.current_balance,
         due_invoice_count=result.due_invoice_count,

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pathlib import Path
+from typing import Annotated, Any
 
-from server.api.deps import CallerDep, PagingDep, SelectionDep, SessionDep
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from server.api.deps import CallerDep, ContactDep, PagingDep, SelectionDep, SessionDep, SettingsDep
 from server.api.paging import paginate
-from server.api.schemas import ItemList, PropertyRef, Timestamp
+from server.api.schemas import Body, ItemList, PropertyRef, StaffRef, Timestamp, staff_ref
+from server.api.uploads import MAX_FILES, parse_fields, received
 from server.errors import not_found
-from server.models import ServiceRequest
+from server.models import Attachment, RequestComment, ServiceRequest
+from server.services.attachments import AttachmentStore
 from server.services.listing import requests_query
+from server.services.mail import Mailer
+from server.services.requests import (
+    MAX_SUBJECT,
+    MAX_TEXT,
+    public_comments,
+    request_attachments,
+    submit_comment,
+    submit_request,
+    visible_request,
+)
+from server.settings import Settings
 
 
 def requests_enabled(caller: CallerDep) -> None:
@@ -18,6 +36,19 @@ def requests_enabled(caller: CallerDep) -> None:
     if not caller.branch.requests_enabled:
         raise not_found("That page")
 
+
+def get_store(request: Request) -> AttachmentStore:
+    store: AttachmentStore = request.app.state.attachment_store
+    return store
+
+
+def get_mailer(request: Request) -> Mailer:
+    mailer: Mailer = request.app.state.mailer
+    return mailer
+
+
+StoreDep = Annotated[AttachmentStore, Depends(get_store)]
+MailerDep = Annotated[Mailer, Depends(get_mailer)]
 
 router = APIRouter(prefix="/requests", tags=["requests"], dependencies=[Depends(requests_enabled)])
 
@@ -33,6 +64,45 @@ class RequestItemOut(BaseModel):
     comment_count: int
 
 
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    size: int
+    content_type: str
+
+
+class CommentOut(BaseModel):
+    id: int
+    author_name: str
+    body: str
+    created_at: Timestamp
+    captured_by: StaffRef | None = Field(
+        description="the office staff member who entered it in an assist session (SA-3)"
+    )
+    attachments: list[AttachmentOut]
+
+
+class RequestDetailOut(RequestItemOut):
+    description: str
+    # The request itself reads as the first message of the thread: who wrote it and the files sent with it.
+    author_name: str | None
+    captured_by: StaffRef | None = Field(
+        description="the office staff member who entered it in an assist session (SA-3)"
+    )
+    attachments: list[AttachmentOut]
+    comments: list[CommentOut]
+
+
+class NewRequestIn(Body):
+    property_id: int
+    subject: str
+    description: str = ""
+
+
+class CommentIn(Body):
+    body: str = ""
+
+
 def request_item(request: ServiceRequest, property_name: str) -> RequestItemOut:
     return RequestItemOut(
         id=request.id,
@@ -46,15 +116,179 @@ def request_item(request: ServiceRequest, property_name: str) -> RequestItemOut:
     )
 
 
+def attachment_out(attachment: Attachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=attachment.id, filename=attachment.filename, size=attachment.size, content_type=attachment.content_type
+    )
+
+
+def comment_out(comment: RequestComment) -> CommentOut:
+    return CommentOut(
+        id=comment.id,
+        author_name=comment.author_name,
+        body=comment.body,
+        created_at=comment.created_at,
+        captured_by=staff_ref(comment.captured_by),
+        attachments=[attachment_out(a) for a in comment.attachments],
+    )
+
+
+def request_detail(session: Session, request: ServiceRequest) -> RequestDetailOut:
+    item = request_item(request, request.property.name)
+    return RequestDetailOut(
+        **item.model_dump(),
+        description=request.description,
+        author_name=request.created_by_contact.name if request.created_by_contact else None,
+        captured_by=staff_ref(request.captured_by),
+        attachments=[attachment_out(a) for a in request_attachments(session, request)],
+        comments=[comment_out(c) for c in public_comments(request)],
+    )
+
+
+def _staging_dir(settings: Settings) -> Path:
+    return settings.attachments_dir / "incoming"
+
+
+_FILES_SCHEMA = {
+    "type": "array",
+    "maxItems": MAX_FILES,
+    "items": {"type": "string", "format": "binary"},
+    "description": "PDF, PNG, JPEG, HEIC, GIF, WebP, plain text, Word or Excel files of at most 10 MiB each",
+}
+
+
+def _json_or_multipart(model: type[Body], text_fields: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": model.model_json_schema()},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {**text_fields, "files": _FILES_SCHEMA},
+                        "required": required,
+                    }
+                },
+            },
+        }
+    }
+
+
+_UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such property or request for this caller, or requests are off"},
+    413: {"description": "A file is larger than 10 MiB"},
+    415: {"description": "A file's content is not an accepted type, or the body is neither JSON nor multipart"},
+    422: {"description": "Invalid fields"},
+}
+
+
 @router.get("", response_model=ItemList[RequestItemOut], responses={404: {}})
 def list_requests(selection: SelectionDep, paging: PagingDep, session: SessionDep) -> ItemList[RequestItemOut]:
     page = paginate(
         session,
-        requests_query(selection.selected),
+        requests_query(selection.scope),
         [ServiceRequest.last_activity_at, ServiceRequest.id],
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,
+        display_joins=True,
     )
     items = [request_item(r, name) for r, name in page.items]
     return ItemList[RequestItemOut](items=items, next_cursor=page.next_cursor, total=page.total)
+
+
+@router.get("/{request_id}", response_model=RequestDetailOut, responses={404: {}})
+def get_request(request_id: int, contact: ContactDep, session: SessionDep) -> RequestDetailOut:
+    return request_detail(session, visible_request(session, contact, request_id))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=RequestDetailOut,
+    responses=_UPLOAD_ERRORS,
+    openapi_extra=_json_or_multipart(
+        NewRequestIn,
+        {
+            "property_id": {"type": "integer"},
+            "subject": {"type": "string", "maxLength": MAX_SUBJECT},
+            "description": {"type": "string", "maxLength": MAX_TEXT},
+        },
+        ["property_id", "subject"],
+    ),
+)
+async def create_request(
+    request: Request,
+    caller: CallerDep,
+    contact: ContactDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    mailer: MailerDep,
+) -> RequestDetailOut:
+    """RQ-2, RQ-3: JSON, or multipart with the same fields and `files`."""
+    # Authentication read the database; end that transaction before a possibly slow upload.
+    await run_in_threadpool(session.commit)
+    async with received(request, _staging_dir(settings), settings.max_attachment_bytes) as submission:
+        fields = parse_fields(NewRequestIn, submission.fields)
+
+        def create() -> RequestDetailOut:
+            created = submit_request(
+                session,
+                caller,
+                contact,
+                store,
+                mailer,
+                property_id=fields.property_id,
+                subject=fields.subject,
+                description=fields.description,
+                files=submission.files,
+            )
+            return request_detail(session, created)
+
+        return await run_in_threadpool(create)
+
+
+@router.post(
+    "/{request_id}/comments",
+    status_code=201,
+    response_model=CommentOut,
+    responses=_UPLOAD_ERRORS,
+    openapi_extra=_json_or_multipart(CommentIn, {"body": {"type": "string", "maxLength": MAX_TEXT}}, []),
+)
+async def create_comment(
+    request_id: int,
+    request: Request,
+    caller: CallerDep,
+    contact: ContactDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    mailer: MailerDep,
+) -> CommentOut:
+    """RQ-2: JSON `{body}`, or multipart `body` and `files`; a comment needs text or at least one file."""
+
+    def check_visible() -> None:
+        # Another customer's request id is refused before a single byte of the upload is read.
+        visible_request(session, contact, request_id)
+        session.commit()
+
+    await run_in_threadpool(check_visible)
+    async with received(request, _staging_dir(settings), settings.max_attachment_bytes) as submission:
+        fields = parse_fields(CommentIn, submission.fields)
+
+        def comment() -> CommentOut:
+            created = submit_comment(
+                session,
+                caller,
+                contact,
+                store,
+                mailer,
+                request_id=request_id,
+                body=fields.body,
+                files=submission.files,
+            )
+            return comment_out(created)
+
+        return await run_in_threadpool(comment)

@@ -10,10 +10,11 @@ from pydantic import BaseModel
 
 from server.api.deps import ContactDep, PagingDep, SelectionDep, SessionDep
 from server.api.paging import paginate
-from server.api.schemas import ItemList, PropertyRef
+from server.api.schemas import ItemList, PersonContact, PropertyRef, Timestamp
 from server.models import Visit
 from server.services.clock import branch_today
 from server.services.listing import visits_query
+from server.services.visits import contact_phone, published_notes, visible_visit
 
 router = APIRouter(prefix="/visits", tags=["visits"])
 
@@ -24,6 +25,16 @@ class VisitItemOut(BaseModel):
     property: PropertyRef
     services: list[str]
     status: Literal["scheduled", "completed"]
+
+
+class VisitNoteOut(BaseModel):
+    text: str
+    created_at: Timestamp
+
+
+class VisitDetailOut(VisitItemOut):
+    notes: list[VisitNoteOut]
+    service_contact: PersonContact | None  # the property's sales rep; null when it has none
 
 
 def visit_item(visit: Visit, property_name: str) -> VisitItemOut:
@@ -48,11 +59,27 @@ def list_visits(
     upcoming = when == "upcoming"
     page = paginate(
         session,
-        visits_query(selection.selected, when, branch_today(contact.branch), days),
+        visits_query(selection.scope, when, branch_today(contact.branch), days),
         [Visit.date, Visit.id],
         descending=not upcoming,
         cursor=paging.cursor,
         limit=paging.limit,
+        display_joins=True,
     )
     items = [visit_item(v, name) for v, name in page.items]
     return ItemList[VisitItemOut](items=items, next_cursor=page.next_cursor, total=page.total)
+
+
+@router.get("/{visit_id}", response_model=VisitDetailOut, responses={404: {}})
+def get_visit(visit_id: int, contact: ContactDep, session: SessionDep) -> VisitDetailOut:
+    """VI-2: date, services, published notes and the service contact."""
+    visit = visible_visit(session, contact, visit_id)
+    rep = visit.property.sales_rep
+    service_contact = (
+        PersonContact(name=rep.name, email=rep.email, phone=contact_phone(rep, contact.branch)) if rep else None
+    )
+    return VisitDetailOut(
+        **visit_item(visit, visit.property.name).model_dump(),
+        notes=[VisitNoteOut(text=n.text, created_at=n.created_at) for n in published_notes(visit)],
+        service_contact=service_contact,
+    )

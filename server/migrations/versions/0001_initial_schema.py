@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("card_fee_percent", sa.BigInteger(), nullable=False),
         sa.Column("ach_fee_flat", sa.BigInteger(), nullable=False),
         sa.Column("requests_enabled", sa.Boolean(), nullable=False),
+        sa.Column("last_request_number", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_branches")),
         sa.UniqueConstraint("slug", name=op.f("uq_branches_slug")),
     )
@@ -45,8 +46,35 @@ def upgrade() -> None:
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("operation", sa.String(length=40), nullable=False),
+        sa.Column("group_id", sa.String(length=64), nullable=True),
+        sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_records")),
         sa.UniqueConstraint("scope", name=op.f("uq_idempotency_records_scope")),
+    )
+    op.create_table(
+        "sandbox_gateway_charges",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=False),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("decline_code", sa.String(length=40), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sandbox_gateway_charges")),
+        sa.UniqueConstraint("idempotency_key", name=op.f("uq_sandbox_gateway_charges_idempotency_key")),
+    )
+    op.create_table(
+        "sandbox_gateway_methods",
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("brand", sa.String(length=40), nullable=False),
+        sa.Column("last4", sa.String(length=4), nullable=False),
+        sa.Column("behavior", sa.String(length=30), nullable=False),
+        sa.Column("first_charge_times_out", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("token", name=op.f("pk_sandbox_gateway_methods")),
     )
     op.create_table(
         "identities",
@@ -121,8 +149,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_entries")),
     )
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
-        batch_op.create_index("ix_audit_contact_at", ["contact_id", "at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_audit_entries_branch_id"), ["branch_id"], unique=False)
+        batch_op.create_index("ix_audit_branch_at", ["branch_id", "at", "id"], unique=False)
+        batch_op.create_index("ix_audit_contact_at", ["contact_id", "at", "id"], unique=False)
 
     op.create_table(
         "auth_sessions",
@@ -258,6 +286,46 @@ def upgrade() -> None:
         batch_op.create_index("ix_property_contacts_contact", ["contact_id", "property_id"], unique=False)
 
     op.create_table(
+        "search_terms",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("branch_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "term",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("whole", sa.Boolean(), nullable=False),
+        sa.Column("field", sa.String(length=10), nullable=False),
+        sa.Column("source", sa.String(length=10), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=True),
+        sa.Column("property_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["branch_id"], ["branches.id"], name=op.f("fk_search_terms_branch_id_branches"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"], ["contacts.id"], name=op.f("fk_search_terms_contact_id_contacts"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["property_id"],
+            ["properties.id"],
+            name=op.f("fk_search_terms_property_id_properties"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_search_terms")),
+    )
+    with op.batch_alter_table("search_terms", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_search_terms_branch_term", ["branch_id", "term", "whole", "contact_id", "property_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_search_terms_substring",
+            ["branch_id", "field", "whole", "term", "contact_id", "property_id"],
+            unique=False,
+        )
+        batch_op.create_index("ix_search_terms_source", ["source", "source_id"], unique=False)
+
+    op.create_table(
         "proposals",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=100), nullable=False),
@@ -282,7 +350,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("proposals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_proposals_number"), ["number"], unique=False)
-        batch_op.create_index("ix_proposals_property_shared", ["property_id", "shared_on", "id"], unique=False)
+        batch_op.create_index(
+            "ix_proposals_property_shared",
+            ["property_id", "shared_on", "id", "opportunity_status", "is_signed"],
+            unique=False,
+        )
 
     op.create_table(
         "requests",
@@ -311,7 +383,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("requests", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_requests_number"), ["number"], unique=False)
-        batch_op.create_index("ix_requests_property_activity", ["property_id", "last_activity_at", "id"], unique=False)
+        batch_op.create_index(
+            "ix_requests_property_activity", ["property_id", "include_client", "last_activity_at", "id"], unique=False
+        )
 
     op.create_table(
         "visits",
@@ -370,8 +444,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_invoices_number"), ["number"], unique=False)
-        batch_op.create_index("ix_invoices_property_balance", ["property_id", "balance"], unique=False)
-        batch_op.create_index("ix_invoices_property_date", ["property_id", "invoice_date", "id"], unique=False)
+        batch_op.create_index(
+            "ix_invoices_property_listing", ["property_id", "shared", "balance", "invoice_date", "id"], unique=False
+        )
 
     op.create_table(
         "proposal_items",
@@ -410,6 +485,8 @@ def upgrade() -> None:
         sa.Column("captured_by_id", sa.Integer(), nullable=True),
         sa.Column("client_address", sa.String(length=100), nullable=False),
         sa.Column("unsigned_pdf_sha256", sa.String(length=64), nullable=False),
+        sa.Column("unsigned_pdf", sa.LargeBinary(), nullable=False),
+        sa.Column("pdf_anchors", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["captured_by_id"], ["staff.id"], name=op.f("fk_proposal_signatures_captured_by_id_staff")
         ),
@@ -535,6 +612,7 @@ def upgrade() -> None:
         sa.Column("payer_contact_id", sa.Integer(), nullable=True),
         sa.Column("captured_by_id", sa.Integer(), nullable=True),
         sa.Column("gateway_charge_id", sa.String(length=100), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
         sa.ForeignKeyConstraint(["captured_by_id"], ["staff.id"], name=op.f("fk_payments_captured_by_id_staff")),
         sa.ForeignKeyConstraint(["invoice_id"], ["invoices.id"], name=op.f("fk_payments_invoice_id_invoices")),
         sa.ForeignKeyConstraint(
@@ -581,8 +659,7 @@ def downgrade() -> None:
 
     op.drop_table("proposal_items")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
-        batch_op.drop_index("ix_invoices_property_date")
-        batch_op.drop_index("ix_invoices_property_balance")
+        batch_op.drop_index("ix_invoices_property_listing")
         batch_op.drop_index(batch_op.f("ix_invoices_number"))
 
     op.drop_table("invoices")
@@ -604,6 +681,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_proposals_number"))
 
     op.drop_table("proposals")
+    with op.batch_alter_table("search_terms", schema=None) as batch_op:
+        batch_op.drop_index("ix_search_terms_source")
+        batch_op.drop_index("ix_search_terms_substring")
+        batch_op.drop_index("ix_search_terms_branch_term")
+
+    op.drop_table("search_terms")
     with op.batch_alter_table("property_contacts", schema=None) as batch_op:
         batch_op.drop_index("ix_property_contacts_contact")
 
@@ -627,8 +710,8 @@ def downgrade() -> None:
 
     op.drop_table("auth_sessions")
     with op.batch_alter_table("audit_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_audit_entries_branch_id"))
         batch_op.drop_index("ix_audit_contact_at")
+        batch_op.drop_index("ix_audit_branch_at")
 
     op.drop_table("audit_entries")
     with op.batch_alter_table("staff", schema=None) as batch_op:
@@ -644,5 +727,7 @@ def downgrade() -> None:
     op.drop_table("contacts")
     op.drop_table("sign_in_failures")
     op.drop_table("identities")
+    op.drop_table("sandbox_gateway_methods")
+    op.drop_table("sandbox_gateway_charges")
     op.drop_table("idempotency_records")
     op.drop_table("branches")

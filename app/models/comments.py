@@ -1,0 +1,60 @@
+"""The files chosen for a new comment or request: the part of a draft that is not plain text.
+
+Kept apart from the widgets so a failed send can leave the draft exactly as it was, and so the
+refusal rules can be tested without a window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.services.uploads import MAX_FILES, ChosenFile, FileRefused, check_file
+
+
+class AttachmentDraft(QObject):
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._files: list[ChosenFile] = []
+
+    @property
+    def files(self) -> tuple[ChosenFile, ...]:
+        return tuple(self._files)
+
+    def add_paths(self, paths: Iterable[Path]) -> list[str]:
+        """Adds every acceptable file and returns one sentence per refused one."""
+        refusals: list[str] = []
+        known = {f.path.resolve() for f in self._files}
+        added = False
+        for path in paths:
+            if path.resolve() in known:
+                continue
+            try:
+                chosen = check_file(path)
+            except FileRefused as refused:
+                refusals.append(str(refused))
+                continue
+            if len(self._files) >= MAX_FILES:
+                refusals.append(f"“{path.name}” was not added: attach at most {MAX_FILES} files at a time.")
+                continue
+            self._files.append(chosen)
+            known.add(path.resolve())
+            added = True
+        if added:
+            self.changed.emit()
+        return refusals
+
+    def remove(self, path: Path) -> None:
+        before = len(self._files)
+        self._files = [f for f in self._files if f.path != path]
+        if len(self._files) != before:
+            self.changed.emit()
+
+    def clear(self) -> None:
+        if self._files:
+            self._files = []
+            self.changed.emit()

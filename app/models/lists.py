@@ -1,0 +1,148 @@
+"""The four list models of the main window, each a column set over PagedTableModel."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from PySide6.QtCore import QObject
+
+from app.models.formatting import date_text, moment_text, money_text, status_label
+from app.models.paged_table import Column, PagedTableModel
+from app.services.records import InvoiceSummary, ProposalSummary, VisitSummary
+
+_NO_DATE = date.min
+
+
+class MoneyTableModel(PagedTableModel):
+    """A paged table that shows amounts in the branch's currency (from /config)."""
+
+    def __init__(self, columns: list[Column], currency: str, parent: QObject | None) -> None:
+        super().__init__(columns, parent)
+        self.currency = currency
+
+    def money(self, amount: Decimal) -> str:
+        return money_text(amount, self.currency)
+
+
+def invoice_status(invoice: InvoiceSummary, today: date | None = None) -> str:
+    """ "overdue" is the client's own refinement of "due", so the chip can warn in red."""
+    if invoice.status == "due" and invoice.due_date < (today or date.today()):
+        return "overdue"
+    return invoice.status
+
+
+class ProposalsModel(MoneyTableModel):
+    def __init__(self, currency: str = "USD", parent: QObject | None = None) -> None:
+        def title(p: ProposalSummary) -> str:
+            return f"{p.title}  ·  change order" if p.is_change_order else p.title
+
+        super().__init__(
+            [
+                Column("number", "Number", lambda p: p.number, lambda p: p.number),
+                Column("title", "Title", title, lambda p: p.title.casefold(), tooltip=title),
+                Column("property", "Property", lambda p: p.property.name, lambda p: p.property.name.casefold()),
+                Column("shared_on", "Shared", lambda p: date_text(p.shared_on), lambda p: p.shared_on or _NO_DATE),
+                Column(
+                    "status",
+                    "Status",
+                    lambda p: status_label(p.status),
+                    lambda p: p.status,
+                    status=lambda p: p.status,
+                ),
+                Column("total", "Total", lambda p: self.money(p.total), lambda p: p.total, numeric=True),
+            ],
+            currency,
+            parent,
+        )
+
+
+class VisitsModel(PagedTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(
+            [
+                Column("date", "Date", lambda v: date_text(v.date), lambda v: v.date),
+                Column("property", "Property", lambda v: v.property.name, lambda v: v.property.name.casefold()),
+                Column("services", "Services", _services, lambda v: _services(v).casefold(), tooltip=_services),
+                Column(
+                    "status",
+                    "Status",
+                    lambda v: status_label(v.status),
+                    lambda v: v.status,
+                    status=lambda v: v.status,
+                ),
+            ],
+            parent,
+        )
+
+
+class InvoicesModel(MoneyTableModel):
+    def __init__(self, currency: str = "USD", parent: QObject | None = None) -> None:
+        super().__init__(
+            [
+                Column("number", "Number", lambda i: i.number, lambda i: i.number),
+                Column("property", "Property", lambda i: i.property.name, lambda i: i.property.name.casefold()),
+                Column("services", "Services", _services, lambda i: _services(i).casefold(), tooltip=_services),
+                Column(
+                    "invoice_date",
+                    "Invoice date",
+                    lambda i: date_text(i.invoice_date),
+                    lambda i: i.invoice_date,
+                ),
+                Column("due_date", "Due date", lambda i: date_text(i.due_date), lambda i: i.due_date),
+                Column(
+                    "status",
+                    "Status",
+                    lambda i: status_label(invoice_status(i)),
+                    invoice_status,
+                    status=invoice_status,
+                ),
+                Column("total", "Total", lambda i: self.money(i.total), lambda i: i.total, numeric=True),
+                Column("balance", "Balance", lambda i: self.money(i.balance), lambda i: i.balance, numeric=True),
+            ],
+            currency,
+            parent,
+        )
+
+
+class RequestsModel(PagedTableModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(
+            [
+                Column("number", "Number", lambda r: r.number, lambda r: r.number),
+                Column(
+                    "subject",
+                    "Subject",
+                    lambda r: r.subject,
+                    lambda r: r.subject.casefold(),
+                    tooltip=lambda r: r.subject,
+                ),
+                Column("property", "Property", lambda r: r.property.name, lambda r: r.property.name.casefold()),
+                Column(
+                    "status",
+                    "Status",
+                    lambda r: status_label(r.status),
+                    lambda r: r.status,
+                    status=lambda r: r.status,
+                ),
+                Column("created_at", "Opened", lambda r: moment_text(r.created_at), lambda r: r.created_at),
+                Column(
+                    "last_activity_at",
+                    "Last activity",
+                    lambda r: moment_text(r.last_activity_at),
+                    lambda r: r.last_activity_at or r.created_at,
+                ),
+                Column(
+                    "comments",
+                    "Comments",
+                    lambda r: str(r.comment_count),
+                    lambda r: r.comment_count,
+                    numeric=True,
+                ),
+            ],
+            parent,
+        )
+
+
+def _services(item: VisitSummary | InvoiceSummary) -> str:
+    return ", ".join(item.services)

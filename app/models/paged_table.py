@@ -1,0 +1,175 @@
+"""A table of records that grows page by page as the view scrolls.
+
+The model never fetches: `fetchMore` only emits `more_requested`; whoever owns the list's
+feed answers with `append_page`. That keeps HTTP out of models and lets tests feed pages by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+
+from app.models.roles import Role
+from app.services.records import Page
+
+Index = QModelIndex | QPersistentModelIndex
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    text: Callable[[Any], str]
+    sort_key: Callable[[Any], Any]
+    numeric: bool = False
+    status: Callable[[Any], str] | None = None
+    tooltip: Callable[[Any], str] | None = field(default=None)
+
+
+class PagedTableModel(QAbstractTableModel):
+    more_requested = Signal()
+
+    def __init__(self, columns: Sequence[Column], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._columns = tuple(columns)
+        self._rows: list[Any] = []
+        self._total = 0
+        self._has_more = False
+        self._waiting_for_more = False
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return self._columns
+
+    @property
+    def total(self) -> int:
+        """Rows the server has for the query, loaded or not."""
+        return self._total
+
+    def column_index(self, key: str) -> int:
+        return next(i for i, c in enumerate(self._columns) if c.key == key)
+
+    def record(self, row: int) -> Any:
+        return self._rows[row]
+
+    # -- feeding -----------------------------------------------------------------------
+
+    def set_page(self, page: Page[Any]) -> None:
+        self.beginResetModel()
+        self._rows = list(page.items)
+        self._accept(page)
+        self._apply_sort()
+        self.endResetModel()
+
+    def append_page(self, page: Page[Any]) -> None:
+        if page.items:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(page.items) - 1)
+            self._rows.extend(page.items)
+            self.endInsertRows()
+        self._accept(page)
+        if self._sort is not None:
+            self._resort()
+
+    def more_failed(self) -> None:
+        """Lets the view ask again (e.g. after F5 or scrolling) once a page request failed."""
+        self._waiting_for_more = False
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self._rows = []
+        self._total = 0
+        self._has_more = False
+        self._waiting_for_more = False
+        self.endResetModel()
+
+    def _accept(self, page: Page[Any]) -> None:
+        self._total = page.total
+        self._has_more = page.next_cursor is not None
+        self._waiting_for_more = False
+
+    # -- Qt model API ------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._columns)
+
+    def canFetchMore(self, parent: Index) -> bool:
+        return not parent.isValid() and self._has_more and not self._waiting_for_more
+
+    def fetchMore(self, parent: Index) -> None:
+        if self.canFetchMore(parent):
+            self._waiting_for_more = True
+            self.more_requested.emit()
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self._columns):
+            return None
+        column = self._columns[section]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
+            return column.title
+        if role == Qt.ItemDataRole.AccessibleDescriptionRole:
+            return f"Column {column.title}; activate to sort by it"
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if column.numeric else _LEFT
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        item = self._rows[index.row()]
+        column = self._columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(item)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if column.numeric else _LEFT
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return column.tooltip(item) if column.tooltip else None
+        if role == Role.RECORD:
+            return item
+        if role == Role.ID:
+            return item.id
+        if role == Role.STATUS:
+            return column.status(item) if column.status else None
+        if role == Role.SORT:
+            return column.sort_key(item)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorts the loaded rows; pages arriving later are merged into the same order."""
+        if not 0 <= column < len(self._columns):
+            return
+        self._sort = (column, order)
+        self._resort()
+
+    def _resort(self) -> None:
+        """Re-sorts in place and moves persistent indexes (selection, current row) with their rows."""
+        self.layoutAboutToBeChanged.emit()
+        persistent = self.persistentIndexList()
+        tracked = [(self._rows[i.row()], i.column()) for i in persistent]
+        self._apply_sort()
+        position = {id(item): row for row, item in enumerate(self._rows)}
+        self.changePersistentIndexList(persistent, [self.index(position[id(item)], column) for item, column in tracked])
+        self.layoutChanged.emit()
+
+    def _apply_sort(self) -> None:
+        if self._sort is None:
+            return
+        column, order = self._sort
+        key = self._columns[column].sort_key
+        self._rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)

@@ -1,0 +1,15 @@
+"""Custom item roles shared by the models, their delegates and the tests."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from PySide6.QtCore import Qt
+
+
+class Role(IntEnum):
+    RECORD = Qt.ItemDataRole.UserRole + 1  # the frozen record behind the row
+    ID = Qt.ItemDataRole.UserRole + 2
+    STATUS = Qt.ItemDataRole.UserRole + 3  # status key for the chip delegate ("due", "overdue", ...)
+    SORT = Qt.ItemDataRole.UserRole + 4  # the value the column sorts by
+    SECONDARY = Qt.ItemDataRole.UserRole + 5  # second line of text (property address, role)

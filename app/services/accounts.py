@@ -1,0 +1,37 @@
+"""What the app remembers about sign-ins: secrets in the keyring, the portal list in settings."""
+
+from __future__ import annotations
+
+from app.services.credentials import CredentialStore
+from app.services.session import PortalSession
+from app.services.settings import AppSettings, SavedPortal
+
+
+class Accounts:
+    def __init__(self, settings: AppSettings, credentials: CredentialStore | None = None) -> None:
+        self.settings = settings
+        self.credentials = credentials or CredentialStore()
+        self._unlisted_origins: set[str] = set()
+
+    def do_not_list(self, origin: str) -> None:
+        """The demo server gets a new port each run; listing its portals would offer dead addresses."""
+        self._unlisted_origins.add(origin)
+
+    def signed_in(self, session: PortalSession, *, remember_password: bool) -> None:
+        self.credentials.save(
+            session.portal_url,
+            session.email,
+            token=session.token,
+            password=session.password if remember_password else None,
+        )
+        if not any(session.portal_url.startswith(origin + "/") for origin in self._unlisted_origins):
+            self.settings.remember_portal(SavedPortal(session.portal_url, session.config.branch.name, session.email))
+
+    def remembered_password(self, portal_url: str, email: str) -> str | None:
+        return self.credentials.password(portal_url, email)
+
+    def stored_token(self, portal_url: str, email: str) -> str | None:
+        return self.credentials.token(portal_url, email)
+
+    def signed_out(self, session: PortalSession) -> None:
+        self.credentials.forget(session.portal_url, session.email)

@@ -1,0 +1,70 @@
+"""Non-secret preferences in QSettings: portals used, window geometry, sidebar width, column
+widths, last tab."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from PySide6.QtCore import QByteArray, QSettings
+
+_MAX_PORTALS = 10
+
+
+@dataclass(frozen=True)
+class SavedPortal:
+    url: str
+    branch_name: str
+    email: str
+
+
+class AppSettings:
+    def __init__(self, store: QSettings | None = None) -> None:
+        self._store = store if store is not None else QSettings()
+
+    def portals(self) -> list[SavedPortal]:
+        """Most recently used first."""
+        raw = self._store.value("portals", "[]")
+        try:
+            items = json.loads(str(raw))
+            return [SavedPortal(str(p["url"]), str(p["branch_name"]), str(p["email"])) for p in items]
+        except (ValueError, KeyError, TypeError):
+            return []
+
+    def remember_portal(self, portal: SavedPortal) -> None:
+        others = [p for p in self.portals() if (p.url, p.email) != (portal.url, portal.email)]
+        items = [portal, *others][:_MAX_PORTALS]
+        self._store.setValue("portals", json.dumps([asdict(p) for p in items]))
+
+    def window_geometry(self) -> QByteArray | None:
+        value = self._store.value("window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_window_geometry(self, geometry: QByteArray) -> None:
+        self._store.setValue("window/geometry", geometry)
+
+    def splitter_state(self) -> QByteArray | None:
+        value = self._store.value("window/splitter")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_splitter_state(self, state: QByteArray) -> None:
+        self._store.setValue("window/splitter", state)
+
+    def column_widths(self, table: str) -> list[int]:
+        try:
+            widths = json.loads(str(self._store.value(f"columns/{table}", "[]")))
+            return [int(w) for w in widths]
+        except (ValueError, TypeError):
+            return []
+
+    def set_column_widths(self, table: str, widths: list[int]) -> None:
+        self._store.setValue(f"columns/{table}", json.dumps(widths))
+
+    def last_tab(self) -> str:
+        return str(self._store.value("window/last_tab", "proposals"))
+
+    def set_last_tab(self, tab: str) -> None:
+        self._store.setValue("window/last_tab", tab)
+
+    def sync(self) -> None:
+        self._store.sync()

@@ -1,0 +1,221 @@
+"""Running blocking work (HTTP, waiting for the demo server) off the GUI thread.
+
+Modelled on Anki's QueryOp and Picard's run_task: the op runs on a pool thread and its result
+or exception comes back to the GUI thread through a queued signal, so callbacks may touch
+widgets. When the parent QObject is destroyed first, the callbacks are silently skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import shiboken6
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
+
+from app.services.errors import PortalError, ServerError, UnauthorizedError, UnreachableError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_pool = QThreadPool()
+# Several lists load at once and one thread may be waiting for a slow server; two CPUs' worth
+# of threads would queue the rest behind it.
+_pool.setMaxThreadCount(8)
+
+
+def thread_pool() -> QThreadPool:
+    return _pool
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    result: Any
+    error: Exception | None
+
+
+class _Dispatcher(QObject):
+    """Lives as long as the app, in the GUI thread: workers post outcomes through it, so a
+    worker never touches a QObject the GUI thread may be deleting at the same moment."""
+
+    deliver = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deliver.connect(self._call, Qt.ConnectionType.QueuedConnection)
+
+    @Slot(object)
+    def _call(self, callback: Callable[[], None]) -> None:
+        callback()
+
+
+_dispatcher: _Dispatcher | None = None
+
+
+def _gui_dispatcher() -> _Dispatcher:
+    global _dispatcher
+    if _dispatcher is None:
+        _dispatcher = _Dispatcher()
+    return _dispatcher
+
+
+class _Runner(QRunnable):
+    def __init__(self, op: Callable[[], Any], deliver: Callable[[_Outcome], None]) -> None:
+        super().__init__()
+        self._op = op
+        self._deliver = deliver
+        self._dispatcher = _gui_dispatcher()
+
+    def run(self) -> None:
+        try:
+            outcome = _Outcome(self._op(), None)
+        except Exception as exc:
+            outcome = _Outcome(None, exc)
+        deliver = self._deliver
+        self._dispatcher.deliver.emit(lambda: deliver(outcome))
+
+
+class BackgroundOp(Generic[T]):
+    """`BackgroundOp(parent=w, op=fn, success=cb).failure(eb).run_in_background()`.
+
+    Deliberately not a QObject: nothing Qt has to be deleted when the op ends, and the parent
+    is only checked for being alive when the outcome arrives."""
+
+    def __init__(self, *, parent: QObject, op: Callable[[], T], success: Callable[[T], None]) -> None:
+        self._parent = parent
+        self._op = op
+        self._success = success
+        self._failure: Callable[[Exception], None] = _log_failure
+
+    def failure(self, callback: Callable[[Exception], None]) -> BackgroundOp[T]:
+        self._failure = callback
+        return self
+
+    def run_in_background(self) -> None:
+        _pool.start(_Runner(self._op, self._finish))
+
+    def _finish(self, outcome: _Outcome) -> None:
+        if not shiboken6.isValid(self._parent):
+            log.debug("background result dropped: its owner was destroyed")
+            return
+        error = outcome.error
+        if error is None:
+            self._success(outcome.result)
+        else:
+            if not isinstance(error, PortalError):
+                log.error("background operation failed", exc_info=error)
+            self._failure(error)
+
+
+def _log_failure(error: Exception) -> None:
+    log.warning("background operation failed without a handler: %s", error)
+
+
+UnauthorizedHandler = Callable[[Callable[[], None], Callable[[], None]], None]
+
+# A gateway in front of the portal answering 502/503/504 (after the client's own retries) means
+# the portal itself is down, just like no answer at all.
+_GATEWAY_STATUS = frozenset({502, 503, 504})
+# How long a call may take before the window says the portal is slow.
+SLOW_AFTER_S = 4.0
+
+
+def is_connection_problem(error: Exception) -> bool:
+    """No usable answer from the portal: worth a "can't reach" banner and a later retry, as
+    opposed to an answer that refuses the request (which retrying will not change)."""
+    if isinstance(error, UnreachableError):
+        return True
+    return isinstance(error, ServerError) and error.status in _GATEWAY_STATUS
+
+
+class TaskRunner(QObject):
+    """Runs the window's network calls: counts them for the busy indicator, on a 401 hands a
+    retry to the unauthorized handler (the re-sign-in prompt) instead of failing, and reports
+    how the connection is doing (`unreachable`, `answered`, `slow_changed`) for the banner.
+
+    Only the op that failed is retried after signing in again; an op that failed because the
+    portal was unreachable is *not* retried here (a POST may have reached the server), so the
+    form that started it keeps its input and offers to send it again."""
+
+    busy_changed = Signal(bool)
+    unreachable = Signal(object)  # the PortalError of a call that got no usable answer
+    answered = Signal()  # a call got an answer from the portal (success or a refusal)
+    slow_changed = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None, *, slow_after: float = SLOW_AFTER_S) -> None:
+        super().__init__(parent)
+        self._running = 0
+        self._on_unauthorized: UnauthorizedHandler | None = None
+        self._slow_after = slow_after
+        self._started: dict[int, float] = {}
+        self._ids = itertools.count()
+        self._slow = False
+        self._slow_timer = QTimer(self, interval=max(50, int(slow_after * 250)))
+        self._slow_timer.timeout.connect(self._check_slow)
+
+    @property
+    def busy(self) -> bool:
+        return self._running > 0
+
+    @property
+    def slow(self) -> bool:
+        """A call has been waiting longer than `slow_after` seconds."""
+        return self._slow
+
+    def set_unauthorized_handler(self, handler: UnauthorizedHandler | None) -> None:
+        """`handler(retry, give_up)`: `retry()` after signing in again, `give_up()` if the user declines."""
+        self._on_unauthorized = handler
+
+    def run(
+        self,
+        op: Callable[[], T],
+        success: Callable[[T], None],
+        failure: Callable[[Exception], None] = _log_failure,
+    ) -> None:
+        call = next(self._ids)
+        self._started[call] = time.monotonic()
+        self._change_running(+1)
+
+        def succeeded(result: T) -> None:
+            self._finished(call)
+            self.answered.emit()
+            success(result)
+
+        def failed(error: Exception) -> None:
+            self._finished(call)
+            if is_connection_problem(error):
+                self.unreachable.emit(error)
+            elif isinstance(error, PortalError):
+                self.answered.emit()
+            if isinstance(error, UnauthorizedError) and self._on_unauthorized is not None:
+                self._on_unauthorized(lambda: self.run(op, success, failure), lambda: failure(error))
+            else:
+                failure(error)
+
+        BackgroundOp(parent=self, op=op, success=succeeded).failure(failed).run_in_background()
+
+    def _finished(self, call: int) -> None:
+        self._started.pop(call, None)
+        self._change_running(-1)
+        self._check_slow()
+
+    def _change_running(self, delta: int) -> None:
+        was_busy = self.busy
+        self._running += delta
+        if was_busy != self.busy:
+            self.busy_changed.emit(self.busy)
+            if self.busy:
+                self._slow_timer.start()
+            else:
+                self._slow_timer.stop()
+
+    def _check_slow(self) -> None:
+        now = time.monotonic()
+        slow = any(now - started >= self._slow_after for started in self._started.values())
+        if slow != self._slow:
+            self._slow = slow
+            self.slow_changed.emit(slow)

@@ -1,0 +1,151 @@
+"""Profile menu dialogs: change password (AC-3) and About (AC-6)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import __version__
+from app.services.errors import PortalError, ValidationError
+from app.services.paths import data_dir, log_dir
+from app.services.records import ServerVersion
+from app.services.session import PortalSession
+from app.services.tasks import TaskRunner
+from app.views.icon_label import IconLabel
+from app.views.theme import named
+
+MIN_PASSWORD = 12
+
+
+class ChangePasswordDialog(QDialog):
+    def __init__(self, session: PortalSession, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._runner = runner
+        self.new_password: str | None = None
+        self.setWindowTitle("Change password")
+        self.setMinimumWidth(420)
+        self.current_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.new_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password, placeholderText="At least 12 characters")
+        self.confirm_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
+        self.current_edit.setAccessibleName("Current password")
+        self.new_edit.setAccessibleName("New password")
+        self.confirm_edit.setAccessibleName("Repeat new password")
+        self.error_label = named(QLabel(""), "FormError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        self.save_button = QPushButton("Change password", default=True)
+        cancel = QPushButton("Cancel", autoDefault=False)
+
+        form = QFormLayout()
+        form.setVerticalSpacing(10)
+        form.addRow("Current password", self.current_edit)
+        form.addRow("New password", self.new_edit)
+        form.addRow("Repeat new password", self.confirm_edit)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(14)
+        layout.addWidget(named(QLabel("Change your password"), "DialogTitle"))
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addLayout(buttons)
+        cancel.clicked.connect(self.reject)
+        self.save_button.clicked.connect(self._submit)
+
+    def _submit(self) -> None:
+        current, new = self.current_edit.text(), self.new_edit.text()
+        if len(new) < MIN_PASSWORD:
+            self._error(f"The new password needs at least {MIN_PASSWORD} characters.")
+        elif new != self.confirm_edit.text():
+            self._error("The two new passwords are not the same.")
+        elif new == current:
+            self._error("Choose a password that differs from the current one.")
+        else:
+            self.save_button.setEnabled(False)
+            self._runner.run(
+                lambda: self._session.client.change_password(current, new), lambda _: self._done(new), self._failed
+            )
+
+    def _done(self, new: str) -> None:
+        self.new_password = new
+        self.accept()
+
+    def _failed(self, error: Exception) -> None:
+        self.save_button.setEnabled(True)
+        if isinstance(error, ValidationError) and error.field_errors:
+            self._error(" ".join(e.message for e in error.field_errors))
+        else:
+            self._error(error.detail if isinstance(error, PortalError) else "The password was not changed.")
+
+    def _error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.show()
+
+
+class AboutDialog(QDialog):
+    def __init__(self, session: PortalSession, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("About Portal Desk")
+        self.setMinimumWidth(460)
+        logo = IconLabel("app", 64)
+        self.server_label = QLabel("Checking…")
+        form = QFormLayout()
+        form.setVerticalSpacing(8)
+        form.addRow("App version", QLabel(__version__))
+        form.addRow("Portal server", self.server_label)
+        form.addRow("Portal", _selectable(session.portal_url))
+        form.addRow("Data folder", _folder_link(str(data_dir())))
+        form.addRow("Log folder", _folder_link(str(log_dir())))
+        heading = QHBoxLayout()
+        heading.setSpacing(16)
+        heading.addWidget(logo)
+        titles = QVBoxLayout()
+        titles.addWidget(named(QLabel("Portal Desk"), "DialogTitle"))
+        titles.addWidget(
+            named(QLabel("Your landscaping company's customer portal, on your desktop."), "DialogSubtitle")
+        )
+        heading.addLayout(titles, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(16)
+        layout.addLayout(heading)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+        runner.run(session.client.version, self._show_version, self._version_failed)
+
+    def _show_version(self, version: ServerVersion) -> None:
+        self.server_label.setText(f"{version.server_version} (API {version.api_version})")
+
+    def _version_failed(self, error: Exception) -> None:
+        self.server_label.setText("Unknown: " + (error.detail if isinstance(error, PortalError) else "no answer"))
+
+
+def _selectable(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+def _folder_link(path: str) -> QLabel:
+    label = QLabel(f'<a href="{QUrl.fromLocalFile(path).toString()}">{path}</a>')
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+    label.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
+    label.setWordWrap(True)
+    return label

@@ -1,0 +1,151 @@
+"""Choosing files for a comment or a new request: "Attach files…", drag and drop, one row per
+file with its size, and the reason for every file refused before upload (RQ-4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.comments import AttachmentDraft
+from app.services.uploads import FILE_DIALOG_FILTER, MAX_FILE_BYTES, ChosenFile, size_text
+from app.views.theme import named
+
+PathPicker = Callable[[QWidget], list[Path]]
+
+
+def ask_for_files(parent: QWidget) -> list[Path]:
+    """The platform's own open dialog."""
+    names, _ = QFileDialog.getOpenFileNames(parent, "Attach files", str(Path.home()), FILE_DIALOG_FILTER)
+    return [Path(name) for name in names]
+
+
+def dropped_paths(event: QDropEvent | QDragEnterEvent) -> list[Path]:
+    """Local files only: a link dragged from a browser is not a file the portal can take."""
+    mime = event.mimeData()
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+class AttachmentPicker(QWidget):
+    # Tests replace this to answer the file dialog.
+    ask_paths: PathPicker = staticmethod(ask_for_files)
+
+    def __init__(self, draft: AttachmentDraft, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.draft = draft
+        self.attach_button = QPushButton("Attach files…")
+        self.attach_button.setAutoDefault(False)
+        limit = MAX_FILE_BYTES // (1024 * 1024)
+        self.hint = named(QLabel(f"or drop files here · up to {limit} MB each"), "Hint")
+        self.refusal_label = named(QLabel(""), "FormError")
+        self.refusal_label.setWordWrap(True)
+        self.refusal_label.hide()
+        self.rows = QVBoxLayout()
+        self.rows.setContentsMargins(0, 0, 0, 0)
+        self.rows.setSpacing(4)
+
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.attach_button)
+        buttons.addWidget(self.hint)
+        buttons.addStretch()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        layout.addLayout(self.rows)
+        layout.addLayout(buttons)
+        layout.addWidget(self.refusal_label)
+
+        self.setAcceptDrops(True)
+        self.attach_button.clicked.connect(self.choose_files)
+        draft.changed.connect(self._rebuild)
+        self._rebuild()
+
+    # -- adding files ----------------------------------------------------------------
+
+    def choose_files(self) -> None:
+        paths = self.ask_paths(self)
+        if paths:
+            self.add_paths(paths)
+
+    def add_paths(self, paths: list[Path]) -> None:
+        refusals = self.draft.add_paths(paths)
+        self.refusal_label.setText("\n".join(refusals))
+        self.refusal_label.setVisible(bool(refusals))
+
+    def watch_drops_on(self, widget: QWidget) -> None:
+        """Files dropped on `widget` (the text box) are attached instead of pasted as file names."""
+        widget.setAcceptDrops(True)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QDragEnterEvent | QDropEvent) and dropped_paths(event):
+            event.acceptProposedAction()
+            if isinstance(event, QDropEvent) and event.type() == QEvent.Type.Drop:
+                self.add_paths(dropped_paths(event))
+            return True
+        return super().eventFilter(watched, event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_paths(event):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = dropped_paths(event)
+        if paths:
+            event.acceptProposedAction()
+            self.add_paths(paths)
+
+    def clear_refusals(self) -> None:
+        self.refusal_label.clear()
+        self.refusal_label.hide()
+
+    def set_enabled_for_sending(self, enabled: bool) -> None:
+        self.attach_button.setEnabled(enabled)
+        for index in range(self.rows.count()):
+            item = self.rows.itemAt(index)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.setEnabled(enabled)
+
+    # -- rows ------------------------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        while self.rows.count():
+            item = self.rows.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        for chosen in self.draft.files:
+            self.rows.addWidget(self._row(chosen))
+
+    def _row(self, chosen: ChosenFile) -> QWidget:
+        row = named(QFrame(), "FileChip")
+        name = named(QLabel(chosen.name), "FileChipName")
+        name.setToolTip(str(chosen.path))
+        size = named(QLabel(size_text(chosen.size)), "Hint")
+        remove = named(QPushButton("Remove"), "LinkButton")
+        remove.setAutoDefault(False)
+        remove.setCursor(Qt.CursorShape.PointingHandCursor)
+        remove.setAccessibleName(f"Remove {chosen.name}")
+        remove.clicked.connect(lambda: self.draft.remove(chosen.path))
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(10, 4, 6, 4)
+        layout.setSpacing(10)
+        layout.addWidget(name, 1)
+        layout.addWidget(size)
+        layout.addWidget(remove)
+        return row

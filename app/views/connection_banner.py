@@ -1,0 +1,85 @@
+"""The strip under the header that says the portal cannot be reached (or is slow), counts down
+to the next automatic attempt, and offers "Retry". It never blocks the window: everything
+loaded stays on screen, marked as possibly out of date by the lists themselves."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QAccessible, QAccessibleEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from app.models.formatting import clock_text
+from app.services.connection import ConnectionMonitor
+from app.views.icon_label import IconLabel
+from app.views.theme import named
+
+
+class ConnectionBanner(QFrame):
+    retry_requested = Signal()
+
+    def __init__(self, monitor: ConnectionMonitor, portal_url: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ConnectionBanner")
+        self.setAccessibleName("Connection status")
+        self._monitor = monitor
+        self._portal_url = portal_url
+        self.icon_label = IconLabel("offline", 20)
+        self.message_label = named(QLabel(""), "BannerMessage")
+        self.message_label.setWordWrap(True)
+        self.retry_button = QPushButton("Retry")
+        self.retry_button.setAutoDefault(False)
+        self.retry_button.setAccessibleName("Retry connecting to the portal")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 8, 12, 8)
+        layout.setSpacing(10)
+        layout.addWidget(self.icon_label)
+        layout.addWidget(self.message_label, 1)
+        layout.addWidget(self.retry_button)
+        self._countdown = QTimer(self, interval=1000)
+        self._countdown.timeout.connect(self._update_text)
+        self.retry_button.clicked.connect(self.retry_requested)
+        monitor.changed.connect(self.refresh)
+        self.hide()
+
+    def set_portal_url(self, portal_url: str) -> None:
+        self._portal_url = portal_url
+        self._update_text()
+
+    def refresh(self) -> None:
+        monitor = self._monitor
+        showing = monitor.offline or monitor.slow
+        if showing:
+            self.icon_label.set_icon("offline" if monitor.offline else "slow")
+            self._update_text()
+            self.retry_button.setEnabled(not monitor.probing)
+        if showing and not self.isVisible():
+            self.show()
+            QAccessible.updateAccessibility(QAccessibleEvent(self, QAccessible.Event.Alert))
+        elif not showing and self.isVisible():
+            self.hide()
+        if monitor.offline:
+            self._countdown.start()
+        else:
+            self._countdown.stop()
+
+    def _update_text(self) -> None:
+        monitor = self._monitor
+        host = urlsplit(self._portal_url).netloc
+        if monitor.offline:
+            since = monitor.offline_since
+            if monitor.probing:
+                next_try = "Trying to reconnect…"
+            else:
+                seconds = monitor.seconds_until_probe()
+                next_try = f"Trying again in {seconds} s." if seconds is not None else ""
+            headline = f"Can't reach the portal at {host}" + (f" since {clock_text(since)}" if since else "") + "."
+            rest = f" What you see may be out of date; what you typed is kept. {next_try}"
+        elif monitor.slow:
+            headline, rest = f"The portal at {host} is slow to answer.", " Still waiting…"
+        else:
+            headline, rest = "", ""
+        self.message_label.setText(f"<b>{headline}</b>{rest}" if headline else "")
+        # Screen readers get the sentence without markup.
+        self.message_label.setAccessibleName(headline + rest)

@@ -1,0 +1,42 @@
+"""Small pieces the visit and request windows share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFileDialog, QWidget
+
+from app.services.errors import PortalError, ValidationError
+
+GENERIC_FAILURE = "Something went wrong on this computer. Please try again."
+
+
+def error_sentence(error: Exception) -> str:
+    """The server's own sentence, plus the field messages a 422 carries when they add something."""
+    if not isinstance(error, PortalError):
+        return GENERIC_FAILURE
+    sentence = error.detail
+    if isinstance(error, ValidationError):
+        extra = [e.message for e in error.field_errors if e.message and e.message not in sentence]
+        if extra:
+            sentence = " ".join([sentence, *extra])
+    return sentence
+
+
+def downloads_folder() -> Path:
+    location = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
+    return Path(location) if location else Path.home()
+
+
+def ask_save_path(parent: QWidget, filename: str) -> Path | None:
+    """The platform's save dialog, starting in Downloads with the server's (sanitised) name."""
+    chosen, _ = QFileDialog.getSaveFileName(parent, "Save attachment", str(downloads_folder() / filename))
+    return Path(chosen) if chosen else None
+
+
+def open_link(url: QUrl) -> None:
+    """mailto:, tel: and web links go to the programs the user chose for them."""
+    if url.scheme() in ("mailto", "tel", "http", "https", "file"):
+        QDesktopServices.openUrl(url)

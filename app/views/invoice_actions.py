@@ -1,0 +1,126 @@
+"""The invoice and payment commands of the main window: open an invoice, pay one or several
+("Pay selected", IN-10), manage payment methods. Kept out of main_window.py so that file stays the shell."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QAbstractItemView, QPushButton, QWidget
+
+from app.models.roles import Role
+from app.services.billing_records import InvoiceDetail
+from app.services.errors import PortalError
+from app.services.records import InvoiceSummary
+from app.services.session import PortalSession
+from app.services.tasks import TaskRunner
+from app.views.invoice_detail import InvoiceDetailDialog
+from app.views.list_tab import ListTab
+from app.views.pay_dialog import PayDialog
+from app.views.payment_methods_dialog import ManagePaymentsDialog
+
+MAX_SELECTED = 100
+
+
+class InvoiceActions(QObject):
+    def __init__(
+        self,
+        window: QWidget,
+        runner: TaskRunner,
+        session: Callable[[], PortalSession],
+        tab: ListTab,
+        paid: Callable[[], None],
+        open_proposal: Callable[[int], object],
+        notify: Callable[[str], None],
+    ) -> None:
+        super().__init__(window)
+        self._window = window
+        self._runner = runner
+        self._session = session
+        self._paid = paid
+        self._open_proposal = open_proposal
+        self._notify = notify
+        self.tab = tab
+        self.detail: InvoiceDetailDialog | None = None
+        tab.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.pay_selected_button = QPushButton("Pay selected")
+        self.pay_selected_button.setAutoDefault(False)
+        self.pay_selected_button.setToolTip("Select invoices (Ctrl or Shift + click) and pay them in one charge")
+        self.pay_selected_button.setEnabled(False)
+        tab.toolbar.insertWidget(tab.toolbar.count() - 1, self.pay_selected_button)
+        tab.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
+        tab.model.modelReset.connect(self._selection_changed)
+        tab.item_activated.connect(self.open_invoice)
+        self.pay_selected_button.clicked.connect(self.pay_selected)
+
+    def selected_invoices(self) -> list[InvoiceSummary]:
+        rows = self.tab.table.selectionModel().selectedRows()
+        records = [index.data(Role.RECORD) for index in rows]
+        return [r for r in records if isinstance(r, InvoiceSummary)]
+
+    def _selection_changed(self) -> None:
+        due = [i for i in self.selected_invoices() if i.balance > 0]
+        config = self._session().config
+        self.pay_selected_button.setVisible(config.electronic_payments)
+        self.pay_selected_button.setEnabled(0 < len(due) <= MAX_SELECTED)
+        self.pay_selected_button.setText(f"Pay selected ({len(due)})" if due else "Pay selected")
+
+    # -- commands ----------------------------------------------------------------------
+
+    def open_invoice(self, record: object) -> None:
+        if not isinstance(record, InvoiceSummary):
+            return
+        client = self._session().client
+        self._runner.run(lambda: client.invoice(record.id), self._detail_loaded, self._failed)
+
+    def _detail_loaded(self, invoice: InvoiceDetail) -> None:
+        self.show_detail(invoice)
+
+    def _selection_loaded(self, invoices: list[InvoiceDetail]) -> None:
+        self.pay(invoices)
+
+    def show_detail(self, invoice: InvoiceDetail) -> InvoiceDetailDialog:
+        dialog = InvoiceDetailDialog(self._session(), self._runner, invoice, self._window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.pay_requested.connect(lambda detail: self.pay([detail], dialog.pay_parent()))
+        dialog.proposal_requested.connect(self._proposal_from(dialog))
+        self.detail = dialog
+        dialog.show()
+        return dialog
+
+    def _proposal_from(self, dialog: InvoiceDetailDialog) -> Callable[[int], None]:
+        def open_it(proposal_id: int) -> None:
+            dialog.close()
+            self._open_proposal(proposal_id)
+
+        return open_it
+
+    def pay_selected(self) -> None:
+        due = [i for i in self.selected_invoices() if i.balance > 0][:MAX_SELECTED]
+        if not due:
+            return
+        client = self._session().client
+        # Fresh details: current balances and whether each one may be paid by this contact (IN-5).
+        self._runner.run(lambda: [client.invoice(i.id) for i in due], self._selection_loaded, self._failed)
+
+    def pay(self, invoices: Sequence[InvoiceDetail], parent: QWidget | None = None) -> PayDialog:
+        dialog = PayDialog(self._session(), self._runner, invoices, parent or self._window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.paid.connect(lambda _: self._after_payment())
+        dialog.show()
+        return dialog
+
+    def _after_payment(self) -> None:
+        if self.detail is not None and shiboken6.isValid(self.detail) and self.detail.isVisible():
+            self.detail.reload()
+        self._paid()
+
+    def manage_payments(self) -> ManagePaymentsDialog:
+        dialog = ManagePaymentsDialog(self._session(), self._runner, self._window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
+    def _failed(self, error: Exception) -> None:
+        self._notify(error.detail if isinstance(error, PortalError) else "The invoice could not be opened.")

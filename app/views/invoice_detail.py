@@ -1,0 +1,203 @@
+"""The invoice detail, laid out like a web page (IN-4): balance, services with their visits, credits,
+payments, service contact, property and the proposal it came from; "View invoice" and "Pay invoice"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+
+from app.models.formatting import date_text, moment_text, money_text
+from app.services.billing_records import InvoiceDetail
+from app.services.errors import PortalError
+from app.services.session import PortalSession
+from app.services.tasks import TaskRunner
+from app.views import document_page as page
+from app.views.detail_support import open_link
+from app.views.pdf_window import PdfWindow
+from app.views.theme import colors, icon, named
+
+PROPOSAL_LINK = "proposal:"
+
+
+def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
+    """Laid out like the proposal page (shared document_page helpers): header, balance, sections."""
+
+    def money(amount: object) -> str:
+        return page.e(money_text(amount, currency))  # type: ignore[arg-type]
+
+    parts = [
+        page.header(
+            f"INVOICE · issued {date_text(invoice.invoice_date)}",
+            f"Invoice {invoice.number}",
+            invoice.status,
+            f"{invoice.property.name} · due {date_text(invoice.due_date)}",
+        )
+    ]
+    if invoice.balance > 0:
+        parts.append(
+            page.note(
+                f"<span style='font-size:13pt;'>Balance due: <b>{money(invoice.balance)}</b></span>"
+                f"&nbsp;&nbsp;of {money(invoice.total)}",
+                "warning" if invoice.status == "overdue" else "info",
+            )
+        )
+    else:
+        parts.append(page.note(f"<b>Paid in full.</b> Invoice total {money(invoice.total)}.", "success"))
+    if invoice.proposal_id is not None and invoice.proposal_number:
+        parts.append(
+            f"<p style='color:{colors().muted};'>From proposal "
+            f"<a href='{PROPOSAL_LINK}{invoice.proposal_id}'>{page.e(invoice.proposal_number)}</a></p>"
+        )
+    parts.append(page.section("Services"))
+    columns = [("Service", "left"), ("Description", "left"), ("Visit", "left"), ("Amount", "right")]
+    rows = [
+        (
+            page.e(line.service),
+            page.e(line.description),
+            page.e(date_text(line.visit_date)) if line.visit_date else "—",
+            money(line.amount),
+        )
+        for line in invoice.lines
+    ]
+    parts.append(page.table(columns, rows))
+    credits = f"after {money(invoice.applied_credits)} in credits" if invoice.applied_credits else ""
+    parts.append(page.total_line("Total", money(invoice.total), detail=credits))
+    parts.append(page.section("Payments"))
+    if invoice.payments:
+        payment_rows = []
+        for payment in invoice.payments:
+            method = (
+                f"{'Card' if payment.method_type == 'card' else 'Bank account'} ending {payment.method_last4}"
+                if payment.method_type
+                else "Payment recorded by the office"
+            )
+            captured = f" (taken by {payment.captured_by.name})" if payment.captured_by else ""
+            fee = f" + {money_text(payment.convenience_fee, currency)} fee" if payment.convenience_fee else ""
+            payment_rows.append(
+                (page.e(moment_text(payment.paid_at)), page.e(method + captured + fee), money(payment.amount))
+            )
+        parts.append(page.table([("Date", "left"), ("Method", "left"), ("Amount", "right")], payment_rows))
+    else:
+        parts.append(page.hint("No payments yet."))
+    contact = invoice.service_contact
+    if contact is not None:
+        parts.append(page.section("Service contact") + page.contact(contact.name, contact.email, contact.phone))
+    if invoice.billing_contact:
+        parts.append(page.section("Billing contact") + f"<p>{page.e(invoice.billing_contact)}</p>")
+    return "".join(parts)
+
+
+class InvoiceDetailDialog(QDialog):
+    pay_requested = Signal(object)  # InvoiceDetail
+    proposal_requested = Signal(int)
+
+    def __init__(
+        self, session: PortalSession, runner: TaskRunner, invoice: InvoiceDetail, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._runner = runner
+        self.invoice = invoice
+        self.pdf_window: PdfWindow | None = None
+        self._viewer_pay_button: QPushButton | None = None
+        self.setWindowTitle(f"Invoice {invoice.number}")
+        self.setWindowIcon(icon("app"))
+        self.resize(720, 760)
+        self.browser = QTextBrowser()
+        self.browser.setObjectName("DocumentPage")
+        self.browser.document().setDocumentMargin(18)
+        # One column that wraps: a horizontal scroll bar would only ever scroll a few pixels of table edge.
+        self.browser.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.browser.setOpenLinks(False)
+        self.browser.anchorClicked.connect(self._link)
+        self.status_label = named(QLabel(""), "DialogSubtitle")
+        self.status_label.setWordWrap(True)
+        self.view_button = QPushButton("View invoice", autoDefault=False)
+        self.pay_button = QPushButton("Pay invoice", default=True)
+        self.pay_button.setObjectName("PrimaryButton")
+        close = QPushButton("Close", autoDefault=False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.view_button)
+        buttons.addStretch()
+        buttons.addWidget(close)
+        buttons.addWidget(self.pay_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
+        layout.addWidget(self.browser, 1)
+        layout.addWidget(self.status_label)
+        layout.addLayout(buttons)
+        close.clicked.connect(self.accept)
+        self.view_button.clicked.connect(self.view_pdf)
+        self.pay_button.clicked.connect(self.request_payment)
+        self.show_invoice(invoice)
+
+    def show_invoice(self, invoice: InvoiceDetail) -> None:
+        self.invoice = invoice
+        self.browser.setHtml(invoice_html(invoice, self._session.config.currency))
+        self.pay_button.setEnabled(invoice.can_pay)
+        self.pay_button.setToolTip(invoice.pay_blocked_reason or "")
+        self.status_label.setText(invoice.pay_blocked_reason or "")
+        self.status_label.setVisible(bool(invoice.pay_blocked_reason))
+        if self._viewer_pay_button is not None:
+            self._viewer_pay_button.setEnabled(invoice.can_pay)
+            self._viewer_pay_button.setToolTip(invoice.pay_blocked_reason or "")
+
+    def request_payment(self) -> None:
+        if self.invoice.can_pay:
+            self.pay_requested.emit(self.invoice)
+
+    def pay_parent(self) -> QWidget:
+        """The pay dialog sits over the invoice PDF when the customer is reading it, else over this page."""
+        return self.pdf_window if self.pdf_window is not None and self.pdf_window.isVisible() else self
+
+    def reload(self) -> None:
+        client, invoice_id = self._session.client, self.invoice.id
+        self._runner.run(lambda: client.invoice(invoice_id), self.show_invoice, self._failed)
+
+    def _link(self, url: QUrl) -> None:
+        text = url.toString()
+        if text.startswith(PROPOSAL_LINK):
+            self.proposal_requested.emit(int(text.removeprefix(PROPOSAL_LINK)))
+        else:
+            open_link(url)
+
+    def view_pdf(self) -> None:
+        """Fetched off the GUI thread and shown in the embedded viewer (which saves a copy and prints),
+        with "Pay invoice" in its toolbar: the customer pays right after reviewing it."""
+        client, invoice = self._session.client, self.invoice
+        label = self.view_button.text()
+        self.view_button.setEnabled(False)
+        self.view_button.setText("Opening…")
+
+        def opened(data: bytes) -> None:
+            self.view_button.setText(label)
+            self.view_button.setEnabled(True)
+            self._open_viewer(data)
+
+        def failed(error: Exception) -> None:
+            self.view_button.setText(label)
+            self._failed(error)
+
+        self._runner.run(lambda: client.invoice_pdf(invoice.id), opened, failed)
+
+    def _open_viewer(self, data: bytes) -> None:
+        if self.pdf_window is not None:
+            self.pdf_window.close()
+        number = self.invoice.number
+        window = PdfWindow(f"Invoice {number}", data, f"Invoice-{number}.pdf", self)
+        self._viewer_pay_button = window.add_action("Pay invoice", self.request_payment)
+        self._viewer_pay_button.setEnabled(self.invoice.can_pay)
+        self._viewer_pay_button.setToolTip(self.invoice.pay_blocked_reason or "")
+        window.finished.connect(lambda _: self._viewer_closed())
+        self.pdf_window = window
+        window.show()
+
+    def _viewer_closed(self) -> None:
+        self.pdf_window = None
+        self._viewer_pay_button = None
+
+    def _failed(self, error: Exception) -> None:
+        self.view_button.setEnabled(True)
+        self.status_label.setText(error.detail if isinstance(error, PortalError) else "That did not work.")
+        self.status_label.show()

@@ -1,0 +1,407 @@
+"""One tab of the main window: a "Show" filter, a search box, the lazily paged list, and an
+empty state that says why nothing is listed."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import datetime
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.formatting import clock_text
+from app.models.paged_table import PagedTableModel
+from app.models.roles import Role
+from app.services.errors import PortalError
+from app.services.feeds import ListFeed, PageFetcher
+from app.services.tasks import TaskRunner
+from app.views.delegates import StatusChipDelegate
+from app.views.icon_label import IconLabel
+from app.views.theme import icon, named
+
+
+@dataclass(frozen=True)
+class ShowOption:
+    value: str
+    label: str
+    empty_title: str
+    empty_message: str
+
+
+@dataclass(frozen=True)
+class TabSpec:
+    key: str
+    title: str
+    noun: str  # plural, lower case: "invoices"
+    options: tuple[ShowOption, ...]
+    stretch_column: str
+
+
+MAX_AUTO_WIDTH = 180
+MIN_STRETCH_WIDTH = 170  # what the stretching column keeps before others shrink
+MIN_SHRUNK_WIDTH = 120  # no content-sized column is squeezed below this
+COMPRESSIBLE_COLUMNS = ("property", "title", "subject")
+
+
+class _SearchProxy(QSortFilterProxyModel):
+    """Filters loaded rows by the search box; sorting stays with the source model, which also
+    keeps later pages in order."""
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sourceModel().sort(column, order)
+
+
+class ListTab(QWidget):
+    item_activated = Signal(object)  # the record; detail views of the feature issues attach here
+    filter_changed = Signal()
+
+    PAGE_TABLE, PAGE_EMPTY = 0, 1
+
+    def __init__(self, spec: TabSpec, model: PagedTableModel, runner: TaskRunner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.spec = spec
+        self.model = model
+        self.feed = ListFeed(runner, self)
+        self.proxy = _SearchProxy(self)
+        self.proxy.setSourceModel(model)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(-1)
+        self._error: str | None = None
+        self._reason: tuple[str, str] | None = None
+        self._columns_sized = False
+        # What the rows on screen answer (filter, properties, portal) and what is being asked for:
+        # a refresh of the same query that fails keeps the rows, marked as possibly out of date.
+        self._rows_query: Hashable | None = None
+        self._pending_query: Hashable | None = None
+        self._loaded_at: datetime | None = None
+        self.stale = False
+
+        self.show_combo = QComboBox()
+        for option in spec.options:
+            self.show_combo.addItem(option.label, option.value)
+        self.show_combo.setMinimumWidth(140)
+        self.show_combo.setAccessibleName(f"Show which {spec.noun}")
+        show_label = QLabel("Show")
+        show_label.setBuddy(self.show_combo)
+        self.search_edit = QLineEdit(placeholderText=f"Search {spec.noun}", clearButtonEnabled=True)
+        self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search_edit.setMinimumWidth(240)
+        self.search_edit.setAccessibleName(f"Search {spec.noun}")
+        self.search_edit.setAccessibleDescription(f"Filters the {spec.noun} loaded so far as you type")
+        self.count_label = named(QLabel(""), "CountLabel")
+        self.count_label.setAccessibleName(f"Number of {spec.noun}")
+        self.stale_label = named(QLabel(""), "StaleMarker")
+        self.stale_label.setAccessibleName(f"{spec.title} may be out of date")
+        self.stale_label.hide()
+
+        toolbar = self.toolbar = QHBoxLayout()  # tabs with actions of their own add buttons here
+        toolbar.setSpacing(8)
+        self.toolbar = toolbar  # feature actions (e.g. "Pay selected") go before the search box
+        if spec.options:
+            toolbar.addWidget(show_label)
+            toolbar.addWidget(self.show_combo)
+        else:
+            show_label.hide()
+            self.show_combo.hide()
+        toolbar.addSpacing(8)
+        toolbar.addWidget(self.count_label)
+        toolbar.addWidget(self.stale_label)
+        toolbar.addStretch()
+        toolbar.addWidget(self.search_edit)
+
+        self.table = QTableView()
+        self._setup_table()
+
+        self.empty_icon = IconLabel("empty", 84)
+        self.empty_title = named(QLabel(""), "EmptyTitle")
+        self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_message = named(QLabel(""), "EmptyMessage")
+        self.empty_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_message.setWordWrap(True)
+        self.empty_message.setMaximumWidth(460)
+        self.retry_button = QPushButton("Try again")
+        self.retry_button.setAutoDefault(False)
+        self.retry_button.setAccessibleName(f"Try loading {spec.noun} again")
+        empty = QWidget()
+        empty_layout = QVBoxLayout(empty)
+        empty_layout.addStretch(2)
+        empty_layout.addWidget(self.empty_icon, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addSpacing(8)
+        empty_layout.addWidget(self.empty_title)
+        # Centred by stretches, not by an alignment flag: a word-wrapping label placed with an
+        # alignment gets the height of its one-line width and clips the second line.
+        message_row = QHBoxLayout()
+        message_row.addStretch()
+        message_row.addWidget(self.empty_message, 1)
+        message_row.addStretch()
+        empty_layout.addLayout(message_row)
+        empty_layout.addSpacing(8)
+        empty_layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(3)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.table)
+        self.stack.addWidget(empty)
+        self.card = card = named(QFrame(), "ListCard")
+        card_layout = QVBoxLayout(card)
+        card_layout.setContentsMargins(2, 2, 2, 2)
+        card_layout.addWidget(self.stack)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 16)
+        layout.setSpacing(12)
+        layout.addLayout(toolbar)
+        layout.addWidget(card, 1)
+
+        self.show_combo.currentIndexChanged.connect(lambda _: self.filter_changed.emit())
+        self.search_edit.textChanged.connect(self._search)
+        self.retry_button.clicked.connect(self.reload)
+        self.table.activated.connect(self._activated)
+        model.more_requested.connect(self.feed.load_more)
+        self.feed.started.connect(self._refresh_state)
+        self.feed.reset.connect(self._first_page)
+        self.feed.appended.connect(self._next_page)
+        self.feed.failed.connect(self._failed)
+        self.feed.more_failed.connect(self._more_failed)
+        self._refresh_state()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Keyboard focus on the table: its card gets the focus ring, and a row is current, so
+        the arrow keys start somewhere visible."""
+        if watched is self.table and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            focused = event.type() == QEvent.Type.FocusIn
+            self.card.setProperty("focused", focused)
+            self.card.style().unpolish(self.card)
+            self.card.style().polish(self.card)
+            if focused and not self.table.currentIndex().isValid() and self.proxy.rowCount():
+                self.table.selectRow(0)
+        return super().eventFilter(watched, event)
+
+    def _setup_table(self) -> None:
+        table = self.table
+        table.installEventFilter(self)
+        table.setModel(self.proxy)
+        table.setAccessibleName(f"{self.spec.title} list")
+        # Tab leaves the table (arrow keys move within it), so keyboard users are never trapped.
+        table.setTabKeyNavigation(False)
+        table.setItemDelegateForColumn(self.model.column_index("status"), StatusChipDelegate(table))
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(40)
+        header = table.horizontalHeader()
+        header.setAccessibleName(f"{self.spec.title} columns")
+        header.setHighlightSections(False)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setMinimumSectionSize(60)
+        for column in self.model.columns:
+            index = self.model.column_index(column.key)
+            if column.key == self.spec.stretch_column:
+                header.setSectionResizeMode(index, QHeaderView.ResizeMode.Stretch)
+        # No indicator until the user clicks a header: the server's order (newest first) stands.
+        header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        table.setSortingEnabled(True)
+
+    # -- public API ------------------------------------------------------------------
+
+    @property
+    def filter_value(self) -> str:
+        return str(self.show_combo.currentData() or "")
+
+    def load(self, fetch: PageFetcher, query: Hashable | None = None) -> None:
+        """`query` identifies what `fetch` asks for; when it equals the query of the rows on
+        screen, a failure keeps those rows (marked stale) instead of replacing them by an error."""
+        self._error = None
+        self._reason = None
+        self._pending_query = query
+        self.feed.load(fetch)
+
+    def reload(self) -> None:
+        self._error = None
+        self.feed.reload()
+
+    def show_reason(self, title: str, message: str) -> None:
+        """Nothing to load at all (e.g. no property selected): say so instead of asking the server."""
+        self.feed.clear()
+        self.model.clear()
+        self._error = None
+        self._reason = (title, message)
+        self._rows_query = None
+        self._set_stale(None)
+        self._refresh_state()
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
+    def column_widths(self) -> list[int]:
+        header = self.table.horizontalHeader()
+        return [header.sectionSize(i) for i in range(header.count())]
+
+    def restore_column_widths(self, widths: list[int]) -> None:
+        header = self.table.horizontalHeader()
+        if len(widths) != header.count():
+            return
+        for index, width in enumerate(widths):
+            if header.sectionResizeMode(index) == QHeaderView.ResizeMode.Interactive and width > 0:
+                header.resizeSection(index, width)
+        self._columns_sized = True
+
+    def _size_columns_to_content(self) -> None:
+        """First data only, and only when the user never sized the columns: fit the content, so
+        numbers and dates are never cut while the stretching column takes the rest."""
+        header = self.table.horizontalHeader()
+        sized = [i for i in range(header.count()) if header.sectionResizeMode(i) == QHeaderView.ResizeMode.Interactive]
+        for index in sized:
+            self.table.resizeColumnToContents(index)
+            header.resizeSection(index, min(header.sectionSize(index) + 2, MAX_AUTO_WIDTH))
+        compressible = [
+            index
+            for index, column in enumerate(self.model.columns)
+            if column.key in COMPRESSIBLE_COLUMNS and column.key != self.spec.stretch_column and index in sized
+        ]
+        self._leave_room_for_stretch_column(sized, compressible)
+        self._columns_sized = True
+
+    def _leave_room_for_stretch_column(self, sized: list[int], compressible: list[int]) -> None:
+        """On a narrow window the content-sized columns could squeeze the stretching one (an invoice's
+        services) to a few letters: descriptive text columns (never numbers, dates or money) give up
+        width first, the widest first, down to a floor."""
+        header = self.table.horizontalHeader()
+        shortfall = MIN_STRETCH_WIDTH - (self.table.viewport().width() - sum(header.sectionSize(i) for i in sized))
+        while shortfall > 0:
+            widest = max(compressible, key=header.sectionSize, default=None)
+            if widest is None or header.sectionSize(widest) <= MIN_SHRUNK_WIDTH:
+                return
+            give = min(shortfall, header.sectionSize(widest) - MIN_SHRUNK_WIDTH, 20)
+            header.resizeSection(widest, header.sectionSize(widest) - give)
+            shortfall -= give
+
+    # -- feed and model events -------------------------------------------------------
+
+    def _first_page(self, page: object) -> None:
+        same_query = self._rows_query is not None and self._rows_query == self._pending_query
+        kept = self._view_position() if same_query else None
+        self.model.set_page(page)  # type: ignore[arg-type]
+        self._rows_query = self._pending_query
+        self._loaded_at = datetime.now()
+        self._set_stale(None)
+        if not self._columns_sized and self.model.rowCount():
+            self._size_columns_to_content()
+        if kept is not None:
+            self._restore_view_position(*kept)
+        self._refresh_state()
+
+    def _next_page(self, page: object) -> None:
+        self.model.append_page(page)  # type: ignore[arg-type]
+        self._refresh_state()
+
+    def _failed(self, error: Exception) -> None:
+        message = error.detail if isinstance(error, PortalError) else "Something went wrong."
+        if self.model.rowCount() > 0 and self._rows_query == self._pending_query:
+            self._set_stale(message)
+            return
+        self.model.clear()
+        self._rows_query = None
+        self._set_stale(None)
+        self._error = message
+        self._refresh_state()
+
+    def _more_failed(self, error: Exception) -> None:
+        message = error.detail if isinstance(error, PortalError) else "Something went wrong."
+        self.model.more_failed()
+        self.count_label.setText(f"Could not load more {self.spec.noun}: {message}")
+
+    def _set_stale(self, reason: str | None) -> None:
+        """Marks the rows on screen as possibly out of date (reason = why the refresh failed)."""
+        self.stale = reason is not None
+        if reason is not None and self._loaded_at is not None:
+            self.stale_label.setText(f"Not up to date · as loaded at {clock_text(self._loaded_at)}")
+            self.stale_label.setToolTip(f"{reason}\nThe list refreshes by itself once the portal answers again.")
+        self.stale_label.setVisible(self.stale)
+
+    def _view_position(self) -> tuple[object, int]:
+        """The selected record's id and the scroll offset, to put back after a refresh."""
+        current = self.table.selectionModel().currentIndex()
+        record_id = current.data(Role.ID) if current.isValid() else None
+        return record_id, self.table.verticalScrollBar().value()
+
+    def _restore_view_position(self, record_id: object, scroll: int) -> None:
+        if record_id is not None:
+            for row in range(self.proxy.rowCount()):
+                index = self.proxy.index(row, 0)
+                if index.data(Role.ID) == record_id:
+                    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                    self.table.selectionModel().setCurrentIndex(index, flags)
+                    break
+        self.table.verticalScrollBar().setValue(scroll)
+
+    def _search(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+        self._refresh_state()
+
+    def _activated(self, index: QModelIndex) -> None:
+        record = index.data(Role.RECORD)
+        if record is not None:
+            self.item_activated.emit(record)
+
+    def _refresh_state(self) -> None:
+        noun = self.spec.noun
+        loaded, visible = self.model.rowCount(), self.proxy.rowCount()
+        self.retry_button.setVisible(self._error is not None)
+        if self._error is not None:
+            self._show_empty(f"Couldn't load {noun}", self._error)
+        elif loaded == 0 and self.feed.loading:
+            self._show_empty(f"Loading {noun}…", "This takes a moment on a slow connection.")
+        elif loaded == 0 and self._reason is not None:
+            self._show_empty(*self._reason)
+        elif loaded == 0:
+            option = self._current_option()
+            self._show_empty(option.empty_title, option.empty_message)
+        elif visible == 0:
+            self._show_empty(
+                "No matches", f"None of the {loaded} {noun} loaded so far match “{self.search_edit.text().strip()}”."
+            )
+        else:
+            self.stack.setCurrentIndex(self.PAGE_TABLE)
+        self._update_count(loaded, visible)
+
+    def _update_count(self, loaded: int, visible: int) -> None:
+        if self._error is not None or (loaded == 0 and (self.feed.loading or self._reason)):
+            self.count_label.setText("")
+        elif self.proxy.filterRegularExpression().pattern():
+            self.count_label.setText(f"{visible} of {loaded} loaded {self.spec.noun} match")
+        else:
+            total = self.model.total
+            self.count_label.setText(f"{total} {self.spec.noun if total != 1 else self.spec.noun.rstrip('s')}")
+
+    def _current_option(self) -> ShowOption:
+        if self.spec.options:
+            return self.spec.options[max(self.show_combo.currentIndex(), 0)]
+        return ShowOption("", "", f"No {self.spec.noun}", f"There are no {self.spec.noun} for the selected properties.")
+
+    def _show_empty(self, title: str, message: str) -> None:
+        self.empty_title.setText(title)
+        self.empty_message.setText(message)
+        self.stack.setCurrentIndex(self.PAGE_EMPTY)

@@ -1,0 +1,642 @@
+"""The signed-in window: header (branch switcher, busy indicator, profile menu), property
+sidebar with the balance, and the four list tabs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.lists import InvoicesModel, ProposalsModel, RequestsModel, VisitsModel
+from app.models.paged_table import PagedTableModel
+from app.models.properties import PropertiesModel
+from app.services import session as sessions
+from app.services.accounts import Accounts
+from app.services.connection import PROBE_DELAYS, ConnectionMonitor, version_probe
+from app.services.errors import PortalError
+from app.services.feeds import PageFetcher
+from app.services.records import Balance, Branch, ProposalSummary
+from app.services.session import PortalSession
+from app.services.tasks import SLOW_AFTER_S, TaskRunner
+from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
+from app.views.connection_banner import ConnectionBanner
+from app.views.icon_label import IconLabel
+from app.views.invoice_actions import InvoiceActions
+from app.views.list_tab import ListTab, ShowOption, TabSpec
+from app.views.property_sidebar import PropertySidebar
+from app.views.proposal_detail import ProposalWindow
+from app.views.requests_tab import RequestsTab
+from app.views.sign_in_dialog import SignInDialog
+from app.views.staff_views import AuditDialog
+from app.views.theme import icon, named
+from app.views.visits_tab import VisitsTab
+from app.views.work_screens import WorkScreens
+
+TAB_SPECS = (
+    TabSpec(
+        "proposals",
+        "Proposals",
+        "proposals",
+        (
+            ShowOption(
+                "all", "All", "No proposals yet", "Proposals appear here once your service company shares them."
+            ),
+            ShowOption(
+                "pending", "Pending", "Nothing waiting for you", "No proposal for these properties awaits a signature."
+            ),
+            ShowOption(
+                "accepted", "Accepted", "No accepted proposals", "Proposals you sign or approve are listed here."
+            ),
+            ShowOption("rejected", "Rejected", "No rejected proposals", "Declined proposals would be listed here."),
+        ),
+        "title",
+    ),
+    TabSpec(
+        "visits",
+        "Visits",
+        "visits",
+        (
+            ShowOption(
+                "upcoming",
+                "Upcoming",
+                "No visits in the next 30 days",
+                "Scheduled visits for the next 30 days show here.",
+            ),
+            ShowOption(
+                "completed",
+                "Completed",
+                "No visits in the last 30 days",
+                "Visits completed in the past 30 days show here.",
+            ),
+        ),
+        "services",
+    ),
+    TabSpec(
+        "invoices",
+        "Invoices",
+        "invoices",
+        (
+            ShowOption("all", "All", "No invoices yet", "Invoices appear here once your service company shares them."),
+            ShowOption("due", "Due", "You're all paid up", "No invoice for these properties has a balance due."),
+            ShowOption("paid", "Paid", "No paid invoices", "Invoices you have paid in full are listed here."),
+        ),
+        "services",
+    ),
+    TabSpec("requests", "Requests", "requests", (), "subject"),
+)
+TAB_CLASSES: dict[str, type[ListTab]] = {"visits": VisitsTab, "requests": RequestsTab}
+NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
+SELECTION_DELAY_MS = 250
+
+
+class MainWindow(QMainWindow):
+    signed_out = Signal()
+    assist_ended = Signal(str)  # why, for the Find customer screen
+
+    def __init__(
+        self,
+        session: PortalSession,
+        accounts: Accounts,
+        *,
+        remember_password: bool = False,
+        probe_delays: Sequence[float] = PROBE_DELAYS,
+        slow_after: float = SLOW_AFTER_S,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.accounts = accounts
+        self.remember_password = remember_password
+        self.runner = TaskRunner(self, slow_after=slow_after)
+        self.runner.set_unauthorized_handler(self._session_expired)
+        self.monitor = ConnectionMonitor(
+            version_probe(lambda: self.session.portal_url), delays=probe_delays, parent=self
+        )
+        self.runner.unreachable.connect(self.monitor.lost)
+        self.runner.answered.connect(self.monitor.answered)
+        self.runner.slow_changed.connect(self.monitor.set_slow)
+        self.monitor.restored.connect(self._connection_restored)
+        self.reauth_dialog: SignInDialog | None = None
+        self.audit_dialog: QWidget | None = None
+        self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        self._balance_generation = 0
+        # The property filter the balance on screen was loaded for, and when (for "as of").
+        self._balance_query: Hashable | None = None
+        self._balance_loaded_at: datetime | None = None
+        self.setWindowTitle("Portal Desk")
+        self.setWindowIcon(icon("app"))
+        self.setMinimumSize(QSize(1000, 620))
+
+        self.properties_model = PropertiesModel(self)
+        self.sidebar = PropertySidebar(self.properties_model)
+        self.sidebar.setMinimumWidth(270)
+        self.sidebar.setMaximumWidth(440)
+        currency = session.config.currency
+        models: dict[str, PagedTableModel] = {
+            "proposals": ProposalsModel(currency, self),
+            "visits": VisitsModel(self),
+            "invoices": InvoicesModel(currency, self),
+            "requests": RequestsModel(self),
+        }
+        self.tab_widget = QTabWidget()
+        self.tab_widget.setDocumentMode(True)
+        self.tab_widget.setAccessibleName("Lists")
+        self.tab_widget.tabBar().setAccessibleName("Lists")
+        self.tabs: dict[str, ListTab] = {}
+        for spec in TAB_SPECS:
+            tab = TAB_CLASSES.get(spec.key, ListTab)(spec, models[spec.key], self.runner)
+            tab.filter_changed.connect(lambda key=spec.key: self.load_tab(key))
+            tab.item_activated.connect(lambda record, key=spec.key: self.open_item(key, record))
+            self.tabs[spec.key] = tab
+            self.tab_widget.addTab(tab, spec.title)
+        self.work_screens = WorkScreens(self)  # visit and request windows (issue 6)
+
+        self.banner = ConnectionBanner(self.monitor, session.portal_url)
+        self.banner.retry_requested.connect(self.retry_connection)
+
+        self.splitter = splitter = QSplitter()
+        splitter.addWidget(self.sidebar)
+        splitter.addWidget(self.tab_widget)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([316, 964])
+        splitter.setChildrenCollapsible(False)
+        splitter.setHandleWidth(1)
+        splitter.setAccessibleName("Properties and lists")
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._build_header())
+        layout.addWidget(self._build_assist_banner())
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.status_label = QLabel("")
+        self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().setSizeGripEnabled(False)
+
+        self._selection_timer = QTimer(self, singleShot=True, interval=SELECTION_DELAY_MS)
+        self._selection_timer.timeout.connect(self.reload_all)
+        self.properties_model.selection_changed.connect(self._selection_timer.start)
+        self.runner.busy_changed.connect(self.busy_bar.setVisible)
+        self.invoice_actions = InvoiceActions(
+            self,
+            self.runner,
+            lambda: self.session,
+            self.tabs["invoices"],
+            paid=self.reload_all,
+            open_proposal=self.open_proposal,
+            notify=lambda text: self.statusBar().showMessage(text, 8000),
+        )
+        self.manage_payments_action.triggered.connect(self.invoice_actions.manage_payments)
+        self._install_shortcuts()
+        self._restore_layout()
+        self.set_session(session)
+        # Keyboard users start in the current list's search box, not on the first header button
+        # (the table itself is hidden behind "Loading…" until its first page arrives).
+        self.current_tab().search_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # -- construction ----------------------------------------------------------------
+
+    def _build_header(self) -> QWidget:
+        bar = named(QFrame(), "HeaderBar")
+        logo = IconLabel("app", 28)
+        title = named(QLabel("Portal Desk"), "AppTitle")
+        self.branch_button = named(QToolButton(), "BranchButton")
+        self.branch_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.branch_button.setToolTip("Switch branch")
+        self.branch_button.setAccessibleDescription("Opens the list of branches you can switch to")
+        self.branch_menu = QMenu(self.branch_button)
+        self.branch_button.setMenu(self.branch_menu)
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setTextVisible(False)
+        self.busy_bar.setFixedWidth(110)
+        self.busy_bar.setAccessibleName("Loading")
+        self.busy_bar.hide()
+        self.profile_button = QToolButton()
+        self.profile_button.setAccessibleDescription("Change password, about, sign out")
+        self.profile_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.profile_menu = QMenu(self.profile_button)
+        self.profile_button.setMenu(self.profile_menu)
+        self.manage_payments_action = QAction("Manage payments…", self)
+        self.change_password_action = QAction("Change password…", self)
+        self.about_action = QAction("About Portal Desk…", self)
+        self.sign_out_action = QAction("Sign out", self)
+        self.sign_out_action.setMenuRole(QAction.MenuRole.NoRole)
+        self.change_password_action.triggered.connect(self.change_password)
+        self.about_action.triggered.connect(self.show_about)
+        self.sign_out_action.triggered.connect(self.sign_out)
+
+        layout = QHBoxLayout(bar)
+        layout.setContentsMargins(16, 8, 12, 8)
+        layout.setSpacing(10)
+        layout.addWidget(logo)
+        layout.addWidget(title)
+        divider = QLabel("|")
+        divider.setStyleSheet("color: rgba(255,255,255,0.35);")
+        layout.addWidget(divider)
+        layout.addWidget(self.branch_button)
+        layout.addStretch()
+        layout.addWidget(self.busy_bar)
+        layout.addSpacing(8)
+        layout.addWidget(self.profile_button)
+        return bar
+
+    def _build_assist_banner(self) -> QWidget:
+        """Shown on every tab while staff act for a customer (SA-2): impossible to overlook."""
+        banner = named(QFrame(), "AssistBanner")
+        banner.setStyleSheet(
+            "#AssistBanner { background: #b45309; }"
+            "#AssistBanner QLabel { color: white; font-weight: 600; font-size: 15px; }"
+            "#AssistBanner QPushButton { padding: 4px 14px; font-weight: 600; }"
+        )
+        self.assist_label = QLabel("")
+        self.assist_activity_button = QPushButton("Activity")
+        self.assist_activity_button.setToolTip("What staff did for this customer")
+        self.end_assist_button = QPushButton("End assist")
+        self.assist_activity_button.clicked.connect(self.show_assist_activity)
+        self.end_assist_button.clicked.connect(self.end_assist)
+        layout = QHBoxLayout(banner)
+        layout.setContentsMargins(16, 8, 12, 8)
+        layout.addWidget(self.assist_label, 1)
+        layout.addWidget(self.assist_activity_button)
+        layout.addWidget(self.end_assist_button)
+        banner.hide()
+        self.assist_banner = banner
+        return banner
+
+    def _install_shortcuts(self) -> None:
+        """The platform's own keys (QKeySequence standard keys: F5 or Ctrl+R / Cmd+R, Ctrl+F /
+        Cmd+F, Ctrl+W / Cmd+W, Ctrl+Q / Cmd+Q) where the platform has one; Ctrl+1..4 become
+        Cmd+1..4 on macOS by Qt's own mapping."""
+        for number in range(1, 5):
+            QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda n=number: self.show_tab_number(n))
+        keys = QKeySequence.StandardKey
+        self.refresh_action = self._window_action("Refresh", keys.Refresh, self.refresh)
+        self.find_action = self._window_action("Find…", keys.Find, self.focus_search)
+        self.close_action = self._window_action("Close window", keys.Close, self.close)
+        # Windows has no standard Quit key (Alt+F4 closes the window, which quits).
+        self.quit_action = self._window_action("Quit Portal Desk", keys.Quit, QApplication.quit)
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.profile_menu_tail = [self.refresh_action, self.quit_action]
+        if sys.platform == "darwin":
+            self._build_mac_menu_bar()
+
+    def _window_action(self, text: str, key: QKeySequence.StandardKey, slot: Callable[[], object]) -> QAction:
+        action = QAction(text, self)
+        action.setShortcuts(key)
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda _=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_mac_menu_bar(self) -> None:
+        """macOS shows the menu bar at the top of the screen, where Quit, About and the window
+        commands are expected; Qt moves Quit and About into the application menu by their roles."""
+        bar = self.menuBar()
+        file_menu = bar.addMenu("File")
+        file_menu.addActions([self.close_action, self.quit_action])
+        view_menu = bar.addMenu("View")
+        view_menu.addActions([self.refresh_action, self.find_action])
+        account_menu = bar.addMenu("Account")
+        account_menu.addActions([self.change_password_action, self.sign_out_action])
+        bar.addMenu("Help").addAction(self.about_action)
+
+    # -- session ---------------------------------------------------------------------
+
+    def set_session(self, session: PortalSession) -> None:
+        """Shows `session` (first sign-in or another branch) and loads everything for it."""
+        if session is not self.session:
+            self.session.client.close()
+        self.session = session
+        config = session.config
+        self.setWindowTitle(f"{config.branch.name} — Portal Desk")
+        assisting = session.assisting
+        self.assist_banner.setVisible(assisting is not None)
+        self.change_password_action.setVisible(assisting is None)  # only the customer sets their password
+        self.sign_out_action.setText("End assist" if assisting else "Sign out")
+        if assisting is not None:
+            self.assist_label.setText(f"{assisting.banner()} — actions are recorded with your name")
+            self.setWindowTitle(f"{assisting.banner()} — Portal Desk")
+            self.runner.set_unauthorized_handler(self._assist_expired)
+        self.branch_button.setText(f"{config.branch.name}  ▾" if len(session.branches) > 1 else config.branch.name)
+        self.branch_button.setEnabled(len(session.branches) > 1)
+        self.branch_menu.clear()
+        for branch in session.branches:
+            action = self.branch_menu.addAction(branch.name)
+            action.setCheckable(True)
+            action.setChecked(branch.slug == config.branch.slug)
+            action.triggered.connect(lambda _=False, b=branch: self.switch_branch(b))
+        self.profile_button.setText(f"{session.user.name}  ▾")
+        self.profile_button.setAccessibleName(f"Account: {session.user.name}")
+        self.branch_button.setAccessibleName(f"Branch: {config.branch.name}")
+        self.profile_menu.clear()
+        who = self.profile_menu.addAction(f"{session.user.name}\n{session.email}")
+        who.setEnabled(False)
+        self.profile_menu.addSeparator()
+        self.profile_menu.addActions([self.manage_payments_action, self.change_password_action, self.about_action])
+        self.profile_menu.addSeparator()
+        self.profile_menu.addAction(self.sign_out_action)
+        if sys.platform != "darwin":
+            self.profile_menu.addSeparator()
+            self.profile_menu.addActions(self.profile_menu_tail)
+        for key in ("proposals", "invoices"):
+            model = self.tabs[key].model
+            assert isinstance(model, ProposalsModel | InvoicesModel)
+            model.currency = config.currency
+        requests_index = self.tab_widget.indexOf(self.tabs["requests"])
+        self.tab_widget.setTabVisible(requests_index, config.requests_enabled)  # RQ-5
+        if assisting is not None:
+            self.status_label.setText(f"{assisting.staff.user.name} assisting {session.email} · {session.portal_url}")
+        else:
+            self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
+        self.banner.set_portal_url(session.portal_url)
+        self.sidebar.search_edit.clear()
+        self.properties_model.set_properties(session.properties)
+        self.reload_all()  # also cancels the delayed reload the new selection queued
+
+    def _visible_tab_keys(self) -> list[str]:
+        return [key for key, tab in self.tabs.items() if self.tab_widget.isTabVisible(self.tab_widget.indexOf(tab))]
+
+    def reload_all(self) -> None:
+        self._selection_timer.stop()
+        self.load_balance()
+        for key in self._visible_tab_keys():
+            self.load_tab(key)
+
+    def _property_filter(self) -> list[int] | None:
+        """None asks for every property (the server's default) and keeps URLs short."""
+        return None if self.properties_model.all_selected() else self.properties_model.selected_ids()
+
+    def load_balance(self) -> None:
+        self._balance_generation += 1
+        generation = self._balance_generation
+        if not self.properties_model.selected_ids():
+            self.sidebar.show_balance(Balance(Decimal(0), 0, Decimal(0)), self.session.config.currency)
+            return
+        client, ids, currency = self.session.client, self._property_filter(), self.session.config.currency
+        query = (self.session.portal_url, tuple(ids) if ids is not None else None)
+
+        def shown(balance: Balance) -> None:
+            if generation == self._balance_generation:
+                self._balance_query, self._balance_loaded_at = query, datetime.now()
+                self.sidebar.show_balance(balance, currency)
+
+        def failed(error: Exception) -> None:
+            if generation != self._balance_generation:
+                return
+            reason = error.detail if isinstance(error, PortalError) else "Not available."
+            if query == self._balance_query and self._balance_loaded_at is not None:
+                self.sidebar.mark_balance_stale(self._balance_loaded_at, reason)
+            else:
+                self._balance_query = None
+                self.sidebar.show_balance_error(reason)
+
+        self.sidebar.show_balance_loading()
+        self.runner.run(lambda: client.balance(ids), shown, failed)
+
+    def load_tab(self, key: str) -> None:
+        tab = self.tabs[key]
+        if not self.properties_model.selected_ids():
+            title, message = NO_PROPERTY
+            if self.properties_model.rowCount() == 0:
+                title, message = "No properties on this branch", "Your account has no properties on this portal yet."
+            tab.show_reason(title, message.format(noun=tab.spec.noun))
+            return
+        ids = self._property_filter()
+        query = (self.session.portal_url, tab.filter_value, tuple(ids) if ids is not None else None)
+        tab.load(self._fetcher(key, tab.filter_value), query)
+
+    def _fetcher(self, key: str, show: str) -> PageFetcher:
+        client, ids = self.session.client, self._property_filter()
+        if key == "proposals":
+            return lambda cursor: client.proposals(show, ids, cursor)
+        if key == "visits":
+            visits_tab = self.tabs["visits"]
+            days = visits_tab.completed_days() if isinstance(visits_tab, VisitsTab) else None
+            return lambda cursor: client.visits(show, ids, cursor, days=days)
+        if key == "invoices":
+            return lambda cursor: client.invoices(show, ids, cursor)
+        return lambda cursor: client.requests(ids, cursor)
+
+    # -- commands --------------------------------------------------------------------
+
+    def open_item(self, key: str, record: object) -> None:
+        """Opens an item's detail; each feature adds its own kind here."""
+        if key == "proposals" and isinstance(record, ProposalSummary):
+            self.open_proposal(record.id)
+
+    def open_proposal(self, proposal_id: int) -> ProposalWindow:
+        window = ProposalWindow(self.session, self.runner, proposal_id, self)
+        window.signed.connect(lambda _: self.load_tab("proposals"))
+        window.show()
+        return window
+
+    def show_tab_number(self, number: int) -> None:
+        keys = self._visible_tab_keys()
+        if 1 <= number <= len(keys):
+            self.tab_widget.setCurrentWidget(self.tabs[keys[number - 1]])
+
+    def current_tab(self) -> ListTab:
+        widget = self.tab_widget.currentWidget()
+        assert isinstance(widget, ListTab)
+        return widget
+
+    def refresh(self) -> None:
+        self.reload_all()
+
+    def retry_connection(self) -> None:
+        """The banner's Retry: probe at once when offline; when merely slow, ask again."""
+        if self.monitor.offline:
+            self.monitor.retry_now()
+        else:
+            self.refresh()
+
+    def _connection_restored(self) -> None:
+        self.statusBar().showMessage("Connected to the portal again; the lists were refreshed.", 6000)
+        self.reload_all()
+
+    def focus_search(self) -> None:
+        self.current_tab().focus_search()
+
+    def change_password(self) -> None:
+        dialog = ChangePasswordDialog(self.session, self.runner, self)
+        if dialog.exec() and dialog.new_password:
+            self.session.password = dialog.new_password
+            self.accounts.signed_in(self.session, remember_password=self.remember_password)
+            self.statusBar().showMessage("Your password was changed.", 6000)
+
+    def show_about(self) -> None:
+        AboutDialog(self.session, self.runner, self).exec()
+
+    def sign_out(self) -> None:
+        """Revokes the token on the server, then forgets it here even if the server is gone."""
+        if self.session.assisting is not None:
+            self.end_assist()
+            return
+        session = self.session
+        self.setEnabled(False)
+
+        def finished(_: object) -> None:
+            self.accounts.signed_out(session)
+            self.signed_out.emit()
+
+        self.runner.set_unauthorized_handler(None)
+        self.runner.run(session.client.logout, finished, finished)
+
+    # -- staff assistance (SA-2, SA-3, SA-4) ---------------------------------------------
+
+    def end_assist(self) -> None:
+        """Ends the assist session on the server (audited) and hands back to the Find customer screen."""
+        client = self.session.client
+        self.setEnabled(False)
+        self.runner.set_unauthorized_handler(None)
+
+        def finished(_: object) -> None:
+            self.assist_ended.emit("")
+
+        self.runner.run(client.logout, finished, finished)
+
+    def _assist_expired(self, _retry: Callable[[], None], give_up: Callable[[], None]) -> None:
+        """An assist has no password to re-enter: after 30 idle minutes it is simply over (SA-4)."""
+        give_up()
+        if self.isEnabled():
+            self.setEnabled(False)
+            self.assist_ended.emit("The assist session ended after 30 minutes without activity. Open it again.")
+
+    def show_assist_activity(self) -> None:
+        assisting = self.session.assisting
+        if assisting is None:
+            return
+        dialog = AuditDialog(assisting.staff, self.runner, assisting.contact, self)
+        self.audit_dialog = dialog
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    # -- branch switching (AC-2) -----------------------------------------------------
+
+    def switch_branch(self, branch: Branch) -> None:
+        if branch.portal_url == self.session.portal_url:
+            return
+        email = self.session.email
+        password = self.session.password or self.accounts.remembered_password(branch.portal_url, email)
+        if password is None:
+            self._ask_branch_sign_in(branch, None)
+            return
+        self.status_label.setText(f"Opening {branch.name}…")
+        self.runner.run(
+            lambda: sessions.sign_in(branch.portal_url, email, password),
+            self._branch_opened,
+            lambda error: self._ask_branch_sign_in(branch, error),
+        )
+
+    def _branch_opened(self, session: PortalSession) -> None:
+        self.accounts.signed_in(session, remember_password=self.remember_password)
+        self.set_session(session)
+
+    def _ask_branch_sign_in(self, branch: Branch, error: Exception | None) -> None:
+        dialog = SignInDialog(
+            self.accounts,
+            portal_url=branch.portal_url,
+            email=self.session.email,
+            locked=True,
+            message=f"Sign in to {branch.name} with your password.",
+            parent=self,
+        )
+        if isinstance(error, PortalError):
+            dialog.show_error(error.detail)
+        if dialog.exec() and dialog.session is not None:
+            self.remember_password = dialog.remember
+            self.accounts.signed_in(dialog.session, remember_password=dialog.remember)
+            self.set_session(dialog.session)
+        else:
+            self.status_label.setText(f"Signed in as {self.session.email} · {self.session.portal_url}")
+
+    # -- token expiry ----------------------------------------------------------------
+
+    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None]) -> None:
+        """Asks for the password once, over the window, then replays every call that got a 401."""
+        self._pending_retries.append((retry, give_up))
+        if self.reauth_dialog is not None:
+            return
+        dialog = SignInDialog(
+            self.accounts,
+            portal_url=self.session.portal_url,
+            email=self.session.email,
+            locked=True,
+            message="Your session has ended. Sign in again to carry on where you left off.",
+            parent=self,
+        )
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.finished.connect(lambda _: self._reauth_finished(dialog))
+        self.reauth_dialog = dialog
+        dialog.open()
+
+    def _reauth_finished(self, dialog: SignInDialog) -> None:
+        self.reauth_dialog = None
+        pending, self._pending_retries = self._pending_retries, []
+        renewed = dialog.session
+        if renewed is None:
+            for _, give_up in pending:
+                give_up()
+            return
+        self.session.client.token = renewed.token
+        self.session.password = renewed.password
+        renewed.client.close()
+        self.remember_password = dialog.remember
+        self.accounts.signed_in(self.session, remember_password=dialog.remember)
+        for retry, _ in pending:
+            retry()
+        dialog.deleteLater()
+
+    # -- window state ----------------------------------------------------------------
+
+    def _restore_layout(self) -> None:
+        settings = self.accounts.settings
+        geometry = settings.window_geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        splitter_state = settings.splitter_state()
+        if splitter_state is not None:
+            self.splitter.restoreState(splitter_state)
+        for key, tab in self.tabs.items():
+            tab.restore_column_widths(settings.column_widths(key))
+        last = settings.last_tab()
+        if last in self.tabs:
+            self.tab_widget.setCurrentWidget(self.tabs[last])
+
+    def save_layout(self) -> None:
+        settings = self.accounts.settings
+        settings.set_window_geometry(self.saveGeometry())
+        settings.set_splitter_state(self.splitter.saveState())
+        for key, tab in self.tabs.items():
+            settings.set_column_widths(key, tab.column_widths())
+        settings.set_last_tab(self.current_tab().spec.key)
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        super().closeEvent(event)

@@ -1,0 +1,153 @@
+"""Reporting a problem (RQ-2): property, subject, description and files in one small form."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.comments import AttachmentDraft
+from app.services.portal_client import PortalClient
+from app.services.records import Property
+from app.services.tasks import TaskRunner
+from app.services.work_records import RequestDetail
+from app.views.attachment_picker import AttachmentPicker
+from app.views.detail_support import error_sentence
+from app.views.theme import named
+
+MAX_SUBJECT = 300  # the server's limit; saying so while typing beats a 422 after sending
+
+
+class NewRequestDialog(QDialog):
+    def __init__(
+        self,
+        client: PortalClient,
+        runner: TaskRunner,
+        properties: Sequence[Property],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.runner = runner
+        self.created: RequestDetail | None = None
+        self.sending = False
+        self.setWindowTitle("New request")
+        self.setMinimumWidth(600)
+
+        title = named(QLabel("New request"), "DialogTitle")
+        subtitle = named(
+            QLabel("Tell your service company what needs attention. They are notified right away."),
+            "DialogSubtitle",
+        )
+        subtitle.setWordWrap(True)
+        self.property_combo = QComboBox()
+        for prop in properties:
+            self.property_combo.addItem(f"{prop.name}  ·  {prop.address}", prop.id)
+        self.subject_edit = QLineEdit(placeholderText="For example: Broken sprinkler head by the entrance")
+        self.subject_edit.setMaxLength(MAX_SUBJECT)
+        self.description_edit = QPlainTextEdit()
+        self.description_edit.setPlaceholderText("What happened, where, and anything the crew should know.")
+        self.description_edit.setTabChangesFocus(True)
+        self.description_edit.setMinimumHeight(130)
+        self.draft = AttachmentDraft(self)
+        self.picker = AttachmentPicker(self.draft)
+        self.picker.watch_drops_on(self.description_edit)
+        self.error_label = named(QLabel(""), "FormError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+
+        form = QFormLayout()
+        form.setVerticalSpacing(12)
+        form.setHorizontalSpacing(14)
+        form.addRow("Property", self.property_combo)
+        form.addRow("Subject", self.subject_edit)
+        form.addRow("Description", self.description_edit)
+        form.addRow("Files", self.picker)
+
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setAutoDefault(False)
+        self.send_button = QPushButton("Send request")
+        self.send_button.setDefault(True)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.send_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(14)
+        layout.addWidget(title)
+        layout.addWidget(subtitle)
+        layout.addWidget(self.error_label)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+
+        self.cancel_button.clicked.connect(self.reject)
+        self.send_button.clicked.connect(self.send)
+        self.subject_edit.textChanged.connect(self.error_label.hide)
+        if self.property_combo.count() == 1:
+            self.property_combo.setEnabled(False)
+        self.subject_edit.setFocus()
+
+    def select_property(self, property_id: int) -> None:
+        index = self.property_combo.findData(property_id)
+        if index >= 0:
+            self.property_combo.setCurrentIndex(index)
+
+    def send(self) -> None:
+        subject = " ".join(self.subject_edit.text().split())
+        if not subject:
+            self.show_error("Please give the request a subject.")
+            self.subject_edit.setFocus()
+            return
+        property_id = self.property_combo.currentData()
+        if property_id is None:
+            self.show_error("Choose the property this request is about.")
+            return
+        description = self.description_edit.toPlainText().strip()
+        files = self.draft.files
+        client = self.client
+        self._set_sending(True)
+
+        def created(detail: RequestDetail) -> None:
+            self._set_sending(False)
+            self.created = detail
+            self.accept()
+
+        def failed(error: Exception) -> None:
+            # Everything typed and chosen stays, so the customer can fix one thing and send again.
+            self._set_sending(False)
+            self.show_error(error_sentence(error))
+
+        self.runner.run(lambda: client.create_request(int(property_id), subject, description, files), created, failed)
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.show()
+
+    def reject(self) -> None:
+        """Not while sending: the request may already exist and the answer says which number it got."""
+        if not self.sending:
+            super().reject()
+
+    def _set_sending(self, sending: bool) -> None:
+        self.sending = sending
+        self.send_button.setEnabled(not sending)
+        self.send_button.setText("Sending…" if sending else "Send request")
+        for widget in (self.property_combo, self.subject_edit, self.cancel_button):
+            widget.setEnabled(not sending)
+        self.description_edit.setReadOnly(sending)
+        self.picker.set_enabled_for_sending(not sending)
+        if not sending and self.property_combo.count() == 1:
+            self.property_combo.setEnabled(False)

@@ -1,0 +1,461 @@
+"""Pay one invoice or several in one charge (IN-6, IN-7, IN-10): amount, method, fee, confirm, receipt.
+
+The Idempotency-Key is made once per confirmed attempt and reused by "Try again" after an answer
+got lost (timeout, unreachable, 5xx, still in progress), so a retry can never pay twice. Anything
+that changes the payment, or a definite answer (paid, declined, refused), starts a new attempt.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.formatting import money_text
+from app.services.billing_records import Allocation, InvoiceDetail, PaymentMethod, PaymentResult, Quote
+from app.services.errors import (
+    ConflictError,
+    DeclinedError,
+    PortalError,
+    ServerError,
+    UnreachableError,
+    ValidationError,
+)
+from app.services.session import PortalSession
+from app.services.tasks import TaskRunner
+from app.views.payment_methods_dialog import AddPaymentMethodDialog
+from app.views.theme import named
+
+QUOTE_DELAY_MS = 300
+CHOOSE_METHOD_HINT = "Choose how to pay to see the fee"
+ENTER_AMOUNT_HINT = "Enter the amount to see the fee"
+ADD_CARD, ADD_BANK = "add:card", "add:ach"
+CENT = Decimal("0.01")
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """ "1,234.5" -> 1234.50; None when it is not an amount with at most two decimals."""
+    cleaned = text.strip().replace(",", "").lstrip("$")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount != amount.quantize(CENT):
+        return None
+    return amount.quantize(CENT)
+
+
+def outcome_unknown(error: Exception) -> bool:
+    """True when the portal may have taken the payment: retry with the same key, never a new one."""
+    if isinstance(error, UnreachableError | ServerError):
+        return True
+    return isinstance(error, ConflictError) and error.code == "payment_in_progress"
+
+
+class PayDialog(QDialog):
+    paid = Signal(object)  # PaymentResult
+
+    PAGE_FORM, PAGE_CONFIRM, PAGE_DONE = 0, 1, 2
+
+    def __init__(
+        self,
+        session: PortalSession,
+        runner: TaskRunner,
+        invoices: Sequence[InvoiceDetail],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._runner = runner
+        self._currency = session.config.currency
+        self._partial = session.config.partial_payments
+        self.payable = [i for i in invoices if i.can_pay]
+        self.blocked = [i for i in invoices if not i.can_pay]
+        self.methods: tuple[PaymentMethod, ...] = ()
+        self.quote: Quote | None = None
+        self.payment: PaymentResult | None = None
+        self.idempotency_key: str | None = None
+        self._quote_generation = 0
+        self._quoted_for: tuple[tuple[Allocation, ...], int] | None = None
+        single = len(invoices) == 1
+        self.setWindowTitle(f"Pay invoice {invoices[0].number}" if single else f"Pay {len(invoices)} invoices")
+        self.setMinimumWidth(560)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._build_form(single))
+        self.stack.addWidget(self._build_confirm())
+        self.stack.addWidget(self._build_done())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.addWidget(named(QLabel(self.windowTitle()), "DialogTitle"))
+        layout.addWidget(self.stack)
+
+        self._quote_timer = QTimer(self, singleShot=True, interval=QUOTE_DELAY_MS)
+        self._quote_timer.timeout.connect(self._fetch_quote)
+        self._load_methods()
+
+    # -- construction ------------------------------------------------------------------
+
+    def _build_form(self, single: bool) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        self.full_radio = QRadioButton()
+        self.other_radio = QRadioButton("Other amount")
+        self.other_edit = QLineEdit(placeholderText="0.00")
+        self.other_edit.setEnabled(False)
+        self.amount_error = named(QLabel(""), "FormError")
+        self.amount_error.hide()
+        self.table: QTableWidget | None = None
+        if single and self.payable:
+            invoice = self.payable[0]
+            self.full_radio.setText(f"Full balance  {self._money(invoice.balance)}")
+            self.full_radio.setChecked(True)
+            group = QButtonGroup(page)
+            group.addButton(self.full_radio)
+            group.addButton(self.other_radio)
+            other_row = QHBoxLayout()
+            other_row.addWidget(self.other_radio)
+            other_row.addWidget(self.other_edit, 1)
+            layout.addWidget(self.full_radio)
+            if self._partial:
+                layout.addLayout(other_row)
+            else:
+                self.other_radio.hide()
+                self.other_edit.hide()
+                note = named(QLabel("This company takes payment of the full balance only."), "DialogSubtitle")
+                layout.addWidget(note)
+            self.full_radio.toggled.connect(self._amount_mode_changed)
+            self.other_edit.textChanged.connect(lambda _: self._changed())
+        elif self.payable:
+            self.table = QTableWidget(len(self.payable), 4)
+            self.table.setHorizontalHeaderLabels(["Invoice", "Property", "Balance", "Amount"])
+            self.table.verticalHeader().hide()
+            self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+            for row, invoice in enumerate(self.payable):
+                for column, text in enumerate(
+                    (invoice.number, invoice.property.name, self._money(invoice.balance), f"{invoice.balance:.2f}")
+                ):
+                    item = QTableWidgetItem(text)
+                    editable = column == 3 and self._partial
+                    flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                    item.setFlags(flags | Qt.ItemFlag.ItemIsEditable if editable else flags)
+                    if column >= 2:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    self.table.setItem(row, column, item)
+            self.table.itemChanged.connect(lambda _: self._changed())
+            layout.addWidget(self.table)
+            if not self._partial:
+                layout.addWidget(named(QLabel("Each invoice is paid in full."), "DialogSubtitle"))
+        if self.blocked:
+            reasons = "; ".join(f"{i.number}: {i.pay_blocked_reason or 'cannot be paid'}" for i in self.blocked)
+            blocked = named(QLabel(f"Not included: {reasons}"), "DialogSubtitle")
+            blocked.setWordWrap(True)
+            layout.addWidget(blocked)
+        layout.addWidget(self.amount_error)
+
+        self.method_combo = QComboBox()
+        self.method_combo.setMinimumWidth(300)
+        self.fee_label = named(QLabel(CHOOSE_METHOD_HINT), "DialogSubtitle")
+        self.total_label = named(QLabel("—"), "DialogTitle")
+        form = QFormLayout()
+        form.addRow("Pay with", self.method_combo)
+        form.addRow("Convenience fee", self.fee_label)
+        form.addRow("Total", self.total_label)
+        layout.addLayout(form)
+        self.form_error = named(QLabel(""), "FormError")
+        self.form_error.setWordWrap(True)
+        self.form_error.hide()
+        layout.addWidget(self.form_error)
+        self.continue_button = QPushButton("Continue", default=True)
+        self.continue_button.setEnabled(False)
+        cancel = QPushButton("Cancel", autoDefault=False)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.continue_button)
+        layout.addLayout(buttons)
+        cancel.clicked.connect(self.reject)
+        self.continue_button.clicked.connect(self.review)
+        self.method_combo.activated.connect(self._method_chosen)
+        return page
+
+    def _build_confirm(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.confirm_label = QLabel("")
+        self.confirm_label.setWordWrap(True)
+        self.confirm_label.setTextFormat(Qt.TextFormat.RichText)
+        self.confirm_status = named(QLabel(""), "FormError")
+        self.confirm_status.setWordWrap(True)
+        self.confirm_status.hide()
+        self.back_button = QPushButton("Back", autoDefault=False)
+        self.pay_button = QPushButton("Pay", default=True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addStretch()
+        buttons.addWidget(self.pay_button)
+        layout.addWidget(self.confirm_label)
+        layout.addWidget(self.confirm_status)
+        layout.addStretch()
+        layout.addLayout(buttons)
+        self.back_button.clicked.connect(self._back_to_form)
+        self.pay_button.clicked.connect(self.pay)
+        return page
+
+    def _build_done(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.receipt_label = QLabel("")
+        self.receipt_label.setWordWrap(True)
+        self.receipt_label.setTextFormat(Qt.TextFormat.RichText)
+        self.receipt_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        done = QPushButton("Done", default=True)
+        done.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(done)
+        layout.addWidget(self.receipt_label)
+        layout.addStretch()
+        layout.addLayout(buttons)
+        return page
+
+    # -- state -------------------------------------------------------------------------
+
+    def _money(self, amount: Decimal) -> str:
+        return money_text(amount, self._currency)
+
+    def selected_method(self) -> PaymentMethod | None:
+        wanted = self.method_combo.currentData()
+        return next((m for m in self.methods if m.id == wanted), None)
+
+    def allocations(self) -> tuple[Allocation, ...] | None:
+        """What the form asks to pay, or None (with the reason shown) when an amount is not usable."""
+        problem: str | None = None
+        result: list[Allocation] = []
+        if self.table is None:
+            if not self.payable:
+                return None
+            invoice = self.payable[0]
+            amount = invoice.balance if self.full_radio.isChecked() else parse_amount(self.other_edit.text())
+            if amount is None:
+                problem = "Enter an amount such as 25.00." if self.other_edit.text().strip() else ""
+            elif amount <= 0:
+                problem = "The amount must be more than zero."
+            elif amount > invoice.balance:
+                problem = f"The amount cannot be more than the balance of {self._money(invoice.balance)}."
+            else:
+                result.append(Allocation(invoice.id, amount))
+        else:
+            for row, invoice in enumerate(self.payable):
+                cell = self.table.item(row, 3)
+                amount = parse_amount(cell.text() if cell else "")
+                if amount is None or amount <= 0 or amount > invoice.balance:
+                    problem = f"{invoice.number}: enter an amount above zero and up to {self._money(invoice.balance)}."
+                    break
+                result.append(Allocation(invoice.id, amount))
+        self.amount_error.setText(problem or "")
+        self.amount_error.setVisible(bool(problem))
+        return None if problem is not None else tuple(result)
+
+    def _amount_mode_changed(self) -> None:
+        self.other_edit.setEnabled(self.other_radio.isChecked())
+        if self.other_radio.isChecked():
+            self.other_edit.setFocus()
+        self._changed()
+
+    def _changed(self) -> None:
+        """Any edit makes it another payment: new quote, and a new key when confirmed."""
+        self.idempotency_key = None
+        self.quote = None
+        self._quoted_for = None
+        self.continue_button.setEnabled(False)
+        if self.selected_method() is None:
+            self._show_fee(None, CHOOSE_METHOD_HINT)
+        else:
+            self._show_fee(None, "Working out the fee…")
+        self._quote_timer.start()
+
+    def _show_fee(self, quote: Quote | None, hint: str = "") -> None:
+        """The fee and total rows: the quoted amounts, or a sentence saying what they are waiting for."""
+        if quote is not None:
+            fee = quote.convenience_fee
+            self.fee_label.setText(self._money(fee) if fee else "No fee")
+            self.fee_label.setObjectName("")
+            self.total_label.setText(self._money(quote.total))
+        else:
+            self.fee_label.setText(hint)
+            self.fee_label.setObjectName("DialogSubtitle")
+            self.total_label.setText("—")
+        self.fee_label.style().unpolish(self.fee_label)
+        self.fee_label.style().polish(self.fee_label)
+
+    # -- payment methods ---------------------------------------------------------------
+
+    def _load_methods(self, select_id: int | None = None) -> None:
+        client = self._session.client
+        self._runner.run(client.payment_methods, lambda methods: self._show_methods(methods, select_id), self._failed)
+
+    def _show_methods(self, methods: tuple[PaymentMethod, ...], select_id: int | None) -> None:
+        accepted = self._session.config.accepted_payment_types
+        self.methods = tuple(m for m in methods if m.type in accepted)
+        self.method_combo.blockSignals(True)
+        self.method_combo.clear()
+        chosen = select_id or next((m.id for m in self.methods if m.is_default), None)
+        if chosen is None:
+            self.method_combo.addItem("Choose how to pay", None)
+        for method in self.methods:
+            self.method_combo.addItem(method.label + ("  (default)" if method.is_default else ""), method.id)
+        if "card" in accepted:
+            self.method_combo.addItem("Add a new card…", ADD_CARD)
+        if "ach" in accepted:
+            self.method_combo.addItem("Add a new bank account…", ADD_BANK)
+        if chosen is not None:
+            self.method_combo.setCurrentIndex(self.method_combo.findData(chosen))
+        self.method_combo.setEnabled(bool(self.payable))
+        self.method_combo.blockSignals(False)
+        self._changed()
+
+    def _method_chosen(self, index: int) -> None:
+        data = self.method_combo.itemData(index)
+        if data in (ADD_CARD, ADD_BANK):
+            dialog = AddPaymentMethodDialog(self._session, self._runner, "card" if data == ADD_CARD else "ach", self)
+            if dialog.exec() and dialog.method is not None:
+                self._load_methods(dialog.method.id)
+                return
+            previous = next((m.id for m in self.methods if m.is_default), None)
+            self.method_combo.setCurrentIndex(max(self.method_combo.findData(previous), 0))
+        self._changed()
+
+    # -- quote, confirm, pay -----------------------------------------------------------
+
+    def _fetch_quote(self) -> None:
+        allocations, method = self.allocations(), self.selected_method()
+        if not allocations or method is None:
+            if not self.payable:
+                self._show_fee(None, "Nothing here can be paid right now")
+            else:
+                self._show_fee(None, ENTER_AMOUNT_HINT if not allocations else CHOOSE_METHOD_HINT)
+            return
+        self._quote_generation += 1
+        generation = self._quote_generation
+        client = self._session.client
+
+        def shown(quote: Quote) -> None:
+            if generation == self._quote_generation:
+                self.quote = quote
+                self._quoted_for = (allocations, method.id)
+                self._show_fee(quote)
+                self.form_error.hide()
+                self.continue_button.setEnabled(True)
+
+        def failed(error: Exception) -> None:
+            if generation == self._quote_generation:
+                self._show_fee(None, "The fee could not be worked out (see below)")
+                self._failed(error)
+
+        self._runner.run(lambda: client.payment_quote(allocations, method.id), shown, failed)
+
+    def review(self) -> None:
+        """The confirm step repeats the total before anything is charged (IN-7)."""
+        if self.quote is None or self._quoted_for is None:
+            return
+        allocations, _ = self._quoted_for
+        method = self.selected_method()
+        assert method is not None
+        numbers = {i.id: i.number for i in self.payable}
+        rows = "".join(f"<li>{numbers[a.invoice_id]}: {self._money(a.amount)}</li>" for a in allocations)
+        self.confirm_label.setText(
+            f"<p>Pay <b>{self._money(self.quote.total)}</b> with <b>{method.label}</b>?</p>"
+            f"<ul>{rows}</ul>"
+            f"<p>Amount {self._money(self.quote.amount)} + convenience fee {self._money(self.quote.convenience_fee)}"
+            f" = <b>{self._money(self.quote.total)}</b></p>"
+        )
+        self.confirm_status.hide()
+        self.pay_button.setText(f"Pay {self._money(self.quote.total)}")
+        self.pay_button.setEnabled(True)
+        self.back_button.setEnabled(True)
+        self.stack.setCurrentIndex(self.PAGE_CONFIRM)
+
+    def pay(self) -> None:
+        if self._quoted_for is None:
+            return
+        allocations, method_id = self._quoted_for
+        if self.idempotency_key is None:
+            self.idempotency_key = str(uuid.uuid4())
+        key = self.idempotency_key
+        self.pay_button.setEnabled(False)
+        self.back_button.setEnabled(False)
+        self.pay_button.setText("Paying…")
+        client = self._session.client
+        self._runner.run(lambda: client.pay(allocations, method_id, key), self._paid, self._pay_failed)
+
+    def _paid(self, result: PaymentResult) -> None:
+        self.payment = result
+        self.idempotency_key = None
+        method = self.selected_method()
+        emailed = "A receipt was emailed to you." if result.receipt_emailed else ""
+        self.receipt_label.setText(
+            "<h3>Payment received. Thank you!</h3>"
+            f"<p>Amount: {self._money(result.amount)}<br/>"
+            f"Convenience fee: {self._money(result.convenience_fee)}<br/>"
+            f"<b>Total charged: {self._money(result.total_charged)}</b><br/>"
+            f"Paid with: {method.label if method else ''}<br/>"
+            f"Reference: {result.reference}</p><p>{emailed}</p>"
+        )
+        self.stack.setCurrentIndex(self.PAGE_DONE)
+        self.paid.emit(result)
+
+    def _pay_failed(self, error: Exception) -> None:
+        detail = error.detail if isinstance(error, PortalError) else "The payment could not be sent."
+        if outcome_unknown(error):
+            # Keep the key: "Try again" asks about this same payment and can never pay twice.
+            self.confirm_status.setText(
+                f"{detail} We could not confirm whether the payment went through. "
+                "Press Try again: you will not be charged twice."
+            )
+            self.confirm_status.show()
+            self.pay_button.setText("Try again")
+            self.pay_button.setEnabled(True)
+            self.back_button.setEnabled(False)
+            return
+        self.idempotency_key = None
+        self.stack.setCurrentIndex(self.PAGE_FORM)
+        if isinstance(error, DeclinedError):
+            self._failed(error, prefix="Payment declined. ")
+        else:
+            self._failed(error)
+        self._quote_timer.start()  # balances may have changed: quote again before the next try
+
+    def _back_to_form(self) -> None:
+        self.stack.setCurrentIndex(self.PAGE_FORM)
+
+    def _failed(self, error: Exception, prefix: str = "") -> None:
+        if isinstance(error, ValidationError) and error.field_errors:
+            text = " ".join(e.message for e in error.field_errors)
+        else:
+            text = error.detail if isinstance(error, PortalError) else "Something went wrong."
+        self.form_error.setText(prefix + text)
+        self.form_error.show()

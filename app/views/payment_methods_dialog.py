@@ -1,0 +1,394 @@
+"""Profile menu "Manage payments": saved methods, add card / bank account, default, remove (PM-1..PM-3),
+and the emailed receipts switch (PM-5)."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.payment_input import (
+    card_brand,
+    card_number_problem,
+    digits_only,
+    expiry_problem,
+    format_card_number,
+    routing_account_problem,
+)
+from app.services.billing_records import PaymentMethod
+from app.services.errors import PortalError, ValidationError
+from app.services.session import PortalSession
+from app.services.tasks import TaskRunner
+from app.views.theme import named
+
+TYPE_LABELS = {"card": "Card", "ach": "Bank account (ACH)"}
+
+
+class _FieldRow(QWidget):
+    """An input with its own error line underneath, so a message sits on the field it is about."""
+
+    def __init__(self, editor: QWidget) -> None:
+        super().__init__()
+        self.editor = editor
+        self.error = named(QLabel(""), "FormError")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(editor)
+        layout.addWidget(self.error)
+
+    def show_error(self, text: str | None) -> None:
+        self.error.setText(text or "")
+        self.error.setVisible(bool(text))
+
+
+class AddPaymentMethodDialog(QDialog):
+    """Adds one card or bank account. Numbers are sent once and then cleared from the widgets."""
+
+    def __init__(self, session: PortalSession, runner: TaskRunner, kind: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._runner = runner
+        self.kind = kind
+        self.method: PaymentMethod | None = None
+        self.setWindowTitle("Add a card" if kind == "card" else "Add a bank account")
+        self.setMinimumWidth(440)
+        today = date.today()
+        self.rows: dict[str, _FieldRow] = {}
+        form = QFormLayout()
+        form.setVerticalSpacing(8)
+        if kind == "card":
+            self.number_edit = QLineEdit(placeholderText="1234 5678 9012 3456")
+            self.number_edit.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+            self.brand_label = named(QLabel(""), "DialogSubtitle")
+            self.month_spin = QSpinBox(minimum=1, maximum=12, value=today.month)
+            self.year_spin = QSpinBox(minimum=today.year, maximum=today.year + 20, value=today.year + 2)
+            self.cvc_edit = QLineEdit(
+                echoMode=QLineEdit.EchoMode.Password, maxLength=4, placeholderText="3 or 4 digits"
+            )
+            self.name_edit = QLineEdit(placeholderText="As printed on the card")
+            self.postal_edit = QLineEdit(maxLength=10)
+            expiry = QWidget()
+            expiry_layout = QHBoxLayout(expiry)
+            expiry_layout.setContentsMargins(0, 0, 0, 0)
+            expiry_layout.addWidget(self.month_spin)
+            expiry_layout.addWidget(QLabel("/"))
+            expiry_layout.addWidget(self.year_spin)
+            expiry_layout.addStretch()
+            number = QWidget()
+            number_layout = QHBoxLayout(number)
+            number_layout.setContentsMargins(0, 0, 0, 0)
+            number_layout.addWidget(self.number_edit, 1)
+            number_layout.addWidget(self.brand_label)
+            for key, label, widget in (
+                ("card_number", "Card number", number),
+                ("exp_year", "Expires", expiry),
+                ("cvc", "Security code", self.cvc_edit),
+                ("holder_name", "Name on card", self.name_edit),
+                ("postal_code", "Billing postal code", self.postal_edit),
+            ):
+                self.rows[key] = _FieldRow(widget)
+                form.addRow(label, self.rows[key])
+            self.rows["exp_month"] = self.rows["exp_year"]
+            self.number_edit.textEdited.connect(self._format_number)
+        else:
+            self.routing_edit = QLineEdit(placeholderText="011000015/000123456789")
+            self.account_type_combo = QComboBox()
+            self.account_type_combo.addItem("Checking", "checking")
+            self.account_type_combo.addItem("Savings", "savings")
+            self.name_edit = QLineEdit(placeholderText="Account holder")
+            hint = named(QLabel("Routing number, then '/', then the account number. No spaces."), "DialogSubtitle")
+            hint.setWordWrap(True)
+            for key, label, widget in (
+                ("routing_account", "Routing/Account number", self.routing_edit),
+                ("account_type", "Account type", self.account_type_combo),
+                ("holder_name", "Account holder", self.name_edit),
+            ):
+                self.rows[key] = _FieldRow(widget)
+                form.addRow(label, self.rows[key])
+            form.addRow("", hint)
+            self.routing_edit.textEdited.connect(
+                lambda text: self.rows["routing_account"].show_error(routing_account_problem(text))
+            )
+        self.error_label = named(QLabel(""), "FormError")
+        self.error_label.setWordWrap(True)
+        self.error_label.hide()
+        self.save_button = QPushButton("Save", default=True)
+        cancel = QPushButton("Cancel", autoDefault=False)
+        buttons = QHBoxLayout()
+        buttons.addStretch()
+        buttons.addWidget(cancel)
+        buttons.addWidget(self.save_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(12)
+        layout.addWidget(named(QLabel(self.windowTitle()), "DialogTitle"))
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addLayout(buttons)
+        cancel.clicked.connect(self.reject)
+        self.save_button.clicked.connect(self.submit)
+
+    def _format_number(self, text: str) -> None:
+        formatted = format_card_number(text)
+        if formatted != text:
+            self.number_edit.setText(formatted)
+        self.brand_label.setText(card_brand(digits_only(formatted)) or "")
+
+    def _details(self) -> dict[str, Any] | None:
+        """The request body, or None after showing the problems the portal would also report."""
+        for row in self.rows.values():
+            row.show_error(None)
+        if self.kind == "card":
+            problems = {
+                "card_number": card_number_problem(self.number_edit.text()),
+                "exp_year": expiry_problem(self.month_spin.value(), self.year_spin.value(), date.today()),
+                "cvc": None if self.cvc_edit.text().isdigit() and len(self.cvc_edit.text()) >= 3 else "3 or 4 digits.",
+                "holder_name": None if self.name_edit.text().strip() else "Enter the name on the card.",
+                "postal_code": None if self.postal_edit.text().strip() else "Enter the billing postal code.",
+            }
+            body: dict[str, Any] = {
+                "type": "card",
+                "card_number": digits_only(self.number_edit.text()),
+                "exp_month": self.month_spin.value(),
+                "exp_year": self.year_spin.value(),
+                "cvc": self.cvc_edit.text(),
+                "holder_name": self.name_edit.text().strip(),
+                "postal_code": self.postal_edit.text().strip(),
+            }
+        else:
+            text = self.routing_edit.text()
+            problems = {
+                "routing_account": routing_account_problem(text) or (None if text else "Enter the numbers."),
+                "holder_name": None if self.name_edit.text().strip() else "Enter the account holder's name.",
+            }
+            body = {
+                "type": "ach",
+                "routing_account": text,
+                "account_type": self.account_type_combo.currentData(),
+                "holder_name": self.name_edit.text().strip(),
+            }
+        found = {key: text for key, text in problems.items() if text}
+        for key, text in found.items():
+            self.rows[key].show_error(text)
+        return None if found else body
+
+    def submit(self) -> None:
+        body = self._details()
+        if body is None:
+            return
+        self.error_label.hide()
+        self.save_button.setEnabled(False)
+        self.save_button.setText("Saving…")
+        # The op holds the only reference to the numbers; it is dropped once sent.
+        self._runner.run(partial(self._session.client.add_payment_method, body), self._saved, self._failed)
+
+    def _clear_secrets(self) -> None:
+        """PM-4 on this side too: once sent, the numbers leave the widgets."""
+        if self.kind == "card":
+            self.number_edit.clear()
+            self.cvc_edit.clear()
+            self.brand_label.clear()
+        else:
+            self.routing_edit.clear()
+
+    def _saved(self, method: PaymentMethod) -> None:
+        self._clear_secrets()
+        self.method = method
+        self.accept()
+
+    def _failed(self, error: Exception) -> None:
+        self.save_button.setEnabled(True)
+        self.save_button.setText("Save")
+        if isinstance(error, ValidationError) and error.field_errors:
+            unplaced = []
+            for field_error in error.field_errors:
+                row = self.rows.get(field_error.field)
+                if row is None:
+                    unplaced.append(field_error.message)
+                else:
+                    row.show_error(field_error.message)
+            if unplaced:
+                self._error(" ".join(unplaced))
+            return
+        self._error(error.detail if isinstance(error, PortalError) else "The payment method was not saved.")
+
+    def _error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.show()
+
+
+def method_text(method: PaymentMethod) -> str:
+    parts = [method.label]
+    if method.exp_month and method.exp_year:
+        parts.append(f"expires {method.exp_month:02d}/{method.exp_year}")
+    if method.is_default:
+        parts.append("default")
+    return " · ".join(parts)
+
+
+class ManagePaymentsDialog(QDialog):
+    """Lists the contact's methods; every change goes to the portal, then the list is reloaded from it."""
+
+    def __init__(self, session: PortalSession, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._runner = runner
+        self.methods: tuple[PaymentMethod, ...] = ()
+        config = session.config
+        self.setWindowTitle("Manage payments")
+        self.setMinimumSize(680, 420)
+        self.list_widget = QListWidget()
+        self.list_widget.setAlternatingRowColors(True)
+        self.add_card_button = QPushButton("Add card…", autoDefault=False)
+        self.add_bank_button = QPushButton("Add bank account…", autoDefault=False)
+        self.default_button = QPushButton("Make default", autoDefault=False)
+        self.remove_button = QPushButton("Remove…", autoDefault=False)
+        accepted = config.accepted_payment_types if config.electronic_payments else ()
+        self.add_card_button.setVisible("card" in accepted)
+        self.add_bank_button.setVisible("ach" in accepted)
+        self.receipts_check = QCheckBox("Email me payment receipts")
+        self.receipts_hint = named(QLabel("Add a payment method to turn receipts on."), "DialogSubtitle")
+        self.status_label = named(QLabel(""), "FormError")
+        self.status_label.setWordWrap(True)
+        self.status_label.hide()
+        note = ""
+        if not config.electronic_payments:
+            note = f"{config.branch.name} does not take payments in the portal."
+        notice = named(QLabel(note), "DialogSubtitle")
+        notice.setVisible(bool(note))
+        close = QPushButton("Close", default=True)
+
+        actions = QHBoxLayout()
+        for button in (self.add_card_button, self.add_bank_button):
+            actions.addWidget(button)
+        actions.addStretch()
+        actions.addWidget(self.default_button)
+        actions.addWidget(self.remove_button)
+        bottom = QHBoxLayout()
+        bottom.addStretch()
+        bottom.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 20)
+        layout.setSpacing(10)
+        layout.addWidget(named(QLabel("Payment methods"), "DialogTitle"))
+        layout.addWidget(notice)
+        layout.addWidget(self.list_widget, 1)
+        layout.addLayout(actions)
+        layout.addWidget(self.receipts_check)
+        layout.addWidget(self.receipts_hint)
+        layout.addWidget(self.status_label)
+        layout.addLayout(bottom)
+
+        close.clicked.connect(self.accept)
+        self.add_card_button.clicked.connect(lambda: self.add("card"))
+        self.add_bank_button.clicked.connect(lambda: self.add("ach"))
+        self.default_button.clicked.connect(self.make_default)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.list_widget.currentRowChanged.connect(lambda _: self._update_buttons())
+        self.receipts_check.toggled.connect(self._receipts_toggled)
+        self._update_buttons()
+        self.reload()
+
+    def reload(self) -> None:
+        client = self._session.client
+        self._runner.run(lambda: (client.payment_methods(), client.email_receipts()), self._show, self._failed)
+
+    def _show(self, result: tuple[tuple[PaymentMethod, ...], bool]) -> None:
+        methods, receipts = result
+        selected = self.selected()
+        self.methods = methods
+        self.list_widget.clear()
+        for method in methods:
+            item = QListWidgetItem(method_text(method))
+            item.setData(Qt.ItemDataRole.UserRole, method.id)
+            self.list_widget.addItem(item)
+            if selected is not None and method.id == selected.id:
+                self.list_widget.setCurrentItem(item)
+        if not methods:
+            placeholder = QListWidgetItem("No payment methods yet.")
+            placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list_widget.addItem(placeholder)
+        self.receipts_check.blockSignals(True)
+        self.receipts_check.setChecked(receipts)
+        self.receipts_check.blockSignals(False)
+        self.receipts_check.setEnabled(bool(methods))
+        self.receipts_hint.setVisible(not methods)
+        self._update_buttons()
+
+    def selected(self) -> PaymentMethod | None:
+        item = self.list_widget.currentItem()
+        if item is None:
+            return None
+        wanted = item.data(Qt.ItemDataRole.UserRole)
+        return next((m for m in self.methods if m.id == wanted), None)
+
+    def _update_buttons(self) -> None:
+        method = self.selected()
+        self.default_button.setEnabled(method is not None and not method.is_default)
+        self.remove_button.setEnabled(method is not None)
+
+    def add(self, kind: str) -> PaymentMethod | None:
+        dialog = AddPaymentMethodDialog(self._session, self._runner, kind, self)
+        if dialog.exec() and dialog.method is not None:
+            self.reload()
+            return dialog.method
+        return None
+
+    def make_default(self) -> None:
+        method = self.selected()
+        if method is not None:
+            client = self._session.client
+            self._runner.run(
+                lambda: client.set_default_payment_method(method.id), lambda _: self.reload(), self._failed
+            )
+
+    def remove_selected(self, confirmed: bool = False) -> None:
+        method = self.selected()
+        if method is None:
+            return
+        if not confirmed:
+            answer = QMessageBox.question(
+                self,
+                "Remove payment method",
+                f"Remove {method.label}? Past payments made with it are not affected.",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        client = self._session.client
+        self._runner.run(lambda: client.remove_payment_method(method.id), lambda _: self.reload(), self._failed)
+
+    def _receipts_toggled(self, enabled: bool) -> None:
+        client = self._session.client
+
+        def undo(error: Exception) -> None:
+            self.receipts_check.blockSignals(True)
+            self.receipts_check.setChecked(not enabled)
+            self.receipts_check.blockSignals(False)
+            self._failed(error)
+
+        self._runner.run(lambda: client.set_email_receipts(enabled), lambda _: self.status_label.hide(), undo)
+
+    def _failed(self, error: Exception) -> None:
+        self.status_label.setText(error.detail if isinstance(error, PortalError) else "That did not work.")
+        self.status_label.show()

@@ -1,0 +1,694 @@
+"""An embedded PDF viewer: continuous pages, zoom, search with highlights, save a copy, print.
+
+PyMuPDF does all the work on one worker thread that owns the open document (MuPDF documents
+must not be used from two threads at once); the GUI thread only paints finished QImages. Only
+the pages in or near the viewport are rendered, and a small cache keeps recent ones.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import shiboken6
+from PySide6.QtCore import QMetaObject, QObject, QPointF, QRectF, QSize, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut, QWheelEvent
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QScrollArea,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+ZOOM_STEPS = (0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
+PAGE_GAP = 12
+CACHE_PAGES = 12
+PRINT_DPI = 300
+HIT_COLOR = QColor(255, 213, 0, 90)
+CURRENT_HIT_COLOR = QColor(255, 140, 0, 130)
+
+
+# MuPDF keeps global state: two threads inside PyMuPDF at once can crash the process, even on
+# different documents. Every viewer's worker thread takes this lock around each PyMuPDF call.
+MUPDF_LOCK = threading.Lock()
+
+if TYPE_CHECKING:
+    import pymupdf
+
+
+def _mupdf() -> Any:
+    """PyMuPDF, imported on first use on the worker thread: it costs a noticeable part of the
+    app's start-up, and most sessions open no PDF at all."""
+    import pymupdf
+
+    return pymupdf
+
+
+class PdfRenderer(QObject):
+    """Owns the PyMuPDF document on the worker thread; every slot runs there."""
+
+    opened = Signal(int, list)  # generation, [(width, height)] of each page in points
+    failed = Signal(int, str)
+    rendered = Signal(int, int, float, QImage)  # generation, page, scale, image
+    found = Signal(int, str, list)  # generation, query, [(page, [QRectF in points])]
+    printed_page = Signal(int, int, QImage)  # job, page, image at PRINT_DPI
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._document: pymupdf.Document | None = None
+        self._generation = 0
+        self.render_threads: set[int] = set()  # idents of the threads that rendered: never the GUI's
+
+    @Slot(int, bytes)
+    def open(self, generation: int, data: bytes) -> None:
+        self._close()
+        self._generation = generation
+        try:
+            with MUPDF_LOCK:
+                document = _mupdf().open("pdf", data)
+                sizes = [(page.rect.width, page.rect.height) for page in document]
+        except (RuntimeError, ValueError) as exc:
+            self.failed.emit(generation, f"This document cannot be shown: {exc}")
+            return
+        self._document = document
+        self.opened.emit(generation, sizes)
+
+    @Slot(int, int, float)
+    def render(self, generation: int, page_number: int, scale: float) -> None:
+        if generation != self._generation or self._document is None:
+            return
+        self.render_threads.add(threading.get_ident())
+        with MUPDF_LOCK:
+            page = self._document[page_number]
+            pixmap = page.get_pixmap(matrix=_mupdf().Matrix(scale, scale), alpha=False)
+            image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
+            image = image.copy()  # the samples die with the pixmap
+        self.rendered.emit(generation, page_number, scale, image)
+
+    @Slot(int, str)
+    def search(self, generation: int, text: str) -> None:
+        if generation != self._generation or self._document is None:
+            return
+        hits: list[tuple[int, list[QRectF]]] = []
+        with MUPDF_LOCK:
+            for page in self._document:
+                rects = [QRectF(r.x0, r.y0, r.width, r.height) for r in page.search_for(text)]
+                if rects:
+                    hits.append((int(page.number), rects))
+        self.found.emit(generation, text, hits)
+
+    @Slot(int)
+    def render_for_print(self, job: int) -> None:
+        if self._document is None:
+            return
+        scale = PRINT_DPI / 72
+        for number in range(self._document.page_count):
+            with MUPDF_LOCK:
+                pixmap = self._document[number].get_pixmap(matrix=_mupdf().Matrix(scale, scale), alpha=False)
+                image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
+                image = image.copy()
+            self.printed_page.emit(job, number, image)
+
+    @Slot()
+    def shutdown(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._document is not None:
+            with MUPDF_LOCK:
+                self._document.close()
+            self._document = None
+
+
+class _PageWidget(QWidget):
+    """One page: white paper with a shadow, the rendered image once it arrives, search hits on top."""
+
+    def __init__(self, viewer: PdfViewer, number: int) -> None:
+        super().__init__()
+        self.viewer = viewer
+        self.number = number
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
+
+    def paintEvent(self, event: object) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        rect = self.rect()
+        painter.fillRect(rect, QColor("white"))
+        image = self.viewer.cached_image(self.number)
+        if image is not None:
+            painter.drawImage(QRectF(rect), image)
+        zoom = self.viewer.zoom
+        hits = self.viewer.hits_on(self.number)
+        for index, hit in enumerate(hits):
+            current = self.viewer.is_current_hit(self.number, index)
+            painter.fillRect(
+                QRectF(hit.x() * zoom, hit.y() * zoom, hit.width() * zoom, hit.height() * zoom),
+                CURRENT_HIT_COLOR if current else HIT_COLOR,
+            )
+        painter.end()
+
+
+class _Canvas(QWidget):
+    """The pages stacked vertically and centred; sized from the page sizes and the zoom."""
+
+    def __init__(self, viewer: PdfViewer) -> None:
+        super().__init__()
+        self.viewer = viewer
+        self.pages: list[_PageWidget] = []
+
+    def set_pages(self, count: int) -> None:
+        for page in self.pages:
+            page.deleteLater()
+        self.pages = [_PageWidget(self.viewer, number) for number in range(count)]
+        for page in self.pages:
+            page.setParent(self)
+            page.show()
+
+    def relayout(self, viewport_width: int) -> None:
+        zoom = self.viewer.zoom
+        sizes = [QSize(round(w * zoom), round(h * zoom)) for w, h in self.viewer.page_sizes]
+        width = max([s.width() for s in sizes] + [0]) + 2 * PAGE_GAP
+        width = max(width, viewport_width)
+        y = PAGE_GAP
+        for page, size in zip(self.pages, sizes, strict=True):
+            page.setGeometry((width - size.width()) // 2, y, size.width(), size.height())
+            y += size.height() + PAGE_GAP
+        self.setFixedSize(width, y)
+
+
+class _ScrollArea(QScrollArea):
+    zoom_wheel = Signal(int)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom_wheel.emit(event.angleDelta().y())
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+
+class PdfViewer(QWidget):
+    """`viewer.load(pdf_bytes, "OPP-1001.pdf")`; callers may add their own buttons to `toolbar`."""
+
+    document_shown = Signal()  # the first page is painted
+    page_changed = Signal(int, int)  # current page (1-based), page count
+    _open_requested = Signal(int, bytes)
+    _render_requested = Signal(int, int, float)
+    _search_requested = Signal(int, str)
+    _print_requested = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("PdfViewer")
+        self.data = b""
+        self.filename = "document.pdf"
+        self.page_sizes: list[tuple[float, float]] = []
+        self.zoom = 1.0
+        self._fit: str | None = "width"
+        self._generation = 0
+        self._cache: OrderedDict[int, tuple[float, QImage]] = OrderedDict()
+        self._in_flight: set[tuple[int, float]] = set()
+        self._hits: list[tuple[int, QRectF]] = []
+        self._hit_index = -1
+        self._shown = False
+        self._print_job = 0
+        self._print_pages: dict[int, QImage] = {}
+        self._printer: QPrinter | None = None
+
+        # The thread has no Qt parent: it must outlive this widget's destructor long enough to be
+        # stopped cleanly (destroying a running QThread aborts the process).
+        self._thread = QThread()
+        self._thread.setObjectName("pdf-render")
+        self.renderer = PdfRenderer()
+        self.renderer.moveToThread(self._thread)
+        self._thread.finished.connect(self.renderer.deleteLater)
+        self.destroyed.connect(partial(_stop, self._thread, self.renderer))
+        self._open_requested.connect(self.renderer.open)
+        self._render_requested.connect(self.renderer.render)
+        self._search_requested.connect(self.renderer.search)
+        self._print_requested.connect(self.renderer.render_for_print)
+        self.renderer.opened.connect(self._opened)
+        self.renderer.failed.connect(self._failed)
+        self.renderer.rendered.connect(self._rendered)
+        self.renderer.found.connect(self._found)
+        self.renderer.printed_page.connect(self._printed_page)
+        self._thread.start()
+
+        self.toolbar = QHBoxLayout()
+        self._build_toolbar()
+        self.scroll_area = _ScrollArea()
+        self.scroll_area.setWidgetResizable(False)
+        self.scroll_area.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll_area.setStyleSheet("QScrollArea { background: #e6e9ed; } #PdfCanvas { background: #e6e9ed; }")
+        self.canvas = _Canvas(self)
+        self.canvas.setObjectName("PdfCanvas")
+        self.scroll_area.setWidget(self.canvas)
+        self.scroll_area.verticalScrollBar().valueChanged.connect(self._viewport_moved)
+        self.scroll_area.zoom_wheel.connect(lambda delta: self.zoom_in() if delta > 0 else self.zoom_out())
+        self.message = QLabel("")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.hide()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        bar = QFrame()
+        bar.setObjectName("PdfToolbar")
+        bar.setLayout(self.toolbar)
+        layout.addWidget(bar)
+        layout.addWidget(self.message)
+        layout.addWidget(self.scroll_area, 1)
+        self._relayout_timer = QTimer(self, singleShot=True, interval=30)
+        self._relayout_timer.timeout.connect(self._relayout)
+        self._install_shortcuts()
+        self._update_controls()
+
+    # -- construction ------------------------------------------------------------------
+
+    def _tool(self, text: str, tip: str, slot: object) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.clicked.connect(slot)
+        return button
+
+    def _build_toolbar(self) -> None:
+        bar = self.toolbar
+        bar.setContentsMargins(8, 4, 8, 4)
+        bar.setSpacing(4)
+        self.prev_button = self._tool("◀", "Previous page (Page Up)", self.previous_page)
+        self.next_button = self._tool("▶", "Next page (Page Down)", self.next_page)
+        self.page_spin = QSpinBox()
+        self.page_spin.setMinimum(1)
+        self.page_spin.setAccessibleName("Page number")
+        self.page_spin.setKeyboardTracking(False)
+        self.page_spin.valueChanged.connect(lambda value: self.go_to_page(value - 1))
+        self.page_count_label = QLabel("of 0")
+        self.zoom_out_button = self._tool("-", "Zoom out (Ctrl+-)", self.zoom_out)
+        self.zoom_combo = QComboBox()
+        self.zoom_combo.setEditable(False)
+        self.zoom_combo.setAccessibleName("Zoom")
+        self.zoom_combo.addItem("Fit width", "width")
+        self.zoom_combo.addItem("Fit page", "page")
+        for step in ZOOM_STEPS:
+            self.zoom_combo.addItem(f"{round(step * 100)}%", step)
+        self.zoom_combo.activated.connect(self._zoom_chosen)
+        self.zoom_in_button = self._tool("+", "Zoom in (Ctrl++)", self.zoom_in)
+        self.search_edit = QLineEdit(placeholderText="Find in document", clearButtonEnabled=True)
+        self.search_edit.setMaximumWidth(220)
+        self.search_edit.returnPressed.connect(self._search_or_next)
+        self.search_edit.textChanged.connect(lambda text: self.clear_search() if not text else None)
+        self.hit_label = QLabel("")
+        self.prev_hit_button = self._tool("▲", "Previous match (Shift+F3)", self.previous_hit)
+        self.next_hit_button = self._tool("▼", "Next match (F3)", self.next_hit)
+        self.save_button = self._tool("Save a copy…", "Save this PDF to a file", self.save_copy)
+        self.print_button = self._tool("Print…", "Print this document", self.print_document)
+        groups: list[tuple[QWidget, ...]] = [
+            (self.prev_button, self.next_button, self.page_spin, self.page_count_label),
+            (self.zoom_out_button, self.zoom_combo, self.zoom_in_button),
+            (self.search_edit, self.prev_hit_button, self.next_hit_button, self.hit_label),
+        ]
+        for group in groups:
+            for widget in group:
+                bar.addWidget(widget)
+            bar.addSpacing(12)
+        bar.addStretch()
+        bar.addWidget(self.save_button)
+        bar.addWidget(self.print_button)
+
+    def _install_shortcuts(self) -> None:
+        shortcuts = (
+            (QKeySequence.StandardKey.ZoomIn, self.zoom_in),
+            (QKeySequence("Ctrl+="), self.zoom_in),
+            (QKeySequence.StandardKey.ZoomOut, self.zoom_out),
+            (QKeySequence("Ctrl+0"), self.fit_width),
+            (QKeySequence.StandardKey.Find, self.search_edit.setFocus),
+            (QKeySequence.StandardKey.FindNext, self.next_hit),
+            (QKeySequence.StandardKey.FindPrevious, self.previous_hit),
+            (QKeySequence("Ctrl+S"), self.save_copy),
+            (QKeySequence.StandardKey.Print, self.print_document),
+        )
+        for sequence, slot in shortcuts:
+            shortcut = QShortcut(QKeySequence(sequence), self, slot)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    # -- document ----------------------------------------------------------------------
+
+    def load(self, data: bytes, filename: str = "document.pdf") -> None:
+        """Shows `data`; opening and every page render happen on the viewer's worker thread."""
+        self._generation += 1
+        self.data = data
+        self.filename = filename
+        self.page_sizes = []
+        self._cache.clear()
+        self._in_flight.clear()
+        self._hits, self._hit_index = [], -1
+        self._shown = False
+        self.message.hide()
+        self.canvas.set_pages(0)
+        self._open_requested.emit(self._generation, data)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.page_sizes)
+
+    @Slot(int, list)
+    def _opened(self, generation: int, sizes: list[tuple[float, float]]) -> None:
+        if generation != self._generation:
+            return
+        self.page_sizes = [(float(w), float(h)) for w, h in sizes]
+        self.canvas.set_pages(len(sizes))
+        self.page_spin.setMaximum(max(1, len(sizes)))
+        self.page_count_label.setText(f"of {len(sizes)}")
+        self._apply_fit()
+        self._relayout()
+        self._update_controls()
+
+    @Slot(int, str)
+    def _failed(self, generation: int, message: str) -> None:
+        if generation == self._generation:
+            self.message.setText(message)
+            self.message.show()
+
+    # -- rendering ---------------------------------------------------------------------
+
+    def _render_scale(self) -> float:
+        return round(self.zoom * self.devicePixelRatioF(), 3)
+
+    def cached_image(self, number: int) -> QImage | None:
+        entry = self._cache.get(number)
+        return entry[1] if entry else None
+
+    def visible_pages(self) -> list[int]:
+        top = self.scroll_area.verticalScrollBar().value()
+        bottom = top + self.scroll_area.viewport().height()
+        return [page.number for page in self.canvas.pages if page.geometry().bottom() >= top and page.y() <= bottom]
+
+    def _request_visible(self) -> None:
+        if not self.page_sizes:
+            return
+        visible = self.visible_pages()
+        if not visible:
+            return
+        wanted = list(range(max(0, visible[0] - 1), min(self.page_count, visible[-1] + 2)))
+        scale = self._render_scale()
+        for number in wanted:
+            cached = self._cache.get(number)
+            if (cached and cached[0] == scale) or (number, scale) in self._in_flight:
+                continue
+            self._in_flight.add((number, scale))
+            self._render_requested.emit(self._generation, number, scale)
+
+    @Slot(int, int, float, QImage)
+    def _rendered(self, generation: int, number: int, scale: float, image: QImage) -> None:
+        self._in_flight.discard((number, scale))
+        if generation != self._generation or scale != self._render_scale():
+            return
+        image.setDevicePixelRatio(self.devicePixelRatioF())
+        self._cache[number] = (scale, image)
+        self._cache.move_to_end(number)
+        while len(self._cache) > CACHE_PAGES:
+            self._cache.popitem(last=False)
+        if number < len(self.canvas.pages):
+            self.canvas.pages[number].update()
+        if not self._shown:
+            self._shown = True
+            self.document_shown.emit()
+
+    # -- navigation and zoom -----------------------------------------------------------
+
+    def current_page(self) -> int:
+        """0-based page at the top of the viewport."""
+        top = self.scroll_area.verticalScrollBar().value() + PAGE_GAP
+        for page in self.canvas.pages:
+            if page.geometry().bottom() >= top:
+                return page.number
+        return max(0, self.page_count - 1)
+
+    def go_to_page(self, number: int) -> None:
+        if 0 <= number < len(self.canvas.pages):
+            self.scroll_area.verticalScrollBar().setValue(self.canvas.pages[number].y() - PAGE_GAP)
+            self._viewport_moved()
+
+    def next_page(self) -> None:
+        self.go_to_page(self.current_page() + 1)
+
+    def previous_page(self) -> None:
+        self.go_to_page(self.current_page() - 1)
+
+    def set_zoom(self, zoom: float, *, fit: str | None = None) -> None:
+        anchor = self.current_page()
+        self._fit = fit
+        self._update_scroll_policy()
+        self.zoom = max(ZOOM_STEPS[0], min(ZOOM_STEPS[-1], zoom))
+        self._cache.clear()
+        self._relayout()
+        self.go_to_page(anchor)
+        index = self.zoom_combo.findData(fit) if fit else self.zoom_combo.findData(self.zoom)
+        self.zoom_combo.setPlaceholderText(f"{round(self.zoom * 100)}%")
+        self.zoom_combo.setCurrentIndex(index)
+
+    def zoom_in(self) -> None:
+        self.set_zoom(next((step for step in ZOOM_STEPS if step > self.zoom + 1e-6), ZOOM_STEPS[-1]))
+
+    def zoom_out(self) -> None:
+        self.set_zoom(next((step for step in reversed(ZOOM_STEPS) if step < self.zoom - 1e-6), ZOOM_STEPS[0]))
+
+    def fit_width(self) -> None:
+        self.set_zoom(self._fit_zoom("width"), fit="width")
+
+    def fit_page(self) -> None:
+        self.set_zoom(self._fit_zoom("page"), fit="page")
+
+    def _fit_zoom(self, mode: str) -> float:
+        if not self.page_sizes:
+            return 1.0
+        viewport = self.scroll_area.viewport().size()
+        # Leave room for the vertical scroll bar even before it appears, or fitting would add a horizontal one.
+        room = self.scroll_area.width() - self.scroll_area.verticalScrollBar().sizeHint().width() - 2
+        width = max(w for w, _ in self.page_sizes)
+        height = max(h for _, h in self.page_sizes)
+        by_width = float((room - 2 * PAGE_GAP) / width)
+        if mode == "width":
+            return by_width
+        return min(by_width, float((viewport.height() - 2 * PAGE_GAP) / height))
+
+    def _update_scroll_policy(self) -> None:
+        # Fitted pages never need a horizontal scroll bar; one flickering in would change the fit.
+        policy = Qt.ScrollBarPolicy.ScrollBarAlwaysOff if self._fit else Qt.ScrollBarPolicy.ScrollBarAsNeeded
+        self.scroll_area.setHorizontalScrollBarPolicy(policy)
+
+    def _apply_fit(self) -> None:
+        self._update_scroll_policy()
+        if self._fit:
+            self.zoom = max(ZOOM_STEPS[0], min(ZOOM_STEPS[-1], self._fit_zoom(self._fit)))
+            self.zoom_combo.setCurrentIndex(self.zoom_combo.findData(self._fit))
+
+    def _zoom_chosen(self, index: int) -> None:
+        value = self.zoom_combo.itemData(index)
+        if value == "width":
+            self.fit_width()
+        elif value == "page":
+            self.fit_page()
+        else:
+            self.set_zoom(float(value))
+
+    def _relayout(self) -> None:
+        self.canvas.relayout(self.scroll_area.viewport().width())
+        self._viewport_moved()
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        if self._fit and self.page_sizes:
+            new_zoom = max(ZOOM_STEPS[0], min(ZOOM_STEPS[-1], self._fit_zoom(self._fit)))
+            if abs(new_zoom - self.zoom) > 1e-3:
+                self.zoom = new_zoom
+                self._cache.clear()
+        self._relayout_timer.start()
+
+    def _viewport_moved(self) -> None:
+        self._request_visible()
+        if self.page_sizes:
+            current = self.current_page()
+            self.page_spin.blockSignals(True)
+            self.page_spin.setValue(current + 1)
+            self.page_spin.blockSignals(False)
+            self.page_changed.emit(current + 1, self.page_count)
+        self._update_controls()
+
+    def _update_controls(self) -> None:
+        has_document = bool(self.page_sizes)
+        current = self.current_page() if has_document else 0
+        self.prev_button.setEnabled(has_document and current > 0)
+        self.next_button.setEnabled(has_document and current < self.page_count - 1)
+        controls: tuple[QWidget, ...] = (
+            self.page_spin, self.zoom_in_button, self.zoom_out_button, self.zoom_combo,
+            self.search_edit, self.save_button, self.print_button,
+        )  # fmt: skip
+        for widget in controls:
+            widget.setEnabled(has_document)
+        self.prev_hit_button.setEnabled(len(self._hits) > 1)
+        self.next_hit_button.setEnabled(len(self._hits) > 1)
+
+    # -- search ------------------------------------------------------------------------
+
+    def search(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            self.clear_search()
+            return
+        self._search_requested.emit(self._generation, text)
+
+    def _search_or_next(self) -> None:
+        if self._hits and self.hit_label.property("query") == self.search_edit.text().strip():
+            self.next_hit()
+        else:
+            self.search(self.search_edit.text())
+
+    @Slot(int, str, list)
+    def _found(self, generation: int, query: str, hits: list[tuple[int, list[QRectF]]]) -> None:
+        if generation != self._generation:
+            return
+        self._hits = [(page, rect) for page, rects in hits for rect in rects]
+        self._hit_index = 0 if self._hits else -1
+        self.hit_label.setProperty("query", query)
+        self._show_hit()
+
+    def clear_search(self) -> None:
+        self._hits, self._hit_index = [], -1
+        self.hit_label.setText("")
+        self.hit_label.setProperty("query", None)
+        for page in self.canvas.pages:
+            page.update()
+        self._update_controls()
+
+    @property
+    def hit_count(self) -> int:
+        return len(self._hits)
+
+    def hits_on(self, number: int) -> list[QRectF]:
+        return [rect for page, rect in self._hits if page == number]
+
+    def is_current_hit(self, number: int, index_on_page: int) -> bool:
+        if self._hit_index < 0:
+            return False
+        page, _ = self._hits[self._hit_index]
+        if page != number:
+            return False
+        first = next(i for i, (p, _) in enumerate(self._hits) if p == number)
+        return self._hit_index - first == index_on_page
+
+    def next_hit(self) -> None:
+        if self._hits:
+            self._hit_index = (self._hit_index + 1) % len(self._hits)
+            self._show_hit()
+
+    def previous_hit(self) -> None:
+        if self._hits:
+            self._hit_index = (self._hit_index - 1) % len(self._hits)
+            self._show_hit()
+
+    def _show_hit(self) -> None:
+        if not self._hits:
+            self.hit_label.setText("No matches")
+        else:
+            self.hit_label.setText(f"{self._hit_index + 1} of {len(self._hits)}")
+            page, rect = self._hits[self._hit_index]
+            widget = self.canvas.pages[page]
+            self.scroll_area.ensureVisible(
+                widget.x() + round(rect.center().x() * self.zoom),
+                widget.y() + round(rect.center().y() * self.zoom),
+                50,
+                120,
+            )
+        for page_widget in self.canvas.pages:
+            page_widget.update()
+        self._update_controls()
+
+    # -- save and print ----------------------------------------------------------------
+
+    def save_copy(self, path: str | None = None) -> Path | None:
+        """Writes the exact bytes that were shown (a signed document keeps its hash)."""
+        if not self.data:
+            return None
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Save a copy", str(Path.home() / self.filename), "PDF documents (*.pdf)"
+            )
+            if not chosen:
+                return None
+            path = chosen
+        target = Path(path)
+        try:
+            target.write_bytes(self.data)
+        except OSError as exc:
+            QMessageBox.warning(self, "Could not save", f"The copy could not be saved: {exc.strerror or exc}.")
+            return None
+        return target
+
+    def print_document(self, printer: QPrinter | None = None) -> None:
+        """Pages are rendered at print resolution on the worker, then painted here as they arrive."""
+        if not self.page_sizes:
+            return
+        if printer is None:
+            printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+            printer.setDocName(self.filename)
+            dialog = QPrintDialog(printer, self)
+            if dialog.exec() != QPrintDialog.DialogCode.Accepted:
+                return
+        self._print_job += 1
+        self._print_pages = {}
+        self._printer = printer
+        self._print_requested.emit(self._print_job)
+
+    @Slot(int, int, QImage)
+    def _printed_page(self, job: int, number: int, image: QImage) -> None:
+        if job != self._print_job or self._printer is None:
+            return
+        self._print_pages[number] = image
+        if len(self._print_pages) < self.page_count:
+            return
+        printer, self._printer = self._printer, None
+        painter = QPainter()
+        if not painter.begin(printer):
+            QMessageBox.warning(self, "Could not print", "The printer could not be started.")
+            return
+        for index in range(self.page_count):
+            if index:
+                printer.newPage()
+            page_image = self._print_pages[index]
+            target = painter.viewport()
+            size = page_image.size().scaled(target.size(), Qt.AspectRatioMode.KeepAspectRatio)
+            painter.drawImage(QRectF(QPointF(0, 0), size.toSizeF()), page_image)
+        painter.end()
+        self._print_pages = {}
+
+    # -- lifetime ----------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Closes the document and stops the worker thread (also done when the widget is destroyed)."""
+        _stop(self._thread, self.renderer)
+
+
+def _stop(thread: QThread, renderer: PdfRenderer, *_: object) -> None:
+    if not shiboken6.isValid(thread) or not thread.isRunning():
+        return
+    if shiboken6.isValid(renderer):
+        QMetaObject.invokeMethod(renderer, "shutdown", Qt.ConnectionType.BlockingQueuedConnection)
+    thread.quit()
+    thread.wait(5000)

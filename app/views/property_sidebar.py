@@ -1,0 +1,177 @@
+"""Left sidebar: the property filter (PF-1, PF-2) and the balance of the selection (PF-3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.formatting import clock_text, money_text
+from app.models.properties import PropertiesModel
+from app.models.roles import Role
+from app.services.records import Balance
+from app.views.delegates import PropertyDelegate
+from app.views.theme import icon, named
+
+# Below this many properties a search box is clutter.
+SEARCH_THRESHOLD = 6
+
+
+class _PropertySearch(QSortFilterProxyModel):
+    def filterAcceptsRow(self, source_row: int, source_parent: object) -> bool:
+        text = self.filterRegularExpression().pattern().casefold()
+        if not text:
+            return True
+        index = self.sourceModel().index(source_row, 0)
+        haystack = f"{index.data()} {index.data(Role.SECONDARY)}".casefold()
+        return text in haystack
+
+
+class PropertySidebar(QFrame):
+    def __init__(self, model: PropertiesModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Sidebar")
+        self.model = model
+        self.proxy = _PropertySearch(self)
+        self.proxy.setSourceModel(model)
+
+        title = named(QLabel("PROPERTIES"), "SidebarTitle")
+        self.select_all_button = named(QPushButton("All"), "LinkButton")
+        self.select_none_button = named(QPushButton("None"), "LinkButton")
+        for button in (self.select_all_button, self.select_none_button):
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.setAutoDefault(False)
+        self.select_all_button.setAccessibleName("Select all properties")
+        self.select_none_button.setAccessibleName("Select no properties")
+        self.search_edit = QLineEdit(placeholderText="Find a property", clearButtonEnabled=True)
+        self.search_edit.setAccessibleName("Find a property")
+        self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.list_view = named(QListView(), "PropertyList")
+        self.list_view.setModel(self.proxy)
+        self.list_view.setAccessibleName("Properties")
+        self.list_view.setAccessibleDescription(
+            "Check the properties whose items the lists show; Space checks or unchecks"
+        )
+        self.list_view.setItemDelegate(PropertyDelegate(self.list_view))
+        self.list_view.setSelectionMode(QListView.SelectionMode.NoSelection)
+        self.list_view.setUniformItemSizes(True)
+        self.list_view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+
+        self.stale = False
+        self.balance_card = card = named(QFrame(), "BalanceCard")
+        self.balance_caption = named(QLabel("CURRENT BALANCE"), "BalanceCaption")
+        self.balance_label = named(QLabel("—"), "BalanceAmount")
+        self.balance_detail = named(QLabel(""), "BalanceDetail")
+        self.credits_label = named(QLabel(""), "CreditsLine")
+        for label in (self.balance_detail, self.credits_label):
+            label.setWordWrap(True)
+        card.setAccessibleName("Current balance")
+        card_layout = QVBoxLayout(card)
+        card_layout.setContentsMargins(16, 14, 16, 14)
+        card_layout.setSpacing(4)
+        card_layout.addWidget(self.balance_caption)
+        card_layout.addWidget(self.balance_label)
+        card_layout.addWidget(self.balance_detail)
+        card_layout.addWidget(self.credits_label)
+
+        header = QHBoxLayout()
+        header.addWidget(title)
+        header.addStretch()
+        header.addWidget(self.select_all_button)
+        header.addWidget(self.select_none_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 18, 16, 16)
+        layout.setSpacing(10)
+        layout.addLayout(header)
+        layout.addWidget(self.search_edit)
+        layout.addWidget(self.list_view, 1)
+        layout.addWidget(card)
+
+        self.search_edit.textChanged.connect(self._search)
+        self.select_all_button.clicked.connect(lambda: self._check_visible(True))
+        self.select_none_button.clicked.connect(lambda: self._check_visible(False))
+        model.modelReset.connect(self._properties_changed)
+        model.selection_changed.connect(self._update_buttons)
+        self.list_view.clicked.connect(self._toggle)
+        self._properties_changed()
+
+    @staticmethod
+    def _repolish(widget: QWidget) -> None:
+        """Re-applies the style sheet to the card and its labels after the dynamic property it
+        selects on changed (Qt does not restyle on its own)."""
+        for each in (widget, *widget.findChildren(QLabel)):
+            each.style().unpolish(each)
+            each.style().polish(each)
+
+    def _search(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+
+    def _toggle(self, proxy_index: object) -> None:
+        """A click anywhere on the row toggles it, not only on the small box."""
+        index = self.proxy.mapToSource(proxy_index)  # type: ignore[arg-type]
+        current = Qt.CheckState(index.data(Qt.ItemDataRole.CheckStateRole))
+        flipped = Qt.CheckState.Unchecked if current == Qt.CheckState.Checked else Qt.CheckState.Checked
+        self.model.setData(index, flipped.value, Qt.ItemDataRole.CheckStateRole)
+
+    def _check_visible(self, checked: bool) -> None:
+        """With a search active, "Select all" / "None" act on the properties found."""
+        ids = [self.proxy.index(row, 0).data(Role.ID) for row in range(self.proxy.rowCount())]
+        self.model.set_checked(ids, checked)
+
+    def _properties_changed(self) -> None:
+        self.search_edit.setVisible(self.model.rowCount() >= SEARCH_THRESHOLD)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        selected = len(self.model.selected_ids())
+        self.select_all_button.setEnabled(selected < self.model.rowCount())
+        self.select_none_button.setEnabled(selected > 0)
+
+    # -- balance -------------------------------------------------------------------
+
+    def show_balance_loading(self) -> None:
+        self.balance_detail.setText("Updating…")
+
+    def show_balance(self, balance: Balance, currency: str) -> None:
+        self.stale = False
+        self.balance_card.setProperty("stale", False)
+        self._repolish(self.balance_card)
+        self.balance_card.setToolTip("")
+        self.balance_label.setText(money_text(balance.current_balance, currency))
+        selected, total = len(self.model.selected_ids()), self.model.rowCount()
+        scope = "all properties" if selected == total else f"{selected} of {total} properties"
+        due = balance.due_invoice_count
+        invoices = "No invoices due" if due == 0 else f"{due} invoice{'s' if due != 1 else ''} due"
+        self.balance_detail.setText(f"{invoices} · {scope}")
+        if balance.unapplied_credits > 0:
+            self.credits_label.setText(
+                f"Unapplied credits: {money_text(balance.unapplied_credits, currency)} (not deducted above)"
+            )
+            self.credits_label.show()
+        else:
+            self.credits_label.hide()
+
+    def mark_balance_stale(self, loaded_at: datetime, reason: str) -> None:
+        """Keeps the amount last loaded for the same properties, saying it may be out of date."""
+        self.stale = True
+        self.balance_card.setProperty("stale", True)
+        self._repolish(self.balance_card)
+        self.balance_card.setToolTip(reason)
+        self.balance_detail.setText(f"Not up to date · as of {clock_text(loaded_at)}")
+
+    def show_balance_error(self, message: str) -> None:
+        self.stale = False
+        self.balance_label.setText("—")
+        self.balance_detail.setText(message)
+        self.credits_label.hide()

@@ -1,0 +1,322 @@
+"""The proposal detail: a web-page-like view that reads well in a small window, with its actions.
+
+"View proposal" opens the PDF in the embedded viewer, "Sign…" the sign dialog (enabled only
+when the portal says this contact can sign; otherwise the portal's reason is shown), and once
+signed the signed copy can be viewed and downloaded (PR-9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.models.formatting import date_text, money_text
+from app.services.errors import PortalError
+from app.services.records import ProposalDetail
+from app.services.session import PortalSession
+from app.services.tasks import TaskRunner
+from app.views import document_page as page
+from app.views.pdf_window import PdfWindow
+from app.views.sign_dialog import SignDialog
+from app.views.theme import colors, icon, named
+
+TYPE_NAMES = {"work_order": "Work order", "contract": "Contract"}
+
+
+def proposal_html(detail: ProposalDetail, currency: str) -> str:
+    """The detail as simple HTML for QTextBrowser: one column, so it wraps in a narrow window."""
+
+    def money(amount: object) -> str:
+        return page.e(money_text(amount, currency))  # type: ignore[arg-type]
+
+    c = colors()  # the palette in use, so the page reads in light and dark alike
+    kind = TYPE_NAMES.get(detail.opportunity_type, detail.opportunity_type)
+    parts = [
+        page.header(
+            f"PROPOSAL {detail.number} · {kind}",
+            detail.title,
+            detail.status,
+            f"{detail.property.name} · shared {date_text(detail.shared_on)}",
+        )
+    ]
+    if detail.change_order_of is not None:
+        parts.append(
+            page.note(
+                f"This is a change order: it revises proposal {page.e(detail.change_order_of.number)}.", "warning"
+            )
+        )
+    if detail.signature is not None:
+        signature = detail.signature
+        captured = (
+            f" (captured by {page.e(signature.captured_by.name)} for the customer)" if signature.captured_by else ""
+        )
+        parts.append(
+            page.note(
+                f"<b>Signed by {page.e(signature.signer_name)}</b> on "
+                f"{page.e(date_text(signature.signed_at.astimezone().date()))}{captured}.<br/>"
+                f"Approved amount: <b>{money(detail.approved_total or detail.total)}</b>",
+                "success",
+            )
+        )
+    parts.append(page.section("Scope of work"))
+    if detail.line_items is not None:
+        columns = [("Description", "left"), ("Qty", "right"), ("Unit price", "right"), ("Amount", "right")]
+        rows = [
+            (
+                page.e(item.description),
+                page.e(f"{item.quantity.normalize():f}"),
+                money(item.unit_price),
+                money(item.amount),
+            )
+            for item in detail.line_items
+            if not item.optional
+        ]
+        parts.append(page.table(columns, rows))
+    else:
+        parts.append("<p>The work is quoted as a lump sum; your service contact can walk you through it.</p>")
+    parts.append(page.total_line("Total", money(detail.total)))
+    if detail.optional_services:
+        parts.append(page.section("Optional services"))
+        parts.append(
+            page.hint(
+                "Selected when the proposal was signed." if detail.signature else "You can choose these when you sign."
+            )
+        )
+        options: list[str] = []
+        for option in detail.optional_services:
+            mark = ""
+            if detail.signature is not None:
+                mark = (
+                    f"<span style='color:{c.accent_text}; font-weight:600;'>✓ Selected</span>"
+                    if option.selected
+                    else f"<span style='color:{c.muted};'>Not selected</span>"
+                )
+            options.append(
+                f"<tr><td>{page.e(option.description)}</td><td align='right'>{mark}</td>"
+                f"<td align='right'>+{money(option.amount)}</td></tr>"
+            )
+        parts.append(f"<table width='100%' cellspacing='0' cellpadding='5'>{''.join(options)}</table>")
+    if detail.sales_rep is not None:
+        rep = detail.sales_rep
+        parts.append(page.section("Service contact") + page.contact(rep.name, rep.email, rep.phone))
+    return "".join(parts)
+
+
+class ProposalWindow(QDialog):
+    """Opened from the proposals list (double-click or Enter); emits `signed` so the list refreshes."""
+
+    signed = Signal(object)
+
+    def __init__(
+        self, session: PortalSession, runner: TaskRunner, proposal_id: int, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.runner = runner
+        self.proposal_id = proposal_id
+        self.detail: ProposalDetail | None = None
+        self.pdf_window: PdfWindow | None = None
+        self.sign_dialog: SignDialog | None = None
+        self.setWindowTitle("Proposal")
+        self.setWindowIcon(icon("app"))
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setMinimumSize(QSize(420, 420))
+        self.resize(QSize(720, 760))
+
+        self.browser = QTextBrowser()
+        self.browser.setOpenExternalLinks(True)
+        self.browser.setObjectName("DocumentPage")
+        self.browser.document().setDocumentMargin(18)
+        # One column that wraps: a horizontal scroll bar would only ever scroll a few pixels of table edge.
+        self.browser.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.message = named(QLabel(""), "FormError")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        self.reason_label = QLabel("")
+        self.reason_label.setWordWrap(True)
+        self.reason_label.setStyleSheet(f"color: {colors().warn_text};")
+        self.reason_label.hide()
+        self.view_button = QPushButton("View proposal")
+        self.sign_button = QPushButton("Sign…")
+        self.sign_button.setObjectName("PrimaryButton")
+        self.signed_view_button = QPushButton("View signed PDF")
+        self.signed_download_button = QPushButton("Download signed PDF…")
+        self.retry_button = QPushButton("Try again")
+        self.retry_button.hide()
+        self.view_button.clicked.connect(self.view_pdf)
+        self.sign_button.clicked.connect(self.open_sign_dialog)
+        self.signed_view_button.clicked.connect(self.view_signed_pdf)
+        self.signed_download_button.clicked.connect(lambda: self.download_signed_pdf())
+        self.retry_button.clicked.connect(self.load)
+
+        actions = QHBoxLayout()
+        actions.setSpacing(8)
+        for button in (self.view_button, self.signed_view_button, self.signed_download_button, self.retry_button):
+            actions.addWidget(button)
+        actions.addStretch()
+        actions.addWidget(self.sign_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(8)
+        layout.addWidget(self.browser, 1)
+        layout.addWidget(self.reason_label)
+        layout.addWidget(self.message)
+        layout.addLayout(actions)
+        QShortcut(QKeySequence("Ctrl+P"), self, self.view_pdf)
+        self._set_actions()
+        self.load()
+
+    # -- loading -----------------------------------------------------------------------
+
+    def load(self) -> None:
+        self.retry_button.hide()
+        self.message.hide()
+        self.browser.setHtml("<p style='color:#6b7379;'>Loading the proposal…</p>")
+        client = self.session.client
+        proposal_id = self.proposal_id
+        self.runner.run(lambda: client.proposal(proposal_id), self.show_detail, self._load_failed)
+
+    def show_detail(self, detail: ProposalDetail) -> None:
+        self.detail = detail
+        self.setWindowTitle(f"Proposal {detail.number} — {detail.title}")
+        scroll = self.browser.verticalScrollBar().value()
+        self.browser.setHtml(proposal_html(detail, self.session.config.currency))
+        self.browser.verticalScrollBar().setValue(scroll)
+        self._set_actions()
+
+    def _load_failed(self, error: Exception) -> None:
+        self.browser.setHtml("")
+        self._show_error(error, "The proposal could not be loaded.")
+        self.retry_button.show()
+        self._set_actions()
+
+    def _set_actions(self) -> None:
+        detail = self.detail
+        loaded = detail is not None
+        self.view_button.setEnabled(loaded)
+        self.sign_button.setEnabled(loaded and bool(detail and detail.can_sign))
+        signed = bool(detail and detail.signature)
+        self.signed_view_button.setVisible(signed)
+        self.signed_download_button.setVisible(signed)
+        self.sign_button.setVisible(not signed)
+        reason = detail.sign_blocked_reason if detail and not detail.can_sign and not signed else None
+        self.reason_label.setText(reason or "")
+        self.reason_label.setVisible(bool(reason))
+        self.sign_button.setToolTip(reason or "")
+
+    def _show_error(self, error: Exception, fallback: str) -> None:
+        self.message.setText(error.detail if isinstance(error, PortalError) else fallback)
+        self.message.show()
+
+    # -- actions -----------------------------------------------------------------------
+
+    def _fetch(self, op: Callable[[], bytes], done: Callable[[bytes], None], button: QPushButton) -> None:
+        label = button.text()
+        button.setEnabled(False)
+        button.setText("Opening…")
+        self.message.hide()
+
+        def finished(data: bytes) -> None:
+            button.setText(label)
+            self._set_actions()
+            done(data)
+
+        def failed(error: Exception) -> None:
+            button.setText(label)
+            self._set_actions()
+            self._show_error(error, "The document could not be opened.")
+
+        self.runner.run(op, finished, failed)
+
+    def view_pdf(self) -> None:
+        if self.detail is None:
+            return
+        detail, client = self.detail, self.session.client
+        self._fetch(
+            lambda: client.proposal_pdf(detail.id),
+            lambda data: self._open_viewer(f"Proposal {detail.number}", data, f"{detail.number}.pdf"),
+            self.view_button,
+        )
+
+    def view_signed_pdf(self) -> None:
+        if self.detail is None:
+            return
+        detail, client = self.detail, self.session.client
+        self._fetch(
+            lambda: client.signed_proposal_pdf(detail.id),
+            lambda data: self._open_viewer(
+                f"Signed proposal {detail.number}", data, f"{detail.number}-signed.pdf", signed=True
+            ),
+            self.signed_view_button,
+        )
+
+    def download_signed_pdf(self, path: str | None = None) -> None:
+        """Fetches the signed copy and writes it where the user chooses (or to `path`)."""
+        if self.detail is None:
+            return
+        detail, client = self.detail, self.session.client
+
+        def save(data: bytes) -> None:
+            target = path
+            if target is None:
+                target, _ = QFileDialog.getSaveFileName(
+                    self, "Save signed proposal", str(Path.home() / f"{detail.number}-signed.pdf"), "PDF (*.pdf)"
+                )
+            if not target:
+                return
+            try:
+                Path(target).write_bytes(data)
+            except OSError as exc:
+                self.message.setText(f"The signed proposal could not be saved: {exc.strerror or exc}.")
+                self.message.show()
+                return
+            self.saved_path = Path(target)
+
+        self._fetch(lambda: client.signed_proposal_pdf(detail.id), save, self.signed_download_button)
+
+    def _open_viewer(self, title: str, data: bytes, filename: str, *, signed: bool = False) -> None:
+        if self.pdf_window is not None:
+            self.pdf_window.close()
+        window = PdfWindow(title, data, filename, self)
+        if not signed and self.detail is not None and self.detail.can_sign:
+            window.add_action("Sign…", self.open_sign_dialog)
+        window.finished.connect(lambda _: setattr(self, "pdf_window", None))
+        self.pdf_window = window
+        window.show()
+
+    def open_sign_dialog(self) -> None:
+        if self.detail is None or not self.detail.can_sign:
+            return
+        session = self.session
+        dialog = SignDialog(
+            self.detail,
+            session.client,
+            self.runner,
+            currency=session.config.currency,
+            signer_name=session.user.name if session.user.kind == "contact" else "",
+            company_name=session.config.branch.name,
+            parent=self,
+        )
+        dialog.signed.connect(self._signed)
+        dialog.finished.connect(lambda _: setattr(self, "sign_dialog", None))
+        self.sign_dialog = dialog
+        dialog.open()
+
+    def _signed(self, detail: ProposalDetail) -> None:
+        if self.pdf_window is not None:
+            self.pdf_window.close()
+        self.show_detail(detail)
+        self.signed.emit(detail)

@@ -1,0 +1,203 @@
+"""A request as a conversation (RQ-1, RQ-2, RQ-4): the thread, downloads, and the reply box.
+
+The window is kept (hidden) when closed, so an unsent reply is still there when the customer
+opens the same request again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
+
+from app.services.portal_client import PortalClient
+from app.services.records import RequestSummary
+from app.services.tasks import TaskRunner
+from app.services.work_records import Comment, RequestDetail
+from app.views.comment_composer import CommentComposer
+from app.views.detail_pages import OPEN_SCHEME, attachment_id, make_browser, request_page
+from app.views.detail_support import ask_save_path, error_sentence, open_link
+from app.views.pdf_window import PdfWindow
+from app.views.theme import named
+
+SavePathAsker = Callable[[QWidget, str], Path | None]
+
+
+class RequestDetailDialog(QDialog):
+    posted = Signal(object)  # Comment: the list's last activity and count changed
+    # Tests replace this to answer the save dialog.
+    ask_save_path: SavePathAsker = staticmethod(ask_save_path)
+
+    def __init__(
+        self,
+        client: PortalClient,
+        runner: TaskRunner,
+        summary: RequestSummary,
+        me: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.runner = runner
+        self.summary = summary
+        self.me = me
+        self.detail: RequestDetail | None = None
+        self.problem: str | None = None
+        self.last_download: Path | None = None
+        self.pdf_window: PdfWindow | None = None
+        self._generation = 0
+        self._scroll_to_end = False
+        self.setWindowTitle(f"{summary.number} — {summary.subject}")
+        self.resize(680, 780)
+
+        self.browser = make_browser()
+        self.browser.anchorClicked.connect(self._link)
+        self.notice = named(QLabel(""), "FormInfo")
+        self.notice.setWordWrap(True)
+        self.notice.setTextFormat(Qt.TextFormat.RichText)
+        self.notice.linkActivated.connect(self._open_download)
+        self.notice.hide()
+        self.composer = CommentComposer()
+        self.composer.send_requested.connect(self.send)
+
+        notice_row = QVBoxLayout()
+        notice_row.setContentsMargins(16, 8, 16, 0)
+        notice_row.addWidget(self.notice)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.browser, 1)
+        layout.addLayout(notice_row)
+        layout.addWidget(self.composer)
+        self._render()
+        self.load()
+
+    # -- the thread ------------------------------------------------------------------
+
+    def load(self) -> None:
+        """(Re)loads the thread; a late answer to an earlier load never replaces a newer one."""
+        self._generation += 1
+        generation = self._generation
+        client, request_id = self.client, self.summary.id
+
+        def shown(detail: RequestDetail) -> None:
+            if generation == self._generation:
+                self.detail = detail
+                self.summary = detail.summary
+                self.problem = None
+                self._render()
+
+        def failed(error: Exception) -> None:
+            if generation == self._generation:
+                self.problem = error_sentence(error)
+                self._render()
+
+        self.runner.run(lambda: client.request(request_id), shown, failed)
+
+    def _render(self) -> None:
+        bar = self.browser.verticalScrollBar()
+        position = bar.value()
+        self.browser.setHtml(request_page(self.summary, self.detail, self.me, problem=self.problem))
+        if self._scroll_to_end and self.detail is not None:
+            self._scroll_to_end = False
+            bar.setValue(bar.maximum())
+        else:
+            bar.setValue(position)
+
+    # -- replying --------------------------------------------------------------------
+
+    def send(self) -> None:
+        composer = self.composer
+        if composer.is_empty():
+            composer.show_error("Write a reply or attach a file first.")
+            return
+        body, files = composer.body, composer.files
+        client, request_id = self.client, self.summary.id
+        composer.set_sending(True)
+        self._show_notice("")
+
+        def sent(comment: Comment) -> None:
+            composer.set_sending(False)
+            composer.clear()
+            self._scroll_to_end = True
+            self.posted.emit(comment)
+            self.load()
+
+        def failed(error: Exception) -> None:
+            # The draft stays exactly as it was: text and files (RQ-2 "a failed send keeps...").
+            composer.set_sending(False)
+            composer.show_error(error_sentence(error))
+
+        self.runner.run(lambda: client.add_comment(request_id, body, files), sent, failed)
+
+    # -- downloads (RQ-4) ------------------------------------------------------------
+
+    def _link(self, url: QUrl) -> None:
+        to_open = attachment_id(url, OPEN_SCHEME)
+        if to_open is not None:
+            self.open_pdf(to_open)
+            return
+        wanted = attachment_id(url)
+        if wanted is None:
+            open_link(url)
+            return
+        info = self.detail.attachment(wanted) if self.detail else None
+        if info is None:
+            return
+        target = self.ask_save_path(self, info.filename)
+        if target is None:
+            return
+        client = self.client
+        self._show_notice(f"Downloading “{_html(info.filename)}”…")
+
+        def saved(path: Path) -> None:
+            self.last_download = path
+            self._show_notice(
+                f"Saved “{_html(path.name)}” in {_html(str(path.parent))}. "
+                f'<a href="{QUrl.fromLocalFile(str(path)).toString()}">Open it</a>'
+            )
+
+        def failed(error: Exception) -> None:
+            self._show_notice(error_sentence(error), error=True)
+
+        self.runner.run(lambda: client.download_attachment(wanted, target), saved, failed)
+
+    def open_pdf(self, wanted: int) -> None:
+        """A PDF attachment in the embedded viewer (fetched and rendered off the GUI thread)."""
+        info = self.detail.attachment(wanted) if self.detail else None
+        if info is None:
+            return
+        client = self.client
+        self._show_notice(f"Opening “{_html(info.filename)}”…")
+
+        def opened(data: bytes) -> None:
+            self._show_notice("")
+            if self.pdf_window is not None:
+                self.pdf_window.close()
+            window = PdfWindow(info.filename, data, info.filename, self)
+            window.finished.connect(lambda _: setattr(self, "pdf_window", None))
+            self.pdf_window = window
+            window.show()
+
+        def failed(error: Exception) -> None:
+            self._show_notice(error_sentence(error), error=True)
+
+        self.runner.run(lambda: client.attachment_pdf(wanted), opened, failed)
+
+    def _open_download(self, link: str) -> None:
+        QDesktopServices.openUrl(QUrl(link))
+
+    def _show_notice(self, text: str, *, error: bool = False) -> None:
+        self.notice.setObjectName("FormError" if error else "FormInfo")
+        self.notice.style().unpolish(self.notice)
+        self.notice.style().polish(self.notice)
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
+
+
+def _html(text: str) -> str:
+    return escape(text, quote=False)

@@ -1,0 +1,140 @@
+"""The app's top-level flow: sign-in dialog, main window, sign-out back to the dialog, and the
+demo server's lifetime."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication, QDialog
+
+from app.services import session as sessions
+from app.services.accounts import Accounts
+from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer
+from app.services.errors import PortalError
+from app.services.session import PortalSession
+from app.services.tasks import TaskRunner
+from app.views.main_window import MainWindow
+from app.views.sign_in_dialog import SignInDialog
+from app.views.staff_views import FindCustomerWindow
+
+
+class AppShell(QObject):
+    def __init__(self, app: QApplication, accounts: Accounts, demo: DemoServer | None, portal_url: str | None) -> None:
+        super().__init__()
+        self._app = app
+        self.accounts = accounts
+        self.demo = demo
+        self._portal_url = portal_url
+        self.runner = TaskRunner(self)
+        self.window: MainWindow | None = None
+        self.find_window: FindCustomerWindow | None = None
+        self.dialog: SignInDialog | None = None
+        app.setQuitOnLastWindowClosed(True)
+        app.aboutToQuit.connect(self.shutdown)
+
+    def start(self, *, straight_to_demo: bool = False) -> None:
+        if straight_to_demo and self.demo is not None:
+            self.open_demo()
+        else:
+            self.show_sign_in(try_token=self._portal_url is None)
+
+    def open_demo(self) -> None:
+        """`--demo`: no dialog; the demo contact is signed in as soon as the server answers."""
+        demo = self.demo
+        assert demo is not None
+        demo.start()
+        self.accounts.do_not_list(demo.origin)
+
+        def op() -> PortalSession:
+            demo.wait_until_ready()
+            return sessions.sign_in(demo.portal_url, DEMO_EMAIL, DEMO_PASSWORD)
+
+        def failed(error: Exception) -> None:
+            self.show_sign_in(error=error.detail if isinstance(error, PortalError) else str(error))
+
+        self.runner.run(op, lambda session: self.open_window(session, remember=False), failed)
+
+    def show_sign_in(self, *, error: str | None = None, try_token: bool = False) -> None:
+        dialog = SignInDialog(self.accounts, demo=self.demo, portal_url=self._portal_url)
+        if self.demo is not None and self.demo.port:
+            self.accounts.do_not_list(self.demo.origin)
+        dialog.finished.connect(lambda result: self._sign_in_finished(dialog, result))
+        self.dialog = dialog
+        dialog.show()
+        if error:
+            dialog.show_error(error)
+        elif try_token:
+            dialog.try_stored_token()
+
+    def _sign_in_finished(self, dialog: SignInDialog, result: int) -> None:
+        self.dialog = None
+        dialog.deleteLater()
+        if result == QDialog.DialogCode.Accepted and dialog.session is not None:
+            if self.demo is not None and self.demo.port:
+                self.accounts.do_not_list(self.demo.origin)
+            self.open_window(dialog.session, remember=dialog.remember)
+        elif self.window is None:
+            self._app.quit()
+
+    def open_window(self, session: PortalSession, *, remember: bool) -> None:
+        self.accounts.signed_in(session, remember_password=remember)
+        if session.is_staff:
+            self.open_find_customer(session)
+            return
+        window = MainWindow(session, self.accounts, remember_password=remember)
+        window.signed_out.connect(self._signed_out)
+        self.window = window
+        window.show()
+
+    # -- staff (SA-1, SA-2) -----------------------------------------------------------
+
+    def open_find_customer(self, session: PortalSession) -> None:
+        """Staff start at "Find customer"; a customer's portal opens in the normal main window."""
+        find = FindCustomerWindow(session)
+        find.assist_opened.connect(self._assist_opened)
+        find.signed_out.connect(self._staff_signed_out)
+        self.find_window = find
+        find.show()
+
+    def _assist_opened(self, assisted: PortalSession) -> None:
+        find = self.find_window
+        assert find is not None
+        # The assist token is never stored: it lives only as long as this window.
+        window = MainWindow(assisted, self.accounts)
+        window.assist_ended.connect(self._assist_ended)
+        self.window = window
+        window.show()
+        find.hide()
+
+    def _assist_ended(self, message: str) -> None:
+        window, self.window = self.window, None
+        if window is not None:
+            window.session.client.close()
+            window.close()
+            window.deleteLater()
+        if self.find_window is not None:
+            self.find_window.assist_ended(message or None)
+
+    def _staff_signed_out(self) -> None:
+        find, self.find_window = self.find_window, None
+        if find is not None:
+            self.accounts.signed_out(find.session)
+        self._assist_ended("")
+        self._portal_url = None
+        self.show_sign_in()
+        if find is not None:
+            find.close()
+            find.deleteLater()
+
+    def _signed_out(self) -> None:
+        window, self.window = self.window, None
+        self._portal_url = None
+        self.show_sign_in()
+        if window is not None:
+            window.close()
+            window.deleteLater()
+
+    def shutdown(self) -> None:
+        if self.window is not None:
+            self.window.save_layout()
+        if self.demo is not None:
+            self.demo.stop()

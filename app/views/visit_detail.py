@@ -1,0 +1,78 @@
+"""A visit's page (VI-2): date, services, the notes staff published, and the service contact."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QUrl
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
+
+from app.models.dates import day_heading
+from app.services.portal_client import PortalClient
+from app.services.records import VisitSummary
+from app.services.tasks import TaskRunner
+from app.services.work_records import VisitDetail
+from app.views.detail_pages import make_browser, visit_page
+from app.views.detail_support import error_sentence, open_link
+
+
+class VisitDetailDialog(QDialog):
+    def __init__(
+        self, client: PortalClient, runner: TaskRunner, visit: VisitSummary, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.runner = runner
+        self.visit = visit
+        self.detail: VisitDetail | None = None
+        self.problem: str | None = None
+        self._generation = 0
+        self.setWindowTitle(f"Visit {day_heading(visit.date, date.today())} — {visit.property.name}")
+        self.resize(560, 580)
+
+        self.browser = make_browser()
+        self.browser.anchorClicked.connect(self._link)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        self.retry_button = QPushButton("Try again")
+        self.retry_button.setAutoDefault(False)
+        self.retry_button.clicked.connect(self.load)
+        buttons.addButton(self.retry_button, QDialogButtonBox.ButtonRole.ActionRole)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 12)
+        layout.setSpacing(10)
+        layout.addWidget(self.browser, 1)
+        button_row = QVBoxLayout()
+        button_row.setContentsMargins(16, 0, 16, 0)
+        button_row.addWidget(buttons)
+        layout.addLayout(button_row)
+        self._render()
+        self.load()
+
+    def load(self) -> None:
+        """Fetches the detail; an answer to an earlier load that arrives late is ignored."""
+        self._generation += 1
+        generation = self._generation
+        self.problem = None
+        self._render()
+        client, visit_id = self.client, self.visit.id
+
+        def shown(detail: VisitDetail) -> None:
+            if generation == self._generation:
+                self.detail = detail
+                self.visit = detail.summary
+                self._render()
+
+        def failed(error: Exception) -> None:
+            if generation == self._generation:
+                self.problem = error_sentence(error)
+                self._render()
+
+        self.runner.run(lambda: client.visit(visit_id), shown, failed)
+
+    def _render(self) -> None:
+        self.retry_button.setVisible(self.problem is not None)
+        self.browser.setHtml(visit_page(self.visit, self.detail, date.today(), problem=self.problem))
+
+    def _link(self, url: QUrl) -> None:
+        open_link(url)

@@ -1,0 +1,91 @@
+"""Opens the visit and request windows from the main window's tabs (issue 6).
+
+Kept out of MainWindow so that window only wires signals; the windows opened here stay alive
+(hidden) when closed, one per record, so reopening a request finds its unsent reply again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QDialog, QWidget
+
+from app.services.records import Property, RequestSummary, VisitSummary
+from app.views.new_request_dialog import NewRequestDialog
+from app.views.request_detail import RequestDetailDialog
+from app.views.requests_tab import RequestsTab
+from app.views.visit_detail import VisitDetailDialog
+
+if TYPE_CHECKING:
+    from app.views.main_window import MainWindow
+
+
+class WorkScreens(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.visit_dialogs: dict[tuple[str, int], VisitDetailDialog] = {}
+        self.request_dialogs: dict[tuple[str, int], RequestDetailDialog] = {}
+        self.new_request_dialog: NewRequestDialog | None = None
+        window.tabs["visits"].item_activated.connect(self.open_visit)
+        requests_tab = window.tabs["requests"]
+        requests_tab.item_activated.connect(self.open_request)
+        if isinstance(requests_tab, RequestsTab):
+            requests_tab.new_request_requested.connect(self.new_request)
+
+    def open_visit(self, visit: VisitSummary) -> VisitDetailDialog:
+        key = (self.window.session.portal_url, visit.id)
+        dialog = self.visit_dialogs.get(key)
+        if dialog is None:
+            dialog = VisitDetailDialog(self.window.session.client, self.window.runner, visit, self.window)
+            self.visit_dialogs[key] = dialog
+        else:
+            dialog.load()
+        _present(dialog)
+        return dialog
+
+    def open_request(self, request: RequestSummary) -> RequestDetailDialog:
+        session = self.window.session
+        key = (session.portal_url, request.id)
+        dialog = self.request_dialogs.get(key)
+        if dialog is None:
+            dialog = RequestDetailDialog(session.client, self.window.runner, request, session.user.name, self.window)
+            dialog.posted.connect(lambda _comment: self.window.load_tab("requests"))
+            self.request_dialogs[key] = dialog
+        else:
+            dialog.load()
+        _present(dialog)
+        return dialog
+
+    def new_request(self) -> NewRequestDialog:
+        """Offers the properties checked in the sidebar, or every property when none is."""
+        if self.new_request_dialog is not None and self.new_request_dialog.isVisible():
+            _present(self.new_request_dialog)
+            return self.new_request_dialog
+        model = self.window.properties_model
+        selected = set(model.selected_ids())
+        choices: list[Property] = [p for p in model.properties if p.id in selected] or list(model.properties)
+        dialog = NewRequestDialog(self.window.session.client, self.window.runner, choices, self.window)
+        dialog.finished.connect(lambda result: self._new_request_finished(dialog, result))
+        self.new_request_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _new_request_finished(self, dialog: NewRequestDialog, result: int) -> None:
+        if self.new_request_dialog is dialog:
+            self.new_request_dialog = None
+        created = dialog.created
+        dialog.deleteLater()
+        if result != QDialog.DialogCode.Accepted or created is None:
+            return
+        self.window.load_tab("requests")
+        self.window.statusBar().showMessage(
+            f"Request {created.summary.number} was sent. Your service company has been notified.", 8000
+        )
+
+
+def _present(dialog: QWidget) -> None:
+    dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()

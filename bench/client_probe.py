@@ -1,0 +1,302 @@
+"""The client measurements, run as its own process so "process start" is a real start.
+
+    QT_QPA_PLATFORM=offscreen python -m bench.client_probe PORTAL_URL EMAIL PASSWORD --spawned-at T
+
+Drives the real client classes with plain Qt (no test framework): sign-in, the main window with the first
+page of every tab, property-filter changes all -> one -> all, and "View invoice" to the first PDF page
+painted. A 5 ms heartbeat timer on the GUI thread records the worst gap between its ticks all along.
+Waiting is done in a local event loop (never sleeping on the GUI thread), so the waits add no stalls of
+their own. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import time
+
+SPAWNED_OR_IMPORTED = time.time()  # before Qt and the app are imported: they are part of the start-up
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import keyring  # noqa: E402
+import pymupdf  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.services import session as sessions  # noqa: E402
+from app.services.accounts import Accounts  # noqa: E402
+from app.services.credentials import MemoryKeyring  # noqa: E402
+from app.services.records import InvoiceSummary  # noqa: E402
+from app.services.settings import AppSettings  # noqa: E402
+from app.services.tasks import BackgroundOp  # noqa: E402
+from app.views.invoice_detail import InvoiceDetailDialog  # noqa: E402
+from app.views.main_window import MainWindow  # noqa: E402
+from app.views.pdf_window import PdfWindow  # noqa: E402
+from app.views.theme import apply_theme  # noqa: E402
+
+IMPORTED = time.time()
+STEP_TIMEOUT_S = 60.0
+HEARTBEAT_MS = 5
+
+
+class ProbeFailed(Exception):
+    pass
+
+
+class Heartbeat:
+    """A precise 5 ms timer: the longest gap between two ticks is the longest the GUI thread was busy."""
+
+    def __init__(self) -> None:
+        self.worst_s = 0.0
+        self.worst_during = ""
+        self.phase = "start-up"
+        self.worst_by_phase: dict[str, float] = {}
+        self._last = time.perf_counter()
+        self._timer = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=HEARTBEAT_MS)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        gap = now - self._last
+        if gap > self.worst_s:
+            self.worst_s, self.worst_during = gap, self.phase
+        if gap > self.worst_by_phase.get(self.phase, 0.0):
+            self.worst_by_phase[self.phase] = gap
+        self._last = now
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Runs the event loop until `condition` holds, checking every millisecond."""
+    if condition():
+        return
+    loop = QEventLoop()
+    check = QTimer(timerType=Qt.TimerType.PreciseTimer, interval=1)
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    timed_out: list[bool] = []
+
+    def poll() -> None:
+        if condition():
+            loop.quit()
+        elif time.monotonic() > deadline:
+            timed_out.append(True)
+            loop.quit()
+
+    check.timeout.connect(poll)
+    check.start()
+    loop.exec()
+    check.stop()
+    if timed_out:
+        raise ProbeFailed(f"timed out after {STEP_TIMEOUT_S:.0f} s waiting for {what}")
+
+
+def in_background(owner: QApplication, op: Callable[[], Any], what: str) -> Any:
+    outcome: list[tuple[str, Any]] = []
+    BackgroundOp(parent=owner, op=op, success=lambda r: outcome.append(("ok", r))).failure(
+        lambda e: outcome.append(("error", e))
+    ).run_in_background()
+    wait_for(lambda: bool(outcome), what)
+    kind, value = outcome[0]
+    if kind == "error":
+        raise ProbeFailed(f"{what} failed: {value}")
+    return value
+
+
+def _tabs_ready(window: MainWindow) -> bool:
+    """No reload pending (the selection's debounce timer) and no request in flight."""
+    return not window._selection_timer.isActive() and not window.runner.busy
+
+
+def _check_tabs(window: MainWindow, need_rows: bool) -> dict[str, int]:
+    rows: dict[str, int] = {}
+    for key in window._visible_tab_keys():
+        tab = window.tabs[key]
+        if tab._error is not None:
+            raise ProbeFailed(f"the {key} tab shows an error: {tab._error}")
+        rows[key] = tab.model.rowCount()
+        if need_rows and rows[key] == 0:
+            raise ProbeFailed(f"the {key} tab is empty")
+    return rows
+
+
+def _filter_changes(window: MainWindow, beat: Heartbeat, rounds: int) -> dict[str, Any]:
+    """all -> one -> all, `rounds` times; each change timed from the click to every tab repopulated
+    (including the window's own selection debounce, which the user waits through too)."""
+    model = window.properties_model
+    ids = model.selected_ids()
+    rest = ids[1:]
+    to_one: list[float] = []
+    to_all: list[float] = []
+    reload_only: list[float] = []
+    fired: list[float] = []
+    window._selection_timer.timeout.connect(lambda: fired.append(time.perf_counter()))
+    beat.phase = "filter changes"
+
+    def change(checked: bool, into: list[float]) -> None:
+        fired.clear()
+        begun = time.perf_counter()
+        model.set_checked(rest, checked)
+        wait_for(lambda: bool(fired) and _tabs_ready(window), "every tab to repopulate")
+        done = time.perf_counter()
+        into.append(done - begun)
+        reload_only.append(done - fired[0])
+        _check_tabs(window, need_rows=checked)
+
+    for _ in range(rounds):
+        change(False, to_one)
+        change(True, to_all)
+    both = to_one + to_all
+    return {
+        "filter_change_p50_ms": round(statistics.median(both) * 1000, 1),
+        "filter_change_max_ms": round(max(both) * 1000, 1),
+        "filter_to_one_p50_ms": round(statistics.median(to_one) * 1000, 1),
+        "filter_to_all_p50_ms": round(statistics.median(to_all) * 1000, 1),
+        "filter_reload_after_debounce_p50_ms": round(statistics.median(reload_only) * 1000, 1),
+        "selection_debounce_ms": window._selection_timer.interval(),
+        "filter_changes": len(both),
+    }
+
+
+def _view_invoice(window: MainWindow, beat: Heartbeat, rounds: int) -> dict[str, Any]:
+    """Opens the first invoice of the invoices tab, then clicks "View invoice" `rounds` times, each
+    timed from the click to the viewer's first page painted (PdfViewer.document_shown / `_shown`)."""
+    beat.phase = "invoice detail"
+    records = [window.tabs["invoices"].model.record(r) for r in range(window.tabs["invoices"].model.rowCount())]
+    invoice = next((r for r in records if isinstance(r, InvoiceSummary)), None)
+    if invoice is None:
+        raise ProbeFailed("the invoices tab has no invoice to view")
+    window.invoice_actions.open_invoice(invoice)
+    wait_for(lambda: isinstance(window.invoice_actions.detail, InvoiceDetailDialog), "the invoice detail")
+    detail = window.invoice_actions.detail
+    assert isinstance(detail, InvoiceDetailDialog)
+    wait_for(lambda: not window.runner.busy, "the invoice detail")
+    times: list[float] = []
+    pages = 0
+    beat.phase = "View invoice"
+    for _ in range(rounds):
+        begun = time.perf_counter()
+        detail.view_button.click()
+        wait_for(lambda: detail.pdf_window is not None and detail.pdf_window.viewer._shown, "the first PDF page")
+        times.append(time.perf_counter() - begun)
+        viewer_window = detail.pdf_window
+        assert viewer_window is not None
+        pages = viewer_window.viewer.page_count
+        viewer_window.close()
+        wait_for(lambda: detail.pdf_window is None and not window.runner.busy, "the viewer to close")
+    detail.close()
+    return {
+        "view_invoice_first_page_p50_ms": round(statistics.median(times) * 1000, 1),
+        "view_invoice_first_page_max_ms": round(max(times) * 1000, 1),
+        "view_invoice_rounds": rounds,
+        "invoice_pdf_pages": pages,
+        "invoice_number": invoice.number,
+    }
+
+
+def ten_page_pdf() -> bytes:
+    """A 10-page text document: the generated invoices have one page; the target names ten."""
+    document = pymupdf.open()
+    for number in range(1, 11):
+        page = document.new_page()
+        lines = "\n".join(f"Line {row}: mowing, edging and blowing, property {number}-{row}" for row in range(48))
+        page.insert_text((48, 60), f"Page {number}\n{lines}", fontsize=10)
+    data: bytes = document.tobytes()
+    document.close()
+    return data
+
+
+def _show_once(window: MainWindow, data: bytes) -> float:
+    begun = time.perf_counter()
+    viewer_window = PdfWindow("Ten pages", data, "ten-pages.pdf", window)
+    viewer_window.show()
+    wait_for(lambda: viewer_window.viewer._shown, "the first page of the 10-page PDF")
+    elapsed = time.perf_counter() - begun
+    closed: list[bool] = []
+    viewer_window.finished.connect(lambda _: closed.append(True))
+    viewer_window.close()
+    wait_for(lambda: bool(closed), "the 10-page viewer to close")
+    return elapsed
+
+
+def _ten_pages_in_viewer(window: MainWindow, beat: Heartbeat, rounds: int) -> dict[str, Any]:
+    """The viewer's share alone (no download) for a 10-page PDF: window opened on the bytes to first page painted."""
+    data = ten_page_pdf()
+    beat.phase = "10-page PDF in the viewer"
+    times = [_show_once(window, data) for _ in range(rounds)]
+    return {"ten_page_viewer_first_page_p50_ms": round(statistics.median(times) * 1000, 1)}
+
+
+def run(portal_url: str, email: str, password: str, spawned_at: float, rounds: int, pdf_rounds: int) -> dict[str, Any]:
+    app = QApplication([sys.argv[0]])
+    apply_theme(app)
+    app_ready = time.time()
+    beat = Heartbeat()
+    keyring.set_keyring(MemoryKeyring())
+    settings_file = Path(tempfile.mkdtemp(prefix="portal-desk-bench-")) / "settings.ini"
+    accounts = Accounts(AppSettings(QSettings(str(settings_file), QSettings.Format.IniFormat)))
+    session = in_background(app, lambda: sessions.sign_in(portal_url, email, password), "sign-in")
+    signed_in = time.time()
+    window = MainWindow(session, accounts)
+    window.resize(1280, 800)
+    window.show()
+    wait_for(lambda: _tabs_ready(window), "every tab's first page")
+    shown = time.time()
+    first_rows = _check_tabs(window, need_rows=True)
+    figures: dict[str, Any] = {
+        "startup_ms": round((shown - spawned_at) * 1000, 1),
+        "startup_from_probe_import_ms": round((shown - SPAWNED_OR_IMPORTED) * 1000, 1),
+        "startup_phases_ms": {
+            "interpreter": round((SPAWNED_OR_IMPORTED - spawned_at) * 1000, 1),
+            "imports": round((IMPORTED - SPAWNED_OR_IMPORTED) * 1000, 1),
+            "qapplication_and_theme": round((app_ready - IMPORTED) * 1000, 1),
+            "sign_in": round((signed_in - app_ready) * 1000, 1),
+            "window_and_first_pages": round((shown - signed_in) * 1000, 1),
+        },
+        "sign_in_to_tabs_ms": round((shown - signed_in) * 1000, 1),
+        "first_page_rows": first_rows,
+        "properties": window.properties_model.rowCount(),
+    }
+    figures.update(_filter_changes(window, beat, rounds))
+    figures.update(_view_invoice(window, beat, pdf_rounds))
+    figures.update(_ten_pages_in_viewer(window, beat, pdf_rounds))
+    beat.stop()
+    figures["worst_stall_ms"] = round(beat.worst_s * 1000, 1)
+    figures["worst_stall_during"] = beat.worst_during
+    figures["worst_stall_by_phase_ms"] = {k: round(v * 1000, 1) for k, v in beat.worst_by_phase.items()}
+    figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    window.close()
+    in_background(app, session.client.logout, "sign-out")
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.client_probe", description=__doc__)
+    parser.add_argument("portal_url")
+    parser.add_argument("email")
+    parser.add_argument("password")
+    parser.add_argument("--spawned-at", type=float, help="time.time() just before the parent started this process")
+    parser.add_argument("--rounds", type=int, default=10, help="all -> one -> all filter rounds")
+    parser.add_argument("--pdf-rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    spawned_at = args.spawned_at if args.spawned_at is not None else SPAWNED_OR_IMPORTED
+    try:
+        figures = run(args.portal_url, args.email, args.password, spawned_at, args.rounds, args.pdf_rounds)
+    except ProbeFailed as failure:
+        print(json.dumps({"ok": False, "error": str(failure)}), flush=True)
+        return 1
+    print(json.dumps({"ok": True, **figures}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

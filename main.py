@@ -1,0 +1,82 @@
+"""Portal Desk: `python main.py [--demo] [--portal URL] [--smoke DIR] [--theme light|dark|system]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+STARTED = time.perf_counter()
+# Hidden first argument: in a frozen build `sys.executable` is this app, not a Python, so the demo
+# launcher starts the bundled server as `<app> --run-server serve --demo ...` (see demo_server.py).
+RUN_SERVER = "--run-server"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python main.py", description="Portal Desk customer portal app")
+    parser.add_argument("--demo", action="store_true", help="start the bundled demo company and sign in to it")
+    parser.add_argument("--portal", metavar="URL", help="open the sign-in dialog for this portal address")
+    parser.add_argument("--smoke", metavar="DIR", type=Path, help="with --demo: load every tab, save PNGs, exit")
+    parser.add_argument(
+        "--theme",
+        choices=("system", "light", "dark"),
+        default="system",
+        help="colour scheme; 'system' follows the operating system (default)",
+    )
+    args = parser.parse_args(argv)
+    if args.smoke and not args.demo:
+        parser.error("--smoke needs --demo")
+    return args
+
+
+def run_server(argv: list[str]) -> int:
+    """The bundled portal server inside a frozen app. A windowed build may start without
+    standard streams, and uvicorn's logging writes to them."""
+    import os
+
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+    from server.cli import main as server_main
+
+    return server_main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == [RUN_SERVER]:
+        return run_server(argv[1:])
+    args = parse_args(argv)
+
+    from PySide6.QtWidgets import QApplication
+
+    from app import __version__
+    from app.services.accounts import Accounts
+    from app.services.demo_server import DemoServer
+    from app.services.logs import configure_logging
+    from app.services.paths import APP_NAME, ORG_NAME
+    from app.services.settings import AppSettings
+    from app.views.theme import apply_theme
+
+    QApplication.setOrganizationName(ORG_NAME)
+    QApplication.setApplicationName(APP_NAME)
+    QApplication.setApplicationVersion(__version__)
+    app = QApplication(sys.argv[:1])
+    apply_theme(app, args.theme)
+    configure_logging()
+
+    if args.smoke:
+        from app.smoke import run_smoke
+
+        return run_smoke(app, args.smoke, STARTED)
+
+    from app.views.shell import AppShell
+
+    shell = AppShell(app, Accounts(AppSettings()), DemoServer(), args.portal)
+    shell.start(straight_to_demo=args.demo)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

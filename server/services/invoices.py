@@ -1,0 +1,44 @@
+"""Which invoices a contact sees (IN-1) and may pay (IN-5, IN-8), and why not."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.errors import Problem, conflict, forbidden, not_found
+from server.models import Branch, Contact, Invoice, PropertyContact
+
+ZERO = Decimal("0.00")
+
+
+def visible_invoice(session: Session, contact_id: int, invoice_id: int) -> tuple[Invoice, str]:
+    """The invoice and the contact's role on its property; 404 when unshared or on someone else's property."""
+    row = session.execute(
+        select(Invoice, PropertyContact.role)
+        .join(PropertyContact, PropertyContact.property_id == Invoice.property_id)
+        .where(Invoice.id == invoice_id, Invoice.shared.is_(True), PropertyContact.contact_id == contact_id)
+    ).first()
+    if row is None:
+        raise not_found("That invoice")
+    return row[0], row[1]
+
+
+def may_pay(invoice: Invoice, contact: Contact, role: str) -> bool:
+    """IN-5: the property's primary contact or the invoice's own billing contact."""
+    return role == "primary" or invoice.billing_contact_id == contact.id
+
+
+def pay_block(invoice: Invoice, contact: Contact, role: str, branch: Branch) -> Problem | None:
+    """Why this contact cannot pay this invoice now, as the problem the payment endpoint answers; None if they can."""
+    if not may_pay(invoice, contact, role):
+        return forbidden(
+            "not_allowed_to_pay",
+            "Only the property's primary contact or the invoice's billing contact can pay this invoice.",
+        )
+    if not branch.electronic_payments or not branch.accepted_payment_types:
+        return conflict("electronic_payments_disabled", f"{branch.name} does not take payments in the portal.")
+    if invoice.balance <= ZERO:
+        return conflict("invoice_paid", f"Invoice {invoice.number} is already paid in full.")
+    return None

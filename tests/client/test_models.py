@@ -1,0 +1,135 @@
+"""Models fed with hand-built pages: lazy paging, sorting, display formatting and roles."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCore import QLocale, QModelIndex, Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from app.models.formatting import date_text, money_text
+from app.models.lists import InvoicesModel, ProposalsModel, invoice_status
+from app.models.properties import PropertiesModel
+from app.models.roles import Role
+from app.services.records import InvoiceSummary, Page, Property, PropertyRef, ProposalSummary
+
+US = QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
+OAK = PropertyRef(1, "Oak Plaza")
+
+
+def invoice(n: int, *, balance: str = "10.00", status: str = "due", due: date | None = None) -> InvoiceSummary:
+    return InvoiceSummary(
+        id=n,
+        number=f"INV-{n:04d}",
+        property=OAK,
+        services=("Mowing", "Edging"),
+        invoice_date=date(2026, 1, 1) + timedelta(days=n),
+        due_date=due or date.today() + timedelta(days=30),
+        total=Decimal("10.00") + n,
+        balance=Decimal(balance),
+        status=status,
+    )
+
+
+def page(items: list[InvoiceSummary], cursor: str | None, total: int) -> Page[InvoiceSummary]:
+    return Page(items=tuple(items), next_cursor=cursor, total=total)
+
+
+def test_money_and_dates_follow_the_locale() -> None:
+    assert money_text(Decimal("1234.5"), "USD", US) == "$1,234.50"
+    assert money_text(Decimal("0.005"), "USD", US) == "$0.01"
+    assert money_text(Decimal("-25"), "EUR", US) == "(€25.00)"
+    assert date_text(date(2026, 11, 1), US) == "Nov 1, 2026"
+
+
+def test_lazy_paging_asks_the_loader_for_more(qtbot: QtBot, qtmodeltester: ModelTester) -> None:
+    model = InvoicesModel("USD")
+    model.set_page(page([invoice(i) for i in range(100)], "c1", 250))
+    assert model.rowCount() == 100
+    assert model.total == 250
+    assert model.canFetchMore(QModelIndex())
+    with qtbot.waitSignal(model.more_requested, timeout=500):
+        model.fetchMore(QModelIndex())
+    assert not model.canFetchMore(QModelIndex()), "one request at a time"
+    model.append_page(page([invoice(i) for i in range(100, 200)], "c2", 250))
+    assert model.canFetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    model.append_page(page([invoice(i) for i in range(200, 250)], None, 250))
+    assert model.rowCount() == 250
+    assert not model.canFetchMore(QModelIndex())
+    qtmodeltester.check(model)
+
+
+def test_failed_page_can_be_asked_again() -> None:
+    model = InvoicesModel("USD")
+    model.set_page(page([invoice(1)], "c1", 2))
+    model.fetchMore(QModelIndex())
+    assert not model.canFetchMore(QModelIndex())
+    model.more_failed()
+    assert model.canFetchMore(QModelIndex())
+
+
+def test_sorting_keeps_later_pages_in_order() -> None:
+    model = InvoicesModel("USD")
+    model.set_page(page([invoice(3), invoice(1)], "c1", 4))
+    model.sort(model.column_index("total"), Qt.SortOrder.DescendingOrder)
+    model.append_page(page([invoice(4), invoice(2)], None, 4))
+    totals = [model.data(model.index(r, model.column_index("total")), Role.SORT) for r in range(4)]
+    assert totals == sorted(totals, reverse=True)
+
+
+def test_invoice_roles_and_overdue_chip() -> None:
+    model = InvoicesModel("USD")
+    late = invoice(7, due=date.today() - timedelta(days=1))
+    model.set_page(page([late, invoice(8, balance="0.00", status="paid")], None, 2))
+    status_column = model.column_index("status")
+    assert model.data(model.index(0, status_column), Role.STATUS) == "overdue"
+    assert model.data(model.index(0, status_column)) == "Overdue"
+    assert model.data(model.index(1, status_column), Role.STATUS) == "paid"
+    assert model.data(model.index(0, 0), Role.RECORD) is late
+    assert model.data(model.index(0, 0), Role.ID) == 7
+    balance = model.index(0, model.column_index("balance"))
+    assert model.data(balance, Qt.ItemDataRole.TextAlignmentRole) & Qt.AlignmentFlag.AlignRight
+    assert isinstance(model.data(balance, Role.SORT), Decimal)
+    assert invoice_status(late, today=late.due_date) == "due"
+
+
+def test_proposals_show_change_orders_and_money() -> None:
+    model = ProposalsModel("USD")
+    proposal = ProposalSummary(9, "OPP-9", "Patio", OAK, "pending", Decimal("1500"), date(2026, 3, 2), True, True)
+    model.set_page(Page((proposal,), None, 1))
+    assert "change order" in model.data(model.index(0, model.column_index("title")))
+    assert model.data(model.index(0, model.column_index("total"))).endswith("1,500.00")
+
+
+@pytest.fixture
+def properties_model() -> PropertiesModel:
+    model = PropertiesModel()
+    model.set_properties(
+        [Property(1, "Oak Plaza", "1 Oak St", "primary"), Property(2, "Elm Court", "2 Elm St", "billing")]
+    )
+    return model
+
+
+def test_all_properties_selected_by_default(properties_model: PropertiesModel, qtmodeltester: ModelTester) -> None:
+    # PF-1
+    qtmodeltester.check(properties_model)
+    assert properties_model.all_selected()
+    assert sorted(properties_model.selected_ids()) == [1, 2]
+    assert properties_model.data(properties_model.index(0)) == "Elm Court", "sorted by name"
+
+
+def test_unchecking_a_property_signals_once(qtbot: QtBot, properties_model: PropertiesModel) -> None:
+    with qtbot.waitSignal(properties_model.selection_changed, timeout=500):
+        properties_model.setData(
+            properties_model.index(0), Qt.CheckState.Unchecked.value, Qt.ItemDataRole.CheckStateRole
+        )
+    assert properties_model.selected_ids() == [1]
+    assert not properties_model.all_selected()
+    with qtbot.assertNotEmitted(properties_model.selection_changed):
+        properties_model.set_checked([1], True)
+    properties_model.set_checked([1, 2], False)
+    assert properties_model.selected_ids() == []

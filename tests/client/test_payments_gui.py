@@ -1,0 +1,427 @@
+"""Invoices and payments in the desktop client against a real portal server (IN-4..IN-10, PM-1..PM-5).
+
+The module runs its own server process (payments change balances the other live tests assert),
+with the West branch set to full payments only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+import shiboken6
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtWidgets import QPushButton
+from pytestqt.qtbot import QtBot
+
+from app.services.accounts import Accounts
+from app.services.billing_records import InvoiceDetail, PaymentMethod
+from app.services.session import PortalSession, sign_in
+from app.services.settings import AppSettings
+from app.services.tasks import TaskRunner
+from app.views.main_window import MainWindow
+from app.views.pay_dialog import PayDialog
+from app.views.payment_methods_dialog import AddPaymentMethodDialog, ManagePaymentsDialog
+from tests.client import company
+from tests.client.live_server import LivePortal, running_portal
+
+pytestmark = pytest.mark.gui
+
+VISA = "4242424242424242"
+DECLINED = "4000000000000002"
+TIMEOUT_MS = 15000
+QUOTE_WAIT_MS = 600  # twice the pay dialog's quote delay
+
+
+@pytest.fixture(scope="module")
+def pay_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
+    document = company.build(date.today())
+    west = next(b for b in document["branches"] if b["slug"] == "west")
+    west["config"] = {**west["config"], "partial_payments": False}
+    with running_portal(tmp_path_factory.mktemp("pay-server"), document) as portal:
+        yield portal
+
+
+def session_for(portal_url: str, email: str = company.MORGAN) -> PortalSession:
+    return sign_in(portal_url, email, company.PASSWORD)
+
+
+def card(number: str = VISA) -> dict[str, object]:
+    return {
+        "type": "card",
+        "card_number": number,
+        "exp_month": 12,
+        "exp_year": date.today().year + 2,
+        "cvc": "123",
+        "holder_name": "Morgan Many",
+        "postal_code": "10001",
+    }
+
+
+def detail(session: PortalSession, number: str) -> InvoiceDetail:
+    page = session.client.invoices("all", limit=500)
+    return session.client.invoice(next(i.id for i in page.items if i.number == number))
+
+
+@pytest.fixture
+def runner(qtbot: QtBot) -> TaskRunner:
+    return TaskRunner()
+
+
+def open_pay(qtbot: QtBot, session: PortalSession, runner: TaskRunner, invoices: list[InvoiceDetail]) -> PayDialog:
+    dialog = PayDialog(session, runner, invoices)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.method_combo.count() > 0 and not runner.busy, timeout=TIMEOUT_MS)
+    return dialog
+
+
+def choose_method(dialog: PayDialog, method: PaymentMethod) -> None:
+    index = dialog.method_combo.findData(method.id)
+    dialog.method_combo.setCurrentIndex(index)
+    dialog.method_combo.activated.emit(index)
+
+
+def wait_quote(qtbot: QtBot, dialog: PayDialog) -> None:
+    qtbot.waitUntil(lambda: dialog.continue_button.isEnabled(), timeout=TIMEOUT_MS)
+
+
+def test_pay_flow_shows_fee_before_confirming_then_a_receipt(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-6, IN-7
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    invoice = detail(session, "INV-10001")  # 101.00 due
+    dialog = open_pay(qtbot, session, runner, [invoice])
+    choose_method(dialog, visa)
+    wait_quote(qtbot, dialog)
+    assert dialog.full_radio.isChecked()
+    assert dialog.other_radio.isVisible(), "East takes partial payments"
+    assert dialog.fee_label.text() == "$2.93"  # 2.90 % of 101.00 = 2.929, half-up
+    assert dialog.total_label.text() == "$103.93"
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    assert dialog.stack.currentIndex() == PayDialog.PAGE_CONFIRM
+    assert "$103.93" in dialog.confirm_label.text()
+    assert dialog.pay_button.text() == "Pay $103.93"
+    with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    assert dialog.stack.currentIndex() == PayDialog.PAGE_DONE
+    assert "Total charged: $103.93" in dialog.receipt_label.text()
+    assert "Visa ending 4242" in dialog.receipt_label.text()
+    assert session.client.invoice(invoice.id).balance == Decimal("0.00")
+
+
+def test_fee_rows_say_what_they_wait_for(qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner) -> None:  # IN-7
+    from app.views.pay_dialog import CHOOSE_METHOD_HINT, ENTER_AMOUNT_HINT
+
+    session = session_for(pay_portal.portal_url("east"))
+    dialog = open_pay(qtbot, session, runner, [detail(session, "INV-20001")])
+    dialog._show_methods((), None)  # a contact with nothing on file: no method is chosen yet
+    assert dialog.method_combo.currentText() == "Choose how to pay"
+    assert (dialog.fee_label.text(), dialog.total_label.text()) == (CHOOSE_METHOD_HINT, "—")
+    qtbot.wait(QUOTE_WAIT_MS)
+    assert dialog.fee_label.text() == CHOOSE_METHOD_HINT, "no quote without a method"
+    dialog.other_radio.setChecked(True)
+    qtbot.wait(QUOTE_WAIT_MS)
+    assert dialog.fee_label.text() == ENTER_AMOUNT_HINT
+    assert not dialog.amount_error.isVisible(), "an empty field is not an error yet"
+    assert not dialog.continue_button.isEnabled()
+
+
+def test_other_amount_is_quoted_as_typed(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-6, IN-7
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    invoice = detail(session, "INV-10003")  # 103.00 due
+    dialog = open_pay(qtbot, session, runner, [invoice])
+    choose_method(dialog, visa)
+    dialog.other_radio.setChecked(True)
+    qtbot.keyClicks(dialog.other_edit, "200")
+    qtbot.waitUntil(lambda: dialog.amount_error.isVisible(), timeout=TIMEOUT_MS)
+    assert "cannot be more than the balance" in dialog.amount_error.text()
+    assert not dialog.continue_button.isEnabled()
+    dialog.other_edit.setText("15.00")
+    wait_quote(qtbot, dialog)
+    assert (dialog.fee_label.text(), dialog.total_label.text()) == ("$0.44", "$15.44")  # 0.435 rounds up
+
+
+def test_partial_payments_off_offers_the_full_balance_only(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-6, IN-8
+    session = session_for(pay_portal.portal_url("west"))
+    session.client.add_payment_method(card())
+    dialog = open_pay(qtbot, session, runner, [detail(session, "INV-30001")])
+    wait_quote(qtbot, dialog)
+    assert dialog.full_radio.isChecked()
+    assert dialog.full_radio.text() == "Full balance  $75.00"
+    assert not dialog.other_radio.isVisible()
+    assert not dialog.other_edit.isVisible()
+
+
+def test_decline_keeps_the_form_and_says_why(qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner) -> None:  # IN-9
+    session = session_for(pay_portal.portal_url("east"))
+    declined = session.client.add_payment_method(card(DECLINED))
+    invoice = detail(session, "INV-10005")
+    dialog = open_pay(qtbot, session, runner, [invoice])
+    choose_method(dialog, declined)
+    dialog.other_radio.setChecked(True)
+    dialog.other_edit.setText("10.00")
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.form_error.isVisible(), timeout=TIMEOUT_MS)
+    assert dialog.isVisible()
+    assert dialog.stack.currentIndex() == PayDialog.PAGE_FORM
+    assert dialog.form_error.text().startswith("Payment declined. The card was declined by the card issuer.")
+    assert dialog.other_edit.text() == "10.00"
+    assert dialog.selected_method() == declined
+    assert dialog.idempotency_key is None, "the next try is a new payment"
+    assert session.client.invoice(invoice.id).balance == invoice.balance
+
+
+class DropFirstPayment(ThreadingHTTPServer):
+    """A proxy in front of the portal that forwards everything but loses the answer to the first
+    payment: the portal charges, the client sees the connection drop (the lost-answer case)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.payment_keys: list[str] = []
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    server: DropFirstPayment
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+        answer = requests.request(
+            self.command, self.server.upstream + self.path, data=body, headers=headers, timeout=30
+        )
+        if self.command == "POST" and self.path.endswith("/payments"):
+            self.server.payment_keys.append(self.headers.get("Idempotency-Key", ""))
+            if len(self.server.payment_keys) == 1:
+                self.close_connection = True
+                return  # the portal took the payment; the answer never reaches the client
+        self.send_response(answer.status_code)
+        for name in ("Content-Type", "Retry-After", "Idempotent-Replayed"):
+            if name in answer.headers:
+                self.send_header(name, answer.headers[name])
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
+
+
+@pytest.fixture
+def proxy(pay_portal: LivePortal) -> Iterator[DropFirstPayment]:
+    server = DropFirstPayment(pay_portal.origin)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_retry_after_a_lost_answer_pays_once(
+    qtbot: QtBot, pay_portal: LivePortal, proxy: DropFirstPayment, runner: TaskRunner
+) -> None:  # IN-8
+    session = session_for(f"{proxy.origin}/portal/east")
+    visa = session.client.add_payment_method(card())
+    invoice = detail(session, "INV-10007")
+    dialog = open_pay(qtbot, session, runner, [invoice])
+    choose_method(dialog, visa)
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.pay_button.text() == "Try again", timeout=TIMEOUT_MS)
+    assert "you will not be charged twice" in dialog.confirm_status.text()
+    assert session.client.invoice(invoice.id).balance == Decimal("0.00"), "the portal did take it"
+    with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    assert len(proxy.payment_keys) == 2
+    assert proxy.payment_keys[0] == proxy.payment_keys[1], "the retry reused the key"
+    payments = session.client.invoice(invoice.id).payments
+    assert [p.amount for p in payments] == [invoice.balance], "paid exactly once"
+    assert dialog.payment is not None
+    assert dialog.payment.reference == str(payments[0].id)
+
+
+def test_pay_selected_pays_several_invoices_in_one_charge(
+    qtbot: QtBot, pay_portal: LivePortal, settings_store: QSettings
+) -> None:  # IN-10
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    session.client.set_default_payment_method(visa.id)
+    window = MainWindow(session, Accounts(AppSettings(settings_store)))
+    qtbot.addWidget(window)
+    window.show()
+    tab = window.tabs["invoices"]
+    window.tab_widget.setCurrentWidget(tab)
+    tab.search_edit.setText("INV-1001")  # INV-10011, INV-10013, ... in the loaded rows
+    qtbot.waitUntil(lambda: tab.proxy.rowCount() > 2 and not window.runner.busy, timeout=TIMEOUT_MS)
+    wanted = {"INV-10011", "INV-10013"}
+    selection = tab.table.selectionModel()
+    for row in range(tab.proxy.rowCount()):
+        if tab.proxy.index(row, 0).data() in wanted:
+            selection.select(
+                tab.proxy.index(row, 0),
+                QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+            )
+    assert window.invoice_actions.pay_selected_button.text() == "Pay selected (2)"
+    qtbot.mouseClick(window.invoice_actions.pay_selected_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.findChild(PayDialog) is not None, timeout=TIMEOUT_MS)
+    dialog = window.findChild(PayDialog)
+    assert isinstance(dialog, PayDialog)
+    assert dialog.table is not None
+    assert dialog.table.rowCount() == 2
+    wait_quote(qtbot, dialog)
+    assert dialog.total_label.text() == "$230.50"  # 111 + 113 = 224.00 and one fee: 6.496 -> 6.50
+    dialog.review()
+    with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    assert dialog.payment is not None
+    assert len(dialog.payment.allocations) == 2
+    for number in wanted:
+        assert detail(session, number).balance == Decimal("0.00")
+
+
+def test_manage_payments_add_default_remove_and_receipts(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # PM-1, PM-5
+    session = session_for(pay_portal.portal_url("east"), company.LEAVER)
+    manager = ManagePaymentsDialog(session, runner)
+    qtbot.addWidget(manager)
+    manager.show()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+    assert not manager.receipts_check.isEnabled(), "receipts need a method on file"
+    assert manager.receipts_hint.isVisible()
+    for number in (VISA, "5555555555554444"):
+        adder = AddPaymentMethodDialog(session, runner, "card", manager)
+        qtbot.addWidget(adder)
+        qtbot.keyClicks(adder.number_edit, number)
+        assert adder.brand_label.text() in ("Visa", "Mastercard")
+        assert adder.number_edit.text().count(" ") == 3, "grouped as on the card"
+        qtbot.keyClicks(adder.cvc_edit, "123")
+        qtbot.keyClicks(adder.name_edit, "Lou Leaver")
+        qtbot.keyClicks(adder.postal_edit, "10001")
+        with qtbot.waitSignal(adder.accepted, timeout=TIMEOUT_MS):
+            qtbot.mouseClick(adder.save_button, Qt.MouseButton.LeftButton)
+        assert adder.number_edit.text() == "", "the number left the widget once sent"
+        assert adder.cvc_edit.text() == ""
+    manager.reload()
+    qtbot.waitUntil(lambda: len(manager.methods) == 2 and not runner.busy, timeout=TIMEOUT_MS)
+    assert [m.is_default for m in manager.methods] == [True, False]
+    assert manager.receipts_check.isEnabled()
+    manager.list_widget.setCurrentRow(1)
+    qtbot.mouseClick(manager.default_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: manager.methods[0].label == "Mastercard ending 4444", timeout=TIMEOUT_MS)
+    manager.receipts_check.setChecked(True)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+    assert session.client.email_receipts() is True
+    manager.list_widget.setCurrentRow(0)
+    manager.remove_selected(confirmed=True)
+    qtbot.waitUntil(lambda: len(manager.methods) == 1 and not runner.busy, timeout=TIMEOUT_MS)
+    assert manager.methods[0].label == "Visa ending 4242"
+    assert manager.methods[0].is_default
+
+
+def test_ach_field_errors_are_shown_on_the_field(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # PM-3
+    session = session_for(pay_portal.portal_url("east"), company.LEAVER)
+    adder = AddPaymentMethodDialog(session, runner, "ach")
+    qtbot.addWidget(adder)
+    adder.show()
+    row = adder.rows["routing_account"]
+    qtbot.keyClicks(adder.routing_edit, "011000015 /")
+    assert row.error.isVisible()
+    assert row.error.text().startswith("Use digits and one '/', no spaces")
+    adder.routing_edit.setText("011000016/000123456789")
+    qtbot.keyClicks(adder.name_edit, "Lou Leaver")
+    qtbot.mouseClick(adder.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: row.error.isVisible() and not runner.busy, timeout=TIMEOUT_MS)
+    assert row.error.text().startswith("Routing number 011000016 fails its checksum")
+    assert not adder.error_label.isVisible(), "the message sits on its field, not in a banner"
+    assert adder.result() == 0, "still open"
+
+
+def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner) -> None:  # IN-4
+    from app.views.invoice_detail import InvoiceDetailDialog, invoice_html
+
+    session = session_for(pay_portal.portal_url("east"))
+    invoice = detail(session, "INV-20001")  # Birch: Morgan is its billing contact
+    text = invoice_html(invoice, "USD")
+    for expected in ("Invoice INV-20001", "Balance due: <b>$480.00</b>", "Birch Office Park", "Riley Rep", "Mowing"):
+        assert expected in text
+    assert "<td align='right'>$480.00</td>" in text, "amounts are right-aligned"
+    assert "PROPOSAL" not in text and "font-size:18pt" in text, "the proposal page's header style"
+    dialog = InvoiceDetailDialog(session, runner, invoice)
+    qtbot.addWidget(dialog)
+    assert dialog.pay_button.isEnabled()
+    assert session.client.invoice_pdf(invoice.id).startswith(b"%PDF")
+    paid = InvoiceDetailDialog(session, runner, detail(session, "INV-10000"))
+    qtbot.addWidget(paid)
+    assert not paid.pay_button.isEnabled()
+    assert paid.status_label.text() == "Invoice INV-10000 is already paid in full."
+
+
+def test_view_invoice_opens_the_embedded_viewer_with_pay_invoice(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner, tmp_path: Path
+) -> None:  # IN-4: "After reviewing the Invoice, they can click Pay Invoice on this screen"
+    from app.views.invoice_detail import InvoiceDetailDialog
+
+    session = session_for(pay_portal.portal_url("east"))
+    dialog = InvoiceDetailDialog(session, runner, detail(session, "INV-20001"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.view_pdf()
+    qtbot.waitUntil(lambda: dialog.pdf_window is not None, timeout=TIMEOUT_MS)
+    window = dialog.pdf_window
+    assert window is not None
+    qtbot.waitUntil(lambda: window.viewer._shown, timeout=TIMEOUT_MS)
+    assert window.windowTitle() == "Invoice INV-20001"
+    assert window.viewer.page_count >= 1
+    copy = window.viewer.save_copy(str(tmp_path / "copy.pdf"))  # "Save a copy" keeps the exact bytes
+    assert copy is not None and copy.read_bytes() == window.viewer.data
+    pay = next(b for b in window.findChildren(QPushButton) if b.text() == "Pay invoice")
+    assert pay.isEnabled()
+    with qtbot.waitSignal(dialog.pay_requested, timeout=TIMEOUT_MS) as asked:
+        qtbot.mouseClick(pay, Qt.MouseButton.LeftButton)
+    assert asked.args[0].number == "INV-20001"
+    assert dialog.pay_parent() is window, "the pay dialog opens over the invoice being read"
+    closing = window
+    closing.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)
+    assert dialog.pdf_window is None
+    assert dialog.pay_parent() is dialog
+
+    paid = InvoiceDetailDialog(session, runner, detail(session, "INV-10000"))
+    qtbot.addWidget(paid)
+    paid.view_pdf()
+    qtbot.waitUntil(lambda: paid.pdf_window is not None, timeout=TIMEOUT_MS)
+    assert paid.pdf_window is not None
+    qtbot.waitUntil(lambda: paid.pdf_window is not None and paid.pdf_window.viewer._shown, timeout=TIMEOUT_MS)
+    pay = next(b for b in paid.pdf_window.findChildren(QPushButton) if b.text() == "Pay invoice")
+    assert not pay.isEnabled()
+    assert pay.toolTip() == "Invoice INV-10000 is already paid in full."
+    # Let the window's deferred delete run before the (Python-owned) dialog goes away with the test.
+    closing = paid.pdf_window
+    closing.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)

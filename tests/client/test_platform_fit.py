@@ -1,0 +1,337 @@
+"""Platform fit: keyboard reachability with visible focus, accessible names, the platform's
+standard shortcuts, light/dark palettes, crisp icons, native file dialogs, window state."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtGui import QAccessible, QColor, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QTabBar,
+    QWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from app.services.accounts import Accounts
+from app.services.session import PortalSession, sign_in
+from app.services.settings import AppSettings
+from app.views import theme
+from app.views.account_dialogs import ChangePasswordDialog
+from app.views.icon_label import IconLabel
+from app.views.main_window import MainWindow
+from app.views.sign_in_dialog import SignInDialog
+from tests.client import company
+from tests.client.live_server import ROOT, LivePortal
+
+pytestmark = pytest.mark.gui
+
+CONTROLS = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView, QTabBar)
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Accounts:
+    return Accounts(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
+
+
+@pytest.fixture
+def session(live_portal: LivePortal) -> PortalSession:
+    return sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
+
+
+def open_window(qtbot: QtBot, session: PortalSession, accounts: Accounts) -> MainWindow:
+    window = MainWindow(session, accounts)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.wait(10)
+    qtbot.waitUntil(lambda: not window.runner.busy and not window._selection_timer.isActive(), timeout=15000)
+    return window
+
+
+@pytest.fixture(autouse=True)
+def themed() -> Iterator[None]:
+    """These tests look at the app as users see it: with its style sheet and palette."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme.apply_theme(app, "light")
+    yield
+    theme.apply_theme(app, "light")
+    app.setStyleSheet("")
+    app.setPalette(app.style().standardPalette())
+
+
+@pytest.fixture
+def window(qtbot: QtBot, session: PortalSession, accounts: Accounts) -> Iterator[MainWindow]:
+    main = open_window(qtbot, session, accounts)
+    yield main
+    main.runner.set_unauthorized_handler(None)
+
+
+def accessible_name(widget: QWidget) -> str:
+    interface = QAccessible.queryAccessibleInterface(widget)
+    assert interface is not None, widget
+    return str(interface.text(QAccessible.Text.Name)).strip()
+
+
+def focusable_controls(root: QWidget) -> list[QWidget]:
+    """What a keyboard user must be able to reach: visible, enabled controls that take Tab focus."""
+    return [
+        widget
+        for widget in root.findChildren(QWidget)
+        if isinstance(widget, CONTROLS)
+        and widget.isVisible()
+        and widget.isEnabled()
+        and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+        and not isinstance(widget.parentWidget(), QLineEdit)  # the clear button inside a search box
+    ]
+
+
+def describe(widget: QWidget) -> str:
+    return f"{type(widget).__name__}({widget.objectName() or accessible_name(widget)!r})"
+
+
+# -- accessible names -------------------------------------------------------------------
+
+
+def test_every_control_of_the_window_has_an_accessible_name(window: MainWindow) -> None:
+    for key in window._visible_tab_keys():
+        window.tab_widget.setCurrentWidget(window.tabs[key])
+        nameless = [describe(w) for w in focusable_controls(window) if not accessible_name(w)]
+        assert nameless == [], f"on the {key} tab"
+    for widget in (window.sidebar.list_view, window.sidebar.search_edit, window.banner.retry_button):
+        assert widget.accessibleName(), describe(widget)
+
+
+def test_table_headers_have_accessible_names(window: MainWindow) -> None:
+    for key in window._visible_tab_keys():
+        tab = window.tabs[key]
+        header = tab.table.horizontalHeader()
+        assert header.accessibleName() == f"{tab.spec.title} columns"
+        assert tab.table.accessibleName() == f"{tab.spec.title} list"
+        model = tab.table.model()
+        for section in range(header.count()):
+            name = model.headerData(section, Qt.Orientation.Horizontal, Qt.ItemDataRole.AccessibleTextRole)
+            assert name and name == model.headerData(section, Qt.Orientation.Horizontal)
+            assert model.headerData(section, Qt.Orientation.Horizontal, Qt.ItemDataRole.AccessibleDescriptionRole)
+
+
+def test_dialog_controls_have_accessible_names(qtbot: QtBot, window: MainWindow, accounts: Accounts) -> None:
+    dialogs: list[QWidget] = [
+        SignInDialog(accounts, portal_url=window.session.portal_url),
+        ChangePasswordDialog(window.session, window.runner, window),
+    ]
+    for dialog in dialogs:
+        qtbot.addWidget(dialog)
+        dialog.show()
+        nameless = [describe(w) for w in focusable_controls(dialog) if not accessible_name(w)]
+        assert nameless == [], type(dialog).__name__
+        dialog.close()
+
+
+# -- keyboard ---------------------------------------------------------------------------
+
+
+def walk_tab_chain(qtbot: QtBot, start: QWidget, key: Qt.Key = Qt.Key.Key_Tab, limit: int = 60) -> list[QWidget]:
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(start.hasFocus, timeout=2000)
+    visited = [start]
+    for _ in range(limit):
+        current = QApplication.focusWidget()
+        assert current is not None
+        qtbot.keyClick(current, key)
+        landed = QApplication.focusWidget()
+        assert landed is not None
+        if landed is start:
+            return visited
+        visited.append(landed)
+    raise AssertionError(f"Tab never came back to the start: {[describe(w) for w in visited]}")
+
+
+def test_tab_reaches_every_control_and_leaves_the_table(qtbot: QtBot, window: MainWindow) -> None:
+    for key in ("proposals", "invoices"):
+        window.tab_widget.setCurrentWidget(window.tabs[key])
+        visited = walk_tab_chain(qtbot, window.tabs[key].search_edit)
+        missed = [describe(w) for w in focusable_controls(window) if w not in visited]
+        assert missed == [], f"not reachable with Tab on the {key} tab"
+        assert window.tabs[key].table in visited
+        assert visited.count(window.tabs[key].table) == 1, "Tab moves out of the table instead of across cells"
+        backwards = walk_tab_chain(qtbot, window.tabs[key].search_edit, Qt.Key.Key_Backtab)
+        assert set(backwards) == set(visited), "Shift+Tab walks the same controls"
+
+
+def test_banner_retry_is_in_the_tab_chain_when_shown(qtbot: QtBot, window: MainWindow) -> None:
+    window.monitor.lost(RuntimeError("no answer"))
+    qtbot.waitUntil(window.banner.isVisible, timeout=2000)
+    visited = walk_tab_chain(qtbot, window.current_tab().search_edit)
+    assert window.banner.retry_button in visited
+
+
+def test_focus_is_visible_on_every_kind_of_control(qtbot: QtBot, window: MainWindow) -> None:
+    """Each control looks different with the keyboard focus than without it."""
+    window.monitor.lost(RuntimeError("no answer"))  # shows the banner's Retry button
+    qtbot.waitUntil(window.banner.isVisible, timeout=2000)
+    tab = window.current_tab()
+    tab.table.setCurrentIndex(tab.proxy.index(2, 0))
+
+    def looks(control: QWidget) -> QImage:
+        # The table's focus ring is drawn by the card around it.
+        return (tab.card if control is tab.table else control).grab().toImage()
+
+    controls: list[QWidget] = [
+        window.branch_button,
+        window.profile_button,
+        window.sidebar.select_none_button,
+        window.sidebar.list_view,
+        window.tab_widget.tabBar(),
+        tab.show_combo,
+        tab.search_edit,
+        tab.table,
+        window.banner.retry_button,
+    ]
+    for control in controls:
+        window.profile_button.setFocus() if control is not window.profile_button else window.branch_button.setFocus()
+        qtbot.wait(20)
+        without = looks(control)
+        control.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(control.hasFocus, timeout=2000)
+        qtbot.wait(20)
+        assert looks(control) != without, f"no visible focus on {describe(control)}"
+
+
+def test_space_checks_a_property_from_the_keyboard(qtbot: QtBot, window: MainWindow) -> None:
+    view = window.sidebar.list_view
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    view.setCurrentIndex(view.model().index(0, 0))
+    before = len(window.properties_model.selected_ids())
+    qtbot.keyClick(view, Qt.Key.Key_Space)
+    assert len(window.properties_model.selected_ids()) == before - 1
+    qtbot.keyClick(view, Qt.Key.Key_Space)
+    assert len(window.properties_model.selected_ids()) == before
+
+
+def test_standard_shortcuts(qtbot: QtBot, window: MainWindow) -> None:
+    keys = QKeySequence.StandardKey
+    for action, key in (
+        (window.refresh_action, keys.Refresh),
+        (window.find_action, keys.Find),
+        (window.close_action, keys.Close),
+        (window.quit_action, keys.Quit),
+    ):
+        assert action.shortcuts() == QKeySequence.keyBindings(key), action.text()
+    # On this platform: F5 refreshes, Ctrl+F finds, Ctrl+W closes.
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    assert window.runner.busy
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
+    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is window.current_tab().search_edit
+    qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
+
+
+# -- palette ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def restore_theme() -> QApplication:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    return app
+
+
+def test_palette_follows_the_reported_color_scheme(restore_theme: QApplication) -> None:
+    scheme = Qt.ColorScheme
+    assert theme.scheme_for("system", scheme.Dark) == "dark"
+    assert theme.scheme_for("system", scheme.Light) == "light"
+    assert theme.scheme_for("system", scheme.Unknown) == "light"
+    assert theme.scheme_for("light", scheme.Dark) == "light"
+    assert theme.scheme_for("dark", scheme.Light) == "dark"
+    app = restore_theme
+    theme.apply_theme(app, "system")
+    # The system switches to dark while the app runs (Windows, macOS and GNOME report it).
+    app.styleHints().colorSchemeChanged.emit(scheme.Dark)
+    assert theme.colors() is theme.DARK
+    assert app.palette().color(app.palette().ColorRole.Window) == QColor(theme.DARK.window)
+    assert theme.DARK.surface in app.styleSheet()
+    app.styleHints().colorSchemeChanged.emit(scheme.Light)
+    assert theme.colors() is theme.LIGHT
+    # An explicit choice does not follow the system.
+    theme.apply_theme(app, "dark")
+    app.styleHints().colorSchemeChanged.emit(scheme.Light)
+    assert theme.colors() is theme.DARK
+
+
+def test_style_sheet_fills_every_token_in_both_palettes() -> None:
+    for palette in (theme.LIGHT, theme.DARK):
+        sheet = theme.style_sheet(palette)
+        assert not re.findall(r"@\w+@", sheet), palette.scheme
+    raw = (ROOT / "resources" / "style.qss").read_text(encoding="utf-8")
+    hard_coded = set(re.findall(r"#[0-9a-fA-F]{6}\b", raw)) - {"#ffffff", "#b9e4c9"}  # text and bar on the green header
+    assert hard_coded == set(), "colours belong in theme.Palette so the dark scheme gets its own"
+
+
+def test_dark_palette_gives_dark_surfaces_and_readable_text(
+    qtbot: QtBot, window: MainWindow, restore_theme: QApplication
+) -> None:
+    theme.apply_theme(restore_theme, "dark")
+    qtbot.wait(20)
+    image = window.grab().toImage()
+    background = QColor(image.pixel(window.width() // 2, window.height() - 40))
+    assert background.lightness() < 80, "the list area is dark"
+    assert QColor(theme.DARK.text).lightness() - QColor(theme.DARK.surface).lightness() > 150
+    assert theme.chip_colors("pending") == theme.CHIPS["dark"]["pending"]
+    assert window.tabs["proposals"].empty_icon.name == "empty"
+    assert Path(str(theme.resource_path("icons/empty-dark.svg"))).exists()
+
+
+# -- icons, dialogs, window state -------------------------------------------------------
+
+
+def test_icons_are_drawn_for_the_screen_pixel_ratio(qtbot: QtBot) -> None:
+    label = IconLabel("app", 28)
+    qtbot.addWidget(label)
+    sharp = QPixmap(QSize(56, 56))
+    sharp.setDevicePixelRatio(2.0)
+    sharp.fill(Qt.GlobalColor.transparent)
+    label.render(sharp)
+    upscaled = theme.icon("app").pixmap(QSize(28, 28), 1.0).toImage().scaled(56, 56)
+    rendered = sharp.toImage().convertToFormat(QImage.Format.Format_ARGB32)
+    assert rendered.size() == QSize(56, 56)
+    assert rendered != upscaled.convertToFormat(QImage.Format.Format_ARGB32), "SVG re-rendered, not scaled up"
+    assert theme.icon("app").pixmap(QSize(28, 28), 2.0).size() == QSize(56, 56)
+
+
+def test_file_dialogs_stay_native() -> None:
+    """Nothing may opt out of the platform's own file dialogs (QFileDialog's static functions
+    are native by default); a hand-built QFileDialog is the non-native Qt one."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "app").rglob("*.py")
+        if re.search(r"DontUseNativeDialog|QFileDialog\(", path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_window_state_is_restored(qtbot: QtBot, session: PortalSession, accounts: Accounts) -> None:
+    first = open_window(qtbot, session, accounts)
+    first.resize(1000, 700)  # the offscreen screen is 800 px wide: Qt keeps a restored window's width at its minimum
+    first.splitter.setSizes([300, 699])
+    first.tab_widget.setCurrentWidget(first.tabs["invoices"])
+    qtbot.wait(50)
+    first.close()
+    sizes = first.splitter.sizes()  # as saved: the splitter settles within its panes' minimum widths
+    assert sizes[0] != 264, "moved away from the default"
+    assert accounts.settings.window_geometry() == first.saveGeometry()
+    second = open_window(qtbot, session, accounts)
+    assert second.size() == QSize(1000, 700)
+    assert second.splitter.sizes()[0] == sizes[0]
+    assert second.current_tab().spec.key == "invoices"

@@ -1,0 +1,293 @@
+"""Proposal detail, PDF viewer, signature pad and sign dialog against a real server (PR-3..PR-5, PR-9).
+
+The portal here is this module's own (signing changes data the shared live portal's tests count).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pymupdf
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QImage
+from pytestqt.qtbot import QtBot
+
+from app.models.formatting import money_text
+from app.services.portal_client import PortalClient
+from app.services.session import PortalSession, sign_in
+from app.services.tasks import TaskRunner
+from app.views.pdf_viewer import MUPDF_LOCK, PdfViewer
+from app.views.proposal_detail import ProposalWindow
+from app.views.sign_dialog import SignDialog
+from app.views.signature_pad import EXPORT_HEIGHT, SignaturePad
+from tests.client import company
+from tests.client.live_server import LivePortal, _server_available, running_portal
+
+pytestmark = pytest.mark.gui
+
+WAIT_MS = 15000
+
+
+def _proposal(key: str, prop: str, number: str, title: str, status: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "property": prop,
+        "number": number,
+        "title": title,
+        "opportunity_type": "work_order",
+        "opportunity_status": status,
+        "shared_on": (date.today() - timedelta(days=3)).isoformat(),
+        "sales_rep": "rep",
+        "terms": "Net 30. Prices valid for 60 days.",
+        "items": [
+            {"key": f"{key}-1", "description": "Labour", "quantity": "2", "unit_price": "150.00"},
+            {"key": f"{key}-2", "description": "Materials", "quantity": "1", "unit_price": "99.99"},
+            {
+                "key": f"{key}-3",
+                "description": "Garden lights",
+                "quantity": "1",
+                "unit_price": "250.00",
+                "optional": True,
+            },
+            {"key": f"{key}-4", "description": "Extra mulch", "quantity": "2", "unit_price": "40.00", "optional": True},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
+    if not _server_available():
+        pytest.skip("the portal server is not in this checkout yet")
+    document = company.build(date.today())
+    document["proposals"] += [
+        _proposal("g-sign", "maple", "OPP-7001", "Front beds refresh", "delivered"),
+        _proposal("g-race", "maple", "OPP-7002", "Hedge trimming", "delivered"),
+        _proposal("g-other", "cedar", "OPP-7003", "Courtyard planters", "delivered"),
+        _proposal("g-approved", "maple", "OPP-7004", "Snow plan", "approved"),
+        _proposal("g-view", "maple", "OPP-7005", "Patio lighting", "delivered"),
+    ]
+    with running_portal(tmp_path_factory.mktemp("proposal-portal"), document) as live:
+        yield live
+
+
+@pytest.fixture
+def session(portal: LivePortal) -> Iterator[PortalSession]:
+    opened = sign_in(portal.portal_url("east"), company.MORGAN, company.PASSWORD)
+    yield opened
+    opened.client.close()
+
+
+@pytest.fixture
+def runner() -> TaskRunner:
+    return TaskRunner()
+
+
+def proposal_id(session: PortalSession, number: str) -> int:
+    page = session.client.proposals("all", limit=500)
+    return next(p.id for p in page.items if p.number == number)
+
+
+def open_window(qtbot: QtBot, session: PortalSession, runner: TaskRunner, number: str) -> ProposalWindow:
+    window = ProposalWindow(session, runner, proposal_id(session, number))
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: window.detail is not None, timeout=WAIT_MS)
+    return window
+
+
+def draw(qtbot: QtBot, pad: SignaturePad, points: list[tuple[int, int]]) -> None:
+    """One stroke with real mouse events: press, moves with the button held, release."""
+    qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=QPoint(*points[0]))
+    for x, y in points[1:]:
+        qtbot.mouseMove(pad, QPoint(x, y))
+    qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=QPoint(*points[-1]))
+
+
+def zigzag(x0: int = 30, y0: int = 60, count: int = 14) -> list[tuple[int, int]]:
+    return [(x0 + 18 * i, y0 + (25 if i % 2 else -10)) for i in range(count)]
+
+
+def open_sign_dialog(qtbot: QtBot, window: ProposalWindow) -> SignDialog:
+    assert window.sign_button.isEnabled()
+    qtbot.mouseClick(window.sign_button, Qt.MouseButton.LeftButton)
+    dialog = window.sign_dialog
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+# -- signature pad -----------------------------------------------------------------------
+
+
+def test_synthetic_mouse_strokes_make_a_png_undo_and_clear(qtbot: QtBot) -> None:
+    pad = SignaturePad()
+    qtbot.addWidget(pad)
+    pad.show()
+    qtbot.waitExposed(pad)
+    assert pad.is_empty
+    assert pad.to_png() == b""
+    draw(qtbot, pad, zigzag())
+    draw(qtbot, pad, [(40, 110), (300, 105)])
+    assert len(pad.strokes) == 2
+    assert not pad.is_empty
+    png = pad.to_png()
+    image = QImage.fromData(png, "PNG")
+    assert image.height() == EXPORT_HEIGHT
+    assert image.hasAlphaChannel()
+    assert image.pixelColor(0, 0).alpha() == 0, "transparent background"
+    assert 0 < image.width() < 4 * EXPORT_HEIGHT * 2, "cropped to the strokes, not the pad"
+    pad.undo()
+    assert len(pad.strokes) == 1
+    assert pad.strokes[0].points[0].x() == pytest.approx(30)
+    pad.clear()
+    assert pad.is_empty
+    assert pad.to_png() == b""
+
+
+# -- PDF viewer --------------------------------------------------------------------------
+
+
+def test_pdf_viewer_pages_navigation_zoom_search_and_save(qtbot: QtBot, session: PortalSession, tmp_path: Path) -> None:
+    data = session.client.proposal_pdf(proposal_id(session, "OPP-7005"))
+    with MUPDF_LOCK, pymupdf.open("pdf", data) as document:
+        expected_pages = document.page_count
+    viewer = PdfViewer()
+    qtbot.addWidget(viewer)
+    viewer.resize(800, 500)
+    viewer.show()
+    with qtbot.waitSignal(viewer.document_shown, timeout=WAIT_MS):
+        viewer.load(data, "OPP-7005.pdf")
+    assert viewer.page_count == expected_pages >= 2
+    assert viewer.page_count_label.text() == f"of {expected_pages}"
+    # Rendering happened on the viewer's worker thread, never on the GUI thread.
+    assert viewer.renderer.render_threads
+    assert threading.get_ident() not in viewer.renderer.render_threads
+    viewer.go_to_page(1)
+    assert viewer.current_page() == 1
+    assert viewer.page_spin.value() == 2
+    viewer.previous_page()
+    assert viewer.current_page() == 0
+    fitted = viewer.zoom
+    viewer.zoom_in()
+    assert viewer.zoom > fitted
+    qtbot.waitUntil(lambda: viewer.cached_image(0) is not None, timeout=WAIT_MS)
+    viewer.fit_page()
+    assert viewer.zoom < fitted
+    viewer.search("Labour")
+    qtbot.waitUntil(lambda: viewer.hit_count > 0, timeout=WAIT_MS)
+    assert viewer.hit_label.text() == f"1 of {viewer.hit_count}"
+    assert viewer.hits_on(0)
+    viewer.search("no such words here")
+    qtbot.waitUntil(lambda: viewer.hit_label.text() == "No matches", timeout=WAIT_MS)
+    saved = viewer.save_copy(str(tmp_path / "copy.pdf"))
+    assert saved is not None
+    assert saved.read_bytes() == data
+    viewer.shutdown()
+
+
+# -- detail and signing ------------------------------------------------------------------
+
+
+def test_sign_flow_with_optional_services(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner, tmp_path: Path
+) -> None:
+    """PR-5: the total shown while signing is the total the portal approves."""
+    window = open_window(qtbot, session, runner, "OPP-7001")
+    assert "Front beds refresh" in window.browser.toPlainText()
+    assert "Garden lights" in window.browser.toPlainText()
+    assert not window.signed_view_button.isVisible()
+    dialog = open_sign_dialog(qtbot, window)
+    assert dialog.name_edit.text() == "Morgan Many"
+    assert not dialog.sign_button.isEnabled()
+    checks = list(dialog.option_checks.values())
+    assert len(checks) == 2
+    checks[0].setChecked(True)
+    shown_total = money_text(Decimal("649.99"), "USD")
+    assert dialog.total_label.text() == f"Approved total: {shown_total}"
+    checks[1].setChecked(True)
+    assert dialog.approved_total_text() == money_text(Decimal("729.99"), "USD")
+    checks[1].setChecked(False)
+    draw(qtbot, dialog.pad, zigzag())
+    assert not dialog.sign_button.isEnabled(), "the agreement is still missing"
+    dialog.agree_check.setChecked(True)
+    assert dialog.sign_button.isEnabled()
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS) as signal:
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    detail = signal.args[0]
+    assert detail.status == "accepted"
+    assert money_text(detail.approved_total, "USD") == shown_total
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+    assert window.detail is detail
+    text = window.browser.toPlainText()
+    assert "Accepted" in text
+    assert "Signed by Morgan Many" in text
+    assert not window.sign_button.isVisible()
+    assert window.signed_view_button.isVisible()
+    target = tmp_path / "signed.pdf"
+    window.download_signed_pdf(str(target))
+    qtbot.waitUntil(target.exists, timeout=WAIT_MS)
+    with MUPDF_LOCK, pymupdf.open(target) as signed:
+        assert "Signature certificate" in signed[-1].get_text()
+
+
+def test_a_contact_who_may_not_sign_sees_why(qtbot: QtBot, session: PortalSession, runner: TaskRunner) -> None:  # PR-3
+    window = open_window(qtbot, session, runner, "OPP-7003")
+    assert not window.sign_button.isEnabled()
+    assert window.reason_label.isVisible()
+    assert window.reason_label.text() == "Only the property's primary or billing contact can sign proposals."
+    assert window.view_button.isEnabled()
+
+
+def test_a_view_only_status_cannot_be_signed(qtbot: QtBot, session: PortalSession, runner: TaskRunner) -> None:  # PR-4
+    window = open_window(qtbot, session, runner, "OPP-7004")
+    assert not window.sign_button.isEnabled()
+    assert "approved" in window.reason_label.text()
+    assert "Accepted" in window.browser.toPlainText()
+
+
+def test_a_server_refusal_keeps_everything_entered(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner, portal: LivePortal
+) -> None:  # PR-4
+    window = open_window(qtbot, session, runner, "OPP-7002")
+    dialog = open_sign_dialog(qtbot, window)
+    dialog.name_edit.setText("Morgan M. Many")
+    next(iter(dialog.option_checks.values())).setChecked(True)
+    draw(qtbot, dialog.pad, zigzag())
+    draw(qtbot, dialog.pad, zigzag(40, 90, 8))
+    dialog.agree_check.setChecked(True)
+    # Someone else signs first, from another device.
+    other = PortalClient(portal.portal_url("east"))
+    other.login(company.MORGAN, company.PASSWORD)
+    other.sign_proposal(
+        window.proposal_id, signer_name="Other Device", signature_png=dialog.pad.to_png(), optional_service_ids=[]
+    )
+    other.close()
+    qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=WAIT_MS)
+    assert "already been signed" in dialog.error_label.text()
+    assert dialog.isVisible()
+    assert dialog.name_edit.text() == "Morgan M. Many"
+    assert len(dialog.pad.strokes) == 2
+    assert next(iter(dialog.option_checks.values())).isChecked()
+    assert dialog.agree_check.isChecked()
+    assert dialog.sign_button.isEnabled()
+    assert dialog.sign_button.text() == "Sign proposal"
+    dialog.reject()
+
+
+def test_view_proposal_opens_the_embedded_viewer(qtbot: QtBot, session: PortalSession, runner: TaskRunner) -> None:
+    window = open_window(qtbot, session, runner, "OPP-7005")
+    qtbot.mouseClick(window.view_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pdf_window is not None, timeout=WAIT_MS)
+    viewer_window = window.pdf_window
+    assert viewer_window is not None
+    qtbot.waitUntil(lambda: viewer_window.viewer.cached_image(0) is not None, timeout=WAIT_MS)
+    assert viewer_window.windowTitle() == "Proposal OPP-7005"
+    viewer_window.close()

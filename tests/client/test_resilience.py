@@ -1,0 +1,292 @@
+"""The window through a flaky connection, against a real server process that the tests stop,
+freeze and start again: the banner, the out-of-date markers, the automatic reconnection, forms
+that keep what was typed, and a session that ends in the middle of an action."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import requests
+from PySide6.QtCore import QSettings, Qt
+from pytestqt.qtbot import QtBot
+
+from app.models.roles import Role
+from app.services.accounts import Accounts
+from app.services.connection import ConnectionMonitor, version_probe
+from app.services.portal_client import PortalClient
+from app.services.session import sign_in
+from app.services.settings import AppSettings
+from app.views.account_dialogs import ChangePasswordDialog
+from app.views.main_window import MainWindow
+from tests.client import company
+from tests.client.fault_server import FaultServer, answer, problem, sequence
+from tests.client.live_server import ServerProcess, _server_available
+
+pytestmark = pytest.mark.gui
+
+QUICK_PROBES = (0.2, 0.4, 0.8)
+VERSION = {"server_version": "9.9.9", "api_version": "1"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A portal of our own: these tests take it down, which other modules' tests must not see."""
+    if not _server_available():
+        pytest.skip("the portal server is not in this checkout yet")
+    process = ServerProcess(tmp_path_factory.mktemp("restartable-server"))
+    process.load(company.build(date.today()))
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def running(server: ServerProcess) -> ServerProcess:
+    server.start()  # a test that failed half-way may have left it stopped
+    return server
+
+
+def make_window(qtbot: QtBot, server: ServerProcess, tmp_path: Path, **options: object) -> MainWindow:
+    session = sign_in(server.portal.portal_url("east"), company.MORGAN, company.PASSWORD)
+    accounts = Accounts(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
+    accounts.signed_in(session, remember_password=False)
+    window = MainWindow(session, accounts, **options)  # type: ignore[arg-type]
+    qtbot.addWidget(window)
+    window.show()
+    wait_idle(qtbot, window)
+    return window
+
+
+def wait_idle(qtbot: QtBot, window: MainWindow, timeout: int = 15000) -> None:
+    qtbot.wait(10)
+    qtbot.waitUntil(lambda: not window.runner.busy and not window._selection_timer.isActive(), timeout=timeout)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, running: ServerProcess, tmp_path: Path) -> Iterator[MainWindow]:
+    main = make_window(qtbot, running, tmp_path, probe_delays=QUICK_PROBES)
+    yield main
+    main.runner.set_unauthorized_handler(None)
+
+
+def tabs_with_rows(window: MainWindow) -> list[str]:
+    return [key for key in window._visible_tab_keys() if window.tabs[key].model.rowCount() > 0]
+
+
+def current_record_id(window: MainWindow, key: str) -> object:
+    return window.tabs[key].table.selectionModel().currentIndex().data(Role.ID)
+
+
+def test_outage_shows_banner_keeps_data_marked_stale_and_recovers_by_itself(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:
+    proposals, invoices = window.tabs["proposals"], window.tabs["invoices"]
+    qtbot.keyClicks(proposals.search_edit, "OPP-1002")
+    invoices.table.selectRow(3)
+    selected = current_record_id(window, "invoices")
+    rows_before = {key: window.tabs[key].model.rowCount() for key in tabs_with_rows(window)}
+    balance_before = window.sidebar.balance_label.text()
+    assert set(rows_before) >= {"proposals", "invoices", "requests"}
+    assert not window.banner.isVisible()
+
+    running.stop()
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
+    wait_idle(qtbot, window)
+    assert window.monitor.offline
+    assert window.banner.message_label.text().startswith("<b>Can't reach the portal at 127.0.0.1:")
+    assert "out of date" in window.banner.message_label.accessibleName()
+    assert window.banner.retry_button.isVisible()
+    for key, rows in rows_before.items():
+        tab = window.tabs[key]
+        assert tab.model.rowCount() == rows, f"{key} kept its rows"
+        assert tab.stale and not tab.stale_label.isHidden(), f"{key} marked as out of date"
+        assert tab.stale_label.text().startswith("Not up to date · as loaded at ")
+        assert tab._error is None
+    assert window.sidebar.balance_label.text() == balance_before
+    assert window.sidebar.stale
+    assert window.sidebar.balance_detail.text().startswith("Not up to date · as of ")
+    assert proposals.search_edit.text() == "OPP-1002"
+    assert proposals.proxy.rowCount() == 1
+
+    running.start()  # no click: the monitor's own probe finds it and the window reloads
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=15000)
+    wait_idle(qtbot, window)
+    assert not window.monitor.offline
+    for key, rows in rows_before.items():
+        tab = window.tabs[key]
+        assert not tab.stale and tab.stale_label.isHidden()
+        assert tab.model.rowCount() == rows
+    assert not window.sidebar.stale
+    assert window.sidebar.balance_label.text() == balance_before
+    assert proposals.search_edit.text() == "OPP-1002", "typed search survives the reload"
+    assert proposals.proxy.rowCount() == 1
+    assert current_record_id(window, "invoices") == selected, "selection survives the reload"
+
+
+def test_retry_reconnects_at_once(qtbot: QtBot, running: ServerProcess, tmp_path: Path) -> None:
+    window = make_window(qtbot, running, tmp_path, probe_delays=(120.0,))
+    running.stop()
+    window.refresh()
+    qtbot.waitUntil(lambda: window.monitor.offline, timeout=10000)
+    assert window.monitor.seconds_until_probe() is not None
+    assert window.monitor.seconds_until_probe() > 100  # type: ignore[operator]
+    running.start()
+    qtbot.mouseClick(window.banner.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=10000)
+    wait_idle(qtbot, window)
+    assert not any(tab.stale for tab in window.tabs.values())
+
+
+def test_a_changed_filter_while_offline_does_not_show_the_old_rows(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:
+    invoices = window.tabs["invoices"]
+    window.tab_widget.setCurrentWidget(invoices)
+    running.stop()
+    invoices.show_combo.setCurrentIndex(invoices.show_combo.findData("paid"))
+    qtbot.waitUntil(lambda: window.monitor.offline, timeout=10000)
+    wait_idle(qtbot, window)
+    assert invoices.model.rowCount() == 0, "rows of the previous filter would be wrong, not just old"
+    assert invoices.empty_title.text() == "Couldn't load invoices"
+    assert invoices.retry_button.isVisible()
+    running.start()
+    qtbot.waitUntil(lambda: not window.monitor.offline, timeout=15000)
+    wait_idle(qtbot, window)
+    assert invoices.model.rowCount() > 0
+    assert all(invoices.model.record(row).status == "paid" for row in range(invoices.model.rowCount()))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="freezes the server with SIGSTOP")
+def test_slow_portal_says_so_and_clears_when_it_answers(qtbot: QtBot, running: ServerProcess, tmp_path: Path) -> None:
+    window = make_window(qtbot, running, tmp_path, slow_after=0.5)
+    assert running.process is not None
+    os.kill(running.process.pid, signal.SIGSTOP)
+    try:
+        window.refresh()
+        qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=5000)
+        assert window.monitor.slow and not window.monitor.offline
+        assert "is slow to answer" in window.banner.message_label.text()
+        assert window.busy_bar.isVisible()
+    finally:
+        os.kill(running.process.pid, signal.SIGCONT)
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=15000)
+    wait_idle(qtbot, window)
+    assert not window.monitor.slow
+    assert not any(tab.stale for tab in window.tabs.values())
+
+
+def test_a_form_keeps_its_input_when_the_portal_is_down_and_sends_it_later(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:
+    new_password = "a-brand-new-password-1"
+    dialog = ChangePasswordDialog(window.session, window.runner, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.current_edit.setText(company.PASSWORD)
+    dialog.new_edit.setText(new_password)
+    dialog.confirm_edit.setText(new_password)
+    running.stop()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=10000)
+    assert dialog.error_label.text().startswith("Cannot reach the portal at 127.0.0.1")
+    assert dialog.isVisible() and dialog.save_button.isEnabled()
+    assert (dialog.current_edit.text(), dialog.new_edit.text(), dialog.confirm_edit.text()) == (
+        company.PASSWORD,
+        new_password,
+        new_password,
+    )
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=5000)
+
+    running.start()
+    qtbot.waitUntil(lambda: not window.monitor.offline, timeout=15000)
+    try:
+        with qtbot.waitSignal(dialog.accepted, timeout=10000):
+            qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert dialog.new_password == new_password
+    finally:
+        restore_password(running, new_password)
+
+
+def test_session_expiry_mid_action_prompts_then_completes_the_action(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:
+    new_password = "another-new-password-1"
+    response = requests.post(
+        running.portal.api() + "/auth/logout", headers={"Authorization": f"Bearer {window.session.token}"}, timeout=5
+    )
+    assert response.status_code == 204
+    dialog = ChangePasswordDialog(window.session, window.runner, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.current_edit.setText(company.PASSWORD)
+    dialog.new_edit.setText(new_password)
+    dialog.confirm_edit.setText(new_password)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.reauth_dialog is not None and window.reauth_dialog.isVisible(), timeout=10000)
+    reauth = window.reauth_dialog
+    assert reauth is not None
+    assert dialog.isVisible() and dialog.new_edit.text() == new_password, "the action's form waits, intact"
+    reauth.password_edit.setText(company.PASSWORD)
+    try:
+        with qtbot.waitSignal(dialog.accepted, timeout=15000):
+            qtbot.mouseClick(reauth.sign_in_button, Qt.MouseButton.LeftButton)
+        assert window.reauth_dialog is None
+        # The change really happened on the server, with the renewed session.
+        PortalClient(running.portal.portal_url("east")).login(company.MORGAN, new_password)
+    finally:
+        restore_password(running, new_password)
+
+
+def restore_password(server: ServerProcess, current: str) -> None:
+    """Puts Morgan's password back for the module's other tests, if the change went through."""
+    client = PortalClient(server.portal.portal_url("east"))
+    try:
+        client.login(company.MORGAN, current)
+    except Exception:
+        return
+    client.change_password(current, company.PASSWORD)
+
+
+# -- the monitor's schedule, against a local server answering 503 then 200 --------------
+
+
+def test_monitor_backs_off_and_restores(qtbot: QtBot) -> None:
+    fault = FaultServer().start()
+    try:
+        gateway_down = problem(503, "unavailable", "Service unavailable.")
+        fault.route("GET", "/version", sequence(gateway_down, gateway_down, answer(200, VERSION)))
+        monitor = ConnectionMonitor(version_probe(lambda: fault.portal_url), delays=(0.05, 0.1, 0.2))
+        restored: list[bool] = []
+        monitor.restored.connect(lambda: restored.append(True))
+        unreachable = PortalClient(fault.portal_url, retries=0)
+        fault.route("GET", "/config", gateway_down)
+        try:
+            unreachable.config()
+        except Exception as error:
+            monitor.lost(error)
+        assert monitor.offline
+        assert monitor.detail == "Service unavailable."
+        qtbot.waitUntil(lambda: bool(restored), timeout=5000)
+        assert not monitor.offline
+        assert [hit for hit in fault.hits if hit[1] == "/version"] == [("GET", "/version")] * 3
+    finally:
+        fault.stop()
+
+
+def test_monitor_counts_a_refusal_as_an_answer(qtbot: QtBot) -> None:
+    fault = FaultServer().start()
+    try:
+        fault.route("GET", "/version", problem(404, "not_found", "No such branch."))
+        monitor = ConnectionMonitor(version_probe(lambda: fault.portal_url), delays=(0.05,))
+        with qtbot.waitSignal(monitor.restored, timeout=5000):
+            monitor.lost(RuntimeError("no answer"))
+        assert not monitor.offline
+    finally:
+        fault.stop()

@@ -1,0 +1,303 @@
+"""The visit and request windows against the real server (VI-1, VI-2, RQ-1..RQ-4): opening a
+visit, "Show older", the thread, replying with files, refused files, drafts kept on failure,
+and new requests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymupdf
+import pytest
+import shiboken6
+from PySide6.QtCore import QSettings, Qt, QUrl
+from pytestqt.qtbot import QtBot
+
+from app.models.roles import Role
+from app.services.accounts import Accounts
+from app.services.demo_server import free_port
+from app.services.portal_client import PortalClient, Timeouts
+from app.services.session import sign_in
+from app.services.settings import AppSettings
+from app.views.main_window import MainWindow
+from app.views.request_detail import RequestDetailDialog
+from app.views.requests_tab import RequestsTab
+from app.views.visits_tab import VisitsTab
+from tests.client import company
+from tests.client.live_server import LivePortal
+
+pytestmark = pytest.mark.gui
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(200)
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + bytes(300)
+WAIT_MS = 15000
+
+
+@pytest.fixture
+def accounts(settings_store: QSettings) -> Accounts:
+    return Accounts(AppSettings(settings_store))
+
+
+def open_window(qtbot: QtBot, accounts: Accounts, portal: LivePortal, email: str) -> MainWindow:
+    session = sign_in(portal.portal_url("east"), email, company.PASSWORD)
+    accounts.signed_in(session, remember_password=False)
+    window = MainWindow(session, accounts)
+    qtbot.addWidget(window)
+    window.show()
+    wait_idle(qtbot, window)
+    return window
+
+
+@pytest.fixture
+def robin_window(qtbot: QtBot, accounts: Accounts, live_portal: LivePortal) -> Iterator[MainWindow]:
+    window = open_window(qtbot, accounts, live_portal, company.REQUESTER)
+    yield window
+    window.runner.set_unauthorized_handler(None)
+
+
+def wait_idle(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.wait(10)
+    qtbot.waitUntil(lambda: not window.runner.busy and not window._selection_timer.isActive(), timeout=WAIT_MS)
+
+
+def write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+def visits_tab(window: MainWindow) -> VisitsTab:
+    tab = window.tabs["visits"]
+    assert isinstance(tab, VisitsTab)
+    return tab
+
+
+def show_completed(qtbot: QtBot, window: MainWindow) -> VisitsTab:
+    tab = visits_tab(window)
+    window.tab_widget.setCurrentWidget(tab)
+    tab.show_combo.setCurrentIndex(tab.show_combo.findData("completed"))
+    wait_idle(qtbot, window)
+    return tab
+
+
+def open_rowan_request(qtbot: QtBot, window: MainWindow) -> RequestDetailDialog:
+    tab = window.tabs["requests"]
+    window.tab_widget.setCurrentWidget(tab)
+    row = next(r for r in range(tab.model.rowCount()) if tab.model.record(r).number == company.REQUESTER_REQUEST)
+    tab.table.setFocus()
+    tab.table.setCurrentIndex(tab.proxy.mapFromSource(tab.model.index(row, 0)))
+    qtbot.keyClick(tab.table, Qt.Key.Key_Return)
+    dialog = window.work_screens.request_dialogs[(window.session.portal_url, tab.model.record(row).id)]
+    wait_idle(qtbot, window)
+    assert dialog.detail is not None
+    return dialog
+
+
+def test_visit_detail_shows_only_published_notes(qtbot: QtBot, robin_window: MainWindow) -> None:  # VI-2
+    tab = show_completed(qtbot, robin_window)
+    assert tab.model.rowCount() == 1
+    tab.table.setFocus()
+    tab.table.setCurrentIndex(tab.proxy.index(0, 0))
+    qtbot.keyClick(tab.table, Qt.Key.Key_Return)
+    visit = tab.model.record(0)
+    dialog = robin_window.work_screens.visit_dialogs[(robin_window.session.portal_url, visit.id)]
+    wait_idle(qtbot, robin_window)
+    assert dialog.isVisible()
+    assert dialog.detail is not None
+    page = dialog.browser.toPlainText()
+    assert company.PUBLISHED_NOTE in page
+    assert company.INTERNAL_NOTE not in page
+    assert "Mowing" in page and "Hedge trimming" in page
+    assert "Riley Rep" in page
+    assert 'href="mailto:riley@example.com"' in dialog.browser.toHtml()
+
+
+def test_show_older_widens_the_completed_window(qtbot: QtBot, robin_window: MainWindow) -> None:  # VI-1
+    tab = show_completed(qtbot, robin_window)
+    assert tab.older_button.isVisible()
+    assert tab.count_label.text() == "1 visit in the last 30 days"
+    qtbot.mouseClick(tab.older_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, robin_window)
+    assert tab.model.rowCount() == 2
+    assert tab.older_button.text() == "Show older (last 365 days)"
+    qtbot.mouseClick(tab.older_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, robin_window)
+    assert tab.model.rowCount() == len(company.REQUESTER_COMPLETED_AGO)
+    assert tab.count_label.text() == "3 visits in the last 365 days"
+    assert not tab.older_button.isVisible()
+    tab.show_combo.setCurrentIndex(tab.show_combo.findData("upcoming"))
+    wait_idle(qtbot, robin_window)
+    assert not tab.older_button.isVisible()
+    assert {tab.model.data(tab.model.index(r, 0), Role.RECORD).status for r in range(tab.model.rowCount())} <= {
+        "scheduled"
+    }
+
+
+def test_request_thread_reads_oldest_first_without_internal_comments(
+    qtbot: QtBot, robin_window: MainWindow
+) -> None:  # RQ-1
+    dialog = open_rowan_request(qtbot, robin_window)
+    page = dialog.browser.toPlainText()
+    assert page.index("The outdoor tap drips all night.") < page.index("We will replace the washer")
+    assert page.index("We will replace the washer") < page.index("Thank you!")
+    assert company.INTERNAL_COMMENT not in page
+    assert "Robin Requests (you)" in page
+
+
+def test_reply_with_a_file_refreshes_thread_and_list_and_downloads(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2, RQ-4
+    dialog = open_rowan_request(qtbot, robin_window)
+    tab = robin_window.tabs["requests"]
+    before = dialog.summary.comment_count
+    composer = dialog.composer
+    qtbot.keyClicks(composer.text_edit, "Here is a photo of the tap.")
+    composer.picker.add_paths([write(tmp_path / "tap.png", PNG)])
+    assert composer.picker.rows.count() == 1
+    qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, robin_window)
+    assert composer.text_edit.toPlainText() == ""
+    assert composer.files == ()
+    assert not composer.error_label.isVisible()
+    assert dialog.detail is not None
+    last = dialog.detail.comments[-1]
+    assert last.body == "Here is a photo of the tap."
+    assert [a.filename for a in last.attachments] == ["tap.png"]
+    assert "tap.png" in dialog.browser.toPlainText()
+    listed = next(
+        tab.model.record(r) for r in range(tab.model.rowCount()) if tab.model.record(r).id == dialog.summary.id
+    )
+    assert listed.comment_count == before + 1
+
+    saved = tmp_path / "downloads" / "tap-copy.png"
+    saved.parent.mkdir()
+    dialog.ask_save_path = lambda parent, name: saved
+    dialog.browser.anchorClicked.emit(QUrl(f"attachment:{last.attachments[0].id}"))
+    wait_idle(qtbot, robin_window)
+    assert dialog.last_download == saved
+    assert saved.read_bytes() == PNG
+    assert "Saved “tap-copy.png”" in dialog.notice.text()
+
+
+def test_a_pdf_attachment_opens_in_the_embedded_viewer(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-4
+    document = pymupdf.open()
+    document.new_page().insert_text((72, 72), "Irrigation plan")
+    plan = write(tmp_path / "plan.pdf", document.tobytes())
+    dialog = open_rowan_request(qtbot, robin_window)
+    dialog.composer.text_edit.setPlainText("The plan")
+    dialog.composer.picker.add_paths([plan])
+    qtbot.mouseClick(dialog.composer.send_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, robin_window)
+    assert dialog.detail is not None
+    sent = dialog.detail.comments[-1].attachments[0]
+    assert f'href="attachment-open:{sent.id}"' in dialog.browser.toHtml()
+    dialog.browser.anchorClicked.emit(QUrl(f"attachment-open:{sent.id}"))
+    qtbot.waitUntil(lambda: dialog.pdf_window is not None, timeout=WAIT_MS)
+    window = dialog.pdf_window
+    assert window is not None
+    qtbot.waitUntil(lambda: window.viewer._shown, timeout=WAIT_MS)
+    assert window.windowTitle() == "plan.pdf"
+    assert window.viewer.data == plan.read_bytes()
+    closing = window
+    closing.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=WAIT_MS)
+    assert dialog.pdf_window is None
+
+
+def test_refused_files_are_shown_with_their_reason(qtbot: QtBot, robin_window: MainWindow, tmp_path: Path) -> None:
+    # RQ-4: refused before anything is uploaded.
+    dialog = open_rowan_request(qtbot, robin_window)
+    big = tmp_path / "drone-video.jpg"
+    with big.open("wb") as out:
+        out.truncate(11 * 1024 * 1024)
+    picker = dialog.composer.picker
+    picker.ask_paths = lambda parent: [big, write(tmp_path / "setup.exe", EXE)]
+    qtbot.mouseClick(picker.attach_button, Qt.MouseButton.LeftButton)
+    assert dialog.composer.files == ()
+    assert picker.refusal_label.isVisible()
+    reasons = picker.refusal_label.text().splitlines()
+    assert reasons[0] == "“drone-video.jpg” is 11.0 MB; files can be at most 10 MB each."
+    assert reasons[1].startswith("“setup.exe” is not a type of file the portal accepts.")
+
+
+def test_draft_kept_after_the_server_refuses_a_file(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2, RQ-4
+    dialog = open_rowan_request(qtbot, robin_window)
+    comments_before = len(dialog.detail.comments) if dialog.detail else 0
+    composer = dialog.composer
+    qtbot.keyClicks(composer.text_edit, "The program the plumber sent")
+    composer.picker.add_paths([write(tmp_path / "photo.png", EXE)])  # passes the name check, not the server's
+    qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, robin_window)
+    assert composer.error_label.isVisible()
+    assert composer.error_label.text().startswith('"photo.png" is not a type of file the portal accepts.')
+    assert composer.text_edit.toPlainText() == "The program the plumber sent"
+    assert [f.name for f in composer.files] == ["photo.png"]
+    assert composer.send_button.isEnabled()
+    dialog.close()
+    reopened = open_rowan_request(qtbot, robin_window)
+    assert reopened is dialog, "closing the window keeps the draft for the next opening"
+    assert reopened.composer.text_edit.toPlainText() == "The program the plumber sent"
+    assert dialog.detail is not None and len(dialog.detail.comments) == comments_before
+
+
+def test_draft_kept_when_the_server_is_gone(qtbot: QtBot, robin_window: MainWindow, tmp_path: Path) -> None:
+    summary = robin_window.tabs["requests"].model.record(0)
+    gone = PortalClient(
+        f"http://127.0.0.1:{free_port()}/portal/east", token="x" * 20, timeouts=Timeouts(1.0, 1.0), retries=0
+    )
+    dialog = RequestDetailDialog(gone, robin_window.runner, summary, "Robin Requests")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    wait_idle(qtbot, robin_window)
+    assert dialog.problem is not None and dialog.problem.startswith("Cannot reach the portal at 127.0.0.1")
+    qtbot.keyClicks(dialog.composer.text_edit, "Are you there?")
+    dialog.composer.picker.add_paths([write(tmp_path / "note.txt", b"hello\n")])
+    dialog.send()
+    wait_idle(qtbot, robin_window)
+    assert dialog.composer.error_label.text().startswith("Cannot reach the portal at 127.0.0.1")
+    assert dialog.composer.text_edit.toPlainText() == "Are you there?"
+    assert [f.name for f in dialog.composer.files] == ["note.txt"]
+
+
+def test_new_request_appears_in_the_list(qtbot: QtBot, robin_window: MainWindow, tmp_path: Path) -> None:  # RQ-2
+    tab = robin_window.tabs["requests"]
+    robin_window.tab_widget.setCurrentWidget(tab)
+    before = tab.model.total
+    assert isinstance(tab, RequestsTab)
+    qtbot.mouseClick(tab.new_button, Qt.MouseButton.LeftButton)
+    dialog = robin_window.work_screens.new_request_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert [dialog.property_combo.itemData(i) for i in range(dialog.property_combo.count())] == [
+        p.id for p in robin_window.properties_model.properties
+    ]
+    qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)
+    assert dialog.error_label.text() == "Please give the request a subject."
+    qtbot.keyClicks(dialog.subject_edit, "Fence panel blown over")
+    qtbot.keyClicks(dialog.description_edit, "Between us and the neighbours.")
+    dialog.picker.add_paths([write(tmp_path / "fence.png", PNG)])
+    with qtbot.waitSignal(dialog.finished, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.send_button, Qt.MouseButton.LeftButton)
+    assert dialog.created is not None
+    created = dialog.created
+    assert [a.filename for a in created.attachments] == ["fence.png"]
+    wait_idle(qtbot, robin_window)
+    assert tab.model.total == before + 1
+    assert created.summary.number in {tab.model.record(r).number for r in range(tab.model.rowCount())}
+    assert created.summary.number in robin_window.statusBar().currentMessage()
+
+
+def test_new_request_offers_only_the_selected_properties(
+    qtbot: QtBot, accounts: Accounts, live_portal: LivePortal
+) -> None:  # RQ-2, PF-2
+    window = open_window(qtbot, accounts, live_portal, company.MORGAN)
+    model = window.properties_model
+    cedar = next(p.id for p in model.properties if p.name == "Cedar Villas")
+    model.set_checked([p.id for p in model.properties if p.id != cedar], False)
+    wait_idle(qtbot, window)
+    dialog = window.work_screens.new_request()
+    assert [dialog.property_combo.itemData(i) for i in range(dialog.property_combo.count())] == [cedar]
+    dialog.reject()
+    window.runner.set_unauthorized_handler(None)

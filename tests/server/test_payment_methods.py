@@ -1,0 +1,255 @@
+"""Payment methods through the REST API: PM-1 list/add/default/remove, PM-2 cards, PM-3 ACH, PM-4 tokens only, PM-5 receipts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from server.models import AuditEntry, PaymentMethod
+from server.settings import Settings
+from tests.server.conftest import NORTH, SOUTH, database, login
+from tests.server.payment_helpers import (
+    ACH_REJECTED,
+    AMEX,
+    DECLINED,
+    MASTERCARD,
+    NEXT_YEAR,
+    VISA,
+    ach_body,
+    add_card,
+    add_method,
+    card_body,
+)
+from tests.server.staff_helpers import assisted_by_office
+
+
+def methods(client: TestClient, headers: dict[str, str], base: str = NORTH) -> list[dict[str, Any]]:
+    response = client.get(f"{base}/payment-methods", headers=headers)
+    assert response.status_code == 200
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def field_errors(response: Any) -> dict[str, str]:
+    assert response.status_code == 422, response.text
+    return {e["field"]: e["message"] for e in response.json()["errors"]}
+
+
+def test_first_method_becomes_default_and_list_shows_only_token_facts(
+    client: TestClient, pat: dict[str, str]
+) -> None:  # PM-1
+    assert methods(client, pat) == []
+    first = client.post(f"{NORTH}/payment-methods", headers=pat, json=card_body(VISA))
+    assert first.status_code == 201
+    assert first.json() == {
+        "id": first.json()["id"],
+        "type": "card",
+        "brand": "Visa",
+        "last4": "4242",
+        "exp_month": 12,
+        "exp_year": NEXT_YEAR,
+        "holder_name": "Pat Customer",
+        "is_default": True,
+    }
+    second = add_method(client, pat, ach_body())
+    listed = methods(client, pat)
+    assert [(m["id"], m["is_default"]) for m in listed] == [(first.json()["id"], True), (second, False)]
+    ach = listed[1]
+    assert (ach["type"], ach["last4"], ach["exp_month"], ach["exp_year"]) == ("ach", "6789", None, None)
+
+
+def test_set_default_and_remove(client: TestClient, pat: dict[str, str]) -> None:  # PM-1
+    visa = add_card(client, pat, VISA)
+    master = add_card(client, pat, MASTERCARD)
+    amex = add_card(client, pat, AMEX)
+    response = client.post(f"{NORTH}/payment-methods/{master}/default", headers=pat)
+    assert response.status_code == 200
+    assert response.json()["is_default"] is True
+    assert [m["id"] for m in methods(client, pat) if m["is_default"]] == [master]
+    assert client.delete(f"{NORTH}/payment-methods/{master}", headers=pat).status_code == 204
+    # The newest remaining method inherits the default, so there is always one while any exist.
+    assert [(m["id"], m["is_default"]) for m in methods(client, pat)] == [(amex, True), (visa, False)]
+    assert client.delete(f"{NORTH}/payment-methods/{master}", headers=pat).status_code == 404
+    assert client.post(f"{NORTH}/payment-methods/{master}/default", headers=pat).status_code == 404
+
+
+def test_methods_are_private_to_their_contact(
+    client: TestClient, pat: dict[str, str], otto: dict[str, str]
+) -> None:  # PM-1
+    visa = add_card(client, pat)
+    assert methods(client, otto) == []
+    assert client.post(f"{NORTH}/payment-methods/{visa}/default", headers=otto).status_code == 404
+    assert client.delete(f"{NORTH}/payment-methods/{visa}", headers=otto).status_code == 404
+    # The same person on another branch is another contact with other methods (AC-2).
+    south = login(client, "pat@example.com", base=SOUTH)
+    assert methods(client, south, SOUTH) == []
+
+
+def test_only_accepted_types_can_be_added(client: TestClient) -> None:  # PM-1
+    south = login(client, "pat@example.com", base=SOUTH)  # South accepts cards only
+    response = client.post(f"{SOUTH}/payment-methods", headers=south, json=ach_body())
+    assert response.status_code == 422
+    assert response.json()["code"] == "payment_type_not_accepted"
+    assert "not accepted" in response.json()["detail"]
+    assert client.post(f"{SOUTH}/payment-methods", headers=south, json=card_body()).status_code == 201
+
+
+def test_staff_without_assist_session_cannot_manage_methods(client: TestClient, office: dict[str, str]) -> None:  # PM-1
+    response = client.get(f"{NORTH}/payment-methods", headers=office)
+    assert response.status_code == 403
+    assert response.json()["code"] == "assist_required"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"card_number": "4242424242424241"}, "card_number", "check digit"),
+        ({"card_number": "4242-4242-4242-424x"}, "card_number", "digits only"),
+        ({"card_number": "42424242"}, "card_number", "12 to 19 digits"),
+        ({"exp_month": 13}, "exp_month", "1 to 12"),
+        ({"exp_month": 1, "exp_year": 2020}, "exp_year", "expired"),
+        ({"exp_year": 31}, "exp_year", "four digits"),
+        ({"cvc": "12"}, "cvc", "3 or 4 digits"),
+        ({"cvc": "12345"}, "cvc", "3 or 4 digits"),
+        ({"cvc": "12a"}, "cvc", "3 or 4 digits"),
+        ({"holder_name": " "}, "holder_name", "name on the card"),
+        ({"postal_code": "!"}, "postal_code", "postal code"),
+    ],
+)
+def test_card_field_errors(
+    client: TestClient, pat: dict[str, str], overrides: dict[str, Any], field: str, words: str
+) -> None:  # PM-2
+    errors = field_errors(client.post(f"{NORTH}/payment-methods", headers=pat, json=card_body(**overrides)))
+    assert list(errors) == [field]
+    assert words in errors[field]
+    assert methods(client, pat) == []
+
+
+def test_card_with_spaces_and_four_digit_cvc_is_fine_and_this_month_has_not_expired(
+    client: TestClient, pat: dict[str, str]
+) -> None:  # PM-2
+    from datetime import date
+
+    today = date.today()
+    body = card_body("3782 822463 10005", cvc="1234", exp_month=today.month, exp_year=today.year)
+    response = client.post(f"{NORTH}/payment-methods", headers=pat, json=body)
+    assert response.status_code == 201, response.text
+    assert (response.json()["brand"], response.json()["last4"]) == ("American Express", "0005")
+
+
+def test_missing_and_foreign_fields_are_named(client: TestClient, pat: dict[str, str]) -> None:  # PM-2, PM-3
+    errors = field_errors(client.post(f"{NORTH}/payment-methods", headers=pat, json={"type": "card", "cvc": "123"}))
+    assert set(errors) == {"holder_name", "card_number", "exp_month", "exp_year", "postal_code"}
+    errors = field_errors(client.post(f"{NORTH}/payment-methods", headers=pat, json=ach_body(cvc="123")))
+    assert errors == {"cvc": "'cvc' is not used for a bank account."}
+    errors = field_errors(client.post(f"{NORTH}/payment-methods", headers=pat, json=card_body(color="red")))
+    assert "color" in errors
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("011000016/000123456789", "Routing number 011000016 fails its checksum"),
+        ("011000015 /000123456789", "Use digits and one '/', no spaces"),
+        ("011000015/0001-2345", "Use digits and one '/', no spaces or other characters (found other characters)"),
+        ("011000015000123456789", "Use digits and one '/'"),
+        ("011000015/0001/23456789", "Use digits and one '/'"),
+        ("01100001/000123456789", "The routing number has 9 digits; this one has 8."),
+        ("011000015/123", "The account number has 4 to 17 digits; this one has 3."),
+        ("011000015/123456789012345678", "The account number has 4 to 17 digits; this one has 18."),
+        ("", "Enter the routing number and the account number separated by '/'."),
+    ],
+)
+def test_ach_routing_account_errors_say_exactly_what_is_wrong(
+    client: TestClient, pat: dict[str, str], value: str, message: str
+) -> None:  # PM-3
+    errors = field_errors(client.post(f"{NORTH}/payment-methods", headers=pat, json=ach_body(value)))
+    assert list(errors) == ["routing_account"]
+    assert errors["routing_account"].startswith(message)
+
+
+def test_ach_error_messages_never_repeat_the_account_number(
+    client: TestClient, pat: dict[str, str]
+) -> None:  # PM-3, PM-4
+    response = client.post(f"{NORTH}/payment-methods", headers=pat, json=ach_body("011000016/98765432109876543"))
+    assert response.status_code == 422
+    assert "011000016" in response.text
+    assert "98765432109876543" not in response.text
+
+
+def test_ach_accepts_four_and_seventeen_digit_accounts(client: TestClient, pat: dict[str, str]) -> None:  # PM-3
+    add_method(client, pat, ach_body("011000015/1234"))
+    add_method(client, pat, ach_body("011000015/12345678901234567", account_type="savings"))
+    assert [(m["brand"], m["last4"]) for m in methods(client, pat)] == [
+        ("Checking account", "1234"),
+        ("Savings account", "4567"),
+    ]
+
+
+def test_gateway_refusal_is_402_and_stores_nothing(client: TestClient, pat: dict[str, str]) -> None:  # PM-1
+    # A Luhn-valid number that is not one of the sandbox's test cards: the sandbox refuses it.
+    response = client.post(f"{NORTH}/payment-methods", headers=pat, json=card_body("4111111111111111"))
+    assert response.status_code == 402
+    assert response.json()["code"] == "card_declined"
+    assert methods(client, pat) == []
+    # Declining test cards tokenize fine; their charges are what fail.
+    add_card(client, pat, DECLINED)
+
+
+def test_database_keeps_token_brand_last4_expiry_only(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # PM-4
+    add_card(client, pat, VISA)
+    add_method(client, pat, ach_body(ACH_REJECTED))
+    with database(settings) as session:
+        rows = session.scalars(select(PaymentMethod)).all()
+    assert [(r.type, r.last4) for r in rows] == [("card", "4242"), ("ach", "0002")]
+    for row in rows:
+        assert row.gateway_token.startswith(("tok_", "btok_"))
+        assert VISA not in row.gateway_token
+        assert "123450002" not in row.gateway_token
+
+
+def test_receipts_need_a_method_on_file(client: TestClient, pat: dict[str, str]) -> None:  # PM-5
+    response = client.patch(f"{NORTH}/me/preferences", headers=pat, json={"email_receipts": True})
+    assert response.status_code == 409
+    assert response.json()["code"] == "no_payment_method"
+    visa = add_card(client, pat)
+    response = client.patch(f"{NORTH}/me/preferences", headers=pat, json={"email_receipts": True})
+    assert response.status_code == 200
+    assert response.json() == {"email_receipts": True}
+    assert client.get(f"{NORTH}/me", headers=pat).json()["preferences"] == {"email_receipts": True}
+    # Removing the last method turns receipts off: they need a method on file.
+    assert client.delete(f"{NORTH}/payment-methods/{visa}", headers=pat).status_code == 204
+    assert client.get(f"{NORTH}/me", headers=pat).json()["preferences"] == {"email_receipts": False}
+
+
+def test_methods_cannot_be_added_when_the_branch_takes_no_electronic_payments(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # PM-1, IN-8
+    from server.models import Branch
+
+    with database(settings) as session:
+        branch = session.scalar(select(Branch).where(Branch.slug == "north"))
+        assert branch is not None
+        branch.electronic_payments = False
+        session.commit()
+    response = client.post(f"{NORTH}/payment-methods", headers=pat, json=card_body())
+    assert response.status_code == 409
+    assert response.json()["code"] == "electronic_payments_disabled"
+
+
+def test_assisted_method_changes_are_audited(client: TestClient, settings: Settings) -> None:  # SA-3, PM-1
+    helper = assisted_by_office(client)
+    visa = add_card(client, helper)
+    client.post(f"{NORTH}/payment-methods/{visa}/default", headers=helper)
+    client.delete(f"{NORTH}/payment-methods/{visa}", headers=helper)
+    with database(settings) as session:
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action != "assist.start").order_by(AuditEntry.id)
+        ).all()
+    assert [e.action for e in entries] == ["payment_method.add", "payment_method.default", "payment_method.delete"]
+    assert all(e.detail == "Visa ending 4242" for e in entries)
