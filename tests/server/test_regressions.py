@@ -276,6 +276,84 @@ def test_errors_never_echo_secrets(client: TestClient, pat: dict[str, str]) -> N
         assert "my-secret" not in response.text
 
 
+CARD = "4242424242424242"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "type": "card",
+            "card_number": CARD + "1",
+            "exp_month": 12,
+            "exp_year": 2099,
+            "cvc": "987",
+            "holder_name": "P",
+            "postal_code": "1",
+        },
+        {
+            "type": "card",
+            "card_number": CARD,
+            "exp_month": 13,
+            "exp_year": 1999,
+            "cvc": "98765",
+            "holder_name": "",
+            "postal_code": "?",
+        },
+        {
+            "type": "card",
+            "card_number": CARD[:-1] + "3",
+            "exp_month": 1,
+            "exp_year": 2099,
+            "cvc": "987",
+            "holder_name": "P",
+            "postal_code": "1",
+        },
+        {
+            "type": "card",
+            "card_number": f"{CARD}x987",
+            "exp_month": "12",
+            "exp_year": "2099",
+            "cvc": 987,
+            "holder_name": "P",
+            "postal_code": "1",
+        },
+        {
+            "type": "card",
+            "card_number": CARD,
+            "exp_month": 12,
+            "exp_year": 2099,
+            "cvc": "987",
+            "holder_name": "P",
+            "postal_code": "1",
+            "account_type": "checking",
+        },
+        {"type": "ach", "routing_account": "011000015/000123456789x", "holder_name": "P", "account_type": "checking"},
+        {
+            "type": "ach",
+            "routing_account": "011000015/000123456789000000",
+            "holder_name": "P",
+            "account_type": "savings",
+        },
+        {"type": "ach", "routing_account": "011000015/000123456789", "holder_name": "P", "account_type": "other"},
+        {
+            "type": "ach",
+            "routing_account": "011000015/000123456789",
+            "holder_name": "P",
+            "account_type": "checking",
+            "cvc": "987",
+        },
+    ],
+)
+def test_payment_method_errors_never_echo_card_or_account_numbers(
+    client: TestClient, pat: dict[str, str], body: dict[str, Any]
+) -> None:
+    response = client.post(f"{NORTH}/payment-methods", headers=pat, json=body)
+    assert 400 <= response.status_code < 500, response.text
+    for secret in (CARD[4:], "000123456789", "987"):
+        assert secret not in response.text
+
+
 @pytest.mark.parametrize(
     "text", ["1e999", "100000000000000000000000000", "1000000000000", "12.345", " 5", "5\n", "٣", "NaN", "Infinity", ""]
 )
