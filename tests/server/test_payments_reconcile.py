@@ -13,6 +13,8 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -212,5 +214,21 @@ def test_command_line_reconciles(
     assert "0 pending payment(s) settled" in capsys.readouterr().out
     assert cli_main(["reconcile-payments", "--database-url", url, "--older-than-minutes", "0"]) == 0
     assert "1 pending payment(s) settled" in capsys.readouterr().out
+    assert [p.status for p in portal_payments(settings)] == ["succeeded"]
+    assert len(charges(settings)) == 1
+
+
+def test_serve_reconciles_at_start_up_on_sqlite(
+    client: TestClient, pat: dict[str, str], settings: Settings, monkeypatch: Any
+) -> None:
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("serve reconciles at start-up on SQLite only; PostgreSQL runs reconcile-payments on a schedule")
+    due = invoice_ids(client, pat)["INV-I-DUE"]
+    card = add_card(client, pat, LOST_ANSWER)
+    lookup_down = LookupDown(client.app.state.session_factory)  # type: ignore[attr-defined]
+    abandon(client, pat, lookup_down, due, "100.00", card)
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)  # start up, but do not listen
+    assert cli_main(["serve", "--database-url", settings.database_url]) == 0
     assert [p.status for p in portal_payments(settings)] == ["succeeded"]
     assert len(charges(settings)) == 1
