@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from server import __version__
-from server.api import problems
+from server.api import guards, problems
 from server.api.routes import (
     attachments,
     auth,
@@ -58,7 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.attachment_store = FolderStore(settings.attachments_dir)
     app.state.gateway = SandboxGateway(app.state.session_factory)
     problems.install(app)
-    api = APIRouter(prefix=API_PREFIX)
+    guards.install(app)
+    api = APIRouter(
+        prefix=API_PREFIX,
+        responses=problems.problem_responses(*problems.COMMON_STATUSES),
+        dependencies=guards.ROUTER_DEPENDENCIES,
+    )
     for module in ROUTERS:
         api.include_router(module.router)
     app.include_router(api)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.api.paging import DEFAULT_LIMIT, MAX_LIMIT
+from server.api.schemas import ItemId
 from server.errors import forbidden, not_found, unauthorized
 from server.models import AuthSession, Branch, Contact
 from server.models.base import utcnow
@@ -144,7 +145,7 @@ class Selection:
 def get_selection(
     session: SessionDep,
     contact: ContactDep,
-    property_id: Annotated[list[int] | None, Query(description="Repeat to select several properties")] = None,
+    property_id: Annotated[list[ItemId] | None, Query(description="Repeat to select several properties")] = None,
 ) -> Selection:
     requested = sorted(set(property_id or []))
     if requested:

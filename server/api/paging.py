@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, TypeDecorator, func, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from server.api.schemas import MAX_INT
 from server.errors import Problem
 
 DEFAULT_LIMIT = 100
@@ -38,12 +39,33 @@ def _encode_value(value: Any) -> Any:
 
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
-        if "dt" in value:
-            return datetime.fromisoformat(value["dt"])
-        if "d" in value:
+        if value.keys() == {"dt"} and isinstance(value["dt"], str):
+            moment = datetime.fromisoformat(value["dt"])
+            if moment.tzinfo is None:
+                raise ValueError("timestamp without offset")
+            return moment
+        if value.keys() == {"d"} and isinstance(value["d"], str):
             return date.fromisoformat(value["d"])
         raise ValueError("unknown cursor value")
+    # Only what encode_cursor writes: no floats, booleans, nulls or lists.
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError("unexpected cursor value")
+    if isinstance(value, int) and not -MAX_INT - 1 <= value <= MAX_INT:
+        raise ValueError("cursor integer out of range")  # the id columns are 32-bit
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL in cursor")
     return value
+
+
+def _python_type(column: ColumnElement[Any] | InstrumentedAttribute[Any]) -> type | None:
+    column_type = column.type
+    if isinstance(column_type, TypeDecorator):
+        column_type = column_type.impl_instance
+    try:
+        kind: type = column_type.python_type
+    except NotImplementedError:  # computed columns (a search rank) may not know theirs
+        return None
+    return kind if kind in (int, str, date, datetime) else None
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -51,14 +73,24 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, width: int) -> list[Any]:
+def decode_cursor(cursor: str, order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]]) -> list[Any]:
+    """The values of a cursor made by encode_cursor for the same `order`; anything else is a 400, never a query.
+
+    A forged cursor with the wrong types would otherwise reach the database (a date compared
+    with a string, an id past the columns' 32 bits) and fail there.
+    """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != width:
+        if not isinstance(values, list) or len(values) != len(order):
             raise ValueError("wrong width")
-        return [_decode_value(v) for v in values]
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        decoded = [_decode_value(v) for v in values]
+        for value, column in zip(decoded, order, strict=True):
+            expected = _python_type(column)
+            if expected is not None and type(value) is not expected:
+                raise ValueError("cursor value of the wrong type")
+        return decoded
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise Problem(400, "bad_cursor", "The page cursor is not valid; start again from the first page.") from exc
 
 
@@ -123,7 +155,7 @@ def _after(
     cursor: str, order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]], descending: bool
 ) -> ColumnElement[bool]:
     """The keyset condition: rows strictly after the cursor's row in the list's order."""
-    after = decode_cursor(cursor, len(order))
+    after = decode_cursor(cursor, order)
     key = tuple_(*order)
     # Bind each value with its column's type so dates and money compare as stored.
     bound = tuple_(*(literal(value, column.type) for value, column in zip(after, order, strict=True)))

@@ -2,27 +2,60 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema, field_validator
 
 from server.models import Staff
 
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"
+# Amounts in requests: up to 999 999 999 999.99, at most two decimals.
+MONEY_IN_PATTERN = r"^-?\d{1,12}(\.\d{1,2})?$"
+CENT = Decimal("0.01")
+# Ids are PostgreSQL `integer` (32 bits): a larger number in a query fails there ("integer out of
+# range"), and past 64 bits in SQLite too (OverflowError). No field of this API needs more.
+MAX_INT = 2**31 - 1
+# Ids in paths, queries and bodies: out-of-range values are a 422, not a database error.
+ItemId = Annotated[int, Field(ge=1, le=MAX_INT)]
+
+
+def check_input(value: Any) -> None:
+    """Refuses what no field may hold: NUL characters (PostgreSQL cannot store them) and integers past MAX_INT.
+
+    Raises ValueError (pydantic turns it into a 422 naming the field); multipart handlers can call it too.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not -MAX_INT - 1 <= value <= MAX_INT:
+            raise ValueError("is out of range")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_input(key)
+            check_input(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            check_input(item)
 
 
 def _money_in(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+    """A money string as documented (MONEY_IN_PATTERN); the sign is left to the route's rules (amount_not_positive).
+
+    The bound keeps amounts inside the integer cents the database stores, and keeps Decimal from
+    failing on `1e999` or 30-digit amounts (InvalidOperation).
+    """
+    if isinstance(value, Decimal):  # from Python code, not JSON
+        if value.is_finite() and abs(value) < 10**12 and value == value.quantize(CENT):
+            return value.quantize(CENT)
+    elif not isinstance(value, str):
         raise ValueError('give the amount as a string such as "120.50"')
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise ValueError("is not an amount of money") from exc
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("use at most two decimals")
-    return amount.quantize(Decimal("0.01"))
+    elif re.fullmatch(MONEY_IN_PATTERN, value, re.ASCII):
+        return Decimal(value).quantize(CENT)
+    raise ValueError('is not an amount of money such as "120.50" (at most two decimals)')
 
 
 MoneyOut = Annotated[
@@ -34,7 +67,7 @@ MoneyIn = Annotated[
     Decimal,
     BeforeValidator(_money_in),
     PlainSerializer(lambda value: f"{value:.2f}", return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "examples": ["120.50"]}),
+    WithJsonSchema({"type": "string", "pattern": MONEY_IN_PATTERN, "examples": ["120.50"]}),
 ]
 Timestamp = Annotated[
     datetime,
@@ -46,9 +79,15 @@ T = TypeVar("T")
 
 
 class Body(BaseModel):
-    """Base of every request body: an unknown field is a 422, never silently stored."""
+    """Base of every request body: an unknown field is a 422, never silently stored; see check_input."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        check_input(value)
+        return value
 
 
 class ItemList(BaseModel, Generic[T]):

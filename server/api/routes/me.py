@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictBool
 from sqlalchemy import exists, select
 
 from server.api.deps import CallerDep, ContactDep, SessionDep
@@ -28,7 +28,8 @@ class Preferences(BaseModel):
 
 
 class PreferencesIn(Body):
-    email_receipts: bool
+    # Strict: `0` or `"yes"` is a client bug to report, not a choice to guess at.
+    email_receipts: StrictBool
 
 
 class MeOut(BaseModel):
