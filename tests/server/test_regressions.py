@@ -63,7 +63,11 @@ ID_PATHS = [
 @pytest.mark.parametrize("number", HUGE_NUMBERS)
 def test_ids_past_32_bits_in_a_path_are_404(client: TestClient, pat: dict[str, str], number: str) -> None:
     for template in ID_PATHS:
-        assert_problem(client.get(f"{NORTH}/{template.format(number)}", headers=pat), 404)
+        # A path that only takes POST may answer a GET with 405 instead: either way, never a 5xx.
+        get_only_404 = template != "payment-methods/{}/default"
+        assert_problem(
+            client.get(f"{NORTH}/{template.format(number)}", headers=pat), *((404,) if get_only_404 else (404, 405))
+        )
         assert_problem(client.post(f"{NORTH}/{template.format(number)}", headers=pat, json={}), 404, 405)
 
 
