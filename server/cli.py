@@ -1,4 +1,4 @@
-"""`python -m server`: serve, migrate, seed-demo, import FILE.json, create-staff."""
+"""`python -m server`: serve, migrate, seed-demo, import FILE.json, create-staff, reconcile-payments."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import getpass
 import json
 import logging
 import sys
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from server import __version__
 from server.settings import Settings, load_settings
@@ -21,6 +23,14 @@ def _migrate(settings: Settings) -> None:
     from server.schema import upgrade
 
     upgrade(settings.database_url)
+
+
+def _reconcile(app: Any, older_than: timedelta) -> str:
+    """Runs the reconciler with the app's own database, gateway and mailer."""
+    from server.services.reconcile import reconcile_pending_payments
+
+    state = app.state
+    return reconcile_pending_payments(state.session_factory, state.gateway, state.mailer, older_than).summary()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -37,8 +47,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         reset_demo_database(settings.database_url)
         seed_demo_if_empty(settings)
+    app = create_app(settings)
+    if settings.database_url.startswith("sqlite"):
+        # One process owns a SQLite database, so at start-up no request of ours is in flight: payments
+        # left pending by a crash are finished now, with only their lease as margin (PostgreSQL
+        # deployments run `reconcile-payments` on a schedule instead).
+        _reconcile(app, older_than=timedelta(0))
     uvicorn.run(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -112,6 +128,17 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile_payments(args: argparse.Namespace) -> int:
+    from server.api.app import create_app
+
+    app = create_app(_settings(args))
+    try:
+        print(_reconcile(app, timedelta(minutes=args.older_than_minutes)))
+    finally:
+        app.state.engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server", description="Portal Desk portal server")
     parser.add_argument("--version", action="version", version=__version__)
@@ -144,6 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--key", help="stable key for later imports (default: from the email)")
     staff.add_argument("--admin", action="store_true")
     staff.set_defaults(func=cmd_create_staff)
+    reconcile = with_db(
+        sub.add_parser(
+            "reconcile-payments",
+            help="settle or release payments left pending by a crash (never charges); run it on a schedule",
+        )
+    )
+    reconcile.add_argument(
+        "--older-than-minutes",
+        type=float,
+        default=15,
+        help="only payments started at least this long ago whose request lease ran out (default: 15)",
+    )
+    reconcile.set_defaults(func=cmd_reconcile_payments)
     return parser
 
 

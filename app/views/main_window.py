@@ -42,6 +42,7 @@ from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
 from app.views.list_tab import ListTab, ShowOption, TabSpec
+from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
 from app.views.proposal_detail import ProposalWindow
 from app.views.requests_tab import RequestsTab
@@ -50,6 +51,8 @@ from app.views.staff_views import AuditDialog
 from app.views.theme import icon, named
 from app.views.visits_tab import VisitsTab
 from app.views.work_screens import WorkScreens
+
+PDF_ENGINE_PRELOAD_MS = 300
 
 TAB_SPECS = (
     TabSpec(
@@ -133,6 +136,8 @@ class MainWindow(QMainWindow):
         self.runner.unreachable.connect(self.monitor.lost)
         self.runner.answered.connect(self.monitor.answered)
         self.runner.slow_changed.connect(self.monitor.set_slow)
+        # After the first lists have had their turn: the PDF engine loads while the user reads them.
+        QTimer.singleShot(PDF_ENGINE_PRELOAD_MS, preload_pdf_engine)
         self.monitor.restored.connect(self._connection_restored)
         self.reauth_dialog: SignInDialog | None = None
         self.audit_dialog: QWidget | None = None

@@ -56,6 +56,12 @@ def _mupdf() -> Any:
     return pymupdf
 
 
+def preload_pdf_engine() -> None:
+    """Imports PyMuPDF on a background thread once the window is up, so the first "View proposal"
+    or "View invoice" does not wait for it (about a second with PyMuPDF 2's layout modules)."""
+    threading.Thread(target=_mupdf, name="pdf-engine-preload", daemon=True).start()
+
+
 class PdfRenderer(QObject):
     """Owns the PyMuPDF document on the worker thread; every slot runs there."""
 

