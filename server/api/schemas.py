@@ -83,7 +83,8 @@ class Body(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    @field_validator("*", mode="before")
+    # After validation, so a number that arrived as text (a multipart form field) is checked as a number.
+    @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: Any) -> Any:
         check_input(value)

@@ -227,8 +227,8 @@ def _copy(operation: Any, base: Any, **changes: Any) -> Any:
     return operation.Case(**{**fields, **changes})
 
 
-def _variants(operation: Any, base: Any) -> Iterator[tuple[str, Any]]:
-    """(description, case) for each hostile value in each place of `base`."""
+def _parameter_variants(operation: Any, base: Any) -> Iterator[tuple[str, Any]]:
+    """(description, case) for each hostile value in each path and query parameter of `base`."""
     for parameter in operation.iter_parameters():
         location = parameter.location.value
         if location not in ("path", "query") or parameter.name == "branch_slug":
@@ -237,14 +237,18 @@ def _variants(operation: Any, base: Any) -> Iterator[tuple[str, Any]]:
         for text in HOSTILE_TEXT:
             values = {**(getattr(base, container) or {}), parameter.name: text}
             yield f"{parameter.name}={text[:20]!r}", _copy(operation, base, **{container: values})
+
+
+def _body_variants(operation: Any, base: Any, media_type: str) -> Iterator[tuple[str, Any]]:
+    """(description, case) for each hostile value in each field of `base`'s body, sent as `media_type`."""
     if isinstance(base.body, (dict, list)):
         for path, leaf in _leaves(base.body):
             if isinstance(leaf, bool) or not isinstance(leaf, (str, int)):
                 continue
             for odd in HOSTILE_TEXT if isinstance(leaf, str) else HOSTILE_INTEGERS:
                 yield (
-                    f"body{list(path)}={str(odd)[:20]!r}",
-                    _copy(operation, base, body=_replaced(base.body, path, odd)),
+                    f"{media_type} body{list(path)}={str(odd)[:20]!r}",
+                    _copy(operation, base, body=_replaced(base.body, path, odd), media_type=media_type),
                 )
 
 
@@ -306,8 +310,13 @@ def test_no_input_breaks_the_api(case: Any, app: FastAPI, caller: str, report_co
 def test_hostile_values_in_every_field(operation: Any, app: FastAPI, report_counts: None) -> None:
     # As the contact, unless only staff get past the role check to the code that uses the values.
     email = CALLERS["staff"] if refused_by_role(operation, app, CALLERS["contact"]) else CALLERS["contact"]
+    base = _base_case(operation)
+    variants = list(_parameter_variants(operation, base))
+    # The body's fields in each type the operation takes: a number in a multipart form arrives as text.
+    for media_type in operation.get_request_payload_content_types():
+        variants += _body_variants(operation, base, media_type)
     failures = []
-    for description, variant in _variants(operation, _base_case(operation)):
+    for description, variant in variants:
         variant.headers["Authorization"] = f"Bearer {mint_token(app, email)}"
         SENT[f"{operation.label} [hostile values, {email}]"] += 1
         response = variant.call(app=app)
