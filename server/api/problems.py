@@ -50,7 +50,7 @@ class ProblemOut(BaseModel):
 # The statuses any portal endpoint may answer with; routes add their own (402, 413, 415) where they can occur.
 COMMON_STATUSES = (400, 401, 403, 404, 409, 422, 429)
 _DESCRIPTIONS = {
-    400: "Malformed request: the body is not valid JSON, or the page cursor is not valid.",
+    400: "Malformed request: a body that is not valid JSON, a page cursor that is not valid, a NUL in the address.",
     401: "Not signed in, or the token is invalid, expired or revoked.",
     403: "Signed in, but not allowed to do this.",
     404: "Absent, or not visible to this caller.",
@@ -97,10 +97,6 @@ def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
                             "required": True,
                         }
                     }
-    used = str(openapi.get("paths"))
-    for name in ("HTTPValidationError", "ValidationError"):
-        if f"/{name}'" not in used:
-            components.pop(name, None)
     return openapi
 
 
