@@ -52,9 +52,6 @@ class TabSpec:
 
 
 MAX_AUTO_WIDTH = 180
-MIN_STRETCH_WIDTH = 170  # what the stretching column keeps before others shrink
-MIN_SHRUNK_WIDTH = 120  # no content-sized column is squeezed below this
-COMPRESSIBLE_COLUMNS = ("property", "title", "subject")
 
 
 class _SearchProxy(QSortFilterProxyModel):
@@ -272,31 +269,11 @@ class ListTab(QWidget):
         """First data only, and only when the user never sized the columns: fit the content, so
         numbers and dates are never cut while the stretching column takes the rest."""
         header = self.table.horizontalHeader()
-        sized = [i for i in range(header.count()) if header.sectionResizeMode(i) == QHeaderView.ResizeMode.Interactive]
-        for index in sized:
-            self.table.resizeColumnToContents(index)
-            header.resizeSection(index, min(header.sectionSize(index) + 2, MAX_AUTO_WIDTH))
-        compressible = [
-            index
-            for index, column in enumerate(self.model.columns)
-            if column.key in COMPRESSIBLE_COLUMNS and column.key != self.spec.stretch_column and index in sized
-        ]
-        self._leave_room_for_stretch_column(sized, compressible)
+        for index in range(header.count()):
+            if header.sectionResizeMode(index) == QHeaderView.ResizeMode.Interactive:
+                self.table.resizeColumnToContents(index)
+                header.resizeSection(index, min(header.sectionSize(index) + 2, MAX_AUTO_WIDTH))
         self._columns_sized = True
-
-    def _leave_room_for_stretch_column(self, sized: list[int], compressible: list[int]) -> None:
-        """On a narrow window the content-sized columns could squeeze the stretching one (an invoice's
-        services) to a few letters: descriptive text columns (never numbers, dates or money) give up
-        width first, the widest first, down to a floor."""
-        header = self.table.horizontalHeader()
-        shortfall = MIN_STRETCH_WIDTH - (self.table.viewport().width() - sum(header.sectionSize(i) for i in sized))
-        while shortfall > 0:
-            widest = max(compressible, key=header.sectionSize, default=None)
-            if widest is None or header.sectionSize(widest) <= MIN_SHRUNK_WIDTH:
-                return
-            give = min(shortfall, header.sectionSize(widest) - MIN_SHRUNK_WIDTH, 20)
-            header.resizeSection(widest, header.sectionSize(widest) - give)
-            shortfall -= give
 
     # -- feed and model events -------------------------------------------------------
 

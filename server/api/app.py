@@ -20,6 +20,7 @@ from server.api.routes import (
     staff,
     visits,
 )
+from server.api.security_headers import SecurityHeaders
 from server.db import make_engine, make_session_factory
 from server.services.attachments import FolderStore
 from server.services.gateway import SandboxGateway
@@ -67,4 +68,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in ROUTERS:
         api.include_router(module.router)
     app.include_router(api)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -324,7 +324,7 @@ def test_file_dialogs_stay_native() -> None:
 def test_window_state_is_restored(qtbot: QtBot, session: PortalSession, accounts: Accounts) -> None:
     first = open_window(qtbot, session, accounts)
     first.resize(1000, 700)  # the offscreen screen is 800 px wide: Qt keeps a restored window's width at its minimum
-    first.splitter.setSizes([400, 599])
+    first.splitter.setSizes([285, 714])  # stays within the 800 px offscreen screen with the lists at their minimum
     first.tab_widget.setCurrentWidget(first.tabs["invoices"])
     qtbot.wait(50)
     first.close()
