@@ -108,7 +108,6 @@ TAB_SPECS = (
 )
 TAB_CLASSES: dict[str, type[ListTab]] = {"visits": VisitsTab, "requests": RequestsTab}
 NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
-SELECTION_DELAY_MS = 250
 
 
 class MainWindow(QMainWindow):
@@ -199,9 +198,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().setSizeGripEnabled(False)
 
-        self._selection_timer = QTimer(self, singleShot=True, interval=SELECTION_DELAY_MS)
-        self._selection_timer.timeout.connect(self.reload_all)
-        self.properties_model.selection_changed.connect(self._selection_timer.start)
+        self._setting_session = False
+        self.properties_model.selection_changed.connect(self._selection_changed)
         self.runner.busy_changed.connect(self.busy_bar.setVisible)
         self.invoice_actions = InvoiceActions(
             self,
@@ -378,14 +376,24 @@ class MainWindow(QMainWindow):
             self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
         self.banner.set_portal_url(session.portal_url)
         self.sidebar.search_edit.clear()
-        self.properties_model.set_properties(session.properties)
-        self.reload_all()  # also cancels the delayed reload the new selection queued
+        self._setting_session = True  # one reload below, not a second one for the new selection
+        try:
+            self.properties_model.set_properties(session.properties)
+        finally:
+            self._setting_session = False
+        self.reload_all()
 
     def _visible_tab_keys(self) -> list[str]:
         return [key for key, tab in self.tabs.items() if self.tab_widget.isTabVisible(self.tab_widget.indexOf(tab))]
 
+    def _selection_changed(self) -> None:
+        """A click on a property (or All / None) applies at once: the requests go out before the
+        sidebar even repaints. Each change is one signal, so there is nothing to debounce; a
+        quicker second click makes the first answers stale, and the feeds drop them."""
+        if not self._setting_session:
+            self.reload_all()
+
     def reload_all(self) -> None:
-        self._selection_timer.stop()
         self.load_balance()
         for key in self._visible_tab_keys():
             self.load_tab(key)

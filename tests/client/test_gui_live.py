@@ -124,7 +124,7 @@ def window(qtbot: QtBot, morgan_session: PortalSession, accounts: Accounts) -> I
 
 def wait_idle(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.wait(10)
-    qtbot.waitUntil(lambda: not window.runner.busy and not window._selection_timer.isActive(), timeout=15000)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
 
 
 def loaded_numbers(window: MainWindow, key: str) -> set[str]:
