@@ -168,6 +168,26 @@ def test_property_filter_changes_lists_and_balance(qtbot: QtBot, window: MainWin
     assert window.sidebar.balance_label.text() == money_text(Decimal(0), "USD")
 
 
+def test_property_click_applies_at_once(qtbot: QtBot, window: MainWindow) -> None:
+    # PF-2: a click on a property reloads with the click itself, no debounce to wait through.
+    sidebar = window.sidebar
+    index = next(
+        sidebar.proxy.index(row, 0)
+        for row in range(sidebar.proxy.rowCount())
+        if sidebar.proxy.index(row, 0).data() == "Birch Office Park"
+    )
+    rect = sidebar.list_view.visualRect(index)
+    qtbot.mouseClick(sidebar.list_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.runner.busy
+    wait_idle(qtbot, window)
+    assert "OPP-1003" not in loaded_numbers(window, "proposals")
+    assert not {"INV-20001", "INV-20002"} & loaded_numbers(window, "invoices")
+    qtbot.mouseClick(sidebar.list_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.runner.busy
+    wait_idle(qtbot, window)
+    assert {"INV-20001", "INV-20002"} <= loaded_numbers(window, "invoices")
+
+
 def test_tab_filters(qtbot: QtBot, window: MainWindow) -> None:
     # PR-2, VI-1, IN-2
     proposals = window.tabs["proposals"]
