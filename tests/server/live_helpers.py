@@ -11,6 +11,7 @@ import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,8 +40,9 @@ def serving(
     ]
     with ExitStack() as stack:
         for server in servers:
-            server.start()
             stack.callback(server.stop)
+        with ThreadPoolExecutor(max_workers=count) as starting:  # they start side by side, as a deployment's do
+            list(starting.map(ServerProcess.start, servers))
         yield servers
 
 
