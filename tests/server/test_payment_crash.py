@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from app.services.errors import PortalError, UnreachableError, payment_outcome_u
 from app.services.portal_client import PortalClient, Timeouts
 from server.models import IdempotencyRecord, Payment
 from server.models.billing import PAYMENT_PENDING
-from server.settings import Settings
+from server.settings import Settings, load_settings
 from tests.server.company import PASSWORD
 from tests.server.conftest import database
 from tests.server.live_helpers import check_books, serving, succeeded_charges, wait_for
@@ -115,3 +116,20 @@ def test_killed_between_charge_and_commit_the_retry_records_it_once(
             assert "1 pending payment(s) settled" in server.log_text()  # by the restart, before it listened
     assert len(succeeded_charges(settings)) == 1
     check_books(settings)
+
+
+def test_lease_and_sandbox_latency_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTAL_PAYMENT_LEASE_SECONDS", "2.5")
+    monkeypatch.setenv("PORTAL_SANDBOX_CHARGE_LATENCY_MS", "250")
+    loaded = load_settings("sqlite:///unused.sqlite3")
+    assert (loaded.payment_lease, loaded.sandbox_charge_latency) == (
+        timedelta(seconds=2.5),
+        timedelta(milliseconds=250),
+    )
+    for variable, wrong in [("PORTAL_PAYMENT_LEASE_SECONDS", "0"), ("PORTAL_SANDBOX_CHARGE_LATENCY_MS", "-1")]:
+        monkeypatch.setenv(variable, wrong)
+        with pytest.raises(ValueError, match=variable):
+            load_settings("sqlite:///unused.sqlite3")
+        monkeypatch.setenv(variable, "1")
+    monkeypatch.delenv("PORTAL_PAYMENT_LEASE_SECONDS")
+    assert load_settings("sqlite:///unused.sqlite3").payment_lease == timedelta(seconds=90)
