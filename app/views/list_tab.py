@@ -65,7 +65,7 @@ class TabSpec:
 
 MAX_AUTO_WIDTH = 180  # descriptive (elastic) columns start at most this wide
 MIN_STRETCH_WIDTH = 220  # the stretching column keeps this much before elastic ones give up width
-MIN_ELASTIC_WIDTH = 120  # no elastic column is squeezed below this (or below its header)
+MIN_ELASTIC_WIDTH = 100  # no descriptive column is squeezed below this (or below its header)
 
 
 class _CompactHeader(QHeaderView):
@@ -347,7 +347,8 @@ class ListTab(QWidget):
         """Numbers, dates, money and statuses get their full width, header included; descriptive
         columns start at most MAX_AUTO_WIDTH wide and, on a narrow table, give up width (the widest
         first, down to MIN_ELASTIC_WIDTH) so the stretching column keeps its content's width, up to
-        MIN_STRETCH_WIDTH; it takes whatever is left beyond that.
+        MIN_STRETCH_WIDTH; it takes whatever is left beyond that. Where even that leaves it less
+        than MIN_ELASTIC_WIDTH, it keeps that much and the list scrolls sideways instead.
         Only while the table shows (a hidden one has no final width) and the user never sized them."""
         table, header = self.table, self.table.horizontalHeader()
         width = table.viewport().width()
@@ -357,15 +358,15 @@ class ListTab(QWidget):
         if width == self._fitted_width and has_rows == self._fitted_rows:
             return
         columns = self.model.columns
-        sized = [i for i in range(header.count()) if header.sectionResizeMode(i) == QHeaderView.ResizeMode.Interactive]
-        widths: dict[int, int] = {}
-        for index in sized:
-            natural = max(table.sizeHintForColumn(index), header.sectionSizeHint(index)) + 2
-            widths[index] = min(natural, MAX_AUTO_WIDTH) if columns[index].elastic else natural
         stretch = self.model.column_index(self.spec.stretch_column)
+        widths: dict[int, int] = {}
+        for index in range(header.count()):
+            if index != stretch:
+                natural = max(table.sizeHintForColumn(index), header.sectionSizeHint(index)) + 2
+                widths[index] = min(natural, MAX_AUTO_WIDTH) if columns[index].elastic else natural
         room = max(min(table.sizeHintForColumn(stretch) + 2, MIN_STRETCH_WIDTH), header.sectionSizeHint(stretch))
         shortfall = room - (width - sum(widths.values()))
-        floors = {i: max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(i)) for i in sized if columns[i].elastic}
+        floors = {i: max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(i)) for i in widths if columns[i].elastic}
         while shortfall > 0:
             give, widest = max(((widths[i] - floors[i], i) for i in floors), default=(0, -1))
             if give <= 0:
@@ -373,8 +374,15 @@ class ListTab(QWidget):
             step = min(shortfall, give, 10)
             widths[widest] -= step
             shortfall -= step
+        least = max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(stretch))
+        squeezed = width - sum(widths.values()) < least
         self._fitting = True
         try:
+            if squeezed:  # a fixed width: the table grows past the viewport and scrolls sideways
+                header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Interactive)
+                widths[stretch] = least
+            else:
+                header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
             for index, size in widths.items():
                 header.resizeSection(index, size)
         finally:
@@ -383,7 +391,8 @@ class ListTab(QWidget):
 
     def _section_resized(self, index: int, old: int, new: int) -> None:
         """A drag on a header handle: the user's widths stand from now on."""
-        if self._fitting or not self._header_pressed or index == self.model.column_index(self.spec.stretch_column):
+        stretching = self.table.horizontalHeader().sectionResizeMode(index) == QHeaderView.ResizeMode.Stretch
+        if self._fitting or not self._header_pressed or stretching:
             return
         self._columns_changed_by_user()
 
