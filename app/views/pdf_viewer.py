@@ -261,7 +261,7 @@ class PdfViewer(QWidget):
         self.scroll_area.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         # Around the pages: the palette's viewer_bg (style.qss), a shade off the window in both schemes.
-        self.scroll_area.viewport().setObjectName("PdfViewport")
+        self.scroll_area.setObjectName("PdfScroll")
         self.canvas = _Canvas(self)
         self.canvas.setObjectName("PdfCanvas")
         self.canvas.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
