@@ -65,6 +65,7 @@ class TabSpec:
 
 MAX_AUTO_WIDTH = 180  # descriptive (elastic) columns start at most this wide
 MIN_STRETCH_WIDTH = 220  # the stretching column keeps this much before elastic ones give up width
+RIGHT_ALIGNED_HEADER_ROOM = 12  # px a right-aligned header needs beyond its measured text
 MIN_ELASTIC_WIDTH = 100  # no descriptive column is squeezed below this (or below its header)
 
 
@@ -79,6 +80,9 @@ class _CompactHeader(QHeaderView):
         unsorted = logical_index != self.sortIndicatorSection()
         if unsorted and self.isSortIndicatorShown() and self.orientation() == Qt.Orientation.Horizontal:
             reserved = size.height() + self.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, self)
+            alignment = self.model().headerData(logical_index, self.orientation(), Qt.ItemDataRole.TextAlignmentRole)
+            if alignment is not None and Qt.AlignmentFlag(alignment) & Qt.AlignmentFlag.AlignRight:
+                reserved -= RIGHT_ALIGNED_HEADER_ROOM  # drawn a few pixels short on the left otherwise
             size.setWidth(size.width() - reserved)
         return size
 
