@@ -131,7 +131,12 @@ class InvoiceDetailDialog(QDialog):
         self.view_button.clicked.connect(self.view_pdf)
         self.pay_button.clicked.connect(self.request_payment)
         self.show_invoice(invoice)
-        theme_changed().connect(lambda: self.show_invoice(self.invoice))  # the page's colours come from the palette
+        theme_changed().connect(self._restyle)
+
+    def _restyle(self) -> None:
+        """The page is HTML coloured from the palette in use: built again after a light/dark switch.
+        (A bound method, not a lambda: the connection ends with the dialog.)"""
+        self.show_invoice(self.invoice)
 
     def show_invoice(self, invoice: InvoiceDetail) -> None:
         self.invoice = invoice
