@@ -21,8 +21,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--theme",
         choices=("system", "light", "dark"),
-        default="system",
-        help="colour scheme; 'system' follows the operating system (default)",
+        default=None,
+        help="colour scheme for this run; default: the Appearance chosen in the app (first: 'system')",
     )
     args = parser.parse_args(argv)
     if args.smoke and not args.demo:
@@ -63,17 +63,19 @@ def main(argv: list[str] | None = None) -> int:
     QApplication.setApplicationName(APP_NAME)
     QApplication.setApplicationVersion(__version__)
     app = QApplication(sys.argv[:1])
-    apply_theme(app, args.theme)
     configure_logging()
 
-    if args.smoke:
+    if args.smoke:  # the user's settings stay out of the smoke run: its look is what --theme says
         from app.smoke import run_smoke
 
+        apply_theme(app, args.theme or "system")
         return run_smoke(app, args.smoke, STARTED)
 
     from app.views.shell import AppShell
 
-    shell = AppShell(app, Accounts(AppSettings()), DemoServer(), args.portal)
+    settings = AppSettings()
+    apply_theme(app, args.theme or settings.appearance())
+    shell = AppShell(app, Accounts(settings), DemoServer(), args.portal)
     shell.start(straight_to_demo=args.demo)
     return app.exec()
 

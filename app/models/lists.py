@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject
 
 from app.models.formatting import date_text, moment_text, money_text, status_label
 from app.models.paged_table import Column, PagedTableModel
-from app.services.records import InvoiceSummary, ProposalSummary, VisitSummary
+from app.services.records import InvoiceSummary, ProposalSummary, RequestSummary, VisitSummary
 
 _NO_DATE = date.min
 
@@ -40,8 +40,15 @@ class ProposalsModel(MoneyTableModel):
         super().__init__(
             [
                 Column("number", "Number", lambda p: p.number, lambda p: p.number),
-                Column("title", "Title", title, lambda p: p.title.casefold(), tooltip=title),
-                Column("property", "Property", lambda p: p.property.name, lambda p: p.property.name.casefold()),
+                Column("title", "Title", title, lambda p: p.title.casefold(), tooltip=title, elastic=True),
+                Column(
+                    "property",
+                    "Property",
+                    _property_name,
+                    lambda p: p.property.name.casefold(),
+                    tooltip=_property_name,
+                    elastic=True,
+                ),
                 Column("shared_on", "Shared", lambda p: date_text(p.shared_on), lambda p: p.shared_on or _NO_DATE),
                 Column(
                     "status",
@@ -62,8 +69,22 @@ class VisitsModel(PagedTableModel):
         super().__init__(
             [
                 Column("date", "Date", lambda v: date_text(v.date), lambda v: v.date),
-                Column("property", "Property", lambda v: v.property.name, lambda v: v.property.name.casefold()),
-                Column("services", "Services", _services, lambda v: _services(v).casefold(), tooltip=_services),
+                Column(
+                    "property",
+                    "Property",
+                    _property_name,
+                    lambda v: v.property.name.casefold(),
+                    tooltip=_property_name,
+                    elastic=True,
+                ),
+                Column(
+                    "services",
+                    "Services",
+                    _services,
+                    lambda v: _services(v).casefold(),
+                    tooltip=_services,
+                    elastic=True,
+                ),
                 Column(
                     "status",
                     "Status",
@@ -81,8 +102,22 @@ class InvoicesModel(MoneyTableModel):
         super().__init__(
             [
                 Column("number", "Number", lambda i: i.number, lambda i: i.number),
-                Column("property", "Property", lambda i: i.property.name, lambda i: i.property.name.casefold()),
-                Column("services", "Services", _services, lambda i: _services(i).casefold(), tooltip=_services),
+                Column(
+                    "property",
+                    "Property",
+                    _property_name,
+                    lambda i: i.property.name.casefold(),
+                    tooltip=_property_name,
+                    elastic=True,
+                ),
+                Column(
+                    "services",
+                    "Services",
+                    _services,
+                    lambda i: _services(i).casefold(),
+                    tooltip=_services,
+                    elastic=True,
+                ),
                 Column(
                     "invoice_date",
                     "Invoice date",
@@ -116,8 +151,16 @@ class RequestsModel(PagedTableModel):
                     lambda r: r.subject,
                     lambda r: r.subject.casefold(),
                     tooltip=lambda r: r.subject,
+                    elastic=True,
                 ),
-                Column("property", "Property", lambda r: r.property.name, lambda r: r.property.name.casefold()),
+                Column(
+                    "property",
+                    "Property",
+                    _property_name,
+                    lambda r: r.property.name.casefold(),
+                    tooltip=_property_name,
+                    elastic=True,
+                ),
                 Column(
                     "status",
                     "Status",
@@ -142,6 +185,10 @@ class RequestsModel(PagedTableModel):
             ],
             parent,
         )
+
+
+def _property_name(item: ProposalSummary | VisitSummary | InvoiceSummary | RequestSummary) -> str:
+    return item.property.name
 
 
 def _services(item: VisitSummary | InvoiceSummary) -> str:

@@ -36,6 +36,9 @@ class Column:
     numeric: bool = False
     status: Callable[[Any], str] | None = None
     tooltip: Callable[[Any], str] | None = field(default=None)
+    # Descriptive text (a title, a property name) that may give up width and be elided, its full
+    # text in the tooltip; numbers, dates, money and statuses are never cut.
+    elastic: bool = False
 
 
 class PagedTableModel(QAbstractTableModel):

@@ -1,14 +1,17 @@
 """Non-secret preferences in QSettings: portals used, window geometry, sidebar width, column
-widths, last tab."""
+widths, last tab, appearance (light, dark or following the system)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Literal
 
 from PySide6.QtCore import QByteArray, QSettings
 
 _MAX_PORTALS = 10
+Appearance = Literal["system", "light", "dark"]
+APPEARANCES: dict[str, Appearance] = {"system": "system", "light": "light", "dark": "dark"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,13 @@ class AppSettings:
 
     def set_last_tab(self, tab: str) -> None:
         self._store.setValue("window/last_tab", tab)
+
+    def appearance(self) -> Appearance:
+        """Anything but "light" or "dark" in the file (e.g. edited by hand) means following the system."""
+        return APPEARANCES.get(str(self._store.value("appearance", "system")), "system")
+
+    def set_appearance(self, appearance: Appearance) -> None:
+        self._store.setValue("appearance", appearance)
 
     def sync(self) -> None:
         self._store.sync()

@@ -14,7 +14,7 @@ from app.services.tasks import TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import open_link
 from app.views.pdf_window import PdfWindow
-from app.views.theme import colors, icon, named
+from app.views.theme import colors, icon, named, theme_changed
 
 PROPOSAL_LINK = "proposal:"
 
@@ -131,6 +131,12 @@ class InvoiceDetailDialog(QDialog):
         self.view_button.clicked.connect(self.view_pdf)
         self.pay_button.clicked.connect(self.request_payment)
         self.show_invoice(invoice)
+        theme_changed().connect(self._restyle)
+
+    def _restyle(self) -> None:
+        """The page is HTML coloured from the palette in use: built again after a light/dark switch.
+        (A bound method, not a lambda: the connection ends with the dialog.)"""
+        self.show_invoice(self.invoice)
 
     def show_invoice(self, invoice: InvoiceDetail) -> None:
         self.invoice = invoice

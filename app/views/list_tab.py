@@ -7,7 +7,18 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -18,6 +29,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QStackedWidget,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -51,9 +63,30 @@ class TabSpec:
     stretch_column: str
 
 
-MAX_AUTO_WIDTH = 180
+MAX_AUTO_WIDTH = 180  # descriptive (elastic) columns start at most this wide
+MIN_STRETCH_WIDTH = 220  # the stretching column keeps this much before elastic ones give up width
+RIGHT_ALIGNED_HEADER_ROOM = 12  # px a right-aligned header needs beyond its measured text
+MIN_ELASTIC_WIDTH = 100  # no descriptive column is squeezed below this (or below its header)
 # The widest cells by plain text width that get a real size hint when columns are fitted.
 SIZE_HINT_CANDIDATES = 3
+
+
+class _CompactHeader(QHeaderView):
+    """Qt widens every section by the header's height plus a margin for a sort arrow (about
+    40 px a column), though only the sorted column shows one; that is what squeezed the
+    descriptive columns at 1280 px. The other sections are measured without it; the list fits
+    its columns again when the sorted column changes."""
+
+    def sectionSizeFromContents(self, logical_index: int) -> QSize:
+        size = super().sectionSizeFromContents(logical_index)
+        unsorted = logical_index != self.sortIndicatorSection()
+        if unsorted and self.isSortIndicatorShown() and self.orientation() == Qt.Orientation.Horizontal:
+            reserved = size.height() + self.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, self)
+            alignment = self.model().headerData(logical_index, self.orientation(), Qt.ItemDataRole.TextAlignmentRole)
+            if alignment is not None and Qt.AlignmentFlag(alignment) & Qt.AlignmentFlag.AlignRight:
+                reserved -= RIGHT_ALIGNED_HEADER_ROOM  # drawn a few pixels short on the left otherwise
+            size.setWidth(size.width() - reserved)
+        return size
 
 
 class _SearchProxy(QSortFilterProxyModel):
@@ -81,7 +114,14 @@ class ListTab(QWidget):
         self.proxy.setFilterKeyColumn(-1)
         self._error: str | None = None
         self._reason: tuple[str, str] | None = None
-        self._columns_sized = False
+        # Columns fit the table's width until the user drags one; from then on theirs stand (and
+        # are saved with the window). `_fitted_width` is the viewport width of the last fit.
+        self._user_sized = False
+        self._fitting = False
+        self._header_pressed = False
+        self._fitted_width = -1
+        self._fitted_rows = False
+        self._content_widths: dict[int, int] = {}  # column -> widest cell, for the rows loaded now
         # What the rows on screen answer (filter, properties, portal) and what is being asked for:
         # a refresh of the same query that fails keeps the rows, marked as possibly out of date.
         self._rows_query: Hashable | None = None
@@ -124,10 +164,10 @@ class ListTab(QWidget):
         if spec.options:
             toolbar.addWidget(show_label)
             toolbar.addWidget(self.show_combo)
-        else:
+            toolbar.addSpacing(8)
+        else:  # the count starts the row, flush with the list's left edge
             show_label.hide()
             self.show_combo.hide()
-        toolbar.addSpacing(8)
         toolbar.addWidget(self.count_label)
         toolbar.addWidget(self.stale_label)
         toolbar.addStretch()
@@ -179,7 +219,16 @@ class ListTab(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Keyboard focus on the table: its card gets the focus ring, and a row is current, so
-        the arrow keys start somewhere visible."""
+        the arrow keys start somewhere visible. The columns fit again when the table is first
+        shown (a tab that was not showing had no final width) and whenever its width changes."""
+        kind = event.type()
+        if watched is self.table.viewport() and kind in (QEvent.Type.Show, QEvent.Type.Resize):
+            self._fit_timer.start()
+        elif watched is self.table.horizontalHeader().viewport() and kind in (
+            QEvent.Type.MouseButtonPress,
+            QEvent.Type.MouseButtonRelease,
+        ):
+            self._header_pressed = kind == QEvent.Type.MouseButtonPress
         if watched is self.table and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
             focused = event.type() == QEvent.Type.FocusIn
             self.card.setProperty("focused", focused)
@@ -191,7 +240,13 @@ class ListTab(QWidget):
 
     def _setup_table(self) -> None:
         table = self.table
+        table.setHorizontalHeader(_CompactHeader(Qt.Orientation.Horizontal, table))
         table.installEventFilter(self)
+        table.viewport().installEventFilter(self)
+        table.horizontalHeader().viewport().installEventFilter(self)
+        # Coalesces the resize events of a window being dragged into one fit per event-loop turn.
+        self._fit_timer = QTimer(self, singleShot=True, interval=0)
+        self._fit_timer.timeout.connect(self.fit_columns)
         table.setModel(self.proxy)
         table.setAccessibleName(f"{self.spec.title} list")
         # Tab leaves the table (arrow keys move within it), so keyboard users are never trapped.
@@ -220,6 +275,13 @@ class ListTab(QWidget):
         # No indicator until the user clicks a header: the server's order (newest first) stands.
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         table.setSortingEnabled(True)
+        header.sectionResized.connect(self._section_resized)
+        header.sortIndicatorChanged.connect(lambda *_: self._refit())
+        header.sectionHandleDoubleClicked.connect(lambda _: self._columns_changed_by_user())
+        fit_action = QAction("Fit columns to the window", header)
+        fit_action.triggered.connect(self.reset_column_widths)
+        header.addAction(fit_action)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
     # -- public API ------------------------------------------------------------------
 
@@ -253,7 +315,15 @@ class ListTab(QWidget):
         self.search_edit.setFocus()
         self.search_edit.selectAll()
 
+    @property
+    def columns_sized_by_user(self) -> bool:
+        return self._user_sized
+
     def column_widths(self) -> list[int]:
+        """The widths the user set, to keep with the window; none while the columns fit by themselves
+        (saved fitted widths would stop them fitting another window size next time)."""
+        if not self._user_sized:
+            return []
         header = self.table.horizontalHeader()
         return [header.sectionSize(i) for i in range(header.count())]
 
@@ -261,38 +331,100 @@ class ListTab(QWidget):
         header = self.table.horizontalHeader()
         if len(widths) != header.count():
             return
-        for index, width in enumerate(widths):
-            if header.sectionResizeMode(index) == QHeaderView.ResizeMode.Interactive and width > 0:
-                header.resizeSection(index, width)
-        self._columns_sized = True
+        self._fitting = True
+        try:
+            for index, width in enumerate(widths):
+                if header.sectionResizeMode(index) == QHeaderView.ResizeMode.Interactive and width > 0:
+                    header.resizeSection(index, width)
+        finally:
+            self._fitting = False
+        self._user_sized = True
 
-    def _size_columns_to_content(self) -> None:
-        """First data only, and only when the user never sized the columns: fit the content, so
-        numbers and dates are never cut while the stretching column takes the rest.
+    def reset_column_widths(self) -> None:
+        """Back to columns that fit the window ("Fit columns to the window" on the header)."""
+        self._user_sized = False
+        self._refit()
 
-        Not `resizeColumnToContents`: it asks the delegate for every loaded cell's size hint, each
-        a dozen Python data() calls plus the style sheet's sizing, which held the GUI thread for
-        100-300 ms per tab on a 100-row page. Plain text widths are cheap, so they pick the few
-        widest cells and only those get a real size hint (delegates such as the status chip add
-        their own margins)."""
-        header = self.table.horizontalHeader()
-        metrics = self.table.fontMetrics()
-        records = [self.model.record(row) for row in range(self.model.rowCount())]
-        for index, column in enumerate(self.model.columns):
-            if header.sectionResizeMode(index) != QHeaderView.ResizeMode.Interactive:
-                continue
-            widths = sorted(
-                ((metrics.horizontalAdvance(column.text(record)), row) for row, record in enumerate(records)),
-                reverse=True,
-            )
+    def _refit(self) -> None:
+        self._fitted_width = -1
+        self._fit_timer.start()
+
+    def fit_columns(self) -> None:
+        """Numbers, dates, money and statuses get their full width, header included; descriptive
+        columns start at most MAX_AUTO_WIDTH wide and, on a narrow table, give up width (the widest
+        first, down to MIN_ELASTIC_WIDTH) so the stretching column keeps its content's width, up to
+        MIN_STRETCH_WIDTH; it takes whatever is left beyond that. Where even that leaves it less
+        than MIN_ELASTIC_WIDTH, it keeps that much and the list scrolls sideways instead.
+        Only while the table shows (a hidden one has no final width) and the user never sized them."""
+        table, header = self.table, self.table.horizontalHeader()
+        width = table.viewport().width()
+        has_rows = self.proxy.rowCount() > 0
+        if self._user_sized or not table.isVisible() or width <= 0:
+            return
+        if width == self._fitted_width and has_rows == self._fitted_rows:
+            return
+        columns = self.model.columns
+        stretch = self.model.column_index(self.spec.stretch_column)
+        widths: dict[int, int] = {}
+        for index in range(header.count()):
+            if index != stretch:
+                natural = max(self._content_width(index), header.sectionSizeHint(index)) + 2
+                widths[index] = min(natural, MAX_AUTO_WIDTH) if columns[index].elastic else natural
+        room = max(min(self._content_width(stretch) + 2, MIN_STRETCH_WIDTH), header.sectionSizeHint(stretch))
+        shortfall = room - (width - sum(widths.values()))
+        floors = {i: max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(i)) for i in widths if columns[i].elastic}
+        while shortfall > 0:
+            give, widest = max(((widths[i] - floors[i], i) for i in floors), default=(0, -1))
+            if give <= 0:
+                break
+            step = min(shortfall, give, 10)
+            widths[widest] -= step
+            shortfall -= step
+        least = max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(stretch))
+        squeezed = width - sum(widths.values()) < least
+        self._fitting = True
+        try:
+            if squeezed:  # a fixed width: the table grows past the viewport and scrolls sideways
+                header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Interactive)
+                widths[stretch] = least
+            else:
+                header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+            for index, size in widths.items():
+                header.resizeSection(index, size)
+        finally:
+            self._fitting = False
+        self._fitted_width, self._fitted_rows = width, has_rows
+
+    def _content_width(self, column: int) -> int:
+        """The width the column's widest loaded cell needs, measured once per page of rows.
+
+        Not `sizeHintForColumn`: it asks the delegate for every loaded cell's size hint, each a
+        dozen Python data() calls plus the style sheet's sizing, which held the GUI thread for
+        100-300 ms per tab on a 100-row page (and fitting runs again on every width change). Plain
+        text widths are cheap, so they pick the few widest cells and only those get a real size
+        hint (delegates such as the status chip add their own margins)."""
+        if column not in self._content_widths:
+            metrics = self.table.fontMetrics()
+            field = self.model.columns[column]
+            rows = range(self.model.rowCount())
+            widest = sorted((metrics.horizontalAdvance(field.text(self.model.record(row))), row) for row in rows)
             content = 0
-            for _, row in widths[:SIZE_HINT_CANDIDATES]:
-                cell = self.proxy.mapFromSource(self.model.index(row, index))
+            for _, row in widest[-SIZE_HINT_CANDIDATES:]:
+                cell = self.proxy.mapFromSource(self.model.index(row, column))
                 if cell.isValid():
                     content = max(content, self.table.sizeHintForIndex(cell).width())
-            width = max(content, header.sectionSizeHint(index))
-            header.resizeSection(index, min(width + 2, MAX_AUTO_WIDTH))
-        self._columns_sized = True
+            self._content_widths[column] = content
+        return self._content_widths[column]
+
+    def _section_resized(self, index: int, old: int, new: int) -> None:
+        """A drag on a header handle: the user's widths stand from now on."""
+        stretching = self.table.horizontalHeader().sectionResizeMode(index) == QHeaderView.ResizeMode.Stretch
+        if self._fitting or not self._header_pressed or stretching:
+            return
+        self._columns_changed_by_user()
+
+    def _columns_changed_by_user(self) -> None:
+        self._user_sized = True
 
     # -- feed and model events -------------------------------------------------------
 
@@ -300,11 +432,12 @@ class ListTab(QWidget):
         same_query = self._rows_query is not None and self._rows_query == self._pending_query
         kept = self._view_position() if same_query else None
         self.model.set_page(page)  # type: ignore[arg-type]
+        self._content_widths.clear()
         self._rows_query = self._pending_query
         self._loaded_at = datetime.now()
         self._set_stale(None)
-        if not self._columns_sized and self.model.rowCount():
-            self._size_columns_to_content()
+        if not self._fitted_rows and self.model.rowCount():
+            self.fit_columns()  # now with content to measure (the first fit may have had headers only)
         if kept is not None:
             self._restore_view_position(*kept)
         self._refresh_state()

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -49,7 +49,7 @@ from app.views.proposal_detail import ProposalWindow
 from app.views.requests_tab import RequestsTab
 from app.views.sign_in_dialog import SignInDialog
 from app.views.staff_views import AuditDialog
-from app.views.theme import icon, named
+from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
 from app.views.work_screens import WorkScreens
 
@@ -259,14 +259,14 @@ class MainWindow(QMainWindow):
         self.change_password_action.triggered.connect(self.change_password)
         self.about_action.triggered.connect(self.show_about)
         self.sign_out_action.triggered.connect(self.sign_out)
+        self.appearance_menu = self._build_appearance_menu()
 
         layout = QHBoxLayout(bar)
         layout.setContentsMargins(16, 8, 12, 8)
         layout.setSpacing(10)
         layout.addWidget(logo)
         layout.addWidget(title)
-        divider = QLabel("|")
-        divider.setStyleSheet("color: rgba(255,255,255,0.35);")
+        divider = named(QLabel("|"), "HeaderDivider")
         layout.addWidget(divider)
         layout.addWidget(self.branch_button)
         layout.addStretch()
@@ -275,13 +275,38 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.profile_button)
         return bar
 
+    def _build_appearance_menu(self) -> QMenu:
+        """System / Light / Dark: office PCs often run a light desktop while staff prefer a dark app,
+        or the reverse. The choice is kept in the settings and applies to every window at once."""
+        menu = QMenu("Appearance", self.profile_menu)
+        group = QActionGroup(menu)
+        group.setExclusive(True)
+        self.appearance_actions: dict[SchemeChoice, QAction] = {}
+        for choice, label in SCHEME_CHOICES:
+            action = menu.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(choice == scheme_choice())
+            action.triggered.connect(lambda _=False, c=choice: self.set_appearance(c))
+            group.addAction(action)
+            self.appearance_actions[choice] = action
+        menu.menuAction().setMenuRole(QAction.MenuRole.NoRole)
+        return menu
+
+    def set_appearance(self, choice: SchemeChoice) -> None:
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        apply_theme(app, choice)
+        self.appearance_actions[choice].setChecked(True)
+        self.accounts.settings.set_appearance(choice)
+        self.accounts.settings.sync()
+
     def _build_assist_banner(self) -> QWidget:
         """Shown on every tab while staff act for a customer (SA-2): impossible to overlook."""
-        banner = named(QFrame(), "AssistBanner")
+        banner = named(QFrame(), "AssistBanner")  # its colours: style.qss, assist_* of the palette
+        # Its buttons' metrics stay in a sheet of its own: without one, re-applying the application
+        # style sheet after this window is gone crashed Qt 6.11 in test_platform_fit (not understood).
         banner.setStyleSheet(
-            "#AssistBanner { background: #b45309; }"
-            "#AssistBanner QLabel { color: white; font-weight: 600; font-size: 15px; }"
-            "#AssistBanner QPushButton { padding: 4px 14px; font-weight: 600; }"
+            "#AssistBanner QPushButton { padding: 4px 14px; } #AssistBanner QPushButton:focus { padding: 3px 13px; }"
         )
         self.assist_label = QLabel("")
         self.assist_activity_button = QPushButton("Activity")
@@ -332,6 +357,8 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.close_action, self.quit_action])
         view_menu = bar.addMenu("View")
         view_menu.addActions([self.refresh_action, self.find_action])
+        view_menu.addSeparator()
+        view_menu.addMenu(self.appearance_menu)
         account_menu = bar.addMenu("Account")
         account_menu.addActions([self.change_password_action, self.sign_out_action])
         bar.addMenu("Help").addAction(self.about_action)
@@ -368,7 +395,10 @@ class MainWindow(QMainWindow):
         who = self.profile_menu.addAction(f"{session.user.name}\n{session.email}")
         who.setEnabled(False)
         self.profile_menu.addSeparator()
-        self.profile_menu.addActions([self.manage_payments_action, self.change_password_action, self.about_action])
+        self.profile_menu.addActions([self.manage_payments_action, self.change_password_action])
+        if sys.platform != "darwin":  # there it is in the View menu of the menu bar
+            self.profile_menu.addMenu(self.appearance_menu)
+        self.profile_menu.addAction(self.about_action)
         self.profile_menu.addSeparator()
         self.profile_menu.addAction(self.sign_out_action)
         if sys.platform != "darwin":

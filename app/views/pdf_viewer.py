@@ -33,12 +33,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.views import theme
+
 ZOOM_STEPS = (0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 PAGE_GAP = 12
 CACHE_PAGES = 12
 PRINT_DPI = 300
-HIT_COLOR = QColor(255, 213, 0, 90)
-CURRENT_HIT_COLOR = QColor(255, 140, 0, 130)
+HIT_COLOR = QColor(theme.SEARCH_HIT)
+CURRENT_HIT_COLOR = QColor(theme.CURRENT_SEARCH_HIT)
 
 
 # MuPDF keeps global state: two threads inside PyMuPDF at once can crash the process, even on
@@ -164,7 +166,7 @@ class _PageWidget(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         rect = self.rect()
-        painter.fillRect(rect, QColor("white"))
+        painter.fillRect(rect, QColor(theme.PAPER))
         image = self.viewer.cached_image(self.number)
         if image is not None:
             painter.drawImage(QRectF(rect), image)
@@ -271,9 +273,11 @@ class PdfViewer(QWidget):
         self.scroll_area.setWidgetResizable(False)
         self.scroll_area.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll_area.setStyleSheet("QScrollArea { background: #e6e9ed; } #PdfCanvas { background: #e6e9ed; }")
+        # Around the pages: the palette's viewer_bg (style.qss), a shade off the window in both schemes.
+        self.scroll_area.setObjectName("PdfScroll")
         self.canvas = _Canvas(self)
         self.canvas.setObjectName("PdfCanvas")
+        self.canvas.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.scroll_area.setWidget(self.canvas)
         self.scroll_area.verticalScrollBar().valueChanged.connect(self._viewport_moved)
         self.scroll_area.zoom_wheel.connect(lambda delta: self.zoom_in() if delta > 0 else self.zoom_out())

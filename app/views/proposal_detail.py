@@ -31,7 +31,7 @@ from app.services.tasks import TaskRunner
 from app.views import document_page as page
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
-from app.views.theme import colors, icon, named
+from app.views.theme import colors, icon, named, theme_changed
 
 TYPE_NAMES = {"work_order": "Work order", "contract": "Contract"}
 
@@ -145,9 +145,8 @@ class ProposalWindow(QDialog):
         self.message = named(QLabel(""), "FormError")
         self.message.setWordWrap(True)
         self.message.hide()
-        self.reason_label = QLabel("")
+        self.reason_label = named(QLabel(""), "WarnText")
         self.reason_label.setWordWrap(True)
-        self.reason_label.setStyleSheet(f"color: {colors().warn_text};")
         self.reason_label.hide()
         self.view_button = QPushButton("View proposal")
         self.sign_button = QPushButton("Sign…")
@@ -178,13 +177,19 @@ class ProposalWindow(QDialog):
         QShortcut(QKeySequence("Ctrl+P"), self, self.view_pdf)
         self._set_actions()
         self.load()
+        theme_changed().connect(self._restyle)
+
+    def _restyle(self) -> None:
+        """The page is HTML coloured from the palette in use: built again after a light/dark switch."""
+        if self.detail is not None:
+            self.show_detail(self.detail)
 
     # -- loading -----------------------------------------------------------------------
 
     def load(self) -> None:
         self.retry_button.hide()
         self.message.hide()
-        self.browser.setHtml("<p style='color:#6b7379;'>Loading the proposal…</p>")
+        self.browser.setHtml(f"<p style='color:{colors().muted};'>Loading the proposal…</p>")
         client = self.session.client
         proposal_id = self.proposal_id
         self.runner.run(lambda: client.proposal(proposal_id), self.show_detail, self._load_failed)

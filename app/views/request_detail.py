@@ -22,7 +22,7 @@ from app.views.comment_composer import CommentComposer
 from app.views.detail_pages import OPEN_SCHEME, attachment_id, make_browser, request_page
 from app.views.detail_support import ask_save_path, error_sentence, open_link
 from app.views.pdf_window import PdfWindow
-from app.views.theme import named
+from app.views.theme import named, theme_changed
 
 SavePathAsker = Callable[[QWidget, str], Path | None]
 
@@ -75,6 +75,7 @@ class RequestDetailDialog(QDialog):
         layout.addWidget(self.composer)
         self._render()
         self.load()
+        theme_changed().connect(self._render)  # the page is HTML coloured from the palette in use
 
     # -- the thread ------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ drawing, the name and the choices, and says what the portal said.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -79,7 +80,6 @@ class SignDialog(QDialog):
 
         self.base_label = QLabel(f"Proposal total: {money_text(proposal.total, currency)}")
         self.total_label = named(QLabel(""), "ApprovedTotal")
-        self.total_label.setStyleSheet("font-size: 15pt; font-weight: 600; color: #1d6340;")
 
         self.name_edit = QLineEdit(signer_name)
         self.name_edit.setPlaceholderText("Full name of the person signing")
@@ -115,7 +115,7 @@ class SignDialog(QDialog):
             else ""
         )
         self.assist_note.setWordWrap(True)
-        self.assist_note.setStyleSheet("background: #fff4d6; color: #6b4e00; padding: 8px; border-radius: 4px;")
+        self.assist_note.setObjectName("AssistNote")
         self.assist_note.setVisible(bool(assisted_by))
 
         self.error_label = named(QLabel(""), "FormError")
@@ -129,9 +129,8 @@ class SignDialog(QDialog):
 
         form = QFormLayout()
         form.addRow("Signer name", self.name_edit)
-        line = QFrame()
+        line = named(QFrame(), "Separator")
         line.setFrameShape(QFrame.Shape.HLine)
-        line.setStyleSheet("color: #dfe3e8;")
         buttons = QHBoxLayout()
         buttons.addStretch()
         buttons.addWidget(self.cancel_button)
@@ -155,6 +154,31 @@ class SignDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
         self._update()
+        self._fit_height()
+
+    # -- layout ------------------------------------------------------------------------
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # e.g. an error line appeared
+            QTimer.singleShot(0, self._fit_height)
+        return super().event(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Qt gives a top-level window with word-wrapping labels a minimum height measured at another
+        width, and then lays the pad's buttons over the pad: keep the window as tall as its content
+        needs at its current width."""
+        layout = self.layout()
+        if layout is None:
+            return
+        needed = layout.totalHeightForWidth(self.width())
+        if needed > 0 and needed != self.minimumHeight():
+            self.setMinimumHeight(needed)
+        if self.height() < needed:
+            self.resize(self.width(), needed)
 
     # -- state -------------------------------------------------------------------------
 

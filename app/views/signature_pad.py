@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QFocusEvent,
     QImage,
     QMouseEvent,
     QPainter,
@@ -22,7 +23,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-INK = QColor(18, 32, 84)
+from app.views import theme
+
+INK = QColor(theme.INK)
 BASE_WIDTH = 2.4
 EXPORT_HEIGHT = 160
 EXPORT_MARGIN = 6.0
@@ -183,18 +186,35 @@ class SignaturePad(QWidget):
 
     # -- painting and export -----------------------------------------------------------
 
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.update()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.update()
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         rect = QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5)
-        painter.fillRect(self.rect(), QColor("white"))
-        painter.setPen(QPen(QColor("#c5ccd3"), 1))
-        painter.drawRoundedRect(rect, 6, 6)
+        # White paper in both schemes (the ink is dark, as on the signed PDF); its frame follows the
+        # palette so the pad sits in a dark window like any other input.
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        palette = theme.colors()
+        painter.setBrush(QColor(theme.PAPER))
+        if self.hasFocus():  # a visible keyboard focus, like every other control
+            painter.setPen(QPen(QColor(palette.focus), 2))
+            painter.drawRoundedRect(rect.adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        else:
+            painter.setPen(QPen(QColor(palette.paper_border), 1))
+            painter.drawRoundedRect(rect, 6, 6)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         baseline = self.height() - 34
-        painter.setPen(QPen(QColor("#9aa5b1"), 1))
+        painter.setPen(QPen(QColor(theme.PAPER_LINE), 1))
         painter.drawLine(QPointF(24, baseline), QPointF(self.width() - 24, baseline))
         painter.drawText(QPointF(24, baseline - 8), "✕")
         if self.is_empty:
-            painter.setPen(QColor("#8a95a1"))
+            painter.setPen(QColor(theme.PAPER_HINT))
             painter.drawText(
                 QRectF(0, baseline + 6, self.width(), 22), Qt.AlignmentFlag.AlignCenter, "Sign above the line"
             )

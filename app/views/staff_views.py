@@ -200,8 +200,7 @@ class FindCustomerWindow(QMainWindow):
         self.activity_button = QPushButton("Activity")
         self.activity_button.setToolTip("What staff did for customers (audit trail)")
         self.sign_out_button = QPushButton("Sign out")
-        who = QLabel(session.user.name)
-        who.setStyleSheet("color: white;")
+        who = QLabel(session.user.name)  # white on the header bar, by the style sheet
         head = QHBoxLayout(header)
         head.setContentsMargins(16, 8, 12, 8)
         head.addWidget(title)

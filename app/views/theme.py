@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from functools import cache
 from typing import Literal, TypeVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 from PySide6.QtGui import QColor, QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -58,6 +58,28 @@ class Palette:
     warn_bg: str
     warn_border: str
     warn_text: str
+    on_accent: str  # text on the accent buttons and the header bar
+    header_muted: str  # the header's divider
+    header_hover: str  # header buttons under the mouse
+    header_pressed: str
+    header_focus: str
+    header_progress: str  # the busy bar's track in the header
+    header_progress_chunk: str
+    assist_bg: str  # the staff assist banner: orange in both schemes, never overlooked (SA-2)
+    assist_text: str
+    assist_border: str
+    viewer_bg: str  # behind the pages of the PDF viewer
+    paper_border: str  # the frame of the signature pad's paper (the paper itself stays white)
+
+
+# Paper is paper in both schemes: a signature is drawn dark ink on white, as on the signed PDF,
+# and PDF pages are rendered as printed. Their colours are therefore not part of a palette.
+PAPER = "#ffffff"
+INK = "#122054"
+PAPER_LINE = "#9aa5b1"  # the signature line
+PAPER_HINT = "#5b6875"  # "Sign above the line": 5.7:1 on the paper
+SEARCH_HIT = "#5affd500"  # #AARRGGBB: translucent yellow over a PDF page
+CURRENT_SEARCH_HIT = "#82ff8c00"
 
 
 LIGHT = Palette(
@@ -94,6 +116,18 @@ LIGHT = Palette(
     warn_bg="#fff6dc",
     warn_border="#f0d48a",
     warn_text="#5c4100",
+    on_accent="#ffffff",
+    header_muted="rgba(255, 255, 255, 0.35)",
+    header_hover="rgba(255, 255, 255, 0.12)",
+    header_pressed="rgba(255, 255, 255, 0.2)",
+    header_focus="rgba(255, 255, 255, 0.85)",
+    header_progress="rgba(255, 255, 255, 0.18)",
+    header_progress_chunk="#b9e4c9",
+    assist_bg="#b45309",
+    assist_text="#ffffff",
+    assist_border="#92400e",
+    viewer_bg="#e6e9ed",
+    paper_border="#c5ccd3",
 )
 
 DARK = Palette(
@@ -130,6 +164,18 @@ DARK = Palette(
     warn_bg="#3a2f12",
     warn_border="#6b5520",
     warn_text="#f5d68a",
+    on_accent="#ffffff",
+    header_muted="rgba(255, 255, 255, 0.3)",
+    header_hover="rgba(255, 255, 255, 0.1)",
+    header_pressed="rgba(255, 255, 255, 0.16)",
+    header_focus="rgba(255, 255, 255, 0.8)",
+    header_progress="rgba(255, 255, 255, 0.14)",
+    header_progress_chunk="#74d49e",
+    assist_bg="#9a4408",
+    assist_text="#ffffff",
+    assist_border="#c2570c",
+    viewer_bg="#0e1012",
+    paper_border="#5d656e",
 )
 
 # status key -> (background, text) of the chips in the lists, per scheme
@@ -163,6 +209,28 @@ NEUTRAL_CHIP: dict[Scheme, tuple[str, str]] = {"light": ("#eceff2", "#4a5562"), 
 
 _current: Palette = LIGHT
 _choice: SchemeChoice = "system"
+SCHEME_CHOICES: tuple[tuple[SchemeChoice, str], ...] = (("system", "System"), ("light", "Light"), ("dark", "Dark"))
+
+
+class _Notifier(QObject):
+    changed = Signal()
+
+
+_notifier: _Notifier | None = None
+
+
+def theme_changed() -> SignalInstance:
+    """Emitted after the palette changed (the user's Appearance choice, or the system switched).
+    Widgets repaint by themselves; pages built as HTML from `colors()` connect here to rebuild."""
+    global _notifier
+    if _notifier is None:
+        _notifier = _Notifier()
+    return _notifier.changed
+
+
+def scheme_choice() -> SchemeChoice:
+    """What the user chose under Appearance ("system" follows the operating system)."""
+    return _choice
 
 
 def colors() -> Palette:
@@ -219,7 +287,7 @@ def qpalette(palette: Palette) -> QPalette:
         ((role.Base, role.Button, role.ToolTipBase), palette.surface),
         ((role.AlternateBase,), palette.surface_alt),
         ((role.Highlight,), palette.accent),
-        ((role.HighlightedText,), "#ffffff"),
+        ((role.HighlightedText,), palette.on_accent),
         ((role.PlaceholderText,), palette.muted),
         ((role.Link,), palette.accent_text),
         ((role.Mid, role.Dark), palette.input_border),
@@ -255,9 +323,12 @@ def _follow_system(app: QApplication, reported: Qt.ColorScheme) -> None:
 
 def _apply(app: QApplication, palette: Palette) -> Palette:
     global _current
+    changed = palette is not _current
     _current = palette
     app.setPalette(qpalette(palette))
     app.setStyleSheet(style_sheet(palette))
+    if changed:
+        theme_changed().emit()
     return palette
 
 

@@ -14,6 +14,7 @@ from app.services.tasks import TaskRunner
 from app.services.work_records import VisitDetail
 from app.views.detail_pages import make_browser, visit_page
 from app.views.detail_support import error_sentence, open_link
+from app.views.theme import theme_changed
 
 
 class VisitDetailDialog(QDialog):
@@ -48,6 +49,7 @@ class VisitDetailDialog(QDialog):
         layout.addLayout(button_row)
         self._render()
         self.load()
+        theme_changed().connect(self._render)  # the page is HTML coloured from the palette in use
 
     def load(self) -> None:
         """Fetches the detail; an answer to an earlier load that arrives late is ignored."""

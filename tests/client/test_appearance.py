@@ -1,0 +1,200 @@
+"""Light and dark alike: text keeps a 4.5:1 contrast where the palette puts it (the staff assist
+banner and the sign dialog's note included, measured on the widgets as the style sheet paints
+them); no view hard-codes a colour outside theme.py; the signature pad stays paper, framed like
+the window around it; the Appearance choice is kept in the settings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel
+from pytestqt.qtbot import QtBot
+
+from app.services.accounts import Accounts
+from app.services.session import PortalSession, sign_in
+from app.services.settings import AppSettings
+from app.views import theme
+from app.views.main_window import MainWindow
+from app.views.pdf_viewer import PdfViewer
+from app.views.signature_pad import SignaturePad
+from tests.client import company
+from tests.client.live_server import ROOT, LivePortal
+
+pytestmark = pytest.mark.gui
+
+PALETTES = [pytest.param(theme.LIGHT, id="light"), pytest.param(theme.DARK, id="dark")]
+AA_TEXT = 4.5
+
+
+def luminance(color: QColor) -> float:
+    def channel(value: float) -> float:
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * channel(color.redF()) + 0.7152 * channel(color.greenF()) + 0.0722 * channel(color.blueF())
+
+
+def contrast(a: str | QColor, b: str | QColor) -> float:
+    """WCAG 2 contrast ratio of two opaque colours."""
+    first, second = sorted((luminance(QColor(a)), luminance(QColor(b))), reverse=True)
+    return (first + 0.05) / (second + 0.05)
+
+
+@pytest.fixture
+def app() -> Iterator[QApplication]:
+    instance = QApplication.instance()
+    assert isinstance(instance, QApplication)
+    yield instance
+    theme.apply_theme(instance, "light")
+    instance.setStyleSheet("")
+    instance.setPalette(instance.style().standardPalette())
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_text_tokens_keep_aa_contrast_on_their_backgrounds(palette: theme.Palette) -> None:
+    pairs = {
+        "assist banner": (palette.assist_text, palette.assist_bg),
+        "sign dialog note": (palette.warn_text, palette.warn_bg),
+        "connection banner": (palette.warn_text, palette.warn_bg),
+        "text on window": (palette.text, palette.window),
+        "text on cards": (palette.text, palette.surface),
+        "secondary text on window": (palette.muted, palette.window),
+        "secondary text on cards": (palette.muted, palette.surface),
+        "green text (links, approved total)": (palette.accent_text, palette.window),
+        "green text on cards": (palette.accent_text, palette.surface),
+        "primary buttons": (palette.on_accent, palette.accent),
+        "header bar": (palette.on_accent, palette.header),
+        "errors": (palette.error_text, palette.error_bg),
+        "notes": (palette.info_text, palette.soft),
+        "signature hint on paper": (theme.PAPER_HINT, theme.PAPER),
+    }
+    weak = {name: round(contrast(*pair), 2) for name, pair in pairs.items() if contrast(*pair) < AA_TEXT}
+    assert weak == {}
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_status_chips_keep_aa_contrast(palette: theme.Palette) -> None:
+    weak = {
+        k: round(contrast(fg, bg), 2) for k, (bg, fg) in theme.CHIPS[palette.scheme].items() if contrast(fg, bg) < 4.5
+    }
+    assert weak == {}
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_assist_banner_and_sign_note_as_painted(qtbot: QtBot, app: QApplication, palette: theme.Palette) -> None:
+    """The colours the style sheet gives the real object names, and the pixels behind the text."""
+    theme.apply_theme(app, palette.scheme)
+    banner = theme.named(QFrame(), "AssistBanner")
+    label = QLabel("Assisting Pat Customer — actions are recorded with your name")
+    QHBoxLayout(banner).addWidget(label)
+    note = theme.named(QLabel("You are signing for the customer in an assist session."), "AssistNote")
+    for widget in (banner, note):
+        qtbot.addWidget(widget)
+        widget.show()
+    qtbot.waitExposed(banner)
+    banner_bg = banner.grab().toImage().pixelColor(2, 2)
+    note_bg = note.grab().toImage().pixelColor(note.width() // 2, 3)
+    assert banner_bg == QColor(palette.assist_bg)
+    assert note_bg == QColor(palette.warn_bg)
+    assert contrast(label.palette().color(QPalette.ColorRole.WindowText), banner_bg) >= AA_TEXT
+    assert contrast(note.palette().color(QPalette.ColorRole.WindowText), note_bg) >= AA_TEXT
+
+
+COLOUR_LITERAL = re.compile(
+    r"#[0-9a-fA-F]{3,8}\b|\brgba?\(|QColor\(\s*(\d|[\"'])|Qt\.GlobalColor\.(?!transparent)"
+    r"|color:\s*(white|black|red|green|blue|gray|grey|orange|yellow)\b",
+    re.IGNORECASE,
+)
+
+
+def test_no_view_hard_codes_a_colour_outside_the_theme() -> None:
+    """Colours come from theme.py's palettes (or its PAPER/INK constants), so both schemes hold."""
+    offenders = []
+    for path in sorted((ROOT / "app").rglob("*.py")):
+        if path.name == "theme.py":
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if COLOUR_LITERAL.search(line) and not line.lstrip().startswith("#"):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    sheet = (ROOT / "resources" / "style.qss").read_text(encoding="utf-8")
+    for number, line in enumerate(sheet.splitlines(), 1):
+        if COLOUR_LITERAL.search(line):
+            offenders.append(f"resources/style.qss:{number}: {line.strip()}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_signature_pad_is_paper_framed_like_the_window(qtbot: QtBot, app: QApplication, palette: theme.Palette) -> None:
+    theme.apply_theme(app, palette.scheme)
+    pad = SignaturePad()
+    qtbot.addWidget(pad)
+    pad.resize(420, 160)
+    pad.show()
+    qtbot.waitExposed(pad)
+    image = pad.grab().toImage()
+    assert image.pixelColor(pad.width() // 2, 20) == QColor(theme.PAPER)
+    assert image.pixelColor(pad.width() // 2, 0) == QColor(palette.paper_border)
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_pdf_viewer_backdrop_follows_the_palette(qtbot: QtBot, app: QApplication, palette: theme.Palette) -> None:
+    theme.apply_theme(app, palette.scheme)
+    viewer = PdfViewer()
+    thread = viewer._thread
+    try:
+        viewer.resize(600, 400)
+        viewer.show()
+        qtbot.waitExposed(viewer)
+        backdrop = viewer.scroll_area.viewport().grab().toImage().pixelColor(5, 5)
+    finally:
+        viewer.deleteLater()  # its render thread stops when it is destroyed
+        qtbot.waitUntil(lambda: not thread.isRunning(), timeout=5000)
+    assert backdrop == QColor(palette.viewer_bg)
+
+
+def test_appearance_setting_round_trips(tmp_path: Path) -> None:
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    assert settings.appearance() == "system"
+    settings.set_appearance("dark")
+    assert settings.appearance() == "dark"
+    raw = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    raw.setValue("appearance", "purple")  # edited by hand
+    assert AppSettings(raw).appearance() == "system"
+
+
+@pytest.fixture
+def session(live_portal: LivePortal) -> Iterator[PortalSession]:
+    opened = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
+    yield opened
+    opened.client.close()
+
+
+def test_appearance_menu_switches_every_window_and_is_remembered(
+    qtbot: QtBot, app: QApplication, session: PortalSession, tmp_path: Path
+) -> None:
+    theme.apply_theme(app, "light")
+    accounts = Accounts(AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
+    window = MainWindow(session, accounts)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
+    labels = [action.text() for action in window.appearance_menu.actions()]
+    assert labels == ["System", "Light", "Dark"]
+    assert window.appearance_menu.menuAction() in window.profile_menu.actions() or window.menuBar().actions()
+    changes: list[None] = []
+    theme.theme_changed().connect(lambda: changes.append(None))
+    window.appearance_actions["dark"].trigger()
+    assert theme.colors() is theme.DARK and changes
+    assert app.palette().color(QPalette.ColorRole.Window) == QColor(theme.DARK.window)
+    assert accounts.settings.appearance() == "dark"
+    window.close()
+    again = MainWindow(session, accounts)
+    qtbot.addWidget(again)
+    assert again.appearance_actions["dark"].isChecked()
+    again.appearance_actions["light"].trigger()
+    assert theme.colors() is theme.LIGHT
+    assert accounts.settings.appearance() == "light"

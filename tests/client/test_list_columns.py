@@ -1,0 +1,268 @@
+"""The lists' columns at the size office PCs run the app (1280 x 800): every header whole; numbers,
+dates, money and statuses never elided, on the tabs that were hidden while their first page
+arrived too; the user's own widths stand once they drag one, and are kept with the window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.services.accounts import Accounts
+from app.services.session import PortalSession, sign_in
+from app.services.settings import AppSettings
+from app.views import theme
+from app.views.list_tab import MIN_ELASTIC_WIDTH, ListTab
+from app.views.main_window import MainWindow
+from tests.client import company
+from tests.client.live_server import LivePortal, _server_available, running_portal
+
+pytestmark = pytest.mark.gui
+
+AVERY = "avery@example.com"
+# As long as the demo company's: what used to push "Services" down to "Mowi…" at 1280 px.
+PROPERTIES = {"riverside": "Riverside Office Park", "cedar-ridge": "Cedar Ridge Clubhouse"}
+SERVICES = ["Mowing", "Edging & trimming"]
+
+
+def _avery(doc: dict[str, Any], today: date) -> None:
+    doc["contacts"].append(
+        {"key": "avery", "branch": "east", "name": "Avery Wide", "email": AVERY, "phone": "555-0177"}
+        | {"password": company.PASSWORD}
+    )
+    for key, name in PROPERTIES.items():
+        doc["properties"].append(
+            {
+                "key": key,
+                "branch": "east",
+                "name": name,
+                "address": f"1200 {name} Boulevard, Springfield",
+                "account_owner": "rep",
+                "sales_rep": "rep",
+                "contacts": [{"contact": "avery", "role": "primary"}],
+                "unapplied_credits": "0.00",
+            }
+        )
+        for n in range(6):
+            day = today - timedelta(days=30 * n)
+            doc["invoices"].append(
+                {
+                    "key": f"{key}-inv-{n}",
+                    "property": key,
+                    "number": f"INV-26{11 - n}-{key[:3].upper()}",
+                    "billing_contact": "avery",
+                    "proposal": None,
+                    "invoice_date": day.isoformat(),
+                    "net_terms_days": 30,
+                    "shared": True,
+                    "applied_credits": "0.00",
+                    "lines": [
+                        {"service": service, "description": service, "visit": None, "amount": "2058.00"}
+                        for service in SERVICES
+                    ],
+                    "payments": [],
+                }
+            )
+            doc["visits"].append(
+                {
+                    "key": f"{key}-visit-{n}",
+                    "property": key,
+                    "date": (today + timedelta(days=3 + 7 * n)).isoformat(),
+                    "status": "scheduled",
+                    "services": SERVICES,
+                    "notes": [],
+                }
+            )
+        doc["proposals"].append(
+            {
+                "key": f"{key}-opp",
+                "property": key,
+                "number": f"OPP-N1099-{key[:3].upper()}-CO1",
+                "title": "Change order: add drip line to the front beds and replace the controller",
+                "opportunity_type": "work_order",
+                "opportunity_status": "delivered",
+                "shared_on": (today - timedelta(days=3)).isoformat(),
+                "sales_rep": "rep",
+                "change_order_of": None,
+                "items": [
+                    {
+                        "key": f"{key}-opp-1",
+                        "description": "Labour",
+                        "quantity": "100",
+                        "unit_price": "1234.56",
+                        "optional": False,
+                    }
+                ],
+            }
+        )
+        doc["requests"].append(
+            {
+                "key": f"{key}-req",
+                "property": key,
+                "number": f"REQ-{key[:3].upper()}-1034",
+                "subject": "Question about the fall cleanup price and the extra mulch delivery",
+                "description": "Please call me.",
+                "include_client": True,
+                "status": "open",
+                "comments": [{"author": "rep", "body": "We will call you.", "public": True}],
+            }
+        )
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
+    if not _server_available():
+        pytest.skip("the portal server is not in this checkout yet")
+    today = date.today()
+    document = company.build(today)
+    _avery(document, today)
+    with running_portal(tmp_path_factory.mktemp("columns-portal"), document) as live:
+        yield live
+
+
+@pytest.fixture
+def session(portal: LivePortal) -> Iterator[PortalSession]:
+    opened = sign_in(portal.portal_url("east"), AVERY, company.PASSWORD)
+    yield opened
+    opened.client.close()
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Accounts:
+    return Accounts(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
+
+
+@pytest.fixture(autouse=True)
+def themed() -> Iterator[None]:
+    """Column widths depend on the style sheet's fonts and paddings: measure what users see."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme.apply_theme(app, "light")
+    yield
+    app.setStyleSheet("")
+    app.setPalette(app.style().standardPalette())
+
+
+def open_window(qtbot: QtBot, session: PortalSession, accounts: Accounts) -> MainWindow:
+    window = MainWindow(session, accounts)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
+    return window
+
+
+def show_tab(qtbot: QtBot, window: MainWindow, key: str) -> ListTab:
+    tab = window.tabs[key]
+    window.tab_widget.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.table.isVisible() and tab.model.rowCount() > 0, timeout=10000)
+    qtbot.wait(30)  # the fit runs on the next turn of the event loop after the table shows
+    return tab
+
+
+def clipped_columns(tab: ListTab) -> list[str]:
+    """Columns whose header is cut, or whose cells are cut though they are not descriptive text.
+    Qt's own measure (what "resize to contents" would give) and the text's width are both checked."""
+    table, header = tab.table, tab.table.horizontalHeader()
+    metrics = table.fontMetrics()
+    problems = []
+    for index, column in enumerate(tab.model.columns):
+        width = header.sectionSize(index)
+        if width < header.sectionSizeHint(index):
+            problems.append(f"{column.key}: header needs {header.sectionSizeHint(index)}, has {width}")
+        if column.elastic:
+            continue
+        if width < table.sizeHintForColumn(index):
+            problems.append(f"{column.key}: cells need {table.sizeHintForColumn(index)}, have {width}")
+        for row in range(tab.proxy.rowCount()):
+            text = str(tab.proxy.index(row, index).data() or "")
+            if column.status is None and metrics.horizontalAdvance(text) + 16 > width:  # 8 px padding a side
+                problems.append(f"{column.key}: {text!r} is cut at {width} px")
+                break
+    return problems
+
+
+def test_every_tab_at_1280_shows_whole_headers_and_never_cuts_numbers_dates_or_money(
+    qtbot: QtBot, session: PortalSession, accounts: Accounts
+) -> None:
+    window = open_window(qtbot, session, accounts)
+    # Every tab loaded its first page at start-up, while only the first one was showing.
+    for key in window._visible_tab_keys():
+        tab = show_tab(qtbot, window, key)
+        assert clipped_columns(tab) == [], key
+        header = tab.table.horizontalHeader()
+        assert sum(header.sectionSize(i) for i in range(header.count())) <= tab.table.viewport().width(), key
+        for index, column in enumerate(tab.model.columns):
+            if column.elastic:  # descriptive text may be elided, but keeps a readable width
+                assert header.sectionSize(index) >= MIN_ELASTIC_WIDTH, (key, column.key)
+    # The stretching column ("Services") is only cut once the other descriptive column gave all it could.
+    invoices = window.tabs["invoices"]
+    header = invoices.table.horizontalHeader()
+    services, prop = invoices.model.column_index("services"), invoices.model.column_index("property")
+    if header.sectionSize(services) < invoices.table.sizeHintForColumn(services):
+        assert header.sectionSize(prop) == max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(prop))
+    assert header.sectionSize(services) > header.sectionSize(prop)
+
+
+def test_columns_fit_again_when_the_window_changes_width(
+    qtbot: QtBot, session: PortalSession, accounts: Accounts
+) -> None:
+    window = open_window(qtbot, session, accounts)
+    tab = show_tab(qtbot, window, "invoices")
+    header = tab.table.horizontalHeader()
+    services = tab.model.column_index("services")
+    wide = header.sectionSize(services)
+    window.resize(1100, 800)
+    qtbot.waitUntil(lambda: header.sectionSize(services) < wide, timeout=5000)
+    qtbot.wait(30)
+    assert clipped_columns(tab) == []
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: header.sectionSize(services) >= wide, timeout=5000)
+
+
+def drag_handle(qtbot: QtBot, tab: ListTab, index: int, by: int) -> None:
+    """A real drag on the handle at the right edge of column `index`."""
+    header = tab.table.horizontalHeader()
+    edge = header.sectionViewportPosition(index) + header.sectionSize(index) - 1
+    y = header.height() // 2
+    viewport = header.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=QPoint(edge, y))
+    for step in range(1, 5):
+        qtbot.mouseMove(viewport, QPoint(edge + by * step // 4, y))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=QPoint(edge + by, y))
+
+
+def test_the_users_column_widths_stand_and_are_kept_with_the_window(
+    qtbot: QtBot, session: PortalSession, accounts: Accounts
+) -> None:
+    window = open_window(qtbot, session, accounts)
+    tab = show_tab(qtbot, window, "invoices")
+    header = tab.table.horizontalHeader()
+    number = tab.model.column_index("number")
+    assert tab.column_widths() == [], "fitted widths are not saved: they would stop fitting another window size"
+    before = header.sectionSize(number)
+    drag_handle(qtbot, tab, number, 40)
+    assert tab.columns_sized_by_user
+    dragged = header.sectionSize(number)
+    assert dragged > before
+    window.resize(1150, 800)
+    qtbot.wait(100)
+    assert header.sectionSize(number) == dragged, "a resize does not undo what the user set"
+    window.close()
+    assert accounts.settings.column_widths("invoices")[number] == dragged
+
+    again = open_window(qtbot, session, accounts)
+    restored = show_tab(qtbot, again, "invoices")
+    assert restored.columns_sized_by_user
+    assert restored.table.horizontalHeader().sectionSize(number) == dragged
+    restored.reset_column_widths()  # "Fit columns to the window" on the header's menu
+    qtbot.wait(30)
+    assert not restored.columns_sized_by_user
+    assert restored.table.horizontalHeader().sectionSize(number) < dragged
+    assert clipped_columns(restored) == []
