@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Collection
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from server.api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from server.api.schemas import ItemId
@@ -24,10 +24,16 @@ from server.settings import Settings
 _TOUCH_INTERVAL = timedelta(seconds=60)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for the request, on the event loop: creating one does no I/O (it connects on first use, in
+    the route's worker thread), and closing one only returns its connection to the pool, rolling back
+    what the route left open. A plain `def` generator would cost two thread-pool hops per request."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
+    session = factory()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -67,14 +73,28 @@ def get_caller(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    branch: BranchDep,
+    branch_slug: Annotated[str, Path(description="The branch's portal slug")],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise unauthorized("Please sign in.")
-    auth = session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(credentials.credentials)))
+    """The token's session, its branch and its people in one query and one thread-pool hop: this runs on
+    every authenticated request, so it costs what the database needs and no more."""
+    bearer = credentials is not None and credentials.scheme.lower() == "bearer"
+    row = None
+    if credentials is not None and bearer:
+        row = session.execute(
+            select(AuthSession, Branch)
+            .join(Branch, Branch.id == AuthSession.branch_id)
+            .where(AuthSession.token_hash == token_hash(credentials.credentials), Branch.slug == branch_slug)
+            .options(
+                joinedload(AuthSession.contact), joinedload(AuthSession.staff), joinedload(AuthSession.assisted_by)
+            )
+        ).first()
+    if row is None:
+        get_branch(session, branch_slug)  # an unknown portal is a 404 before any word about the token
+        raise unauthorized("Please sign in.") if not bearer else unauthorized()
+    auth, branch = row
     now = utcnow()
-    if auth is None or auth.revoked_at is not None or auth.expires_at <= now or auth.branch_id != branch.id:
+    if auth.revoked_at is not None or auth.expires_at <= now:
         raise unauthorized()
     if auth.assisted_by_id is not None and auth.last_used_at + settings.assist_idle_timeout <= now:
         raise unauthorized("The assist session ended after 30 minutes without activity. Open it again.")
@@ -117,42 +137,61 @@ StaffDep = Annotated[Caller, Depends(get_staff_caller)]
 
 
 class Selection:
-    """The caller's property filter for one request (PF-2): role per visible property, the selected ids, and
-    `scope`, the same selection in the form list queries filter by.
+    """The caller's property filter for one request (PF-2): the selected ids, `scope` (the same selection in
+    the form list queries filter by) and the caller's role on properties.
 
-    `roles` and `selected` are read on first use: most lists filter by `scope` alone, and a portfolio of a
-    thousand properties need not be loaded for them.
+    Nothing is read until the route asks, in the route's own worker thread: resolving the filter costs no
+    thread-pool hop of its own, and a portfolio of a thousand properties is never loaded whole for a list.
+    Picked ids the caller cannot see are a 404 on first use, before any list query runs.
     """
 
-    def __init__(self, session: Session, contact_id: int, requested: list[int] | None) -> None:
+    def __init__(self, session: Session, contact_id: int, requested: list[int]) -> None:
         self._session = session
         self._contact_id = contact_id
-        self._roles: dict[int, str] | None = None
         self._requested = requested
-        self.scope: PropertyScope = requested if requested else all_properties_of(contact_id)
+        self._roles: dict[int, str] | None = None  # all of the caller's properties, once read
+        self._picked: dict[int, str] | None = None  # the requested ones, once checked
+
+    def _checked(self) -> dict[int, str]:
+        if self._picked is None:
+            self._picked = contact_roles(self._session, self._contact_id, self._requested)
+            if len(self._picked) != len(self._requested):
+                raise not_found("That property")
+        return self._picked
+
+    @property
+    def scope(self) -> PropertyScope:
+        if self._requested:
+            self._checked()
+            return self._requested
+        return all_properties_of(self._contact_id)
 
     @property
     def roles(self) -> dict[int, str]:
+        """Role per property for every property the caller sees; role_on reads only the ones a page needs."""
         if self._roles is None:
             self._roles = contact_roles(self._session, self._contact_id)
         return self._roles
+
+    def role_on(self, property_ids: Collection[int]) -> dict[int, str]:
+        """The caller's role on these properties (all of them visible, e.g. a list page's)."""
+        if self._requested:
+            return self._checked()
+        if self._roles is not None:
+            return self._roles
+        return contact_roles(self._session, self._contact_id, sorted(set(property_ids)))
 
     @property
     def selected(self) -> list[int]:
         return self._requested if self._requested else sorted(self.roles)
 
 
-def get_selection(
+async def get_selection(
     session: SessionDep,
     contact: ContactDep,
     property_id: Annotated[list[ItemId] | None, Query(description="Repeat to select several properties")] = None,
 ) -> Selection:
-    requested = sorted(set(property_id or []))
-    if requested:
-        visible = contact_roles(session, contact.id, requested)
-        if len(visible) != len(requested):
-            raise not_found("That property")
-    return Selection(session, contact.id, requested)
+    return Selection(session, contact.id, sorted(set(property_id or [])))
 
 
 SelectionDep = Annotated[Selection, Depends(get_selection)]
