@@ -96,7 +96,7 @@ def decode_cursor(cursor: str, order: Sequence[ColumnElement[Any] | Instrumented
 
 def paginate(
     session: Session,
-    statement: Select[Any, Any],
+    statement: Select[*tuple[Any, ...]],
     order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
     *,
     descending: bool,
@@ -114,6 +114,7 @@ def paginate(
     The total and the page's keys are then read from that table alone (from an index holding the filter
     and order columns, without visiting a row) and the joins are made for the page's rows only, so a
     page costs about the same whether the selection matches a hundred rows or a hundred thousand.
+    Such a statement selects columns, the order columns among them, and its rows are the page's items.
     """
     if not display_joins:
         return _paginate_statement(session, statement, order, descending=descending, cursor=cursor, limit=limit)
@@ -129,13 +130,18 @@ def paginate(
         keys = keys.where(_after(cursor, order, descending))
     ordering = [column.desc() if descending else column.asc() for column in order]
     page = statement.where(key.in_(keys.order_by(*ordering).limit(limit + 1)))
-    rows = list(session.execute(page.add_columns(*order).order_by(*ordering)).all())
-    return _page(rows, order, limit, total)
+    rows = list(session.execute(page.order_by(*ordering)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]._mapping
+        next_cursor = encode_cursor([last[column] for column in order])
+    return Page(items=rows, next_cursor=next_cursor, total=total)
 
 
 def _paginate_statement(
     session: Session,
-    statement: Select[Any, Any],
+    statement: Select[*tuple[Any, ...]],
     order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
     *,
     descending: bool,
