@@ -78,20 +78,18 @@ def get_caller(
 ) -> Caller:
     """The token's session, its branch and its people in one query and one thread-pool hop: this runs on
     every authenticated request, so it costs what the database needs and no more."""
-    bearer = credentials is not None and credentials.scheme.lower() == "bearer"
-    row = None
-    if credentials is not None and bearer:
-        row = session.execute(
-            select(AuthSession, Branch)
-            .join(Branch, Branch.id == AuthSession.branch_id)
-            .where(AuthSession.token_hash == token_hash(credentials.credentials), Branch.slug == branch_slug)
-            .options(
-                joinedload(AuthSession.contact), joinedload(AuthSession.staff), joinedload(AuthSession.assisted_by)
-            )
-        ).first()
-    if row is None:
+    if credentials is None or credentials.scheme.lower() != "bearer":
         get_branch(session, branch_slug)  # an unknown portal is a 404 before any word about the token
-        raise unauthorized("Please sign in.") if not bearer else unauthorized()
+        raise unauthorized("Please sign in.")
+    row = session.execute(
+        select(AuthSession, Branch)
+        .join(Branch, Branch.id == AuthSession.branch_id)
+        .where(AuthSession.token_hash == token_hash(credentials.credentials), Branch.slug == branch_slug)
+        .options(joinedload(AuthSession.contact), joinedload(AuthSession.staff), joinedload(AuthSession.assisted_by))
+    ).first()
+    if row is None:  # no such token, or one of another branch's portal
+        get_branch(session, branch_slug)
+        raise unauthorized()
     auth, branch = row
     now = utcnow()
     if auth.revoked_at is not None or auth.expires_at <= now:
@@ -183,7 +181,10 @@ class Selection:
 
     @property
     def selected(self) -> list[int]:
-        return self._requested if self._requested else sorted(self.roles)
+        if self._requested:
+            self._checked()
+            return self._requested
+        return sorted(self.roles)
 
 
 async def get_selection(
