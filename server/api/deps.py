@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from server.api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from server.api.schemas import ItemId
 from server.errors import forbidden, not_found, unauthorized
-from server.models import AuthSession, Branch, Contact
+from server.models import AuthSession, Branch, Contact, Property, PropertyContact
 from server.models.base import utcnow
 from server.services.access import Caller, PropertyScope, all_properties_of, contact_roles
 from server.services.secrets import token_hash
@@ -22,6 +22,8 @@ from server.settings import Settings
 
 # Touching last_used_at on every request would turn every read into a write.
 _TOUCH_INTERVAL = timedelta(seconds=60)
+# Selection.is_wide: a selection holding a quarter of the branch's properties or more.
+WIDE_SHARE = 4
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
@@ -143,9 +145,10 @@ class Selection:
     Picked ids the caller cannot see are a 404 on first use, before any list query runs.
     """
 
-    def __init__(self, session: Session, contact_id: int, requested: list[int]) -> None:
+    def __init__(self, session: Session, contact: Contact, requested: list[int]) -> None:
         self._session = session
-        self._contact_id = contact_id
+        self._contact_id = contact.id
+        self._branch_id = contact.branch_id
         self._requested = requested
         self._roles: dict[int, str] | None = None  # all of the caller's properties, once read
         self._picked: dict[int, str] | None = None  # the requested ones, once checked
@@ -179,6 +182,18 @@ class Selection:
             return self._roles
         return contact_roles(self._session, self._contact_id, sorted(set(property_ids)))
 
+    def is_wide(self) -> bool:
+        """True when the selection holds at least 1/WIDE_SHARE of the branch's properties: most rows of a
+        list in its own order are then the caller's, and walking that order finds a page after a few rows
+        (paginate's keys_from)."""
+        branch = select(func.count()).select_from(Property).where(Property.branch_id == self._branch_id)
+        if self._requested:
+            self._checked()
+            return len(self._requested) * WIDE_SHARE >= (self._session.scalar(branch) or 0)
+        mine = select(func.count()).select_from(PropertyContact).where(PropertyContact.contact_id == self._contact_id)
+        selected, total = self._session.execute(select(mine.scalar_subquery(), branch.scalar_subquery())).one()
+        return int(selected) * WIDE_SHARE >= int(total)
+
     @property
     def selected(self) -> list[int]:
         if self._requested:
@@ -192,7 +207,7 @@ async def get_selection(
     contact: ContactDep,
     property_id: Annotated[list[ItemId] | None, Query(description="Repeat to select several properties")] = None,
 ) -> Selection:
-    return Selection(session, contact.id, sorted(set(property_id or [])))
+    return Selection(session, contact, sorted(set(property_id or [])))
 
 
 SelectionDep = Annotated[Selection, Depends(get_selection)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -18,6 +18,8 @@ from server.errors import Problem
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+# paginate's keys_from: from this many pages of matches on, walking the order beats sorting the matches.
+WALK_AFTER = 8
 
 T = TypeVar("T")
 
@@ -103,6 +105,7 @@ def paginate(
     cursor: str | None,
     limit: int,
     display_joins: bool = False,
+    keys_from: Callable[[], Select[*tuple[Any, ...]] | None] | None = None,
 ) -> Page[Any]:
     """Runs `statement` one page at a time, ordered by `order` (its last column unique).
 
@@ -115,6 +118,12 @@ def paginate(
     and order columns, without visiting a row) and the joins are made for the page's rows only, so a
     page costs about the same whether the selection matches a hundred rows or a hundred thousand.
     Such a statement selects columns, the order columns among them, and its rows are the page's items.
+
+    `keys_from` (with display_joins) gives, when asked, the same selection written so that the database
+    walks an index in the list's order (see invoices_query's walk_order), or None when walking would not
+    pay. It is asked once the total shows more than WALK_AFTER pages of matches, when reading and sorting
+    every match costs more than walking the order and stopping after a page. The total is always counted
+    with the statement's own WHERE.
     """
     if not display_joins:
         return _paginate_statement(session, statement, order, descending=descending, cursor=cursor, limit=limit)
@@ -124,6 +133,9 @@ def paginate(
     counted = select(func.count()).select_from(table)
     total = session.execute(counted if where is None else counted.where(where)).scalar_one()
     keys = select(key).select_from(table)
+    walk = keys_from() if keys_from is not None and total > WALK_AFTER * (limit + 1) else None
+    if walk is not None:
+        statement, where = walk, walk.whereclause
     if where is not None:
         keys = keys.where(where)
     if cursor:

@@ -90,7 +90,13 @@ def visits_query(property_ids: PropertyScope, when: str, today: date, days: int)
     return query.where(Visit.status == "completed", Visit.date >= today - timedelta(days=days), Visit.date <= today)
 
 
-def invoices_query(property_ids: PropertyScope, status: str) -> Select[*tuple[Any, ...]]:
+def invoices_query(property_ids: PropertyScope, status: str, *, walk_order: bool = False) -> Select[*tuple[Any, ...]]:
+    """IN-1, IN-2. `walk_order=True` writes the property filter as `property_id + 0`, which no database
+    can answer from an index on property_id: it then walks ix_invoices_date_order in the list's order,
+    checking each row's property, and stops after a page. That is the fast plan when the selection holds
+    much of the branch; for a few properties, reading their invoices and sorting them is (paginate's keys_from).
+    """
+    property_id = Invoice.property_id + 0 if walk_order else Invoice.property_id
     query = (
         select(
             Invoice.id,
@@ -104,7 +110,7 @@ def invoices_query(property_ids: PropertyScope, status: str) -> Select[*tuple[An
             PROPERTY_NAME,
         )
         .join(Property, Property.id == Invoice.property_id)
-        .where(Invoice.property_id.in_(property_ids), Invoice.shared == true())
+        .where(property_id.in_(property_ids), Invoice.shared == true())
     )
     if status == "due":
         return query.where(Invoice.balance > Decimal("0.00"))

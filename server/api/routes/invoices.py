@@ -81,6 +81,7 @@ def list_invoices(
         cursor=paging.cursor,
         limit=paging.limit,
         display_joins=True,
+        keys_from=lambda: invoices_query(selection.scope, status, walk_order=True) if selection.is_wide() else None,
     )
     items = [invoice_item(row, row.property_name) for row in page.items]
     return json_response(ItemList[InvoiceItemOut](items=items, next_cursor=page.next_cursor, total=page.total))
