@@ -65,7 +65,9 @@ def keyset_clause(first: str, second: str, after: tuple[Any, Any] | None, descen
     if after is None:
         return "", []
     op = "<" if descending else ">"
-    return f" AND ({first} {op} ? OR ({first} = ? AND {second} {op} ?))", [after[0], after[0], after[1]]
+    # A row-value comparison, as the server writes it: both databases read it as one range of an index
+    # on (first, second), where the OR form made SQLite walk the index from its start.
+    return f" AND ({first}, {second}) {op} (?, ?)", [after[0], after[1]]
 
 
 # Each page query reads the page's keys from the table alone (an index holding filter and order columns
