@@ -10,14 +10,15 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
 from bench import generator
-from bench.client import measure_client
+from bench.client import ClientFigure, measure_client
 from bench.dataset import Dataset, prepare
 from bench.floor import Floor
-from bench.measure import Context, measure_server
+from bench.measure import Context, Result, measure_server
 from bench.report import git_state, machine, table, targets
 from bench.server import ROOT, Api, running_server
 
@@ -72,13 +73,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="results file (default bench/results.json, or results-postgresql.json)"
     )
+    parser.add_argument(
+        "--only",
+        choices=("server", "client"),
+        help="measure only the server's endpoints or only the client (a partial run; its results file defaults to "
+        "results-<part>.json in the cache folder, so bench/results.json keeps a whole run)",
+    )
     args = parser.parse_args(argv)
     if args.requests < 50 and not args.small:
         parser.error("--requests must be at least 50")
     postgres = bool(args.database_url and args.database_url.startswith("postgresql"))
     if args.database_url and not postgres:
         parser.error("--database-url must be a postgresql:// URL (SQLite is the default)")
-    out = args.out or ROOT / "bench" / ("results-postgresql.json" if postgres else "results.json")
+    name = "results-postgresql.json" if postgres else "results.json"
+    out = args.out or (args.cache / f"results-{args.only}.json" if args.only else ROOT / "bench" / name)
     sizes = generator.SMALL_SIZES if args.small else generator.DEFAULT_SIZES
     today = datetime.now(UTC).date()
     started = time.perf_counter()
@@ -95,18 +103,23 @@ def main(argv: list[str] | None = None) -> int:
             staff_api.sign_in(dataset.facts["staff_email"], dataset.facts["password"])
             db = Floor(run_url)
             try:
-                _log(f"measuring the server ({args.requests} requests each after {args.warmup} warm-up) ...")
-                ctx = Context(api, staff_api, db, dataset, today)
-                results = measure_server(ctx, pid, args.warmup, args.requests, _log)
-                _log("measuring the client (bench.client_probe) ...")
-                client, probe = measure_client(
-                    port,
-                    dataset.facts["branch"],
-                    dataset.facts["contact_email"],
-                    dataset.facts["password"],
-                    rounds=3 if args.small else 10,
-                    pdf_rounds=2 if args.small else 5,
-                )
+                results: list[Result] = []
+                client: list[ClientFigure] = []
+                probe: dict[str, Any] = {}
+                if args.only != "client":
+                    _log(f"measuring the server ({args.requests} requests each after {args.warmup} warm-up) ...")
+                    ctx = Context(api, staff_api, db, dataset, today)
+                    results = measure_server(ctx, pid, args.warmup, args.requests, _log)
+                if args.only != "server":
+                    _log("measuring the client (bench.client_probe) ...")
+                    client, probe = measure_client(
+                        port,
+                        dataset.facts["branch"],
+                        dataset.facts["contact_email"],
+                        dataset.facts["password"],
+                        rounds=3 if args.small else 10,
+                        pdf_rounds=2 if args.small else 5,
+                    )
             finally:
                 db.close()
                 api.close()
@@ -123,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info,
         "sizes": sizes.as_dict(),
         "seed": args.seed,
+        "only": args.only,
         "requests": args.requests,
         "warmup": args.warmup,
         "import": dataset.import_stats,

@@ -26,12 +26,20 @@ def _migrate(settings: Settings) -> None:
     upgrade(settings.database_url)
 
 
-def _reconcile(app: Any, older_than: timedelta) -> str:
-    """Runs the reconciler with the app's own database, gateway and mailer."""
+def _reconcile(app: Any, older_than: timedelta, requests_alive: bool = True) -> str:
+    """Runs the reconciler with the app's own database, gateway, mailer and payment lease."""
     from server.services.reconcile import reconcile_pending_payments
 
     state = app.state
-    return reconcile_pending_payments(state.session_factory, state.gateway, state.mailer, older_than).summary()
+    report = reconcile_pending_payments(
+        state.session_factory,
+        state.gateway,
+        state.mailer,
+        older_than,
+        lease=state.settings.payment_lease,
+        requests_alive=requests_alive,
+    )
+    return report.summary()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -51,9 +59,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     if settings.database_url.startswith("sqlite"):
         # One process owns a SQLite database, so at start-up no request of ours is in flight: payments
-        # left pending by a crash are finished now, with only their lease as margin (PostgreSQL
-        # deployments run `reconcile-payments` on a schedule instead).
-        _reconcile(app, older_than=timedelta(0))
+        # left pending by a crash are finished now, without waiting for the dead request's lease
+        # (PostgreSQL deployments, several processes on one database, run `reconcile-payments` on a
+        # schedule instead, and the payer's retry finishes the payment once the lease ran out).
+        _reconcile(app, older_than=timedelta(0), requests_alive=False)
     # The app's long-lived objects (routes, schemas, mappers: hundreds of thousands) leave the collector's
     # view: otherwise every full collection walks them all, a pause of several ms in some request.
     gc.collect()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -30,6 +31,12 @@ class Settings:
     address_failure_limit: int = 20
     failure_window: timedelta = timedelta(minutes=15)
     max_attachment_bytes: int = 10 * 1024 * 1024
+    # How long a payment request owns its Idempotency-Key before a retry (or the reconciler) may take
+    # over and finish the payment by looking the charge up: longer than the gateway ever takes to answer.
+    payment_lease: timedelta = timedelta(seconds=90)
+    # The sandbox gateway's answer time after it has taken the money, as a real gateway's round trip
+    # has one; zero by default. A crash inside that window is the one a payment must survive.
+    sandbox_charge_latency: timedelta = timedelta(0)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -37,8 +44,29 @@ class Settings:
         return self.data_dir / "attachments"
 
 
+def _duration(variable: str, unit: str, default: timedelta, *, positive: bool = False) -> timedelta:
+    """A finite number of `unit`s (seconds, milliseconds) from the environment; a typo stops the start."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        least = "more than 0" if positive else "0 or more"
+        raise ValueError(f"{variable} must be a number of {unit} ({least}), not {raw!r}")
+    return timedelta(**{unit: value})
+
+
 def load_settings(database_url: str | None = None) -> Settings:
     data_dir = _data_dir()
     url = database_url or os.environ.get("PORTAL_DATABASE_URL") or f"sqlite:///{data_dir / 'portal.sqlite3'}"
     mail_url = os.environ.get("PORTAL_MAIL_URL") or (data_dir / "mail").as_uri()
-    return Settings(data_dir=data_dir, database_url=url, mail_url=mail_url)
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        mail_url=mail_url,
+        payment_lease=_duration("PORTAL_PAYMENT_LEASE_SECONDS", "seconds", Settings.payment_lease, positive=True),
+        sandbox_charge_latency=_duration("PORTAL_SANDBOX_CHARGE_LATENCY_MS", "milliseconds", timedelta(0)),
+    )

@@ -23,11 +23,13 @@ class PropertiesModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._properties: list[Property] = []
+        self._search_text: list[str] = []  # what the sidebar's search matches, case-folded
         self._checked: set[int] = set()
 
     def set_properties(self, properties: Sequence[Property]) -> None:
         self.beginResetModel()
         self._properties = sorted(properties, key=lambda p: p.name.casefold())
+        self._search_text = [f"{p.name} {p.address}".casefold() for p in self._properties]
         self._checked = {p.id for p in self._properties}
         self.endResetModel()
         self.selection_changed.emit()
@@ -73,6 +75,8 @@ class PropertiesModel(QAbstractListModel):
             return f"{prop.name}\n{prop.address}\n{ROLE_LABELS.get(prop.role, prop.role)}"
         if role == Role.SECONDARY:
             return prop.address
+        if role == Role.SEARCH:
+            return self._search_text[index.row()]
         if role == Role.RECORD:
             return prop
         if role == Role.ID:

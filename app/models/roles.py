@@ -13,3 +13,4 @@ class Role(IntEnum):
     STATUS = Qt.ItemDataRole.UserRole + 3  # status key for the chip delegate ("due", "overdue", ...)
     SORT = Qt.ItemDataRole.UserRole + 4  # the value the column sorts by
     SECONDARY = Qt.ItemDataRole.UserRole + 5  # second line of text (property address, role)
+    SEARCH = Qt.ItemDataRole.UserRole + 6  # case-folded text a search box matches (property name and address)

@@ -79,3 +79,10 @@ class SlowedDownError(PortalError):
 
 class ServerError(PortalError):
     """5xx, or an answer the client cannot read (malformed JSON, missing fields)."""
+
+
+def payment_outcome_unknown(error: Exception) -> bool:
+    """True when the portal may have taken the payment: retry with the same key, never a new one."""
+    if isinstance(error, UnreachableError | ServerError):
+        return True
+    return isinstance(error, ConflictError) and error.code == "payment_in_progress"

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -52,7 +53,9 @@ from app.views.theme import icon, named
 from app.views.visits_tab import VisitsTab
 from app.views.work_screens import WorkScreens
 
-PDF_ENGINE_PRELOAD_MS = 300
+# After the first lists are on screen: loading the PDF engine meanwhile would compete with them
+# for the CPU and the GIL.
+PDF_ENGINE_PRELOAD_MS = 200
 
 TAB_SPECS = (
     TabSpec(
@@ -108,7 +111,6 @@ TAB_SPECS = (
 )
 TAB_CLASSES: dict[str, type[ListTab]] = {"visits": VisitsTab, "requests": RequestsTab}
 NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
-SELECTION_DELAY_MS = 250
 
 
 class MainWindow(QMainWindow):
@@ -136,8 +138,8 @@ class MainWindow(QMainWindow):
         self.runner.unreachable.connect(self.monitor.lost)
         self.runner.answered.connect(self.monitor.answered)
         self.runner.slow_changed.connect(self.monitor.set_slow)
-        # After the first lists have had their turn: the PDF engine loads while the user reads them.
-        QTimer.singleShot(PDF_ENGINE_PRELOAD_MS, preload_pdf_engine)
+        # The PDF engine loads while the user reads the first lists.
+        self.runner.busy_changed.connect(self._preload_pdf_engine)
         self.monitor.restored.connect(self._connection_restored)
         self.reauth_dialog: SignInDialog | None = None
         self.audit_dialog: QWidget | None = None
@@ -150,10 +152,28 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icon("app"))
         self.setMinimumSize(QSize(1000, 620))
 
+        # Built top-down: each container is in the window before its children are made, so the
+        # app's style sheet resolves every widget about once. Built bottom-up (children first,
+        # then each finished subtree added to the next), every reparenting restyled the whole
+        # subtree again: two thirds of the window's 150-200 ms of construction on the GUI thread.
+        central = QWidget(self)
+        self.setCentralWidget(central)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._build_header())
+        layout.addWidget(self._build_assist_banner())
+        self.banner = ConnectionBanner(self.monitor, session.portal_url)
+        self.banner.retry_requested.connect(self.retry_connection)
+        layout.addWidget(self.banner)
+        self.splitter = splitter = QSplitter(central)
+        layout.addWidget(splitter, 1)
+
         self.properties_model = PropertiesModel(self)
-        self.sidebar = PropertySidebar(self.properties_model)
+        self.sidebar = PropertySidebar(self.properties_model, splitter)
         self.sidebar.setMinimumWidth(270)
         self.sidebar.setMaximumWidth(440)
+        splitter.addWidget(self.sidebar)
         currency = session.config.currency
         models: dict[str, PagedTableModel] = {
             "proposals": ProposalsModel(currency, self),
@@ -161,47 +181,35 @@ class MainWindow(QMainWindow):
             "invoices": InvoicesModel(currency, self),
             "requests": RequestsModel(self),
         }
-        self.tab_widget = QTabWidget()
+        self.tab_widget = QTabWidget(splitter)
         self.tab_widget.setDocumentMode(True)
         self.tab_widget.setAccessibleName("Lists")
         self.tab_widget.tabBar().setAccessibleName("Lists")
+        splitter.addWidget(self.tab_widget)
         self.tabs: dict[str, ListTab] = {}
+        # Each tab is made inside the tab widget's own page stack, where addTab puts it anyway:
+        # made anywhere else, the move restyles the whole tab a second time.
+        tab_pages = self.tab_widget.findChild(QStackedWidget, "qt_tabwidget_stackedwidget") or self.tab_widget
         for spec in TAB_SPECS:
-            tab = TAB_CLASSES.get(spec.key, ListTab)(spec, models[spec.key], self.runner)
+            tab = TAB_CLASSES.get(spec.key, ListTab)(spec, models[spec.key], self.runner, tab_pages)
             tab.filter_changed.connect(lambda key=spec.key: self.load_tab(key))
             tab.item_activated.connect(lambda record, key=spec.key: self.open_item(key, record))
             self.tabs[spec.key] = tab
             self.tab_widget.addTab(tab, spec.title)
         self.work_screens = WorkScreens(self)  # visit and request windows (issue 6)
 
-        self.banner = ConnectionBanner(self.monitor, session.portal_url)
-        self.banner.retry_requested.connect(self.retry_connection)
-
-        self.splitter = splitter = QSplitter()
-        splitter.addWidget(self.sidebar)
-        splitter.addWidget(self.tab_widget)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([316, 964])
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(1)
         splitter.setAccessibleName("Properties and lists")
 
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self._build_header())
-        layout.addWidget(self._build_assist_banner())
-        layout.addWidget(self.banner)
-        layout.addWidget(splitter, 1)
-        self.setCentralWidget(central)
         self.status_label = QLabel("")
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().setSizeGripEnabled(False)
 
-        self._selection_timer = QTimer(self, singleShot=True, interval=SELECTION_DELAY_MS)
-        self._selection_timer.timeout.connect(self.reload_all)
-        self.properties_model.selection_changed.connect(self._selection_timer.start)
+        self._setting_session = False
+        self.properties_model.selection_changed.connect(self._selection_changed)
         self.runner.busy_changed.connect(self.busy_bar.setVisible)
         self.invoice_actions = InvoiceActions(
             self,
@@ -378,14 +386,29 @@ class MainWindow(QMainWindow):
             self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
         self.banner.set_portal_url(session.portal_url)
         self.sidebar.search_edit.clear()
-        self.properties_model.set_properties(session.properties)
-        self.reload_all()  # also cancels the delayed reload the new selection queued
+        self._setting_session = True  # one reload below, not a second one for the new selection
+        try:
+            self.properties_model.set_properties(session.properties)
+        finally:
+            self._setting_session = False
+        self.reload_all()
+
+    def _preload_pdf_engine(self, busy: bool) -> None:
+        if not busy:
+            self.runner.busy_changed.disconnect(self._preload_pdf_engine)
+            QTimer.singleShot(PDF_ENGINE_PRELOAD_MS, preload_pdf_engine)
 
     def _visible_tab_keys(self) -> list[str]:
         return [key for key, tab in self.tabs.items() if self.tab_widget.isTabVisible(self.tab_widget.indexOf(tab))]
 
+    def _selection_changed(self) -> None:
+        """A click on a property (or All / None) applies at once: the requests go out before the
+        sidebar even repaints. Each change is one signal, so there is nothing to debounce; a
+        quicker second click makes the first answers stale, and the feeds drop them."""
+        if not self._setting_session:
+            self.reload_all()
+
     def reload_all(self) -> None:
-        self._selection_timer.stop()
         self.load_balance()
         for key in self._visible_tab_keys():
             self.load_tab(key)

@@ -32,14 +32,7 @@ from PySide6.QtWidgets import (
 
 from app.models.formatting import money_text
 from app.services.billing_records import Allocation, InvoiceDetail, PaymentMethod, PaymentResult, Quote
-from app.services.errors import (
-    ConflictError,
-    DeclinedError,
-    PortalError,
-    ServerError,
-    UnreachableError,
-    ValidationError,
-)
+from app.services.errors import DeclinedError, PortalError, ValidationError, payment_outcome_unknown
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
 from app.views.payment_methods_dialog import AddPaymentMethodDialog
@@ -62,13 +55,6 @@ def parse_amount(text: str) -> Decimal | None:
     if not amount.is_finite() or amount != amount.quantize(CENT):
         return None
     return amount.quantize(CENT)
-
-
-def outcome_unknown(error: Exception) -> bool:
-    """True when the portal may have taken the payment: retry with the same key, never a new one."""
-    if isinstance(error, UnreachableError | ServerError):
-        return True
-    return isinstance(error, ConflictError) and error.code == "payment_in_progress"
 
 
 class PayDialog(QDialog):
@@ -430,7 +416,7 @@ class PayDialog(QDialog):
 
     def _pay_failed(self, error: Exception) -> None:
         detail = error.detail if isinstance(error, PortalError) else "The payment could not be sent."
-        if outcome_unknown(error):
+        if payment_outcome_unknown(error):
             # Keep the key: "Try again" asks about this same payment and can never pay twice.
             self.confirm_status.setText(
                 f"{detail} We could not confirm whether the payment went through. "

@@ -7,6 +7,7 @@ the pages in or near the viewport are rendered, and a small cache keeps recent o
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from functools import partial
@@ -48,9 +49,21 @@ if TYPE_CHECKING:
     import pymupdf
 
 
-def _mupdf() -> Any:
+# What PyMuPDF 2 imports if present but the viewer never uses (see pdf_engine).
+OPTIONAL_PDF_MODULES = ("pymupdf.layout", "pymupdf4llm")
+
+
+def pdf_engine() -> Any:
     """PyMuPDF, imported on first use on the worker thread: it costs a noticeable part of the
-    app's start-up, and most sessions open no PDF at all."""
+    app's start-up, and most sessions open no PDF at all.
+
+    PyMuPDF 2 also imports its layout analyser and pymupdf4llm whenever they are installed (they
+    come with it): onnxruntime, numpy and an ONNX model, 1.5-2 s of CPU, holding the GIL for up to
+    100 ms at a time (stalls on the GUI thread), and tens of MB. The viewer only renders and
+    searches pages, which use neither. A None entry in sys.modules makes those optional imports
+    fail at once, which PyMuPDF treats as "not installed"."""
+    for optional in OPTIONAL_PDF_MODULES:
+        sys.modules.setdefault(optional, None)  # type: ignore[arg-type]
     import pymupdf
 
     return pymupdf
@@ -58,8 +71,8 @@ def _mupdf() -> Any:
 
 def preload_pdf_engine() -> None:
     """Imports PyMuPDF on a background thread once the window is up, so the first "View proposal"
-    or "View invoice" does not wait for it (about a second with PyMuPDF 2's layout modules)."""
-    threading.Thread(target=_mupdf, name="pdf-engine-preload", daemon=True).start()
+    or "View invoice" does not wait for it (0.2-0.4 s even without the optional modules)."""
+    threading.Thread(target=pdf_engine, name="pdf-engine-preload", daemon=True).start()
 
 
 class PdfRenderer(QObject):
@@ -83,7 +96,7 @@ class PdfRenderer(QObject):
         self._generation = generation
         try:
             with MUPDF_LOCK:
-                document = _mupdf().open("pdf", data)
+                document = pdf_engine().open("pdf", data)
                 sizes = [(page.rect.width, page.rect.height) for page in document]
         except (RuntimeError, ValueError) as exc:
             self.failed.emit(generation, f"This document cannot be shown: {exc}")
@@ -98,7 +111,7 @@ class PdfRenderer(QObject):
         self.render_threads.add(threading.get_ident())
         with MUPDF_LOCK:
             page = self._document[page_number]
-            pixmap = page.get_pixmap(matrix=_mupdf().Matrix(scale, scale), alpha=False)
+            pixmap = page.get_pixmap(matrix=pdf_engine().Matrix(scale, scale), alpha=False)
             image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
             image = image.copy()  # the samples die with the pixmap
         self.rendered.emit(generation, page_number, scale, image)
@@ -122,7 +135,7 @@ class PdfRenderer(QObject):
         scale = PRINT_DPI / 72
         for number in range(self._document.page_count):
             with MUPDF_LOCK:
-                pixmap = self._document[number].get_pixmap(matrix=_mupdf().Matrix(scale, scale), alpha=False)
+                pixmap = self._document[number].get_pixmap(matrix=pdf_engine().Matrix(scale, scale), alpha=False)
                 image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
                 image = image.copy()
             self.printed_page.emit(job, number, image)

@@ -185,21 +185,31 @@ class SignInDialog(QDialog):
         self._portal_chosen()
 
     def try_stored_token(self) -> None:
-        """Skips the password when the chosen saved portal still accepts the stored token."""
+        """Skips the password when the chosen saved portal still accepts the stored token.
+
+        The keyring is read on the worker thread too: the first read finds the backend (hundreds
+        of ms scanning installed packages) and an OS keyring may answer slowly or ask to unlock."""
         choice = self.portal_combo.currentData()
         if not isinstance(choice, SavedPortal):
             return
-        token = self._accounts.stored_token(choice.url, choice.email)
-        if token is None:
-            return
-        password = self._accounts.remembered_password(choice.url, choice.email)
+        accounts = self._accounts
 
-        def resumed(session: PortalSession) -> None:
-            session.password = password
-            self._signed_in(session)
+        def resume() -> PortalSession | None:
+            token = accounts.stored_token(choice.url, choice.email)
+            if token is None:
+                return None
+            session = sessions.resume(choice.url, choice.email, token)
+            session.password = accounts.remembered_password(choice.url, choice.email)
+            return session
+
+        def resumed(session: PortalSession | None) -> None:
+            if session is None:
+                self._set_busy(False)
+            else:
+                self._signed_in(session)
 
         self._set_busy(True, "Signing in…")
-        self._runner.run(lambda: sessions.resume(choice.url, choice.email, token), resumed, self._resume_failed)
+        self._runner.run(resume, resumed, self._resume_failed)
 
     def _resume_failed(self, error: Exception) -> None:
         self._set_busy(False)

@@ -10,6 +10,7 @@ match, and the painting delegates read them through `colors()`.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cache
 from typing import Literal, TypeVar
 
 from PySide6.QtCore import Qt
@@ -175,7 +176,15 @@ def chip_colors(status: str) -> tuple[str, str]:
 
 def icon(name: str) -> QIcon:
     """An SVG icon; the dark scheme uses `name-dark.svg` where the light drawing would not show."""
-    if _current.scheme == "dark":
+    return _icon(name, _current.scheme)
+
+
+@cache
+def _icon(name: str, scheme: Scheme) -> QIcon:
+    """One QIcon per icon and scheme (QIcon is implicitly shared): widgets ask again on every
+    style change (IconLabel), and a file check plus a new SVG icon engine each time added up to
+    a noticeable part of building the window."""
+    if scheme == "dark":
         dark = resource_path(f"icons/{name}-dark.svg")
         if dark.exists():
             return QIcon(str(dark))

@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.mailer = Mailer(backend_from_url(settings.mail_url), settings.mail_from)
     app.state.attachment_store = FolderStore(settings.attachments_dir)
-    app.state.gateway = SandboxGateway(app.state.session_factory)
+    app.state.gateway = SandboxGateway(app.state.session_factory, charge_latency=settings.sandbox_charge_latency)
     problems.install(app)
     guards.install(app)
     api = APIRouter(

@@ -9,8 +9,10 @@ charge up (or repeats the call with the same key) instead of charging again.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -131,12 +133,20 @@ class SandboxGateway:
     """The embedded gateway: no network, deterministic test numbers, state in the shared database.
 
     It opens its own short transactions, like a remote service would commit on its side: a charge
-    stays taken even when the portal's own transaction is lost.
+    stays taken even when the portal's own transaction is lost. `charge_latency` is the time its
+    answer takes once the money is taken (Settings.sandbox_charge_latency), the window in which a
+    real gateway's answer can be lost to a crash or a dropped connection.
     """
 
-    def __init__(self, session_factory: sessionmaker[Session], new_id: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        new_id: Callable[[], str] | None = None,
+        charge_latency: timedelta = timedelta(0),
+    ) -> None:
         self._sessions = session_factory
         self._new_id = new_id or (lambda: secrets.token_hex(12))
+        self._charge_latency = charge_latency.total_seconds()
 
     def tokenize_card(self, card: CardDetails) -> Tokenized:
         behavior = _SANDBOX_CARDS.get(card.number)
@@ -190,6 +200,8 @@ class SandboxGateway:
                 with session.begin():
                     record = self._charge_by_key(session, idempotency_key)
             assert record is not None
+        if self._charge_latency > 0:
+            time.sleep(self._charge_latency)  # the answer's way back: the charge is already committed
         if record.token != token or record.amount != amount:
             raise GatewayError("The idempotency key was already used for a different charge.")
         if times_out:

@@ -351,38 +351,11 @@ class _Writer:
         for o in doc.proposals:
             if o.key in fresh:
                 continue
-            proposal = self._upsert(
-                self.proposals,
-                Proposal,
-                o.key,
-                dict(
-                    property_id=self._id(Property, o.property),
-                    number=o.number,
-                    title=o.title,
-                    opportunity_type=o.opportunity_type,
-                    opportunity_status=o.opportunity_status,
-                    shared_on=o.shared_on,
-                    sales_rep_id=self._id(Staff, o.sales_rep),
-                    terms=o.terms,
-                    total=_proposal_total(o),
-                ),
-            )
-            wanted_items: list[ProposalItem] = []
-            for position, it in enumerate(o.items):
-                wanted_items.append(
-                    self._upsert(
-                        items,
-                        ProposalItem,
-                        it.key,
-                        dict(
-                            position=position,
-                            description=it.description,
-                            quantity=it.quantity,
-                            unit_price=it.unit_price,
-                            optional=it.optional,
-                        ),
-                    )
-                )
+            proposal = self._upsert(self.proposals, Proposal, o.key, self._proposal_values(o))
+            wanted_items = [
+                self._upsert(items, ProposalItem, it.key, _proposal_item_values(it, position))
+                for position, it in enumerate(o.items)
+            ]
             if proposal.items != wanted_items:
                 proposal.items = wanted_items
         s.flush()
@@ -409,17 +382,7 @@ class _Writer:
         for v in doc.visits:
             if v.key not in self.visits:
                 continue
-            visit = self._upsert(
-                self.visits,
-                Visit,
-                v.key,
-                dict(
-                    property_id=self._id(Property, v.property),
-                    date=v.date,
-                    status=v.status,
-                    services=list(v.services),
-                ),
-            )
+            visit = self._upsert(self.visits, Visit, v.key, self._visit_values(v))
             self._children(
                 visit.notes,
                 v.notes,
@@ -499,38 +462,10 @@ class _Writer:
         for inv in invoices:
             if inv.key not in cache:
                 continue
-            total = sum((line.amount for line in inv.lines), Decimal(0))
-            services = list(dict.fromkeys(line.service for line in inv.lines))
-            invoice = self._upsert(
-                cache,
-                Invoice,
-                inv.key,
-                dict(
-                    property_id=self._id(Property, inv.property),
-                    number=inv.number,
-                    billing_contact_id=self._id(Contact, inv.billing_contact),
-                    proposal_id=self._id(Proposal, inv.proposal),
-                    invoice_date=inv.invoice_date,
-                    net_terms_days=inv.net_terms_days,
-                    due_date=inv.invoice_date + timedelta(days=inv.net_terms_days),
-                    shared=inv.shared,
-                    total=total,
-                    applied_credits=inv.applied_credits,
-                    services=services,
-                ),
-            )
-            self._children(
-                invoice.lines,
-                inv.lines,
-                InvoiceLine,
-                lambda line, pos: dict(
-                    position=pos,
-                    service=line.service,
-                    description=line.description,
-                    amount=line.amount,
-                    visit_id=self._id(Visit, line.visit),
-                ),
-            )
+            values = self._invoice_values(inv)
+            total = values["total"]
+            invoice = self._upsert(cache, Invoice, inv.key, values)
+            self._children(invoice.lines, inv.lines, InvoiceLine, self._invoice_line_values)
             imported = [p for p in invoice.payments if p.import_position is not None] if invoice.id else []
             portal_paid = (
                 sum((p.amount for p in invoice.payments if p.import_position is None), Decimal(0))
@@ -567,14 +502,7 @@ class _Writer:
             is_new = r.key not in cache
             if is_new:
                 continue
-            values: dict[str, Any] = dict(
-                property_id=self._id(Property, r.property),
-                number=r.number,
-                subject=r.subject,
-                description=r.description,
-                include_client=r.include_client,
-                status=r.status,
-            )
+            values = self._request_values(r)
             if r.created_at or is_new:
                 values["created_at"] = r.created_at or now
             request = self._upsert(cache, ServiceRequest, r.key, values)
@@ -611,6 +539,60 @@ class _Writer:
 
     # The fast path: records new to the database go in as multi-row INSERTs, children included, without the
     # ORM's per-object bookkeeping. Records already imported take the path above, which updates in place.
+
+    # One place per record kind says which columns the file sets, for the update path and the fast path alike.
+
+    def _proposal_values(self, o: fmt.ProposalIn) -> dict[str, Any]:
+        return dict(
+            property_id=self._id(Property, o.property),
+            number=o.number,
+            title=o.title,
+            opportunity_type=o.opportunity_type,
+            opportunity_status=o.opportunity_status,
+            shared_on=o.shared_on,
+            sales_rep_id=self._id(Staff, o.sales_rep),
+            terms=o.terms,
+            total=_proposal_total(o),
+        )
+
+    def _visit_values(self, v: fmt.VisitIn) -> dict[str, Any]:
+        return dict(property_id=self._id(Property, v.property), date=v.date, status=v.status, services=list(v.services))
+
+    def _invoice_values(self, inv: fmt.InvoiceIn) -> dict[str, Any]:
+        """Everything but the balance, which depends on the payments already recorded."""
+        return dict(
+            property_id=self._id(Property, inv.property),
+            number=inv.number,
+            billing_contact_id=self._id(Contact, inv.billing_contact),
+            proposal_id=self._id(Proposal, inv.proposal),
+            invoice_date=inv.invoice_date,
+            net_terms_days=inv.net_terms_days,
+            due_date=inv.invoice_date + timedelta(days=inv.net_terms_days),
+            shared=inv.shared,
+            total=sum((line.amount for line in inv.lines), Decimal(0)),
+            applied_credits=inv.applied_credits,
+            services=list(dict.fromkeys(line.service for line in inv.lines)),
+        )
+
+    def _invoice_line_values(self, line: fmt.InvoiceLineIn, position: int) -> dict[str, Any]:
+        return dict(
+            position=position,
+            service=line.service,
+            description=line.description,
+            amount=line.amount,
+            visit_id=self._id(Visit, line.visit),
+        )
+
+    def _request_values(self, r: fmt.RequestIn) -> dict[str, Any]:
+        """Everything but the times, which the file may leave out."""
+        return dict(
+            property_id=self._id(Property, r.property),
+            number=r.number,
+            subject=r.subject,
+            description=r.description,
+            include_client=r.include_client,
+            status=r.status,
+        )
 
     def _id(self, model: type[Any], key: str | None) -> int | None:
         """The id of a record by key, whichever path wrote it (the ORM path's rows must be flushed)."""
@@ -656,35 +638,13 @@ class _Writer:
         write_terms(self.session.connection(), records, [])
 
     def _insert_proposals(self, proposals: list[fmt.ProposalIn]) -> None:
-        rows = [
-            dict(
-                key=o.key,
-                property_id=self._id(Property, o.property),
-                number=o.number,
-                title=o.title,
-                opportunity_type=o.opportunity_type,
-                opportunity_status=o.opportunity_status,
-                shared_on=o.shared_on,
-                sales_rep_id=self._id(Staff, o.sales_rep),
-                terms=o.terms,
-                total=_proposal_total(o),
-            )
-            for o in proposals
-        ]
+        rows = [dict(key=o.key, **self._proposal_values(o)) for o in proposals]
         self._insert(Proposal, rows)
         self._index_for_staff_search(Proposal, rows)
         self._insert(
             ProposalItem,
             [
-                dict(
-                    key=it.key,
-                    proposal_id=self.inserted[Proposal][o.key],
-                    position=position,
-                    description=it.description,
-                    quantity=it.quantity,
-                    unit_price=it.unit_price,
-                    optional=it.optional,
-                )
+                dict(key=it.key, proposal_id=self.inserted[Proposal][o.key], **_proposal_item_values(it, position))
                 for o in proposals
                 for position, it in enumerate(o.items)
             ],
@@ -694,16 +654,7 @@ class _Writer:
         now = datetime.now(UTC)
         self._insert(
             Visit,
-            [
-                dict(
-                    key=v.key,
-                    property_id=self._id(Property, v.property),
-                    date=v.date,
-                    status=v.status,
-                    services=list(v.services),
-                )
-                for v in visits
-            ],
+            [dict(key=v.key, **self._visit_values(v)) for v in visits],
         )
         self._insert(
             VisitNote,
@@ -724,37 +675,15 @@ class _Writer:
     def _insert_invoices(self, invoices: list[fmt.InvoiceIn]) -> None:
         rows = []
         for inv in invoices:
-            total = sum((line.amount for line in inv.lines), Decimal(0))
+            values = self._invoice_values(inv)
             paid = sum((p.amount for p in inv.payments), Decimal(0))
-            rows.append(
-                dict(
-                    key=inv.key,
-                    property_id=self._id(Property, inv.property),
-                    number=inv.number,
-                    billing_contact_id=self._id(Contact, inv.billing_contact),
-                    proposal_id=self._id(Proposal, inv.proposal),
-                    invoice_date=inv.invoice_date,
-                    net_terms_days=inv.net_terms_days,
-                    due_date=inv.invoice_date + timedelta(days=inv.net_terms_days),
-                    shared=inv.shared,
-                    total=total,
-                    applied_credits=inv.applied_credits,
-                    balance=max(total - inv.applied_credits - paid, Decimal(0)),
-                    services=list(dict.fromkeys(line.service for line in inv.lines)),
-                )
-            )
+            balance = max(values["total"] - inv.applied_credits - paid, Decimal(0))
+            rows.append(dict(key=inv.key, balance=balance, **values))
         self._insert(Invoice, rows)
         self._index_for_staff_search(Invoice, rows)
         ids = self.inserted[Invoice]
         lines = [
-            dict(
-                invoice_id=ids[inv.key],
-                position=position,
-                service=line.service,
-                description=line.description,
-                visit_id=self._id(Visit, line.visit),
-                amount=line.amount,
-            )
+            dict(invoice_id=ids[inv.key], **self._invoice_line_values(line, position))
             for inv in invoices
             for position, line in enumerate(inv.lines)
         ]
@@ -778,12 +707,7 @@ class _Writer:
             rows.append(
                 dict(
                     key=r.key,
-                    property_id=self._id(Property, r.property),
-                    number=r.number,
-                    subject=r.subject,
-                    description=r.description,
-                    include_client=r.include_client,
-                    status=r.status,
+                    **self._request_values(r),
                     created_at=created,
                     last_activity_at=max([created, *(c.created_at or now for c in r.comments)]),
                     public_comment_count=sum(1 for c in r.comments if c.public),
@@ -806,6 +730,16 @@ class _Writer:
                     )
                 )
         self._insert(RequestComment, comments, key=None)
+
+
+def _proposal_item_values(it: fmt.ProposalItemIn, position: int) -> dict[str, Any]:
+    return dict(
+        position=position,
+        description=it.description,
+        quantity=it.quantity,
+        unit_price=it.unit_price,
+        optional=it.optional,
+    )
 
 
 def _proposal_total(o: fmt.ProposalIn) -> Decimal:

@@ -50,7 +50,8 @@ log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
 MAX_ALLOCATIONS = 100
 KEY_MIN, KEY_MAX = 8, 255
-# How long a request owns an in-flight key before a retry may take over and finish the payment.
+# How long a request owns an in-flight key before a retry may take over and finish the payment
+# (the default of Settings.payment_lease).
 IN_FLIGHT_LEASE = timedelta(seconds=90)
 # How long a duplicate request waits for the first one to finish before answering "in progress".
 WAIT_FOR_FIRST_SECONDS = 8.0
@@ -300,13 +301,22 @@ class Attempt:
 class PaymentService:
     """One payment request: the request's session, the gateway, the mailer and who is paying."""
 
-    def __init__(self, session: Session, gateway: Gateway, mailer: Mailer, caller: Caller, contact: Contact) -> None:
+    def __init__(
+        self,
+        session: Session,
+        gateway: Gateway,
+        mailer: Mailer,
+        caller: Caller,
+        contact: Contact,
+        lease: timedelta = IN_FLIGHT_LEASE,
+    ) -> None:
         self.session = session
         self.gateway = gateway
         self.mailer = mailer
         self.caller = caller
         self.contact = contact
         self.branch = caller.branch
+        self.lease = lease
 
     # -- quotes -------------------------------------------------------------------------------
     def quote(self, request: PaymentRequest) -> Plan:
@@ -340,7 +350,7 @@ class PaymentService:
             fingerprint=fingerprint,
             operation=request.operation,
             group_id=group_id,
-            locked_until=utcnow() + IN_FLIGHT_LEASE,
+            locked_until=utcnow() + self.lease,
         )
         self.session.add(record)
         try:
@@ -401,7 +411,7 @@ class PaymentService:
                         IdempotencyRecord.status_code.is_(None),
                         IdempotencyRecord.locked_until <= now,
                     )
-                    .values(locked_until=now + IN_FLIGHT_LEASE)
+                    .values(locked_until=now + self.lease)
                     .execution_options(synchronize_session=False)
                 )
                 if taken.rowcount == 1:  # type: ignore[attr-defined]

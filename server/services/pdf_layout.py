@@ -16,7 +16,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Literal
 
-import pymupdf
+from server.services.pdf_engine import pymupdf
 
 Color = tuple[float, float, float]
 Align = Literal["left", "right", "center"]

@@ -14,10 +14,9 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pymupdf
-
 from server.models import Proposal, ProposalItem, ProposalSignature, Staff
 from server.services import pdf_layout as layout
+from server.services.pdf_engine import pymupdf
 from server.services.pdf_layout import (
     LEFT,
     RIGHT,

@@ -10,6 +10,11 @@ reconcilers (or a reconciler and the payer's retry) exactly one proceeds; the ot
 (or, for the retry, waits for the answer and replays it). `older_than` adds a margin on top of the
 lease before releasing anything: a request still alive past its lease could otherwise charge
 after the reconciler gave the balance back.
+
+The one exception is a server starting on its own SQLite database (`requests_alive=False`): no
+request can be in flight then, so the leases left behind belong to a process that died (the crash
+between the gateway's charge and the commit) and are not waited for; otherwise the payment would
+stay unrecorded, and the payer's "Try again" would hear "in progress", until the dead lease ran out.
 """
 
 from __future__ import annotations
@@ -52,14 +57,16 @@ class ReconcileReport:
         )
 
 
-def _expired(now: datetime, cutoff: datetime) -> list[ColumnElement[bool]]:
+def _expired(now: datetime, cutoff: datetime, requests_alive: bool) -> list[ColumnElement[bool]]:
     """Unanswered, lease run out, older than the margin: the conditions both the scan and the takeover check."""
-    return [
+    conditions = [
         IdempotencyRecord.status_code.is_(None),
         IdempotencyRecord.group_id.is_not(None),
-        or_(IdempotencyRecord.locked_until.is_(None), IdempotencyRecord.locked_until <= now),
         IdempotencyRecord.created_at <= cutoff,
     ]
+    if requests_alive:
+        conditions.append(or_(IdempotencyRecord.locked_until.is_(None), IdempotencyRecord.locked_until <= now))
+    return conditions
 
 
 def reconcile_pending_payments(
@@ -67,22 +74,28 @@ def reconcile_pending_payments(
     gateway: Gateway,
     mailer: Mailer,
     older_than: timedelta = DEFAULT_OLDER_THAN,
+    lease: timedelta = IN_FLIGHT_LEASE,
+    requests_alive: bool = True,
 ) -> ReconcileReport:
-    """Settles or releases every abandoned pending payment; safe to run at any time, from several places at once."""
+    """Settles or releases every abandoned pending payment; safe to run at any time, from several places at once.
+
+    `requests_alive=False` only when no server process can be serving this database (see the module doc)."""
     now = utcnow()
     cutoff = now - older_than
     has_pending = exists().where(Payment.group_id == IdempotencyRecord.group_id, Payment.status == PAYMENT_PENDING)
     with session_factory() as session:
         record_ids = list(
             session.scalars(
-                select(IdempotencyRecord.id).where(*_expired(now, cutoff), has_pending).order_by(IdempotencyRecord.id)
+                select(IdempotencyRecord.id)
+                .where(*_expired(now, cutoff, requests_alive), has_pending)
+                .order_by(IdempotencyRecord.id)
             )
         )
     report = ReconcileReport()
     for record_id in record_ids:
         with session_factory() as session:
             try:
-                result = _reconcile_one(session, gateway, mailer, record_id, now, cutoff)
+                result = _reconcile_one(session, gateway, mailer, record_id, now, cutoff, lease, requests_alive)
             except Problem:
                 # Another party is finishing it right now and has not stored its answer yet.
                 result = SKIPPED
@@ -93,12 +106,19 @@ def reconcile_pending_payments(
 
 
 def _reconcile_one(
-    session: Session, gateway: Gateway, mailer: Mailer, record_id: int, now: datetime, cutoff: datetime
+    session: Session,
+    gateway: Gateway,
+    mailer: Mailer,
+    record_id: int,
+    now: datetime,
+    cutoff: datetime,
+    lease: timedelta,
+    requests_alive: bool,
 ) -> str:
     taken = session.execute(
         update(IdempotencyRecord)
-        .where(IdempotencyRecord.id == record_id, *_expired(now, cutoff))
-        .values(locked_until=utcnow() + IN_FLIGHT_LEASE)
+        .where(IdempotencyRecord.id == record_id, *_expired(now, cutoff, requests_alive))
+        .values(locked_until=utcnow() + lease)
         .execution_options(synchronize_session=False)
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
@@ -134,7 +154,7 @@ def _reconcile_one(
     token = method.gateway_token if method is not None else ""  # never used: reconciliation does not charge
     attempt = Attempt(record_id, record.operation, group_id, token, total, contact.branch.currency)
     session.commit()  # the lease is ours now; the gateway is asked with no transaction open
-    outcome = PaymentService(session, gateway, mailer, caller, contact).settle_without_charging(attempt)
+    outcome = PaymentService(session, gateway, mailer, caller, contact, lease).settle_without_charging(attempt)
     if outcome is None:
         return LEFT_PENDING
     if outcome.replayed:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ColumnElement, case, literal, select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -193,21 +195,18 @@ def submit_request(
         session.flush()
         _attach(session, request.id, None, checked)
         owner = notified_staff(prop)
-        if owner is not None:
-            session.add(
-                Activity(
-                    staff_id=owner.id,
-                    kind="portal_request",
-                    subject=f"New portal request {request.number} from {contact.name}: {subject}"[:400],
-                    request_id=request.id,
-                    created_at=now,
-                )
-            )
+        _add_activity(
+            session,
+            owner,
+            "portal_request",
+            request,
+            now,
+            f"New portal request {request.number} from {contact.name}: {subject}",
+        )
         record_if_assisted(session, caller, "request.create", f"request {request.number}", subject)
         session.commit()
     except BaseException:
-        session.rollback()
-        discard_files(store, [item.storage_name for item in checked])
+        _abandon(session, store, checked)
         raise
     if owner is not None:
         mailer.send(
@@ -265,21 +264,18 @@ def submit_comment(
             )
             .execution_options(synchronize_session=False)
         )
-        if owner is not None:
-            session.add(
-                Activity(
-                    staff_id=owner.id,
-                    kind="portal_comment",
-                    subject=f"{contact.name} commented on {request.number}: {request.subject}"[:400],
-                    request_id=request.id,
-                    created_at=now,
-                )
-            )
+        _add_activity(
+            session,
+            owner,
+            "portal_comment",
+            request,
+            now,
+            f"{contact.name} commented on {request.number}: {request.subject}",
+        )
         record_if_assisted(session, caller, "request.comment", f"request {request.number}", body[:200])
         session.commit()
     except BaseException:
-        session.rollback()
-        discard_files(store, [item.storage_name for item in checked])
+        _abandon(session, store, checked)
         raise
     if owner is not None:
         mailer.send(
@@ -288,6 +284,22 @@ def submit_comment(
             _comment_mail(caller, contact, prop, request, comment, checked),
         )
     return comment
+
+
+def _add_activity(
+    session: Session, owner: Staff | None, kind: str, request: ServiceRequest, now: datetime, subject: str
+) -> None:
+    """RQ-3: the staff member who hears about the request also finds it in their activity feed."""
+    if owner is not None:
+        session.add(
+            Activity(staff_id=owner.id, kind=kind, subject=subject[:400], request_id=request.id, created_at=now)
+        )
+
+
+def _abandon(session: Session, store: AttachmentStore, checked: list[CheckedFile]) -> None:
+    """A write that failed leaves neither rows nor stored files behind."""
+    session.rollback()
+    discard_files(store, [item.storage_name for item in checked])
 
 
 def _files_lines(files: list[CheckedFile]) -> str:

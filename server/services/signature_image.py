@@ -7,7 +7,7 @@ import binascii
 import struct
 import zlib
 
-import pymupdf
+from server.services.pdf_engine import pymupdf
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_BYTES = 1024 * 1024

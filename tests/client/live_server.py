@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -39,18 +39,32 @@ def _server_available() -> bool:
 
 
 class ServerProcess:
-    """`python -m server serve` on one port over one database, which a test may stop and start
-    again (the port stays the same, so a signed-in client finds it back)."""
+    """`python -m server serve` on one port over one database, which a test may stop (or kill) and
+    start again (the port stays the same, so a signed-in client finds it back).
 
-    def __init__(self, work: Path) -> None:
+    By default the database is a new SQLite file in `work`; `database_url` serves an existing one
+    (several processes may serve one PostgreSQL database), `env` adds server settings, and `slug`
+    names a branch of the loaded data (the readiness probe asks that branch's /version)."""
+
+    def __init__(
+        self,
+        work: Path,
+        *,
+        database_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        slug: str = "east",
+    ) -> None:
+        work.mkdir(parents=True, exist_ok=True)
         self.work = work
-        self.env = dict(
-            os.environ,
-            PORTAL_DATA_DIR=str(work / "data"),
-            PORTAL_DATABASE_URL=f"sqlite:///{work / 'portal.sqlite3'}",
-            PORTAL_MAIL_URL=(work / "mail").as_uri(),
-            PYTHONPATH=str(ROOT),
-        )
+        self.slug = slug
+        self.env = {
+            **os.environ,
+            "PORTAL_DATA_DIR": str(work / "data"),
+            "PORTAL_DATABASE_URL": database_url or f"sqlite:///{work / 'portal.sqlite3'}",
+            "PORTAL_MAIL_URL": (work / "mail").as_uri(),
+            "PYTHONPATH": str(ROOT),
+            **(env or {}),
+        }
         self.port = free_port()
         self.portal = LivePortal(origin=f"http://127.0.0.1:{self.port}")
         self.process: subprocess.Popen[bytes] | None = None
@@ -77,7 +91,7 @@ class ServerProcess:
         deadline = time.monotonic() + 30
         while True:
             try:
-                requests.get(self.portal.api() + "/version", timeout=1).raise_for_status()
+                requests.get(self.portal.api(self.slug) + "/version", timeout=1).raise_for_status()
                 return
             except requests.RequestException:
                 if self.process.poll() is not None or time.monotonic() > deadline:
@@ -89,13 +103,27 @@ class ServerProcess:
         return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
+        self._end(kill=False)
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies where it stands, nothing is cleaned up or committed (a crash)."""
+        self._end(kill=True)
+
+    def _end(self, kill: bool) -> None:
         process, self.process = self.process, None
         if process is not None:
-            process.terminate()
+            if kill:
+                process.kill()
+            else:
+                process.terminate()
             process.wait(timeout=10)
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def log_text(self) -> str:
+        path = self.work / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
 
 @contextmanager

@@ -124,7 +124,7 @@ def window(qtbot: QtBot, morgan_session: PortalSession, accounts: Accounts) -> I
 
 def wait_idle(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.wait(10)
-    qtbot.waitUntil(lambda: not window.runner.busy and not window._selection_timer.isActive(), timeout=15000)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
 
 
 def loaded_numbers(window: MainWindow, key: str) -> set[str]:
@@ -166,6 +166,26 @@ def test_property_filter_changes_lists_and_balance(qtbot: QtBot, window: MainWin
     assert window.tabs["invoices"].model.rowCount() == 0
     assert window.tabs["invoices"].empty_title.text() == "No property selected"
     assert window.sidebar.balance_label.text() == money_text(Decimal(0), "USD")
+
+
+def test_property_click_applies_at_once(qtbot: QtBot, window: MainWindow) -> None:
+    # PF-2: a click on a property reloads with the click itself, no debounce to wait through.
+    sidebar = window.sidebar
+    index = next(
+        sidebar.proxy.index(row, 0)
+        for row in range(sidebar.proxy.rowCount())
+        if sidebar.proxy.index(row, 0).data() == "Birch Office Park"
+    )
+    rect = sidebar.list_view.visualRect(index)
+    qtbot.mouseClick(sidebar.list_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.runner.busy
+    wait_idle(qtbot, window)
+    assert "OPP-1003" not in loaded_numbers(window, "proposals")
+    assert not {"INV-20001", "INV-20002"} & loaded_numbers(window, "invoices")
+    qtbot.mouseClick(sidebar.list_view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.runner.busy
+    wait_idle(qtbot, window)
+    assert {"INV-20001", "INV-20002"} <= loaded_numbers(window, "invoices")
 
 
 def test_tab_filters(qtbot: QtBot, window: MainWindow) -> None:

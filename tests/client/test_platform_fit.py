@@ -54,7 +54,7 @@ def open_window(qtbot: QtBot, session: PortalSession, accounts: Accounts) -> Mai
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)
     qtbot.wait(10)
-    qtbot.waitUntil(lambda: not window.runner.busy and not window._selection_timer.isActive(), timeout=15000)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
     return window
 
 

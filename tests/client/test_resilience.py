@@ -65,7 +65,7 @@ def make_window(qtbot: QtBot, server: ServerProcess, tmp_path: Path, **options: 
 
 def wait_idle(qtbot: QtBot, window: MainWindow, timeout: int = 15000) -> None:
     qtbot.wait(10)
-    qtbot.waitUntil(lambda: not window.runner.busy and not window._selection_timer.isActive(), timeout=timeout)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=timeout)
 
 
 @pytest.fixture

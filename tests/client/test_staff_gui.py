@@ -85,7 +85,7 @@ def open_assist(qtbot: QtBot, shell: AppShell, query: str, reason: str = "Custom
     qtbot.waitUntil(lambda: shell.window is not None, timeout=15000)
     window = shell.window
     assert window is not None
-    qtbot.waitUntil(lambda: not window.runner.busy and not window._selection_timer.isActive(), timeout=15000)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
     return window
 
 

@@ -57,7 +57,7 @@ def robin_window(qtbot: QtBot, accounts: Accounts, live_portal: LivePortal) -> I
 
 def wait_idle(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.wait(10)
-    qtbot.waitUntil(lambda: not window.runner.busy and not window._selection_timer.isActive(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=WAIT_MS)
 
 
 def write(path: Path, content: bytes) -> Path:

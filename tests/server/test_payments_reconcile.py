@@ -232,3 +232,31 @@ def test_serve_reconciles_at_start_up_on_sqlite(
     assert cli_main(["serve", "--database-url", settings.database_url]) == 0
     assert [p.status for p in portal_payments(settings)] == ["succeeded"]
     assert len(charges(settings)) == 1
+
+
+def test_serve_on_sqlite_finishes_a_crashed_request_without_waiting_for_its_lease(
+    client: TestClient, pat: dict[str, str], settings: Settings, monkeypatch: Any
+) -> None:  # IN-8
+    """The crash leaves the lease of a request that died with the process; start-up must not wait for it
+    (regression: the payment stayed unrecorded, and the payer's retry answered "in progress", for 90 s)."""
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("serve reconciles at start-up on SQLite only; PostgreSQL runs reconcile-payments on a schedule")
+    due = invoice_ids(client, pat)["INV-I-DUE"]
+    card = add_card(client, pat, LOST_ANSWER)
+    lookup_down = LookupDown(client.app.state.session_factory)  # type: ignore[attr-defined]
+    key = abandon(client, pat, lookup_down, due, "100.00", card)
+    with database(settings) as session:
+        record = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.scope.endswith(f":{key}")))
+        assert record is not None
+        record.locked_until = utcnow() + timedelta(seconds=90)  # as the killed request left it
+        session.commit()
+    assert reconcile(client) == ReconcileReport()  # a live server (or the cron job) does wait for it
+
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)  # start up, but do not listen
+    assert cli_main(["serve", "--database-url", settings.database_url]) == 0
+    assert [p.status for p in portal_payments(settings)] == ["succeeded"]
+    assert len(charges(settings)) == 1
+    replay = pay(client, pat, due, "100.00", card, key)
+    assert replay.status_code == 201, replay.text
+    assert replay.json()["id"] == portal_payments(settings)[0].id

@@ -33,7 +33,8 @@ def get_gateway(request: Request) -> Gateway:
 def get_payment_service(
     request: Request, session: SessionDep, caller: CallerDep, contact: ContactDep
 ) -> PaymentService:
-    return PaymentService(session, get_gateway(request), request.app.state.mailer, caller, contact)
+    lease = request.app.state.settings.payment_lease
+    return PaymentService(session, get_gateway(request), request.app.state.mailer, caller, contact, lease)
 
 
 PaymentServiceDep = Annotated[PaymentService, Depends(get_payment_service)]
