@@ -106,6 +106,7 @@ def paginate(
     limit: int,
     display_joins: bool = False,
     keys_from: Callable[[], Select[*tuple[Any, ...]] | None] | None = None,
+    walk_after: int = WALK_AFTER,
 ) -> Page[Any]:
     """Runs `statement` one page at a time, ordered by `order` (its last column unique).
 
@@ -121,7 +122,7 @@ def paginate(
 
     `keys_from` (with display_joins) gives, when asked, the same selection written so that the database
     walks an index in the list's order (see invoices_query's walk_order), or None when walking would not
-    pay. It is asked once the total shows more than WALK_AFTER pages of matches, when reading and sorting
+    pay. It is asked once the total shows more than `walk_after` pages of matches, when reading and sorting
     every match costs more than walking the order and stopping after a page. The total is always counted
     with the statement's own WHERE.
     """
@@ -133,7 +134,7 @@ def paginate(
     counted = select(func.count()).select_from(table)
     total = session.execute(counted if where is None else counted.where(where)).scalar_one()
     keys = select(key).select_from(table)
-    walk = keys_from() if keys_from is not None and total > WALK_AFTER * (limit + 1) else None
+    walk = keys_from() if keys_from is not None and total > walk_after * (limit + 1) else None
     if walk is not None:
         statement, where = walk, walk.whereclause
     if where is not None:
