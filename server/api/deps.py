@@ -26,7 +26,7 @@ _TOUCH_INTERVAL = timedelta(seconds=60)
 WIDE_SHARE = 4
 # Selection: from this many picked properties on, all the caller's roles are read once rather than the
 # picked ids bound one by one into the check.
-MANY_PICKED = 50
+MANY_PICKED = 200
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
