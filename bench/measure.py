@@ -142,8 +142,9 @@ class Context:
         limit: int,
         after_id: int | None = None,
         extra: Sequence[Any] = (),
+        walk: bool = False,
     ) -> tuple[str, list[Any]]:
-        where, params = sql.scope_clause(f"{alias}.property_id", scope, self.contact_id)
+        where, params = sql.scope_clause(f"{alias}.property_id", scope, self.contact_id, walk)
         first, second, descending = sql.ORDER[table]
         after, after_params = sql.keyset_clause(
             f"{alias}.{first}", f"{alias}.{second}", self.keyset(table, after_id), descending
@@ -158,6 +159,7 @@ class Context:
 
 
 def invoice_cases(ctx: Context) -> list[Case]:
+    """The floor of the 1,000-property selection walks the date index (see floor.scope_clause), as its fastest plan."""
     cases = []
     for label, scope in (("all 1,000 properties", ALL), ("1 property", [ctx.largest]), ("100 properties", ctx.hundred)):
         query = [("status", "due"), ("limit", INVOICE_LIMIT), *ctx.scope_query(scope)]
@@ -168,7 +170,7 @@ def invoice_cases(ctx: Context) -> list[Case]:
                 "GET",
                 "/invoices",
                 partial(Request, "GET", "/invoices", query),
-                ctx.floor_query(sql.INVOICES, "invoices", "k", scope, INVOICE_LIMIT),
+                ctx.floor_query(sql.INVOICES, "invoices", "k", scope, INVOICE_LIMIT, walk=scope == ALL),
             )
         )
         cursor, page, last_id = ctx.walk("/invoices", query, DEEP_PAGES)
@@ -182,7 +184,7 @@ def invoice_cases(ctx: Context) -> list[Case]:
                 "GET",
                 "/invoices",
                 partial(Request, "GET", "/invoices", deep),
-                ctx.floor_query(sql.INVOICES, "invoices", "k", scope, INVOICE_LIMIT, last_id),
+                ctx.floor_query(sql.INVOICES, "invoices", "k", scope, INVOICE_LIMIT, last_id, walk=scope == ALL),
                 note="" if page == DEEP_PAGES else f"the last page: {page} pages of {INVOICE_LIMIT} exist",
             )
         )

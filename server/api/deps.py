@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Collection
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from server.api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from server.api.schemas import ItemId
 from server.errors import forbidden, not_found, unauthorized
-from server.models import AuthSession, Branch, Contact
+from server.models import AuthSession, Branch, Contact, Property, PropertyContact
 from server.models.base import utcnow
 from server.services.access import Caller, PropertyScope, all_properties_of, contact_roles
 from server.services.secrets import token_hash
@@ -22,12 +22,23 @@ from server.settings import Settings
 
 # Touching last_used_at on every request would turn every read into a write.
 _TOUCH_INTERVAL = timedelta(seconds=60)
+# Selection.is_wide: a selection holding a quarter of the branch's properties or more.
+WIDE_SHARE = 4
+# Selection: from this many picked properties on, all the caller's roles are read once rather than the
+# picked ids bound one by one into the check.
+MANY_PICKED = 200
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for the request, on the event loop: creating one does no I/O (it connects on first use, in
+    the route's worker thread), and closing one only returns its connection to the pool, rolling back
+    what the route left open. A plain `def` generator would cost two thread-pool hops per request."""
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with factory() as session:
+    session = factory()
+    try:
         yield session
+    finally:
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -67,14 +78,26 @@ def get_caller(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    branch: BranchDep,
+    branch_slug: Annotated[str, Path(description="The branch's portal slug")],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
+    """The token's session, its branch and its people in one query and one thread-pool hop: this runs on
+    every authenticated request, so it costs what the database needs and no more."""
     if credentials is None or credentials.scheme.lower() != "bearer":
+        get_branch(session, branch_slug)  # an unknown portal is a 404 before any word about the token
         raise unauthorized("Please sign in.")
-    auth = session.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(credentials.credentials)))
+    row = session.execute(
+        select(AuthSession, Branch)
+        .join(Branch, Branch.id == AuthSession.branch_id)
+        .where(AuthSession.token_hash == token_hash(credentials.credentials), Branch.slug == branch_slug)
+        .options(joinedload(AuthSession.contact), joinedload(AuthSession.staff), joinedload(AuthSession.assisted_by))
+    ).first()
+    if row is None:  # no such token, or one of another branch's portal
+        get_branch(session, branch_slug)
+        raise unauthorized()
+    auth, branch = row
     now = utcnow()
-    if auth is None or auth.revoked_at is not None or auth.expires_at <= now or auth.branch_id != branch.id:
+    if auth.revoked_at is not None or auth.expires_at <= now:
         raise unauthorized()
     if auth.assisted_by_id is not None and auth.last_used_at + settings.assist_idle_timeout <= now:
         raise unauthorized("The assist session ended after 30 minutes without activity. Open it again.")
@@ -117,42 +140,85 @@ StaffDep = Annotated[Caller, Depends(get_staff_caller)]
 
 
 class Selection:
-    """The caller's property filter for one request (PF-2): role per visible property, the selected ids, and
-    `scope`, the same selection in the form list queries filter by.
+    """The caller's property filter for one request (PF-2): the selected ids, `scope` (the same selection in
+    the form list queries filter by) and the caller's role on properties.
 
-    `roles` and `selected` are read on first use: most lists filter by `scope` alone, and a portfolio of a
-    thousand properties need not be loaded for them.
+    Nothing is read until the route asks, in the route's own worker thread: resolving the filter costs no
+    thread-pool hop of its own, and a portfolio of a thousand properties is never loaded whole for a list.
+    Picked ids the caller cannot see are a 404 on first use, before any list query runs.
     """
 
-    def __init__(self, session: Session, contact_id: int, requested: list[int] | None) -> None:
+    def __init__(self, session: Session, contact: Contact, requested: list[int]) -> None:
         self._session = session
-        self._contact_id = contact_id
-        self._roles: dict[int, str] | None = None
+        self._contact_id = contact.id
+        self._branch_id = contact.branch_id
         self._requested = requested
-        self.scope: PropertyScope = requested if requested else all_properties_of(contact_id)
+        self._roles: dict[int, str] | None = None  # all of the caller's properties, once read
+        self._picked: dict[int, str] | None = None  # the requested ones, once checked
+
+    def _checked(self) -> dict[int, str]:
+        if self._picked is None:
+            if len(self._requested) > MANY_PICKED:  # reading all the caller's roles beats binding each id
+                roles = self.roles
+                self._picked = {pid: roles[pid] for pid in self._requested if pid in roles}
+            else:
+                self._picked = contact_roles(self._session, self._contact_id, self._requested)
+            if len(self._picked) != len(self._requested):
+                raise not_found("That property")
+        return self._picked
+
+    @property
+    def scope(self) -> PropertyScope:
+        if not self._requested:
+            return all_properties_of(self._contact_id)
+        picked = self._checked()
+        if self._roles is not None and len(picked) == len(self._roles):
+            # Every property picked (a client sending its whole list): the same rows as no filter, and
+            # the subquery spares the database a thousand bound ids in each query.
+            return all_properties_of(self._contact_id)
+        return self._requested
 
     @property
     def roles(self) -> dict[int, str]:
+        """Role per property for every property the caller sees; role_on reads only the ones a page needs."""
         if self._roles is None:
             self._roles = contact_roles(self._session, self._contact_id)
         return self._roles
 
+    def role_on(self, property_ids: Collection[int]) -> dict[int, str]:
+        """The caller's role on these properties (all of them visible, e.g. a list page's)."""
+        if self._requested:
+            return self._checked()
+        if self._roles is not None:
+            return self._roles
+        return contact_roles(self._session, self._contact_id, sorted(set(property_ids)))
+
+    def is_wide(self) -> bool:
+        """True when the selection holds at least 1/WIDE_SHARE of the branch's properties: most rows of a
+        list in its own order are then the caller's, and walking that order finds a page after a few rows
+        (paginate's keys_from)."""
+        branch = select(func.count()).select_from(Property).where(Property.branch_id == self._branch_id)
+        if self._requested:
+            self._checked()
+            return len(self._requested) * WIDE_SHARE >= (self._session.scalar(branch) or 0)
+        mine = select(func.count()).select_from(PropertyContact).where(PropertyContact.contact_id == self._contact_id)
+        selected, total = self._session.execute(select(mine.scalar_subquery(), branch.scalar_subquery())).one()
+        return int(selected) * WIDE_SHARE >= int(total)
+
     @property
     def selected(self) -> list[int]:
-        return self._requested if self._requested else sorted(self.roles)
+        if self._requested:
+            self._checked()
+            return self._requested
+        return sorted(self.roles)
 
 
-def get_selection(
+async def get_selection(
     session: SessionDep,
     contact: ContactDep,
     property_id: Annotated[list[ItemId] | None, Query(description="Repeat to select several properties")] = None,
 ) -> Selection:
-    requested = sorted(set(property_id or []))
-    if requested:
-        visible = contact_roles(session, contact.id, requested)
-        if len(visible) != len(requested):
-            raise not_found("That property")
-    return Selection(session, contact.id, requested)
+    return Selection(session, contact, sorted(set(property_id or [])))
 
 
 SelectionDep = Annotated[Selection, Depends(get_selection)]

@@ -78,6 +78,8 @@ _INT = TypeAdapter(int)
 
 def _out_of_range(text: str) -> bool:
     """True for a number FastAPI would accept as an `int` (`2147483648`, `2_147_483_648`, `2147483648.0`) but no id column holds."""
+    if len(text) < 10 and text.isascii() and text.isdigit():
+        return False  # the usual id: a handful of digits (a list filter may send a thousand of them)
     try:
         number = _INT.validate_python(text)
     except ValidationError:
@@ -95,6 +97,7 @@ def _mentions_integer(schema: Any) -> bool:
 
 @dataclass(frozen=True)
 class _Operation:
+    template: str
     path: re.Pattern[str]
     method: str
     integers: list[tuple[str, str]]  # (location, name) of its integer path and query parameters
@@ -117,8 +120,32 @@ def _operations(app: FastAPI) -> list[_Operation]:
                     if parameter["in"] in ("path", "query") and _mentions_integer(parameter.get("schema"))
                 ]
                 if integers:
-                    found.append(_Operation(re.compile(pattern), method.upper(), integers))
+                    found.append(_Operation(template, re.compile(pattern), method.upper(), integers))
         app.state.guarded_operations = found
+    return found
+
+
+def _route_integers(request: Request) -> list[tuple[str, str]]:
+    """The integer parameters of the operation this request was routed to, found once per route and method.
+
+    Scanning every operation's pattern on every request cost more than the check itself.
+    """
+    route = request.scope.get("route")
+    cache: dict[tuple[int, str], list[tuple[str, str]]] = request.app.state.guarded_routes
+    key = (id(route), request.method)  # routes live as long as the app; they are not hashable
+    found = cache.get(key)
+    if found is None:
+        template = getattr(route, "path_format", None)
+        path = request.url.path
+        found = [
+            integer
+            for operation in _operations(request.app)
+            if operation.method == request.method
+            and (template is None or operation.template.endswith(template))
+            and operation.path.fullmatch(path)
+            for integer in operation.integers
+        ]
+        cache[key] = found
     return found
 
 
@@ -129,15 +156,13 @@ async def bounded_integers(request: Request) -> None:
     nothing (SQLite cannot bind past 64 bits, PostgreSQL casts to `integer`).
     """
     errors: list[FieldError] = []
-    for operation in _operations(request.app):
-        match = operation.path.fullmatch(request.url.path)
-        if match is None or operation.method != request.method:
-            continue
-        for location, name in operation.integers:
-            if location == "path" and _out_of_range(match.group(name)):
+    for location, name in _route_integers(request):
+        if location == "path":
+            value = request.path_params.get(name)
+            if value is not None and _out_of_range(str(value)):
                 raise not_found("That item")
-            if location == "query" and any(_out_of_range(value) for value in request.query_params.getlist(name)):
-                errors.append(FieldError(name, f"{name}: is out of range"))
+        elif any(_out_of_range(value) for value in request.query_params.getlist(name)):
+            errors.append(FieldError(name, f"{name}: is out of range"))
     if errors:
         raise invalid(errors)
 
@@ -166,6 +191,7 @@ ROUTER_DEPENDENCIES = [Depends(require_json_body), Depends(bounded_integers)]
 
 
 def install(app: FastAPI) -> None:
+    app.state.guarded_routes = {}
     app.add_middleware(RejectNul)
     generate: Callable[[], dict[str, Any]] = app.openapi
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -18,6 +18,8 @@ from server.errors import Problem
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+# paginate's keys_from: from this many pages of matches on, walking the order beats sorting the matches.
+WALK_AFTER = 8
 
 T = TypeVar("T")
 
@@ -96,13 +98,15 @@ def decode_cursor(cursor: str, order: Sequence[ColumnElement[Any] | Instrumented
 
 def paginate(
     session: Session,
-    statement: Select[Any, Any],
+    statement: Select[*tuple[Any, ...]],
     order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
     *,
     descending: bool,
     cursor: str | None,
     limit: int,
     display_joins: bool = False,
+    keys_from: Callable[[], Select[*tuple[Any, ...]] | None] | None = None,
+    walk_after: int = WALK_AFTER,
 ) -> Page[Any]:
     """Runs `statement` one page at a time, ordered by `order` (its last column unique).
 
@@ -114,6 +118,13 @@ def paginate(
     The total and the page's keys are then read from that table alone (from an index holding the filter
     and order columns, without visiting a row) and the joins are made for the page's rows only, so a
     page costs about the same whether the selection matches a hundred rows or a hundred thousand.
+    Such a statement selects columns, the order columns among them, and its rows are the page's items.
+
+    `keys_from` (with display_joins) gives, when asked, the same selection written so that the database
+    walks an index in the list's order (see invoices_query's walk_order), or None when walking would not
+    pay. It is asked once the total shows more than `walk_after` pages of matches, when reading and sorting
+    every match costs more than walking the order and stopping after a page. The total is always counted
+    with the statement's own WHERE.
     """
     if not display_joins:
         return _paginate_statement(session, statement, order, descending=descending, cursor=cursor, limit=limit)
@@ -123,19 +134,27 @@ def paginate(
     counted = select(func.count()).select_from(table)
     total = session.execute(counted if where is None else counted.where(where)).scalar_one()
     keys = select(key).select_from(table)
+    walk = keys_from() if keys_from is not None and total > walk_after * (limit + 1) else None
+    if walk is not None:
+        statement, where = walk, walk.whereclause
     if where is not None:
         keys = keys.where(where)
     if cursor:
         keys = keys.where(_after(cursor, order, descending))
     ordering = [column.desc() if descending else column.asc() for column in order]
     page = statement.where(key.in_(keys.order_by(*ordering).limit(limit + 1)))
-    rows = list(session.execute(page.add_columns(*order).order_by(*ordering)).all())
-    return _page(rows, order, limit, total)
+    rows = list(session.execute(page.order_by(*ordering)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]._mapping
+        next_cursor = encode_cursor([last[column] for column in order])
+    return Page(items=rows, next_cursor=next_cursor, total=total)
 
 
 def _paginate_statement(
     session: Session,
-    statement: Select[Any, Any],
+    statement: Select[*tuple[Any, ...]],
     order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
     *,
     descending: bool,

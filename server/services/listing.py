@@ -2,12 +2,18 @@
 
 Boolean filters are written `column == true()`: PostgreSQL can use an index for `= true` but not for
 `IS TRUE`, which is what `.is_(True)` renders.
+
+The queries select the columns a list item shows, not ORM objects: building a hundred mapped objects per
+page cost more than reading them. Each row carries the model's own attribute names (plus `property_name`),
+so the item builders take a row or a model alike; the `...Fields` protocols name what they read.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlalchemy import Select, select, true
 
@@ -17,9 +23,65 @@ from server.services.access import PropertyScope
 UPCOMING_DAYS = 30
 
 
-def visits_query(property_ids: PropertyScope, when: str, today: date, days: int) -> Select[Visit, str]:
+class VisitFields(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def date(self) -> date: ...
+    @property
+    def property_id(self) -> int: ...
+    @property
+    def services(self) -> Sequence[str]: ...
+    @property
+    def status(self) -> str: ...
+
+
+class InvoiceFields(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def property_id(self) -> int: ...
+    @property
+    def services(self) -> Sequence[str]: ...
+    @property
+    def invoice_date(self) -> date: ...
+    @property
+    def due_date(self) -> date: ...
+    @property
+    def total(self) -> Decimal: ...
+    @property
+    def balance(self) -> Decimal: ...
+
+
+class RequestFields(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def property_id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_activity_at(self) -> datetime: ...
+    @property
+    def public_comment_count(self) -> int: ...
+
+
+PROPERTY_NAME = Property.name.label("property_name")
+
+
+def visits_query(property_ids: PropertyScope, when: str, today: date, days: int) -> Select[*tuple[Any, ...]]:
     """Upcoming: scheduled, today..today+30. Completed: completed, the last `days` days."""
-    query = select(Visit, Property.name).join(Property, Property.id == Visit.property_id)
+    query = select(Visit.id, Visit.date, Visit.property_id, Visit.services, Visit.status, PROPERTY_NAME).join(
+        Property, Property.id == Visit.property_id
+    )
     query = query.where(Visit.property_id.in_(property_ids))
     if when == "upcoming":
         return query.where(
@@ -28,11 +90,27 @@ def visits_query(property_ids: PropertyScope, when: str, today: date, days: int)
     return query.where(Visit.status == "completed", Visit.date >= today - timedelta(days=days), Visit.date <= today)
 
 
-def invoices_query(property_ids: PropertyScope, status: str) -> Select[Invoice, str]:
+def invoices_query(property_ids: PropertyScope, status: str, *, walk_order: bool = False) -> Select[*tuple[Any, ...]]:
+    """IN-1, IN-2. `walk_order=True` writes the property filter as `property_id + 0`, which no database
+    can answer from an index on property_id: it then walks ix_invoices_date_order in the list's order,
+    checking each row's property, and stops after a page. That is the fast plan when the selection holds
+    much of the branch; for a few properties, reading their invoices and sorting them is (paginate's keys_from).
+    """
+    property_id = Invoice.property_id + 0 if walk_order else Invoice.property_id
     query = (
-        select(Invoice, Property.name)
+        select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.property_id,
+            Invoice.services,
+            Invoice.invoice_date,
+            Invoice.due_date,
+            Invoice.total,
+            Invoice.balance,
+            PROPERTY_NAME,
+        )
         .join(Property, Property.id == Invoice.property_id)
-        .where(Invoice.property_id.in_(property_ids), Invoice.shared == true())
+        .where(property_id.in_(property_ids), Invoice.shared == true())
     )
     if status == "due":
         return query.where(Invoice.balance > Decimal("0.00"))
@@ -41,9 +119,19 @@ def invoices_query(property_ids: PropertyScope, status: str) -> Select[Invoice, 
     return query
 
 
-def requests_query(property_ids: PropertyScope) -> Select[ServiceRequest, str]:
+def requests_query(property_ids: PropertyScope) -> Select[*tuple[Any, ...]]:
     return (
-        select(ServiceRequest, Property.name)
+        select(
+            ServiceRequest.id,
+            ServiceRequest.number,
+            ServiceRequest.subject,
+            ServiceRequest.property_id,
+            ServiceRequest.status,
+            ServiceRequest.created_at,
+            ServiceRequest.last_activity_at,
+            ServiceRequest.public_comment_count,
+            PROPERTY_NAME,
+        )
         .join(Property, Property.id == ServiceRequest.property_id)
         .where(ServiceRequest.property_id.in_(property_ids), ServiceRequest.include_client == true())
     )

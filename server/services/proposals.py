@@ -6,7 +6,9 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +37,35 @@ _NOT_SIGNABLE = {
 }
 
 
-def portal_status(proposal: Proposal) -> str:
+class ProposalState(Protocol):
+    """What the status and signing rules read: a Proposal, or a list row with the same names."""
+
+    @property
+    def is_signed(self) -> bool: ...
+    @property
+    def opportunity_status(self) -> str: ...
+
+
+class ProposalFields(ProposalState, Protocol):
+    """A proposal list row (see visible_proposals)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def number(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def property_id(self) -> int: ...
+    @property
+    def total(self) -> Decimal: ...
+    @property
+    def shared_on(self) -> date | None: ...
+    @property
+    def change_order_of_id(self) -> int | None: ...
+
+
+def portal_status(proposal: ProposalState) -> str:
     """PR-2: lost -> rejected; signed or won/approved/in production/complete -> accepted; else pending."""
     if proposal.opportunity_status == "lost":
         return "rejected"
@@ -70,7 +100,7 @@ class SignBlock:
         return conflict(self.code, self.reason)
 
 
-def sign_block(proposal: Proposal, role: str) -> SignBlock | None:
+def sign_block(proposal: ProposalState, role: str) -> SignBlock | None:
     """PR-4 (state: 409 not_signable) is checked before PR-3 (role: 403 not_allowed_to_sign)."""
     if proposal.is_signed:
         return SignBlock("not_signable", 409, "This proposal has already been signed.")
@@ -84,16 +114,27 @@ def sign_block(proposal: Proposal, role: str) -> SignBlock | None:
     return None
 
 
-def sign_blocked_reason(proposal: Proposal, role: str) -> str | None:
+def sign_blocked_reason(proposal: ProposalState, role: str) -> str | None:
     """Why this contact cannot sign (PR-3, PR-4), as a sentence; None when they can."""
     block = sign_block(proposal, role)
     return block.reason if block else None
 
 
-def visible_proposals(property_ids: PropertyScope, status: str) -> Select[Proposal, str]:
-    """PR-1: shared, never drafts, on the selected properties."""
+def visible_proposals(property_ids: PropertyScope, status: str) -> Select[*tuple[Any, ...]]:
+    """PR-1: shared, never drafts, on the selected properties; the list's columns (ProposalFields, property_name)."""
     return (
-        select(Proposal, Property.name)
+        select(
+            Proposal.id,
+            Proposal.number,
+            Proposal.title,
+            Proposal.property_id,
+            Proposal.opportunity_status,
+            Proposal.is_signed,
+            Proposal.total,
+            Proposal.shared_on,
+            Proposal.change_order_of_id,
+            Property.name.label("property_name"),
+        )
         .join(Property, Property.id == Proposal.property_id)
         .where(
             Proposal.property_id.in_(property_ids),

@@ -27,13 +27,14 @@ from server.api.schemas import (
     PropertyRef,
     StaffRef,
     Timestamp,
+    json_response,
     staff_ref,
 )
 from server.models import Invoice, Payment
 from server.models.billing import PAYMENT_SUCCEEDED
 from server.services.invoice_pdf import InvoiceDocument, PdfLine, PdfPayment, render_invoice
 from server.services.invoices import pay_block, visible_invoice
-from server.services.listing import invoices_query
+from server.services.listing import InvoiceFields, invoices_query
 from server.services.payments import INVOICE_PAYMENT, Allocation, PaymentRequest, check_idempotency_key
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
@@ -51,7 +52,7 @@ class InvoiceItemOut(BaseModel):
     status: Literal["due", "paid"]
 
 
-def invoice_item(invoice: Invoice, property_name: str) -> InvoiceItemOut:
+def invoice_item(invoice: InvoiceFields, property_name: str) -> InvoiceItemOut:
     return InvoiceItemOut(
         id=invoice.id,
         number=invoice.number,
@@ -71,7 +72,7 @@ def list_invoices(
     paging: PagingDep,
     session: SessionDep,
     status: Annotated[Literal["all", "due", "paid"], Query()] = "all",
-) -> ItemList[InvoiceItemOut]:
+) -> Response:
     page = paginate(
         session,
         invoices_query(selection.scope, status),
@@ -80,9 +81,10 @@ def list_invoices(
         cursor=paging.cursor,
         limit=paging.limit,
         display_joins=True,
+        keys_from=lambda: invoices_query(selection.scope, status, walk_order=True) if selection.is_wide() else None,
     )
-    items = [invoice_item(i, name) for i, name in page.items]
-    return ItemList[InvoiceItemOut](items=items, next_cursor=page.next_cursor, total=page.total)
+    items = [invoice_item(row, row.property_name) for row in page.items]
+    return json_response(ItemList[InvoiceItemOut](items=items, next_cursor=page.next_cursor, total=page.total))
 
 
 class VisitRef(BaseModel):

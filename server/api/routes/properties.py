@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from server.api.deps import ContactDep, SelectionDep, SessionDep
-from server.api.schemas import MoneyOut
+from server.api.schemas import MoneyOut, json_response
 from server.models import Property, PropertyContact
 from server.services.balance import balance_of
 
@@ -34,7 +34,7 @@ class BalanceOut(BaseModel):
 
 
 @router.get("/properties", response_model=PropertyList)
-def properties(contact: ContactDep, session: SessionDep) -> PropertyList:
+def properties(contact: ContactDep, session: SessionDep) -> Response:
     # Plain columns, not ORM objects: a portfolio of a thousand properties is one cheap read.
     rows = session.execute(
         select(Property.id, Property.name, Property.address, PropertyContact.role)
@@ -43,14 +43,16 @@ def properties(contact: ContactDep, session: SessionDep) -> PropertyList:
         .order_by(Property.name, Property.id)
     ).all()
     items = [PropertyOut(id=pid, name=name, address=address, role=role) for pid, name, address, role in rows]
-    return PropertyList(items=items, total=len(items))
+    return json_response(PropertyList(items=items, total=len(items)))
 
 
 @router.get("/balance", response_model=BalanceOut, responses={404: {}})
-def balance(selection: SelectionDep, session: SessionDep) -> BalanceOut:
+def balance(selection: SelectionDep, session: SessionDep) -> Response:
     result = balance_of(session, selection.scope)
-    return BalanceOut(
-        current_balance=result.current_balance,
-        due_invoice_count=result.due_invoice_count,
-        unapplied_credits=result.unapplied_credits,
+    return json_response(
+        BalanceOut(
+            current_balance=result.current_balance,
+            due_invoice_count=result.due_invoice_count,
+            unapplied_credits=result.unapplied_credits,
+        )
     )

@@ -12,11 +12,22 @@ from pydantic import BaseModel, Field, StrictBool
 
 from server.api.deps import CallerDep, ContactDep, PagingDep, SelectionDep, SessionDep
 from server.api.paging import paginate
-from server.api.schemas import Body, ItemList, MoneyOut, PersonContact, PropertyRef, StaffRef, Timestamp, staff_ref
+from server.api.schemas import (
+    Body,
+    ItemList,
+    MoneyOut,
+    PersonContact,
+    PropertyRef,
+    StaffRef,
+    Timestamp,
+    json_response,
+    staff_ref,
+)
 from server.errors import conflict
 from server.models import Proposal
 from server.services.proposal_pdf import render_proposal, render_signed_proposal, sales_rep, signed_document
 from server.services.proposals import (
+    ProposalFields,
     notify_sales_rep,
     portal_status,
     safe_filename,
@@ -97,7 +108,7 @@ class SignatureIn(Body):
     agree: StrictBool
 
 
-def proposal_item(proposal: Proposal, property_name: str, role: str) -> ProposalItemOut:
+def proposal_item(proposal: ProposalFields, property_name: str, role: str) -> ProposalItemOut:
     assert proposal.shared_on is not None
     return ProposalItemOut(
         id=proposal.id,
@@ -178,7 +189,7 @@ def list_proposals(
     paging: PagingDep,
     session: SessionDep,
     status: Annotated[ProposalStatus, Query()] = "all",
-) -> ItemList[ProposalItemOut]:
+) -> Response:
     page = paginate(
         session,
         visible_proposals(selection.scope, status),
@@ -188,8 +199,9 @@ def list_proposals(
         limit=paging.limit,
         display_joins=True,
     )
-    items = [proposal_item(p, name, selection.roles[p.property_id]) for p, name in page.items]
-    return ItemList[ProposalItemOut](items=items, next_cursor=page.next_cursor, total=page.total)
+    roles = selection.role_on([row.property_id for row in page.items])
+    items = [proposal_item(row, row.property_name, roles[row.property_id]) for row in page.items]
+    return json_response(ItemList[ProposalItemOut](items=items, next_cursor=page.next_cursor, total=page.total))
 
 
 @router.get("/{proposal_id}", response_model=ProposalDetailOut, responses={404: {}})

@@ -5,19 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import CallerDep, ContactDep, PagingDep, SelectionDep, SessionDep, SettingsDep
 from server.api.paging import paginate
-from server.api.schemas import Body, ItemList, PropertyRef, StaffRef, Timestamp, staff_ref
+from server.api.schemas import Body, ItemList, PropertyRef, StaffRef, Timestamp, json_response, staff_ref
 from server.api.uploads import MAX_FILES, parse_fields, received
 from server.errors import not_found
 from server.models import Attachment, RequestComment, ServiceRequest
 from server.services.attachments import AttachmentStore
-from server.services.listing import requests_query
+from server.services.listing import RequestFields, requests_query
 from server.services.mail import Mailer
 from server.services.requests import (
     MAX_SUBJECT,
@@ -31,7 +31,7 @@ from server.services.requests import (
 from server.settings import Settings
 
 
-def requests_enabled(caller: CallerDep) -> None:
+async def requests_enabled(caller: CallerDep) -> None:
     """RQ-5: with requests off for the branch, every requests endpoint is absent."""
     if not caller.branch.requests_enabled:
         raise not_found("That page")
@@ -103,7 +103,7 @@ class CommentIn(Body):
     body: str = ""
 
 
-def request_item(request: ServiceRequest, property_name: str) -> RequestItemOut:
+def request_item(request: RequestFields, property_name: str) -> RequestItemOut:
     return RequestItemOut(
         id=request.id,
         number=request.number,
@@ -184,7 +184,7 @@ _UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", response_model=ItemList[RequestItemOut], responses={404: {}})
-def list_requests(selection: SelectionDep, paging: PagingDep, session: SessionDep) -> ItemList[RequestItemOut]:
+def list_requests(selection: SelectionDep, paging: PagingDep, session: SessionDep) -> Response:
     page = paginate(
         session,
         requests_query(selection.scope),
@@ -194,8 +194,8 @@ def list_requests(selection: SelectionDep, paging: PagingDep, session: SessionDe
         limit=paging.limit,
         display_joins=True,
     )
-    items = [request_item(r, name) for r, name in page.items]
-    return ItemList[RequestItemOut](items=items, next_cursor=page.next_cursor, total=page.total)
+    items = [request_item(row, row.property_name) for row in page.items]
+    return json_response(ItemList[RequestItemOut](items=items, next_cursor=page.next_cursor, total=page.total))
 
 
 @router.get("/{request_id}", response_model=RequestDetailOut, responses={404: {}})

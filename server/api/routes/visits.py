@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from server.api.deps import ContactDep, PagingDep, SelectionDep, SessionDep
 from server.api.paging import paginate
-from server.api.schemas import ItemList, PersonContact, PropertyRef, Timestamp
+from server.api.schemas import ItemList, PersonContact, PropertyRef, Timestamp, json_response
 from server.models import Visit
 from server.services.clock import branch_today
-from server.services.listing import visits_query
+from server.services.listing import VisitFields, visits_query
 from server.services.visits import contact_phone, published_notes, visible_visit
 
 router = APIRouter(prefix="/visits", tags=["visits"])
@@ -37,7 +37,7 @@ class VisitDetailOut(VisitItemOut):
     service_contact: PersonContact | None  # the property's sales rep; null when it has none
 
 
-def visit_item(visit: Visit, property_name: str) -> VisitItemOut:
+def visit_item(visit: VisitFields, property_name: str) -> VisitItemOut:
     return VisitItemOut(
         id=visit.id,
         date=visit.date,
@@ -55,7 +55,7 @@ def list_visits(
     session: SessionDep,
     when: Annotated[Literal["upcoming", "completed"], Query()] = "upcoming",
     days: Annotated[int, Query(ge=1, le=365, description="Completed visits only: how many days back")] = 30,
-) -> ItemList[VisitItemOut]:
+) -> Response:
     upcoming = when == "upcoming"
     page = paginate(
         session,
@@ -66,8 +66,8 @@ def list_visits(
         limit=paging.limit,
         display_joins=True,
     )
-    items = [visit_item(v, name) for v, name in page.items]
-    return ItemList[VisitItemOut](items=items, next_cursor=page.next_cursor, total=page.total)
+    items = [visit_item(row, row.property_name) for row in page.items]
+    return json_response(ItemList[VisitItemOut](items=items, next_cursor=page.next_cursor, total=page.total))
 
 
 @router.get("/{visit_id}", response_model=VisitDetailOut, responses={404: {}})

@@ -447,6 +447,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_invoices_property_listing", ["property_id", "shared", "balance", "invoice_date", "id"], unique=False
         )
+        batch_op.create_index(
+            "ix_invoices_date_order", ["invoice_date", "id", "shared", "balance", "property_id"], unique=False
+        )
 
     op.create_table(
         "proposal_items",
@@ -659,6 +662,7 @@ def downgrade() -> None:
 
     op.drop_table("proposal_items")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.drop_index("ix_invoices_date_order")
         batch_op.drop_index("ix_invoices_property_listing")
         batch_op.drop_index(batch_op.f("ix_invoices_number"))
 

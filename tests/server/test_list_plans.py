@@ -1,0 +1,62 @@
+"""A list reads the same pages whichever plan the database follows (IN-1, PF-2).
+
+A selection holding much of the branch walks the invoice date index and stops after a page; a small one
+reads its own invoices and sorts them (paginate's keys_from, Selection.is_wide). The test company is too
+small for the server to choose the walk by itself, so both plans are asked for here and compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.api.paging import paginate
+from server.models import Contact, Invoice
+from server.services.access import PropertyScope, all_properties_of
+from server.services.listing import invoices_query
+from tests.server.conftest import NORTH, property_ids
+
+
+def _walk_every_page(session: Session, scope: PropertyScope, status: str, walk: bool) -> tuple[list[int], set[int]]:
+    """Every page at limit 2: the ids in order, and the totals the pages reported."""
+    ids: list[int] = []
+    totals: set[int] = set()
+    cursor = None
+    while True:
+        page = paginate(
+            session,
+            invoices_query(scope, status),
+            [Invoice.invoice_date, Invoice.id],
+            descending=True,
+            cursor=cursor,
+            limit=2,
+            display_joins=True,
+            keys_from=(lambda: invoices_query(scope, status, walk_order=True)) if walk else None,
+            walk_after=0,
+        )
+        ids += [row.id for row in page.items]
+        totals.add(page.total)
+        cursor = page.next_cursor
+        if cursor is None:
+            return ids, totals
+
+
+@pytest.mark.parametrize("status", ["all", "due"])  # (the company has one paid invoice)
+def test_walking_the_date_order_reads_the_same_pages(client: TestClient, pat: dict[str, str], status: str) -> None:
+    factory: Any = client.app.state.session_factory  # type: ignore[attr-defined]
+    everything = client.get(f"{NORTH}/invoices", headers=pat, params={"status": status, "limit": 500}).json()
+    picked = sorted(property_ids(client, pat).values())
+    # No request while the session is open: on SQLite it holds the database's write lock.
+    with factory() as session:
+        contact_id = session.scalar(select(Contact.id).where(Contact.email == "pat@example.com"))
+        assert contact_id is not None
+        for scope in (all_properties_of(contact_id), picked):
+            sorted_ids, sorted_totals = _walk_every_page(session, scope, status, walk=False)
+            walked_ids, walked_totals = _walk_every_page(session, scope, status, walk=True)
+            assert walked_ids == sorted_ids == [item["id"] for item in everything["items"]]
+            assert walked_totals == sorted_totals == {everything["total"]}
+    assert len(everything["items"]) > 2  # several pages were walked
