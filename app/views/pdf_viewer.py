@@ -69,9 +69,17 @@ def pdf_engine() -> Any:
     return pymupdf
 
 
+_preload_started = threading.Event()
+
+
 def preload_pdf_engine() -> None:
-    """Imports PyMuPDF on a background thread once the window is up, so the first "View proposal"
-    or "View invoice" does not wait for it (0.2-0.4 s even without the optional modules)."""
+    """Imports PyMuPDF on a background thread, so the first "View proposal" or "View invoice"
+    does not wait for it (0.2-0.4 s even without the optional modules). Started while the GUI
+    thread has nothing else to do: during the password check at sign-in, else once the first
+    lists are on screen; only the first call does anything."""
+    if _preload_started.is_set():
+        return
+    _preload_started.set()
     threading.Thread(target=pdf_engine, name="pdf-engine-preload", daemon=True).start()
 
 

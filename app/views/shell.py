@@ -76,7 +76,10 @@ class AppShell(QObject):
             self._app.quit()
 
     def open_window(self, session: PortalSession, *, remember: bool) -> None:
-        self.accounts.signed_in(session, remember_password=remember)
+        self.accounts.remember_portal(session)
+        # The keyring write runs beside the window's construction, never in its way.
+        accounts = self.accounts
+        self.runner.run(lambda: accounts.store_secrets(session, remember_password=remember), lambda _: None)
         if session.is_staff:
             self.open_find_customer(session)
             return
