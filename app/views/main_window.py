@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -113,6 +113,14 @@ TAB_CLASSES: dict[str, type[ListTab]] = {"visits": VisitsTab, "requests": Reques
 NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
 
 
+def _let_events_through() -> None:
+    """Runs what is due on the GUI thread (timers, paints of other windows, answers that
+    arrived) between the window's construction steps: built in one go it held the GUI thread for
+    50-60 ms of CPU, 150-200 ms on a loaded machine. Not user input: nothing may reach a
+    half-built window, and no request is sent before `set_session` at the end."""
+    QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+
+
 class MainWindow(QMainWindow):
     signed_out = Signal()
     assist_ended = Signal(str)  # why, for the Find customer screen
@@ -170,6 +178,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
 
         self.properties_model = PropertiesModel(self)
+        _let_events_through()
         self.sidebar = PropertySidebar(self.properties_model, splitter)
         self.sidebar.setMinimumWidth(270)
         self.sidebar.setMaximumWidth(440)
@@ -191,6 +200,7 @@ class MainWindow(QMainWindow):
         # made anywhere else, the move restyles the whole tab a second time.
         tab_pages = self.tab_widget.findChild(QStackedWidget, "qt_tabwidget_stackedwidget") or self.tab_widget
         for spec in TAB_SPECS:
+            _let_events_through()
             tab = TAB_CLASSES.get(spec.key, ListTab)(spec, models[spec.key], self.runner, tab_pages)
             tab.filter_changed.connect(lambda key=spec.key: self.load_tab(key))
             tab.item_activated.connect(lambda record, key=spec.key: self.open_item(key, record))
@@ -223,6 +233,7 @@ class MainWindow(QMainWindow):
         self.manage_payments_action.triggered.connect(self.invoice_actions.manage_payments)
         self._install_shortcuts()
         self._restore_layout()
+        _let_events_through()
         self.set_session(session)
         # Keyboard users start in the current list's search box, not on the first header button
         # (the table itself is hidden behind "Loading…" until its first page arrives).
