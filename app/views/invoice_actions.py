@@ -19,6 +19,7 @@ from app.views.invoice_detail import InvoiceDetailDialog
 from app.views.list_tab import ListTab
 from app.views.pay_dialog import PayDialog
 from app.views.payment_methods_dialog import ManagePaymentsDialog
+from app.views.pdf_viewer import preload_pdf_engine
 
 MAX_SELECTED = 100
 
@@ -71,6 +72,7 @@ class InvoiceActions(QObject):
     def open_invoice(self, record: object) -> None:
         if not isinstance(record, InvoiceSummary):
             return
+        preload_pdf_engine()  # "View invoice" is likely next; the detail's request gives it a head start
         client = self._session().client
         self._runner.run(lambda: client.invoice(record.id), self._detail_loaded, self._failed)
 

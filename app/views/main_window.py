@@ -53,9 +53,10 @@ from app.views.theme import icon, named
 from app.views.visits_tab import VisitsTab
 from app.views.work_screens import WorkScreens
 
-# After the first lists are on screen: loading the PDF engine meanwhile would compete with them
-# for the CPU and the GIL.
-PDF_ENGINE_PRELOAD_MS = 200
+# The PDF engine loads once no request has been in flight for this long (the user is reading),
+# or when a document's detail opens: loading it while lists repopulate competes with them for the
+# CPU and the GIL (0.2-0.4 s of import), which showed as stalls of the user's first clicks.
+PDF_ENGINE_IDLE_MS = 1000
 
 TAB_SPECS = (
     TabSpec(
@@ -146,8 +147,9 @@ class MainWindow(QMainWindow):
         self.runner.unreachable.connect(self.monitor.lost)
         self.runner.answered.connect(self.monitor.answered)
         self.runner.slow_changed.connect(self.monitor.set_slow)
-        # The PDF engine loads while the user reads the first lists.
-        self.runner.busy_changed.connect(self._preload_pdf_engine)
+        self._pdf_engine_timer = QTimer(self, singleShot=True, interval=PDF_ENGINE_IDLE_MS)
+        self._pdf_engine_timer.timeout.connect(self._preload_pdf_engine)
+        self.runner.busy_changed.connect(self._pdf_engine_timer_busy)
         self.monitor.restored.connect(self._connection_restored)
         self.reauth_dialog: SignInDialog | None = None
         self.audit_dialog: QWidget | None = None
@@ -404,10 +406,15 @@ class MainWindow(QMainWindow):
             self._setting_session = False
         self.reload_all()
 
-    def _preload_pdf_engine(self, busy: bool) -> None:
-        if not busy:
-            self.runner.busy_changed.disconnect(self._preload_pdf_engine)
-            QTimer.singleShot(PDF_ENGINE_PRELOAD_MS, preload_pdf_engine)
+    def _pdf_engine_timer_busy(self, busy: bool) -> None:
+        if busy:
+            self._pdf_engine_timer.stop()
+        else:
+            self._pdf_engine_timer.start()
+
+    def _preload_pdf_engine(self) -> None:
+        self.runner.busy_changed.disconnect(self._pdf_engine_timer_busy)
+        preload_pdf_engine()
 
     def _visible_tab_keys(self) -> list[str]:
         return [key for key, tab in self.tabs.items() if self.tab_widget.isTabVisible(self.tab_widget.indexOf(tab))]
@@ -487,6 +494,7 @@ class MainWindow(QMainWindow):
             self.open_proposal(record.id)
 
     def open_proposal(self, proposal_id: int) -> ProposalWindow:
+        preload_pdf_engine()  # "View PDF" is likely next; the detail's request gives it a head start
         window = ProposalWindow(self.session, self.runner, proposal_id, self)
         window.signed.connect(lambda _: self.load_tab("proposals"))
         window.show()

@@ -74,13 +74,29 @@ _preload_started = threading.Event()
 
 def preload_pdf_engine() -> None:
     """Imports PyMuPDF on a background thread, so the first "View proposal" or "View invoice"
-    does not wait for it (0.2-0.4 s even without the optional modules). Started while the GUI
-    thread has nothing else to do: during the password check at sign-in, else once the first
-    lists are on screen; only the first call does anything."""
+    does not wait for it (0.2-0.4 s even without the optional modules). Started when the app is
+    idle or a document's detail opens (see MainWindow); only the first call does anything."""
     if _preload_started.is_set():
         return
     _preload_started.set()
-    threading.Thread(target=pdf_engine, name="pdf-engine-preload", daemon=True).start()
+    threading.Thread(target=_load_pdf_engine_yielding, name="pdf-engine-preload", daemon=True).start()
+
+
+# The GIL switch interval while PyMuPDF loads in the background (Python's default is 5 ms).
+PRELOAD_SWITCH_INTERVAL_S = 0.0005
+
+
+def _load_pdf_engine_yielding() -> None:
+    """The import runs Python code for 0.2-0.4 s and holds the GIL for up to the switch interval
+    at a time; the GUI thread gives the GIL up on every Qt call, so each of its calls could wait
+    that long again, and a repaint of a few hundred calls stalled for 100-200 ms. A short interval
+    while the import runs hands the GIL back within half a millisecond instead."""
+    default = sys.getswitchinterval()
+    sys.setswitchinterval(min(default, PRELOAD_SWITCH_INTERVAL_S))
+    try:
+        pdf_engine()
+    finally:
+        sys.setswitchinterval(default)
 
 
 class PdfRenderer(QObject):

@@ -36,7 +36,6 @@ from app.services.session import PortalSession
 from app.services.settings import SavedPortal
 from app.services.tasks import TaskRunner
 from app.views.icon_label import IconLabel
-from app.views.pdf_viewer import preload_pdf_engine
 from app.views.theme import icon, named
 
 DEMO = "demo"
@@ -289,10 +288,9 @@ class SignInDialog(QDialog):
             self.password_edit.setFocus()
             return
         self._set_busy(True, "Starting the demo…" if demo else "Signing in…")
-        # The server takes a moment to check a password: load what the signed-in app needs
-        # next meanwhile, off the GUI thread (the keyring for the token, PyMuPDF for "View").
+        # The server takes a moment to check a password: the keyring, which stores the token
+        # right after, loads meanwhile (off the GUI thread, not while the window is being built).
         preload_keyring()
-        preload_pdf_engine()
         if demo and self._demo is not None:
             server = self._demo
             server.start()
