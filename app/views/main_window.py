@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
@@ -38,20 +39,33 @@ from app.services.feeds import PageFetcher
 from app.services.records import Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import SLOW_AFTER_S, TaskRunner
-from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
 from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
-from app.views.proposal_detail import ProposalWindow
 from app.views.requests_tab import RequestsTab
 from app.views.sign_in_dialog import SignInDialog
-from app.views.staff_views import AuditDialog
 from app.views.theme import icon, named
 from app.views.visits_tab import VisitsTab
 from app.views.work_screens import WorkScreens
+
+if TYPE_CHECKING:
+    from app.views.proposal_detail import ProposalWindow
+
+# Windows the first window does not show: imported when first opened, or in the background once
+# the app is idle (with the PDF engine), not before the first window (0.1-0.2 s of start-up).
+DEFERRED_VIEWS = (
+    "app.views.proposal_detail",
+    "app.views.invoice_detail",
+    "app.views.pay_dialog",
+    "app.views.payment_methods_dialog",
+    "app.views.visit_detail",
+    "app.views.request_detail",
+    "app.views.new_request_dialog",
+    "app.views.account_dialogs",
+)
 
 # The PDF engine loads once no request has been in flight for this long (the user is reading),
 # or when a document's detail opens: loading it while lists repopulate competes with them for the
@@ -414,7 +428,7 @@ class MainWindow(QMainWindow):
 
     def _preload_pdf_engine(self) -> None:
         self.runner.busy_changed.disconnect(self._pdf_engine_timer_busy)
-        preload_pdf_engine()
+        preload_pdf_engine(also=DEFERRED_VIEWS)
 
     def _visible_tab_keys(self) -> list[str]:
         return [key for key, tab in self.tabs.items() if self.tab_widget.isTabVisible(self.tab_widget.indexOf(tab))]
@@ -494,6 +508,8 @@ class MainWindow(QMainWindow):
             self.open_proposal(record.id)
 
     def open_proposal(self, proposal_id: int) -> ProposalWindow:
+        from app.views.proposal_detail import ProposalWindow
+
         preload_pdf_engine()  # "View PDF" is likely next; the detail's request gives it a head start
         window = ProposalWindow(self.session, self.runner, proposal_id, self)
         window.signed.connect(lambda _: self.load_tab("proposals"))
@@ -528,6 +544,8 @@ class MainWindow(QMainWindow):
         self.current_tab().focus_search()
 
     def change_password(self) -> None:
+        from app.views.account_dialogs import ChangePasswordDialog
+
         dialog = ChangePasswordDialog(self.session, self.runner, self)
         if dialog.exec() and dialog.new_password:
             self.session.password = dialog.new_password
@@ -535,6 +553,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Your password was changed.", 6000)
 
     def show_about(self) -> None:
+        from app.views.account_dialogs import AboutDialog
+
         AboutDialog(self.session, self.runner, self).exec()
 
     def sign_out(self) -> None:
@@ -576,6 +596,8 @@ class MainWindow(QMainWindow):
         assisting = self.session.assisting
         if assisting is None:
             return
+        from app.views.staff_views import AuditDialog
+
         dialog = AuditDialog(assisting.staff, self.runner, assisting.contact, self)
         self.audit_dialog = dialog
         dialog.finished.connect(dialog.deleteLater)

@@ -7,9 +7,11 @@ the pages in or near the viewport are rendered, and a small cache keeps recent o
 
 from __future__ import annotations
 
+import importlib
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,21 +74,24 @@ def pdf_engine() -> Any:
 _preload_started = threading.Event()
 
 
-def preload_pdf_engine() -> None:
+def preload_pdf_engine(*, also: Sequence[str] = ()) -> None:
     """Imports PyMuPDF on a background thread, so the first "View proposal" or "View invoice"
     does not wait for it (0.2-0.4 s even without the optional modules). Started when the app is
-    idle or a document's detail opens (see MainWindow); only the first call does anything."""
+    idle or a document's detail opens (see MainWindow); only the first call does anything.
+    `also`: modules to import first on the same thread (windows the first one did not need)."""
     if _preload_started.is_set():
         return
     _preload_started.set()
-    threading.Thread(target=_load_pdf_engine_yielding, name="pdf-engine-preload", daemon=True).start()
+    threading.Thread(
+        target=partial(_load_pdf_engine_yielding, tuple(also)), name="pdf-engine-preload", daemon=True
+    ).start()
 
 
 # The GIL switch interval while PyMuPDF loads in the background (Python's default is 5 ms).
 PRELOAD_SWITCH_INTERVAL_S = 0.0005
 
 
-def _load_pdf_engine_yielding() -> None:
+def _load_pdf_engine_yielding(also: tuple[str, ...]) -> None:
     """The import runs Python code for 0.2-0.4 s and holds the GIL for up to the switch interval
     at a time; the GUI thread gives the GIL up on every Qt call, so each of its calls could wait
     that long again, and a repaint of a few hundred calls stalled for 100-200 ms. A short interval
@@ -94,6 +99,8 @@ def _load_pdf_engine_yielding() -> None:
     default = sys.getswitchinterval()
     sys.setswitchinterval(min(default, PRELOAD_SWITCH_INTERVAL_S))
     try:
+        for module in also:
+            importlib.import_module(module)
         pdf_engine()
     finally:
         sys.setswitchinterval(default)

@@ -158,13 +158,15 @@ def test_pdf_engine_leaves_out_the_layout_analyser() -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_app_modules_load_without_keyring_or_pdf_engine() -> None:
-    """Neither is needed for the first window: the keyring loads on first use off the GUI thread,
-    PyMuPDF when the app is idle or a document's detail opens."""
+def test_app_modules_load_without_keyring_pdf_engine_or_detail_windows() -> None:
+    """None is needed for the first window: the keyring loads on first use off the GUI thread,
+    PyMuPDF and the detail windows when the app is idle or a document's detail opens."""
+    later = ("keyring", "pymupdf", "app.views.staff_views", *main_window.DEFERRED_VIEWS)
     code = (
-        "import sys\n"
+        "import importlib, sys\n"
         "import app.views.shell, app.views.main_window, app.views.sign_in_dialog\n"
-        "print(sorted(m for m in ('keyring', 'pymupdf') if m in sys.modules))\n"
+        f"print(sorted(m for m in {later!r} if m in sys.modules))\n"
+        f"for m in {main_window.DEFERRED_VIEWS!r}: importlib.import_module(m)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
@@ -228,7 +230,11 @@ def test_pdf_engine_loads_once_idle_or_when_a_detail_opens(
     """Not with the first lists (it competed with the user's first clicks): after a quiet second,
     or at once when an invoice's detail is asked for ("View invoice" is likely next)."""
     preloads: list[str] = []
-    monkeypatch.setattr(main_window, "preload_pdf_engine", lambda: preloads.append("window"))
+    monkeypatch.setattr(
+        main_window,
+        "preload_pdf_engine",
+        lambda also=(): preloads.append("window" if also == main_window.DEFERRED_VIEWS else "?"),
+    )
     monkeypatch.setattr(invoice_actions, "preload_pdf_engine", lambda: preloads.append("invoice"))
     monkeypatch.setattr(main_window, "PDF_ENGINE_IDLE_MS", 400)
     session = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
