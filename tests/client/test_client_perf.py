@@ -235,7 +235,7 @@ def test_pdf_engine_loads_once_idle_or_when_a_detail_opens(
         "preload_pdf_engine",
         lambda also=(): preloads.append("window" if also == main_window.DEFERRED_VIEWS else "?"),
     )
-    monkeypatch.setattr(invoice_actions, "preload_pdf_engine", lambda: preloads.append("invoice"))
+    monkeypatch.setattr(invoice_actions, "preload_pdf_engine", lambda also=(): preloads.append("invoice"))
     monkeypatch.setattr(main_window, "PDF_ENGINE_IDLE_MS", 400)
     session = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
     window = main_window.MainWindow(session, Accounts(AppSettings(settings_store)))
