@@ -17,7 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QMetaObject, QObject, QPointF, QRectF, QSize, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QMetaObject,
+    QObject,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QThread,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut, QWheelEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -173,7 +185,11 @@ class PdfRenderer(QObject):
 
     @Slot()
     def shutdown(self) -> None:
+        """Runs after the work already queued (a page being rendered finishes first), then ends the thread."""
         self._close()
+        thread = self.thread()
+        if thread is not None:
+            thread.quit()
 
     def _close(self) -> None:
         if self._document is not None:
@@ -735,10 +751,50 @@ class PdfViewer(QWidget):
         _stop(self._thread, self.renderer)
 
 
+class _ThreadReaper(QObject):
+    """Keeps the worker threads being stopped alive until they finished (destroying a running
+    QThread aborts the process) and releases each on the GUI thread once it did."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopping: set[QThread] = set()
+
+    def add(self, thread: QThread) -> None:
+        self.stopping.add(thread)
+        thread.finished.connect(self._finished)  # queued: this object lives on the GUI thread
+
+    @Slot()
+    def _finished(self) -> None:
+        thread = self.sender()
+        if isinstance(thread, QThread) and thread in self.stopping:
+            thread.wait()  # returns at once: finished was emitted as the thread ended
+            self.stopping.discard(thread)
+
+    def wait_for_all(self) -> None:
+        """At quit: the last viewers' threads end before the interpreter tears their objects down."""
+        for thread in list(self.stopping):
+            thread.wait(5000)
+        self.stopping.clear()
+
+
+_reaper: _ThreadReaper | None = None
+
+
 def _stop(thread: QThread, renderer: PdfRenderer, *_: object) -> None:
+    """Asks the worker to close its document and end, without waiting for it here: a page still
+    being rendered (tens of ms, more for a large page) would otherwise hold the GUI thread."""
+    global _reaper
     if not shiboken6.isValid(thread) or not thread.isRunning():
         return
+    if _reaper is None:
+        _reaper = _ThreadReaper()
+        application = QCoreApplication.instance()
+        if application is not None:
+            application.aboutToQuit.connect(_reaper.wait_for_all)
+    if thread in _reaper.stopping:
+        return
+    _reaper.add(thread)
     if shiboken6.isValid(renderer):
-        QMetaObject.invokeMethod(renderer, "shutdown", Qt.ConnectionType.BlockingQueuedConnection)
-    thread.quit()
-    thread.wait(5000)
+        QMetaObject.invokeMethod(renderer, "shutdown", Qt.ConnectionType.QueuedConnection)
+    else:
+        thread.quit()

@@ -27,9 +27,10 @@ from app.services.records import InvoiceSummary, Page, Property, PropertyRef
 from app.services.session import sign_in
 from app.services.settings import AppSettings, SavedPortal
 from app.services.tasks import TaskRunner
-from app.views import invoice_actions, main_window
+from app.views import invoice_actions, main_window, pdf_viewer
 from app.views.list_tab import MAX_AUTO_WIDTH, ListTab
 from app.views.main_window import TAB_SPECS
+from app.views.pdf_window import PdfWindow
 from app.views.property_sidebar import PropertySidebar
 from app.views.sign_in_dialog import SignInDialog
 from tests.client import company
@@ -256,3 +257,29 @@ def test_pdf_engine_loads_once_idle_or_when_a_detail_opens(
     assert preloads == ["window", "invoice"]
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
     window.runner.set_unauthorized_handler(None)
+
+
+def ten_page_pdf() -> bytes:
+    document = pdf_viewer.pdf_engine().open()
+    for number in range(1, 11):
+        document.new_page().insert_text((72, 72), f"Page {number}")
+    data: bytes = document.tobytes()
+    document.close()
+    return data
+
+
+def test_closing_the_viewer_never_waits_for_a_render(qtbot: QtBot) -> None:
+    """The worker may be inside PyMuPDF (here: held at its lock) when the window closes; the GUI
+    thread asks it to stop and goes on, and the thread ends once its work is done."""
+    window = PdfWindow("Ten pages", ten_page_pdf(), "ten.pdf")
+    window.show()
+    qtbot.waitUntil(lambda: window.viewer._shown, timeout=10000)
+    viewer = window.viewer
+    thread = viewer._thread
+    with pdf_viewer.MUPDF_LOCK:
+        viewer._render_requested.emit(viewer._generation, 9, 2.0)
+        begun = time.perf_counter()
+        window.close()
+        assert time.perf_counter() - begun < 0.5
+        assert thread.isRunning()
+    qtbot.waitUntil(lambda: not thread.isRunning(), timeout=5000)
