@@ -24,8 +24,8 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.services import session as sessions
 from app.services.accounts import Accounts
-from app.services.credentials import MemoryKeyring
 from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DEMO_STAFF_EMAIL, DemoServer
+from app.services.memory_keyring import MemoryKeyring
 from app.services.settings import AppSettings
 from app.services.tasks import BackgroundOp, TaskRunner
 from app.views.main_window import MainWindow

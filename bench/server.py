@@ -44,6 +44,7 @@ class Api:
         self.port = port
         self.base = f"/portal/{branch}/api/v1"
         self.headers: dict[str, str] = {}
+        self.token: str | None = None
         self._conn = http.client.HTTPConnection(HOST, port, timeout=120)
 
     def close(self) -> None:
@@ -84,7 +85,8 @@ class Api:
         answer = self.call("POST", "/auth/login", body={"email": email, "password": password})
         if answer.status != 200:
             raise RuntimeError(f"sign-in as {email} failed: {answer.status} {answer.body[:200]!r}")
-        self.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+        self.token = str(answer.json()["token"])
+        self.headers["Authorization"] = f"Bearer {self.token}"
 
 
 @contextmanager

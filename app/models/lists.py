@@ -19,7 +19,17 @@ class MoneyTableModel(PagedTableModel):
 
     def __init__(self, columns: list[Column], currency: str, parent: QObject | None) -> None:
         super().__init__(columns, parent)
-        self.currency = currency
+        self._currency = currency
+
+    @property
+    def currency(self) -> str:
+        return self._currency
+
+    @currency.setter
+    def currency(self, currency: str) -> None:
+        if currency != self._currency:
+            self._currency = currency
+            self.forget_texts()
 
     def money(self, amount: Decimal) -> str:
         return money_text(amount, self.currency)

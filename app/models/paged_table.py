@@ -25,6 +25,12 @@ from app.services.records import Page
 Index = QModelIndex | QPersistentModelIndex
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+# data() runs for every visible cell, several roles each, on every repaint: the roles as plain
+# ints, because each access to a Qt or IntEnum member costs more than the comparison itself.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_RECORD, _ID, _STATUS, _SORT = int(Role.RECORD), int(Role.ID), int(Role.STATUS), int(Role.SORT)
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,9 @@ class PagedTableModel(QAbstractTableModel):
         self._has_more = False
         self._waiting_for_more = False
         self._sort: tuple[int, Qt.SortOrder] | None = None
+        # Each cell's text, formatted once (money, dates, joined services) rather than on every
+        # repaint; keyed by the record's identity, so sorting and later pages keep it valid.
+        self._texts: dict[tuple[int, int], str] = {}
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -70,8 +79,13 @@ class PagedTableModel(QAbstractTableModel):
 
     # -- feeding -----------------------------------------------------------------------
 
+    def forget_texts(self) -> None:
+        """The cells' texts depend on more than their records (e.g. the currency) and changed."""
+        self._texts.clear()
+
     def set_page(self, page: Page[Any]) -> None:
         self.beginResetModel()
+        self._texts.clear()
         self._rows = list(page.items)
         self._accept(page)
         self._apply_sort()
@@ -93,6 +107,7 @@ class PagedTableModel(QAbstractTableModel):
 
     def clear(self) -> None:
         self.beginResetModel()
+        self._texts.clear()
         self._rows = []
         self._total = 0
         self._has_more = False
@@ -133,24 +148,33 @@ class PagedTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = index.row()  # -1 for an invalid index
+        if not 0 <= row < len(self._rows):
             return None
-        item = self._rows[index.row()]
-        column = self._columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(item)
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if column.numeric else _LEFT
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return column.tooltip(item) if column.tooltip else None
-        if role == Role.RECORD:
+        item = self._rows[row]
+        if role == _DISPLAY:
+            key = (id(item), index.column())
+            text = self._texts.get(key)
+            if text is None:
+                column = self._columns[key[1]]
+                text = column.text(item)
+                if column.status is None:  # a status may depend on the day ("overdue"): never kept
+                    self._texts[key] = text
+            return text
+        if role == _ALIGNMENT:
+            return _RIGHT if self._columns[index.column()].numeric else _LEFT
+        if role == _STATUS:
+            status = self._columns[index.column()].status
+            return status(item) if status else None
+        if role == _RECORD:
             return item
-        if role == Role.ID:
+        if role == _ID:
             return item.id
-        if role == Role.STATUS:
-            return column.status(item) if column.status else None
-        if role == Role.SORT:
-            return column.sort_key(item)
+        if role == _TOOLTIP:
+            tooltip = self._columns[index.column()].tooltip
+            return tooltip(item) if tooltip else None
+        if role == _SORT:
+            return self._columns[index.column()].sort_key(item)
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

@@ -18,12 +18,21 @@ class Accounts:
         self._unlisted_origins.add(origin)
 
     def signed_in(self, session: PortalSession, *, remember_password: bool) -> None:
+        self.store_secrets(session, remember_password=remember_password)
+        self.remember_portal(session)
+
+    def store_secrets(self, session: PortalSession, *, remember_password: bool) -> None:
+        """The keyring half of `signed_in`: blocking (an OS keyring may be slow or ask to unlock),
+        so a window runs it in the background; it touches no settings, which stay on the GUI thread."""
         self.credentials.save(
             session.portal_url,
             session.email,
             token=session.token,
             password=session.password if remember_password else None,
         )
+
+    def remember_portal(self, session: PortalSession) -> None:
+        """The settings half of `signed_in`: the portal list of the sign-in dialog."""
         if not any(session.portal_url.startswith(origin + "/") for origin in self._unlisted_origins):
             self.settings.remember_portal(SavedPortal(session.portal_url, session.config.branch.name, session.email))
 

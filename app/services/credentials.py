@@ -3,15 +3,18 @@
 The session token is always kept (so the next start can skip the password); the password only
 when the user ticked "Remember me". Keyring failures (no backend on a headless box, a locked
 wallet) must never stop a sign-in, so they are logged and treated as "nothing stored".
+
+The keyring package is imported on first use, not with this module: importing it costs about
+0.1 s (importlib metadata, jaraco) and finding the OS backend more, none of which the first
+window needs. The GUI thread should not call this store: run it through a TaskRunner, or
+`preload_keyring()` while waiting for the network anyway.
 """
 
 from __future__ import annotations
 
 import logging
-
-import keyring
-from keyring.backend import KeyringBackend
-from keyring.errors import KeyringError, PasswordDeleteError
+import threading
+from types import ModuleType
 
 log = logging.getLogger(__name__)
 
@@ -22,24 +25,29 @@ def _account(portal_url: str, email: str, kind: str) -> str:
     return f"{kind}:{email.strip().lower()}@{portal_url}"
 
 
-class MemoryKeyring(KeyringBackend):
-    """Process-local backend for tests and smoke runs, which must not touch the user's keyring."""
+def _keyring() -> ModuleType:
+    import keyring
 
-    priority = 1  # type: ignore[assignment]
+    return keyring
 
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._items: dict[tuple[str, str], str] = {}
 
-    def get_password(self, service: str, username: str) -> str | None:
-        return self._items.get((service, username))
+def _errors() -> ModuleType:
+    import keyring.errors
 
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self._items[(service, username)] = password
+    return keyring.errors
 
-    def delete_password(self, service: str, username: str) -> None:
-        if self._items.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
+
+def preload_keyring() -> None:
+    """Imports the keyring package and finds its backend on a background thread, e.g. while the
+    server checks a password: the sign-in then stores its token without that wait."""
+
+    def load() -> None:
+        try:
+            _keyring().get_keyring()
+        except Exception as exc:  # a broken backend is reported when it is used; this is only a head start
+            log.debug("keyring preload failed: %s", type(exc).__name__)
+
+    threading.Thread(target=load, name="keyring-preload", daemon=True).start()
 
 
 class CredentialStore:
@@ -63,21 +71,23 @@ class CredentialStore:
 
     def _get(self, account: str) -> str | None:
         try:
-            return keyring.get_password(SERVICE, account)
-        except KeyringError as exc:
+            secret: str | None = _keyring().get_password(SERVICE, account)
+            return secret
+        except _errors().KeyringError as exc:
             log.warning("keyring unavailable, nothing read: %s", type(exc).__name__)
             return None
 
     def _set(self, account: str, secret: str) -> None:
         try:
-            keyring.set_password(SERVICE, account, secret)
-        except KeyringError as exc:
+            _keyring().set_password(SERVICE, account, secret)
+        except _errors().KeyringError as exc:
             log.warning("keyring unavailable, nothing stored: %s", type(exc).__name__)
 
     def _delete(self, account: str) -> None:
+        errors = _errors()
         try:
-            keyring.delete_password(SERVICE, account)
-        except PasswordDeleteError:
+            _keyring().delete_password(SERVICE, account)
+        except errors.PasswordDeleteError:
             pass
-        except KeyringError as exc:
+        except errors.KeyringError as exc:
             log.warning("keyring unavailable, nothing deleted: %s", type(exc).__name__)

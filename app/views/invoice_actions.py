@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt
@@ -15,10 +16,13 @@ from app.services.errors import PortalError
 from app.services.records import InvoiceSummary
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
-from app.views.invoice_detail import InvoiceDetailDialog
 from app.views.list_tab import ListTab
-from app.views.pay_dialog import PayDialog
-from app.views.payment_methods_dialog import ManagePaymentsDialog
+from app.views.pdf_viewer import preload_pdf_engine
+
+if TYPE_CHECKING:  # imported when first opened, or in the background once the app is idle
+    from app.views.invoice_detail import InvoiceDetailDialog
+    from app.views.pay_dialog import PayDialog
+    from app.views.payment_methods_dialog import ManagePaymentsDialog
 
 MAX_SELECTED = 100
 
@@ -71,6 +75,9 @@ class InvoiceActions(QObject):
     def open_invoice(self, record: object) -> None:
         if not isinstance(record, InvoiceSummary):
             return
+        # While the detail's request is out: its window's module, and PyMuPDF ("View invoice" is
+        # likely next), unless the app was idle long enough to load them already.
+        preload_pdf_engine(also=("app.views.invoice_detail",))
         client = self._session().client
         self._runner.run(lambda: client.invoice(record.id), self._detail_loaded, self._failed)
 
@@ -81,6 +88,8 @@ class InvoiceActions(QObject):
         self.pay(invoices)
 
     def show_detail(self, invoice: InvoiceDetail) -> InvoiceDetailDialog:
+        from app.views.invoice_detail import InvoiceDetailDialog
+
         dialog = InvoiceDetailDialog(self._session(), self._runner, invoice, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.pay_requested.connect(lambda detail: self.pay([detail], dialog.pay_parent()))
@@ -105,6 +114,8 @@ class InvoiceActions(QObject):
         self._runner.run(lambda: [client.invoice(i.id) for i in due], self._selection_loaded, self._failed)
 
     def pay(self, invoices: Sequence[InvoiceDetail], parent: QWidget | None = None) -> PayDialog:
+        from app.views.pay_dialog import PayDialog
+
         dialog = PayDialog(self._session(), self._runner, invoices, parent or self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.paid.connect(lambda _: self._after_payment())
@@ -117,6 +128,8 @@ class InvoiceActions(QObject):
         self._paid()
 
     def manage_payments(self) -> ManagePaymentsDialog:
+        from app.views.payment_methods_dialog import ManagePaymentsDialog
+
         dialog = ManagePaymentsDialog(self._session(), self._runner, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()

@@ -7,8 +7,9 @@ import sys
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -38,24 +39,38 @@ from app.services.feeds import PageFetcher
 from app.services.records import Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import SLOW_AFTER_S, TaskRunner
-from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
 from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
-from app.views.proposal_detail import ProposalWindow
 from app.views.requests_tab import RequestsTab
 from app.views.sign_in_dialog import SignInDialog
-from app.views.staff_views import AuditDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
 from app.views.work_screens import WorkScreens
 
-# After the first lists are on screen: loading the PDF engine meanwhile would compete with them
-# for the CPU and the GIL.
-PDF_ENGINE_PRELOAD_MS = 200
+if TYPE_CHECKING:
+    from app.views.proposal_detail import ProposalWindow
+
+# Windows the first window does not show: imported when first opened, or in the background once
+# the app is idle (with the PDF engine), not before the first window (0.1-0.2 s of start-up).
+DEFERRED_VIEWS = (
+    "app.views.proposal_detail",
+    "app.views.invoice_detail",
+    "app.views.pay_dialog",
+    "app.views.payment_methods_dialog",
+    "app.views.visit_detail",
+    "app.views.request_detail",
+    "app.views.new_request_dialog",
+    "app.views.account_dialogs",
+)
+
+# The PDF engine loads once no request has been in flight for this long (the user is reading),
+# or when a document's detail opens: loading it while lists repopulate competes with them for the
+# CPU and the GIL (0.2-0.4 s of import), which showed as stalls of the user's first clicks.
+PDF_ENGINE_IDLE_MS = 1000
 
 TAB_SPECS = (
     TabSpec(
@@ -113,6 +128,14 @@ TAB_CLASSES: dict[str, type[ListTab]] = {"visits": VisitsTab, "requests": Reques
 NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
 
 
+def _let_events_through() -> None:
+    """Runs what is due on the GUI thread (timers, paints of other windows, answers that
+    arrived) between the window's construction steps: built in one go it held the GUI thread for
+    50-60 ms of CPU, 150-200 ms on a loaded machine. Not user input: nothing may reach a
+    half-built window, and no request is sent before `set_session` at the end."""
+    QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+
+
 class MainWindow(QMainWindow):
     signed_out = Signal()
     assist_ended = Signal(str)  # why, for the Find customer screen
@@ -138,8 +161,9 @@ class MainWindow(QMainWindow):
         self.runner.unreachable.connect(self.monitor.lost)
         self.runner.answered.connect(self.monitor.answered)
         self.runner.slow_changed.connect(self.monitor.set_slow)
-        # The PDF engine loads while the user reads the first lists.
-        self.runner.busy_changed.connect(self._preload_pdf_engine)
+        self._pdf_engine_timer = QTimer(self, singleShot=True, interval=PDF_ENGINE_IDLE_MS)
+        self._pdf_engine_timer.timeout.connect(self._preload_pdf_engine)
+        self.runner.busy_changed.connect(self._pdf_engine_timer_busy)
         self.monitor.restored.connect(self._connection_restored)
         self.reauth_dialog: SignInDialog | None = None
         self.audit_dialog: QWidget | None = None
@@ -170,6 +194,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
 
         self.properties_model = PropertiesModel(self)
+        _let_events_through()
         self.sidebar = PropertySidebar(self.properties_model, splitter)
         self.sidebar.setMinimumWidth(270)
         self.sidebar.setMaximumWidth(440)
@@ -191,6 +216,7 @@ class MainWindow(QMainWindow):
         # made anywhere else, the move restyles the whole tab a second time.
         tab_pages = self.tab_widget.findChild(QStackedWidget, "qt_tabwidget_stackedwidget") or self.tab_widget
         for spec in TAB_SPECS:
+            _let_events_through()
             tab = TAB_CLASSES.get(spec.key, ListTab)(spec, models[spec.key], self.runner, tab_pages)
             tab.filter_changed.connect(lambda key=spec.key: self.load_tab(key))
             tab.item_activated.connect(lambda record, key=spec.key: self.open_item(key, record))
@@ -223,6 +249,7 @@ class MainWindow(QMainWindow):
         self.manage_payments_action.triggered.connect(self.invoice_actions.manage_payments)
         self._install_shortcuts()
         self._restore_layout()
+        _let_events_through()
         self.set_session(session)
         # Keyboard users start in the current list's search box, not on the first header button
         # (the table itself is hidden behind "Loading…" until its first page arrives).
@@ -423,10 +450,15 @@ class MainWindow(QMainWindow):
             self._setting_session = False
         self.reload_all()
 
-    def _preload_pdf_engine(self, busy: bool) -> None:
-        if not busy:
-            self.runner.busy_changed.disconnect(self._preload_pdf_engine)
-            QTimer.singleShot(PDF_ENGINE_PRELOAD_MS, preload_pdf_engine)
+    def _pdf_engine_timer_busy(self, busy: bool) -> None:
+        if busy:
+            self._pdf_engine_timer.stop()
+        else:
+            self._pdf_engine_timer.start()
+
+    def _preload_pdf_engine(self) -> None:
+        self.runner.busy_changed.disconnect(self._pdf_engine_timer_busy)
+        preload_pdf_engine(also=DEFERRED_VIEWS)
 
     def _visible_tab_keys(self) -> list[str]:
         return [key for key, tab in self.tabs.items() if self.tab_widget.isTabVisible(self.tab_widget.indexOf(tab))]
@@ -506,6 +538,9 @@ class MainWindow(QMainWindow):
             self.open_proposal(record.id)
 
     def open_proposal(self, proposal_id: int) -> ProposalWindow:
+        from app.views.proposal_detail import ProposalWindow
+
+        preload_pdf_engine()  # "View PDF" is likely next; the detail's request gives it a head start
         window = ProposalWindow(self.session, self.runner, proposal_id, self)
         window.signed.connect(lambda _: self.load_tab("proposals"))
         window.show()
@@ -539,6 +574,8 @@ class MainWindow(QMainWindow):
         self.current_tab().focus_search()
 
     def change_password(self) -> None:
+        from app.views.account_dialogs import ChangePasswordDialog
+
         dialog = ChangePasswordDialog(self.session, self.runner, self)
         if dialog.exec() and dialog.new_password:
             self.session.password = dialog.new_password
@@ -546,6 +583,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Your password was changed.", 6000)
 
     def show_about(self) -> None:
+        from app.views.account_dialogs import AboutDialog
+
         AboutDialog(self.session, self.runner, self).exec()
 
     def sign_out(self) -> None:
@@ -587,6 +626,8 @@ class MainWindow(QMainWindow):
         assisting = self.session.assisting
         if assisting is None:
             return
+        from app.views.staff_views import AuditDialog
+
         dialog = AuditDialog(assisting.staff, self.runner, assisting.contact, self)
         self.audit_dialog = dialog
         dialog.finished.connect(dialog.deleteLater)

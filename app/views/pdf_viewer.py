@@ -7,15 +7,29 @@ the pages in or near the viewport are rendered, and a small cache keeps recent o
 
 from __future__ import annotations
 
+import importlib
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QMetaObject, QObject, QPointF, QRectF, QSize, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QCoreApplication,
+    QMetaObject,
+    QObject,
+    QPointF,
+    QRectF,
+    QSize,
+    Qt,
+    QThread,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut, QWheelEvent
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -71,10 +85,39 @@ def pdf_engine() -> Any:
     return pymupdf
 
 
-def preload_pdf_engine() -> None:
-    """Imports PyMuPDF on a background thread once the window is up, so the first "View proposal"
-    or "View invoice" does not wait for it (0.2-0.4 s even without the optional modules)."""
-    threading.Thread(target=pdf_engine, name="pdf-engine-preload", daemon=True).start()
+_preload_started = threading.Event()
+
+
+def preload_pdf_engine(*, also: Sequence[str] = ()) -> None:
+    """Imports PyMuPDF on a background thread, so the first "View proposal" or "View invoice"
+    does not wait for it (0.2-0.4 s even without the optional modules). Started when the app is
+    idle or a document's detail opens (see MainWindow); only the first call does anything.
+    `also`: modules to import first on the same thread (windows the first one did not need)."""
+    if _preload_started.is_set():
+        return
+    _preload_started.set()
+    threading.Thread(
+        target=partial(_load_pdf_engine_yielding, tuple(also)), name="pdf-engine-preload", daemon=True
+    ).start()
+
+
+# The GIL switch interval while PyMuPDF loads in the background (Python's default is 5 ms).
+PRELOAD_SWITCH_INTERVAL_S = 0.0005
+
+
+def _load_pdf_engine_yielding(also: tuple[str, ...]) -> None:
+    """The import runs Python code for 0.2-0.4 s and holds the GIL for up to the switch interval
+    at a time; the GUI thread gives the GIL up on every Qt call, so each of its calls could wait
+    that long again, and a repaint of a few hundred calls stalled for 100-200 ms. A short interval
+    while the import runs hands the GIL back within half a millisecond instead."""
+    default = sys.getswitchinterval()
+    sys.setswitchinterval(min(default, PRELOAD_SWITCH_INTERVAL_S))
+    try:
+        for module in also:
+            importlib.import_module(module)
+        pdf_engine()
+    finally:
+        sys.setswitchinterval(default)
 
 
 class PdfRenderer(QObject):
@@ -144,7 +187,11 @@ class PdfRenderer(QObject):
 
     @Slot()
     def shutdown(self) -> None:
+        """Runs after the work already queued (a page being rendered finishes first), then ends the thread."""
         self._close()
+        thread = self.thread()
+        if thread is not None:
+            thread.quit()
 
     def _close(self) -> None:
         if self._document is not None:
@@ -708,10 +755,50 @@ class PdfViewer(QWidget):
         _stop(self._thread, self.renderer)
 
 
+class _ThreadReaper(QObject):
+    """Keeps the worker threads being stopped alive until they finished (destroying a running
+    QThread aborts the process) and releases each on the GUI thread once it did."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stopping: set[QThread] = set()
+
+    def add(self, thread: QThread) -> None:
+        self.stopping.add(thread)
+        thread.finished.connect(self._finished)  # queued: this object lives on the GUI thread
+
+    @Slot()
+    def _finished(self) -> None:
+        thread = self.sender()
+        if isinstance(thread, QThread) and thread in self.stopping:
+            thread.wait()  # returns at once: finished was emitted as the thread ended
+            self.stopping.discard(thread)
+
+    def wait_for_all(self) -> None:
+        """At quit: the last viewers' threads end before the interpreter tears their objects down."""
+        for thread in list(self.stopping):
+            thread.wait(5000)
+        self.stopping.clear()
+
+
+_reaper: _ThreadReaper | None = None
+
+
 def _stop(thread: QThread, renderer: PdfRenderer, *_: object) -> None:
+    """Asks the worker to close its document and end, without waiting for it here: a page still
+    being rendered (tens of ms, more for a large page) would otherwise hold the GUI thread."""
+    global _reaper
     if not shiboken6.isValid(thread) or not thread.isRunning():
         return
+    if _reaper is None:
+        _reaper = _ThreadReaper()
+        application = QCoreApplication.instance()
+        if application is not None:
+            application.aboutToQuit.connect(_reaper.wait_for_all)
+    if thread in _reaper.stopping:
+        return
+    _reaper.add(thread)
     if shiboken6.isValid(renderer):
-        QMetaObject.invokeMethod(renderer, "shutdown", Qt.ConnectionType.BlockingQueuedConnection)
-    thread.quit()
-    thread.wait(5000)
+        QMetaObject.invokeMethod(renderer, "shutdown", Qt.ConnectionType.QueuedConnection)
+    else:
+        thread.quit()

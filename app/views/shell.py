@@ -3,6 +3,8 @@ demo server's lifetime."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication, QDialog
 
@@ -14,7 +16,9 @@ from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
-from app.views.staff_views import FindCustomerWindow
+
+if TYPE_CHECKING:  # office staff only: imported when a staff member signs in
+    from app.views.staff_views import FindCustomerWindow
 
 
 class AppShell(QObject):
@@ -76,7 +80,10 @@ class AppShell(QObject):
             self._app.quit()
 
     def open_window(self, session: PortalSession, *, remember: bool) -> None:
-        self.accounts.signed_in(session, remember_password=remember)
+        self.accounts.remember_portal(session)
+        # The keyring write runs beside the window's construction, never in its way.
+        accounts = self.accounts
+        self.runner.run(lambda: accounts.store_secrets(session, remember_password=remember), lambda _: None)
         if session.is_staff:
             self.open_find_customer(session)
             return
@@ -89,6 +96,8 @@ class AppShell(QObject):
 
     def open_find_customer(self, session: PortalSession) -> None:
         """Staff start at "Find customer"; a customer's portal opens in the normal main window."""
+        from app.views.staff_views import FindCustomerWindow
+
         find = FindCustomerWindow(session)
         find.assist_opened.connect(self._assist_opened)
         find.signed_out.connect(self._staff_signed_out)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.models.formatting import display_locale
 from app.services import session as sessions
 from app.services.accounts import Accounts
+from app.services.credentials import preload_keyring
 from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer
 from app.services.errors import (
     InvalidPortalUrlError,
@@ -220,13 +221,27 @@ class SignInDialog(QDialog):
         choice = self.portal_combo.currentData()
         if isinstance(choice, SavedPortal):
             self.email_edit.setText(choice.email)
-            remembered = self._accounts.remembered_password(choice.url, choice.email)
-            self.password_edit.setText(remembered or "")
-            self.remember_check.setChecked(remembered is not None)
+            self.password_edit.clear()
+            self.remember_check.setChecked(False)
+            self._fill_remembered_password(choice)
         elif choice == DEMO:
             self.email_edit.setText(DEMO_EMAIL)
             self.password_edit.setText(DEMO_PASSWORD)
         self._update_portal_fields()
+
+    def _fill_remembered_password(self, choice: SavedPortal) -> None:
+        """The keyring is read on a worker thread (finding its backend alone takes hundreds of
+        ms, and an OS keyring may ask to unlock). The answer fills the form only if that portal
+        is still the one chosen and nothing was typed meanwhile."""
+        accounts = self._accounts
+
+        def found(remembered: str | None) -> None:
+            if remembered is None or self.portal_combo.currentData() != choice or self.password_edit.text():
+                return
+            self.password_edit.setText(remembered)
+            self.remember_check.setChecked(True)
+
+        self._runner.run(lambda: accounts.remembered_password(choice.url, choice.email), found)
 
     def _update_portal_fields(self) -> None:
         choice = self.portal_combo.currentData()
@@ -273,6 +288,9 @@ class SignInDialog(QDialog):
             self.password_edit.setFocus()
             return
         self._set_busy(True, "Starting the demo…" if demo else "Signing in…")
+        # The server takes a moment to check a password: the keyring, which stores the token
+        # right after, loads meanwhile (off the GUI thread, not while the window is being built).
+        preload_keyring()
         if demo and self._demo is not None:
             server = self._demo
             server.start()

@@ -12,10 +12,12 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDialog, QWidget
 
 from app.services.records import Property, RequestSummary, VisitSummary
-from app.views.new_request_dialog import NewRequestDialog
-from app.views.request_detail import RequestDetailDialog
 from app.views.requests_tab import RequestsTab
-from app.views.visit_detail import VisitDetailDialog
+
+if TYPE_CHECKING:  # imported when first opened, or in the background once the app is idle
+    from app.views.new_request_dialog import NewRequestDialog
+    from app.views.request_detail import RequestDetailDialog
+    from app.views.visit_detail import VisitDetailDialog
 
 if TYPE_CHECKING:
     from app.views.main_window import MainWindow
@@ -38,6 +40,8 @@ class WorkScreens(QObject):
         key = (self.window.session.portal_url, visit.id)
         dialog = self.visit_dialogs.get(key)
         if dialog is None:
+            from app.views.visit_detail import VisitDetailDialog
+
             dialog = VisitDetailDialog(self.window.session.client, self.window.runner, visit, self.window)
             self.visit_dialogs[key] = dialog
         else:
@@ -50,6 +54,8 @@ class WorkScreens(QObject):
         key = (session.portal_url, request.id)
         dialog = self.request_dialogs.get(key)
         if dialog is None:
+            from app.views.request_detail import RequestDetailDialog
+
             dialog = RequestDetailDialog(session.client, self.window.runner, request, session.user.name, self.window)
             dialog.posted.connect(lambda _comment: self.window.load_tab("requests"))
             self.request_dialogs[key] = dialog
@@ -66,6 +72,8 @@ class WorkScreens(QObject):
         model = self.window.properties_model
         selected = set(model.selected_ids())
         choices: list[Property] = [p for p in model.properties if p.id in selected] or list(model.properties)
+        from app.views.new_request_dialog import NewRequestDialog
+
         dialog = NewRequestDialog(self.window.session.client, self.window.runner, choices, self.window)
         dialog.finished.connect(lambda result: self._new_request_finished(dialog, result))
         self.new_request_dialog = dialog

@@ -50,7 +50,7 @@ def test_small_run_imports_serves_measures_and_writes_results(tmp_path: Path) ->
     assert all({"name", "value", "limit", "unit"} <= set(t) for t in results["targets"])
     assert any(t["name"].startswith("balance") for t in results["targets"])
     client = {t["name"]: t for t in results["targets"] if t["name"].startswith("client: ")}
-    assert len(client) == 5 and all(t["value"] is not None and t["value"] > 0 for t in client.values()), results[
+    assert len(client) == 6 and all(t["value"] is not None and t["value"] > 0 for t in client.values()), results[
         "client_probe"
     ]
     probe = results["client_probe"]

@@ -18,7 +18,7 @@ import keyring  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 
-from app.services.credentials import MemoryKeyring  # noqa: E402
+from app.services.memory_keyring import MemoryKeyring  # noqa: E402
 
 keyring.set_keyring(MemoryKeyring())
 QCoreApplication.setOrganizationName("PortalDeskTests")

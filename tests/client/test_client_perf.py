@@ -1,28 +1,40 @@
 """What keeps the window quick at a large customer's size (issue 8): the sidebar with 1,000
-properties, column fitting without a size hint per cell, and the PDF engine's lean import."""
+properties, column fitting without a size hint per cell, cell texts formatted once, the PDF
+engine's lean import and when it loads, and the keyring kept off the GUI thread."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from datetime import date, timedelta
 from decimal import Decimal
 
+import keyring
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QHeaderView
 from pytestqt.qtbot import QtBot
 
+from app.models import lists
 from app.models.lists import InvoicesModel
 from app.models.properties import PropertiesModel
 from app.models.roles import Role
+from app.services.accounts import Accounts
+from app.services.memory_keyring import MemoryKeyring
 from app.services.records import InvoiceSummary, Page, Property, PropertyRef
+from app.services.session import sign_in
+from app.services.settings import AppSettings, SavedPortal
 from app.services.tasks import TaskRunner
+from app.views import invoice_actions, main_window, pdf_viewer
 from app.views.list_tab import MAX_AUTO_WIDTH, ListTab
 from app.views.main_window import TAB_SPECS
+from app.views.pdf_window import PdfWindow
 from app.views.property_sidebar import PropertySidebar
-from tests.client.live_server import ROOT
+from app.views.sign_in_dialog import SignInDialog
+from tests.client import company
+from tests.client.live_server import ROOT, LivePortal
 
 pytestmark = pytest.mark.gui
 
@@ -147,3 +159,129 @@ def test_pdf_engine_leaves_out_the_layout_analyser() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_app_modules_load_without_keyring_pdf_engine_or_detail_windows() -> None:
+    """None is needed for the first window: the keyring loads on first use off the GUI thread,
+    PyMuPDF and the detail windows when the app is idle or a document's detail opens."""
+    later = ("keyring", "pymupdf", "app.views.staff_views", *main_window.DEFERRED_VIEWS)
+    code = (
+        "import importlib, sys\n"
+        "import app.views.shell, app.views.main_window, app.views.sign_in_dialog\n"
+        f"print(sorted(m for m in {later!r} if m in sys.modules))\n"
+        f"for m in {main_window.DEFERRED_VIEWS!r}: importlib.import_module(m)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+class ThreadRecordingKeyring(MemoryKeyring):
+    def __init__(self) -> None:
+        super().__init__()
+        self.read_on: list[str] = []
+
+    def get_password(self, service: str, username: str) -> str | None:
+        self.read_on.append(threading.current_thread().name)
+        return super().get_password(service, username)
+
+
+def test_saved_portal_password_is_read_off_the_gui_thread(qtbot: QtBot, settings_store: QSettings) -> None:
+    backend = ThreadRecordingKeyring()
+    keyring.set_keyring(backend)
+    url = "http://127.0.0.1:9/portal/east"
+    accounts = Accounts(AppSettings(settings_store))
+    accounts.credentials.save(url, "morgan@example.com", token="t", password="remembered-1")
+    accounts.settings.remember_portal(SavedPortal(url, "East Branch", "morgan@example.com"))
+    dialog = SignInDialog(accounts)
+    qtbot.addWidget(dialog)
+    assert dialog.email_edit.text() == "morgan@example.com"
+    qtbot.waitUntil(lambda: dialog.password_edit.text() == "remembered-1", timeout=5000)
+    assert dialog.remember_check.isChecked()
+    assert backend.read_on and threading.main_thread().name not in backend.read_on
+
+
+def test_list_cells_are_formatted_once_and_follow_the_currency(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    formatted: list[Decimal] = []
+    real_money_text = lists.money_text
+
+    def counting_money_text(amount: Decimal, currency: str) -> str:
+        formatted.append(amount)
+        return real_money_text(amount, currency)
+
+    monkeypatch.setattr(lists, "money_text", counting_money_text)
+    model = InvoicesModel("USD")
+    model.set_page(Page(items=(invoice(1, "INV-001"),), next_cursor=None, total=1))
+    total = model.index(0, model.column_index("total"))
+    first = total.data(Qt.ItemDataRole.DisplayRole)
+    assert "$" in first
+    for _ in range(5):  # repaints
+        assert total.data(Qt.ItemDataRole.DisplayRole) == first
+    assert len(formatted) == 1
+    model.currency = "EUR"
+    assert "€" in total.data(Qt.ItemDataRole.DisplayRole)
+    # A new page is formatted afresh.
+    model.set_page(Page(items=(invoice(1, "INV-001"),), next_cursor=None, total=1))
+    total.data(Qt.ItemDataRole.DisplayRole)
+    assert len(formatted) == 3
+
+
+def test_pdf_engine_loads_once_idle_or_when_a_detail_opens(
+    qtbot: QtBot, live_portal: LivePortal, settings_store: QSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not with the first lists (it competed with the user's first clicks): after a quiet second,
+    or at once when an invoice's detail is asked for ("View invoice" is likely next)."""
+    preloads: list[str] = []
+    monkeypatch.setattr(
+        main_window,
+        "preload_pdf_engine",
+        lambda also=(): preloads.append("window" if also == main_window.DEFERRED_VIEWS else "?"),
+    )
+    monkeypatch.setattr(invoice_actions, "preload_pdf_engine", lambda also=(): preloads.append("invoice"))
+    monkeypatch.setattr(main_window, "PDF_ENGINE_IDLE_MS", 400)
+    session = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
+    window = main_window.MainWindow(session, Accounts(AppSettings(settings_store)))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
+    assert preloads == []
+    window.reload_all()  # busy again: the quiet second starts over
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
+    assert preloads == []
+    qtbot.waitUntil(lambda: preloads == ["window"], timeout=3000)
+    window.reload_all()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
+    qtbot.wait(600)
+    assert preloads == ["window"]  # once
+    invoices = window.tabs["invoices"].model
+    window.invoice_actions.open_invoice(invoices.record(0))
+    assert preloads == ["window", "invoice"]
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
+    window.runner.set_unauthorized_handler(None)
+
+
+def ten_page_pdf() -> bytes:
+    document = pdf_viewer.pdf_engine().open()
+    for number in range(1, 11):
+        document.new_page().insert_text((72, 72), f"Page {number}")
+    data: bytes = document.tobytes()
+    document.close()
+    return data
+
+
+def test_closing_the_viewer_never_waits_for_a_render(qtbot: QtBot) -> None:
+    """The worker may be inside PyMuPDF (here: held at its lock) when the window closes; the GUI
+    thread asks it to stop and goes on, and the thread ends once its work is done."""
+    window = PdfWindow("Ten pages", ten_page_pdf(), "ten.pdf")
+    window.show()
+    qtbot.waitUntil(lambda: window.viewer._shown, timeout=10000)
+    viewer = window.viewer
+    thread = viewer._thread
+    with pdf_viewer.MUPDF_LOCK:
+        viewer._render_requested.emit(viewer._generation, 9, 2.0)
+        begun = time.perf_counter()
+        window.close()
+        assert time.perf_counter() - begun < 0.5
+        assert thread.isRunning()
+    qtbot.waitUntil(lambda: not thread.isRunning(), timeout=5000)

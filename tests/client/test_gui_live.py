@@ -19,8 +19,9 @@ from pytestqt.qtbot import QtBot
 from app.models.formatting import money_text
 from app.models.roles import Role
 from app.services.accounts import Accounts
-from app.services.credentials import SERVICE, MemoryKeyring
+from app.services.credentials import SERVICE
 from app.services.demo_server import free_port
+from app.services.memory_keyring import MemoryKeyring
 from app.services.portal_client import PortalClient
 from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
