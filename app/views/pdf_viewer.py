@@ -369,7 +369,7 @@ class PdfViewer(QWidget):
         self.page_spin.setKeyboardTracking(False)
         self.page_spin.valueChanged.connect(lambda value: self.go_to_page(value - 1))
         self.page_count_label = QLabel("of 0")
-        self.zoom_out_button = self._tool("-", "Zoom out (Ctrl+-)", self.zoom_out)
+        self.zoom_out_button = self._tool("\u2212", "Zoom out (Ctrl+-)", self.zoom_out)
         self.zoom_combo = QComboBox()
         self.zoom_combo.setEditable(False)
         self.zoom_combo.setAccessibleName("Zoom")
