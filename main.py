@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from app import __version__
     from app.services.accounts import Accounts
     from app.services.demo_server import DemoServer
+    from app.services.gui_gc import GuiThreadCollector
     from app.services.logs import configure_logging
     from app.services.paths import APP_NAME, ORG_NAME
     from app.services.settings import AppSettings
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     QApplication.setApplicationName(APP_NAME)
     QApplication.setApplicationVersion(__version__)
     app = QApplication(sys.argv[:1])
+    GuiThreadCollector(app)
     configure_logging()
 
     if args.smoke:  # the user's settings stay out of the smoke run: its look is what --theme says

@@ -39,6 +39,7 @@ from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer  # noqa: E
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.services.accounts import Accounts  # noqa: E402
+from app.services.gui_gc import GuiThreadCollector  # noqa: E402
 from app.services.records import InvoiceSummary  # noqa: E402
 from app.services.settings import AppSettings, SavedPortal  # noqa: E402
 from app.services.tasks import BackgroundOp  # noqa: E402
@@ -280,6 +281,7 @@ def run(
     start_only: bool = False,
 ) -> dict[str, Any]:
     app = QApplication([sys.argv[0]])
+    GuiThreadCollector(app)  # as main.py does
     apply_theme(app)
     app_ready = time.time()
     beat = Heartbeat()

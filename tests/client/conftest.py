@@ -6,8 +6,10 @@ keyring, QSettings or data folders, so all of that is arranged at import time, f
 
 from __future__ import annotations
 
+import gc
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -27,6 +29,17 @@ QSettings.setDefaultFormat(QSettings.Format.IniFormat)
 QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(_HOME / "settings"))
 
 from tests.client.live_server import live_portal  # noqa: E402, F401  (fixture shared by the live tests)
+
+
+@pytest.fixture(autouse=True)
+def cycles_collected_on_the_gui_thread() -> Iterator[None]:
+    """As in the app (app/services/gui_gc.py): a cycle holding a widget must not be collected on a
+    worker thread, which destroys the widget off the GUI thread and left the style sheet's caches
+    with a dead pointer (a segfault in a later test that re-applied the theme)."""
+    gc.disable()
+    yield
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,41 @@
+"""Python's cycle collector, run on the GUI thread only.
+
+Automatic collection runs in whichever thread happens to allocate when a threshold trips: often
+a worker of the task pool or the PDF render thread. A collected cycle that holds a Qt widget then
+destroys that widget off the GUI thread, which Qt does not allow; the style sheet's caches keep
+the dead pointer and the next style change crashes the app (seen as a segfault in
+QFusionStyle::polish when the appearance was switched). So automatic collection is turned off
+and the same generational thresholds are checked here, on a GUI-thread timer."""
+
+from __future__ import annotations
+
+import gc
+
+from PySide6.QtCore import QObject, QTimer
+
+CHECK_INTERVAL_MS = 500
+
+
+class GuiThreadCollector(QObject):
+    """Owned by the application object, so it lives as long as the GUI does."""
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._thresholds = gc.get_threshold()
+        gc.disable()
+        # What start-up loaded lives as long as the app: out of every later collection's way, so a
+        # full collection on the GUI thread walks only what was made since.
+        gc.freeze()
+        self._timer = QTimer(self, interval=CHECK_INTERVAL_MS)
+        self._timer.timeout.connect(self.check)
+        self._timer.start()
+
+    def check(self) -> None:
+        """Collects the generations whose counts passed their thresholds, as gc itself would."""
+        young, middle, old = gc.get_count()
+        if young > self._thresholds[0]:
+            gc.collect(0)
+            if middle > self._thresholds[1]:
+                gc.collect(1)
+                if old > self._thresholds[2]:
+                    gc.collect(2)
