@@ -6,13 +6,15 @@ feed answers with `append_page`. That keeps HTTP out of models and lets tests fe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
     Qt,
@@ -31,6 +33,8 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
 _RECORD, _ID, _STATUS, _SORT = int(Role.RECORD), int(Role.ID), int(Role.STATUS), int(Role.SORT)
+# The roles the model answers; painting asks for seven roles a cell, most of which none answers.
+_ANSWERED = frozenset((_DISPLAY, _ALIGNMENT, _TOOLTIP, _RECORD, _ID, _STATUS, _SORT))
 
 
 @dataclass(frozen=True)
@@ -148,33 +152,53 @@ class PagedTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role not in _ANSWERED:
+            return None
         row = index.row()  # -1 for an invalid index
         if not 0 <= row < len(self._rows):
             return None
-        item = self._rows[row]
+        return self._value(self._rows[row], index.column(), role)
+
+    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan | QModelRoleData) -> None:  # noqa: N803
+        """Every role a painted cell needs in one Python call: Qt's default asks data() once per
+        role (seven a cell, through the proxy), which was most of a table repaint's time."""
+        row = index.row()
+        item = self._rows[row] if 0 <= row < len(self._rows) else None
+        column = index.column()
+        # PySide iterates a span; its type stubs do not say so.
+        span = (
+            (roleDataSpan,)
+            if isinstance(roleDataSpan, QModelRoleData)
+            else cast(Iterable[QModelRoleData], roleDataSpan)
+        )
+        for role_data in span:
+            role = role_data.role()
+            role_data.setData(None if item is None or role not in _ANSWERED else self._value(item, column, role))
+
+    def _value(self, item: Any, column: int, role: int) -> Any:
         if role == _DISPLAY:
-            key = (id(item), index.column())
+            key = (id(item), column)
             text = self._texts.get(key)
             if text is None:
-                column = self._columns[key[1]]
-                text = column.text(item)
-                if column.status is None:  # a status may depend on the day ("overdue"): never kept
+                field = self._columns[column]
+                text = field.text(item)
+                if field.status is None:  # a status may depend on the day ("overdue"): never kept
                     self._texts[key] = text
             return text
         if role == _ALIGNMENT:
-            return _RIGHT if self._columns[index.column()].numeric else _LEFT
+            return _RIGHT if self._columns[column].numeric else _LEFT
         if role == _STATUS:
-            status = self._columns[index.column()].status
+            status = self._columns[column].status
             return status(item) if status else None
         if role == _RECORD:
             return item
         if role == _ID:
             return item.id
         if role == _TOOLTIP:
-            tooltip = self._columns[index.column()].tooltip
+            tooltip = self._columns[column].tooltip
             return tooltip(item) if tooltip else None
         if role == _SORT:
-            return self._columns[index.column()].sort_key(item)
+            return self._columns[column].sort_key(item)
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

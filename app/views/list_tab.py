@@ -11,7 +11,10 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
     QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
     QObject,
+    QPersistentModelIndex,
     QSize,
     QSortFilterProxyModel,
     Qt,
@@ -95,6 +98,15 @@ class _SearchProxy(QSortFilterProxyModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.sourceModel().sort(column, order)
+
+    def multiData(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        roleDataSpan: QModelRoleDataSpan | QModelRoleData,  # noqa: N803 (Qt's name)
+    ) -> None:
+        """Qt's proxy answers a painted cell's seven roles with seven data() calls, each a call
+        into the Python source model; the source's multiData answers them in one."""
+        self.sourceModel().multiData(self.mapToSource(index), roleDataSpan)
 
 
 class ListTab(QWidget):
@@ -259,6 +271,9 @@ class ListTab(QWidget):
         table.setWordWrap(False)
         table.setTextElideMode(Qt.TextElideMode.ElideRight)
         table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Always there: a scroll bar that came and went with the row count (one property's rows
+        # against all of them) resized the viewport, so every such page was laid out and painted twice.
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(40)
         header = table.horizontalHeader()
