@@ -6,9 +6,9 @@ feed answers with `append_page`. That keeps HTTP out of models and lets tests fe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from app.models.roles import Role
+from app.models.roles import Role, role_slots
 from app.services.records import Page
 
 Index = QModelIndex | QPersistentModelIndex
@@ -165,13 +165,7 @@ class PagedTableModel(QAbstractTableModel):
         row = index.row()
         item = self._rows[row] if 0 <= row < len(self._rows) else None
         column = index.column()
-        # PySide iterates a span; its type stubs do not say so.
-        span = (
-            (roleDataSpan,)
-            if isinstance(roleDataSpan, QModelRoleData)
-            else cast(Iterable[QModelRoleData], roleDataSpan)
-        )
-        for role_data in span:
+        for role_data in role_slots(roleDataSpan):
             role = role_data.role()
             role_data.setData(None if item is None or role not in _ANSWERED else self._value(item, column, role))
 

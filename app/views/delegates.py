@@ -15,6 +15,45 @@ Index = QModelIndex | QPersistentModelIndex
 _MOUSE_EVENTS = (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonDblClick)
 
 
+class _Fonts:
+    """The fonts a delegate derives from the view's font, and their metrics, made once per view
+    font rather than on every cell painted (a QFont and a QFontMetrics each cost a font lookup)."""
+
+    def __init__(self, base: QFont) -> None:
+        self.chip = QFont(base)
+        self.chip.setPointSizeF(max(base.pointSizeF() - 1, 7.5))
+        self.chip.setWeight(QFont.Weight.DemiBold)
+        self.chip_metrics = QFontMetrics(self.chip)
+        self.bold = QFont(base)
+        self.bold.setWeight(QFont.Weight.DemiBold)
+        self.bold_metrics = QFontMetrics(self.bold)
+        self.small = QFont(base)
+        self.small.setPointSizeF(max(base.pointSizeF() - 1, 7.5))
+        self.small_metrics = QFontMetrics(self.small)
+        self.role = QFont(self.small)
+        self.role.setPointSizeF(max(self.small.pointSizeF() - 0.5, 7.0))
+        self.role_metrics = QFontMetrics(self.role)
+
+
+_fonts: dict[str, _Fonts] = {}
+_colors: dict[str, QColor] = {}
+
+
+def _fonts_for(font: QFont) -> _Fonts:
+    key = font.key()
+    fonts = _fonts.get(key)
+    if fonts is None:
+        fonts = _fonts[key] = _Fonts(font)
+    return fonts
+
+
+def _color(name: str) -> QColor:
+    color = _colors.get(name)
+    if color is None:
+        color = _colors[name] = QColor(name)
+    return color
+
+
 class StatusChipDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         status = index.data(Role.STATUS)
@@ -29,21 +68,18 @@ class StatusChipDelegate(QStyledItemDelegate):
         if style is not None:
             style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
         background, foreground = chip_colors(str(status))
-        font = QFont(opt.font)
-        font.setPointSizeF(max(font.pointSizeF() - 1, 7.5))
-        font.setWeight(QFont.Weight.DemiBold)
-        metrics = QFontMetrics(font)
-        width = metrics.horizontalAdvance(text) + 20
-        height = metrics.height() + 6
+        fonts = _fonts_for(opt.font)
+        width = fonts.chip_metrics.horizontalAdvance(text) + 20
+        height = fonts.chip_metrics.height() + 6
         rect = opt.rect
         chip = QRectF(rect.left() + 10, rect.center().y() - height / 2 + 1, width, height)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(background))
+        painter.setBrush(_color(background))
         painter.drawRoundedRect(chip, height / 2, height / 2)
-        painter.setPen(QColor(foreground))
-        painter.setFont(font)
+        painter.setPen(_color(foreground))
+        painter.setFont(fonts.chip)
         painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
         painter.restore()
 
@@ -61,6 +97,7 @@ class PropertyDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
+        name = opt.text  # the display role, drawn by hand below
         opt.text = ""
         widget = opt.widget
         style = widget.style() if widget else None
@@ -68,44 +105,38 @@ class PropertyDelegate(QStyledItemDelegate):
             return
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
         text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
-        name = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
         prop = index.data(Role.RECORD)
         role = ROLE_CHIPS.get(prop.role, prop.role) if prop else ""
-        bold = QFont(opt.font)
-        bold.setWeight(QFont.Weight.DemiBold)
-        small = QFont(opt.font)
-        small.setPointSizeF(max(small.pointSizeF() - 1, 7.5))
-        line_one = QFontMetrics(bold).height()
+        fonts = _fonts_for(opt.font)
+        palette = colors()
+        line_one = fonts.bold_metrics.height()
+        small_height = fonts.small_metrics.height()
         painter.save()
-        top = text_rect.top() + (text_rect.height() - line_one - QFontMetrics(small).height()) // 2
+        top = text_rect.top() + (text_rect.height() - line_one - small_height) // 2
         first = QRect(text_rect.left() + 4, top, text_rect.width() - 8, line_one)
         name_rect = QRect(first)
         if role:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-            chip_font = QFont(small)
-            chip_font.setPointSizeF(max(small.pointSizeF() - 0.5, 7.0))
-            chip_width = QFontMetrics(chip_font).horizontalAdvance(role) + 12
-            chip_height = QFontMetrics(chip_font).height() + 2
+            chip_width = fonts.role_metrics.horizontalAdvance(role) + 12
+            chip_height = fonts.role_metrics.height() + 2
             chip = QRect(first.right() - chip_width, first.center().y() - chip_height // 2, chip_width, chip_height)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(colors().soft))
+            painter.setBrush(_color(palette.soft))
             painter.drawRoundedRect(chip, chip_height / 2, chip_height / 2)
-            painter.setFont(chip_font)
-            painter.setPen(QColor(colors().accent_text))
+            painter.setFont(fonts.role)
+            painter.setPen(_color(palette.accent_text))
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, role)
             name_rect.setRight(chip.left() - 6)
-        painter.setFont(bold)
-        painter.setPen(QColor(colors().text))
-        painter.drawText(
-            name_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(bold, name, name_rect)
-        )
-        painter.setFont(small)
-        painter.setPen(QColor(colors().muted))
-        second = QRect(first.left(), first.bottom() + 1, first.width(), QFontMetrics(small).height())
+        left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        elide = Qt.TextElideMode.ElideRight
+        painter.setFont(fonts.bold)
+        painter.setPen(_color(palette.text))
+        painter.drawText(name_rect, left, fonts.bold_metrics.elidedText(name, elide, name_rect.width()))
+        painter.setFont(fonts.small)
+        painter.setPen(_color(palette.muted))
+        second = QRect(first.left(), first.bottom() + 1, first.width(), small_height)
         address = prop.address if prop else ""
-        painter.drawText(
-            second, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _elide(small, address, second)
-        )
+        painter.drawText(second, left, fonts.small_metrics.elidedText(address, elide, second.width()))
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
@@ -118,7 +149,3 @@ class PropertyDelegate(QStyledItemDelegate):
         if event.type() in _MOUSE_EVENTS:
             return False
         return super().editorEvent(event, model, option, index)
-
-
-def _elide(font: QFont, text: str, rect: QRect) -> str:
-    return QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, rect.width())

@@ -11,12 +11,8 @@ from PySide6.QtCore import (
     QEvent,
     QItemSelectionModel,
     QModelIndex,
-    QModelRoleData,
-    QModelRoleDataSpan,
     QObject,
-    QPersistentModelIndex,
     QSize,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
@@ -46,6 +42,7 @@ from app.services.feeds import ListFeed, PageFetcher
 from app.services.tasks import TaskRunner
 from app.views.delegates import StatusChipDelegate
 from app.views.icon_label import IconLabel
+from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
 
 
@@ -92,21 +89,12 @@ class _CompactHeader(QHeaderView):
         return size
 
 
-class _SearchProxy(QSortFilterProxyModel):
+class _SearchProxy(MultiDataProxy):
     """Filters loaded rows by the search box; sorting stays with the source model, which also
     keeps later pages in order."""
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.sourceModel().sort(column, order)
-
-    def multiData(
-        self,
-        index: QModelIndex | QPersistentModelIndex,
-        roleDataSpan: QModelRoleDataSpan | QModelRoleData,  # noqa: N803 (Qt's name)
-    ) -> None:
-        """Qt's proxy answers a painted cell's seven roles with seven data() calls, each a call
-        into the Python source model; the source's multiData answers them in one."""
-        self.sourceModel().multiData(self.mapToSource(index), roleDataSpan)
 
 
 class ListTab(QWidget):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -21,6 +21,7 @@ from app.models.properties import PropertiesModel
 from app.models.roles import Role
 from app.services.records import Balance
 from app.views.delegates import PropertyDelegate
+from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
 
 # Below this many properties a search box is clutter.
@@ -38,7 +39,7 @@ class PropertySidebar(QFrame):
         # Qt filters on the model's prepared search text (name and address, case-folded), so a
         # thousand properties are matched in C++ rather than by a Python call per row; checking a
         # property changes no search text, so check changes need no re-filtering.
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = MultiDataProxy(self)
         self.proxy.setSourceModel(model)
         self.proxy.setFilterRole(Role.SEARCH)
         self.proxy.setDynamicSortFilter(False)
