@@ -435,6 +435,7 @@ class ListTab(QWidget):
         same_query = self._rows_query is not None and self._rows_query == self._pending_query
         kept = self._view_position() if same_query else None
         self.model.set_page(page)  # type: ignore[arg-type]
+        self._lay_out_rows()
         self._content_widths.clear()
         self._rows_query = self._pending_query
         self._loaded_at = datetime.now()
@@ -445,8 +446,14 @@ class ListTab(QWidget):
             self._restore_view_position(*kept)
         self._refresh_state()
 
+    def _lay_out_rows(self) -> None:
+        """Lays the new rows out now rather than on the view's next timer: the reset has asked for
+        a repaint already, and a layout done later asks for a second full repaint of the table."""
+        self.table.executeDelayedItemsLayout()
+
     def _next_page(self, page: object) -> None:
         self.model.append_page(page)  # type: ignore[arg-type]
+        self._lay_out_rows()
         self._refresh_state()
 
     def _failed(self, error: Exception) -> None:
