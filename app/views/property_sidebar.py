@@ -107,6 +107,13 @@ class PropertySidebar(QFrame):
         self.list_view.clicked.connect(self._toggle)
         self._properties_changed()
 
+    def _set_card_stale(self, stale: bool) -> None:
+        """Restyles the card only when its look changes: every balance that arrives (each property
+        filter change) restyled it and its labels, and relaid the sidebar out, for nothing."""
+        if self.balance_card.property("stale") is not stale:
+            self.balance_card.setProperty("stale", stale)
+            self._repolish(self.balance_card)
+
     @staticmethod
     def _repolish(widget: QWidget) -> None:
         """Re-applies the style sheet to the card and its labels after the dynamic property it
@@ -155,8 +162,7 @@ class PropertySidebar(QFrame):
 
     def show_balance(self, balance: Balance, currency: str) -> None:
         self.stale = False
-        self.balance_card.setProperty("stale", False)
-        self._repolish(self.balance_card)
+        self._set_card_stale(False)
         self.balance_card.setToolTip("")
         self.balance_label.setText(money_text(balance.current_balance, currency))
         selected, total = len(self.model.selected_ids()), self.model.rowCount()
@@ -175,8 +181,7 @@ class PropertySidebar(QFrame):
     def mark_balance_stale(self, loaded_at: datetime, reason: str) -> None:
         """Keeps the amount last loaded for the same properties, saying it may be out of date."""
         self.stale = True
-        self.balance_card.setProperty("stale", True)
-        self._repolish(self.balance_card)
+        self._set_card_stale(True)
         self.balance_card.setToolTip(reason)
         self.balance_detail.setText(f"Not up to date · as of {clock_text(loaded_at)}")
 
