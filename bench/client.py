@@ -49,7 +49,8 @@ def run_probe(
     command = [sys.executable, "-m", "bench.client_probe", portal_url, email, password]
     command += ["--rounds", str(rounds), "--pdf-rounds", str(pdf_rounds)]
     if token is not None:
-        command += ["--token", token, "--start-only"]
+        # One argument, "--token=…": a token starting with "-" would otherwise read as an option.
+        command += [f"--token={token}", "--start-only"]
     command += ["--spawned-at", repr(time.time())]
     try:
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
