@@ -219,3 +219,31 @@ class TaskRunner(QObject):
         if slow != self._slow:
             self._slow = slow
             self.slow_changed.emit(slow)
+
+
+class OwnedRunner:
+    """A dialog's or detail window's view of the window's shared TaskRunner: its calls still count
+    for the busy indicator and the connection banner, but an answer that arrives after the owner
+    was destroyed (closed while its request was out) is dropped instead of reaching dead widgets."""
+
+    def __init__(self, runner: TaskRunner, owner: QObject) -> None:
+        self.runner = runner
+        self._owner = owner
+
+    def run(
+        self,
+        op: Callable[[], T],
+        success: Callable[[T], None],
+        failure: Callable[[Exception], None] = _log_failure,
+    ) -> None:
+        owner = self._owner
+
+        def succeeded(result: T) -> None:
+            if shiboken6.isValid(owner):
+                success(result)
+
+        def failed(error: Exception) -> None:
+            if shiboken6.isValid(owner):
+                failure(error)
+
+        self.runner.run(op, succeeded, failed)

@@ -21,7 +21,7 @@ from app.services.errors import PortalError, ValidationError
 from app.services.paths import data_dir, log_dir
 from app.services.records import ServerVersion
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner
 from app.views.icon_label import IconLabel
 from app.views.theme import named
 
@@ -32,7 +32,7 @@ class ChangePasswordDialog(QDialog):
     def __init__(self, session: PortalSession, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._session = session
-        self._runner = runner
+        self._runner = OwnedRunner(runner, self)
         self.new_password: str | None = None
         self.setWindowTitle("Change password")
         self.setMinimumWidth(420)

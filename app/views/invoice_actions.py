@@ -15,7 +15,7 @@ from app.services.billing_records import InvoiceDetail
 from app.services.errors import PortalError
 from app.services.records import InvoiceSummary
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner
 from app.views.list_tab import ListTab
 from app.views.pdf_viewer import preload_pdf_engine
 
@@ -40,7 +40,7 @@ class InvoiceActions(QObject):
     ) -> None:
         super().__init__(window)
         self._window = window
-        self._runner = runner
+        self._runner = OwnedRunner(runner, self)
         self._session = session
         self._paid = paid
         self._open_proposal = open_proposal
@@ -90,7 +90,7 @@ class InvoiceActions(QObject):
     def show_detail(self, invoice: InvoiceDetail) -> InvoiceDetailDialog:
         from app.views.invoice_detail import InvoiceDetailDialog
 
-        dialog = InvoiceDetailDialog(self._session(), self._runner, invoice, self._window)
+        dialog = InvoiceDetailDialog(self._session(), self._runner.runner, invoice, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.pay_requested.connect(lambda detail: self.pay([detail], dialog.pay_parent()))
         dialog.proposal_requested.connect(self._proposal_from(dialog))
@@ -116,7 +116,7 @@ class InvoiceActions(QObject):
     def pay(self, invoices: Sequence[InvoiceDetail], parent: QWidget | None = None) -> PayDialog:
         from app.views.pay_dialog import PayDialog
 
-        dialog = PayDialog(self._session(), self._runner, invoices, parent or self._window)
+        dialog = PayDialog(self._session(), self._runner.runner, invoices, parent or self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.paid.connect(lambda _: self._after_payment())
         dialog.show()
@@ -130,7 +130,7 @@ class InvoiceActions(QObject):
     def manage_payments(self) -> ManagePaymentsDialog:
         from app.views.payment_methods_dialog import ManagePaymentsDialog
 
-        dialog = ManagePaymentsDialog(self._session(), self._runner, self._window)
+        dialog = ManagePaymentsDialog(self._session(), self._runner.runner, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         return dialog

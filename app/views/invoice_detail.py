@@ -10,7 +10,7 @@ from app.models.formatting import date_text, moment_text, money_text
 from app.services.billing_records import InvoiceDetail
 from app.services.errors import PortalError
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import open_link
 from app.views.pdf_window import PdfWindow
@@ -96,7 +96,7 @@ class InvoiceDetailDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._session = session
-        self._runner = runner
+        self._runner = OwnedRunner(runner, self)
         self.invoice = invoice
         self.pdf_window: PdfWindow | None = None
         self._viewer_pay_button: QPushButton | None = None

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from app.models.comments import AttachmentDraft
 from app.services.portal_client import PortalClient
 from app.services.records import Property
-from app.services.tasks import TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner
 from app.services.work_records import RequestDetail
 from app.views.attachment_picker import AttachmentPicker
 from app.views.detail_support import error_sentence
@@ -39,7 +39,7 @@ class NewRequestDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.client = client
-        self.runner = runner
+        self.runner = OwnedRunner(runner, self)
         self.created: RequestDetail | None = None
         self.sending = False
         self.setWindowTitle("New request")

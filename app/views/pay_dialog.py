@@ -34,7 +34,7 @@ from app.models.formatting import money_text
 from app.services.billing_records import Allocation, InvoiceDetail, PaymentMethod, PaymentResult, Quote
 from app.services.errors import DeclinedError, PortalError, ValidationError, payment_outcome_unknown
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner
 from app.views.payment_methods_dialog import AddPaymentMethodDialog
 from app.views.theme import named
 
@@ -71,7 +71,7 @@ class PayDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self._session = session
-        self._runner = runner
+        self._runner = OwnedRunner(runner, self)
         self._currency = session.config.currency
         self._partial = session.config.partial_payments
         self.payable = [i for i in invoices if i.can_pay]
@@ -327,7 +327,9 @@ class PayDialog(QDialog):
     def _method_chosen(self, index: int) -> None:
         data = self.method_combo.itemData(index)
         if data in (ADD_CARD, ADD_BANK):
-            dialog = AddPaymentMethodDialog(self._session, self._runner, "card" if data == ADD_CARD else "ach", self)
+            dialog = AddPaymentMethodDialog(
+                self._session, self._runner.runner, "card" if data == ADD_CARD else "ach", self
+            )
             if dialog.exec() and dialog.method is not None:
                 self._load_methods(dialog.method.id)
                 return

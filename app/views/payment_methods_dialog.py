@@ -36,7 +36,7 @@ from app.models.payment_input import (
 from app.services.billing_records import PaymentMethod
 from app.services.errors import PortalError, ValidationError
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner
 from app.views.theme import named
 
 TYPE_LABELS = {"card": "Card", "ach": "Bank account (ACH)"}
@@ -68,7 +68,7 @@ class AddPaymentMethodDialog(QDialog):
     def __init__(self, session: PortalSession, runner: TaskRunner, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._session = session
-        self._runner = runner
+        self._runner = OwnedRunner(runner, self)
         self.kind = kind
         self.method: PaymentMethod | None = None
         self.setWindowTitle("Add a card" if kind == "card" else "Add a bank account")
@@ -253,7 +253,7 @@ class ManagePaymentsDialog(QDialog):
     def __init__(self, session: PortalSession, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._session = session
-        self._runner = runner
+        self._runner = OwnedRunner(runner, self)
         self.methods: tuple[PaymentMethod, ...] = ()
         config = session.config
         self.setWindowTitle("Manage payments")
@@ -349,7 +349,7 @@ class ManagePaymentsDialog(QDialog):
         self.remove_button.setEnabled(method is not None)
 
     def add(self, kind: str) -> PaymentMethod | None:
-        dialog = AddPaymentMethodDialog(self._session, self._runner, kind, self)
+        dialog = AddPaymentMethodDialog(self._session, self._runner.runner, kind, self)
         if dialog.exec() and dialog.method is not None:
             self.reload()
             return dialog.method

@@ -27,7 +27,7 @@ from app.models.formatting import date_text, money_text
 from app.services.errors import PortalError
 from app.services.records import ProposalDetail
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
@@ -125,7 +125,7 @@ class ProposalWindow(QDialog):
     ) -> None:
         super().__init__(parent)
         self.session = session
-        self.runner = runner
+        self.runner = OwnedRunner(runner, self)
         self.proposal_id = proposal_id
         self.detail: ProposalDetail | None = None
         self.pdf_window: PdfWindow | None = None
@@ -309,7 +309,7 @@ class ProposalWindow(QDialog):
         dialog = SignDialog(
             self.detail,
             session.client,
-            self.runner,
+            self.runner.runner,
             currency=session.config.currency,
             signer_name=session.user.name if session.user.kind == "contact" else "",
             company_name=session.config.branch.name,

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from app.services.portal_client import PortalClient
 from app.services.records import RequestSummary
-from app.services.tasks import TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner
 from app.services.work_records import Comment, RequestDetail
 from app.views.comment_composer import CommentComposer
 from app.views.detail_pages import OPEN_SCHEME, attachment_id, make_browser, request_page
@@ -42,7 +42,7 @@ class RequestDetailDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.client = client
-        self.runner = runner
+        self.runner = OwnedRunner(runner, self)
         self.summary = summary
         self.me = me
         self.detail: RequestDetail | None = None

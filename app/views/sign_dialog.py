@@ -25,7 +25,7 @@ from app.models.formatting import money_text
 from app.services.errors import PortalError, ValidationError
 from app.services.portal_client import PortalClient
 from app.services.records import ProposalDetail
-from app.services.tasks import TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner
 from app.views.signature_pad import SignaturePad
 from app.views.theme import named
 
@@ -50,7 +50,7 @@ class SignDialog(QDialog):
         super().__init__(parent)
         self.proposal = proposal
         self._client = client
-        self._runner = runner
+        self._runner = OwnedRunner(runner, self)
         self._currency = currency
         self.result_detail: ProposalDetail | None = None
         self.submitting = False

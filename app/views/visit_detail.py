@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayou
 from app.models.dates import day_heading
 from app.services.portal_client import PortalClient
 from app.services.records import VisitSummary
-from app.services.tasks import TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner
 from app.services.work_records import VisitDetail
 from app.views.detail_pages import make_browser, visit_page
 from app.views.detail_support import error_sentence, open_link
@@ -23,7 +23,7 @@ class VisitDetailDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.client = client
-        self.runner = runner
+        self.runner = OwnedRunner(runner, self)
         self.visit = visit
         self.detail: VisitDetail | None = None
         self.problem: str | None = None
