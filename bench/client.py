@@ -54,8 +54,9 @@ def run_probe(
     command += ["--spawned-at", repr(time.time())]
     try:
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    except subprocess.TimeoutExpired:
-        return {"ok": False, "error": "the client probe did not finish within 300 s"}
+    except subprocess.TimeoutExpired as hung:
+        tail = _text(hung.stderr).strip().splitlines()[-12:]
+        return {"ok": False, "error": "the client probe did not finish within 300 s: " + " | ".join(tail)}
     for line in reversed(done.stdout.splitlines()):
         if line.startswith("{"):
             outcome: dict[str, Any] = json.loads(line)
@@ -116,3 +117,10 @@ def measure_client(
         for (name, limit, unit), (value, note) in zip(CLIENT_TARGETS, values, strict=True)
     ]
     return figures, probe
+
+
+def _text(output: str | bytes | None) -> str:
+    """What a timed-out child wrote so far (bytes even in text mode, or None)."""
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""

@@ -26,6 +26,7 @@ from bench.probe_keyring import BACKEND, SECRETS_ENV, token_account  # noqa: E40
 os.environ["PYTHON_KEYRING_BACKEND"] = BACKEND
 
 import argparse  # noqa: E402
+import faulthandler  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
@@ -49,6 +50,8 @@ from app.views.theme import apply_theme  # noqa: E402
 
 IMPORTED = time.time()
 STEP_TIMEOUT_S = 60.0
+# Before bench.client's 300 s limit, so that a hung probe says where it hung.
+HANG_DUMP_AFTER_S = 270.0
 HEARTBEAT_MS = 5
 
 
@@ -338,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start-only", action="store_true", help="stop once every tab shows its first page")
     args = parser.parse_args(argv)
     spawned_at = args.spawned_at if args.spawned_at is not None else SPAWNED_OR_IMPORTED
+    # A probe that hangs leaves every thread's stack on stderr before the parent gives up on it.
+    faulthandler.dump_traceback_later(HANG_DUMP_AFTER_S, exit=True)
     try:
         figures = run(
             args.portal_url,
