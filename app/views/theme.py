@@ -10,7 +10,6 @@ match, and the painting delegates read them through `colors()`.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import cache
 from typing import Literal, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
@@ -247,16 +246,24 @@ def icon(name: str) -> QIcon:
     return _icon(name, _current.scheme)
 
 
-@cache
+_icons: dict[tuple[str, Scheme], QIcon] = {}
+
+
 def _icon(name: str, scheme: Scheme) -> QIcon:
     """One QIcon per icon and scheme (QIcon is implicitly shared): widgets ask again on every
     style change (IconLabel), and a file check plus a new SVG icon engine each time added up to
-    a noticeable part of building the window."""
-    if scheme == "dark":
-        dark = resource_path(f"icons/{name}-dark.svg")
-        if dark.exists():
-            return QIcon(str(dark))
-    return QIcon(str(resource_path(f"icons/{name}.svg")))
+    a noticeable part of building the window. A null icon (asked for before the application
+    could load the SVG engine) is not kept, so a later call gets the real one."""
+    cached = _icons.get((name, scheme))
+    if cached is not None:
+        return cached
+    path = resource_path(f"icons/{name}.svg")
+    if scheme == "dark" and resource_path(f"icons/{name}-dark.svg").exists():
+        path = resource_path(f"icons/{name}-dark.svg")
+    made = QIcon(str(path))
+    if not made.isNull():
+        _icons[(name, scheme)] = made
+    return made
 
 
 def scheme_for(choice: SchemeChoice, reported: Qt.ColorScheme) -> Scheme:

@@ -20,7 +20,7 @@ def test_an_answer_for_a_closed_dialog_is_dropped_but_still_counted(qtbot: QtBot
     release = threading.Event()
     delivered: list[str] = []
     owned.run(lambda: release.wait(5) and "quote", delivered.append, lambda error: delivered.append(str(error)))
-    owned.run(lambda: 1 / 0, delivered.append, lambda error: delivered.append("failed"))
+    owned.run(lambda: release.wait(5) and 1 / 0, delivered.append, lambda error: delivered.append("failed"))
     assert runner.busy
     dialog.deleteLater()
     qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=5000)
