@@ -181,6 +181,17 @@ def _amount_problem(invoice: Invoice, amount: Decimal, branch: Branch) -> Proble
     return None
 
 
+def still_in_progress() -> Problem:
+    """Another request holds this key's lease: the payer's retry, a moment later, gets the stored answer."""
+    return Problem(
+        409,
+        "payment_in_progress",
+        "This payment is still being processed. Try again in a moment; it will not be charged twice.",
+        "Conflict",
+        headers={"Retry-After": "2"},
+    )
+
+
 def _raise_first(problems: list[tuple[Problem, FieldError]], grouped: bool) -> None:
     if not problems:
         return
@@ -334,13 +345,7 @@ class PaymentService:
             outcome = self._start(scope, fingerprint, request)
             if outcome is not None:
                 return outcome
-        raise Problem(
-            409,
-            "payment_in_progress",
-            "This payment is still being processed. Try again in a moment; it will not be charged twice.",
-            "Conflict",
-            headers={"Retry-After": "2"},
-        )
+        raise still_in_progress()
 
     def _start(self, scope: str, fingerprint: str, request: PaymentRequest) -> Outcome | None:
         """Claims the key, checks the rules and reserves the balances in one transaction; None if the key was taken."""
@@ -418,13 +423,7 @@ class PaymentService:
                     return self._recover(record)
             self.session.commit()
             if time.monotonic() >= deadline:
-                raise Problem(
-                    409,
-                    "payment_in_progress",
-                    "This payment is still being processed. Try again in a moment; it will not be charged twice.",
-                    "Conflict",
-                    headers={"Retry-After": "2"},
-                )
+                raise still_in_progress()
             time.sleep(0.1)
             refreshed = self.session.get(IdempotencyRecord, record_id, populate_existing=True)
             assert refreshed is not None
@@ -610,13 +609,7 @@ class PaymentService:
             if status_code is not None:
                 return Outcome(status_code, json.loads(body or "{}"), replayed=True)
             if time.monotonic() >= deadline:
-                raise Problem(
-                    409,
-                    "payment_in_progress",
-                    "This payment is still being processed. Try again in a moment; it will not be charged twice.",
-                    "Conflict",
-                    headers={"Retry-After": "2"},
-                )
+                raise still_in_progress()
             time.sleep(0.1)
 
     def _group(self, group_id: str) -> list[Payment]:
