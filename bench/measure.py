@@ -72,7 +72,7 @@ class Case:
     """One measured endpoint. `route` is its OpenAPI path under the API base, `{}` standing for any parameter."""
 
     name: str
-    kind: str  # list | balance | detail | search | payment
+    kind: str  # reference | list | balance | detail | search | payment
     method: str
     route: str
     request: Callable[[], Request]  # called for every request (payments need a fresh Idempotency-Key each time)
@@ -322,7 +322,20 @@ def payment_cases(ctx: Context) -> list[Case]:
     return [Case("pay one invoice (sandbox card)", "payment", "POST", "/invoices/{}/payments", pay)]
 
 
+def reference_cases(ctx: Context) -> list[Case]:
+    """What any request costs before it does its own work: the HTTP exchange alone, then with the
+    caller's sign-in checked. They put the API / floor ratios in scale (a floor of 0.3 ms is a tenth
+    of a bare request), and have no target of their own."""
+    return [
+        Case(
+            "reference: GET /version (HTTP only)", "reference", "GET", "/version", partial(Request, "GET", "/version")
+        ),
+        Case("reference: GET /me (HTTP + sign-in check)", "reference", "GET", "/me", partial(Request, "GET", "/me")),
+    ]
+
+
 CASE_BUILDERS: tuple[Callable[[Context], list[Case]], ...] = (
+    reference_cases,
     invoice_cases,
     other_list_cases,
     balance_cases,
