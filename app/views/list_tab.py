@@ -41,7 +41,7 @@ from app.services.errors import PortalError
 from app.services.feeds import ListFeed, PageFetcher
 from app.services.tasks import TaskRunner
 from app.views.delegates import StatusChipDelegate
-from app.views.icon_label import IconLabel
+from app.views.empty_state import EmptyState
 from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
 
@@ -177,33 +177,11 @@ class ListTab(QWidget):
         self.stack.addWidget(self.table)
         self._setup_table()
 
-        empty = QWidget(self.stack)
-        self.stack.addWidget(empty)
-        empty_layout = QVBoxLayout(empty)
-        self.empty_icon = IconLabel("empty", 84, empty)
-        self.empty_title = named(QLabel("", empty), "EmptyTitle")
-        self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_message = named(QLabel("", empty), "EmptyMessage")
-        self.empty_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_message.setWordWrap(True)
-        self.empty_message.setMaximumWidth(460)
-        self.retry_button = QPushButton("Try again", empty)
-        self.retry_button.setAutoDefault(False)
+        self.empty = EmptyState(parent=self.stack)
+        self.stack.addWidget(self.empty)
+        self.empty_icon, self.empty_title, self.empty_message = self.empty.icon, self.empty.title, self.empty.message
+        self.retry_button = self.empty.add_action(QPushButton("Try again"))
         self.retry_button.setAccessibleName(f"Try loading {spec.noun} again")
-        empty_layout.addStretch(2)
-        empty_layout.addWidget(self.empty_icon, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addSpacing(8)
-        empty_layout.addWidget(self.empty_title)
-        # Centred by stretches, not by an alignment flag: a word-wrapping label placed with an
-        # alignment gets the height of its one-line width and clips the second line.
-        message_row = QHBoxLayout()
-        message_row.addStretch()
-        message_row.addWidget(self.empty_message, 1)
-        message_row.addStretch()
-        empty_layout.addLayout(message_row)
-        empty_layout.addSpacing(8)
-        empty_layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addStretch(3)
 
         self.show_combo.currentIndexChanged.connect(lambda _: self.filter_changed.emit())
         self.search_edit.textChanged.connect(self._search)
@@ -541,6 +519,5 @@ class ListTab(QWidget):
         return ShowOption("", "", f"No {self.spec.noun}", f"There are no {self.spec.noun} for the selected properties.")
 
     def _show_empty(self, title: str, message: str) -> None:
-        self.empty_title.setText(title)
-        self.empty_message.setText(message)
+        self.empty.set_text(title, message)
         self.stack.setCurrentIndex(self.PAGE_EMPTY)
