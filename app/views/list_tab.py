@@ -12,12 +12,13 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QObject,
+    QRect,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStackedWidget,
     QStyle,
+    QStyleOptionHeader,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -66,6 +68,9 @@ class TabSpec:
 MAX_AUTO_WIDTH = 180  # descriptive (elastic) columns start at most this wide
 MIN_STRETCH_WIDTH = 220  # the stretching column keeps this much before elastic ones give up width
 RIGHT_ALIGNED_HEADER_ROOM = 12  # px a right-aligned header needs beyond its measured text
+SORT_ARROW_ROOM = 14  # px the sorted column's label gives up for the arrow (gap included)
+SORT_ARROW_SIZE = 10
+HEADER_PADDING = 10  # the sections' right padding in style.qss: the arrow ends where text would
 MIN_ELASTIC_WIDTH = 100  # no descriptive column is squeezed below this (or below its header)
 # The widest cells by plain text width that get a real size hint when columns are fitted.
 SIZE_HINT_CANDIDATES = 3
@@ -74,19 +79,50 @@ SIZE_HINT_CANDIDATES = 3
 class _CompactHeader(QHeaderView):
     """Qt widens every section by the header's height plus a margin for a sort arrow (about
     40 px a column), though only the sorted column shows one; that is what squeezed the
-    descriptive columns at 1280 px. The other sections are measured without it; the list fits
-    its columns again when the sorted column changes."""
+    descriptive columns at 1280 px. The other sections are measured without it, the sorted one
+    with just SORT_ARROW_ROOM; the list fits its columns again when the sorted column changes.
+
+    The header draws the arrow itself (the style sheet hides Qt's): Qt's sits at the section's
+    right edge, over the text of a right-aligned column (money, dates). Here the label of the
+    sorted section stops SORT_ARROW_ROOM short of the edge and the arrow takes that room."""
+
+    def __init__(self, orientation: Qt.Orientation, parent: QWidget | None = None) -> None:
+        super().__init__(orientation, parent)
+        self.setObjectName("ListHeader")
+
+    def _arrow_shown(self, logical_index: int) -> bool:
+        return (
+            self.isSortIndicatorShown()
+            and logical_index == self.sortIndicatorSection()
+            and self.orientation() == Qt.Orientation.Horizontal
+        )
 
     def sectionSizeFromContents(self, logical_index: int) -> QSize:
         size = super().sectionSizeFromContents(logical_index)
-        unsorted = logical_index != self.sortIndicatorSection()
-        if unsorted and self.isSortIndicatorShown() and self.orientation() == Qt.Orientation.Horizontal:
+        if self.isSortIndicatorShown() and self.orientation() == Qt.Orientation.Horizontal:
             reserved = size.height() + self.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, self)
             alignment = self.model().headerData(logical_index, self.orientation(), Qt.ItemDataRole.TextAlignmentRole)
             if alignment is not None and Qt.AlignmentFlag(alignment) & Qt.AlignmentFlag.AlignRight:
                 reserved -= RIGHT_ALIGNED_HEADER_ROOM  # drawn a few pixels short on the left otherwise
+            if self._arrow_shown(logical_index):
+                reserved -= SORT_ARROW_ROOM
             size.setWidth(size.width() - reserved)
         return size
+
+    def paintSection(self, painter: QPainter, rect: QRect, logical_index: int) -> None:
+        if not self._arrow_shown(logical_index) or rect.width() <= SORT_ARROW_ROOM:
+            super().paintSection(painter, rect, logical_index)
+            return
+        background = QStyleOptionHeader()
+        self.initStyleOption(background)
+        background.rect = rect
+        background.section = logical_index
+        self.style().drawControl(QStyle.ControlElement.CE_HeaderSection, background, painter, self)
+        super().paintSection(painter, rect.adjusted(0, 0, -SORT_ARROW_ROOM, 0), logical_index)
+        ascending = self.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+        size = SORT_ARROW_SIZE
+        arrow = QRect(rect.right() - HEADER_PADDING - size + 1, rect.center().y() - size // 2 + 1, size, size)
+        icon("sort-up" if ascending else "sort-down").paint(painter, arrow)
 
 
 class _SearchProxy(MultiDataProxy):

@@ -266,3 +266,43 @@ def test_the_users_column_widths_stand_and_are_kept_with_the_window(
     assert not restored.columns_sized_by_user
     assert restored.table.horizontalHeader().sectionSize(number) < dragged
     assert clipped_columns(restored) == []
+
+
+def ink_runs(tab: ListTab, index: int) -> list[tuple[int, int]]:
+    """The runs of pixel columns in a header section where something is drawn (text, arrow)."""
+    header = tab.table.horizontalHeader()
+    header.viewport().repaint()
+    image = header.viewport().grab().toImage()
+    left = header.sectionViewportPosition(index)
+    background = image.pixelColor(left + 2, 2).lightness()
+    runs: list[tuple[int, int]] = []
+    for x in range(left, left + header.sectionSize(index)):
+        inked = any(abs(image.pixelColor(x, y).lightness() - background) > 60 for y in range(2, image.height() - 3))
+        if inked and runs and runs[-1][1] == x - 1:
+            runs[-1] = (runs[-1][0], x)
+        elif inked:
+            runs.append((x, x))
+    return [(start - left, end - left) for start, end in runs]
+
+
+def test_a_sorted_column_keeps_room_for_its_arrow_beside_the_text(
+    qtbot: QtBot, session: PortalSession, accounts: Accounts
+) -> None:
+    """Qt draws the sort arrow at the section's right edge, where a right-aligned header's text
+    (money, dates) ends: the two overlapped. The sorted header's text now ends before the arrow."""
+    window = open_window(qtbot, session, accounts)
+    tab = show_tab(qtbot, window, "invoices")
+    header = tab.table.horizontalHeader()
+    for key in ("balance", "due_date", "number"):
+        index = tab.model.column_index(key)
+        text = ink_runs(tab, index)  # unsorted: the whole label
+        text_width = text[-1][1] - text[0][0]
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            tab.table.sortByColumn(index, order)  # what a click on the header does
+            qtbot.wait(30)  # the columns fit again on the next turn of the event loop
+            *label, arrow = ink_runs(tab, index)
+            assert label[-1][1] - label[0][0] == text_width, f"{key}: the label is whole"
+            assert arrow[0] - label[-1][1] > 3, f"{key}: a gap between the label and the arrow"
+            assert arrow[1] - arrow[0] <= 10, f"{key}: one arrow"
+            assert header.sectionSize(index) - arrow[1] >= 8, f"{key}: the arrow stays inside its section"
+        assert clipped_columns(tab) == []
