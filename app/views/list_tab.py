@@ -66,7 +66,6 @@ class TabSpec:
 
 
 MAX_AUTO_WIDTH = 180  # descriptive (elastic) columns start at most this wide
-MIN_STRETCH_WIDTH = 220  # the stretching column keeps this much before elastic ones give up width
 RIGHT_ALIGNED_HEADER_ROOM = 12  # px a right-aligned header needs beyond its measured text
 SORT_ARROW_ROOM = 14  # px the sorted column's label gives up for the arrow (gap included)
 SORT_ARROW_SIZE = 10
@@ -273,9 +272,13 @@ class ListTab(QWidget):
         table.setWordWrap(False)
         table.setTextElideMode(Qt.TextElideMode.ElideRight)
         table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        # Always there: a scroll bar that came and went with the row count (one property's rows
-        # against all of them) resized the viewport, so every such page was laid out and painted twice.
+        # Its room always there: a scroll bar that came and went with the row count (one property's
+        # rows against all of them) resized the viewport, so every such page was laid out and
+        # painted twice. The bar itself hides while there is nothing to scroll (no empty track on a
+        # short list); its container keeps the width, so the viewport does not change.
         table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        bar = table.verticalScrollBar()
+        bar.rangeChanged.connect(lambda low, high: bar.setVisible(high > low))
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(40)
         header = table.horizontalHeader()
@@ -369,9 +372,10 @@ class ListTab(QWidget):
     def fit_columns(self) -> None:
         """Numbers, dates, money and statuses get their full width, header included; descriptive
         columns start at most MAX_AUTO_WIDTH wide and, on a narrow table, give up width (the widest
-        first, down to MIN_ELASTIC_WIDTH) so the stretching column keeps its content's width, up to
-        MIN_STRETCH_WIDTH; it takes whatever is left beyond that. Where even that leaves it less
-        than MIN_ELASTIC_WIDTH, it keeps that much and the list scrolls sideways instead.
+        first, down to MIN_ELASTIC_WIDTH) for as long as the stretching column, the list's main
+        text (a request's subject, a proposal's title), is cut; it takes whatever is left. Where
+        even that leaves it less than MIN_ELASTIC_WIDTH, it keeps that much and the list scrolls
+        sideways instead.
         Only while the table shows (a hidden one has no final width) and the user never sized them."""
         table, header = self.table, self.table.horizontalHeader()
         width = table.viewport().width()
@@ -387,7 +391,7 @@ class ListTab(QWidget):
             if index != stretch:
                 natural = max(self._content_width(index), header.sectionSizeHint(index)) + 2
                 widths[index] = min(natural, MAX_AUTO_WIDTH) if columns[index].elastic else natural
-        room = max(min(self._content_width(stretch) + 2, MIN_STRETCH_WIDTH), header.sectionSizeHint(stretch))
+        room = max(self._content_width(stretch) + 2, header.sectionSizeHint(stretch))
         shortfall = room - (width - sum(widths.values()))
         floors = {i: max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(i)) for i in widths if columns[i].elastic}
         while shortfall > 0:

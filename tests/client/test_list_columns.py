@@ -201,13 +201,42 @@ def test_every_tab_at_1280_shows_whole_headers_and_never_cuts_numbers_dates_or_m
         for index, column in enumerate(tab.model.columns):
             if column.elastic:  # descriptive text may be elided, but keeps a readable width
                 assert header.sectionSize(index) >= MIN_ELASTIC_WIDTH, (key, column.key)
-    # The stretching column ("Services") is only cut once the other descriptive column gave all it could.
-    invoices = window.tabs["invoices"]
-    header = invoices.table.horizontalHeader()
-    services, prop = invoices.model.column_index("services"), invoices.model.column_index("property")
-    if header.sectionSize(services) < invoices.table.sizeHintForColumn(services):
-        assert header.sectionSize(prop) == max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(prop))
-    assert header.sectionSize(services) > header.sectionSize(prop)
+        # The stretching column (a request's subject, an invoice's services) comes first: it is only
+        # cut once the other descriptive columns gave all they could.
+        stretch = tab.model.column_index(tab.spec.stretch_column)
+        if header.sectionSize(stretch) < tab.table.sizeHintForColumn(stretch):
+            for index, column in enumerate(tab.model.columns):
+                if column.elastic and index != stretch:
+                    assert header.sectionSize(index) == max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(index)), key
+    invoices = window.tabs["invoices"].table.horizontalHeader()
+    assert invoices.sectionSize(window.tabs["invoices"].model.column_index("services")) > invoices.sectionSize(
+        window.tabs["invoices"].model.column_index("property")
+    )
+    requests = window.tabs["requests"]
+    subject = requests.model.column_index("subject")
+    assert requests.table.horizontalHeader().sectionSize(subject) < requests.table.sizeHintForColumn(subject), (
+        "the test data's subjects are longer than 1280 px leave room for"
+    )
+
+
+def test_the_scroll_bar_shows_only_when_there_is_something_to_scroll(
+    qtbot: QtBot, session: PortalSession, accounts: Accounts
+) -> None:
+    """Its room is always kept (a viewport that changed width with the row count laid out and
+    painted every such page twice), but a short list shows no empty track."""
+    window = open_window(qtbot, session, accounts)
+    tab = show_tab(qtbot, window, "invoices")
+    bar = tab.table.verticalScrollBar()
+    assert bar.maximum() == 0 and not bar.isVisible()
+    width = tab.table.viewport().width()
+    window.resize(1280, 480)
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5000)
+    assert bar.isVisible()
+    assert tab.table.viewport().width() == width
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: bar.maximum() == 0, timeout=5000)
+    assert not bar.isVisible()
+    assert tab.table.viewport().width() == width
 
 
 def test_columns_fit_again_when_the_window_changes_width(
