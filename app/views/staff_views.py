@@ -237,6 +237,9 @@ class FindCustomerWindow(QMainWindow):
         card_layout.setContentsMargins(2, 2, 2, 2)
         card_layout.addWidget(self.recent_stack)
         self.recent_list = named(QListWidget(self.recent_stack), "RecentList")
+        # A long summary is elided (whole in the tooltip) rather than scrolled sideways.
+        self.recent_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.recent_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.recent_list.setAccessibleName("Recent customers")
         self.recent_empty = EmptyState(icon_size=56, text_width=RECENT_WIDTH - 40, parent=self.recent_stack)
         self.recent_empty.set_text(
@@ -370,6 +373,7 @@ class FindCustomerWindow(QMainWindow):
         self.recent_list.clear()
         for recent in self.recent:
             item = QListWidgetItem(f"{recent.name}\n{recent.summary()}")
+            item.setToolTip(f"{recent.name}\n{recent.email}\n{recent.summary()}")
             item.setData(Qt.ItemDataRole.UserRole, recent)
             self.recent_list.addItem(item)
         self.recent_stack.setCurrentWidget(self.recent_list if self.recent else self.recent_empty)

@@ -177,6 +177,7 @@ def test_end_assist_returns_to_search_and_remembers_the_customer(
     assert answer.status_code == 401
     assert [c.name for c in find.recent] == ["Morgan Many"]
     assert find.recent_stack.currentWidget() is find.recent_list
+    assert not find.recent_list.horizontalScrollBar().isVisible(), "a long summary is elided, not scrolled"
     # Reopen from the recent list.
     answer_reason(qtbot, find, "Calling back")
     item = find.recent_list.item(0)
