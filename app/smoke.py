@@ -1,11 +1,12 @@
 """`main.py --demo --smoke DIR`: a headless end-to-end check for CI and for reviewing screens.
 
-Signs in to the demo company, loads every tab, saves a PNG per tab, of the sign-in dialog, of the
-visit, request and new-request windows and of the proposal detail, PDF viewer and sign dialog;
-then signs in as office staff and saves the Find customer screen and an assisted portal with its
-banner; last it stops the demo server and checks the window says so (banner, lists kept and
-marked out of date: offline.png). It prints one JSON line of timings. Secrets and settings stay
-in memory / a temp folder.
+Signs in to the demo company, loads every tab, saves a PNG per tab (and of invoices sorted by
+balance), of the sign-in dialog, of the visit, request and new-request windows and of the proposal
+detail, PDF viewer and sign dialog; then signs in as office staff and saves the Find customer
+screen (no recent customers yet), an assisted portal with its banner and Find customer again with
+that customer under Recent; last it stops the demo server and checks the window says so (banner,
+lists kept and marked out of date: offline.png). It prints one JSON line of timings. Secrets and
+settings stay in memory / a temp folder.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import keyring
-from PySide6.QtCore import QEventLoop, QPointF, QSettings, QTimer
+from PySide6.QtCore import QEventLoop, QPointF, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.services import session as sessions
@@ -97,6 +98,15 @@ def _first_record(window: MainWindow, key: str) -> Any:
     if model.rowCount() == 0:
         raise SmokeFailed(f"the {key} tab is empty")
     return model.record(0)
+
+
+def _save_sorted(window: MainWindow, key: str, column: str, path: Path) -> None:
+    """A list sorted by a right-aligned (money) column: its header keeps room for the sort arrow."""
+    tab = window.tabs[key]
+    window.tab_widget.setCurrentWidget(tab)
+    tab.table.sortByColumn(tab.model.column_index(column), Qt.SortOrder.DescendingOrder)
+    _idle(window.runner, f"the {key} tab sorted by {column}")
+    _save(window, path)
 
 
 def _save_visits_and_requests(window: MainWindow, out_dir: Path) -> None:
@@ -217,6 +227,8 @@ def _staff_screens(app: QApplication, demo: DemoServer, accounts: Accounts, out_
         raise SmokeFailed("the assist banner is not showing")
     _save(window, out_dir / "assist.png")
     _background(app, window.session.client.logout, "ending the assist")
+    find.assist_ended()
+    _save(find, out_dir / "find-customer-recent.png")
     _background(app, staff.client.logout, "staff sign-out")
     window.close()
     find.close()
@@ -298,6 +310,7 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
                 raise SmokeFailed(f"the {key} tab shows an error: {tab._error}")
             QTimer.singleShot(0, lambda: None)
             _save(window, out_dir / f"{key}.png")
+        _save_sorted(window, "invoices", "balance", out_dir / "invoices-sorted.png")
         _save_visits_and_requests(window, out_dir)
         proposal_times = _proposal_screens(app, window, out_dir)
         billing_s = _billing_screens(window, out_dir)

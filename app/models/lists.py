@@ -51,14 +51,7 @@ class ProposalsModel(MoneyTableModel):
             [
                 Column("number", "Number", lambda p: p.number, lambda p: p.number),
                 Column("title", "Title", title, lambda p: p.title.casefold(), tooltip=title, elastic=True),
-                Column(
-                    "property",
-                    "Property",
-                    _property_name,
-                    lambda p: p.property.name.casefold(),
-                    tooltip=_property_name,
-                    elastic=True,
-                ),
+                _property_column(),
                 Column("shared_on", "Shared", lambda p: date_text(p.shared_on), lambda p: p.shared_on or _NO_DATE),
                 Column(
                     "status",
@@ -79,22 +72,8 @@ class VisitsModel(PagedTableModel):
         super().__init__(
             [
                 Column("date", "Date", lambda v: date_text(v.date), lambda v: v.date),
-                Column(
-                    "property",
-                    "Property",
-                    _property_name,
-                    lambda v: v.property.name.casefold(),
-                    tooltip=_property_name,
-                    elastic=True,
-                ),
-                Column(
-                    "services",
-                    "Services",
-                    _services,
-                    lambda v: _services(v).casefold(),
-                    tooltip=_services,
-                    elastic=True,
-                ),
+                _property_column(),
+                _services_column(),
                 Column(
                     "status",
                     "Status",
@@ -112,22 +91,8 @@ class InvoicesModel(MoneyTableModel):
         super().__init__(
             [
                 Column("number", "Number", lambda i: i.number, lambda i: i.number),
-                Column(
-                    "property",
-                    "Property",
-                    _property_name,
-                    lambda i: i.property.name.casefold(),
-                    tooltip=_property_name,
-                    elastic=True,
-                ),
-                Column(
-                    "services",
-                    "Services",
-                    _services,
-                    lambda i: _services(i).casefold(),
-                    tooltip=_services,
-                    elastic=True,
-                ),
+                _property_column(),
+                _services_column(),
                 Column(
                     "invoice_date",
                     "Invoice date",
@@ -163,14 +128,7 @@ class RequestsModel(PagedTableModel):
                     tooltip=lambda r: r.subject,
                     elastic=True,
                 ),
-                Column(
-                    "property",
-                    "Property",
-                    _property_name,
-                    lambda r: r.property.name.casefold(),
-                    tooltip=_property_name,
-                    elastic=True,
-                ),
+                _property_column(),
                 Column(
                     "status",
                     "Status",
@@ -203,3 +161,22 @@ def _property_name(item: ProposalSummary | VisitSummary | InvoiceSummary | Reque
 
 def _services(item: VisitSummary | InvoiceSummary) -> str:
     return ", ".join(item.services)
+
+
+def _property_column() -> Column:
+    """The property a record belongs to, in every list: descriptive, so it may be elided."""
+    return Column(
+        "property",
+        "Property",
+        _property_name,
+        lambda item: _property_name(item).casefold(),
+        tooltip=_property_name,
+        elastic=True,
+    )
+
+
+def _services_column() -> Column:
+    """The services of a visit or an invoice, joined; descriptive, so it may be elided."""
+    return Column(
+        "services", "Services", _services, lambda item: _services(item).casefold(), tooltip=_services, elastic=True
+    )

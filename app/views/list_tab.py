@@ -12,12 +12,13 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QObject,
+    QRect,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStackedWidget,
     QStyle,
+    QStyleOptionHeader,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -41,7 +43,7 @@ from app.services.errors import PortalError
 from app.services.feeds import ListFeed, PageFetcher
 from app.services.tasks import TaskRunner
 from app.views.delegates import StatusChipDelegate
-from app.views.icon_label import IconLabel
+from app.views.empty_state import EmptyState
 from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
 
@@ -64,8 +66,10 @@ class TabSpec:
 
 
 MAX_AUTO_WIDTH = 180  # descriptive (elastic) columns start at most this wide
-MIN_STRETCH_WIDTH = 220  # the stretching column keeps this much before elastic ones give up width
 RIGHT_ALIGNED_HEADER_ROOM = 12  # px a right-aligned header needs beyond its measured text
+SORT_ARROW_ROOM = 14  # px the sorted column's label gives up for the arrow (gap included)
+SORT_ARROW_SIZE = 10
+HEADER_PADDING = 10  # the sections' right padding in style.qss: the arrow ends where text would
 MIN_ELASTIC_WIDTH = 100  # no descriptive column is squeezed below this (or below its header)
 # The widest cells by plain text width that get a real size hint when columns are fitted.
 SIZE_HINT_CANDIDATES = 3
@@ -74,19 +78,50 @@ SIZE_HINT_CANDIDATES = 3
 class _CompactHeader(QHeaderView):
     """Qt widens every section by the header's height plus a margin for a sort arrow (about
     40 px a column), though only the sorted column shows one; that is what squeezed the
-    descriptive columns at 1280 px. The other sections are measured without it; the list fits
-    its columns again when the sorted column changes."""
+    descriptive columns at 1280 px. The other sections are measured without it, the sorted one
+    with just SORT_ARROW_ROOM; the list fits its columns again when the sorted column changes.
+
+    The header draws the arrow itself (the style sheet hides Qt's): Qt's sits at the section's
+    right edge, over the text of a right-aligned column (money, dates). Here the label of the
+    sorted section stops SORT_ARROW_ROOM short of the edge and the arrow takes that room."""
+
+    def __init__(self, orientation: Qt.Orientation, parent: QWidget | None = None) -> None:
+        super().__init__(orientation, parent)
+        self.setObjectName("ListHeader")
+
+    def _arrow_shown(self, logical_index: int) -> bool:
+        return (
+            self.isSortIndicatorShown()
+            and logical_index == self.sortIndicatorSection()
+            and self.orientation() == Qt.Orientation.Horizontal
+        )
 
     def sectionSizeFromContents(self, logical_index: int) -> QSize:
         size = super().sectionSizeFromContents(logical_index)
-        unsorted = logical_index != self.sortIndicatorSection()
-        if unsorted and self.isSortIndicatorShown() and self.orientation() == Qt.Orientation.Horizontal:
+        if self.isSortIndicatorShown() and self.orientation() == Qt.Orientation.Horizontal:
             reserved = size.height() + self.style().pixelMetric(QStyle.PixelMetric.PM_HeaderMargin, None, self)
             alignment = self.model().headerData(logical_index, self.orientation(), Qt.ItemDataRole.TextAlignmentRole)
             if alignment is not None and Qt.AlignmentFlag(alignment) & Qt.AlignmentFlag.AlignRight:
                 reserved -= RIGHT_ALIGNED_HEADER_ROOM  # drawn a few pixels short on the left otherwise
+            if self._arrow_shown(logical_index):
+                reserved -= SORT_ARROW_ROOM
             size.setWidth(size.width() - reserved)
         return size
+
+    def paintSection(self, painter: QPainter, rect: QRect, logical_index: int) -> None:
+        if not self._arrow_shown(logical_index) or rect.width() <= SORT_ARROW_ROOM:
+            super().paintSection(painter, rect, logical_index)
+            return
+        background = QStyleOptionHeader()
+        self.initStyleOption(background)
+        background.rect = rect
+        background.section = logical_index
+        self.style().drawControl(QStyle.ControlElement.CE_HeaderSection, background, painter, self)
+        super().paintSection(painter, rect.adjusted(0, 0, -SORT_ARROW_ROOM, 0), logical_index)
+        ascending = self.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder
+        size = SORT_ARROW_SIZE
+        arrow = QRect(rect.right() - HEADER_PADDING - size + 1, rect.center().y() - size // 2 + 1, size, size)
+        icon("sort-up" if ascending else "sort-down").paint(painter, arrow)
 
 
 class _SearchProxy(MultiDataProxy):
@@ -177,33 +212,11 @@ class ListTab(QWidget):
         self.stack.addWidget(self.table)
         self._setup_table()
 
-        empty = QWidget(self.stack)
-        self.stack.addWidget(empty)
-        empty_layout = QVBoxLayout(empty)
-        self.empty_icon = IconLabel("empty", 84, empty)
-        self.empty_title = named(QLabel("", empty), "EmptyTitle")
-        self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_message = named(QLabel("", empty), "EmptyMessage")
-        self.empty_message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_message.setWordWrap(True)
-        self.empty_message.setMaximumWidth(460)
-        self.retry_button = QPushButton("Try again", empty)
-        self.retry_button.setAutoDefault(False)
+        self.empty = EmptyState(parent=self.stack)
+        self.stack.addWidget(self.empty)
+        self.empty_icon, self.empty_title, self.empty_message = self.empty.icon, self.empty.title, self.empty.message
+        self.retry_button = self.empty.add_action(QPushButton("Try again"))
         self.retry_button.setAccessibleName(f"Try loading {spec.noun} again")
-        empty_layout.addStretch(2)
-        empty_layout.addWidget(self.empty_icon, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addSpacing(8)
-        empty_layout.addWidget(self.empty_title)
-        # Centred by stretches, not by an alignment flag: a word-wrapping label placed with an
-        # alignment gets the height of its one-line width and clips the second line.
-        message_row = QHBoxLayout()
-        message_row.addStretch()
-        message_row.addWidget(self.empty_message, 1)
-        message_row.addStretch()
-        empty_layout.addLayout(message_row)
-        empty_layout.addSpacing(8)
-        empty_layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
-        empty_layout.addStretch(3)
 
         self.show_combo.currentIndexChanged.connect(lambda _: self.filter_changed.emit())
         self.search_edit.textChanged.connect(self._search)
@@ -259,9 +272,13 @@ class ListTab(QWidget):
         table.setWordWrap(False)
         table.setTextElideMode(Qt.TextElideMode.ElideRight)
         table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        # Always there: a scroll bar that came and went with the row count (one property's rows
-        # against all of them) resized the viewport, so every such page was laid out and painted twice.
+        # Its room always there: a scroll bar that came and went with the row count (one property's
+        # rows against all of them) resized the viewport, so every such page was laid out and
+        # painted twice. The bar itself hides while there is nothing to scroll (no empty track on a
+        # short list); its container keeps the width, so the viewport does not change.
         table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        bar = table.verticalScrollBar()
+        bar.rangeChanged.connect(lambda low, high: bar.setVisible(high > low))
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(40)
         header = table.horizontalHeader()
@@ -355,9 +372,10 @@ class ListTab(QWidget):
     def fit_columns(self) -> None:
         """Numbers, dates, money and statuses get their full width, header included; descriptive
         columns start at most MAX_AUTO_WIDTH wide and, on a narrow table, give up width (the widest
-        first, down to MIN_ELASTIC_WIDTH) so the stretching column keeps its content's width, up to
-        MIN_STRETCH_WIDTH; it takes whatever is left beyond that. Where even that leaves it less
-        than MIN_ELASTIC_WIDTH, it keeps that much and the list scrolls sideways instead.
+        first, down to MIN_ELASTIC_WIDTH) for as long as the stretching column, the list's main
+        text (a request's subject, a proposal's title), is cut; it takes whatever is left. Where
+        even that leaves it less than MIN_ELASTIC_WIDTH, it keeps that much and the list scrolls
+        sideways instead.
         Only while the table shows (a hidden one has no final width) and the user never sized them."""
         table, header = self.table, self.table.horizontalHeader()
         width = table.viewport().width()
@@ -373,7 +391,7 @@ class ListTab(QWidget):
             if index != stretch:
                 natural = max(self._content_width(index), header.sectionSizeHint(index)) + 2
                 widths[index] = min(natural, MAX_AUTO_WIDTH) if columns[index].elastic else natural
-        room = max(min(self._content_width(stretch) + 2, MIN_STRETCH_WIDTH), header.sectionSizeHint(stretch))
+        room = max(self._content_width(stretch) + 2, header.sectionSizeHint(stretch))
         shortfall = room - (width - sum(widths.values()))
         floors = {i: max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(i)) for i in widths if columns[i].elastic}
         while shortfall > 0:
@@ -541,6 +559,5 @@ class ListTab(QWidget):
         return ShowOption("", "", f"No {self.spec.noun}", f"There are no {self.spec.noun} for the selected properties.")
 
     def _show_empty(self, title: str, message: str) -> None:
-        self.empty_title.setText(title)
-        self.empty_message.setText(message)
+        self.empty.set_text(title, message)
         self.stack.setCurrentIndex(self.PAGE_EMPTY)

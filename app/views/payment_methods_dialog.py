@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QSpinBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +39,7 @@ from app.services.billing_records import PaymentMethod
 from app.services.errors import PortalError, ValidationError
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
+from app.views.empty_state import EmptyState
 from app.views.theme import named
 
 TYPE_LABELS = {"card": "Card", "ach": "Bank account (ACH)"}
@@ -258,13 +261,31 @@ class ManagePaymentsDialog(QDialog):
         config = session.config
         self.setWindowTitle("Manage payments")
         self.setMinimumSize(680, 420)
-        self.list_widget = QListWidget()
+        self._loaded = False
+        accepted = self._accepted = config.accepted_payment_types if config.electronic_payments else ()
+        # The list and, while there is nothing in it, its empty state share a card like the tabs' lists.
+        self.list_card = named(QFrame(), "ListCard")
+        self.stack = QStackedWidget(self.list_card)
+        card_layout = QVBoxLayout(self.list_card)
+        card_layout.setContentsMargins(2, 2, 2, 2)
+        card_layout.addWidget(self.stack)
+        self.list_widget = QListWidget(self.stack)
+        self.list_widget.setFrameShape(QFrame.Shape.NoFrame)
         self.list_widget.setAlternatingRowColors(True)
+        self.list_widget.setAccessibleName("Payment methods")
+        self.empty = EmptyState("card", 64, 400, self.stack)
+        self.empty_add_card_button = self.empty.add_action(QPushButton("Add card…"))
+        self.empty_add_bank_button = self.empty.add_action(QPushButton("Add bank account…"))
+        # The first way to pay the branch takes is the empty state's primary action.
+        self._first_step = self.empty_add_card_button if "card" in accepted else self.empty_add_bank_button
+        self._first_step.setObjectName("PrimaryButton")
+        self.empty_retry_button = self.empty.add_action(QPushButton("Try again"))
+        self.stack.addWidget(self.list_widget)
+        self.stack.addWidget(self.empty)
         self.add_card_button = QPushButton("Add card…", autoDefault=False)
         self.add_bank_button = QPushButton("Add bank account…", autoDefault=False)
         self.default_button = QPushButton("Make default", autoDefault=False)
         self.remove_button = QPushButton("Remove…", autoDefault=False)
-        accepted = config.accepted_payment_types if config.electronic_payments else ()
         self.add_card_button.setVisible("card" in accepted)
         self.add_bank_button.setVisible("ach" in accepted)
         self.receipts_check = QCheckBox("Email me payment receipts")
@@ -272,47 +293,57 @@ class ManagePaymentsDialog(QDialog):
         self.status_label = named(QLabel(""), "FormError")
         self.status_label.setWordWrap(True)
         self.status_label.hide()
-        note = ""
+        self.notice = named(QLabel(""), "DialogSubtitle")
         if not config.electronic_payments:
-            note = f"{config.branch.name} does not take payments in the portal."
-        notice = named(QLabel(note), "DialogSubtitle")
-        notice.setVisible(bool(note))
-        close = QPushButton("Close", default=True)
+            self.notice.setText(f"{config.branch.name} does not take payments in the portal.")
+        self.notice.hide()
+        self.close_button = QPushButton("Close", default=True)
 
-        actions = QHBoxLayout()
+        # The actions on a listed method; while the list is empty its empty state offers the next step.
+        self.actions_row = QWidget()
+        actions = QHBoxLayout(self.actions_row)
+        actions.setContentsMargins(0, 0, 0, 0)
         for button in (self.add_card_button, self.add_bank_button):
             actions.addWidget(button)
         actions.addStretch()
         actions.addWidget(self.default_button)
         actions.addWidget(self.remove_button)
+        self.actions_row.hide()
         bottom = QHBoxLayout()
         bottom.addStretch()
-        bottom.addWidget(close)
+        bottom.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(10)
         layout.addWidget(named(QLabel("Payment methods"), "DialogTitle"))
-        layout.addWidget(notice)
-        layout.addWidget(self.list_widget, 1)
-        layout.addLayout(actions)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.list_card, 1)
+        layout.addWidget(self.actions_row)
         layout.addWidget(self.receipts_check)
         layout.addWidget(self.receipts_hint)
         layout.addWidget(self.status_label)
         layout.addLayout(bottom)
 
-        close.clicked.connect(self.accept)
-        self.add_card_button.clicked.connect(lambda: self.add("card"))
-        self.add_bank_button.clicked.connect(lambda: self.add("ach"))
+        self.close_button.clicked.connect(self.accept)
+        for button, kind in (
+            (self.add_card_button, "card"),
+            (self.empty_add_card_button, "card"),
+            (self.add_bank_button, "ach"),
+            (self.empty_add_bank_button, "ach"),
+        ):
+            button.clicked.connect(partial(self.add, kind))
+        self.empty_retry_button.clicked.connect(self.reload)
         self.default_button.clicked.connect(self.make_default)
         self.remove_button.clicked.connect(self.remove_selected)
         self.list_widget.currentRowChanged.connect(lambda _: self._update_buttons())
         self.receipts_check.toggled.connect(self._receipts_toggled)
         self._update_buttons()
+        self._show_empty("Loading payment methods…", "", actions=False)
         self.reload()
 
     def reload(self) -> None:
         client = self._session.client
-        self._runner.run(lambda: (client.payment_methods(), client.email_receipts()), self._show, self._failed)
+        self._runner.run(lambda: (client.payment_methods(), client.email_receipts()), self._show, self._load_failed)
 
     def _show(self, result: tuple[tuple[PaymentMethod, ...], bool]) -> None:
         methods, receipts = result
@@ -325,16 +356,47 @@ class ManagePaymentsDialog(QDialog):
             self.list_widget.addItem(item)
             if selected is not None and method.id == selected.id:
                 self.list_widget.setCurrentItem(item)
-        if not methods:
-            placeholder = QListWidgetItem("No payment methods yet.")
-            placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
-            self.list_widget.addItem(placeholder)
+        self._loaded = True
+        if methods:
+            self.stack.setCurrentWidget(self.list_widget)
+            self._set_default(self.close_button)
+        elif self._accepted:
+            self._show_empty(
+                "No payment methods yet",
+                f"Save {self._kinds_text()} to pay invoices without typing its details each time.",
+                actions=True,
+            )
+        else:
+            self._show_empty("No payment methods", self.notice.text(), actions=False)
+        self.notice.setVisible(bool(self.notice.text()) and bool(methods))
+        self.actions_row.setVisible(bool(methods))
         self.receipts_check.blockSignals(True)
         self.receipts_check.setChecked(receipts)
         self.receipts_check.blockSignals(False)
         self.receipts_check.setEnabled(bool(methods))
         self.receipts_hint.setVisible(not methods)
         self._update_buttons()
+
+    def _kinds_text(self) -> str:
+        kinds = [text for kind, text in (("card", "a card"), ("ach", "a bank account")) if kind in self._accepted]
+        return " or ".join(kinds)
+
+    def _show_empty(self, title: str, message: str, actions: bool, retry: bool = False) -> None:
+        """Nothing to list (yet): why, and the next step where there is one. That step (e.g.
+        "Add card…") then takes over from Close as the default button and has the focus."""
+        self.empty.set_text(title, message)
+        self.empty_add_card_button.setVisible(actions and "card" in self._accepted)
+        self.empty_add_bank_button.setVisible(actions and "ach" in self._accepted)
+        self.empty_retry_button.setVisible(retry)
+        self.stack.setCurrentWidget(self.empty)
+        self._set_default(self._first_step if actions else self.close_button)
+
+    def _set_default(self, button: QPushButton) -> None:
+        for each in (self.close_button, self._first_step):
+            each.setAutoDefault(each is button)
+            each.setDefault(each is button)
+        if button is self._first_step:
+            button.setFocus()
 
     def selected(self) -> PaymentMethod | None:
         item = self.list_widget.currentItem()
@@ -388,6 +450,13 @@ class ManagePaymentsDialog(QDialog):
             self._failed(error)
 
         self._runner.run(lambda: client.set_email_receipts(enabled), lambda _: self.status_label.hide(), undo)
+
+    def _load_failed(self, error: Exception) -> None:
+        if self._loaded:
+            self._failed(error)
+        else:
+            message = error.detail if isinstance(error, PortalError) else "Something went wrong."
+            self._show_empty("Couldn't load payment methods", message, actions=False, retry=True)
 
     def _failed(self, error: Exception) -> None:
         self.status_label.setText(error.detail if isinstance(error, PortalError) else "That did not work.")

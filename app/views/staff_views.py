@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QPushButton,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -35,11 +36,13 @@ from app.services.feeds import ListFeed
 from app.services.records import Page, StaffContact
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
+from app.views.empty_state import EmptyState
 from app.views.theme import icon, named
 
 SEARCH_DELAY_MS = 250
 MIN_QUERY = 2
 RECENT_LIMIT = 8
+RECENT_WIDTH = 260
 COMMON_REASONS = (
     "Customer on the phone",
     "Customer at the counter",
@@ -226,16 +229,35 @@ class FindCustomerWindow(QMainWindow):
         self.table.setColumnWidth(2, 300)
         self.status_label = QLabel("Type at least two characters to search.")
         self.status_label.setWordWrap(True)
-        self.recent_list = QListWidget()
-        self.recent_list.setMaximumWidth(260)
+        # In a card like the tabs' lists, with an empty state until the first portal is opened.
+        self.recent_card = named(QFrame(), "ListCard")
+        self.recent_card.setFixedWidth(RECENT_WIDTH)
+        self.recent_stack = QStackedWidget(self.recent_card)
+        card_layout = QVBoxLayout(self.recent_card)
+        card_layout.setContentsMargins(2, 2, 2, 2)
+        card_layout.addWidget(self.recent_stack)
+        self.recent_list = named(QListWidget(self.recent_stack), "RecentList")
+        # A long summary is elided (whole in the tooltip) rather than scrolled sideways.
+        self.recent_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.recent_list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.recent_list.setAccessibleName("Recent customers")
+        self.recent_empty = EmptyState(icon_size=56, text_width=RECENT_WIDTH - 40, parent=self.recent_stack)
+        self.recent_empty.set_text(
+            "No recent customers", "Customers whose portal you open show up here, so you can go back to them quickly."
+        )
+        self.recent_stack.addWidget(self.recent_list)
+        self.recent_stack.addWidget(self.recent_empty)
+        self.recent_stack.setCurrentWidget(self.recent_empty)
 
         left = QVBoxLayout()
         left.addWidget(self.search_edit)
         left.addWidget(self.status_label)
         left.addWidget(self.table, 1)
         right = QVBoxLayout()
-        right.addWidget(QLabel("Recent customers"))
-        right.addWidget(self.recent_list, 1)
+        recent_title = QLabel("Recent customers")
+        recent_title.setBuddy(self.recent_list)
+        right.addWidget(recent_title)
+        right.addWidget(self.recent_card, 1)
         body = QHBoxLayout()
         body.setContentsMargins(16, 12, 16, 12)
         body.addLayout(left, 1)
@@ -351,8 +373,10 @@ class FindCustomerWindow(QMainWindow):
         self.recent_list.clear()
         for recent in self.recent:
             item = QListWidgetItem(f"{recent.name}\n{recent.summary()}")
+            item.setToolTip(f"{recent.name}\n{recent.email}\n{recent.summary()}")
             item.setData(Qt.ItemDataRole.UserRole, recent)
             self.recent_list.addItem(item)
+        self.recent_stack.setCurrentWidget(self.recent_list if self.recent else self.recent_empty)
 
     def assist_ended(self, message: str | None = None) -> None:
         """Back from a customer's portal: ready for the next call."""

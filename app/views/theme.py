@@ -2,14 +2,17 @@
 app icon and the font, applied at start-up and again whenever the system switches between
 light and dark.
 
-style.qss names colours as `@token@` (and the resources folder as `@RES@`); the same tokens
-build the QPalette, so widgets the sheet does not style (menus, message boxes, native parts)
-match, and the painting delegates read them through `colors()`.
+style.qss names colours as `@token@`, icons as `@icon:name@` (the scheme's drawing, as `icon()`
+picks it) and the resources folder as `@RES@`; the same colour tokens build the QPalette, so
+widgets the sheet does not style (menus, message boxes, native parts) match, and the painting
+delegates read them through `colors()`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Literal, TypeVar
 
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
@@ -257,13 +260,20 @@ def _icon(name: str, scheme: Scheme) -> QIcon:
     cached = _icons.get((name, scheme))
     if cached is not None:
         return cached
-    path = resource_path(f"icons/{name}.svg")
-    if scheme == "dark" and resource_path(f"icons/{name}-dark.svg").exists():
-        path = resource_path(f"icons/{name}-dark.svg")
-    made = QIcon(str(path))
+    made = QIcon(str(icon_path(name, scheme)))
     if not made.isNull():
         _icons[(name, scheme)] = made
     return made
+
+
+def icon_path(name: str, scheme: Scheme) -> Path:
+    """The SVG of an icon for a scheme, for QIcons and the style sheet alike (its drop-down
+    chevron and check mark), so a drawing made for light backgrounds never shows on dark ones."""
+    if scheme == "dark":
+        dark = resource_path(f"icons/{name}-dark.svg")
+        if dark.exists():
+            return dark
+    return resource_path(f"icons/{name}.svg")
 
 
 def scheme_for(choice: SchemeChoice, reported: Qt.ColorScheme) -> Scheme:
@@ -278,10 +288,14 @@ def palette_for(choice: SchemeChoice, reported: Qt.ColorScheme) -> Palette:
     return DARK if scheme_for(choice, reported) == "dark" else LIGHT
 
 
+_SHEET_ICON = re.compile(r"@icon:([a-z0-9-]+)@")
+
+
 def style_sheet(palette: Palette) -> str:
     sheet = resource_path("style.qss").read_text(encoding="utf-8")
     for field in fields(palette):
         sheet = sheet.replace(f"@{field.name}@", str(getattr(palette, field.name)))
+    sheet = _SHEET_ICON.sub(lambda found: icon_path(found[1], palette.scheme).as_posix(), sheet)
     return sheet.replace("@RES@", resource_path("").as_posix().rstrip("/"))
 
 

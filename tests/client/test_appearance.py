@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QFrame, QHBoxLayout, QLabel
+from PySide6.QtWidgets import QApplication, QComboBox, QFrame, QHBoxLayout, QLabel
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
@@ -29,6 +29,7 @@ pytestmark = pytest.mark.gui
 
 PALETTES = [pytest.param(theme.LIGHT, id="light"), pytest.param(theme.DARK, id="dark")]
 AA_TEXT = 4.5
+AA_GRAPHICS = 3.0  # WCAG 1.4.11: icons a control needs to be understood
 
 
 def luminance(color: QColor) -> float:
@@ -102,6 +103,29 @@ def test_assist_banner_and_sign_note_as_painted(qtbot: QtBot, app: QApplication,
     assert note_bg == QColor(palette.warn_bg)
     assert contrast(label.palette().color(QPalette.ColorRole.WindowText), banner_bg) >= AA_TEXT
     assert contrast(note.palette().color(QPalette.ColorRole.WindowText), note_bg) >= AA_TEXT
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_drop_down_chevron_shows_on_its_background(qtbot: QtBot, app: QApplication, palette: theme.Palette) -> None:
+    """The style sheet's icons follow the scheme as QIcons do: the chevron was drawn dark on dark."""
+    theme.apply_theme(app, palette.scheme)
+    combo = QComboBox()
+    combo.addItems(["All", "Due"])
+    qtbot.addWidget(combo)
+    combo.resize(160, combo.sizeHint().height())
+    combo.show()
+    qtbot.waitExposed(combo)
+    image = combo.grab().toImage()
+    background = QColor(palette.surface)
+    middle = image.height() // 2
+    arrow = [
+        image.pixelColor(x, y)
+        for x in range(image.width() - 24, image.width() - 4)
+        for y in range(3, image.height() - 3)
+    ]
+    assert image.pixelColor(image.width() - 30, middle) == background
+    assert max(contrast(pixel, background) for pixel in arrow) >= AA_GRAPHICS
+    assert "@" not in theme.style_sheet(palette), "every token filled in"
 
 
 COLOUR_LITERAL = re.compile(

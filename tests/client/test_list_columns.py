@@ -201,13 +201,42 @@ def test_every_tab_at_1280_shows_whole_headers_and_never_cuts_numbers_dates_or_m
         for index, column in enumerate(tab.model.columns):
             if column.elastic:  # descriptive text may be elided, but keeps a readable width
                 assert header.sectionSize(index) >= MIN_ELASTIC_WIDTH, (key, column.key)
-    # The stretching column ("Services") is only cut once the other descriptive column gave all it could.
-    invoices = window.tabs["invoices"]
-    header = invoices.table.horizontalHeader()
-    services, prop = invoices.model.column_index("services"), invoices.model.column_index("property")
-    if header.sectionSize(services) < invoices.table.sizeHintForColumn(services):
-        assert header.sectionSize(prop) == max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(prop))
-    assert header.sectionSize(services) > header.sectionSize(prop)
+        # The stretching column (a request's subject, an invoice's services) comes first: it is only
+        # cut once the other descriptive columns gave all they could.
+        stretch = tab.model.column_index(tab.spec.stretch_column)
+        if header.sectionSize(stretch) < tab.table.sizeHintForColumn(stretch):
+            for index, column in enumerate(tab.model.columns):
+                if column.elastic and index != stretch:
+                    assert header.sectionSize(index) == max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(index)), key
+    invoices = window.tabs["invoices"].table.horizontalHeader()
+    assert invoices.sectionSize(window.tabs["invoices"].model.column_index("services")) > invoices.sectionSize(
+        window.tabs["invoices"].model.column_index("property")
+    )
+    requests = window.tabs["requests"]
+    subject = requests.model.column_index("subject")
+    assert requests.table.horizontalHeader().sectionSize(subject) < requests.table.sizeHintForColumn(subject), (
+        "the test data's subjects are longer than 1280 px leave room for"
+    )
+
+
+def test_the_scroll_bar_shows_only_when_there_is_something_to_scroll(
+    qtbot: QtBot, session: PortalSession, accounts: Accounts
+) -> None:
+    """Its room is always kept (a viewport that changed width with the row count laid out and
+    painted every such page twice), but a short list shows no empty track."""
+    window = open_window(qtbot, session, accounts)
+    tab = show_tab(qtbot, window, "invoices")
+    bar = tab.table.verticalScrollBar()
+    assert bar.maximum() == 0 and not bar.isVisible()
+    width = tab.table.viewport().width()
+    window.resize(1280, 480)
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5000)
+    assert bar.isVisible()
+    assert tab.table.viewport().width() == width
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: bar.maximum() == 0, timeout=5000)
+    assert not bar.isVisible()
+    assert tab.table.viewport().width() == width
 
 
 def test_columns_fit_again_when_the_window_changes_width(
@@ -266,3 +295,43 @@ def test_the_users_column_widths_stand_and_are_kept_with_the_window(
     assert not restored.columns_sized_by_user
     assert restored.table.horizontalHeader().sectionSize(number) < dragged
     assert clipped_columns(restored) == []
+
+
+def ink_runs(tab: ListTab, index: int) -> list[tuple[int, int]]:
+    """The runs of pixel columns in a header section where something is drawn (text, arrow)."""
+    header = tab.table.horizontalHeader()
+    header.viewport().repaint()
+    image = header.viewport().grab().toImage()
+    left = header.sectionViewportPosition(index)
+    background = image.pixelColor(left + 2, 2).lightness()
+    runs: list[tuple[int, int]] = []
+    for x in range(left, left + header.sectionSize(index)):
+        inked = any(abs(image.pixelColor(x, y).lightness() - background) > 60 for y in range(2, image.height() - 3))
+        if inked and runs and runs[-1][1] == x - 1:
+            runs[-1] = (runs[-1][0], x)
+        elif inked:
+            runs.append((x, x))
+    return [(start - left, end - left) for start, end in runs]
+
+
+def test_a_sorted_column_keeps_room_for_its_arrow_beside_the_text(
+    qtbot: QtBot, session: PortalSession, accounts: Accounts
+) -> None:
+    """Qt draws the sort arrow at the section's right edge, where a right-aligned header's text
+    (money, dates) ends: the two overlapped. The sorted header's text now ends before the arrow."""
+    window = open_window(qtbot, session, accounts)
+    tab = show_tab(qtbot, window, "invoices")
+    header = tab.table.horizontalHeader()
+    for key in ("balance", "due_date", "number"):
+        index = tab.model.column_index(key)
+        text = ink_runs(tab, index)  # unsorted: the whole label
+        text_width = text[-1][1] - text[0][0]
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            tab.table.sortByColumn(index, order)  # what a click on the header does
+            qtbot.wait(30)  # the columns fit again on the next turn of the event loop
+            *label, arrow = ink_runs(tab, index)
+            assert label[-1][1] - label[0][0] == text_width, f"{key}: the label is whole"
+            assert arrow[0] - label[-1][1] > 3, f"{key}: a gap between the label and the arrow"
+            assert arrow[1] - arrow[0] <= 10, f"{key}: one arrow"
+            assert header.sectionSize(index) - arrow[1] >= 8, f"{key}: the arrow stays inside its section"
+        assert clipped_columns(tab) == []

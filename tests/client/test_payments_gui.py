@@ -6,6 +6,7 @@ with the West branch set to full payments only.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -309,9 +310,19 @@ def test_manage_payments_add_default_remove_and_receipts(
     manager = ManagePaymentsDialog(session, runner)
     qtbot.addWidget(manager)
     manager.show()
+    assert manager.empty.title.text() == "Loading payment methods…"
     qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
     assert not manager.receipts_check.isEnabled(), "receipts need a method on file"
     assert manager.receipts_hint.isVisible()
+    # Nothing saved yet: an empty state says why, with the next step as the default button.
+    assert manager.stack.currentWidget() is manager.empty
+    assert manager.empty.title.text() == "No payment methods yet"
+    assert manager.empty.message.text().startswith("Save a card or a bank account to pay invoices")
+    assert manager.empty_add_card_button.isVisible() and manager.empty_add_card_button.isDefault()
+    assert manager.empty_add_bank_button.isVisible()
+    assert not manager.actions_row.isVisible(), "nothing to make default or remove"
+    message = manager.empty.message
+    assert message.height() >= message.heightForWidth(message.width()), "its second line shows"
     for number in (VISA, "5555555555554444"):
         adder = AddPaymentMethodDialog(session, runner, "card", manager)
         qtbot.addWidget(adder)
@@ -328,6 +339,8 @@ def test_manage_payments_add_default_remove_and_receipts(
     manager.reload()
     qtbot.waitUntil(lambda: len(manager.methods) == 2 and not runner.busy, timeout=TIMEOUT_MS)
     assert [m.is_default for m in manager.methods] == [True, False]
+    assert manager.stack.currentWidget() is manager.list_widget
+    assert manager.actions_row.isVisible() and manager.close_button.isDefault()
     assert manager.receipts_check.isEnabled()
     manager.list_widget.setCurrentRow(1)
     qtbot.mouseClick(manager.default_button, Qt.MouseButton.LeftButton)
@@ -340,6 +353,43 @@ def test_manage_payments_add_default_remove_and_receipts(
     qtbot.waitUntil(lambda: len(manager.methods) == 1 and not runner.busy, timeout=TIMEOUT_MS)
     assert manager.methods[0].label == "Visa ending 4242"
     assert manager.methods[0].is_default
+
+
+@pytest.mark.parametrize(
+    ("electronic", "accepted", "title", "message", "steps"),
+    [
+        (True, ("ach",), "No payment methods yet", "Save a bank account to pay invoices", ["Add bank account…"]),
+        (False, ("card", "ach"), "No payment methods", "West does not take payments in the portal.", []),
+    ],
+)
+def test_manage_payments_empty_state_offers_only_what_the_branch_takes(
+    qtbot: QtBot,
+    pay_portal: LivePortal,
+    runner: TaskRunner,
+    electronic: bool,
+    accepted: tuple[str, ...],
+    title: str,
+    message: str,
+    steps: list[str],
+) -> None:  # PM-1
+    session = session_for(pay_portal.portal_url("east"), company.LOCKOUT)  # never saves a method here
+    config = dataclasses.replace(
+        session.config,
+        electronic_payments=electronic,
+        accepted_payment_types=accepted,
+        branch=dataclasses.replace(session.config.branch, name="West"),
+    )
+    manager = ManagePaymentsDialog(dataclasses.replace(session, config=config), runner)
+    qtbot.addWidget(manager)
+    manager.show()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+    assert manager.stack.currentWidget() is manager.empty
+    assert manager.empty.title.text() == title
+    assert manager.empty.message.text().startswith(message)
+    shown = [b.text() for b in manager.empty.findChildren(QPushButton) if b.isVisible()]
+    assert shown == steps
+    assert not manager.notice.isVisible(), "the empty state says it already"
+    assert manager.close_button.isDefault() == (not steps)
 
 
 def test_ach_field_errors_are_shown_on_the_field(

@@ -163,16 +163,21 @@ def test_activity_lists_the_audit_trail(qtbot: QtBot, shell: AppShell) -> None: 
 def test_end_assist_returns_to_search_and_remembers_the_customer(
     qtbot: QtBot, shell: AppShell, live_portal: LivePortal
 ) -> None:  # SA-2, SA-4
+    find = find_window(shell)
+    assert find.recent_stack.currentWidget() is find.recent_empty
+    assert find.recent_empty.title.text() == "No recent customers"
+    assert "portal you open" in find.recent_empty.message.text()
     window = open_assist(qtbot, shell, "Birch Office Park")
     token = window.session.token
     qtbot.mouseClick(window.end_assist_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
-    find = find_window(shell)
     assert find.isVisible()
     assert "Assist ended" in find.status_label.text()
     answer = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert answer.status_code == 401
     assert [c.name for c in find.recent] == ["Morgan Many"]
+    assert find.recent_stack.currentWidget() is find.recent_list
+    assert not find.recent_list.horizontalScrollBar().isVisible(), "a long summary is elided, not scrolled"
     # Reopen from the recent list.
     answer_reason(qtbot, find, "Calling back")
     item = find.recent_list.item(0)
