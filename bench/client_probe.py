@@ -30,6 +30,7 @@ import faulthandler  # noqa: E402
 import json  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -207,22 +208,40 @@ def _view_invoice(window: MainWindow, beat: Heartbeat, rounds: int) -> dict[str,
     }
 
 
+# A 10-page text document: the generated invoices have one page; the target names ten.
+TEN_PAGE_PDF = """
+import sys
+sys.modules["pymupdf.layout"] = sys.modules["pymupdf4llm"] = None
+import pymupdf
+document = pymupdf.open()
+for number in range(1, 11):
+    page = document.new_page()
+    lines = "\\n".join(f"Line {row}: mowing, edging and blowing, property {number}-{row}" for row in range(48))
+    page.insert_text((48, 60), f"Page {number}\\n{lines}", fontsize=10)
+sys.stdout.buffer.write(document.tobytes())
+"""
+
+
 def ten_page_pdf() -> bytes:
-    """A 10-page text document: the generated invoices have one page; the target names ten.
+    """Made by a Python of its own: the client process never loads PyMuPDF (its render child does),
+    and loading it here would charge the probe's stall and RSS figures with it."""
+    done = subprocess.run([sys.executable, "-c", TEN_PAGE_PDF], capture_output=True, timeout=120, check=True)
+    return done.stdout
 
-    PyMuPDF comes from the viewer's own loader, not an import at the top of the probe: the client
-    loads it off the GUI thread while signing in, so importing it first would charge the start-up with it."""
-    from app.views.pdf_viewer import MUPDF_LOCK, pdf_engine
 
-    with MUPDF_LOCK:  # MuPDF allows one thread inside it at a time
-        document = pdf_engine().open()
-        for number in range(1, 11):
-            page = document.new_page()
-            lines = "\n".join(f"Line {row}: mowing, edging and blowing, property {number}-{row}" for row in range(48))
-            page.insert_text((48, 60), f"Page {number}\n{lines}", fontsize=10)
-        data: bytes = document.tobytes()
-        document.close()
-    return data
+def render_child_peak_rss_mb() -> float | None:
+    """The shared PDF render child's peak RSS (VmHWM; Linux), while it still runs."""
+    from app.services.pdf_renderer import pdf_render_service
+
+    pid = pdf_render_service().pid
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    except (OSError, StopIteration, ValueError):
+        return None
+    return round(peak_kb / 1024, 1)
 
 
 def _show_once(window: MainWindow, data: bytes) -> float:
@@ -323,6 +342,7 @@ def run(
     figures["worst_stall_during"] = beat.worst_during
     figures["worst_stall_by_phase_ms"] = {k: round(v * 1000, 1) for k, v in beat.worst_by_phase.items()}
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    figures["render_child_peak_rss_mb"] = render_child_peak_rss_mb()
     window.close()
     if token is None:  # a returning user's token stays valid, as it would on their machine
         in_background(app, window.session.client.logout, "sign-out")
