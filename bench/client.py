@@ -109,7 +109,8 @@ def measure_client(
         (probe["filter_change_p50_ms"], filter_note),
         (
             probe["worst_stall_ms"],
-            f"during {probe['worst_stall_during']}; worst per phase (ms): {probe['worst_stall_by_phase_ms']}",
+            f"during {probe['worst_stall_during']}, split (ms) {probe.get('worst_stall_split_ms')}; "
+            f"worst per phase (ms): {probe['worst_stall_by_phase_ms']}",
         ),
         (probe["peak_rss_mb"], "ru_maxrss of the client process"),
         (
