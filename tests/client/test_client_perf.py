@@ -168,7 +168,8 @@ def test_pdf_engine_leaves_out_the_layout_analyser() -> None:
 
 def test_app_modules_load_without_keyring_pdf_engine_or_detail_windows() -> None:
     """None is needed for the first window: the keyring loads on first use off the GUI thread,
-    PyMuPDF and the detail windows when the app is idle or a document's detail opens."""
+    the detail windows when the app is idle or a document's detail opens, and PyMuPDF never (the
+    PDF render child has it)."""
     later = ("keyring", "pymupdf", "app.views.staff_views", *main_window.DEFERRED_VIEWS)
     code = (
         "import importlib, sys\n"
