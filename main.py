@@ -11,6 +11,8 @@ STARTED = time.perf_counter()
 # Hidden first argument: in a frozen build `sys.executable` is this app, not a Python, so the demo
 # launcher starts the bundled server as `<app> --run-server serve --demo ...` (see demo_server.py).
 RUN_SERVER = "--run-server"
+# Likewise the PDF render child: `<app> --run-pdf-renderer` (see app/services/pdf_renderer.py).
+RUN_PDF_RENDERER = "--run-pdf-renderer"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,23 +32,37 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def run_server(argv: list[str]) -> int:
-    """The bundled portal server inside a frozen app. A windowed build may start without
-    standard streams, and uvicorn's logging writes to them."""
+def _ensure_output_streams() -> None:
+    """A windowed build may start without standard streams, and logging writes to them."""
     import os
 
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+
+
+def run_server(argv: list[str]) -> int:
+    """The bundled portal server inside a frozen app."""
+    _ensure_output_streams()
     from server.cli import main as server_main
 
     return server_main(argv)
+
+
+def run_pdf_renderer() -> int:
+    """The PDF render child inside a frozen app; it talks over its stdin and stdout pipes."""
+    _ensure_output_streams()
+    from app.pdf_render_child import main as renderer_main
+
+    return renderer_main()
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == [RUN_SERVER]:
         return run_server(argv[1:])
+    if argv[:1] == [RUN_PDF_RENDERER]:
+        return run_pdf_renderer()
     args = parse_args(argv)
 
     from PySide6.QtWidgets import QApplication

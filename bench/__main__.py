@@ -148,11 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     out.write_text(json.dumps(document, indent=2) + "\n")
     print()
-    print(table(results, dataset.import_stats, found, info["database"]))
+    print(table(results, dataset.import_stats, found, info["database"], client))
     print()
     for figure in client:
         shown = "not measured" if figure.value is None else f"{figure.value:g} {figure.unit}"
-        print(f"{figure.name}: {shown} (limit {figure.limit:g} {figure.unit}); {figure.note}")
+        limit = "no target" if figure.limit is None else f"limit {figure.limit:g} {figure.unit}"
+        print(f"{figure.name}: {shown} ({limit}); {figure.note}")
     print(f"load average before / after: {load_before} / {info['load_average']} ({info['cpus']} CPUs)")
     print(f"results written to {out} in {document['seconds']} s")
     return 0

@@ -30,11 +30,15 @@ CLIENT_TARGETS: tuple[tuple[str, float, str], ...] = (
 TOKEN_STARTS = 3
 
 
+# Figures without a target of their own, measured with the full probe.
+RENDER_CHILD_RSS = "PDF render child: peak RSS"
+
+
 @dataclass
 class ClientFigure:
     name: str
     value: float | None
-    limit: float
+    limit: float | None  # None: a figure reported beside the targets, not one of them
     unit: str
     note: str = ""
 
@@ -73,7 +77,9 @@ def measure_client(
     probe = run_probe(port, branch, email, password, rounds, pdf_rounds)
     if not probe.get("ok"):
         note = f"not measured: {probe.get('error')}"
-        return [ClientFigure(name, None, limit, unit, note) for name, limit, unit in CLIENT_TARGETS], probe
+        return [ClientFigure(name, None, limit, unit, note) for name, limit, unit in CLIENT_TARGETS] + [
+            ClientFigure(RENDER_CHILD_RSS, None, None, "MB", note)
+        ], probe
     token_starts = []
     for _ in range(TOKEN_STARTS):
         # A token of its own for each start, as a user's last session left it (the probe keeps it valid).
@@ -103,7 +109,8 @@ def measure_client(
         (probe["filter_change_p50_ms"], filter_note),
         (
             probe["worst_stall_ms"],
-            f"during {probe['worst_stall_during']}; worst per phase (ms): {probe['worst_stall_by_phase_ms']}",
+            f"during {probe['worst_stall_during']}, split (ms) {probe.get('worst_stall_split_ms')}; "
+            f"worst per phase (ms): {probe['worst_stall_by_phase_ms']}",
         ),
         (probe["peak_rss_mb"], "ru_maxrss of the client process"),
         (
@@ -116,6 +123,16 @@ def measure_client(
         ClientFigure(name, None if value is None else float(value), limit, unit, note)
         for (name, limit, unit), (value, note) in zip(CLIENT_TARGETS, values, strict=True)
     ]
+    child_rss = probe.get("render_child_peak_rss_mb")
+    figures.append(
+        ClientFigure(
+            RENDER_CHILD_RSS,
+            None if child_rss is None else float(child_rss),
+            None,
+            "MB",
+            "VmHWM of the one process that renders every PDF (PyMuPDF lives there, not in the client)",
+        )
+    )
     return figures, probe
 
 

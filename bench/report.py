@@ -43,7 +43,7 @@ def targets(results: Sequence[Result], client: Sequence[ClientFigure]) -> list[d
             found.append(_target(f"{r.name}: p50", r.p50_ms, BALANCE_P50_MS, "ms"))
         if r.kind == "search":
             found.append(_target(f"{r.name}: p95", r.p95_ms, SEARCH_P95_MS, "ms"))
-    found.extend(_target(f.name, f.value, f.limit, f.unit) for f in client)
+    found.extend(_target(f.name, f.value, f.limit, f.unit) for f in client if f.limit is not None)
     return found
 
 
@@ -86,7 +86,11 @@ def _ms(value: float | None, digits: int = 1) -> str:
 
 
 def table(
-    results: Sequence[Result], import_stats: dict[str, Any], found: Sequence[dict[str, Any]], database: str
+    results: Sequence[Result],
+    import_stats: dict[str, Any],
+    found: Sequence[dict[str, Any]],
+    database: str,
+    client: Sequence[ClientFigure] = (),
 ) -> str:
     lines = []
     cached = " (cached database; figures from when it was built)" if import_stats.get("cached") else ""
@@ -115,4 +119,8 @@ def table(
         verdict = "not measured" if t["value"] is None else "ok" if t["value"] <= t["limit"] else "MISSED"
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
         lines.append(f"  {verdict:<13} {t['name']:<78} {value:>8} <= {t['limit']:g} {t['unit']}")
+    for figure in client:
+        if figure.limit is None:
+            value = "-" if figure.value is None else f"{figure.value:.2f}"
+            lines.append(f"  {'(no target)':<13} {figure.name:<78} {value:>8}    {figure.unit}")
     return "\n".join(lines)

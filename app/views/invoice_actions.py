@@ -75,8 +75,8 @@ class InvoiceActions(QObject):
     def open_invoice(self, record: object) -> None:
         if not isinstance(record, InvoiceSummary):
             return
-        # While the detail's request is out: its window's module, and PyMuPDF ("View invoice" is
-        # likely next), unless the app was idle long enough to load them already.
+        # While the detail's request is out: its window's module, and the PDF render child ("View
+        # invoice" is likely next), unless the app was idle long enough to load them already.
         preload_pdf_engine(also=("app.views.invoice_detail",))
         client = self._session().client
         self._runner.run(lambda: client.invoice(record.id), self._detail_loaded, self._failed)

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from app.views.proposal_detail import ProposalWindow
 
 # Windows the first window does not show: imported when first opened, or in the background once
-# the app is idle (with the PDF engine), not before the first window (0.1-0.2 s of start-up).
+# the app is idle (as the PDF render child starts), not before the first window (0.1-0.2 s of start-up).
 DEFERRED_VIEWS = (
     "app.views.proposal_detail",
     "app.views.invoice_detail",
@@ -67,9 +67,10 @@ DEFERRED_VIEWS = (
     "app.views.account_dialogs",
 )
 
-# The PDF engine loads once no request has been in flight for this long (the user is reading),
-# or when a document's detail opens: loading it while lists repopulate competes with them for the
-# CPU and the GIL (0.2-0.4 s of import), which showed as stalls of the user's first clicks.
+# The PDF render child starts once no request has been in flight for this long (the user is
+# reading), or when a document's detail opens: its 0.2-0.4 s of loading PyMuPDF, and the deferred
+# windows' imports here, compete with repopulating lists for the CPU (and the imports for the GIL),
+# which showed as stalls of the user's first clicks.
 PDF_ENGINE_IDLE_MS = 1000
 
 TAB_SPECS = (

@@ -1,20 +1,21 @@
 """An embedded PDF viewer: continuous pages, zoom, search with highlights, save a copy, print.
 
-PyMuPDF does all the work on one worker thread that owns the open document (MuPDF documents
-must not be used from two threads at once); the GUI thread only paints finished QImages. Only
-the pages in or near the viewport are rendered, and a small cache keeps recent ones.
+The pages are rendered by the app's PDF render child (app/services/pdf_renderer.py); each viewer
+has one worker thread that makes its blocking requests and turns the answers into QImages, so the
+GUI thread only paints finished images. Only the pages in or near the viewport are rendered, and a
+small cache keeps recent ones.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import (
@@ -47,7 +48,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.services.pdf_renderer import (
+    STOPPED_MESSAGE,
+    PdfDocument,
+    PdfRenderService,
+    RenderedPage,
+    RenderError,
+    RendererStopped,
+    pdf_render_service,
+)
 from app.views import theme
+
+log = logging.getLogger(__name__)
 
 ZOOM_STEPS = (0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 PAGE_GAP = 12
@@ -57,147 +69,151 @@ HIT_COLOR = QColor(theme.SEARCH_HIT)
 CURRENT_HIT_COLOR = QColor(theme.CURRENT_SEARCH_HIT)
 
 
-# MuPDF keeps global state: two threads inside PyMuPDF at once can crash the process, even on
-# different documents. Every viewer's worker thread takes this lock around each PyMuPDF call.
-MUPDF_LOCK = threading.Lock()
-
-if TYPE_CHECKING:
-    import pymupdf
-
-
-# What PyMuPDF 2 imports if present but the viewer never uses (see pdf_engine).
-OPTIONAL_PDF_MODULES = ("pymupdf.layout", "pymupdf4llm")
-
-
-def pdf_engine() -> Any:
-    """PyMuPDF, imported on first use on the worker thread: it costs a noticeable part of the
-    app's start-up, and most sessions open no PDF at all.
-
-    PyMuPDF 2 also imports its layout analyser and pymupdf4llm whenever they are installed (they
-    come with it): onnxruntime, numpy and an ONNX model, 1.5-2 s of CPU, holding the GIL for up to
-    100 ms at a time (stalls on the GUI thread), and tens of MB. The viewer only renders and
-    searches pages, which use neither. A None entry in sys.modules makes those optional imports
-    fail at once, which PyMuPDF treats as "not installed"."""
-    for optional in OPTIONAL_PDF_MODULES:
-        sys.modules.setdefault(optional, None)  # type: ignore[arg-type]
-    import pymupdf
-
-    return pymupdf
-
-
 _preload_started = threading.Event()
 
 
 def preload_pdf_engine(*, also: Sequence[str] = ()) -> None:
-    """Imports PyMuPDF on a background thread, so the first "View proposal" or "View invoice"
-    does not wait for it (0.2-0.4 s even without the optional modules). Started when the app is
-    idle or a document's detail opens (see MainWindow); only the first call does anything.
-    `also`: modules to import first on the same thread (windows the first one did not need)."""
+    """Starts the PDF render child on a background thread, so the first "View proposal" or "View
+    invoice" does not wait for it to load PyMuPDF (0.2-0.4 s). Started when the app is idle or a
+    document's detail opens (see MainWindow); only the first call does anything.
+    `also`: modules to import on the same thread (windows the first one did not need)."""
     if _preload_started.is_set():
         return
     _preload_started.set()
-    threading.Thread(
-        target=partial(_load_pdf_engine_yielding, tuple(also)), name="pdf-engine-preload", daemon=True
-    ).start()
+    threading.Thread(target=partial(_preload, tuple(also)), name="pdf-engine-preload", daemon=True).start()
 
 
-# The GIL switch interval while PyMuPDF loads in the background (Python's default is 5 ms).
+# The GIL switch interval while modules load in the background (Python's default is 5 ms).
 PRELOAD_SWITCH_INTERVAL_S = 0.0005
 
 
-def _load_pdf_engine_yielding(also: tuple[str, ...]) -> None:
-    """The import runs Python code for 0.2-0.4 s and holds the GIL for up to the switch interval
-    at a time; the GUI thread gives the GIL up on every Qt call, so each of its calls could wait
-    that long again, and a repaint of a few hundred calls stalled for 100-200 ms. A short interval
-    while the import runs hands the GIL back within half a millisecond instead."""
+def _preload(also: tuple[str, ...]) -> None:
+    """The child is spawned first: it loads PyMuPDF in its own process while the modules import here.
+    An import runs Python code for a tenth of a second or more and holds the GIL for up to the
+    switch interval at a time; the GUI thread gives the GIL up on every Qt call, so each of its
+    calls could wait that long again, and a repaint of a few hundred calls stalled for 100-200 ms.
+    A short interval while the imports run hands the GIL back within half a millisecond instead."""
+    pdf_render_service().start()
     default = sys.getswitchinterval()
     sys.setswitchinterval(min(default, PRELOAD_SWITCH_INTERVAL_S))
     try:
         for module in also:
             importlib.import_module(module)
-        pdf_engine()
     finally:
         sys.setswitchinterval(default)
 
 
+def _image(page: RenderedPage) -> QImage:
+    image = QImage(page.samples, page.width, page.height, page.stride, QImage.Format.Format_RGB888)
+    return image.copy()  # its own pixels: the answer's bytes go away with it
+
+
 class PdfRenderer(QObject):
-    """Owns the PyMuPDF document on the worker thread; every slot runs there."""
+    """One viewer's document in the render child; every slot runs on the viewer's worker thread
+    and blocks there for its answer."""
 
     opened = Signal(int, list)  # generation, [(width, height)] of each page in points
-    failed = Signal(int, str)
+    failed = Signal(int, str)  # generation, a sentence for the viewer
     rendered = Signal(int, int, float, QImage)  # generation, page, scale, image
     found = Signal(int, str, list)  # generation, query, [(page, [QRectF in points])]
     printed_page = Signal(int, int, QImage)  # job, page, image at PRINT_DPI
+    print_failed = Signal(int, str)  # job, why
 
-    def __init__(self) -> None:
+    def __init__(self, service: PdfRenderService) -> None:
         super().__init__()
-        self._document: pymupdf.Document | None = None
+        self._service = service
+        self._document: PdfDocument | None = None
         self._generation = 0
         self.render_threads: set[int] = set()  # idents of the threads that rendered: never the GUI's
+        service.add_stop_listener(self._child_stopped)
 
     @Slot(int, bytes)
     def open(self, generation: int, data: bytes) -> None:
         self._close()
         self._generation = generation
         try:
-            with MUPDF_LOCK:
-                document = pdf_engine().open("pdf", data)
-                sizes = [(page.rect.width, page.rect.height) for page in document]
-        except (RuntimeError, ValueError) as exc:
+            document = self._service.open(data)
+        except RenderError as exc:
             self.failed.emit(generation, f"This document cannot be shown: {exc}")
             return
+        except RendererStopped as exc:
+            self.failed.emit(generation, str(exc))
+            return
         self._document = document
-        self.opened.emit(generation, sizes)
+        self.opened.emit(generation, document.page_sizes)
 
     @Slot(int, int, float)
     def render(self, generation: int, page_number: int, scale: float) -> None:
-        if generation != self._generation or self._document is None:
+        document = self._document
+        if generation != self._generation or document is None:
             return
         self.render_threads.add(threading.get_ident())
-        with MUPDF_LOCK:
-            page = self._document[page_number]
-            pixmap = page.get_pixmap(matrix=pdf_engine().Matrix(scale, scale), alpha=False)
-            image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
-            image = image.copy()  # the samples die with the pixmap
-        self.rendered.emit(generation, page_number, scale, image)
+        try:
+            page = self._service.render(document, page_number, scale)
+        except RendererStopped as exc:
+            self._lost(generation, str(exc))
+            return
+        except RenderError as exc:  # one broken page: it stays blank, the others still show
+            log.warning("page %s could not be rendered: %s", page_number + 1, exc)
+            return
+        self.rendered.emit(generation, page_number, scale, _image(page))
 
     @Slot(int, str)
     def search(self, generation: int, text: str) -> None:
-        if generation != self._generation or self._document is None:
+        document = self._document
+        if generation != self._generation or document is None:
             return
-        hits: list[tuple[int, list[QRectF]]] = []
-        with MUPDF_LOCK:
-            for page in self._document:
-                rects = [QRectF(r.x0, r.y0, r.width, r.height) for r in page.search_for(text)]
-                if rects:
-                    hits.append((int(page.number), rects))
+        try:
+            found = self._service.search(document, text)
+        except RendererStopped as exc:
+            self._lost(generation, str(exc))
+            return
+        except RenderError as exc:
+            log.warning("the document could not be searched: %s", exc)
+            found = []
+        hits = [(page, [QRectF(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in rects]) for page, rects in found]
         self.found.emit(generation, text, hits)
 
     @Slot(int)
     def render_for_print(self, job: int) -> None:
-        if self._document is None:
+        document = self._document
+        if document is None:
             return
         scale = PRINT_DPI / 72
-        for number in range(self._document.page_count):
-            with MUPDF_LOCK:
-                pixmap = self._document[number].get_pixmap(matrix=pdf_engine().Matrix(scale, scale), alpha=False)
-                image = QImage(pixmap.samples, pixmap.width, pixmap.height, pixmap.stride, QImage.Format.Format_RGB888)
-                image = image.copy()
-            self.printed_page.emit(job, number, image)
+        for number in range(len(document.page_sizes)):
+            try:
+                page = self._service.render(document, number, scale)
+            except RendererStopped as exc:
+                self._lost(self._generation, str(exc))
+                return
+            except RenderError as exc:
+                self.print_failed.emit(job, f"Page {number + 1} could not be prepared for printing: {exc}.")
+                return
+            self.printed_page.emit(job, number, _image(page))
 
     @Slot()
     def shutdown(self) -> None:
         """Runs after the work already queued (a page being rendered finishes first), then ends the thread."""
+        self._service.remove_stop_listener(self._child_stopped)
         self._close()
         thread = self.thread()
         if thread is not None:
             thread.quit()
 
+    def _lost(self, generation: int, message: str) -> None:
+        self._document = None
+        self.failed.emit(generation, message)
+
+    def _child_stopped(self, child: int) -> None:
+        """On the service's watcher thread: the child holding this document died between two requests."""
+        document = self._document
+        if document is not None and document.child == child and shiboken6.isValid(self):
+            self._lost(self._generation, STOPPED_MESSAGE)
+
     def _close(self) -> None:
-        if self._document is not None:
-            with MUPDF_LOCK:
-                self._document.close()
-            self._document = None
+        document, self._document = self._document, None
+        if document is not None:
+            self._service.close(document)
 
 
 class _PageWidget(QWidget):
@@ -299,7 +315,7 @@ class PdfViewer(QWidget):
         # stopped cleanly (destroying a running QThread aborts the process).
         self._thread = QThread()
         self._thread.setObjectName("pdf-render")
-        self.renderer = PdfRenderer()
+        self.renderer = PdfRenderer(pdf_render_service())
         self.renderer.moveToThread(self._thread)
         self._thread.finished.connect(self.renderer.deleteLater)
         self.destroyed.connect(partial(_stop, self._thread, self.renderer))
@@ -312,6 +328,7 @@ class PdfViewer(QWidget):
         self.renderer.rendered.connect(self._rendered)
         self.renderer.found.connect(self._found)
         self.renderer.printed_page.connect(self._printed_page)
+        self.renderer.print_failed.connect(self._print_failed)
         self._thread.start()
 
         self.toolbar = QHBoxLayout()
@@ -451,9 +468,21 @@ class PdfViewer(QWidget):
 
     @Slot(int, str)
     def _failed(self, generation: int, message: str) -> None:
-        if generation == self._generation:
-            self.message.setText(message)
-            self.message.show()
+        """The document could not be opened, or the render child holding it stopped: the sentence
+        replaces the pages (any control left on them would only fail again)."""
+        if generation != self._generation:
+            return
+        self.page_sizes = []
+        self._cache.clear()
+        self._in_flight.clear()
+        self._hits, self._hit_index = [], -1
+        self.hit_label.setText("")
+        self._printer = None
+        self.canvas.set_pages(0)
+        self.canvas.relayout(self.scroll_area.viewport().width())
+        self.message.setText(message)
+        self.message.show()
+        self._update_controls()
 
     # -- rendering ---------------------------------------------------------------------
 
@@ -725,6 +754,12 @@ class PdfViewer(QWidget):
         self._print_pages = {}
         self._printer = printer
         self._print_requested.emit(self._print_job)
+
+    @Slot(int, str)
+    def _print_failed(self, job: int, message: str) -> None:
+        if job == self._print_job and self._printer is not None:
+            self._printer = None
+            QMessageBox.warning(self, "Could not print", message)
 
     @Slot(int, int, QImage)
     def _printed_page(self, job: int, number: int, image: QImage) -> None:

@@ -56,6 +56,8 @@ def test_small_run_imports_serves_measures_and_writes_results(tmp_path: Path) ->
     probe = results["client_probe"]
     assert probe["ok"] and all(rows > 0 for rows in probe["first_page_rows"].values())
     assert probe["invoice_pdf_pages"] >= 1 and probe["filter_changes"] >= 2
+    assert probe["render_child_peak_rss_mb"] > 0  # PyMuPDF's memory, in the render child
+    assert [f["name"] for f in results["client"] if f["limit"] is None] == ["PDF render child: peak RSS"]
 
     again = prepare(
         cache, generator.SMALL_SIZES, generator.DEFAULT_SEED, datetime.now(UTC).date(), None, log=lambda _: None

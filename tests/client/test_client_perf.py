@@ -4,6 +4,8 @@ engine's lean import and when it loads, and the keyring kept off the GUI thread.
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -12,6 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import keyring
+import pymupdf
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QHeaderView
@@ -23,11 +26,12 @@ from app.models.properties import PropertiesModel
 from app.models.roles import Role
 from app.services.accounts import Accounts
 from app.services.memory_keyring import MemoryKeyring
+from app.services.pdf_renderer import pdf_render_service
 from app.services.records import InvoiceSummary, Page, Property, PropertyRef
 from app.services.session import sign_in
 from app.services.settings import AppSettings, SavedPortal
 from app.services.tasks import TaskRunner
-from app.views import invoice_actions, main_window, pdf_viewer
+from app.views import invoice_actions, main_window
 from app.views.list_tab import MAX_AUTO_WIDTH, ListTab
 from app.views.main_window import TAB_SPECS
 from app.views.pdf_window import PdfWindow
@@ -143,10 +147,11 @@ def test_columns_fit_the_widest_cell_of_the_first_page(qtbot: QtBot) -> None:
 
 
 def test_pdf_engine_leaves_out_the_layout_analyser() -> None:
-    """PyMuPDF 2 would import onnxruntime and a model (1-2 s, GIL stalls) that rendering never uses."""
+    """PyMuPDF 2 would import onnxruntime and a model (1-2 s of the render child's start, tens of
+    MB) that rendering never uses."""
     code = (
         "import sys\n"
-        "from app.views.pdf_viewer import pdf_engine\n"
+        "from app.pdf_render_child import pdf_engine\n"
         "pymupdf = pdf_engine()\n"
         "document = pymupdf.open()\n"
         "page = document.new_page()\n"
@@ -163,7 +168,8 @@ def test_pdf_engine_leaves_out_the_layout_analyser() -> None:
 
 def test_app_modules_load_without_keyring_pdf_engine_or_detail_windows() -> None:
     """None is needed for the first window: the keyring loads on first use off the GUI thread,
-    PyMuPDF and the detail windows when the app is idle or a document's detail opens."""
+    the detail windows when the app is idle or a document's detail opens, and PyMuPDF never (the
+    PDF render child has it)."""
     later = ("keyring", "pymupdf", "app.views.staff_views", *main_window.DEFERRED_VIEWS)
     code = (
         "import importlib, sys\n"
@@ -262,7 +268,7 @@ def test_pdf_engine_loads_once_idle_or_when_a_detail_opens(
 
 
 def ten_page_pdf() -> bytes:
-    document = pdf_viewer.pdf_engine().open()
+    document = pymupdf.open()
     for number in range(1, 11):
         document.new_page().insert_text((72, 72), f"Page {number}")
     data: bytes = document.tobytes()
@@ -271,17 +277,25 @@ def ten_page_pdf() -> bytes:
 
 
 def test_closing_the_viewer_never_waits_for_a_render(qtbot: QtBot) -> None:
-    """The worker may be inside PyMuPDF (here: held at its lock) when the window closes; the GUI
-    thread asks it to stop and goes on, and the thread ends once its work is done."""
+    """The worker may be waiting for the render child (here: stopped with SIGSTOP in the middle of
+    a request) when the window closes; the GUI thread asks it to stop and goes on, and the thread
+    ends once its answer came."""
     window = PdfWindow("Ten pages", ten_page_pdf(), "ten.pdf")
     window.show()
     qtbot.waitUntil(lambda: window.viewer._shown, timeout=10000)
     viewer = window.viewer
     thread = viewer._thread
-    with pdf_viewer.MUPDF_LOCK:
+    pid = pdf_render_service().pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
         viewer._render_requested.emit(viewer._generation, 9, 2.0)
         begun = time.perf_counter()
         window.close()
         assert time.perf_counter() - begun < 0.5
+        qtbot.wait(200)
         assert thread.isRunning()
+    finally:
+        os.kill(pid, signal.SIGCONT)
     qtbot.waitUntil(lambda: not thread.isRunning(), timeout=5000)
+    assert pdf_render_service().pid == pid  # the same child serves the next document

@@ -22,7 +22,7 @@ from app.models.formatting import money_text
 from app.services.portal_client import PortalClient
 from app.services.session import PortalSession, sign_in
 from app.services.tasks import TaskRunner
-from app.views.pdf_viewer import MUPDF_LOCK, PdfViewer
+from app.views.pdf_viewer import PdfViewer
 from app.views.proposal_detail import ProposalWindow
 from app.views.sign_dialog import SignDialog
 from app.views.signature_pad import EXPORT_HEIGHT, SignaturePad
@@ -156,7 +156,7 @@ def test_synthetic_mouse_strokes_make_a_png_undo_and_clear(qtbot: QtBot) -> None
 
 def test_pdf_viewer_pages_navigation_zoom_search_and_save(qtbot: QtBot, session: PortalSession, tmp_path: Path) -> None:
     data = session.client.proposal_pdf(proposal_id(session, "OPP-7005"))
-    with MUPDF_LOCK, pymupdf.open("pdf", data) as document:
+    with pymupdf.open("pdf", data) as document:
         expected_pages = document.page_count
     viewer = PdfViewer()
     qtbot.addWidget(viewer)
@@ -233,7 +233,7 @@ def test_sign_flow_with_optional_services(
     target = tmp_path / "signed.pdf"
     window.download_signed_pdf(str(target))
     qtbot.waitUntil(target.exists, timeout=WAIT_MS)
-    with MUPDF_LOCK, pymupdf.open(target) as signed:
+    with pymupdf.open(target) as signed:
         assert "Signature certificate" in signed[-1].get_text()
 
 

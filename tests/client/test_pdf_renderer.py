@@ -1,0 +1,234 @@
+"""The PDF render child (app/pdf_render_child.py, app/services/pdf_renderer.py): real processes.
+
+PyMuPDF lives in the child only, so that its import never stalls the GUI thread and a crash on a
+hostile PDF ends the child, not the app. This test process imports PyMuPDF itself to make its
+documents; what the app's process imports is checked in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pymupdf
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.services.pdf_protocol import read_message, write_message
+from app.services.pdf_renderer import (
+    STOPPED_MESSAGE,
+    PdfRenderService,
+    RenderError,
+    RendererStopped,
+    pdf_render_service,
+    render_child_command,
+)
+from app.views.pdf_viewer import PdfViewer
+from tests.client.live_server import ROOT
+
+pytestmark = pytest.mark.gui
+
+WAIT_MS = 15000
+RED = (255, 0, 0)
+
+
+def red_square_pdf(text: str = "Invoice INV-0042") -> bytes:
+    """One A4 page: a red 100 pt square at the top left, and `text` below it."""
+    with pymupdf.open() as document:
+        page = document.new_page()
+        page.draw_rect(pymupdf.Rect(0, 0, 100, 100), color=None, fill=(1, 0, 0))
+        page.insert_text((72, 200), text)
+        data: bytes = document.tobytes()
+    return data
+
+
+def pixel(samples: bytes, stride: int, x: int, y: int) -> tuple[int, int, int]:
+    start = y * stride + 3 * x
+    return samples[start], samples[start + 1], samples[start + 2]
+
+
+def wait_for_exit(pid: int, timeout: float = 10.0) -> bool:
+    """True once `pid` is gone (or a zombie nobody reaps, which is gone as far as work goes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def service() -> Iterator[PdfRenderService]:
+    own = PdfRenderService()
+    yield own
+    own.stop()
+
+
+def test_a_render_round_trips_size_stride_and_pixels(service: PdfRenderService) -> None:
+    document = service.open(red_square_pdf())
+    assert document.page_sizes == [(595.0, 842.0)]
+    page = service.render(document, 0, 2.0)
+    assert (page.width, page.height) == (1190, 1684)
+    assert page.stride == 3 * page.width
+    assert len(page.samples) == page.stride * page.height
+    assert pixel(page.samples, page.stride, 20, 20) == RED
+    assert pixel(page.samples, page.stride, 190, 190) == RED  # 95 pt in: still the square
+    assert pixel(page.samples, page.stride, 300, 300) == (255, 255, 255)
+    [(number, [hit])] = service.search(document, "INV-0042")
+    assert number == 0 and hit[0] > 72 and 180 < hit[1] < hit[3] < 210
+    assert service.search(document, "no such words") == []
+    service.close(document)
+    with pytest.raises(RenderError):
+        service.render(document, 0, 1.0)  # closed in the child
+
+
+def test_a_corrupt_pdf_is_a_render_error_and_the_child_keeps_serving(service: PdfRenderService) -> None:
+    with pytest.raises(RenderError):
+        service.open(b"%PDF-1.7 this is not a document")
+    pid = service.pid
+    assert service.open(red_square_pdf()).page_sizes
+    assert service.pid == pid
+
+
+def test_a_killed_child_loses_its_documents_and_the_next_open_starts_a_fresh_one(service: PdfRenderService) -> None:
+    stopped: list[int] = []
+    service.add_stop_listener(stopped.append)
+    document = service.open(red_square_pdf())
+    pid = service.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(RendererStopped, match="stopped unexpectedly"):
+        service.render(document, 0, 1.0)
+    deadline = time.monotonic() + 10
+    while not stopped and time.monotonic() < deadline:  # the watcher thread tells the listeners
+        time.sleep(0.02)
+    assert stopped == [document.child]
+    again = service.open(red_square_pdf())
+    assert service.pid not in (None, pid)
+    with pytest.raises(RendererStopped):
+        service.search(document, "INV")  # its child is gone for good, even with a new one running
+    assert pixel(service.render(again, 0, 1.0).samples, 3 * 595, 10, 10) == RED
+
+
+def test_the_child_exits_when_its_stdin_closes() -> None:
+    child = subprocess.Popen(
+        render_child_command(), cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert child.stdin is not None and child.stdout is not None
+    write_message(child.stdin, {"op": "open"}, red_square_pdf())
+    answer = read_message(child.stdout)
+    assert answer is not None and answer[0]["ok"] and answer[0]["pages"] == [[595.0, 842.0]]
+    write_message(child.stdin, {"op": "no-such-operation"})
+    answer = read_message(child.stdout)
+    assert answer is not None and not answer[0]["ok"]
+    child.stdin.close()
+    assert child.wait(timeout=10) == 0
+    child.stdout.close()
+
+
+def test_the_child_exits_when_the_app_dies() -> None:
+    """The app killed outright (no atexit, no stop): the child sees its pipe end and goes too."""
+    app = textwrap.dedent(
+        """
+        import sys, time
+        from app.services.pdf_renderer import pdf_render_service
+        service = pdf_render_service()
+        service.start()
+        print(service.pid, flush=True)
+        time.sleep(60)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", app], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    assert not wait_for_exit(child_pid, 0.5)
+    parent.kill()
+    parent.wait()
+    parent.stdout.close()
+    assert wait_for_exit(child_pid), "the render child outlived the app"
+
+
+def test_the_app_process_never_imports_pymupdf(tmp_path: Path) -> None:
+    """A viewer opens, renders and searches a document in a fresh interpreter, as the app's."""
+    document = tmp_path / "invoice.pdf"
+    document.write_bytes(red_square_pdf())
+    app = textwrap.dedent(
+        f"""
+        import sys
+        from PySide6.QtWidgets import QApplication
+        from PySide6.QtCore import QEventLoop, QTimer
+        from app.views.pdf_viewer import PdfViewer
+
+        app = QApplication([])
+
+        def wait(condition):
+            for _ in range(1500):
+                if condition():
+                    return
+                loop = QEventLoop()
+                QTimer.singleShot(10, loop.quit)
+                loop.exec()
+            raise SystemExit("timed out")
+
+        viewer = PdfViewer()
+        viewer.resize(700, 900)
+        viewer.show()
+        viewer.load(open({str(document)!r}, "rb").read(), "invoice.pdf")
+        wait(lambda: viewer._shown)
+        viewer.search("INV-0042")
+        wait(lambda: viewer.hit_count == 1)
+        viewer.shutdown()
+        print("pymupdf" in sys.modules, "fitz" in sys.modules)
+        """
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-c", app], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split() == ["False", "False"], done.stderr
+
+
+def test_a_viewer_whose_renderer_is_killed_says_so_and_the_next_document_renders(qtbot: QtBot) -> None:
+    viewer = PdfViewer()
+    qtbot.addWidget(viewer)
+    viewer.resize(700, 900)
+    viewer.show()
+    with qtbot.waitSignal(viewer.document_shown, timeout=WAIT_MS):
+        viewer.load(red_square_pdf(), "first.pdf")
+    pid = pdf_render_service().pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)  # between two requests: nothing of this viewer's is in flight
+    qtbot.waitUntil(lambda: viewer.message.isVisible(), timeout=WAIT_MS)
+    assert viewer.message.text() == STOPPED_MESSAGE
+    assert viewer.page_count == 0 and not viewer.search_edit.isEnabled()
+    with qtbot.waitSignal(viewer.document_shown, timeout=WAIT_MS):
+        viewer.load(red_square_pdf("Invoice INV-0043"), "second.pdf")
+    assert not viewer.message.isVisible()
+    assert pdf_render_service().pid not in (None, pid)
+    image = viewer.cached_image(0)
+    assert image is not None and image.pixelColor(5, 5).getRgb()[:3] == RED
+    viewer.search("INV-0043")
+    qtbot.waitUntil(lambda: viewer.hit_count == 1, timeout=WAIT_MS)
+    viewer.shutdown()
+
+
+def test_a_corrupt_pdf_says_it_cannot_be_shown(qtbot: QtBot) -> None:
+    viewer = PdfViewer()
+    qtbot.addWidget(viewer)
+    viewer.show()
+    viewer.load(b"%PDF-1.7 broken", "broken.pdf")
+    qtbot.waitUntil(lambda: viewer.message.isVisible(), timeout=WAIT_MS)
+    assert viewer.message.text().startswith("This document cannot be shown: ")
+    assert viewer.message.text() != STOPPED_MESSAGE
+    assert viewer.page_count == 0
+    viewer.shutdown()
