@@ -75,9 +75,9 @@ class InvoiceActions(QObject):
     def open_invoice(self, record: object) -> None:
         if not isinstance(record, InvoiceSummary):
             return
-        # While the detail's request is out: its window's module, and the PDF render child ("View
-        # invoice" is likely next), unless the app was idle long enough to load them already.
-        preload_pdf_engine(also=("app.views.invoice_detail",))
+        # While the detail's request is out, the PDF render child starts ("View invoice" is likely
+        # next), unless the app was idle long enough to start it already.
+        preload_pdf_engine()
         client = self._session().client
         self._runner.run(lambda: client.invoice(record.id), self._detail_loaded, self._failed)
 

@@ -54,23 +54,9 @@ from app.views.work_screens import WorkScreens
 if TYPE_CHECKING:
     from app.views.proposal_detail import ProposalWindow
 
-# Windows the first window does not show: imported when first opened, or in the background once
-# the app is idle (as the PDF render child starts), not before the first window (0.1-0.2 s of start-up).
-DEFERRED_VIEWS = (
-    "app.views.proposal_detail",
-    "app.views.invoice_detail",
-    "app.views.pay_dialog",
-    "app.views.payment_methods_dialog",
-    "app.views.visit_detail",
-    "app.views.request_detail",
-    "app.views.new_request_dialog",
-    "app.views.account_dialogs",
-)
-
 # The PDF render child starts once no request has been in flight for this long (the user is
-# reading), or when a document's detail opens: its 0.2-0.4 s of loading PyMuPDF, and the deferred
-# windows' imports here, compete with repopulating lists for the CPU (and the imports for the GIL),
-# which showed as stalls of the user's first clicks.
+# reading), or when a document's detail opens: spawning it and its 0.2-0.4 s of loading PyMuPDF
+# compete with repopulating lists for the CPU, which showed as stalls of the user's first clicks.
 PDF_ENGINE_IDLE_MS = 1000
 
 TAB_SPECS = (
@@ -459,7 +445,7 @@ class MainWindow(QMainWindow):
 
     def _preload_pdf_engine(self) -> None:
         self.runner.busy_changed.disconnect(self._pdf_engine_timer_busy)
-        preload_pdf_engine(also=DEFERRED_VIEWS)
+        preload_pdf_engine()
 
     def _visible_tab_keys(self) -> list[str]:
         return [key for key, tab in self.tabs.items() if self.tab_widget.isTabVisible(self.tab_widget.indexOf(tab))]

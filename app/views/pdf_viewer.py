@@ -8,12 +8,9 @@ small cache keeps recent ones.
 
 from __future__ import annotations
 
-import importlib
 import logging
-import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -69,38 +66,15 @@ HIT_COLOR = QColor(theme.SEARCH_HIT)
 CURRENT_HIT_COLOR = QColor(theme.CURRENT_SEARCH_HIT)
 
 
-_preload_started = threading.Event()
+def preload_pdf_engine() -> None:
+    """Starts the PDF render child, so the first "View proposal" or "View invoice" does not wait
+    for it to load PyMuPDF (0.2-0.4 s). Called when the app is idle or a document's detail opens
+    (see MainWindow); once a child runs, it does nothing.
 
-
-def preload_pdf_engine(*, also: Sequence[str] = ()) -> None:
-    """Starts the PDF render child on a background thread, so the first "View proposal" or "View
-    invoice" does not wait for it to load PyMuPDF (0.2-0.4 s). Started when the app is idle or a
-    document's detail opens (see MainWindow); only the first call does anything.
-    `also`: modules to import on the same thread (windows the first one did not need)."""
-    if _preload_started.is_set():
-        return
-    _preload_started.set()
-    threading.Thread(target=partial(_preload, tuple(also)), name="pdf-engine-preload", daemon=True).start()
-
-
-# The GIL switch interval while modules load in the background (Python's default is 5 ms).
-PRELOAD_SWITCH_INTERVAL_S = 0.0005
-
-
-def _preload(also: tuple[str, ...]) -> None:
-    """The child is spawned first: it loads PyMuPDF in its own process while the modules import here.
-    An import runs Python code for a tenth of a second or more and holds the GIL for up to the
-    switch interval at a time; the GUI thread gives the GIL up on every Qt call, so each of its
-    calls could wait that long again, and a repaint of a few hundred calls stalled for 100-200 ms.
-    A short interval while the imports run hands the GIL back within half a millisecond instead."""
-    pdf_render_service().start()
-    default = sys.getswitchinterval()
-    sys.setswitchinterval(min(default, PRELOAD_SWITCH_INTERVAL_S))
-    try:
-        for module in also:
-            importlib.import_module(module)
-    finally:
-        sys.setswitchinterval(default)
+    Only the child starts here. Windows' modules are imported on the GUI thread when first opened
+    (6-20 ms each), never on a worker: defining Qt classes there races the GUI thread inside
+    PySide's unsynchronised type registry."""
+    pdf_render_service().start_in_background()
 
 
 def _image(page: RenderedPage) -> QImage:

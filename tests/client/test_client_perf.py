@@ -166,16 +166,28 @@ def test_pdf_engine_leaves_out_the_layout_analyser() -> None:
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+# Windows the first window does not show: their modules load when first opened.
+DETAIL_WINDOWS = (
+    "app.views.proposal_detail",
+    "app.views.invoice_detail",
+    "app.views.pay_dialog",
+    "app.views.payment_methods_dialog",
+    "app.views.visit_detail",
+    "app.views.request_detail",
+    "app.views.new_request_dialog",
+    "app.views.account_dialogs",
+)
+
+
 def test_app_modules_load_without_keyring_pdf_engine_or_detail_windows() -> None:
     """None is needed for the first window: the keyring loads on first use off the GUI thread,
-    the detail windows when the app is idle or a document's detail opens, and PyMuPDF never (the
-    PDF render child has it)."""
-    later = ("keyring", "pymupdf", "app.views.staff_views", *main_window.DEFERRED_VIEWS)
+    the detail windows when first opened, and PyMuPDF never (the PDF render child has it)."""
+    later = ("keyring", "pymupdf", "app.views.staff_views", *DETAIL_WINDOWS)
     code = (
         "import importlib, sys\n"
         "import app.views.shell, app.views.main_window, app.views.sign_in_dialog\n"
         f"print(sorted(m for m in {later!r} if m in sys.modules))\n"
-        f"for m in {main_window.DEFERRED_VIEWS!r}: importlib.import_module(m)\n"
+        f"for m in {DETAIL_WINDOWS!r}: importlib.import_module(m)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True
@@ -242,9 +254,9 @@ def test_pdf_engine_loads_once_idle_or_when_a_detail_opens(
     monkeypatch.setattr(
         main_window,
         "preload_pdf_engine",
-        lambda also=(): preloads.append("window" if also == main_window.DEFERRED_VIEWS else "?"),
+        lambda: preloads.append("window"),
     )
-    monkeypatch.setattr(invoice_actions, "preload_pdf_engine", lambda also=(): preloads.append("invoice"))
+    monkeypatch.setattr(invoice_actions, "preload_pdf_engine", lambda: preloads.append("invoice"))
     monkeypatch.setattr(main_window, "PDF_ENGINE_IDLE_MS", 400)
     session = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
     window = main_window.MainWindow(session, Accounts(AppSettings(settings_store)))
