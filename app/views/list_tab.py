@@ -75,6 +75,22 @@ MIN_ELASTIC_WIDTH = 100  # no descriptive column is squeezed below this (or belo
 SIZE_HINT_CANDIDATES = 3
 
 
+def share_shortfall(shortfall: int, columns: dict[int, tuple[int, int]]) -> dict[int, int]:
+    """How much each descriptive column gives up, given {column: (width, floor)}: in proportion to
+    what it has above its floor, so the one with the most text gives the most, and none goes below
+    its floor. Office staff need a property's name as much as the subject or the services beside
+    it: a rule where one column gave everything first left the other a stub of a few letters."""
+    spare = {index: width - floor for index, (width, floor) in columns.items() if width > floor}
+    total = sum(spare.values())
+    if shortfall <= 0 or total <= 0:
+        return {}
+    taken = min(shortfall, total)
+    cuts = {index: taken * extra // total for index, extra in spare.items()}
+    for index in sorted(spare, key=lambda i: spare[i] - cuts[i], reverse=True)[: taken - sum(cuts.values())]:
+        cuts[index] += 1  # what the rounding down left, a pixel each to those with the most to spare
+    return cuts
+
+
 class _CompactHeader(QHeaderView):
     """Qt widens every section by the header's height plus a margin for a sort arrow (about
     40 px a column), though only the sorted column shows one; that is what squeezed the
@@ -371,11 +387,11 @@ class ListTab(QWidget):
 
     def fit_columns(self) -> None:
         """Numbers, dates, money and statuses get their full width, header included; descriptive
-        columns start at most MAX_AUTO_WIDTH wide and, on a narrow table, give up width (the widest
-        first, down to MIN_ELASTIC_WIDTH) for as long as the stretching column, the list's main
-        text (a request's subject, a proposal's title), is cut; it takes whatever is left. Where
-        even that leaves it less than MIN_ELASTIC_WIDTH, it keeps that much and the list scrolls
-        sideways instead.
+        columns start at most MAX_AUTO_WIDTH wide (the stretching one, the list's main text, as
+        wide as its text) and, on a narrow table, share the shortfall (see share_shortfall), so
+        that a request's subject and its property are both cut a little rather than one of them
+        to a stub; the stretching column takes whatever is left. Where that is less than
+        MIN_ELASTIC_WIDTH, it keeps that much and the list scrolls sideways instead.
         Only while the table shows (a hidden one has no final width) and the user never sized them."""
         table, header = self.table, self.table.horizontalHeader()
         width = table.viewport().width()
@@ -392,16 +408,14 @@ class ListTab(QWidget):
                 natural = max(self._content_width(index), header.sectionSizeHint(index)) + 2
                 widths[index] = min(natural, MAX_AUTO_WIDTH) if columns[index].elastic else natural
         room = max(self._content_width(stretch) + 2, header.sectionSizeHint(stretch))
-        shortfall = room - (width - sum(widths.values()))
-        floors = {i: max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(i)) for i in widths if columns[i].elastic}
-        while shortfall > 0:
-            give, widest = max(((widths[i] - floors[i], i) for i in floors), default=(0, -1))
-            if give <= 0:
-                break
-            step = min(shortfall, give, 10)
-            widths[widest] -= step
-            shortfall -= step
         least = max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(stretch))
+        descriptive = {
+            i: (widths[i], max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(i))) for i in widths if columns[i].elastic
+        }
+        descriptive[stretch] = (room, least)
+        for index, cut in share_shortfall(room + sum(widths.values()) - width, descriptive).items():
+            if index != stretch:
+                widths[index] -= cut
         squeezed = width - sum(widths.values()) < least
         self._fitting = True
         try:

@@ -18,7 +18,7 @@ from app.services.accounts import Accounts
 from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
 from app.views import theme
-from app.views.list_tab import MIN_ELASTIC_WIDTH, ListTab
+from app.views.list_tab import MIN_ELASTIC_WIDTH, ListTab, share_shortfall
 from app.views.main_window import MainWindow
 from tests.client import company
 from tests.client.live_server import LivePortal, _server_available, running_portal
@@ -201,22 +201,30 @@ def test_every_tab_at_1280_shows_whole_headers_and_never_cuts_numbers_dates_or_m
         for index, column in enumerate(tab.model.columns):
             if column.elastic:  # descriptive text may be elided, but keeps a readable width
                 assert header.sectionSize(index) >= MIN_ELASTIC_WIDTH, (key, column.key)
-        # The stretching column (a request's subject, an invoice's services) comes first: it is only
-        # cut once the other descriptive columns gave all they could.
-        stretch = tab.model.column_index(tab.spec.stretch_column)
-        if header.sectionSize(stretch) < tab.table.sizeHintForColumn(stretch):
-            for index, column in enumerate(tab.model.columns):
-                if column.elastic and index != stretch:
-                    assert header.sectionSize(index) == max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(index)), key
-    invoices = window.tabs["invoices"].table.horizontalHeader()
-    assert invoices.sectionSize(window.tabs["invoices"].model.column_index("services")) > invoices.sectionSize(
-        window.tabs["invoices"].model.column_index("property")
-    )
+    # Where descriptive text is cut, no column was cut to a stub for another's sake: an invoice's
+    # property and its services, a request's subject and its property, share the shortfall.
+    for key, pair in (("invoices", ("property", "services")), ("requests", ("subject", "property"))):
+        tab = window.tabs[key]
+        header = tab.table.horizontalHeader()
+        for column_key in pair:
+            index = tab.model.column_index(column_key)
+            if header.sectionSize(index) < tab.table.sizeHintForColumn(index):
+                assert header.sectionSize(index) > MIN_ELASTIC_WIDTH + 20, (key, column_key)
     requests = window.tabs["requests"]
     subject = requests.model.column_index("subject")
     assert requests.table.horizontalHeader().sectionSize(subject) < requests.table.sizeHintForColumn(subject), (
         "the test data's subjects are longer than 1280 px leave room for"
     )
+
+
+def test_a_shortfall_is_shared_in_proportion_to_what_each_column_has_above_its_floor() -> None:
+    # {column: (width, floor)}: 60 px to find; 150 and 50 px above the floors.
+    assert share_shortfall(60, {1: (250, 100), 2: (150, 100)}) == {1: 45, 2: 15}
+    assert share_shortfall(0, {1: (250, 100)}) == {}
+    # Never below a floor: only what there is above them is given, however short the room.
+    assert share_shortfall(500, {1: (250, 100), 2: (100, 100), 3: (130, 100)}) == {1: 150, 3: 30}
+    cuts = share_shortfall(7, {1: (200, 100), 2: (200, 100), 3: (200, 100)})
+    assert sum(cuts.values()) == 7 and max(cuts.values()) - min(cuts.values()) <= 1
 
 
 def test_the_scroll_bar_shows_only_when_there_is_something_to_scroll(
