@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 RUN_PDF_RENDERER = "--run-pdf-renderer"
 STOPPED_MESSAGE = "This document cannot be shown: the PDF renderer stopped unexpectedly."
 NOT_STARTED_MESSAGE = "This document cannot be shown: the PDF renderer could not be started."
+TOO_SLOW_MESSAGE = "This document cannot be shown: the PDF renderer took too long and was stopped."
+# Longer than any page takes, printing at 300 dpi included (a few seconds for the heaviest pages
+# seen): past it, MuPDF is looping on a hostile document, and every viewer would wait behind it.
+REQUEST_TIMEOUT_S = 30.0
 # How long a child that was asked to end (its stdin closed) may take before it is killed.
 STOP_TIMEOUT_S = 2.0
 
@@ -70,6 +74,11 @@ def render_child_command() -> list[str]:
     return [sys.executable, "-m", "app.pdf_render_child"]
 
 
+def _kill(process: subprocess.Popen[bytes], timed_out: threading.Event) -> None:
+    timed_out.set()  # before the kill, so the reader it wakes knows why
+    process.kill()
+
+
 def _project_root() -> Path:
     return Path(__file__).resolve().parents[2]
 
@@ -78,8 +87,9 @@ class PdfRenderService:
     """The render child's lifetime and the requests to it. A child number counts the children
     started: a document opened in a child that since died is gone, and says so."""
 
-    def __init__(self, command: list[str] | None = None) -> None:
+    def __init__(self, command: list[str] | None = None, request_timeout: float = REQUEST_TIMEOUT_S) -> None:
         self._command = command
+        self._request_timeout = request_timeout
         self._lock = threading.Lock()  # one request and its answer at a time; guards _process
         self._process: subprocess.Popen[bytes] | None = None
         self._child = 0
@@ -201,15 +211,23 @@ class PdfRenderService:
                 raise RendererStopped(STOPPED_MESSAGE)
             stdin, stdout = process.stdin, process.stdout
             assert stdin is not None and stdout is not None
+            # A child that does not answer in time is killed: the read below then ends at once.
+            timed_out = threading.Event()
+            watchdog = threading.Timer(self._request_timeout, _kill, args=(process, timed_out))
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 write_message(stdin, header, payload)
                 answer = read_message(stdout)
                 if answer is None:
                     raise ProtocolError("the renderer closed its end")
             except (OSError, ValueError, ProtocolError) as exc:  # ValueError: a pipe closed by `stop`
-                log.warning("the PDF renderer failed on %r: %s", header.get("op"), exc)
+                too_slow = timed_out.is_set()
+                log.warning("the PDF renderer failed on %r: %s", header.get("op"), "timeout" if too_slow else exc)
                 self._discard(process)
-                raise RendererStopped(STOPPED_MESSAGE) from exc
+                raise RendererStopped(TOO_SLOW_MESSAGE if too_slow else STOPPED_MESSAGE) from exc
+            finally:
+                watchdog.cancel()
             answered_by = self._child
         figures, data = answer
         if not figures.get("ok"):

@@ -23,6 +23,7 @@ from pytestqt.qtbot import QtBot
 from app.services.pdf_protocol import read_message, write_message
 from app.services.pdf_renderer import (
     STOPPED_MESSAGE,
+    TOO_SLOW_MESSAGE,
     PdfRenderService,
     RenderError,
     RendererStopped,
@@ -118,6 +119,28 @@ def test_a_killed_child_loses_its_documents_and_the_next_open_starts_a_fresh_one
     with pytest.raises(RendererStopped):
         service.search(document, "INV")  # its child is gone for good, even with a new one running
     assert pixel(service.render(again, 0, 1.0).samples, 3 * 595, 10, 10) == RED
+
+
+def test_a_child_that_stops_answering_is_killed_and_the_next_open_starts_a_fresh_one() -> None:
+    """A hostile PDF can send MuPDF into a loop: without a limit every viewer would wait behind it.
+    The child is frozen here with SIGSTOP, as a loop would leave it."""
+    service = PdfRenderService(request_timeout=1.0)
+    try:
+        document = service.open(red_square_pdf())
+        pid = service.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(RendererStopped) as stopped:
+            service.render(document, 0, 1.0)
+        assert str(stopped.value) == TOO_SLOW_MESSAGE
+        assert 0.9 <= time.monotonic() - started < 10
+        assert wait_for_exit(pid)
+        again = service.open(red_square_pdf())
+        assert service.pid not in (None, pid)
+        assert pixel(service.render(again, 0, 1.0).samples, 3 * 595, 10, 10) == RED
+    finally:
+        service.stop()
 
 
 def test_the_child_exits_when_its_stdin_closes() -> None:
