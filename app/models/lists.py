@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from PySide6.QtCore import QObject
 
@@ -53,13 +55,7 @@ class ProposalsModel(MoneyTableModel):
                 Column("title", "Title", title, lambda p: p.title.casefold(), tooltip=title, elastic=True),
                 _property_column(),
                 Column("shared_on", "Shared", lambda p: date_text(p.shared_on), lambda p: p.shared_on or _NO_DATE),
-                Column(
-                    "status",
-                    "Status",
-                    lambda p: status_label(p.status),
-                    lambda p: p.status,
-                    status=lambda p: p.status,
-                ),
+                _status_column(_status),
                 Column("total", "Total", lambda p: self.money(p.total), lambda p: p.total, numeric=True),
             ],
             currency,
@@ -74,13 +70,7 @@ class VisitsModel(PagedTableModel):
                 Column("date", "Date", lambda v: date_text(v.date), lambda v: v.date),
                 _property_column(),
                 _services_column(),
-                Column(
-                    "status",
-                    "Status",
-                    lambda v: status_label(v.status),
-                    lambda v: v.status,
-                    status=lambda v: v.status,
-                ),
+                _status_column(_status),
             ],
             parent,
         )
@@ -100,13 +90,7 @@ class InvoicesModel(MoneyTableModel):
                     lambda i: i.invoice_date,
                 ),
                 Column("due_date", "Due date", lambda i: date_text(i.due_date), lambda i: i.due_date),
-                Column(
-                    "status",
-                    "Status",
-                    lambda i: status_label(invoice_status(i)),
-                    invoice_status,
-                    status=invoice_status,
-                ),
+                _status_column(invoice_status),
                 Column("total", "Total", lambda i: self.money(i.total), lambda i: i.total, numeric=True),
                 Column("balance", "Balance", lambda i: self.money(i.balance), lambda i: i.balance, numeric=True),
             ],
@@ -129,13 +113,7 @@ class RequestsModel(PagedTableModel):
                     elastic=True,
                 ),
                 _property_column(),
-                Column(
-                    "status",
-                    "Status",
-                    lambda r: status_label(r.status),
-                    lambda r: r.status,
-                    status=lambda r: r.status,
-                ),
+                _status_column(_status),
                 Column("created_at", "Opened", lambda r: moment_text(r.created_at), lambda r: r.created_at),
                 Column(
                     "last_activity_at",
@@ -173,6 +151,15 @@ def _property_column() -> Column:
         tooltip=_property_name,
         elastic=True,
     )
+
+
+def _status(item: ProposalSummary | VisitSummary | RequestSummary) -> str:
+    return item.status
+
+
+def _status_column(status: Callable[[Any], str]) -> Column:
+    """A record's status as a coloured chip; sorted by its key, so "due" and "paid" group."""
+    return Column("status", "Status", lambda item: status_label(status(item)), status, status=status)
 
 
 def _services_column() -> Column:
