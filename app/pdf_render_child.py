@@ -12,6 +12,7 @@ exits when its stdin ends (the app quit or died).
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from typing import IO, Any
@@ -22,6 +23,11 @@ from app.services.pdf_protocol import Header, read_message, write_message
 # (onnxruntime, numpy and an ONNX model: 1.5-2 s of CPU and tens of MB). A None entry in
 # sys.modules makes those optional imports fail at once, which PyMuPDF treats as "not installed".
 OPTIONAL_PDF_MODULES = ("pymupdf.layout", "pymupdf4llm")
+# The most pixels one page is rendered with (RGB: 3 bytes each, 108 MB): a Letter page at the
+# viewer's 400 % on a 2x screen is 31 million. A large plan at that zoom, or printed at 300 dpi,
+# would be hundreds of millions, past the pipe's limit (pdf_protocol.MAX_PAYLOAD) and the memory
+# of a modest laptop; it is rendered less sharp instead.
+MAX_RENDER_PIXELS = 36_000_000
 
 
 def pdf_engine() -> Any:
@@ -66,8 +72,12 @@ class Renderer:
         return {"ok": True, "document": number, "pages": sizes}
 
     def render(self, number: int, page: int, scale: float) -> tuple[Header, bytes]:
+        target = self.documents[number][page]
+        pixels = target.rect.width * target.rect.height * scale * scale
+        if pixels > MAX_RENDER_PIXELS:  # drawn into the page's rectangle anyway: less sharp, not lost
+            scale *= math.sqrt(MAX_RENDER_PIXELS / pixels) * 0.999  # MuPDF rounds the edges up
         matrix = self.pymupdf.Matrix(scale, scale)
-        pixmap = self.documents[number][page].get_pixmap(matrix=matrix, alpha=False)
+        pixmap = target.get_pixmap(matrix=matrix, alpha=False)
         figures = {"ok": True, "width": pixmap.width, "height": pixmap.height, "stride": pixmap.stride}
         return figures, bytes(pixmap.samples_mv)
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import shiboken6
 from PySide6.QtCore import (
@@ -46,7 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.pdf_renderer import (
-    STOPPED_MESSAGE,
+    DocumentLost,
     PdfDocument,
     PdfRenderService,
     RenderedPage,
@@ -57,6 +59,7 @@ from app.services.pdf_renderer import (
 from app.views import theme
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ZOOM_STEPS = (0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 PAGE_GAP = 12
@@ -84,7 +87,12 @@ def _image(page: RenderedPage) -> QImage:
 
 class PdfRenderer(QObject):
     """One viewer's document in the render child; every slot runs on the viewer's worker thread
-    and blocks there for its answer."""
+    and blocks there for its answer.
+
+    When the child dies for another document's sake (a crash or a timeout while this document
+    sat idle or waited its turn), this document is opened again in a fresh child, once, and the
+    viewer goes on as if nothing happened. The document that was in the child when it died gets
+    the sentence instead: opening it again would only end the next child too."""
 
     opened = Signal(int, list)  # generation, [(width, height)] of each page in points
     failed = Signal(int, str)  # generation, a sentence for the viewer
@@ -92,19 +100,25 @@ class PdfRenderer(QObject):
     found = Signal(int, str, list)  # generation, query, [(page, [QRectF in points])]
     printed_page = Signal(int, int, QImage)  # job, page, image at PRINT_DPI
     print_failed = Signal(int, str)  # job, why
+    # From the service's watcher thread to this object's own: the check runs in order with the slots.
+    _child_lost = Signal(int, str)  # child, the sentence
 
     def __init__(self, service: PdfRenderService) -> None:
         super().__init__()
         self._service = service
         self._document: PdfDocument | None = None
+        self._data = b""
+        self._reopened = False
         self._generation = 0
+        self.cancelled = threading.Event()  # set by the GUI thread when the viewer closes
         self.render_threads: set[int] = set()  # idents of the threads that rendered: never the GUI's
+        self._child_lost.connect(self._on_child_lost)
         service.add_stop_listener(self._child_stopped)
 
     @Slot(int, bytes)
     def open(self, generation: int, data: bytes) -> None:
         self._close()
-        self._generation = generation
+        self._generation, self._data, self._reopened = generation, data, False
         try:
             document = self._service.open(data)
         except RenderError as exc:
@@ -118,12 +132,11 @@ class PdfRenderer(QObject):
 
     @Slot(int, int, float)
     def render(self, generation: int, page_number: int, scale: float) -> None:
-        document = self._document
-        if generation != self._generation or document is None:
+        if generation != self._generation or self._document is None:
             return
         self.render_threads.add(threading.get_ident())
         try:
-            page = self._service.render(document, page_number, scale)
+            page = self._again_if_lost(partial(self._render_page, number=page_number, scale=scale))
         except RendererStopped as exc:
             self._lost(generation, str(exc))
             return
@@ -134,11 +147,10 @@ class PdfRenderer(QObject):
 
     @Slot(int, str)
     def search(self, generation: int, text: str) -> None:
-        document = self._document
-        if generation != self._generation or document is None:
+        if generation != self._generation or self._document is None:
             return
         try:
-            found = self._service.search(document, text)
+            found = self._again_if_lost(lambda document: self._service.search(document, text))
         except RendererStopped as exc:
             self._lost(generation, str(exc))
             return
@@ -150,13 +162,15 @@ class PdfRenderer(QObject):
 
     @Slot(int)
     def render_for_print(self, job: int) -> None:
-        document = self._document
-        if document is None:
+        """Page by page, stopping as soon as the viewer closes (a long document at 300 dpi takes a while)."""
+        if self._document is None:
             return
         scale = PRINT_DPI / 72
-        for number in range(len(document.page_sizes)):
+        for number in range(len(self._document.page_sizes)):
+            if self.cancelled.is_set():
+                return
             try:
-                page = self._service.render(document, number, scale)
+                page = self._again_if_lost(partial(self._render_page, number=number, scale=scale))
             except RendererStopped as exc:
                 self._lost(self._generation, str(exc))
                 return
@@ -174,15 +188,50 @@ class PdfRenderer(QObject):
         if thread is not None:
             thread.quit()
 
+    def _render_page(self, document: PdfDocument, *, number: int, scale: float) -> RenderedPage:
+        return self._service.render(document, number, scale)
+
+    def _again_if_lost(self, call: Callable[[PdfDocument], T]) -> T:
+        """`call(document)`, and once more after reopening the document if its child had died for another's sake."""
+        document = self._document
+        assert document is not None
+        try:
+            return call(document)
+        except DocumentLost:
+            if not self._reopen():
+                raise
+        assert self._document is not None
+        return call(self._document)
+
+    def _reopen(self) -> bool:
+        if self._reopened or not self._data:
+            return False
+        self._reopened = True
+        try:
+            self._document = self._service.open(self._data)
+        except (RenderError, RendererStopped) as exc:
+            log.warning("the document could not be opened again: %s", exc)
+            return False
+        log.info("a document was opened again after the PDF renderer stopped")
+        return True
+
     def _lost(self, generation: int, message: str) -> None:
         self._document = None
         self.failed.emit(generation, message)
 
-    def _child_stopped(self, child: int) -> None:
-        """On the service's watcher thread: the child holding this document died between two requests."""
+    def _child_stopped(self, child: int, reason: str) -> None:
+        """On the service's watcher thread: hands the news to this object's thread."""
+        if shiboken6.isValid(self):
+            self._child_lost.emit(child, reason)
+
+    @Slot(int, str)
+    def _on_child_lost(self, child: int, reason: str) -> None:
+        """The child holding this document died between two of its requests, or during another's."""
         document = self._document
-        if document is not None and document.child == child and shiboken6.isValid(self):
-            self._lost(self._generation, STOPPED_MESSAGE)
+        if document is None or document.child != child or self.cancelled.is_set():
+            return
+        if not self._reopen():
+            self._lost(self._generation, reason)
 
     def _close(self) -> None:
         document, self._document = self._document, None
@@ -611,10 +660,12 @@ class PdfViewer(QWidget):
         self.next_button.setEnabled(has_document and current < self.page_count - 1)
         controls: tuple[QWidget, ...] = (
             self.page_spin, self.zoom_in_button, self.zoom_out_button, self.zoom_combo,
-            self.search_edit, self.save_button, self.print_button,
+            self.search_edit, self.print_button,
         )  # fmt: skip
         for widget in controls:
             widget.setEnabled(has_document)
+        # The bytes are here even when they cannot be shown: the customer can still keep a copy.
+        self.save_button.setEnabled(bool(self.data))
         self.prev_hit_button.setEnabled(len(self._hits) > 1)
         self.next_hit_button.setEnabled(len(self._hits) > 1)
 
@@ -784,10 +835,18 @@ class _ThreadReaper(QObject):
             self.stopping.discard(thread)
 
     def wait_for_all(self) -> None:
-        """At quit: the last viewers' threads end before the interpreter tears their objects down."""
+        """At quit: the last viewers' threads end before the interpreter tears their objects down.
+
+        The render child stops first: a worker waiting on it (a long print, a document holding
+        the child up) then gets its answer at once, instead of after the wait below gave up on
+        it and Qt aborted on a running thread's destruction. One that still runs is kept, not
+        released, for the same reason."""
+        pdf_render_service().stop()
         for thread in list(self.stopping):
-            thread.wait(5000)
-        self.stopping.clear()
+            if thread.wait(5000):
+                self.stopping.discard(thread)
+            else:
+                log.warning("a PDF viewer's thread did not end at quit")
 
 
 _reaper: _ThreadReaper | None = None
@@ -808,6 +867,7 @@ def _stop(thread: QThread, renderer: PdfRenderer, *_: object) -> None:
         return
     _reaper.add(thread)
     if shiboken6.isValid(renderer):
+        renderer.cancelled.set()  # a print in progress stops at its next page
         QMetaObject.invokeMethod(renderer, "shutdown", Qt.ConnectionType.QueuedConnection)
     else:
         thread.quit()

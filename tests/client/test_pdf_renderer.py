@@ -20,10 +20,13 @@ import pymupdf
 import pytest
 from pytestqt.qtbot import QtBot
 
+from app.pdf_render_child import MAX_RENDER_PIXELS
 from app.services.pdf_protocol import read_message, write_message
 from app.services.pdf_renderer import (
+    REQUEST_TIMEOUT_S,
     STOPPED_MESSAGE,
     TOO_SLOW_MESSAGE,
+    DocumentLost,
     PdfRenderService,
     RenderError,
     RendererStopped,
@@ -102,18 +105,19 @@ def test_a_corrupt_pdf_is_a_render_error_and_the_child_keeps_serving(service: Pd
 
 
 def test_a_killed_child_loses_its_documents_and_the_next_open_starts_a_fresh_one(service: PdfRenderService) -> None:
-    stopped: list[int] = []
-    service.add_stop_listener(stopped.append)
+    stopped: list[tuple[int, str]] = []
+    service.add_stop_listener(lambda child, reason: stopped.append((child, reason)))
     document = service.open(red_square_pdf())
     pid = service.pid
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
-    with pytest.raises(RendererStopped, match="stopped unexpectedly"):
+    assert wait_for_exit(pid)  # died between two requests
+    with pytest.raises(DocumentLost, match="stopped unexpectedly"):
         service.render(document, 0, 1.0)
     deadline = time.monotonic() + 10
     while not stopped and time.monotonic() < deadline:  # the watcher thread tells the listeners
         time.sleep(0.02)
-    assert stopped == [document.child]
+    assert stopped == [(document.child, STOPPED_MESSAGE)]
     again = service.open(red_square_pdf())
     assert service.pid not in (None, pid)
     with pytest.raises(RendererStopped):
@@ -121,26 +125,40 @@ def test_a_killed_child_loses_its_documents_and_the_next_open_starts_a_fresh_one
     assert pixel(service.render(again, 0, 1.0).samples, 3 * 595, 10, 10) == RED
 
 
-def test_a_child_that_stops_answering_is_killed_and_the_next_open_starts_a_fresh_one() -> None:
+def test_a_child_that_stops_answering_is_killed_and_the_next_open_starts_a_fresh_one(
+    service: PdfRenderService,
+) -> None:
     """A hostile PDF can send MuPDF into a loop: without a limit every viewer would wait behind it.
     The child is frozen here with SIGSTOP, as a loop would leave it."""
-    service = PdfRenderService(request_timeout=1.0)
-    try:
-        document = service.open(red_square_pdf())
-        pid = service.pid
-        assert pid is not None
-        os.kill(pid, signal.SIGSTOP)
-        started = time.monotonic()
-        with pytest.raises(RendererStopped) as stopped:
-            service.render(document, 0, 1.0)
-        assert str(stopped.value) == TOO_SLOW_MESSAGE
-        assert 0.9 <= time.monotonic() - started < 10
-        assert wait_for_exit(pid)
-        again = service.open(red_square_pdf())
-        assert service.pid not in (None, pid)
-        assert pixel(service.render(again, 0, 1.0).samples, 3 * 595, 10, 10) == RED
-    finally:
-        service.stop()
+    document = service.open(red_square_pdf())  # the child's start-up is not held to the short limit
+    service.request_timeout = 1.0
+    pid = service.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    started = time.monotonic()
+    with pytest.raises(RendererStopped) as stopped:
+        service.render(document, 0, 1.0)
+    assert str(stopped.value) == TOO_SLOW_MESSAGE
+    assert not isinstance(stopped.value, DocumentLost)  # this request's document held the child up
+    assert time.monotonic() - started >= 0.9
+    assert wait_for_exit(pid)
+    service.request_timeout = REQUEST_TIMEOUT_S
+    again = service.open(red_square_pdf())
+    assert service.pid not in (None, pid)
+    assert pixel(service.render(again, 0, 1.0).samples, 3 * 595, 10, 10) == RED
+
+
+def test_a_huge_page_is_rendered_within_the_pixel_budget(service: PdfRenderService) -> None:
+    """An A0 plan at 400 % is 128 million pixels: it comes at the most the budget allows, and the
+    child lives on for the next request."""
+    with pymupdf.open() as plan:
+        plan.new_page(width=2384, height=3370).draw_rect(pymupdf.Rect(0, 0, 100, 100), color=None, fill=(1, 0, 0))
+        document = service.open(plan.tobytes())
+    page = service.render(document, 0, 4.0)
+    assert page.width * page.height <= MAX_RENDER_PIXELS
+    assert page.width > 2 * 2384  # still sharper than 200 %
+    assert pixel(page.samples, page.stride, 5, 5) == RED
+    assert service.render(service.open(red_square_pdf()), 0, 1.0).width == 595
 
 
 def test_the_child_exits_when_its_stdin_closes() -> None:
@@ -221,28 +239,61 @@ def test_the_app_process_never_imports_pymupdf(tmp_path: Path) -> None:
     assert done.stdout.split() == ["False", "False"], done.stderr
 
 
-def test_a_viewer_whose_renderer_is_killed_says_so_and_the_next_document_renders(qtbot: QtBot) -> None:
+def open_viewer(qtbot: QtBot, data: bytes, filename: str) -> PdfViewer:
     viewer = PdfViewer()
     qtbot.addWidget(viewer)
     viewer.resize(700, 900)
     viewer.show()
     with qtbot.waitSignal(viewer.document_shown, timeout=WAIT_MS):
-        viewer.load(red_square_pdf(), "first.pdf")
-    pid = pdf_render_service().pid
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)  # between two requests: nothing of this viewer's is in flight
+        viewer.load(data, filename)
+    return viewer
+
+
+def test_a_viewer_whose_renderer_dies_opens_its_document_again_once_then_says_so(qtbot: QtBot) -> None:
+    viewer = open_viewer(qtbot, red_square_pdf(), "first.pdf")
+    first = pdf_render_service().pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)  # between two requests: nothing of this viewer's was in the child's hands
+    qtbot.waitUntil(lambda: pdf_render_service().pid not in (None, first), timeout=WAIT_MS)
+    viewer.search("INV-0042")  # the document is open again in the new child
+    qtbot.waitUntil(lambda: viewer.hit_count == 1, timeout=WAIT_MS)
+    assert not viewer.message.isVisible() and viewer.page_count == 1
+    second = pdf_render_service().pid
+    assert second is not None
+    os.kill(second, signal.SIGKILL)  # twice: it says so rather than start children without end
     qtbot.waitUntil(lambda: viewer.message.isVisible(), timeout=WAIT_MS)
     assert viewer.message.text() == STOPPED_MESSAGE
     assert viewer.page_count == 0 and not viewer.search_edit.isEnabled()
+    assert viewer.save_button.isEnabled()  # the bytes are still here to keep
     with qtbot.waitSignal(viewer.document_shown, timeout=WAIT_MS):
         viewer.load(red_square_pdf("Invoice INV-0043"), "second.pdf")
     assert not viewer.message.isVisible()
-    assert pdf_render_service().pid not in (None, pid)
     image = viewer.cached_image(0)
     assert image is not None and image.pixelColor(5, 5).getRgb()[:3] == RED
     viewer.search("INV-0043")
     qtbot.waitUntil(lambda: viewer.hit_count == 1, timeout=WAIT_MS)
     viewer.shutdown()
+
+
+def test_the_document_that_held_the_renderer_up_says_so_and_the_other_viewer_goes_on(qtbot: QtBot) -> None:
+    service = pdf_render_service()
+    innocent = open_viewer(qtbot, red_square_pdf("Invoice INV-0044"), "innocent.pdf")
+    culprit = open_viewer(qtbot, red_square_pdf("Proposal OPP-7"), "culprit.pdf")
+    service.request_timeout = 1.0
+    try:
+        pid = service.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)  # as MuPDF looping on the culprit's document would leave it
+        culprit.search("OPP-7")
+        qtbot.waitUntil(lambda: culprit.message.isVisible(), timeout=WAIT_MS)
+        assert culprit.message.text() == TOO_SLOW_MESSAGE
+    finally:
+        service.request_timeout = REQUEST_TIMEOUT_S
+    innocent.search("INV-0044")
+    qtbot.waitUntil(lambda: innocent.hit_count == 1, timeout=WAIT_MS)
+    assert not innocent.message.isVisible() and service.pid not in (None, pid)
+    innocent.shutdown()
+    culprit.shutdown()
 
 
 def test_a_corrupt_pdf_says_it_cannot_be_shown(qtbot: QtBot) -> None:
