@@ -291,9 +291,11 @@ class ListTab(QWidget):
         # Its room always there: a scroll bar that came and went with the row count (one property's
         # rows against all of them) resized the viewport, so every such page was laid out and
         # painted twice. The bar itself hides while there is nothing to scroll (no empty track on a
-        # short list); its container keeps the width, so the viewport does not change.
+        # short list); its container keeps the width, so the viewport does not change. Set once
+        # here too: a list that never overflows keeps the range 0..0, so `rangeChanged` never fires.
         table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         bar = table.verticalScrollBar()
+        bar.setVisible(bar.maximum() > bar.minimum())
         bar.rangeChanged.connect(lambda low, high: bar.setVisible(high > low))
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(40)

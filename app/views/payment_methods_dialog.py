@@ -39,6 +39,7 @@ from app.services.billing_records import PaymentMethod
 from app.services.errors import PortalError, ValidationError
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
+from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
 from app.views.theme import named
 
@@ -262,6 +263,7 @@ class ManagePaymentsDialog(QDialog):
         self.setWindowTitle("Manage payments")
         self.setMinimumSize(680, 420)
         self._loaded = False
+        self._loads_out = 0  # loads asked for and not answered yet
         accepted = self._accepted = config.accepted_payment_types if config.electronic_payments else ()
         # The list and, while there is nothing in it, its empty state share a card like the tabs' lists.
         self.list_card = named(QFrame(), "ListCard")
@@ -332,20 +334,30 @@ class ManagePaymentsDialog(QDialog):
             (self.empty_add_bank_button, "ach"),
         ):
             button.clicked.connect(partial(self.add, kind))
-        self.empty_retry_button.clicked.connect(self.reload)
+        self.empty_retry_button.clicked.connect(self._try_again)
         self.default_button.clicked.connect(self.make_default)
         self.remove_button.clicked.connect(self.remove_selected)
         self.list_widget.currentRowChanged.connect(lambda _: self._update_buttons())
         self.receipts_check.toggled.connect(self._receipts_toggled)
         self._update_buttons()
-        self._show_empty("Loading payment methods…", "", actions=False)
         self.reload()
 
     def reload(self) -> None:
+        """Until a first load succeeds, the empty state says one is under way: a failure left on
+        screen with its "Try again" while the portal is asked again invited more clicks."""
+        if not self._loaded:
+            self._show_empty("Loading payment methods…", "", actions=False)
+        self._loads_out += 1
         client = self._session.client
         self._runner.run(lambda: (client.payment_methods(), client.email_receipts()), self._show, self._load_failed)
 
+    def _try_again(self) -> None:
+        """A click that was already on its way when the button hid asks nothing more."""
+        if not self._loads_out:
+            self.reload()
+
     def _show(self, result: tuple[tuple[PaymentMethod, ...], bool]) -> None:
+        self._loads_out -= 1
         methods, receipts = result
         selected = self.selected()
         self.methods = methods
@@ -452,12 +464,12 @@ class ManagePaymentsDialog(QDialog):
         self._runner.run(lambda: client.set_email_receipts(enabled), lambda _: self.status_label.hide(), undo)
 
     def _load_failed(self, error: Exception) -> None:
+        self._loads_out -= 1
         if self._loaded:
             self._failed(error)
         else:
-            message = error.detail if isinstance(error, PortalError) else "Something went wrong."
-            self._show_empty("Couldn't load payment methods", message, actions=False, retry=True)
+            self._show_empty("Couldn't load payment methods", error_sentence(error), actions=False, retry=True)
 
     def _failed(self, error: Exception) -> None:
-        self.status_label.setText(error.detail if isinstance(error, PortalError) else "That did not work.")
+        self.status_label.setText(error_sentence(error))
         self.status_label.show()

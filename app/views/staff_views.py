@@ -254,9 +254,10 @@ class FindCustomerWindow(QMainWindow):
         left.addWidget(self.status_label)
         left.addWidget(self.table, 1)
         right = QVBoxLayout()
-        recent_title = QLabel("Recent customers")
-        recent_title.setBuddy(self.recent_list)
-        right.addWidget(recent_title)
+        # Alt+R: the keyboard's way to the list (while it has entries; the search box has none).
+        self.recent_title = QLabel("&Recent customers")
+        self.recent_title.setBuddy(self.recent_list)
+        right.addWidget(self.recent_title)
         right.addWidget(self.recent_card, 1)
         body = QHBoxLayout()
         body.setContentsMargins(16, 12, 16, 12)

@@ -14,11 +14,13 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from app.models.lists import RequestsModel
 from app.services.accounts import Accounts
 from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
+from app.services.tasks import TaskRunner
 from app.views import theme
-from app.views.list_tab import MIN_ELASTIC_WIDTH, ListTab, share_shortfall
+from app.views.list_tab import MIN_ELASTIC_WIDTH, ListTab, TabSpec, share_shortfall
 from app.views.main_window import MainWindow
 from tests.client import company
 from tests.client.live_server import LivePortal, _server_available, running_portal
@@ -245,6 +247,28 @@ def test_the_scroll_bar_shows_only_when_there_is_something_to_scroll(
     qtbot.waitUntil(lambda: bar.maximum() == 0, timeout=5000)
     assert not bar.isVisible()
     assert tab.table.viewport().width() == width
+
+
+def test_a_list_short_from_the_start_shows_no_scroll_bar(qtbot: QtBot, session: PortalSession) -> None:
+    """The bar hid only when `rangeChanged` fired. A table laid out at its full size before its
+    rows arrive keeps the range 0..0 throughout, so the signal never fires and an empty track
+    showed beside a short list. (In the tabs the table is a page of a stack that is not sized
+    while hidden, which happened to hide the bug.) No resize here: the test above has them."""
+    tab = ListTab(TabSpec("requests", "Requests", "requests", (), "subject"), RequestsModel(), TaskRunner())
+    qtbot.addWidget(tab)
+    tab.resize(1200, 700)
+    tab.stack.setCurrentWidget(tab.table)
+    tab.show()
+    qtbot.waitExposed(tab)
+    bar = tab.table.verticalScrollBar()
+    assert tab.table.isVisible() and (bar.minimum(), bar.maximum()) == (0, 0)
+    assert not bar.isVisible(), "an empty track beside an empty table"
+    client = session.client
+    tab.load(lambda cursor: client.requests(cursor=cursor))
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 2 and tab.table.isVisible(), timeout=10000)
+    qtbot.wait(30)
+    assert (bar.minimum(), bar.maximum()) == (0, 0)
+    assert not bar.isVisible(), "an empty track beside a two-row list"
 
 
 def test_columns_fit_again_when_the_window_changes_width(

@@ -7,8 +7,9 @@ with the West branch set to full payments only.
 from __future__ import annotations
 
 import dataclasses
+import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -208,26 +209,33 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         return
 
     def _forward(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else None
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
-        answer = requests.request(
-            self.command, self.server.upstream + self.path, data=body, headers=headers, timeout=30
-        )
+        answer = relay(self, self.server.upstream)
         if self.command == "POST" and self.path.endswith("/payments"):
             self.server.payment_keys.append(self.headers.get("Idempotency-Key", ""))
             if len(self.server.payment_keys) == 1:
                 self.close_connection = True
                 return  # the portal took the payment; the answer never reaches the client
-        self.send_response(answer.status_code)
-        for name in ("Content-Type", "Retry-After", "Idempotent-Replayed"):
-            if name in answer.headers:
-                self.send_header(name, answer.headers[name])
-        self.send_header("Content-Length", str(len(answer.content)))
-        self.end_headers()
-        self.wfile.write(answer.content)
+        reply(self, answer.status_code, answer.headers, answer.content)
 
     do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
+
+
+def relay(handler: BaseHTTPRequestHandler, upstream: str) -> requests.Response:
+    """The request `handler` received, sent on to the portal at `upstream`."""
+    length = int(handler.headers.get("Content-Length") or 0)
+    body = handler.rfile.read(length) if length else None
+    headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
+    return requests.request(handler.command, upstream + handler.path, data=body, headers=headers, timeout=30)
+
+
+def reply(handler: BaseHTTPRequestHandler, status: int, headers: Mapping[str, str], content: bytes) -> None:
+    handler.send_response(status)
+    for name in ("Content-Type", "Retry-After", "Idempotent-Replayed"):
+        if name in headers:
+            handler.send_header(name, headers[name])
+    handler.send_header("Content-Length", str(len(content)))
+    handler.end_headers()
+    handler.wfile.write(content)
 
 
 @pytest.fixture
@@ -390,6 +398,87 @@ def test_manage_payments_empty_state_offers_only_what_the_branch_takes(
     assert shown == steps
     assert not manager.notice.isVisible(), "the empty state says it already"
     assert manager.close_button.isDefault() == (not steps)
+
+
+class FlakyMethods(ThreadingHTTPServer):
+    """A proxy in front of the portal whose list of payment methods fails with a 500 while
+    `failing` is set and otherwise waits for `answer` before it is forwarded (so a test sees the
+    dialog while a load is out); everything else is forwarded as it comes."""
+
+    DETAIL = "The portal ran into a problem. Please try again later."
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.failing = True
+        self.answer = threading.Event()
+        self.loads = 0
+        super().__init__(("127.0.0.1", 0), _FlakyMethodsHandler)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _FlakyMethodsHandler(BaseHTTPRequestHandler):
+    server: FlakyMethods
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def _forward(self) -> None:
+        if self.command == "GET" and self.path.split("?")[0].endswith("/payment-methods"):
+            self.server.loads += 1
+            if self.server.failing:
+                problem = {"type": "about:blank", "title": "Internal error", "status": 500}
+                problem |= {"code": "internal", "detail": FlakyMethods.DETAIL}
+                reply(self, 500, {"Content-Type": "application/problem+json"}, json.dumps(problem).encode())
+                return
+            self.server.answer.wait(timeout=30)
+        answer = relay(self, self.server.upstream)
+        reply(self, answer.status_code, answer.headers, answer.content)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
+
+
+@pytest.fixture
+def flaky(pay_portal: LivePortal) -> Iterator[FlakyMethods]:
+    server = FlakyMethods(pay_portal.origin)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.answer.set()
+    server.shutdown()
+    server.server_close()
+
+
+def test_try_again_after_a_failed_first_load_shows_it_loading_and_loads_once(
+    qtbot: QtBot, flaky: FlakyMethods, runner: TaskRunner
+) -> None:  # PM-1
+    session = session_for(f"{flaky.origin}/portal/east", company.LOCKOUT)  # never saves a method here
+    manager = ManagePaymentsDialog(session, runner)
+    qtbot.addWidget(manager)
+    manager.show()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+    assert manager.empty.title.text() == "Couldn't load payment methods"
+    assert manager.empty.message.text() == FlakyMethods.DETAIL
+    assert manager.empty_retry_button.isVisible()
+    flaky.failing = False
+    # The failure and its button give way to the loading state while the portal is asked again.
+    qtbot.mouseClick(manager.empty_retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: flaky.loads == 2, timeout=TIMEOUT_MS)
+    assert manager.empty.title.text() == "Loading payment methods…"
+    assert manager.empty.message.text() == ""
+    assert not manager.empty_retry_button.isVisible()
+    # A second click that was already on its way (delivered to the button though it is hidden now)
+    # asks nothing more while that load is out.
+    qtbot.mouseClick(manager.empty_retry_button, Qt.MouseButton.LeftButton)
+    qtbot.wait(200)
+    assert flaky.loads == 2
+    flaky.answer.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+    assert flaky.loads == 2
+    assert manager.empty.title.text() == "No payment methods yet"
+    assert manager.empty_add_card_button.isVisible() and not manager.empty_retry_button.isVisible()
 
 
 def test_ach_field_errors_are_shown_on_the_field(

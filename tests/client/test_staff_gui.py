@@ -187,6 +187,23 @@ def test_end_assist_returns_to_search_and_remembers_the_customer(
     assert shell.window.assist_banner.isVisible()
 
 
+def test_alt_r_goes_to_the_recent_customers(qtbot: QtBot, shell: AppShell) -> None:  # SA-4
+    """The list's title names its mnemonic; with nothing in the list, the search keeps the focus."""
+    find = find_window(shell)
+    find.activateWindow()
+    qtbot.waitUntil(lambda: find.search_edit.hasFocus(), timeout=5000)
+    assert find.recent_title.text() == "&Recent customers"
+    assert find.recent_title.buddy() is find.recent_list
+    qtbot.keyClick(find, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    assert find.search_edit.hasFocus(), "no list to go to yet"
+    window = open_assist(qtbot, shell, "Birch Office Park")
+    qtbot.mouseClick(window.end_assist_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: shell.window is None and find.isActiveWindow(), timeout=10000)
+    assert find.recent_list.count() == 1
+    qtbot.keyClick(find, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    assert find.recent_list.hasFocus()
+
+
 def test_an_ended_assist_session_returns_to_search(
     qtbot: QtBot, shell: AppShell, live_portal: LivePortal
 ) -> None:  # SA-4
