@@ -8,11 +8,10 @@ from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBr
 
 from app.models.formatting import date_text, moment_text, money_text
 from app.services.billing_records import InvoiceDetail
-from app.services.errors import PortalError
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
-from app.views.detail_support import open_link
+from app.views.detail_support import error_sentence, open_link
 from app.views.pdf_window import PdfWindow
 from app.views.theme import colors, icon, named, theme_changed
 
@@ -205,5 +204,5 @@ class InvoiceDetailDialog(QDialog):
 
     def _failed(self, error: Exception) -> None:
         self.view_button.setEnabled(True)
-        self.status_label.setText(error.detail if isinstance(error, PortalError) else "That did not work.")
+        self.status_label.setText(error_sentence(error))
         self.status_label.show()

@@ -39,10 +39,10 @@ from PySide6.QtWidgets import (
 from app.models.formatting import clock_text
 from app.models.paged_table import PagedTableModel
 from app.models.roles import Role
-from app.services.errors import PortalError
 from app.services.feeds import ListFeed, PageFetcher
 from app.services.tasks import TaskRunner
 from app.views.delegates import StatusChipDelegate
+from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
 from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
@@ -491,7 +491,7 @@ class ListTab(QWidget):
         self._refresh_state()
 
     def _failed(self, error: Exception) -> None:
-        message = error.detail if isinstance(error, PortalError) else "Something went wrong."
+        message = error_sentence(error)
         if self.model.rowCount() > 0 and self._rows_query == self._pending_query:
             self._set_stale(message)
             return
@@ -502,7 +502,7 @@ class ListTab(QWidget):
         self._refresh_state()
 
     def _more_failed(self, error: Exception) -> None:
-        message = error.detail if isinstance(error, PortalError) else "Something went wrong."
+        message = error_sentence(error)
         self.model.more_failed()
         self.count_label.setText(f"Could not load more {self.spec.noun}: {message}")
 

@@ -35,6 +35,7 @@ from app.services.billing_records import Allocation, InvoiceDetail, PaymentMetho
 from app.services.errors import DeclinedError, PortalError, ValidationError, payment_outcome_unknown
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
+from app.views.detail_support import error_sentence
 from app.views.payment_methods_dialog import AddPaymentMethodDialog
 from app.views.theme import named
 
@@ -444,6 +445,6 @@ class PayDialog(QDialog):
         if isinstance(error, ValidationError) and error.field_errors:
             text = " ".join(e.message for e in error.field_errors)
         else:
-            text = error.detail if isinstance(error, PortalError) else "Something went wrong."
+            text = error_sentence(error)
         self.form_error.setText(prefix + text)
         self.form_error.show()

@@ -31,11 +31,11 @@ from PySide6.QtWidgets import (
 
 from app.models.staff import AuditModel, StaffContactsModel
 from app.services import session as sessions
-from app.services.errors import PortalError
 from app.services.feeds import ListFeed
 from app.services.records import Page, StaffContact
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
+from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
 from app.views.theme import icon, named
 
@@ -50,10 +50,6 @@ COMMON_REASONS = (
     "Helping with a proposal",
     "Following up on a request",
 )
-
-
-def _error_text(error: Exception) -> str:
-    return error.detail if isinstance(error, PortalError) else "Something went wrong. Please try again."
 
 
 class _ResultsTable(QTableView):
@@ -160,7 +156,7 @@ class AuditDialog(QDialog):
         self.feed = ListFeed(runner, self)
         self.feed.reset.connect(self._shown)
         self.feed.appended.connect(self._more)
-        self.feed.failed.connect(lambda error: self.status_label.setText(_error_text(error)))
+        self.feed.failed.connect(lambda error: self.status_label.setText(error_sentence(error)))
         self.model.more_requested.connect(self.feed.load_more)
         client, contact_id = staff.client, contact.id if contact else None
         self.feed.load(lambda cursor: client.staff_audit(contact_id, cursor))
@@ -313,7 +309,7 @@ class FindCustomerWindow(QMainWindow):
             self.table.selectRow(0)
 
     def _search_failed(self, error: Exception) -> None:
-        self.status_label.setText(_error_text(error))
+        self.status_label.setText(error_sentence(error))
 
     # -- opening an assist -----------------------------------------------------------
 
@@ -365,7 +361,7 @@ class FindCustomerWindow(QMainWindow):
 
         def failed(error: Exception) -> None:
             self._opening = False
-            self.status_label.setText(_error_text(error))
+            self.status_label.setText(error_sentence(error))
 
         self.runner.run(lambda: sessions.open_assist(staff, contact, reason), opened, failed)
 
