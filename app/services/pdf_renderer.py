@@ -37,6 +37,9 @@ TOO_SLOW_MESSAGE = "This document cannot be shown: the PDF renderer took too lon
 # Longer than any page takes, printing at 300 dpi included (a few seconds for the heaviest pages
 # seen): past it, MuPDF is looping on a hostile document, and every viewer would wait behind it.
 REQUEST_TIMEOUT_S = 30.0
+# What a new child's first answer may take on top: it loads PyMuPDF first (0.2 s here, seconds on
+# a slow laptop with a virus scanner reading every file), which says nothing about the document.
+START_ALLOWANCE_S = 60.0
 # How long a child that was asked to end (its stdin closed) may take before it is killed.
 STOP_TIMEOUT_S = 2.0
 
@@ -93,6 +96,7 @@ class PdfRenderService:
     def __init__(self, command: list[str] | None = None) -> None:
         self._command = command
         self.request_timeout = REQUEST_TIMEOUT_S  # how long one answer may take before the child is killed
+        self._answered = False  # whether the running child answered yet (see START_ALLOWANCE_S)
         self._lock = threading.Lock()  # one request and its answer at a time; guards _process
         self._process: subprocess.Popen[bytes] | None = None
         self._child = 0
@@ -186,6 +190,7 @@ class PdfRenderService:
                 errors.close()  # the child has its own copy
         self._child += 1
         self._process = process
+        self._answered = False
         log.info("started the PDF renderer (pid %s)", process.pid)
         threading.Thread(
             target=self._watch, args=(process, self._child), name="pdf-renderer-watch", daemon=True
@@ -234,7 +239,8 @@ class PdfRenderService:
                 raise DocumentLost(STOPPED_MESSAGE)  # the document's child was replaced, or died
             stdin, stdout = process.stdin, process.stdout
             assert stdin is not None and stdout is not None
-            watchdog = _Watchdog(process, self.request_timeout)
+            allowance = 0.0 if self._answered else START_ALLOWANCE_S
+            watchdog = _Watchdog(process, self.request_timeout + allowance)
             try:
                 write_message(stdin, header, payload)
             except (OSError, ValueError) as exc:  # it died before it had this request: not this one's doing
@@ -249,6 +255,7 @@ class PdfRenderService:
                 if not figures.get("ok"):
                     raise RenderError(str(figures.get("error") or "unknown error"))
                 parsed = parse(self._child, figures, data)
+                self._answered = True
                 watchdog.finish()
             # ValueError: a pipe closed by `stop`; KeyError, TypeError: an answer without its figures
             except (OSError, ValueError, KeyError, TypeError, ProtocolError) as exc:
@@ -258,6 +265,7 @@ class PdfRenderService:
                 self._discard(process)
                 raise RendererStopped(reason) from exc
             except RenderError:
+                self._answered = True
                 if watchdog.finish():  # the answer came, but as the child was being killed for its delay
                     self._reasons[self._child] = TOO_SLOW_MESSAGE
                     self._discard(process)

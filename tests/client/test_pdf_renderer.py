@@ -130,8 +130,8 @@ def test_a_child_that_stops_answering_is_killed_and_the_next_open_starts_a_fresh
 ) -> None:
     """A hostile PDF can send MuPDF into a loop: without a limit every viewer would wait behind it.
     The child is frozen here with SIGSTOP, as a loop would leave it."""
-    document = service.open(red_square_pdf())  # the child's start-up is not held to the short limit
-    service.request_timeout = 1.0
+    service.request_timeout = 0.05
+    document = service.open(red_square_pdf())  # a new child's start-up (loading PyMuPDF) is not held to it
     pid = service.pid
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)
@@ -140,7 +140,7 @@ def test_a_child_that_stops_answering_is_killed_and_the_next_open_starts_a_fresh
         service.render(document, 0, 1.0)
     assert str(stopped.value) == TOO_SLOW_MESSAGE
     assert not isinstance(stopped.value, DocumentLost)  # this request's document held the child up
-    assert time.monotonic() - started >= 0.9
+    assert time.monotonic() - started >= 0.05
     assert wait_for_exit(pid)
     service.request_timeout = REQUEST_TIMEOUT_S
     again = service.open(red_square_pdf())
