@@ -5,6 +5,7 @@ sent mail, or log records, including every SQL statement and its parameters."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 from fastapi.testclient import TestClient
@@ -82,5 +83,12 @@ def test_no_card_or_account_number_is_kept_anywhere(
         for spelling in spellings(number):
             found = [name for name, text in places.items() if spelling in text]
             assert found == [], f"{spelling} found in {found}"
-    found_cvc = [name for name, text in places.items() if not name.startswith(("file portal", "table")) and CVC in text]
+    # Four digits also turn up by chance inside longer runs (a timestamp's microseconds, a hexadecimal
+    # key; seen once in the logs on PostgreSQL): only the CVC standing as a value of its own counts.
+    cvc_as_value = re.compile(rf"(?<![0-9A-Za-z]){CVC}(?![0-9A-Za-z])")
+    found_cvc = [
+        name
+        for name, text in places.items()
+        if not name.startswith(("file portal", "table")) and cvc_as_value.search(text)
+    ]
     assert found_cvc == [], f"the CVC was found in {found_cvc}"
