@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
@@ -815,38 +816,47 @@ class PdfViewer(QWidget):
         _stop(self._thread, self.renderer)
 
 
+# How often stopped viewers' threads are checked for having finished, and how long quitting waits.
+REAP_POLL_MS = 10
+QUIT_WAIT_S = 5.0
+
+
 class _ThreadReaper(QObject):
     """Keeps the worker threads being stopped alive until they finished (destroying a running
-    QThread aborts the process) and releases each on the GUI thread once it did."""
+    QThread aborts the process) and releases each on the GUI thread once it did.
+
+    Never with QThread.wait() on the GUI thread: PySide keeps the GIL through it, and a worker's
+    last step, deleting its renderer, needs the GIL: the two waited for each other for good (a
+    hung CI run). Finishing is watched instead, polling, with the GIL given up in between."""
 
     def __init__(self) -> None:
         super().__init__()
         self.stopping: set[QThread] = set()
+        self._poll = QTimer(self, interval=REAP_POLL_MS)
+        self._poll.timeout.connect(self._release_finished)
 
     def add(self, thread: QThread) -> None:
         self.stopping.add(thread)
-        thread.finished.connect(self._finished)  # queued: this object lives on the GUI thread
+        self._poll.start()
 
-    @Slot()
-    def _finished(self) -> None:
-        thread = self.sender()
-        if isinstance(thread, QThread) and thread in self.stopping:
-            thread.wait()  # returns at once: finished was emitted as the thread ended
-            self.stopping.discard(thread)
+    def _release_finished(self) -> None:
+        self.stopping = {thread for thread in self.stopping if not thread.isFinished()}
+        if not self.stopping:
+            self._poll.stop()
 
     def wait_for_all(self) -> None:
         """At quit: the last viewers' threads end before the interpreter tears their objects down.
 
         The render child stops first: a worker waiting on it (a long print, a document holding
-        the child up) then gets its answer at once, instead of after the wait below gave up on
-        it and Qt aborted on a running thread's destruction. One that still runs is kept, not
-        released, for the same reason."""
+        the child up) then gets its answer at once. One that still runs after QUIT_WAIT_S is
+        kept, not released: destroying it would abort the process."""
         pdf_render_service().stop()
-        for thread in list(self.stopping):
-            if thread.wait(5000):
-                self.stopping.discard(thread)
-            else:
-                log.warning("a PDF viewer's thread did not end at quit")
+        deadline = time.monotonic() + QUIT_WAIT_S
+        while any(not thread.isFinished() for thread in self.stopping) and time.monotonic() < deadline:
+            time.sleep(REAP_POLL_MS / 1000)  # gives the GIL up: the workers' last steps need it
+        self._release_finished()
+        if self.stopping:
+            log.warning("%d PDF viewer thread(s) did not end at quit", len(self.stopping))
 
 
 _reaper: _ThreadReaper | None = None
