@@ -10,10 +10,12 @@ import dataclasses
 import json
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import requests
@@ -188,25 +190,34 @@ def test_decline_keeps_the_form_and_says_why(qtbot: QtBot, pay_portal: LivePorta
     assert session.client.invoice(invoice.id).balance == invoice.balance
 
 
-class DropFirstPayment(ThreadingHTTPServer):
-    """A proxy in front of the portal that forwards everything but loses the answer to the first
-    payment: the portal charges, the client sees the connection drop (the lost-answer case)."""
+class _Proxy(ThreadingHTTPServer):
+    """A proxy on a free local port in front of the real portal, misbehaving as a subclass says."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, handler: type[BaseHTTPRequestHandler]) -> None:
         self.upstream = upstream
-        self.payment_keys: list[str] = []
-        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        super().__init__(("127.0.0.1", 0), handler)
 
     @property
     def origin(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-class _ProxyHandler(BaseHTTPRequestHandler):
-    server: DropFirstPayment
-
+class _QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         return
+
+
+class DropFirstPayment(_Proxy):
+    """A proxy in front of the portal that forwards everything but loses the answer to the first
+    payment: the portal charges, the client sees the connection drop (the lost-answer case)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.payment_keys: list[str] = []
+        super().__init__(upstream, _ProxyHandler)
+
+
+class _ProxyHandler(_QuietHandler):
+    server: DropFirstPayment
 
     def _forward(self) -> None:
         answer = relay(self, self.server.upstream)
@@ -238,14 +249,23 @@ def reply(handler: BaseHTTPRequestHandler, status: int, headers: Mapping[str, st
     handler.wfile.write(content)
 
 
+ProxyT = TypeVar("ProxyT", bound=_Proxy)
+
+
+@contextmanager
+def serving(server: ProxyT) -> Iterator[ProxyT]:
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture
 def proxy(pay_portal: LivePortal) -> Iterator[DropFirstPayment]:
-    server = DropFirstPayment(pay_portal.origin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with serving(DropFirstPayment(pay_portal.origin)) as server:
+        yield server
 
 
 def test_retry_after_a_lost_answer_pays_once(
@@ -400,7 +420,7 @@ def test_manage_payments_empty_state_offers_only_what_the_branch_takes(
     assert manager.close_button.isDefault() == (not steps)
 
 
-class FlakyMethods(ThreadingHTTPServer):
+class FlakyMethods(_Proxy):
     """A proxy in front of the portal whose list of payment methods fails with a 500 while
     `failing` is set and otherwise waits for `answer` before it is forwarded (so a test sees the
     dialog while a load is out); everything else is forwarded as it comes."""
@@ -408,22 +428,14 @@ class FlakyMethods(ThreadingHTTPServer):
     DETAIL = "The portal ran into a problem. Please try again later."
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
         self.failing = True
         self.answer = threading.Event()
         self.loads = 0
-        super().__init__(("127.0.0.1", 0), _FlakyMethodsHandler)
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        super().__init__(upstream, _FlakyMethodsHandler)
 
 
-class _FlakyMethodsHandler(BaseHTTPRequestHandler):
+class _FlakyMethodsHandler(_QuietHandler):
     server: FlakyMethods
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
 
     def _forward(self) -> None:
         if self.command == "GET" and self.path.split("?")[0].endswith("/payment-methods"):
@@ -442,13 +454,9 @@ class _FlakyMethodsHandler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def flaky(pay_portal: LivePortal) -> Iterator[FlakyMethods]:
-    server = FlakyMethods(pay_portal.origin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.answer.set()
-    server.shutdown()
-    server.server_close()
+    with serving(FlakyMethods(pay_portal.origin)) as server:
+        yield server
+        server.answer.set()  # a load still held back ends before the proxy does
 
 
 def test_try_again_after_a_failed_first_load_shows_it_loading_and_loads_once(
