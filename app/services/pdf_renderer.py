@@ -251,12 +251,11 @@ class PdfRenderService:
                 answer = read_message(stdout)
                 if answer is None:
                     raise ProtocolError("the renderer closed its end")
+                if watchdog.finish():  # the answer came, but as the child was being killed for its delay
+                    raise ProtocolError("the renderer was stopped for its delay")
                 figures, data = answer
-                if not figures.get("ok"):
-                    raise RenderError(str(figures.get("error") or "unknown error"))
-                parsed = parse(self._child, figures, data)
-                self._answered = True
-                watchdog.finish()
+                # In a tuple: an operation's answer may itself be None (close).
+                parsed = (parse(self._child, figures, data),) if figures.get("ok") else None
             # ValueError: a pipe closed by `stop`; KeyError, TypeError: an answer without its figures
             except (OSError, ValueError, KeyError, TypeError, ProtocolError) as exc:
                 reason = TOO_SLOW_MESSAGE if watchdog.finish() else STOPPED_MESSAGE
@@ -264,18 +263,10 @@ class PdfRenderService:
                 self._reasons[self._child] = reason
                 self._discard(process)
                 raise RendererStopped(reason) from exc
-            except RenderError:
-                self._answered = True
-                if watchdog.finish():  # the answer came, but as the child was being killed for its delay
-                    self._reasons[self._child] = TOO_SLOW_MESSAGE
-                    self._discard(process)
-                    raise RendererStopped(TOO_SLOW_MESSAGE) from None
-                raise
-            if watchdog.fired:
-                self._reasons[self._child] = TOO_SLOW_MESSAGE
-                self._discard(process)
-                raise RendererStopped(TOO_SLOW_MESSAGE)
-            return parsed
+            self._answered = True
+        if parsed is None:
+            raise RenderError(str(figures.get("error") or "unknown error"))
+        return parsed[0]
 
     def open(self, data: bytes) -> PdfDocument:
         """Opens a PDF from its bytes, starting a child if none runs. RenderError: not a PDF it can read."""
