@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QStyle,
     QStyleOptionHeader,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +40,7 @@ from app.models.paged_table import PagedTableModel
 from app.models.roles import Role
 from app.services.feeds import ListFeed, PageFetcher
 from app.services.tasks import TaskRunner
+from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.delegates import StatusChipDelegate
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
@@ -91,7 +91,7 @@ def share_shortfall(shortfall: int, columns: dict[int, tuple[int, int]]) -> dict
     return cuts
 
 
-class _CompactHeader(QHeaderView):
+class _CompactHeader(SteadyOnActivation, QHeaderView):
     """Qt widens every section by the header's height plus a margin for a sort arrow (about
     40 px a column), though only the sorted column shows one; that is what squeezed the
     descriptive columns at 1280 px. The other sections are measured without it, the sorted one
@@ -224,7 +224,7 @@ class ListTab(QWidget):
         toolbar.addStretch()
         toolbar.addWidget(self.search_edit)
 
-        self.table = QTableView(self.stack)
+        self.table = SteadyTableView(self.stack)
         self.stack.addWidget(self.table)
         self._setup_table()
 

@@ -20,6 +20,7 @@ from app.models.formatting import clock_text, money_text
 from app.models.properties import PropertiesModel
 from app.models.roles import Role
 from app.services.records import Balance
+from app.views.activation import SteadyListView
 from app.views.delegates import PropertyDelegate
 from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
@@ -55,7 +56,7 @@ class PropertySidebar(QFrame):
         self.search_edit = QLineEdit(placeholderText="Find a property", clearButtonEnabled=True)
         self.search_edit.setAccessibleName("Find a property")
         self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.list_view = named(QListView(), "PropertyList")
+        self.list_view = named(SteadyListView(), "PropertyList")
         self.list_view.setModel(self.proxy)
         self.list_view.setAccessibleName("Properties")
         self.list_view.setAccessibleDescription(

@@ -35,6 +35,7 @@ from app.services.feeds import ListFeed
 from app.services.records import Page, StaffContact
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
+from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
 from app.views.theme import icon, named
@@ -52,7 +53,7 @@ COMMON_REASONS = (
 )
 
 
-class _ResultsTable(QTableView):
+class _ResultsTable(SteadyOnActivation, QTableView):
     """Enter opens the current row (double-click does too, through `activated`)."""
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -135,7 +136,7 @@ class AuditDialog(QDialog):
         self.setWindowTitle(f"Activity — {contact.name}" if contact else "Activity — all customers")
         self.resize(900, 520)
         self.model = AuditModel(self)
-        self.table = QTableView()
+        self.table = SteadyTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
