@@ -54,6 +54,10 @@ STEP_TIMEOUT_S = 60.0
 # Before bench.client's 300 s limit, so that a hung probe says where it hung.
 HANG_DUMP_AFTER_S = 270.0
 HEARTBEAT_MS = 5
+# Between one step's answer and the next click: a person's next click never comes in the same event
+# loop pass as the answer's paint, as an immediate scripted click did (their two costs then made
+# one stall that no user meets).
+PAUSE_BETWEEN_CLICKS_MS = 100
 
 
 class ProbeFailed(Exception):
@@ -135,6 +139,13 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
         raise ProbeFailed(f"timed out after {STEP_TIMEOUT_S:.0f} s waiting for {what}")
 
 
+def pause(ms: int = PAUSE_BETWEEN_CLICKS_MS) -> None:
+    """Runs the event loop for `ms`: what was posted (a repaint) is done before the next step."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
 def in_background(owner: QObject, op: Callable[[], Any], what: str) -> Any:
     outcome: list[tuple[str, Any]] = []
     BackgroundOp(parent=owner, op=op, success=lambda r: outcome.append(("ok", r))).failure(
@@ -172,6 +183,7 @@ def _filter_changes(window: MainWindow, beat: Heartbeat, rounds: int) -> dict[st
     to_one: list[float] = []
     to_all: list[float] = []
     beat.phase = "filter changes"
+    pause()
 
     def change(checked: bool, into: list[float]) -> None:
         begun = time.perf_counter()
@@ -181,6 +193,7 @@ def _filter_changes(window: MainWindow, beat: Heartbeat, rounds: int) -> dict[st
         wait_for(lambda: _tabs_ready(window), "every tab to repopulate")
         into.append(time.perf_counter() - begun)
         _check_tabs(window, need_rows=checked)
+        pause()
 
     for _ in range(rounds):
         change(False, to_one)
@@ -210,6 +223,7 @@ def _view_invoice(window: MainWindow, beat: Heartbeat, rounds: int) -> dict[str,
     detail = window.invoice_actions.detail
     assert isinstance(detail, InvoiceDetailDialog)
     wait_for(lambda: not window.runner.busy, "the invoice detail")
+    pause()
     times: list[float] = []
     pages = 0
     beat.phase = "View invoice"
@@ -223,6 +237,7 @@ def _view_invoice(window: MainWindow, beat: Heartbeat, rounds: int) -> dict[str,
         pages = viewer_window.viewer.page_count
         viewer_window.close()
         wait_for(lambda: detail.pdf_window is None and not window.runner.busy, "the viewer to close")
+        pause()
     detail.close()
     return {
         "view_invoice_first_page_p50_ms": round(statistics.median(times) * 1000, 1),
@@ -281,6 +296,7 @@ def _show_once(window: MainWindow, data: bytes) -> float:
     viewer_window.finished.connect(lambda _: closed.append(True))
     viewer_window.close()
     wait_for(lambda: bool(closed), "the 10-page viewer to close")
+    pause()
     return elapsed
 
 
