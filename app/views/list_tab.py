@@ -44,6 +44,7 @@ from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.delegates import StatusChipDelegate
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
+from app.views.overlay_scroll_bar import OverlayScrollBar
 from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
 
@@ -288,15 +289,9 @@ class ListTab(QWidget):
         table.setWordWrap(False)
         table.setTextElideMode(Qt.TextElideMode.ElideRight)
         table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        # Its room always there: a scroll bar that came and went with the row count (one property's
-        # rows against all of them) resized the viewport, so every such page was laid out and
-        # painted twice. The bar itself hides while there is nothing to scroll (no empty track on a
-        # short list); its container keeps the width, so the viewport does not change. Set once
-        # here too: a list that never overflows keeps the range 0..0, so `rangeChanged` never fires.
-        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
-        bar = table.verticalScrollBar()
-        bar.setVisible(bar.maximum() > bar.minimum())
-        bar.rangeChanged.connect(lambda low, high: bar.setVisible(high > low))
+        # Over the viewport, not beside it: the viewport keeps one width whatever the row count
+        # (no second layout and paint of a page), and a short list's rows reach the card's edge.
+        self.scroll_bar = OverlayScrollBar(table)
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(40)
         header = table.horizontalHeader()

@@ -232,11 +232,11 @@ def test_a_shortfall_is_shared_in_proportion_to_what_each_column_has_above_its_f
 def test_the_scroll_bar_shows_only_when_there_is_something_to_scroll(
     qtbot: QtBot, session: PortalSession, accounts: Accounts
 ) -> None:
-    """Its room is always kept (a viewport that changed width with the row count laid out and
-    painted every such page twice), but a short list shows no empty track."""
+    """It lies over the rows, taking no room (a viewport that changed width with the row count
+    laid out and painted every such page twice), and a short list shows no empty track."""
     window = open_window(qtbot, session, accounts)
     tab = show_tab(qtbot, window, "invoices")
-    bar = tab.table.verticalScrollBar()
+    bar = tab.scroll_bar
     assert bar.maximum() == 0 and not bar.isVisible()
     width = tab.table.viewport().width()
     window.resize(1280, 480)
@@ -260,7 +260,7 @@ def test_a_list_short_from_the_start_shows_no_scroll_bar(qtbot: QtBot, session: 
     tab.stack.setCurrentWidget(tab.table)
     tab.show()
     qtbot.waitExposed(tab)
-    bar = tab.table.verticalScrollBar()
+    bar = tab.scroll_bar
     assert tab.table.isVisible() and (bar.minimum(), bar.maximum()) == (0, 0)
     assert not bar.isVisible(), "an empty track beside an empty table"
     client = session.client
