@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+SSD_RANDOM_PAGE_COST = 1.1
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
@@ -22,7 +24,19 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # PostgreSQL's planner prices a random page read at 4 sequential ones by default, a figure for
+    # spinning disks; on the SSDs servers run on today 1.1 is the usual setting. With 4 it counted a
+    # large selection's due invoices (a list's `total`) by reading the whole table, where the
+    # index that holds property, shared and balance answers the same count in half the time
+    # (EXPLAIN ANALYZE on the benchmark's company: 9-14 ms against 4-5 ms). Set per connection at
+    # start-up, so it costs no round trip and needs no right to change the database.
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        connect_args={"options": f"-c random_page_cost={SSD_RANDOM_PAGE_COST}"},
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

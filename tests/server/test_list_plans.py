@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.api.paging import paginate
+from server.db import SSD_RANDOM_PAGE_COST
 from server.models import Contact, Invoice
 from server.services.access import PropertyScope, all_properties_of
 from server.services.listing import invoices_query
@@ -60,3 +61,13 @@ def test_walking_the_date_order_reads_the_same_pages(client: TestClient, pat: di
             assert walked_ids == sorted_ids == [item["id"] for item in everything["items"]]
             assert walked_totals == sorted_totals == {everything["total"]}
     assert len(everything["items"]) > 2  # several pages were walked
+
+
+def test_postgresql_sessions_price_random_reads_for_ssds(client: TestClient) -> None:
+    """With PostgreSQL's default price of a random read (4, a spinning disk's), a list's total over a large
+    selection read the whole invoice table rather than the listing index (server/db.py)."""
+    engine: Any = client.app.state.engine  # type: ignore[attr-defined]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    with engine.connect() as connection:
+        assert float(connection.exec_driver_sql("SHOW random_page_cost").scalar_one()) == SSD_RANDOM_PAGE_COST
