@@ -11,18 +11,22 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from server.db import SSD_RANDOM_PAGE_COST
+
 ALL = "all"  # the scope meaning "every property of the signed-in contact"
 
 
 class Floor:
-    """sqlite3 for SQLite, psycopg for PostgreSQL: the same DB-API drivers SQLAlchemy uses in the server."""
+    """sqlite3 for SQLite, psycopg for PostgreSQL: the same DB-API drivers SQLAlchemy uses in the server,
+    with the planner settings the server's sessions have (server.db), so both ask the same database."""
 
     def __init__(self, database_url: str) -> None:
         self.postgres = database_url.startswith("postgresql")
         if self.postgres:
             import psycopg
 
-            self._conn: Any = psycopg.connect(database_url, autocommit=True)
+            options = f"-c random_page_cost={SSD_RANDOM_PAGE_COST}"
+            self._conn: Any = psycopg.connect(database_url, autocommit=True, options=options)
         else:
             self._conn = sqlite3.connect(database_url.split("///", 1)[1], check_same_thread=False)
 
