@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.api.paging import paginate
-from server.db import SSD_RANDOM_PAGE_COST
+from server.db import SSD_RANDOM_PAGE_COST, make_engine
 from server.models import Contact, Invoice
 from server.services.access import PropertyScope, all_properties_of
 from server.services.listing import invoices_query
@@ -71,3 +71,18 @@ def test_postgresql_sessions_price_random_reads_for_ssds(client: TestClient) -> 
         pytest.skip("a PostgreSQL planner setting")
     with engine.connect() as connection:
         assert float(connection.exec_driver_sql("SHOW random_page_cost").scalar_one()) == SSD_RANDOM_PAGE_COST
+
+
+def test_postgresql_options_in_the_database_url_are_kept(client: TestClient) -> None:
+    """An operator's own session settings in the URL (`?options=-c ...`) still apply, and theirs win."""
+    engine: Any = client.app.state.engine  # type: ignore[attr-defined]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL connection options")
+    url = engine.url.update_query_dict({"options": "-c statement_timeout=4321 -c random_page_cost=2"})
+    own = make_engine(url.render_as_string(hide_password=False))
+    try:
+        with own.connect() as connection:
+            assert connection.exec_driver_sql("SHOW statement_timeout").scalar_one() == "4321ms"
+            assert float(connection.exec_driver_sql("SHOW random_page_cost").scalar_one()) == 2
+    finally:
+        own.dispose()
