@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from server.db import SSD_RANDOM_PAGE_COST
+from server.db import postgres_options
 
 ALL = "all"  # the scope meaning "every property of the signed-in contact"
 
@@ -25,7 +25,7 @@ class Floor:
         if self.postgres:
             import psycopg
 
-            options = f"-c random_page_cost={SSD_RANDOM_PAGE_COST}"
+            options = postgres_options(database_url)
             self._conn: Any = psycopg.connect(database_url, autocommit=True, options=options)
         else:
             self._conn = sqlite3.connect(database_url.split("///", 1)[1], check_same_thread=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,18 +32,18 @@ def make_engine(url: str) -> Engine:
     # (EXPLAIN ANALYZE on the benchmark's company: 9-14 ms against 4-5 ms). Set per connection at
     # start-up, so it costs no round trip and needs no right to change the database.
     return create_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args={"options": _pg_options(url)}
+        url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args={"options": postgres_options(url)}
     )
 
 
-def _pg_options(url: str) -> str:
-    """Ours first, then the URL's own `options` (connect_args would replace them): a setting the
-    operator wrote in the URL, random_page_cost included, is the one that holds."""
-    given = make_url(url).query.get("options")
-    ours = f"-c random_page_cost={SSD_RANDOM_PAGE_COST}"
-    if not given:
-        return ours
-    return " ".join([ours, *([given] if isinstance(given, str) else given)])
+def postgres_options(url: str) -> str:
+    """Ours first, then the operator's: PGOPTIONS and the URL's own `options`, which an `options`
+    argument would otherwise replace (libpq reads PGOPTIONS only when none is given). A setting the
+    operator made, random_page_cost included, is the one that holds."""
+    given = make_url(url).query.get("options") or ()
+    parts = [f"-c random_page_cost={SSD_RANDOM_PAGE_COST}", os.environ.get("PGOPTIONS", "")]
+    parts += [given] if isinstance(given, str) else list(given)
+    return " ".join(part for part in parts if part)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -8,6 +8,9 @@ second need only redraw the current item. For a full list with the property side
 the GUI thread 20-45 ms each time a detail, the PDF viewer or a dialog opened or closed over the
 main window (measured by `python -m bench`).
 
+Only for views whose frame does not show the focus: a ring drawn by the view itself (the property
+sidebar's, style.qss) follows hasFocus(), which a window switch changes.
+
 Where a palette does differ between the groups (a style that greys an inactive selection), Qt's
 plain widget handling repaints the whole view at the switch anyway (tests/client/test_activation.py
 checks that it still does), so dropping the item view's own repaints never leaves stale colours."""
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFocusEvent
-from PySide6.QtWidgets import QAbstractItemView, QListView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 if TYPE_CHECKING:
     _ItemView = QAbstractItemView
@@ -55,8 +58,4 @@ class SteadyOnActivation(_ItemView):
 
 
 class SteadyTableView(SteadyOnActivation, QTableView):
-    pass
-
-
-class SteadyListView(SteadyOnActivation, QListView):
     pass

@@ -58,4 +58,4 @@ class OverlayScrollBar(QScrollBar):
         """The same steps as the wheel over the rows: the item view keeps the single step on its
         own bar (and changes it after the range, so a copy would lag)."""
         QApplication.sendEvent(self._source, event)
-        event.accept()  # that send went up the source's parents already, at the end of the range
+        event.accept()  # handled by the source bar: not passed on to the table behind this one

@@ -20,7 +20,6 @@ from app.models.formatting import clock_text, money_text
 from app.models.properties import PropertiesModel
 from app.models.roles import Role
 from app.services.records import Balance
-from app.views.activation import SteadyListView
 from app.views.delegates import PropertyDelegate
 from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
@@ -56,7 +55,9 @@ class PropertySidebar(QFrame):
         self.search_edit = QLineEdit(placeholderText="Find a property", clearButtonEnabled=True)
         self.search_edit.setAccessibleName("Find a property")
         self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.list_view = named(SteadyListView(), "PropertyList")
+        # A plain list, not activation.SteadyOnActivation: its focus ring (style.qss, #PropertyList:focus)
+        # follows hasFocus(), which changes when the window does, so it must repaint then.
+        self.list_view = named(QListView(), "PropertyList")
         self.list_view.setModel(self.proxy)
         self.list_view.setAccessibleName("Properties")
         self.list_view.setAccessibleDescription(

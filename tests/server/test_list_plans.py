@@ -73,15 +73,18 @@ def test_postgresql_sessions_price_random_reads_for_ssds(client: TestClient) -> 
         assert float(connection.exec_driver_sql("SHOW random_page_cost").scalar_one()) == SSD_RANDOM_PAGE_COST
 
 
-def test_postgresql_options_in_the_database_url_are_kept(client: TestClient) -> None:
-    """An operator's own session settings in the URL (`?options=-c ...`) still apply, and theirs win."""
+def test_postgresql_options_of_the_operator_are_kept(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator's own session settings, in PGOPTIONS or the URL (`?options=-c ...`), still apply, and
+    theirs win over ours."""
     engine: Any = client.app.state.engine  # type: ignore[attr-defined]
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL connection options")
+    monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=2345")
     url = engine.url.update_query_dict({"options": "-c statement_timeout=4321 -c random_page_cost=2"})
     own = make_engine(url.render_as_string(hide_password=False))
     try:
         with own.connect() as connection:
+            assert connection.exec_driver_sql("SHOW lock_timeout").scalar_one() == "2345ms"
             assert connection.exec_driver_sql("SHOW statement_timeout").scalar_one() == "4321ms"
             assert float(connection.exec_driver_sql("SHOW random_page_cost").scalar_one()) == 2
     finally:
