@@ -317,11 +317,6 @@ class MainWindow(QMainWindow):
     def _build_assist_banner(self) -> QWidget:
         """Shown on every tab while staff act for a customer (SA-2): impossible to overlook."""
         banner = named(QFrame(), "AssistBanner")  # its colours: style.qss, assist_* of the palette
-        # Its buttons' metrics stay in a sheet of its own: without one, re-applying the application
-        # style sheet after this window is gone crashed Qt 6.11 in test_platform_fit (not understood).
-        banner.setStyleSheet(
-            "#AssistBanner QPushButton { padding: 4px 14px; } #AssistBanner QPushButton:focus { padding: 3px 13px; }"
-        )
         self.assist_label = QLabel("")
         self.assist_activity_button = QPushButton("Activity")
         self.assist_activity_button.setToolTip("What staff did for this customer")

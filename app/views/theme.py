@@ -343,6 +343,10 @@ def _follow_system(app: QApplication, reported: Qt.ColorScheme) -> None:
 
 
 def _apply(app: QApplication, palette: Palette) -> Palette:
+    """Replaces the sheet, never clears it: Qt then repolishes with the same style sheet style and
+    caches. Clearing it while widgets live deletes those caches, and the widgets marked styled
+    while it was being cleared never get their `destroyed` hook into the next ones, so a later
+    change walked dead widgets (a segfault the tests hit; tests/client/style_sheet_caches.py)."""
     global _current
     changed = palette is not _current
     _current = palette

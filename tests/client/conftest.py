@@ -19,6 +19,7 @@ os.environ["PORTAL_DESK_HOME"] = str(_HOME)
 import keyring  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.services.memory_keyring import MemoryKeyring  # noqa: E402
 
@@ -29,6 +30,17 @@ QSettings.setDefaultFormat(QSettings.Format.IniFormat)
 QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(_HOME / "settings"))
 
 from tests.client.live_server import live_portal  # noqa: E402, F401  (fixture shared by the live tests)
+from tests.client.style_sheet_caches import keep_style_sheet_caches  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def style_sheet_caches_outlive_the_widgets(qapp: QApplication) -> Iterator[None]:
+    """Tests clear the application style sheet while the last test's widgets still wait for
+    deletion; without this, Qt's caches are rebuilt without the `destroyed` connections of those
+    widgets and a later theme change crashed on their dead pointers (see style_sheet_caches.py)."""
+    anchor = keep_style_sheet_caches()
+    yield
+    del anchor  # the last reference: Qt's caches go with the application
 
 
 @pytest.fixture(autouse=True)
