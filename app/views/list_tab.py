@@ -18,7 +18,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QPainter
+from PySide6.QtGui import QAction, QFocusEvent, QPainter, QRegion
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -248,7 +248,7 @@ class ListTab(QWidget):
         self._refresh_state()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Keyboard focus on the table: its card gets the focus ring, and a row is current, so
+        """Keyboard focus on the table: its card draws the focus ring, and a row is current, so
         the arrow keys start somewhere visible. The columns fit again when the table is first
         shown (a tab that was not showing had no final width) and whenever its width changes."""
         kind = event.type()
@@ -259,19 +259,43 @@ class ListTab(QWidget):
             QEvent.Type.MouseButtonRelease,
         ):
             self._header_pressed = kind == QEvent.Type.MouseButtonPress
-        if watched is self.table and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
-            focused = event.type() == QEvent.Type.FocusIn
-            self.card.setProperty("focused", focused)
-            self.card.style().unpolish(self.card)
-            self.card.style().polish(self.card)
-            if focused and not self.table.currentIndex().isValid() and self.proxy.rowCount():
+        if watched is self.table and kind in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            assert isinstance(event, QFocusEvent)
+            if event.reason() == Qt.FocusReason.ActiveWindowFocusReason:
+                self._repaint_focus_ring()
+            else:
+                self._show_focus(kind == QEvent.Type.FocusIn)
+            if event.gotFocus() and not self.table.currentIndex().isValid() and self.proxy.rowCount():
                 self.table.selectRow(0)
+        elif watched is self.card and kind == QEvent.Type.WindowActivate:
+            # The focus may have moved to or from the table while the window was inactive, which
+            # sends no focus events; the window's focus widget says where it is now.
+            self._show_focus(self.table.window().focusWidget() is self.table)
         return super().eventFilter(watched, event)
+
+    def _show_focus(self, focused: bool) -> None:
+        """The card draws the table's focus ring (style.qss, #ListCard[focused="true"]:active): its
+        `focused` property says that the table has the focus within its window, which a window
+        switch does not change. Only the ring depends on the switch, through :active, so then only
+        its strip repaints (_repaint_focus_ring); a repolish, which repaints the whole card, rows
+        and all, is left for the focus really moving to or from the table."""
+        if bool(self.card.property("focused")) == focused:
+            return
+        self.card.setProperty("focused", focused)
+        self.card.style().unpolish(self.card)
+        self.card.style().polish(self.card)
+
+    def _repaint_focus_ring(self) -> None:
+        """The strip of the card around its contents, where the ring is: the rows stay as they are
+        (Qt does not repaint a widget whose palette has the same colours in both groups at a window
+        switch, and the rows' own focus look is SteadyOnActivation's)."""
+        self.card.update(QRegion(self.card.rect()).subtracted(QRegion(self.stack.geometry())))
 
     def _setup_table(self) -> None:
         table = self.table
         table.setHorizontalHeader(_CompactHeader(Qt.Orientation.Horizontal, table))
         table.installEventFilter(self)
+        self.card.installEventFilter(self)
         table.viewport().installEventFilter(self)
         table.horizontalHeader().viewport().installEventFilter(self)
         # Coalesces the resize events of a window being dragged into one fit per event-loop turn.

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor, QPaintEvent, QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QApplication, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 
+from app.models.paged_table import Column, PagedTableModel
+from app.services.records import Page
+from app.services.tasks import TaskRunner
 from app.views.activation import SteadyTableView
-from app.views.theme import apply_theme
+from app.views.list_tab import ListTab, TabSpec
+from app.views.theme import apply_theme, colors
 
 pytestmark = pytest.mark.gui
 
@@ -89,3 +95,89 @@ def test_a_palette_that_greys_inactive_selections_still_repaints_the_list(qtbot:
         assert repainted_over_a_window_switch(qtbot, view) > 10 * current.width() * current.height()
     finally:
         app.setStyleSheet(sheet)
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    text: str
+
+
+def focused_list(qtbot: QtBot) -> ListTab:
+    columns = (
+        Column("text", "Text", lambda r: r.text, lambda r: r.text, elastic=True),
+        Column("status", "Status", lambda r: "Open", lambda r: "open", status=lambda r: "open"),
+    )
+    tab = ListTab(TabSpec("notes", "Notes", "notes", (), "text"), PagedTableModel(columns), TaskRunner())
+    qtbot.addWidget(tab)
+    tab.resize(900, 600)
+    tab.show()
+    page = Page(tuple(Note(n, f"Note {n}") for n in range(40)), None, 40)
+    tab.load(lambda cursor: page)
+    qtbot.waitUntil(lambda: tab.model.rowCount() == 40 and tab.table.isVisible(), timeout=5000)
+    tab.activateWindow()
+    qtbot.waitUntil(tab.isActiveWindow, timeout=5000)
+    tab.table.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(tab.table.hasFocus, timeout=5000)
+    qtbot.wait(20)
+    return tab
+
+
+def ring_on_screen(tab: ListTab) -> str:
+    """The colour on screen (the window's backing store, not a fresh rendering) of the card's
+    second row of pixels, mid-width: the focus ring's inner line, or the card's background."""
+    card = tab.card
+    top = card.mapTo(tab, card.rect().topLeft())
+    shot = tab.screen().grabWindow(tab.winId()).toImage()
+    return shot.pixelColor(top.x() + card.width() // 2, top.y() + 1).name()
+
+
+def activate(qtbot: QtBot, window: QWidget) -> None:
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.wait(20)
+
+
+def ring_as_drawn(tab: ListTab) -> str:
+    """The same pixel in a fresh rendering of the card: what any later repaint would show."""
+    return tab.card.grab().toImage().pixelColor(tab.card.width() // 2, 1).name()
+
+
+def test_a_window_switch_repaints_a_focused_lists_ring_but_not_its_rows(qtbot: QtBot) -> None:
+    """The card draws the table's focus ring, which goes with the focus to another window and
+    comes back with it, as every focus look does; the rows meanwhile repaint no more than the
+    current one (a repolish of the card repainted the whole list at both switches)."""
+    apply_theme(QApplication.instance())  # type: ignore[arg-type]
+    tab = focused_list(qtbot)
+    table = tab.table
+    current = table.visualRect(table.currentIndex())
+    assert current.isValid()
+    assert ring_on_screen(tab) == colors().focus
+    painted = PaintedArea(table.viewport())
+    other = QWidget()
+    qtbot.addWidget(other)
+    activate(qtbot, other)
+    assert ring_on_screen(tab) == colors().surface, "the ring stayed in a window without the focus"
+    activate(qtbot, tab)
+    assert table.hasFocus() and ring_on_screen(tab) == colors().focus
+    assert painted.pixels <= 2 * current.width() * current.height()
+
+
+def test_the_ring_follows_focus_given_while_the_window_was_inactive(qtbot: QtBot) -> None:
+    """Focus given in an inactive window moves without focus events: the ring must not come back
+    around a table that no longer has the focus, nor stay away from one that got it."""
+    apply_theme(QApplication.instance())  # type: ignore[arg-type]
+    tab = focused_list(qtbot)
+    other = QWidget()
+    qtbot.addWidget(other)
+    activate(qtbot, other)
+    tab.search_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+    activate(qtbot, tab)
+    assert tab.search_edit.hasFocus()
+    assert ring_on_screen(tab) == ring_as_drawn(tab) == colors().surface
+    activate(qtbot, other)
+    tab.table.setFocus(Qt.FocusReason.OtherFocusReason)
+    activate(qtbot, tab)
+    assert tab.table.hasFocus()
+    assert ring_on_screen(tab) == ring_as_drawn(tab) == colors().focus
