@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,10 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SSD_RANDOM_PAGE_COST = 1.1
+# A connection pooler such as PgBouncer refuses start-up settings it does not track; behind one, set this
+# to `database` (and the setting on the database with ALTER DATABASE ... SET) or to another number.
+RANDOM_PAGE_COST_ENV = "PORTAL_PG_RANDOM_PAGE_COST"
+LEAVE_TO_DATABASE = "database"
 
 
 def make_engine(url: str) -> Engine:
@@ -41,9 +46,28 @@ def postgres_options(url: str) -> str:
     argument would otherwise replace (libpq reads PGOPTIONS only when none is given). A setting the
     operator made, random_page_cost included, is the one that holds."""
     given = make_url(url).query.get("options") or ()
-    parts = [f"-c random_page_cost={SSD_RANDOM_PAGE_COST}", os.environ.get("PGOPTIONS", "")]
+    cost = random_page_cost()
+    parts = [f"-c random_page_cost={cost}" if cost is not None else "", os.environ.get("PGOPTIONS", "")]
     parts += [given] if isinstance(given, str) else list(given)
     return " ".join(part for part in parts if part)
+
+
+def random_page_cost() -> str | None:
+    """The price of a random page read the server's sessions ask for, or None to leave it to the database.
+
+    A typo stops the start (as a bad setting should) rather than reaching PostgreSQL as a start-up option."""
+    raw = os.environ.get(RANDOM_PAGE_COST_ENV, "").strip()
+    if not raw:
+        return str(SSD_RANDOM_PAGE_COST)
+    if raw == LEAVE_TO_DATABASE:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{RANDOM_PAGE_COST_ENV} must be a number more than 0 or {LEAVE_TO_DATABASE!r}, not {raw!r}")
+    return raw
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

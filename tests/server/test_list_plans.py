@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.api.paging import paginate
-from server.db import SSD_RANDOM_PAGE_COST, make_engine
+from server.db import RANDOM_PAGE_COST_ENV, SSD_RANDOM_PAGE_COST, make_engine, postgres_options
 from server.models import Contact, Invoice
 from server.services.access import PropertyScope, all_properties_of
 from server.services.listing import invoices_query
@@ -87,5 +88,43 @@ def test_postgresql_options_of_the_operator_are_kept(client: TestClient, monkeyp
             assert connection.exec_driver_sql("SHOW lock_timeout").scalar_one() == "2345ms"
             assert connection.exec_driver_sql("SHOW statement_timeout").scalar_one() == "4321ms"
             assert float(connection.exec_driver_sql("SHOW random_page_cost").scalar_one()) == 2
+    finally:
+        own.dispose()
+
+
+def test_a_pooler_deployment_can_leave_random_page_cost_to_the_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PgBouncer refuses a start-up option it does not track: PORTAL_PG_RANDOM_PAGE_COST=database sends none
+    of ours, a number sends that one, and a typo stops the start instead of reaching PostgreSQL."""
+    url = "postgresql://portal@db.example/portal?options=-c%20statement_timeout%3D5000"
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    monkeypatch.delenv(RANDOM_PAGE_COST_ENV, raising=False)
+    assert postgres_options(url) == f"-c random_page_cost={SSD_RANDOM_PAGE_COST} -c statement_timeout=5000"
+    monkeypatch.setenv(RANDOM_PAGE_COST_ENV, "database")
+    assert postgres_options(url) == "-c statement_timeout=5000"
+    monkeypatch.setenv(RANDOM_PAGE_COST_ENV, " 2 ")
+    assert postgres_options(url) == "-c random_page_cost=2 -c statement_timeout=5000"
+    for typo in ("fast", "0", "-1", "nan", "inf", "1.1 -c work_mem=1GB"):
+        monkeypatch.setenv(RANDOM_PAGE_COST_ENV, typo)
+        with pytest.raises(ValueError, match=RANDOM_PAGE_COST_ENV):
+            postgres_options(url)
+
+
+def test_postgresql_sessions_leave_random_page_cost_to_the_database_when_told(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine: Any = client.app.state.engine  # type: ignore[attr-defined]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL planner setting")
+    monkeypatch.delenv("PGOPTIONS", raising=False)
+    plain_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain_url) as plain:  # no start-up options: the database's own value, whatever it is
+        row = plain.execute("SHOW random_page_cost").fetchone()
+        assert row is not None
+        database_value = row[0]
+    monkeypatch.setenv(RANDOM_PAGE_COST_ENV, "database")
+    own = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with own.connect() as connection:
+            assert connection.exec_driver_sql("SHOW random_page_cost").scalar_one() == database_value
     finally:
         own.dispose()
