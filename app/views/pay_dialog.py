@@ -60,6 +60,9 @@ def parse_amount(text: str) -> Decimal | None:
 
 class PayDialog(QDialog):
     paid = Signal(object)  # PaymentResult
+    # Closed after an answer got lost: the payment may have gone through, so what the owner shows
+    # (balances, "Pay invoice") has to be asked for again.
+    closed_unconfirmed = Signal()
 
     PAGE_FORM, PAGE_CONFIRM, PAGE_DONE = 0, 1, 2
 
@@ -81,6 +84,8 @@ class PayDialog(QDialog):
         self.quote: Quote | None = None
         self.payment: PaymentResult | None = None
         self.idempotency_key: str | None = None
+        self.paying = False  # a payment request is out: the window stays until its answer
+        self.outcome_unknown = False  # the last answer got lost; "Try again" asks about the same payment
         self._quote_generation = 0
         self._quoted_for: tuple[tuple[Allocation, ...], int] | None = None
         single = len(invoices) == 1
@@ -395,6 +400,7 @@ class PayDialog(QDialog):
         if self.idempotency_key is None:
             self.idempotency_key = str(uuid.uuid4())
         key = self.idempotency_key
+        self.paying = True
         self.pay_button.setEnabled(False)
         self.back_button.setEnabled(False)
         self.pay_button.setText("Paying…")
@@ -402,6 +408,7 @@ class PayDialog(QDialog):
         self._runner.run(lambda: client.pay(allocations, method_id, key), self._paid, self._pay_failed)
 
     def _paid(self, result: PaymentResult) -> None:
+        self.paying = self.outcome_unknown = False
         self.payment = result
         self.idempotency_key = None
         method = self.selected_method()
@@ -418,8 +425,10 @@ class PayDialog(QDialog):
         self.paid.emit(result)
 
     def _pay_failed(self, error: Exception) -> None:
+        self.paying = False
         detail = error.detail if isinstance(error, PortalError) else "The payment could not be sent."
-        if payment_outcome_unknown(error):
+        self.outcome_unknown = payment_outcome_unknown(error)
+        if self.outcome_unknown:
             # Keep the key: "Try again" asks about this same payment and can never pay twice.
             self.confirm_status.setText(
                 f"{detail} We could not confirm whether the payment went through. "
@@ -437,6 +446,15 @@ class PayDialog(QDialog):
         else:
             self._failed(error)
         self._quote_timer.start()  # balances may have changed: quote again before the next try
+
+    def reject(self) -> None:
+        """Escape, Cancel and the title bar's close do nothing while a payment is out: closing would
+        drop its answer, and with it the receipt and the refresh that stops a second payment."""
+        if self.paying:
+            return
+        if self.outcome_unknown:
+            self.closed_unconfirmed.emit()
+        super().reject()
 
     def _back_to_form(self) -> None:
         self.stack.setCurrentIndex(self.PAGE_FORM)

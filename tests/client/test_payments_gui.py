@@ -572,3 +572,84 @@ def test_view_invoice_opens_the_embedded_viewer_with_pay_invoice(
     closing = paid.pdf_window
     closing.close()
     qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)
+
+
+class HoldPayment(_Proxy):
+    """A proxy in front of the portal that keeps the answer to a payment until `release` is set
+    (the payment is out for as long as a test needs); everything else is forwarded as it comes."""
+
+    def __init__(self, upstream: str) -> None:
+        self.release = threading.Event()
+        self.held = threading.Event()
+        super().__init__(upstream, _HoldPaymentHandler)
+
+
+class _HoldPaymentHandler(_QuietHandler):
+    server: HoldPayment
+
+    def _forward(self) -> None:
+        answer = relay(self, self.server.upstream)
+        if self.command == "POST" and self.path.endswith("/payments"):
+            self.server.held.set()
+            self.server.release.wait(timeout=30)
+        reply(self, answer.status_code, answer.headers, answer.content)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
+
+
+@pytest.fixture
+def holding(pay_portal: LivePortal) -> Iterator[HoldPayment]:
+    with serving(HoldPayment(pay_portal.origin)) as server:
+        yield server
+        server.release.set()
+
+
+def test_the_pay_window_stays_until_the_payment_is_answered(
+    qtbot: QtBot, holding: HoldPayment, runner: TaskRunner
+) -> None:  # IN-8
+    """Escape or the close box while "Paying…" had closed the window and dropped the answer: the
+    charge went through with no receipt, and the invoice still offered "Pay invoice"."""
+    session = session_for(f"{holding.origin}/portal/east")
+    visa = session.client.add_payment_method(card())
+    dialog = open_pay(qtbot, session, runner, [detail(session, "INV-10015")])
+    choose_method(dialog, visa)
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(holding.held.is_set, timeout=TIMEOUT_MS)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    dialog.close()
+    assert dialog.isVisible(), "the window waits for the payment's answer"
+    assert dialog.pay_button.text() == "Paying…"
+    with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
+        holding.release.set()
+    assert dialog.stack.currentIndex() == PayDialog.PAGE_DONE
+    assert "Total charged:" in dialog.receipt_label.text()
+
+
+def test_one_pay_window_at_a_time_and_closing_it_unsure_shows_the_portals_balance(
+    qtbot: QtBot, proxy: DropFirstPayment, settings_store: QSettings
+) -> None:  # IN-6, IN-8
+    session = session_for(f"{proxy.origin}/portal/east")
+    visa = session.client.add_payment_method(card())
+    session.client.set_default_payment_method(visa.id)
+    window = MainWindow(session, Accounts(AppSettings(settings_store)))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)
+    page = window.invoice_actions.show_detail(detail(session, "INV-10017"))
+    qtbot.waitExposed(page)
+    qtbot.mouseClick(page.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.pay_button, Qt.MouseButton.LeftButton)
+    dialogs = window.findChildren(PayDialog)
+    assert len(dialogs) == 1, "a second click must not start a second payment of the same balance"
+    dialog = dialogs[0]
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.pay_button.text() == "Try again", timeout=TIMEOUT_MS)
+    # The customer gives up on the lost answer; the portal did take the payment.
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: page.invoice.balance == Decimal("0.00"), timeout=TIMEOUT_MS)
+    assert not page.pay_button.isEnabled(), "no second payment is offered for what was paid"
+    page.close()
