@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.formatting import money_text
+from app.models.formatting import amount_input_text, money_text, parse_amount
 from app.services.billing_records import Allocation, InvoiceDetail, PaymentMethod, PaymentResult, Quote
 from app.services.errors import DeclinedError, PortalError, ValidationError, payment_outcome_unknown
 from app.services.session import PortalSession
@@ -43,19 +43,6 @@ QUOTE_DELAY_MS = 300
 CHOOSE_METHOD_HINT = "Choose how to pay to see the fee"
 ENTER_AMOUNT_HINT = "Enter the amount to see the fee"
 ADD_CARD, ADD_BANK = "add:card", "add:ach"
-CENT = Decimal("0.01")
-
-
-def parse_amount(text: str) -> Decimal | None:
-    """ "1,234.5" -> 1234.50; None when it is not an amount with at most two decimals."""
-    cleaned = text.strip().replace(",", "").lstrip("$")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        return None
-    return amount.quantize(CENT)
 
 
 class PayDialog(QDialog):
@@ -114,7 +101,7 @@ class PayDialog(QDialog):
         layout.setSpacing(10)
         self.full_radio = QRadioButton()
         self.other_radio = QRadioButton("Other amount")
-        self.other_edit = QLineEdit(placeholderText="0.00")
+        self.other_edit = QLineEdit(placeholderText=amount_input_text(Decimal(0)))
         self.other_edit.setEnabled(False)
         self.amount_error = named(QLabel(""), "FormError")
         self.amount_error.hide()
@@ -146,7 +133,12 @@ class PayDialog(QDialog):
             self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
             for row, invoice in enumerate(self.payable):
                 for column, text in enumerate(
-                    (invoice.number, invoice.property.name, self._money(invoice.balance), f"{invoice.balance:.2f}")
+                    (
+                        invoice.number,
+                        invoice.property.name,
+                        self._money(invoice.balance),
+                        amount_input_text(invoice.balance),
+                    )
                 ):
                     item = QTableWidgetItem(text)
                     editable = column == 3 and self._partial
@@ -253,7 +245,11 @@ class PayDialog(QDialog):
             invoice = self.payable[0]
             amount = invoice.balance if self.full_radio.isChecked() else parse_amount(self.other_edit.text())
             if amount is None:
-                problem = "Enter an amount such as 25.00." if self.other_edit.text().strip() else ""
+                problem = (
+                    f"Enter an amount such as {amount_input_text(Decimal(25))}."
+                    if self.other_edit.text().strip()
+                    else ""
+                )
             elif amount <= 0:
                 problem = "The amount must be more than zero."
             elif amount > invoice.balance:

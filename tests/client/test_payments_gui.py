@@ -20,7 +20,7 @@ from typing import TypeVar
 import pytest
 import requests
 import shiboken6
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtCore import QItemSelectionModel, QLocale, QSettings, Qt
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -154,6 +154,36 @@ def test_other_amount_is_quoted_as_typed(
     dialog.other_edit.setText("15.00")
     wait_quote(qtbot, dialog)
     assert (dialog.fee_label.text(), dialog.total_label.text()) == ("$0.44", "$15.44")  # 0.435 rounds up
+
+
+def test_amounts_are_typed_with_the_locales_decimal_mark(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-6
+    """Money is shown in the user's locale; typed amounts were read the en-US way only, so "25,50"
+    in Germany became 2550.00 and the table offered "119.00" to a payer who writes 119,00."""
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    before = QLocale()
+    QLocale.setDefault(QLocale(QLocale.Language.German, QLocale.Country.Germany))
+    try:
+        dialog = open_pay(qtbot, session, runner, [detail(session, "INV-10019")])  # 119.00 due
+        choose_method(dialog, visa)
+        dialog.other_radio.setChecked(True)
+        assert dialog.other_edit.placeholderText() == "0,00"
+        qtbot.keyClicks(dialog.other_edit, "25,50")
+        wait_quote(qtbot, dialog)
+        assert dialog.quote is not None and dialog.quote.amount == Decimal("25.50")
+        dialog.other_edit.setText("25.50")  # the other convention's mark: refused, never 2550
+        qtbot.waitUntil(lambda: dialog.amount_error.isVisible(), timeout=TIMEOUT_MS)
+        assert dialog.amount_error.text() == "Enter an amount such as 25,00."
+        several = open_pay(qtbot, session, runner, [detail(session, "INV-10019"), detail(session, "INV-10021")])
+        assert several.table is not None
+        assert [several.table.item(row, 3).text() for row in range(2)] == ["119,00", "121,00"]
+        choose_method(several, visa)
+        wait_quote(qtbot, several)
+        assert several.quote is not None and several.quote.amount == Decimal("240.00")
+    finally:
+        QLocale.setDefault(before)
 
 
 def test_partial_payments_off_offers_the_full_balance_only(
