@@ -182,6 +182,7 @@ def test_amounts_are_typed_with_the_locales_decimal_mark(
         choose_method(several, visa)
         wait_quote(qtbot, several)
         assert several.quote is not None and several.quote.amount == Decimal("240.00")
+        qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
     finally:
         QLocale.setDefault(before)
 
@@ -539,6 +540,29 @@ def test_ach_field_errors_are_shown_on_the_field(
     assert adder.result() == 0, "still open"
 
 
+def test_escape_while_a_card_is_saved_waits_for_the_portal(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # PM-1
+    """Escape during "Saving…" had closed the dialog as cancelled: the portal kept the card, yet
+    the pay window and the methods list never showed it."""
+    session = session_for(pay_portal.portal_url("east"), company.LEAVER)
+    dialog = AddPaymentMethodDialog(session, runner, "card")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.number_edit, VISA)
+    dialog.cvc_edit.setText("123")
+    dialog.name_edit.setText("Lee Leaver")
+    dialog.postal_edit.setText("10001")
+    with qtbot.waitSignal(dialog.accepted, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert dialog.save_button.text() == "Saving…"
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+        assert dialog.isVisible(), "the dialog waits for the portal's answer"
+    assert dialog.method is not None and dialog.method.last4 == "4242"
+    assert dialog.method.id in [m.id for m in session.client.payment_methods()]
+    session.client.remove_payment_method(dialog.method.id)
+
+
 def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner) -> None:  # IN-4
     from app.views.invoice_detail import InvoiceDetailDialog, invoice_html
 
@@ -683,3 +707,4 @@ def test_one_pay_window_at_a_time_and_closing_it_unsure_shows_the_portals_balanc
     qtbot.waitUntil(lambda: page.invoice.balance == Decimal("0.00"), timeout=TIMEOUT_MS)
     assert not page.pay_button.isEnabled(), "no second payment is offered for what was paid"
     page.close()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)  # the lists' reload, before teardown
