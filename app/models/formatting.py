@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -26,6 +27,36 @@ def money_text(amount: Decimal, currency: str, locale: QLocale | None = None) ->
     cents = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
     symbol = _SYMBOLS.get(currency.upper(), f"{currency.upper()} ")
     return (locale or display_locale()).toCurrencyString(float(cents), symbol, 2)
+
+
+def amount_input_text(amount: Decimal, locale: QLocale | None = None) -> str:
+    """An amount as the payer would type it: the locale's decimal mark, no grouping, no symbol."""
+    mark = (locale or display_locale()).decimalPoint()
+    return f"{amount.quantize(_CENT, rounding=ROUND_HALF_UP):f}".replace(".", mark)
+
+
+def parse_amount(text: str, locale: QLocale | None = None) -> Decimal | None:
+    """What the payer typed, read with the locale's decimal mark and grouping: "1,234.5" (en-US)
+    or "1.234,5" (de-DE) -> 1234.50. None for anything else, including a group mark where the
+    decimal mark was meant ("25,50" in en-US, "25.50" in de-DE): read as grouping, that was
+    2550.00, a hundred times the amount, and a payer reads past it on the confirm step."""
+    chosen = locale or display_locale()
+    mark, group = chosen.decimalPoint(), chosen.groupSeparator()
+    cleaned = re.sub(r"\s+", " ", text).strip()
+    for symbol in {*_SYMBOLS.values(), chosen.currencySymbol()}:
+        cleaned = cleaned.replace(symbol, "")
+    cleaned = cleaned.strip()
+    sign = ""
+    if cleaned[:1] in ("-", chosen.negativeSign()):
+        sign, cleaned = "-", cleaned[1:].strip()
+    if group.isspace():
+        group = " "
+    whole, _, cents = cleaned.partition(mark)
+    grouping = re.escape(group)
+    plain_or_grouped = rf"[0-9]*|[0-9]{{1,3}}(?:{grouping}[0-9]{{2,3}})*{grouping}[0-9]{{3}}"
+    if not re.fullmatch(plain_or_grouped, whole) or not re.fullmatch(r"[0-9]{0,2}", cents) or not whole + cents:
+        return None
+    return Decimal(f"{sign}{whole.replace(group, '') or '0'}.{cents or '0'}").quantize(_CENT)
 
 
 def date_text(day: date | None, locale: QLocale | None = None) -> str:

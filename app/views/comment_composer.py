@@ -48,8 +48,10 @@ class CommentComposer(QFrame):
         layout.addLayout(bottom)
 
         self.send_button.clicked.connect(self.send_requested)
+        # Through the button, which is disabled while a reply is out: a second Ctrl+Enter then
+        # does nothing instead of posting the same reply (and its files) twice.
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self.text_edit, self.send_requested.emit)
+            QShortcut(QKeySequence(keys), self.text_edit, self.send_button.click)
         self.text_edit.textChanged.connect(self.error_label.hide)
 
     @property

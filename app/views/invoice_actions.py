@@ -47,6 +47,7 @@ class InvoiceActions(QObject):
         self._notify = notify
         self.tab = tab
         self.detail: InvoiceDetailDialog | None = None
+        self.pay_dialog: PayDialog | None = None
         tab.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.pay_selected_button = QPushButton("Pay selected")
         self.pay_selected_button.setAutoDefault(False)
@@ -114,12 +115,21 @@ class InvoiceActions(QObject):
         self._runner.run(lambda: [client.invoice(i.id) for i in due], self._selection_loaded, self._failed)
 
     def pay(self, invoices: Sequence[InvoiceDetail], parent: QWidget | None = None) -> PayDialog:
+        """One payment at a time: while a pay window is open, asking again brings that one forward."""
         from app.views.pay_dialog import PayDialog
 
+        if self.pay_dialog is not None and shiboken6.isValid(self.pay_dialog) and self.pay_dialog.isVisible():
+            self.pay_dialog.raise_()
+            self.pay_dialog.activateWindow()
+            return self.pay_dialog
         dialog = PayDialog(self._session(), self._runner.runner, invoices, parent or self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.paid.connect(lambda _: self._after_payment())
-        dialog.show()
+        dialog.closed_unconfirmed.connect(self._after_payment)
+        # Window-modal, as signing is: a second "Pay invoice" click could open a second payment of
+        # the same balance, and closing the invoice under it would drop the payment's answer.
+        self.pay_dialog = dialog
+        dialog.open()
         return dialog
 
     def _after_payment(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.formatting import money_text
+from app.models.formatting import amount_input_text, money_text, parse_amount
 from app.services.billing_records import Allocation, InvoiceDetail, PaymentMethod, PaymentResult, Quote
 from app.services.errors import DeclinedError, PortalError, ValidationError, payment_outcome_unknown
 from app.services.session import PortalSession
@@ -43,23 +43,13 @@ QUOTE_DELAY_MS = 300
 CHOOSE_METHOD_HINT = "Choose how to pay to see the fee"
 ENTER_AMOUNT_HINT = "Enter the amount to see the fee"
 ADD_CARD, ADD_BANK = "add:card", "add:ach"
-CENT = Decimal("0.01")
-
-
-def parse_amount(text: str) -> Decimal | None:
-    """ "1,234.5" -> 1234.50; None when it is not an amount with at most two decimals."""
-    cleaned = text.strip().replace(",", "").lstrip("$")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        return None
-    return amount.quantize(CENT)
 
 
 class PayDialog(QDialog):
     paid = Signal(object)  # PaymentResult
+    # Closed after an answer got lost: the payment may have gone through, so what the owner shows
+    # (balances, "Pay invoice") has to be asked for again.
+    closed_unconfirmed = Signal()
 
     PAGE_FORM, PAGE_CONFIRM, PAGE_DONE = 0, 1, 2
 
@@ -81,6 +71,8 @@ class PayDialog(QDialog):
         self.quote: Quote | None = None
         self.payment: PaymentResult | None = None
         self.idempotency_key: str | None = None
+        self.paying = False  # a payment request is out: the window stays until its answer
+        self.outcome_unknown = False  # the last answer got lost; "Try again" asks about the same payment
         self._quote_generation = 0
         self._quoted_for: tuple[tuple[Allocation, ...], int] | None = None
         single = len(invoices) == 1
@@ -109,7 +101,7 @@ class PayDialog(QDialog):
         layout.setSpacing(10)
         self.full_radio = QRadioButton()
         self.other_radio = QRadioButton("Other amount")
-        self.other_edit = QLineEdit(placeholderText="0.00")
+        self.other_edit = QLineEdit(placeholderText=amount_input_text(Decimal(0)))
         self.other_edit.setEnabled(False)
         self.amount_error = named(QLabel(""), "FormError")
         self.amount_error.hide()
@@ -141,7 +133,12 @@ class PayDialog(QDialog):
             self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
             for row, invoice in enumerate(self.payable):
                 for column, text in enumerate(
-                    (invoice.number, invoice.property.name, self._money(invoice.balance), f"{invoice.balance:.2f}")
+                    (
+                        invoice.number,
+                        invoice.property.name,
+                        self._money(invoice.balance),
+                        amount_input_text(invoice.balance),
+                    )
                 ):
                     item = QTableWidgetItem(text)
                     editable = column == 3 and self._partial
@@ -248,7 +245,11 @@ class PayDialog(QDialog):
             invoice = self.payable[0]
             amount = invoice.balance if self.full_radio.isChecked() else parse_amount(self.other_edit.text())
             if amount is None:
-                problem = "Enter an amount such as 25.00." if self.other_edit.text().strip() else ""
+                problem = (
+                    f"Enter an amount such as {amount_input_text(Decimal(25))}."
+                    if self.other_edit.text().strip()
+                    else ""
+                )
             elif amount <= 0:
                 problem = "The amount must be more than zero."
             elif amount > invoice.balance:
@@ -395,6 +396,7 @@ class PayDialog(QDialog):
         if self.idempotency_key is None:
             self.idempotency_key = str(uuid.uuid4())
         key = self.idempotency_key
+        self.paying = True
         self.pay_button.setEnabled(False)
         self.back_button.setEnabled(False)
         self.pay_button.setText("Paying…")
@@ -402,6 +404,7 @@ class PayDialog(QDialog):
         self._runner.run(lambda: client.pay(allocations, method_id, key), self._paid, self._pay_failed)
 
     def _paid(self, result: PaymentResult) -> None:
+        self.paying = self.outcome_unknown = False
         self.payment = result
         self.idempotency_key = None
         method = self.selected_method()
@@ -418,8 +421,10 @@ class PayDialog(QDialog):
         self.paid.emit(result)
 
     def _pay_failed(self, error: Exception) -> None:
+        self.paying = False
         detail = error.detail if isinstance(error, PortalError) else "The payment could not be sent."
-        if payment_outcome_unknown(error):
+        self.outcome_unknown = payment_outcome_unknown(error)
+        if self.outcome_unknown:
             # Keep the key: "Try again" asks about this same payment and can never pay twice.
             self.confirm_status.setText(
                 f"{detail} We could not confirm whether the payment went through. "
@@ -437,6 +442,15 @@ class PayDialog(QDialog):
         else:
             self._failed(error)
         self._quote_timer.start()  # balances may have changed: quote again before the next try
+
+    def reject(self) -> None:
+        """Escape, Cancel and the title bar's close do nothing while a payment is out: closing would
+        drop its answer, and with it the receipt and the refresh that stops a second payment."""
+        if self.paying:
+            return
+        if self.outcome_unknown:
+            self.closed_unconfirmed.emit()
+        super().reject()
 
     def _back_to_form(self) -> None:
         self.stack.setCurrentIndex(self.PAGE_FORM)

@@ -75,6 +75,7 @@ class AddPaymentMethodDialog(QDialog):
         self._runner = OwnedRunner(runner, self)
         self.kind = kind
         self.method: PaymentMethod | None = None
+        self.saving = False
         self.setWindowTitle("Add a card" if kind == "card" else "Add a bank account")
         self.setMinimumWidth(440)
         today = date.today()
@@ -202,6 +203,7 @@ class AddPaymentMethodDialog(QDialog):
         if body is None:
             return
         self.error_label.hide()
+        self.saving = True
         self.save_button.setEnabled(False)
         self.save_button.setText("Saving…")
         # The op holds the only reference to the numbers; it is dropped once sent.
@@ -216,12 +218,20 @@ class AddPaymentMethodDialog(QDialog):
         else:
             self.routing_edit.clear()
 
+    def reject(self) -> None:
+        """Not while saving: the portal may already keep the method, and only its answer lets the
+        payment methods list and the pay window show and select it."""
+        if not self.saving:
+            super().reject()
+
     def _saved(self, method: PaymentMethod) -> None:
+        self.saving = False
         self._clear_secrets()
         self.method = method
         self.accept()
 
     def _failed(self, error: Exception) -> None:
+        self.saving = False
         self.save_button.setEnabled(True)
         self.save_button.setText("Save")
         if isinstance(error, ValidationError) and error.field_errors:

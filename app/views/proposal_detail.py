@@ -313,6 +313,7 @@ class ProposalWindow(QDialog):
             currency=session.config.currency,
             signer_name=session.user.name if session.user.kind == "contact" else "",
             company_name=session.config.branch.name,
+            assisted_by=session.assisting.staff.user.name if session.assisting else None,
             parent=self,
         )
         dialog.signed.connect(self._signed)

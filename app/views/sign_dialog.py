@@ -231,6 +231,12 @@ class SignDialog(QDialog):
             self._failed,
         )
 
+    def reject(self) -> None:
+        """Not while signing: Escape or the close box looked like cancelling, yet the portal still
+        signed, and the answer saying so never reached the proposal's window."""
+        if not self.submitting:
+            super().reject()
+
     def _set_inputs_enabled(self, enabled: bool) -> None:
         for widget in (self.name_edit, self.pad, self.agree_check, self.cancel_button, *self.option_checks.values()):
             widget.setEnabled(enabled)

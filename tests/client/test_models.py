@@ -10,7 +10,7 @@ from PySide6.QtCore import QLocale, QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from app.models.formatting import date_text, money_text
+from app.models.formatting import amount_input_text, date_text, money_text, parse_amount
 from app.models.lists import InvoicesModel, ProposalsModel, invoice_status
 from app.models.properties import PropertiesModel
 from app.models.roles import Role
@@ -43,6 +43,28 @@ def test_money_and_dates_follow_the_locale() -> None:
     assert money_text(Decimal("0.005"), "USD", US) == "$0.01"
     assert money_text(Decimal("-25"), "EUR", US) == "(€25.00)"
     assert date_text(date(2026, 11, 1), US) == "Nov 1, 2026"
+
+
+def test_typed_amounts_follow_the_locale() -> None:  # IN-6
+    """A group mark typed where the decimal mark was meant is refused, not read as 100 times the amount."""
+    germany = QLocale(QLocale.Language.German, QLocale.Country.Germany)
+    france = QLocale(QLocale.Language.French, QLocale.Country.France)
+    india = QLocale(QLocale.Language.English, QLocale.Country.India)
+    for text, locale, amount in (
+        ("1,234.5", US, "1234.50"),
+        ("$25", US, "25.00"),
+        ("25.", US, "25.00"),
+        ("-5", US, "-5.00"),
+        ("25,50", germany, "25.50"),
+        ("1.234,50 €", germany, "1234.50"),
+        ("1 234,50", france, "1234.50"),
+        ("12,34,567.50", india, "1234567.50"),
+    ):
+        assert parse_amount(text, locale) == Decimal(amount), text
+    for text, locale in (("25,50", US), ("1,23", US), ("25.555", US), ("1e2", US), ("", US), ("25.50", germany)):
+        assert parse_amount(text, locale) is None, text
+    assert amount_input_text(Decimal("300"), germany) == "300,00"
+    assert amount_input_text(Decimal("1234.5"), US) == "1234.50"
 
 
 def test_lazy_paging_asks_the_loader_for_more(qtbot: QtBot, qtmodeltester: ModelTester) -> None:

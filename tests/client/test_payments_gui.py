@@ -20,7 +20,7 @@ from typing import TypeVar
 import pytest
 import requests
 import shiboken6
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtCore import QItemSelectionModel, QLocale, QSettings, Qt
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -154,6 +154,37 @@ def test_other_amount_is_quoted_as_typed(
     dialog.other_edit.setText("15.00")
     wait_quote(qtbot, dialog)
     assert (dialog.fee_label.text(), dialog.total_label.text()) == ("$0.44", "$15.44")  # 0.435 rounds up
+
+
+def test_amounts_are_typed_with_the_locales_decimal_mark(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-6
+    """Money is shown in the user's locale; typed amounts were read the en-US way only, so "25,50"
+    in Germany became 2550.00 and the table offered "119.00" to a payer who writes 119,00."""
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    before = QLocale()
+    QLocale.setDefault(QLocale(QLocale.Language.German, QLocale.Country.Germany))
+    try:
+        dialog = open_pay(qtbot, session, runner, [detail(session, "INV-10019")])  # 119.00 due
+        choose_method(dialog, visa)
+        dialog.other_radio.setChecked(True)
+        assert dialog.other_edit.placeholderText() == "0,00"
+        qtbot.keyClicks(dialog.other_edit, "25,50")
+        wait_quote(qtbot, dialog)
+        assert dialog.quote is not None and dialog.quote.amount == Decimal("25.50")
+        dialog.other_edit.setText("25.50")  # the other convention's mark: refused, never 2550
+        qtbot.waitUntil(lambda: dialog.amount_error.isVisible(), timeout=TIMEOUT_MS)
+        assert dialog.amount_error.text() == "Enter an amount such as 25,00."
+        several = open_pay(qtbot, session, runner, [detail(session, "INV-10019"), detail(session, "INV-10021")])
+        assert several.table is not None
+        assert [several.table.item(row, 3).text() for row in range(2)] == ["119,00", "121,00"]
+        choose_method(several, visa)
+        wait_quote(qtbot, several)
+        assert several.quote is not None and several.quote.amount == Decimal("240.00")
+        qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+    finally:
+        QLocale.setDefault(before)
 
 
 def test_partial_payments_off_offers_the_full_balance_only(
@@ -509,6 +540,29 @@ def test_ach_field_errors_are_shown_on_the_field(
     assert adder.result() == 0, "still open"
 
 
+def test_escape_while_a_card_is_saved_waits_for_the_portal(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # PM-1
+    """Escape during "Saving…" had closed the dialog as cancelled: the portal kept the card, yet
+    the pay window and the methods list never showed it."""
+    session = session_for(pay_portal.portal_url("east"), company.LEAVER)
+    dialog = AddPaymentMethodDialog(session, runner, "card")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.number_edit, VISA)
+    dialog.cvc_edit.setText("123")
+    dialog.name_edit.setText("Lee Leaver")
+    dialog.postal_edit.setText("10001")
+    with qtbot.waitSignal(dialog.accepted, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert dialog.save_button.text() == "Saving…"
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+        assert dialog.isVisible(), "the dialog waits for the portal's answer"
+    assert dialog.method is not None and dialog.method.last4 == "4242"
+    assert dialog.method.id in [m.id for m in session.client.payment_methods()]
+    session.client.remove_payment_method(dialog.method.id)
+
+
 def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner) -> None:  # IN-4
     from app.views.invoice_detail import InvoiceDetailDialog, invoice_html
 
@@ -572,3 +626,85 @@ def test_view_invoice_opens_the_embedded_viewer_with_pay_invoice(
     closing = paid.pdf_window
     closing.close()
     qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)
+
+
+class HoldPayment(_Proxy):
+    """A proxy in front of the portal that keeps the answer to a payment until `release` is set
+    (the payment is out for as long as a test needs); everything else is forwarded as it comes."""
+
+    def __init__(self, upstream: str) -> None:
+        self.release = threading.Event()
+        self.held = threading.Event()
+        super().__init__(upstream, _HoldPaymentHandler)
+
+
+class _HoldPaymentHandler(_QuietHandler):
+    server: HoldPayment
+
+    def _forward(self) -> None:
+        answer = relay(self, self.server.upstream)
+        if self.command == "POST" and self.path.endswith("/payments"):
+            self.server.held.set()
+            self.server.release.wait(timeout=30)
+        reply(self, answer.status_code, answer.headers, answer.content)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
+
+
+@pytest.fixture
+def holding(pay_portal: LivePortal) -> Iterator[HoldPayment]:
+    with serving(HoldPayment(pay_portal.origin)) as server:
+        yield server
+        server.release.set()
+
+
+def test_the_pay_window_stays_until_the_payment_is_answered(
+    qtbot: QtBot, holding: HoldPayment, runner: TaskRunner
+) -> None:  # IN-8
+    """Escape or the close box while "Paying…" had closed the window and dropped the answer: the
+    charge went through with no receipt, and the invoice still offered "Pay invoice"."""
+    session = session_for(f"{holding.origin}/portal/east")
+    visa = session.client.add_payment_method(card())
+    dialog = open_pay(qtbot, session, runner, [detail(session, "INV-10015")])
+    choose_method(dialog, visa)
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(holding.held.is_set, timeout=TIMEOUT_MS)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    dialog.close()
+    assert dialog.isVisible(), "the window waits for the payment's answer"
+    assert dialog.pay_button.text() == "Paying…"
+    with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
+        holding.release.set()
+    assert dialog.stack.currentIndex() == PayDialog.PAGE_DONE
+    assert "Total charged:" in dialog.receipt_label.text()
+
+
+def test_one_pay_window_at_a_time_and_closing_it_unsure_shows_the_portals_balance(
+    qtbot: QtBot, proxy: DropFirstPayment, settings_store: QSettings
+) -> None:  # IN-6, IN-8
+    session = session_for(f"{proxy.origin}/portal/east")
+    visa = session.client.add_payment_method(card())
+    session.client.set_default_payment_method(visa.id)
+    window = MainWindow(session, Accounts(AppSettings(settings_store)))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)
+    page = window.invoice_actions.show_detail(detail(session, "INV-10017"))
+    qtbot.waitExposed(page)
+    qtbot.mouseClick(page.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.pay_button, Qt.MouseButton.LeftButton)
+    dialogs = window.findChildren(PayDialog)
+    assert len(dialogs) == 1, "a second click must not start a second payment of the same balance"
+    dialog = dialogs[0]
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.pay_button.text() == "Try again", timeout=TIMEOUT_MS)
+    # The customer gives up on the lost answer; the portal did take the payment.
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: page.invoice.balance == Decimal("0.00"), timeout=TIMEOUT_MS)
+    assert not page.pay_button.isEnabled(), "no second payment is offered for what was paid"
+    page.close()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)  # the lists' reload, before teardown

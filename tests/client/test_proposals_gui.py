@@ -20,7 +20,7 @@ from pytestqt.qtbot import QtBot
 
 from app.models.formatting import money_text
 from app.services.portal_client import PortalClient
-from app.services.session import PortalSession, sign_in
+from app.services.session import PortalSession, open_assist, sign_in
 from app.services.tasks import TaskRunner
 from app.views.pdf_viewer import PdfViewer
 from app.views.proposal_detail import ProposalWindow
@@ -71,6 +71,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
         _proposal("g-other", "cedar", "OPP-7003", "Courtyard planters", "delivered"),
         _proposal("g-approved", "maple", "OPP-7004", "Snow plan", "approved"),
         _proposal("g-view", "maple", "OPP-7005", "Patio lighting", "delivered"),
+        _proposal("g-escape", "maple", "OPP-7006", "Lawn aeration", "delivered"),
     ]
     with running_portal(tmp_path_factory.mktemp("proposal-portal"), document) as live:
         yield live
@@ -280,6 +281,42 @@ def test_a_server_refusal_keeps_everything_entered(
     assert dialog.sign_button.isEnabled()
     assert dialog.sign_button.text() == "Sign proposal"
     dialog.reject()
+
+
+def test_escape_while_signing_waits_for_the_portal(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner
+) -> None:  # PR-5
+    """Escape once "Signing…" is out had closed the dialog as if cancelled, while the portal signed."""
+    window = open_window(qtbot, session, runner, "OPP-7006")
+    dialog = open_sign_dialog(qtbot, window)
+    draw(qtbot, dialog.pad, zigzag())
+    dialog.agree_check.setChecked(True)
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+        assert dialog.submitting
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+        dialog.close()
+        assert dialog.isVisible(), "the dialog waits for the portal's answer"
+    assert dialog.result() == SignDialog.DialogCode.Accepted
+    assert window.detail is not None and window.detail.status == "accepted"
+
+
+def test_staff_signing_in_an_assist_session_are_told_the_customer_draws(
+    qtbot: QtBot, portal: LivePortal, runner: TaskRunner
+) -> None:  # SA-2, SA-3
+    staff = sign_in(portal.portal_url("east"), company.OFFICE, company.PASSWORD)
+    contact = next(c for c in staff.client.staff_contacts(company.MORGAN).items if c.email == company.MORGAN)
+    assisted = open_assist(staff, contact, "Customer at the counter")
+    try:
+        window = open_window(qtbot, assisted, runner, "OPP-7005")
+        dialog = open_sign_dialog(qtbot, window)
+        assert dialog.assist_note.isVisible()
+        assert f"in an assist session as {staff.user.name}" in dialog.assist_note.text()
+        assert "The customer must draw the signature themself" in dialog.assist_note.text()
+        dialog.reject()
+    finally:
+        assisted.client.close()
+        staff.client.close()
 
 
 def test_view_proposal_opens_the_embedded_viewer(qtbot: QtBot, session: PortalSession, runner: TaskRunner) -> None:

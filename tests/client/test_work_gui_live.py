@@ -178,6 +178,29 @@ def test_reply_with_a_file_refreshes_thread_and_list_and_downloads(
     assert "Saved “tap-copy.png”" in dialog.notice.text()
 
 
+def test_ctrl_enter_pressed_again_while_sending_posts_the_reply_once(
+    qtbot: QtBot, robin_window: MainWindow
+) -> None:  # RQ-2
+    """The shortcut went round the Send button, which is disabled while a reply is out."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    assert dialog.detail is not None
+    before = len(dialog.detail.comments)
+    composer = dialog.composer
+    dialog.activateWindow()
+    qtbot.waitActive(dialog)
+    composer.text_edit.setFocus()
+    qtbot.keyClicks(composer.text_edit, "Is Tuesday morning fine for the crew?")
+    qtbot.keyClick(composer.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert composer.send_button.text() == "Sending…"
+    qtbot.keyClick(composer.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    wait_idle(qtbot, robin_window)
+    qtbot.waitUntil(lambda: composer.text_edit.toPlainText() == "", timeout=WAIT_MS)
+    wait_idle(qtbot, robin_window)
+    assert dialog.detail is not None
+    bodies = [c.body for c in dialog.detail.comments[before:]]
+    assert bodies == ["Is Tuesday morning fine for the crew?"]
+
+
 def test_a_pdf_attachment_opens_in_the_embedded_viewer(
     qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
 ) -> None:  # RQ-4
