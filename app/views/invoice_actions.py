@@ -16,6 +16,7 @@ from app.services.errors import PortalError
 from app.services.records import InvoiceSummary
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
+from app.views.item_windows import ItemWindows, present
 from app.views.list_tab import ListTab
 from app.views.pdf_viewer import preload_pdf_engine
 
@@ -46,7 +47,8 @@ class InvoiceActions(QObject):
         self._open_proposal = open_proposal
         self._notify = notify
         self.tab = tab
-        self.detail: InvoiceDetailDialog | None = None
+        self.detail: InvoiceDetailDialog | None = None  # the one opened last
+        self.details: ItemWindows[InvoiceDetailDialog] = ItemWindows()
         self.pay_dialog: PayDialog | None = None
         tab.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.pay_selected_button = QPushButton("Pay selected")
@@ -76,6 +78,10 @@ class InvoiceActions(QObject):
     def open_invoice(self, record: object) -> None:
         if not isinstance(record, InvoiceSummary):
             return
+        opened = self.details.get(record.id)
+        if opened is not None:
+            present(opened)
+            return
         # While the detail's request is out, the PDF render child starts ("View invoice" is likely
         # next), unless the app was idle long enough to start it already.
         preload_pdf_engine()
@@ -91,11 +97,16 @@ class InvoiceActions(QObject):
     def show_detail(self, invoice: InvoiceDetail) -> InvoiceDetailDialog:
         from app.views.invoice_detail import InvoiceDetailDialog
 
+        opened = self.details.get(invoice.id)
+        if opened is not None:  # asked twice before the first answer came
+            present(opened)
+            return opened
         dialog = InvoiceDetailDialog(self._session(), self._runner.runner, invoice, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.pay_requested.connect(lambda detail: self.pay([detail], dialog.pay_parent()))
         dialog.proposal_requested.connect(self._proposal_from(dialog))
         self.detail = dialog
+        self.details.add(invoice.id, dialog)
         dialog.show()
         return dialog
 
@@ -119,8 +130,7 @@ class InvoiceActions(QObject):
         from app.views.pay_dialog import PayDialog
 
         if self.pay_dialog is not None and shiboken6.isValid(self.pay_dialog) and self.pay_dialog.isVisible():
-            self.pay_dialog.raise_()
-            self.pay_dialog.activateWindow()
+            present(self.pay_dialog)
             return self.pay_dialog
         dialog = PayDialog(self._session(), self._runner.runner, invoices, parent or self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -133,8 +143,9 @@ class InvoiceActions(QObject):
         return dialog
 
     def _after_payment(self) -> None:
-        if self.detail is not None and shiboken6.isValid(self.detail) and self.detail.isVisible():
-            self.detail.reload()
+        for detail in self.details.open():  # "Pay selected" may have paid several open ones
+            if detail.isVisible():
+                detail.reload()
         self._paid()
 
     def manage_payments(self) -> ManagePaymentsDialog:

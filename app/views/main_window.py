@@ -42,6 +42,7 @@ from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
+from app.views.item_windows import ItemWindows, present
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
@@ -181,6 +182,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
 
         self.properties_model = PropertiesModel(self)
+        self.proposal_windows: ItemWindows[ProposalWindow] = ItemWindows()
         _let_events_through()
         self.sidebar = PropertySidebar(self.properties_model, splitter)
         self.sidebar.setMinimumWidth(270)
@@ -522,9 +524,14 @@ class MainWindow(QMainWindow):
     def open_proposal(self, proposal_id: int) -> ProposalWindow:
         from app.views.proposal_detail import ProposalWindow
 
+        opened = self.proposal_windows.get(proposal_id)
+        if opened is not None:
+            present(opened)
+            return opened
         preload_pdf_engine()  # "View PDF" is likely next; the detail's request gives it a head start
         window = ProposalWindow(self.session, self.runner, proposal_id, self)
         window.signed.connect(lambda _: self.load_tab("proposals"))
+        self.proposal_windows.add(proposal_id, window)
         window.show()
         return window
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDialog, QWidget
+from PySide6.QtWidgets import QDialog
 
 from app.services.records import Property, RequestSummary, VisitSummary
+from app.views.item_windows import present
 from app.views.requests_tab import RequestsTab
 
 if TYPE_CHECKING:  # imported when first opened, or in the background once the app is idle
@@ -46,7 +47,7 @@ class WorkScreens(QObject):
             self.visit_dialogs[key] = dialog
         else:
             dialog.load()
-        _present(dialog)
+        present(dialog)
         return dialog
 
     def open_request(self, request: RequestSummary) -> RequestDetailDialog:
@@ -61,13 +62,13 @@ class WorkScreens(QObject):
             self.request_dialogs[key] = dialog
         else:
             dialog.load()
-        _present(dialog)
+        present(dialog)
         return dialog
 
     def new_request(self) -> NewRequestDialog:
         """Offers the properties checked in the sidebar, or every property when none is."""
         if self.new_request_dialog is not None and self.new_request_dialog.isVisible():
-            _present(self.new_request_dialog)
+            present(self.new_request_dialog)
             return self.new_request_dialog
         model = self.window.properties_model
         selected = set(model.selected_ids())
@@ -91,9 +92,3 @@ class WorkScreens(QObject):
         self.window.statusBar().showMessage(
             f"Request {created.summary.number} was sent. Your service company has been notified.", 8000
         )
-
-
-def _present(dialog: QWidget) -> None:
-    dialog.show()
-    dialog.raise_()
-    dialog.activateWindow()

@@ -21,7 +21,7 @@ import pytest
 import requests
 import shiboken6
 from PySide6.QtCore import QItemSelectionModel, QLocale, QSettings, Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
@@ -708,3 +708,46 @@ def test_one_pay_window_at_a_time_and_closing_it_unsure_shows_the_portals_balanc
     assert not page.pay_button.isEnabled(), "no second payment is offered for what was paid"
     page.close()
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)  # the lists' reload, before teardown
+
+
+def test_an_invoice_or_proposal_opened_again_brings_its_open_window_forward(
+    qtbot: QtBot, pay_portal: LivePortal, settings_store: QSettings
+) -> None:
+    """Two windows of one invoice could each offer "Pay invoice" from what they last read, two of one
+    proposal "Sign…": a second double-click shows the open one, and a closed one opens anew."""
+    from app.views.invoice_detail import InvoiceDetailDialog
+    from app.views.proposal_detail import ProposalWindow
+
+    session = session_for(pay_portal.portal_url("east"))
+    window = MainWindow(session, Accounts(AppSettings(settings_store)))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)
+    actions = window.invoice_actions
+    invoices = window.tabs["invoices"].model
+    first, second = invoices.record(0), invoices.record(1)
+
+    actions.open_invoice(first)
+    qtbot.waitUntil(lambda: actions.details.get(first.id) is not None, timeout=TIMEOUT_MS)
+    opened = actions.details.get(first.id)
+    assert opened is not None
+    actions.open_invoice(second)
+    qtbot.waitUntil(lambda: actions.details.get(second.id) is not None, timeout=TIMEOUT_MS)
+    actions.open_invoice(first)
+    assert not window.runner.busy, "the open window is shown as it is, without asking the portal again"
+    assert actions.details.get(first.id) is opened
+    assert len([d for d in window.findChildren(InvoiceDetailDialog) if d.isVisible()]) == 2
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is opened, timeout=TIMEOUT_MS)
+
+    opened.close()
+    qtbot.waitUntil(lambda: actions.details.get(first.id) is None, timeout=TIMEOUT_MS)  # deleted on close
+    actions.open_invoice(first)
+    qtbot.waitUntil(lambda: actions.details.get(first.id) is not None, timeout=TIMEOUT_MS)
+
+    proposal_id = window.tabs["proposals"].model.record(0).id
+    proposal = window.open_proposal(proposal_id)
+    assert window.open_proposal(proposal_id) is proposal
+    assert len(window.findChildren(ProposalWindow)) == 1
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)  # the windows' loads, before teardown
+    for dialog in (*window.findChildren(InvoiceDetailDialog), proposal):
+        dialog.close()

@@ -1,0 +1,45 @@
+"""One window per item: opening an invoice or a proposal whose window is open brings that window forward.
+
+Two windows of one proposal could each offer "Sign…" from what they last read, and two of one invoice
+"Pay invoice"; office staff double-clicking a row again on the phone mean "show me that one"."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Generic, TypeVar
+
+import shiboken6
+from PySide6.QtWidgets import QWidget
+
+W = TypeVar("W", bound=QWidget)
+
+
+def present(window: QWidget) -> None:
+    """Shown, on top and active, whether it was hidden, behind another window or minimised."""
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()
+
+
+class ItemWindows(Generic[W]):
+    """The open windows of one kind by item id; each is forgotten when Qt deletes it (WA_DeleteOnClose)."""
+
+    def __init__(self) -> None:
+        self._windows: dict[int, W] = {}
+
+    def get(self, item_id: int) -> W | None:
+        window = self._windows.get(item_id)
+        return window if window is not None and shiboken6.isValid(window) else None
+
+    def add(self, item_id: int, window: W) -> None:
+        self._windows[item_id] = window
+        window.destroyed.connect(partial(self._forget, item_id, window))
+
+    def open(self) -> list[W]:
+        return [window for window in self._windows.values() if shiboken6.isValid(window)]
+
+    def _forget(self, item_id: int, window: W, *_: object) -> None:
+        if self._windows.get(item_id) is window:
+            del self._windows[item_id]
