@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.formatting import amount_input_text, money_text, parse_amount
+from app.models.formatting import amount_input_text, date_text, money_text, parse_amount
 from app.services.billing_records import Allocation, InvoiceDetail, PaymentMethod, PaymentResult, Quote
 from app.services.errors import DeclinedError, PortalError, ValidationError, payment_outcome_unknown
 from app.services.session import PortalSession
@@ -85,7 +85,14 @@ class PayDialog(QDialog):
         self.stack.addWidget(self._build_done())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
-        layout.addWidget(named(QLabel(self.windowTitle()), "DialogTitle"))
+        heading, summary = self._headings(invoices)
+        self.heading = named(QLabel(heading), "DialogTitle")
+        self.heading.setWordWrap(True)
+        self.summary = named(QLabel(summary), "DialogSubtitle")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.summary)
+        layout.addSpacing(6)
         layout.addWidget(self.stack)
 
         self._quote_timer = QTimer(self, singleShot=True, interval=QUOTE_DELAY_MS)
@@ -93,6 +100,22 @@ class PayDialog(QDialog):
         self._load_methods()
 
     # -- construction ------------------------------------------------------------------
+
+    def _headings(self, invoices: Sequence[InvoiceDetail]) -> tuple[str, str]:
+        """As in the sign dialog: the window title names the invoice, the heading the property it is
+        for and the line under it what was billed and when it is due, so the payer (or the office on
+        the phone with them) sees that this is the bill they mean."""
+        properties = list(dict.fromkeys(i.property.name for i in invoices))
+        if len(invoices) == 1:
+            invoice = invoices[0]
+            parts = [f"Invoice {invoice.number}", ", ".join(invoice.services), f"due {date_text(invoice.due_date)}"]
+            return properties[0], " · ".join(part for part in parts if part)
+        due = self._money(sum((i.balance for i in self.payable), Decimal("0.00")))
+        if self.blocked:
+            summary = f"{len(invoices)} invoices · {due} due on the {len(self.payable)} that can be paid here"
+        else:
+            summary = f"{len(invoices)} invoices · {due} due in all"
+        return ", ".join(properties), summary
 
     def _build_form(self, single: bool) -> QWidget:
         page = QWidget()
@@ -195,16 +218,21 @@ class PayDialog(QDialog):
         self.confirm_status.setWordWrap(True)
         self.confirm_status.hide()
         self.back_button = QPushButton("Back", autoDefault=False)
+        # Only after a lost answer: the way out besides "Try again" (see _pay_failed).
+        self.close_button = QPushButton("Close", autoDefault=False)
+        self.close_button.hide()
         self.pay_button = QPushButton("Pay", default=True)
         buttons = QHBoxLayout()
         buttons.addWidget(self.back_button)
         buttons.addStretch()
+        buttons.addWidget(self.close_button)
         buttons.addWidget(self.pay_button)
         layout.addWidget(self.confirm_label)
         layout.addWidget(self.confirm_status)
         layout.addStretch()
         layout.addLayout(buttons)
         self.back_button.clicked.connect(self._back_to_form)
+        self.close_button.clicked.connect(self.reject)
         self.pay_button.clicked.connect(self.pay)
         return page
 
@@ -387,6 +415,8 @@ class PayDialog(QDialog):
         self.pay_button.setText(f"Pay {self._money(self.quote.total)}")
         self.pay_button.setEnabled(True)
         self.back_button.setEnabled(True)
+        self.back_button.show()
+        self.close_button.hide()
         self.stack.setCurrentIndex(self.PAGE_CONFIRM)
 
     def pay(self) -> None:
@@ -399,6 +429,7 @@ class PayDialog(QDialog):
         self.paying = True
         self.pay_button.setEnabled(False)
         self.back_button.setEnabled(False)
+        self.close_button.setEnabled(False)
         self.pay_button.setText("Paying…")
         client = self._session.client
         self._runner.run(lambda: client.pay(allocations, method_id, key), self._paid, self._pay_failed)
@@ -425,15 +456,21 @@ class PayDialog(QDialog):
         detail = error.detail if isinstance(error, PortalError) else "The payment could not be sent."
         self.outcome_unknown = payment_outcome_unknown(error)
         if self.outcome_unknown:
-            # Keep the key: "Try again" asks about this same payment and can never pay twice.
+            checked = "the invoice is checked" if len(self.payable) == 1 else "the invoices are checked"
+            # Keep the key: "Try again" asks about this same payment and can never pay twice. Back
+            # would make it another payment, so the way out is Close, which (see reject) has the
+            # balances asked for again.
             self.confirm_status.setText(
                 f"{detail} We could not confirm whether the payment went through. "
-                "Press Try again: you will not be charged twice."
+                "Press Try again: you will not be charged twice. Or press Close: as the payment may have "
+                f"gone through, {checked} again with the portal."
             )
             self.confirm_status.show()
             self.pay_button.setText("Try again")
             self.pay_button.setEnabled(True)
-            self.back_button.setEnabled(False)
+            self.back_button.hide()
+            self.close_button.setEnabled(True)
+            self.close_button.show()
             return
         self.idempotency_key = None
         self.stack.setCurrentIndex(self.PAGE_FORM)

@@ -3,6 +3,7 @@ and the emailed receipts switch (PM-5)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import partial
 from typing import Any
@@ -78,6 +79,17 @@ class AddPaymentMethodDialog(QDialog):
         self.saving = False
         self.setWindowTitle("Add a card" if kind == "card" else "Add a bank account")
         self.setMinimumWidth(440)
+        # The window title says what the window does; the heading says whose method it becomes (staff
+        # on the phone add it to the customer they assist) and the line under it what is kept of it.
+        self.heading = named(
+            QLabel(f"{'New card' if kind == 'card' else 'New bank account'} for {session.user.name}"), "DialogTitle"
+        )
+        kept = "brand, last 4 digits and expiry" if kind == "card" else "account type and last 4 digits"
+        self.kept_note = named(
+            QLabel(f"The full numbers go to the payment processor only; the portal keeps the name, {kept}."),
+            "DialogSubtitle",
+        )
+        self.kept_note.setWordWrap(True)
         today = date.today()
         self.rows: dict[str, _FieldRow] = {}
         form = QFormLayout()
@@ -147,9 +159,11 @@ class AddPaymentMethodDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(12)
-        layout.addWidget(named(QLabel(self.windowTitle()), "DialogTitle"))
+        layout.addWidget(self.heading)
+        layout.addWidget(self.kept_note)
         layout.addLayout(form)
         layout.addWidget(self.error_label)
+        layout.addStretch()  # room the wrapped note was measured for goes above the buttons
         layout.addLayout(buttons)
         cancel.clicked.connect(self.reject)
         self.save_button.clicked.connect(self.submit)
@@ -274,6 +288,9 @@ class ManagePaymentsDialog(QDialog):
         self.setMinimumSize(680, 420)
         self._loaded = False
         self._loads_out = 0  # loads asked for and not answered yet
+        # "Make default" or "Remove…" while its change, and the reload after it, are out.
+        self._acting: QPushButton | None = None
+        self._idle_text = ""
         accepted = self._accepted = config.accepted_payment_types if config.electronic_payments else ()
         # The list and, while there is nothing in it, its empty state share a card like the tabs' lists.
         self.list_card = named(QFrame(), "ListCard")
@@ -327,7 +344,11 @@ class ManagePaymentsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(10)
-        layout.addWidget(named(QLabel("Payment methods"), "DialogTitle"))
+        # The window title says what the window is for; the heading whose methods these are (staff
+        # assisting a customer change that customer's methods).
+        self.heading = named(QLabel(f"Payment methods for {session.user.name}"), "DialogTitle")
+        self.heading.setWordWrap(True)
+        layout.addWidget(self.heading)
         layout.addWidget(self.notice)
         layout.addWidget(self.list_card, 1)
         layout.addWidget(self.actions_row)
@@ -397,6 +418,7 @@ class ManagePaymentsDialog(QDialog):
         self.receipts_check.blockSignals(False)
         self.receipts_check.setEnabled(bool(methods))
         self.receipts_hint.setVisible(not methods)
+        self._change_done()
         self._update_buttons()
 
     def _kinds_text(self) -> str:
@@ -428,9 +450,19 @@ class ManagePaymentsDialog(QDialog):
         return next((m for m in self.methods if m.id == wanted), None)
 
     def _update_buttons(self) -> None:
+        """While a change is out nothing else acts on the methods: a second click sent it again
+        (and a second removal of the same method failed)."""
         method = self.selected()
-        self.default_button.setEnabled(method is not None and not method.is_default)
-        self.remove_button.setEnabled(method is not None)
+        idle = self._acting is None
+        self.default_button.setEnabled(idle and method is not None and not method.is_default)
+        self.remove_button.setEnabled(idle and method is not None)
+        for button in (
+            self.add_card_button,
+            self.add_bank_button,
+            self.empty_add_card_button,
+            self.empty_add_bank_button,
+        ):
+            button.setEnabled(idle)
 
     def add(self, kind: str) -> PaymentMethod | None:
         dialog = AddPaymentMethodDialog(self._session, self._runner.runner, kind, self)
@@ -441,15 +473,13 @@ class ManagePaymentsDialog(QDialog):
 
     def make_default(self) -> None:
         method = self.selected()
-        if method is not None:
+        if method is not None and self._acting is None:
             client = self._session.client
-            self._runner.run(
-                lambda: client.set_default_payment_method(method.id), lambda _: self.reload(), self._failed
-            )
+            self._change(self.default_button, "Saving…", lambda: client.set_default_payment_method(method.id))
 
     def remove_selected(self, confirmed: bool = False) -> None:
         method = self.selected()
-        if method is None:
+        if method is None or self._acting is not None:
             return
         if not confirmed:
             answer = QMessageBox.question(
@@ -460,7 +490,27 @@ class ManagePaymentsDialog(QDialog):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         client = self._session.client
-        self._runner.run(lambda: client.remove_payment_method(method.id), lambda _: self.reload(), self._failed)
+        self._change(self.remove_button, "Removing…", lambda: client.remove_payment_method(method.id))
+
+    def _change(self, button: QPushButton, busy_text: str, op: Callable[[], object]) -> None:
+        """Sends one change with `button` showing it is under way. The buttons come back with the
+        list reloaded after the answer, so what they act on is what the portal now has."""
+        self._acting, self._idle_text = button, button.text()
+        button.setText(busy_text)
+        self.status_label.hide()
+        self._update_buttons()
+        self._runner.run(op, lambda _: self.reload(), self._change_failed)
+
+    def _change_failed(self, error: Exception) -> None:
+        """The portal's sentence, and its list: e.g. a method removed elsewhere meanwhile goes."""
+        self._failed(error)
+        self.reload()
+
+    def _change_done(self) -> None:
+        """Called when a load is answered: the change in progress, if any, ends with the last one."""
+        if self._acting is not None and not self._loads_out:
+            self._acting.setText(self._idle_text)
+            self._acting = None
 
     def _receipts_toggled(self, enabled: bool) -> None:
         client = self._session.client
@@ -479,6 +529,8 @@ class ManagePaymentsDialog(QDialog):
             self._failed(error)
         else:
             self._show_empty("Couldn't load payment methods", error_sentence(error), actions=False, retry=True)
+        self._change_done()
+        self._update_buttons()
 
     def _failed(self, error: Exception) -> None:
         self.status_label.setText(error_sentence(error))

@@ -315,12 +315,39 @@ def test_retry_after_a_lost_answer_pays_once(
     assert session.client.invoice(invoice.id).balance == Decimal("0.00"), "the portal did take it"
     with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
         qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+        assert not dialog.close_button.isEnabled(), "no way out while the retry is out"
     assert len(proxy.payment_keys) == 2
     assert proxy.payment_keys[0] == proxy.payment_keys[1], "the retry reused the key"
     payments = session.client.invoice(invoice.id).payments
     assert [p.amount for p in payments] == [invoice.balance], "paid exactly once"
     assert dialog.payment is not None
     assert dialog.payment.reference == str(payments[0].id)
+
+
+def test_a_lost_answer_offers_close_which_has_the_invoice_checked_again(
+    qtbot: QtBot, proxy: DropFirstPayment, runner: TaskRunner
+) -> None:  # IN-8
+    """After a lost answer only Escape or the close box got out of the confirm page: no button
+    said how to leave, nor that leaving has the balance asked for again."""
+    session = session_for(f"{proxy.origin}/portal/east")
+    visa = session.client.add_payment_method(card())
+    dialog = open_pay(qtbot, session, runner, [detail(session, "INV-10023")])
+    choose_method(dialog, visa)
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    assert dialog.back_button.isVisible() and not dialog.close_button.isVisible(), "Back is the way out here"
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.pay_button.text() == "Try again", timeout=TIMEOUT_MS)
+    assert dialog.close_button.isVisible() and dialog.close_button.isEnabled()
+    assert dialog.close_button.text() == "Close"
+    assert not dialog.back_button.isVisible(), "Back would make it another payment"
+    assert dialog.pay_button.isDefault() and not dialog.close_button.isDefault()
+    status = dialog.confirm_status.text()
+    assert "Or press Close: as the payment may have gone through, the invoice is checked again" in status
+    with qtbot.waitSignal(dialog.closed_unconfirmed, timeout=TIMEOUT_MS):  # the owner reloads on it
+        qtbot.mouseClick(dialog.close_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+    assert len(proxy.payment_keys) == 1, "closing sends nothing"
 
 
 def test_pay_selected_pays_several_invoices_in_one_charge(
@@ -751,3 +778,127 @@ def test_an_invoice_or_proposal_opened_again_brings_its_open_window_forward(
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)  # the windows' loads, before teardown
     for dialog in (*window.findChildren(InvoiceDetailDialog), proposal):
         dialog.close()
+
+
+class HoldMethodChanges(_Proxy):
+    """A proxy in front of the portal that keeps the answer to a change of a payment method (make
+    default, remove) until `release` is set, and notes each change it forwards."""
+
+    def __init__(self, upstream: str) -> None:
+        self.release = threading.Event()
+        self.held = threading.Event()
+        self.changes: list[str] = []
+        super().__init__(upstream, _HoldMethodChangesHandler)
+
+
+class _HoldMethodChangesHandler(_QuietHandler):
+    server: HoldMethodChanges
+
+    def _forward(self) -> None:
+        answer = relay(self, self.server.upstream)
+        if self.command in ("POST", "DELETE") and "/payment-methods/" in self.path:
+            self.server.changes.append(f"{self.command} {self.path.split('/payment-methods/')[1]}")
+            self.server.held.set()
+            self.server.release.wait(timeout=30)
+        reply(self, answer.status_code, answer.headers, answer.content)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
+
+
+def test_make_default_and_remove_show_progress_and_are_sent_once(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # PM-1
+    """ "Make default" and "Remove…" stayed clickable with no sign of progress while their request
+    was out: a double click sent it twice, and the second removal ended in an error line."""
+    with serving(HoldMethodChanges(pay_portal.origin)) as hold:
+        session = session_for(f"{hold.origin}/portal/east", company.REQUESTER)  # no other test pays as Robin
+        direct = session_for(pay_portal.portal_url("east"), company.REQUESTER)
+        first, second, third = (session.client.add_payment_method(card(n)) for n in (VISA, "5555555555554444", VISA))
+        try:
+            manager = ManagePaymentsDialog(session, runner)
+            qtbot.addWidget(manager)
+            manager.show()
+            qtbot.waitUntil(lambda: len(manager.methods) == 3 and not runner.busy, timeout=TIMEOUT_MS)
+            acting = (manager.default_button, manager.remove_button, manager.add_card_button, manager.add_bank_button)
+
+            def select(method: PaymentMethod) -> None:
+                manager.list_widget.setCurrentRow([m.id for m in manager.methods].index(method.id))
+
+            select(second)
+            qtbot.mouseClick(manager.default_button, Qt.MouseButton.LeftButton)
+            qtbot.mouseClick(manager.default_button, Qt.MouseButton.LeftButton)  # the double click's second
+            qtbot.waitUntil(hold.held.is_set, timeout=TIMEOUT_MS)
+            assert manager.default_button.text() == "Saving…"
+            assert not any(button.isEnabled() for button in acting)
+            select(third)
+            assert not any(button.isEnabled() for button in acting), "another row brings nothing back"
+            hold.release.set()
+            qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+            assert hold.changes == [f"POST {second.id}/default"]
+            assert [m.id for m in manager.methods if m.is_default] == [second.id], "the list was reloaded"
+            assert manager.default_button.text() == "Make default"
+            assert all(button.isEnabled() for button in acting)
+            assert not manager.status_label.isVisible()
+
+            hold.held.clear()
+            hold.release.clear()
+            manager.remove_selected(confirmed=True)  # third
+            qtbot.waitUntil(hold.held.is_set, timeout=TIMEOUT_MS)
+            assert manager.remove_button.text() == "Removing…"
+            assert not any(button.isEnabled() for button in acting)
+            qtbot.mouseClick(manager.remove_button, Qt.MouseButton.LeftButton)
+            manager.remove_selected(confirmed=True)  # a click already on its way when the button went grey
+            hold.release.set()
+            qtbot.waitUntil(lambda: len(manager.methods) == 2 and not runner.busy, timeout=TIMEOUT_MS)
+            assert hold.changes[1:] == [f"DELETE {third.id}"]
+            assert manager.remove_button.text() == "Remove…"
+            assert not manager.status_label.isVisible(), "no error line from a second removal"
+            assert manager.add_card_button.isEnabled()
+
+            # Removed from elsewhere meanwhile: the portal's sentence, and the list as the portal has it.
+            direct.client.remove_payment_method(first.id)
+            select(first)
+            manager.remove_selected(confirmed=True)
+            qtbot.waitUntil(lambda: manager.status_label.isVisible() and not runner.busy, timeout=TIMEOUT_MS)
+            assert manager.status_label.text() == "That payment method was not found."
+            assert [m.id for m in manager.methods] == [second.id]
+            assert manager.remove_button.text() == "Remove…"
+            assert manager.add_card_button.isEnabled()
+        finally:
+            hold.release.set()
+            for method in direct.client.payment_methods():
+                direct.client.remove_payment_method(method.id)
+
+
+def test_dialog_headings_say_what_the_window_title_does_not(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-4, PM-1
+    """The pay and payment-method dialogs repeated their window title as the heading. As in the sign
+    dialog, the heading now says what the title does not: the property, whose methods."""
+    from app.models.formatting import date_text
+
+    session = session_for(pay_portal.portal_url("east"))
+    birch = detail(session, "INV-20001")
+    dialog = open_pay(qtbot, session, runner, [birch])
+    assert dialog.windowTitle() == "Pay invoice INV-20001"
+    assert dialog.heading.text() == "Birch Office Park"
+    services = ", ".join(birch.services)
+    assert dialog.summary.text() == f"Invoice INV-20001 · {services} · due {date_text(birch.due_date)}"
+
+    maple, paid = detail(session, "INV-10025"), detail(session, "INV-10000")
+    several = open_pay(qtbot, session, runner, [maple, birch, paid])
+    assert several.windowTitle() == "Pay 3 invoices"
+    assert several.heading.text() == f"{maple.property.name}, Birch Office Park"
+    due = maple.balance + birch.balance
+    assert several.summary.text() == f"3 invoices · ${due:,.2f} due on the 2 that can be paid here"
+
+    manager = ManagePaymentsDialog(session, runner)
+    qtbot.addWidget(manager)
+    assert manager.windowTitle() == "Manage payments"
+    assert manager.heading.text() == f"Payment methods for {session.user.name}"
+    for kind, title, heading in (("card", "Add a card", "New card"), ("ach", "Add a bank account", "New bank account")):
+        adder = AddPaymentMethodDialog(session, runner, kind, manager)
+        assert adder.windowTitle() == title
+        assert adder.heading.text() == f"{heading} for {session.user.name}"
+        assert "the portal keeps the name" in adder.kept_note.text()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)  # the loads, before teardown
