@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
@@ -655,22 +655,25 @@ def test_view_invoice_opens_the_embedded_viewer_with_pay_invoice(
     qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)
 
 
-class HoldPayment(_Proxy):
-    """A proxy in front of the portal that keeps the answer to a payment until `release` is set
-    (the payment is out for as long as a test needs); everything else is forwarded as it comes."""
+class HoldAnswers(_Proxy):
+    """A proxy in front of the portal that keeps the answers to the requests `holds` picks (by method
+    and path) until `release` is set, and notes each of them; everything else is forwarded as it comes."""
 
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, holds: Callable[[str, str], bool]) -> None:
+        self.holds = holds
         self.release = threading.Event()
         self.held = threading.Event()
-        super().__init__(upstream, _HoldPaymentHandler)
+        self.requests: list[str] = []
+        super().__init__(upstream, _HoldAnswersHandler)
 
 
-class _HoldPaymentHandler(_QuietHandler):
-    server: HoldPayment
+class _HoldAnswersHandler(_QuietHandler):
+    server: HoldAnswers
 
     def _forward(self) -> None:
         answer = relay(self, self.server.upstream)
-        if self.command == "POST" and self.path.endswith("/payments"):
+        if self.server.holds(self.command, self.path):
+            self.server.requests.append(f"{self.command} {self.path}")
             self.server.held.set()
             self.server.release.wait(timeout=30)
         reply(self, answer.status_code, answer.headers, answer.content)
@@ -678,15 +681,33 @@ class _HoldPaymentHandler(_QuietHandler):
     do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
 
 
+def is_payment(method: str, path: str) -> bool:
+    return method == "POST" and path.endswith("/payments")
+
+
+def method_changes(hold: HoldAnswers) -> list[str]:
+    """The held changes as "POST 12/default" or "DELETE 12"."""
+    changes = []
+    for request in hold.requests:
+        method, path = request.split(" ", 1)
+        changes.append(f"{method} {path.split('/payment-methods/', 1)[1]}")
+    return changes
+
+
+def is_method_change(method: str, path: str) -> bool:
+    """Make default (POST .../payment-methods/{id}/default) and remove (DELETE .../payment-methods/{id})."""
+    return method in ("POST", "DELETE") and "/payment-methods/" in path
+
+
 @pytest.fixture
-def holding(pay_portal: LivePortal) -> Iterator[HoldPayment]:
-    with serving(HoldPayment(pay_portal.origin)) as server:
+def holding(pay_portal: LivePortal) -> Iterator[HoldAnswers]:
+    with serving(HoldAnswers(pay_portal.origin, is_payment)) as server:
         yield server
         server.release.set()
 
 
 def test_the_pay_window_stays_until_the_payment_is_answered(
-    qtbot: QtBot, holding: HoldPayment, runner: TaskRunner
+    qtbot: QtBot, holding: HoldAnswers, runner: TaskRunner
 ) -> None:  # IN-8
     """Escape or the close box while "Paying…" had closed the window and dropped the answer: the
     charge went through with no receipt, and the invoice still offered "Pay invoice"."""
@@ -780,37 +801,12 @@ def test_an_invoice_or_proposal_opened_again_brings_its_open_window_forward(
         dialog.close()
 
 
-class HoldMethodChanges(_Proxy):
-    """A proxy in front of the portal that keeps the answer to a change of a payment method (make
-    default, remove) until `release` is set, and notes each change it forwards."""
-
-    def __init__(self, upstream: str) -> None:
-        self.release = threading.Event()
-        self.held = threading.Event()
-        self.changes: list[str] = []
-        super().__init__(upstream, _HoldMethodChangesHandler)
-
-
-class _HoldMethodChangesHandler(_QuietHandler):
-    server: HoldMethodChanges
-
-    def _forward(self) -> None:
-        answer = relay(self, self.server.upstream)
-        if self.command in ("POST", "DELETE") and "/payment-methods/" in self.path:
-            self.server.changes.append(f"{self.command} {self.path.split('/payment-methods/')[1]}")
-            self.server.held.set()
-            self.server.release.wait(timeout=30)
-        reply(self, answer.status_code, answer.headers, answer.content)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
-
-
 def test_make_default_and_remove_show_progress_and_are_sent_once(
     qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
 ) -> None:  # PM-1
     """ "Make default" and "Remove…" stayed clickable with no sign of progress while their request
     was out: a double click sent it twice, and the second removal ended in an error line."""
-    with serving(HoldMethodChanges(pay_portal.origin)) as hold:
+    with serving(HoldAnswers(pay_portal.origin, is_method_change)) as hold:
         session = session_for(f"{hold.origin}/portal/east", company.REQUESTER)  # no other test pays as Robin
         direct = session_for(pay_portal.portal_url("east"), company.REQUESTER)
         first, second, third = (session.client.add_payment_method(card(n)) for n in (VISA, "5555555555554444", VISA))
@@ -834,7 +830,7 @@ def test_make_default_and_remove_show_progress_and_are_sent_once(
             assert not any(button.isEnabled() for button in acting), "another row brings nothing back"
             hold.release.set()
             qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
-            assert hold.changes == [f"POST {second.id}/default"]
+            assert method_changes(hold) == [f"POST {second.id}/default"]
             assert [m.id for m in manager.methods if m.is_default] == [second.id], "the list was reloaded"
             assert manager.default_button.text() == "Make default"
             assert all(button.isEnabled() for button in acting)
@@ -850,7 +846,7 @@ def test_make_default_and_remove_show_progress_and_are_sent_once(
             manager.remove_selected(confirmed=True)  # a click already on its way when the button went grey
             hold.release.set()
             qtbot.waitUntil(lambda: len(manager.methods) == 2 and not runner.busy, timeout=TIMEOUT_MS)
-            assert hold.changes[1:] == [f"DELETE {third.id}"]
+            assert method_changes(hold)[1:] == [f"DELETE {third.id}"]
             assert manager.remove_button.text() == "Remove…"
             assert not manager.status_label.isVisible(), "no error line from a second removal"
             assert manager.add_card_button.isEnabled()
