@@ -81,6 +81,10 @@ class PagedTableModel(QAbstractTableModel):
     def record(self, row: int) -> Any:
         return self._rows[row]
 
+    def text(self, row: int, column: int) -> str:
+        """The cell's display text, as painted (the view measures columns with it)."""
+        return self._text(self._rows[row], column)
+
     # -- feeding -----------------------------------------------------------------------
 
     def forget_texts(self) -> None:
@@ -171,14 +175,7 @@ class PagedTableModel(QAbstractTableModel):
 
     def _value(self, item: Any, column: int, role: int) -> Any:
         if role == _DISPLAY:
-            key = (id(item), column)
-            text = self._texts.get(key)
-            if text is None:
-                field = self._columns[column]
-                text = field.text(item)
-                if field.status is None:  # a status may depend on the day ("overdue"): never kept
-                    self._texts[key] = text
-            return text
+            return self._text(item, column)
         if role == _ALIGNMENT:
             return _RIGHT if self._columns[column].numeric else _LEFT
         if role == _STATUS:
@@ -194,6 +191,16 @@ class PagedTableModel(QAbstractTableModel):
         if role == _SORT:
             return self._columns[column].sort_key(item)
         return None
+
+    def _text(self, item: Any, column: int) -> str:
+        key = (id(item), column)
+        text = self._texts.get(key)
+        if text is None:
+            field = self._columns[column]
+            text = field.text(item)
+            if field.status is None:  # a status may depend on the day ("overdue"): never kept
+                self._texts[key] = text
+        return text
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sorts the loaded rows; pages arriving later are merged into the same order."""

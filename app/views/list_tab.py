@@ -460,10 +460,10 @@ class ListTab(QWidget):
         text widths are cheap, so they pick the few widest cells and only those get a real size
         hint (delegates such as the status chip add their own margins)."""
         if column not in self._content_widths:
-            metrics = self.table.fontMetrics()
-            field = self.model.columns[column]
-            rows = range(self.model.rowCount())
-            widest = sorted((metrics.horizontalAdvance(field.text(self.model.record(row))), row) for row in rows)
+            metrics, model = self.table.fontMetrics(), self.model
+            widest = sorted(
+                (metrics.horizontalAdvance(model.text(row, column)), row) for row in range(model.rowCount())
+            )
             content = 0
             for _, row in widest[-SIZE_HINT_CANDIDATES:]:
                 cell = self.proxy.mapFromSource(self.model.index(row, column))
