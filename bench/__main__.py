@@ -19,7 +19,7 @@ from bench.client import ClientFigure, measure_client
 from bench.dataset import Dataset, prepare
 from bench.floor import Floor
 from bench.measure import Context, Result, measure_server
-from bench.report import git_state, machine, table, targets
+from bench.report import git_state, machine, python_reference_ms, table, targets
 from bench.server import ROOT, Api, running_server
 
 
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     today = datetime.now(UTC).date()
     started = time.perf_counter()
     load_before = machine(args.database_url or "")["load_average"]
+    reference_ms = python_reference_ms()
 
     args.cache.mkdir(parents=True, exist_ok=True)
     dataset = prepare(args.cache, sizes, args.seed, today, args.database_url, log=_log)
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     found = targets(results, client)
     info = machine(args.database_url or "")
     info["load_average_before"] = load_before
+    info["python_reference_ms"] = reference_ms
     document = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "git": git_state(),
@@ -155,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         limit = "no target" if figure.limit is None else f"limit {figure.limit:g} {figure.unit}"
         print(f"{figure.name}: {shown} ({limit}); {figure.note}")
     print(f"load average before / after: {load_before} / {info['load_average']} ({info['cpus']} CPUs)")
+    print(f"this machine's Python speed: {reference_ms} ms for the reference workload (lower is faster)")
     print(f"results written to {out} in {document['seconds']} s")
     return 0
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sqlite3
 import subprocess
+import time
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from bench.client import ClientFigure
@@ -67,6 +70,25 @@ def machine(database_url: str) -> dict[str, Any]:
         "sqlite": sqlite3.sqlite_version,
     }
     return info
+
+
+def python_reference_ms() -> float:
+    """A fixed pure-Python workload (a page of records through JSON, money formatting, a sort), best of 5.
+
+    A virtual machine's CPU speed follows its host's load, which the load average does not show: two
+    runs' timings compare only as far as their reference figures do."""
+    records = [
+        {"id": n, "number": f"INV-{n:06d}", "total": str(Decimal(n * 37) / 100), "services": ["Mowing", "Edging"]}
+        for n in range(3000)
+    ]
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        page = json.loads(json.dumps(records))
+        texts = sorted(f"${Decimal(r['total']):,.2f} {r['number']} {', '.join(r['services'])}" for r in page)
+        best = min(best, time.perf_counter() - started)
+    assert len(texts) == len(records)
+    return round(best * 1000, 1)
 
 
 def git_state() -> dict[str, Any]:
