@@ -12,12 +12,15 @@ _SYMBOLS = {"USD": "$", "CAD": "$", "AUD": "$", "NZD": "$", "EUR": "€", "GBP":
 _CENT = Decimal("0.01")
 
 
+_US_ENGLISH = QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)  # made once: 4 us a cell
+
+
 def display_locale() -> QLocale:
     """The system locale, except the bare "C" locale (headless boxes), which prints 1234.5 as
     "1234.5"; customers expect grouped thousands, so fall back to US English there."""
     system = QLocale()
     if system.language() == QLocale.Language.C:
-        return QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
+        return _US_ENGLISH
     return system
 
 
