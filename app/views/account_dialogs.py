@@ -47,6 +47,21 @@ class ChangePasswordDialog(QDialog):
         self.error_label.hide()
         self.save_button = QPushButton("Change password", default=True)
         cancel = QPushButton("Cancel", autoDefault=False)
+        # The window title says what the window does; the heading whose password it is, and the line
+        # under it where that password signs in (AC-2: one email and password for each of its branches)
+        # and what changing it does to the other sign-ins (the portal ends them).
+        self.heading = named(QLabel(session.email), "DialogTitle")
+        self.heading.setWordWrap(True)
+        branches = [b.name for b in session.branches] or [session.config.branch.name]
+        where = branches[0] if len(branches) == 1 else f"{', '.join(branches[:-1])} and {branches[-1]}"
+        self.subtitle = named(
+            QLabel(
+                f"Your password for {where}. Everywhere else this email is signed in, it is signed out; "
+                "this window stays signed in."
+            ),
+            "DialogSubtitle",
+        )
+        self.subtitle.setWordWrap(True)
 
         form = QFormLayout()
         form.setVerticalSpacing(10)
@@ -60,7 +75,8 @@ class ChangePasswordDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(14)
-        layout.addWidget(named(QLabel("Change your password"), "DialogTitle"))
+        layout.addWidget(self.heading)
+        layout.addWidget(self.subtitle)
         layout.addLayout(form)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)

@@ -35,6 +35,7 @@ class NewRequestDialog(QDialog):
         client: PortalClient,
         runner: TaskRunner,
         properties: Sequence[Property],
+        company_name: str,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -45,12 +46,15 @@ class NewRequestDialog(QDialog):
         self.setWindowTitle("New request")
         self.setMinimumWidth(600)
 
-        title = named(QLabel("New request"), "DialogTitle")
-        subtitle = named(
-            QLabel("Tell your service company what needs attention. They are notified right away."),
+        # As in the pay and sign dialogs, the window title says what the window does and the heading
+        # what it does not: who gets the request, and the line under it which properties it can be about.
+        self.heading = named(QLabel(f"To {company_name}"), "DialogTitle")
+        self.heading.setWordWrap(True)
+        self.subtitle = named(
+            QLabel(f"What needs attention at {_places(properties)}? They are notified right away."),
             "DialogSubtitle",
         )
-        subtitle.setWordWrap(True)
+        self.subtitle.setWordWrap(True)
         self.property_combo = QComboBox()
         for prop in properties:
             self.property_combo.addItem(f"{prop.name}  ·  {prop.address}", prop.id)
@@ -87,8 +91,8 @@ class NewRequestDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(14)
-        layout.addWidget(title)
-        layout.addWidget(subtitle)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.subtitle)
         layout.addWidget(self.error_label)
         layout.addLayout(form)
         layout.addLayout(buttons)
@@ -151,3 +155,15 @@ class NewRequestDialog(QDialog):
         self.picker.set_enabled_for_sending(not sending)
         if not sending and self.property_combo.count() == 1:
             self.property_combo.setEnabled(False)
+
+
+def _places(properties: Sequence[Property]) -> str:
+    """Up to three properties by name (the ones checked in the sidebar, or all), else how many."""
+    names = [p.name for p in properties]
+    if not names:
+        return "your property"
+    if len(names) == 1:
+        return names[0]
+    if len(names) <= 3:
+        return f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"any of your {len(names)} properties"

@@ -97,6 +97,7 @@ class PayDialog(QDialog):
 
         self._quote_timer = QTimer(self, singleShot=True, interval=QUOTE_DELAY_MS)
         self._quote_timer.timeout.connect(self._fetch_quote)
+        self._show_page(self.PAGE_FORM)
         self._load_methods()
 
     # -- construction ------------------------------------------------------------------
@@ -153,7 +154,12 @@ class PayDialog(QDialog):
             self.table = QTableWidget(len(self.payable), 4)
             self.table.setHorizontalHeaderLabels(["Invoice", "Property", "Balance", "Amount"])
             self.table.verticalHeader().hide()
-            self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+            # Numbers and money show whole (a cut "INV-2611…" could be any of a month's invoices);
+            # the property's name gives way, elided, with the whole name as its tooltip.
+            header = self.table.horizontalHeader()
+            for column in (0, 2, 3):
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+            header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
             for row, invoice in enumerate(self.payable):
                 for column, text in enumerate(
                     (
@@ -169,6 +175,8 @@ class PayDialog(QDialog):
                     item.setFlags(flags | Qt.ItemFlag.ItemIsEditable if editable else flags)
                     if column >= 2:
                         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    if column == 1:
+                        item.setToolTip(invoice.property.name)
                     self.table.setItem(row, column, item)
             self.table.itemChanged.connect(lambda _: self._changed())
             layout.addWidget(self.table)
@@ -194,15 +202,15 @@ class PayDialog(QDialog):
         self.form_error.setWordWrap(True)
         self.form_error.hide()
         layout.addWidget(self.form_error)
-        self.continue_button = QPushButton("Continue", default=True)
+        self.continue_button = QPushButton("Continue", autoDefault=False)
         self.continue_button.setEnabled(False)
-        cancel = QPushButton("Cancel", autoDefault=False)
+        self.cancel_button = QPushButton("Cancel", autoDefault=False)
         buttons = QHBoxLayout()
         buttons.addStretch()
-        buttons.addWidget(cancel)
+        buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.continue_button)
         layout.addLayout(buttons)
-        cancel.clicked.connect(self.reject)
+        self.cancel_button.clicked.connect(self.reject)
         self.continue_button.clicked.connect(self.review)
         self.method_combo.activated.connect(self._method_chosen)
         return page
@@ -221,7 +229,7 @@ class PayDialog(QDialog):
         # Only after a lost answer: the way out besides "Try again" (see _pay_failed).
         self.close_button = QPushButton("Close", autoDefault=False)
         self.close_button.hide()
-        self.pay_button = QPushButton("Pay", default=True)
+        self.pay_button = QPushButton("Pay", autoDefault=False)
         buttons = QHBoxLayout()
         buttons.addWidget(self.back_button)
         buttons.addStretch()
@@ -244,11 +252,11 @@ class PayDialog(QDialog):
         self.receipt_label.setWordWrap(True)
         self.receipt_label.setTextFormat(Qt.TextFormat.RichText)
         self.receipt_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        done = QPushButton("Done", default=True)
-        done.clicked.connect(self.accept)
+        self.done_button = QPushButton("Done", autoDefault=False)
+        self.done_button.clicked.connect(self.accept)
         buttons = QHBoxLayout()
         buttons.addStretch()
-        buttons.addWidget(done)
+        buttons.addWidget(self.done_button)
         layout.addWidget(self.receipt_label)
         layout.addStretch()
         layout.addLayout(buttons)
@@ -258,6 +266,28 @@ class PayDialog(QDialog):
 
     def _money(self, amount: Decimal) -> str:
         return money_text(amount, self._currency)
+
+    def _show_page(self, page: int) -> None:
+        """Each page gives the keyboard focus to what it is for: the form its first input (what to
+        pay, or how when nothing can be paid), confirm its Pay, the receipt its Done. Left to Qt, the
+        focus fell on the page's first button, Back, when the confirm page replaced the form. Enter
+        presses the page's own step, set here rather than left to Qt's auto-default buttons, which
+        follow the focus: after Back, Enter went to the hidden Pay and did nothing."""
+        self.stack.setCurrentIndex(page)
+        primary = (self.continue_button, self.pay_button, self.done_button)[page]
+        primary.setDefault(True)
+        target: QWidget
+        if page != self.PAGE_FORM:
+            target = primary
+        elif self.table is not None:
+            target = self.table
+        elif not self.payable:
+            target = self.cancel_button
+        elif self.other_radio.isChecked():
+            target = self.other_edit
+        else:
+            target = self.full_radio
+        target.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def selected_method(self) -> PaymentMethod | None:
         wanted = self.method_combo.currentData()
@@ -417,7 +447,7 @@ class PayDialog(QDialog):
         self.back_button.setEnabled(True)
         self.back_button.show()
         self.close_button.hide()
-        self.stack.setCurrentIndex(self.PAGE_CONFIRM)
+        self._show_page(self.PAGE_CONFIRM)
 
     def pay(self) -> None:
         if self._quoted_for is None:
@@ -448,7 +478,7 @@ class PayDialog(QDialog):
             f"Paid with: {method.label if method else ''}<br/>"
             f"Reference: {result.reference}</p><p>{emailed}</p>"
         )
-        self.stack.setCurrentIndex(self.PAGE_DONE)
+        self._show_page(self.PAGE_DONE)
         self.paid.emit(result)
 
     def _pay_failed(self, error: Exception) -> None:
@@ -471,9 +501,11 @@ class PayDialog(QDialog):
             self.back_button.hide()
             self.close_button.setEnabled(True)
             self.close_button.show()
+            # Disabled while paying, Pay had lost the focus; Try again is the step offered first.
+            self.pay_button.setFocus(Qt.FocusReason.OtherFocusReason)
             return
         self.idempotency_key = None
-        self.stack.setCurrentIndex(self.PAGE_FORM)
+        self._show_page(self.PAGE_FORM)
         if isinstance(error, DeclinedError):
             self._failed(error, prefix="Payment declined. ")
         else:
@@ -490,7 +522,7 @@ class PayDialog(QDialog):
         super().reject()
 
     def _back_to_form(self) -> None:
-        self.stack.setCurrentIndex(self.PAGE_FORM)
+        self._show_page(self.PAGE_FORM)
 
     def _failed(self, error: Exception, prefix: str = "") -> None:
         if isinstance(error, ValidationError) and error.field_errors:

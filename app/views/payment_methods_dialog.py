@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -288,9 +289,11 @@ class ManagePaymentsDialog(QDialog):
         self.setMinimumSize(680, 420)
         self._loaded = False
         self._loads_out = 0  # loads asked for and not answered yet
-        # "Make default" or "Remove…" while its change, and the reload after it, are out.
-        self._acting: QPushButton | None = None
+        # "Make default", "Remove…" or the receipts box while its change, and the reload after it, are out.
+        self._acting: QAbstractButton | None = None
         self._idle_text = ""
+        self._acting_had_focus = False
+        self._receipts = False  # the emailed receipts setting as the portal last said
         accepted = self._accepted = config.accepted_payment_types if config.electronic_payments else ()
         # The list and, while there is nothing in it, its empty state share a card like the tabs' lists.
         self.list_card = named(QFrame(), "ListCard")
@@ -399,10 +402,15 @@ class ManagePaymentsDialog(QDialog):
             self.list_widget.addItem(item)
             if selected is not None and method.id == selected.id:
                 self.list_widget.setCurrentItem(item)
+        first_load = not self._loaded
         self._loaded = True
         if methods:
             self.stack.setCurrentWidget(self.list_widget)
             self._set_default(self.close_button)
+            if first_load:
+                # The list, not whatever took the focus while it loaded: a space bar or an arrow
+                # key is meant for the methods.
+                self.list_widget.setFocus(Qt.FocusReason.OtherFocusReason)
         elif self._accepted:
             self._show_empty(
                 "No payment methods yet",
@@ -413,10 +421,8 @@ class ManagePaymentsDialog(QDialog):
             self._show_empty("No payment methods", self.notice.text(), actions=False)
         self.notice.setVisible(bool(self.notice.text()) and bool(methods))
         self.actions_row.setVisible(bool(methods))
-        self.receipts_check.blockSignals(True)
-        self.receipts_check.setChecked(receipts)
-        self.receipts_check.blockSignals(False)
-        self.receipts_check.setEnabled(bool(methods))
+        self._receipts = receipts
+        self._show_receipts()
         self.receipts_hint.setVisible(not methods)
         self._change_done()
         self._update_buttons()
@@ -450,12 +456,14 @@ class ManagePaymentsDialog(QDialog):
         return next((m for m in self.methods if m.id == wanted), None)
 
     def _update_buttons(self) -> None:
-        """While a change is out nothing else acts on the methods: a second click sent it again
-        (and a second removal of the same method failed)."""
+        """While a change is out nothing else acts on the methods or the receipts: a second click
+        sent it again (and a second removal of the same method failed), and receipts turned on while
+        the last method was being removed were refused."""
         method = self.selected()
         idle = self._acting is None
         self.default_button.setEnabled(idle and method is not None and not method.is_default)
         self.remove_button.setEnabled(idle and method is not None)
+        self.receipts_check.setEnabled(idle and bool(self.methods))
         for button in (
             self.add_card_button,
             self.add_bank_button,
@@ -492,36 +500,49 @@ class ManagePaymentsDialog(QDialog):
         client = self._session.client
         self._change(self.remove_button, "Removing…", lambda: client.remove_payment_method(method.id))
 
-    def _change(self, button: QPushButton, busy_text: str, op: Callable[[], object]) -> None:
-        """Sends one change with `button` showing it is under way. The buttons come back with the
-        list reloaded after the answer, so what they act on is what the portal now has."""
+    def _change(self, button: QAbstractButton, busy_text: str, op: Callable[[], object]) -> None:
+        """Sends one change with `button` showing it is under way. The controls come back with the
+        list and the receipts setting reloaded after the answer, so what they act on and show is
+        what the portal now has."""
         self._acting, self._idle_text = button, button.text()
+        self._acting_had_focus = button.hasFocus()
         button.setText(busy_text)
         self.status_label.hide()
         self._update_buttons()
         self._runner.run(op, lambda _: self.reload(), self._change_failed)
 
     def _change_failed(self, error: Exception) -> None:
-        """The portal's sentence, and its list: e.g. a method removed elsewhere meanwhile goes."""
+        """The portal's sentence, and its list: e.g. a method removed elsewhere meanwhile goes.
+        The receipts box goes back to what the portal said last until the reload says again."""
         self._failed(error)
+        self._show_receipts()
         self.reload()
 
     def _change_done(self) -> None:
-        """Called when a load is answered: the change in progress, if any, ends with the last one."""
+        """Called when a load is answered: the change in progress, if any, ends with the last one.
+        A control the keyboard was on gets the focus back (disabling it had moved the focus on)."""
         if self._acting is not None and not self._loads_out:
-            self._acting.setText(self._idle_text)
-            self._acting = None
+            acting, self._acting = self._acting, None
+            acting.setText(self._idle_text)
+            self._update_buttons()
+            if self._acting_had_focus and acting.isEnabled() and acting.isVisible():
+                acting.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _show_receipts(self) -> None:
+        """The box as the portal has it, without sending that back as a change."""
+        self.receipts_check.blockSignals(True)
+        self.receipts_check.setChecked(self._receipts)
+        self.receipts_check.blockSignals(False)
 
     def _receipts_toggled(self, enabled: bool) -> None:
+        """A change of its own, handled like Make default: the box had stayed clickable while Make
+        default or Remove… was out (receipts turned on as the last method went were refused)."""
+        if self._acting is not None:  # set while greyed out: nothing is sent, the box shows the portal's
+            self._show_receipts()
+            return
         client = self._session.client
-
-        def undo(error: Exception) -> None:
-            self.receipts_check.blockSignals(True)
-            self.receipts_check.setChecked(not enabled)
-            self.receipts_check.blockSignals(False)
-            self._failed(error)
-
-        self._runner.run(lambda: client.set_email_receipts(enabled), lambda _: self.status_label.hide(), undo)
+        text = self.receipts_check.text()
+        self._change(self.receipts_check, f"{text} (saving…)", lambda: client.set_email_receipts(enabled))
 
     def _load_failed(self, error: Exception) -> None:
         self._loads_out -= 1

@@ -75,7 +75,8 @@ class WorkScreens(QObject):
         choices: list[Property] = [p for p in model.properties if p.id in selected] or list(model.properties)
         from app.views.new_request_dialog import NewRequestDialog
 
-        dialog = NewRequestDialog(self.window.session.client, self.window.runner, choices, self.window)
+        session = self.window.session
+        dialog = NewRequestDialog(session.client, self.window.runner, choices, session.config.branch.name, self.window)
         dialog.finished.connect(lambda result: self._new_request_finished(dialog, result))
         self.new_request_dialog = dialog
         dialog.open()

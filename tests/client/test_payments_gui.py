@@ -24,6 +24,7 @@ from PySide6.QtCore import QItemSelectionModel, QLocale, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
+from app.models.formatting import amount_input_text
 from app.services.accounts import Accounts
 from app.services.billing_records import InvoiceDetail, PaymentMethod
 from app.services.session import PortalSession, sign_in
@@ -898,3 +899,144 @@ def test_dialog_headings_say_what_the_window_title_does_not(
         assert adder.heading.text() == f"{heading} for {session.user.name}"
         assert "the portal keeps the name" in adder.kept_note.text()
     qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)  # the loads, before teardown
+
+
+def test_pay_selected_shows_whole_invoice_numbers(qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner) -> None:
+    """The Invoice column kept Qt's default width and cut long numbers ("INV-2611…", any of a
+    month's invoices); it now fits its numbers, and the property's name gives way instead."""
+    session = session_for(pay_portal.portal_url("east"))
+    numbers = ("INV-2026-11-000125", "INV-2026-11-000127")
+    invoices = [
+        dataclasses.replace(detail(session, real), number=number)
+        for real, number in zip(("INV-10025", "INV-10027"), numbers, strict=True)
+    ]
+    dialog = open_pay(qtbot, session, runner, invoices)
+    table = dialog.table
+    assert table is not None
+    qtbot.waitExposed(dialog)
+    assert [table.item(row, 0).text() for row in range(table.rowCount())] == list(numbers)
+    widest = max(table.fontMetrics().horizontalAdvance(number) for number in numbers)
+    assert table.columnWidth(0) >= table.sizeHintForColumn(0) >= widest, "each number shows whole"
+    for column in (2, 3):  # the money too
+        assert table.columnWidth(column) >= table.sizeHintForColumn(column)
+    assert table.horizontalScrollBar().maximum() == 0, "the property column gave way, no scrolling"
+    assert table.item(0, 1).toolTip() == invoices[0].property.name, "the whole name when it is cut"
+
+
+def test_each_pay_page_gives_the_focus_to_what_it_is_for(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-7
+    """When the confirm page replaced the form the focus fell on its first button, Back, whose ring
+    then stood out next to Pay. Each page now focuses its own step, as the sign dialog does."""
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    dialog = open_pay(qtbot, session, runner, [detail(session, "INV-10029")])
+    qtbot.waitActive(dialog)
+    assert QApplication.focusWidget() is dialog.full_radio, "the form: what to pay"
+    choose_method(dialog, visa)
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    assert dialog.stack.currentIndex() == PayDialog.PAGE_CONFIRM
+    assert QApplication.focusWidget() is dialog.pay_button, "confirm: Pay, not Back"
+    qtbot.mouseClick(dialog.back_button, Qt.MouseButton.LeftButton)
+    assert dialog.stack.currentIndex() == PayDialog.PAGE_FORM
+    assert QApplication.focusWidget() is dialog.full_radio
+    qtbot.mouseClick(dialog.other_radio, Qt.MouseButton.LeftButton)
+    qtbot.keyClicks(dialog.other_edit, amount_input_text(Decimal("10.00")))
+    wait_quote(qtbot, dialog)
+    assert dialog.continue_button.isDefault(), "Pay, the confirm page's default, did not keep Enter"
+    qtbot.keyClick(dialog.other_edit, Qt.Key.Key_Return)  # Enter goes through Continue
+    assert dialog.stack.currentIndex() == PayDialog.PAGE_CONFIRM
+    assert QApplication.focusWidget() is dialog.pay_button
+    qtbot.mouseClick(dialog.back_button, Qt.MouseButton.LeftButton)
+    assert QApplication.focusWidget() is dialog.other_edit, "back to the amount that was typed"
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)  # Pay, pressed from the keyboard
+    assert dialog.stack.currentIndex() == PayDialog.PAGE_DONE
+    assert QApplication.focusWidget() is dialog.done_button, "the receipt: Done"
+
+
+def test_a_lost_answer_gives_the_focus_to_try_again(
+    qtbot: QtBot, proxy: DropFirstPayment, runner: TaskRunner
+) -> None:  # IN-8
+    """Pay went grey while paying and the focus went on; Try again, the step offered first, gets it back."""
+    session = session_for(f"{proxy.origin}/portal/east")
+    visa = session.client.add_payment_method(card())
+    dialog = open_pay(qtbot, session, runner, [detail(session, "INV-10031")])
+    qtbot.waitActive(dialog)
+    choose_method(dialog, visa)
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.pay_button.text() == "Try again", timeout=TIMEOUT_MS)
+    assert QApplication.focusWidget() is dialog.pay_button
+    with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+
+
+def is_any_change(method: str, path: str) -> bool:
+    """A payment-method change or the receipts switch (PATCH .../me/preferences)."""
+    return is_method_change(method, path) or (method == "PATCH" and path.endswith("/me/preferences"))
+
+
+def test_the_receipts_box_waits_for_every_change_and_its_own(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # PM-5
+    """The box stayed clickable while Make default or Remove… was out (receipts turned on as the
+    last method went were refused), and its own change sent no sign of progress."""
+    with serving(HoldAnswers(pay_portal.origin, is_any_change)) as hold:
+        session = session_for(f"{hold.origin}/portal/east", company.REQUESTER)  # no other test pays as Robin
+        direct = session_for(pay_portal.portal_url("east"), company.REQUESTER)
+        only = direct.client.add_payment_method(card())
+        direct.client.set_email_receipts(False)
+        try:
+            manager = ManagePaymentsDialog(session, runner)
+            qtbot.addWidget(manager)
+            manager.show()
+            qtbot.waitUntil(lambda: len(manager.methods) == 1 and not runner.busy, timeout=TIMEOUT_MS)
+            manager.list_widget.setCurrentRow(0)
+            controls = (manager.receipts_check, manager.remove_button, manager.add_card_button)
+            assert all(control.isEnabled() for control in controls)
+            assert not manager.receipts_check.isChecked()
+
+            # Its own change: sent once, everything waits, then the box shows what the portal has.
+            manager.receipts_check.click()
+            qtbot.waitUntil(hold.held.is_set, timeout=TIMEOUT_MS)
+            assert not any(control.isEnabled() for control in controls)
+            assert manager.receipts_check.text() == "Email me payment receipts (saving…)"
+            manager.receipts_check.click()  # greyed out: nothing more is sent
+            hold.release.set()
+            qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+            assert [request.split(" ")[0] for request in hold.requests] == ["PATCH"], "sent once"
+            assert direct.client.email_receipts() is True
+            assert manager.receipts_check.isChecked() and manager.receipts_check.isEnabled()
+            assert manager.receipts_check.text() == "Email me payment receipts"
+
+            # Another change out: the box waits for it too.
+            hold.held.clear()
+            hold.release.clear()
+            manager.remove_selected(confirmed=True)
+            qtbot.waitUntil(hold.held.is_set, timeout=TIMEOUT_MS)
+            assert not manager.receipts_check.isEnabled(), "not while the last method is being removed"
+            hold.release.set()
+            qtbot.waitUntil(lambda: not manager.methods and not runner.busy, timeout=TIMEOUT_MS)
+
+            # Refused (no method on file, e.g. removed elsewhere meanwhile): the portal's sentence,
+            # and the box as the portal has it.
+            hold.release.clear()
+            only = direct.client.add_payment_method(card())
+            direct.client.set_email_receipts(False)
+            manager.reload()
+            qtbot.waitUntil(lambda: len(manager.methods) == 1 and not runner.busy, timeout=TIMEOUT_MS)
+            direct.client.remove_payment_method(only.id)
+            hold.release.set()
+            manager.receipts_check.click()
+            qtbot.waitUntil(lambda: manager.status_label.isVisible() and not runner.busy, timeout=TIMEOUT_MS)
+            assert manager.status_label.text() == "Add a payment method first; receipts are sent for portal payments."
+            assert not manager.receipts_check.isChecked(), "the box shows what the portal has"
+            assert not manager.methods and manager.receipts_hint.isVisible()
+        finally:
+            hold.release.set()
+            for method in direct.client.payment_methods():
+                direct.client.remove_payment_method(method.id)

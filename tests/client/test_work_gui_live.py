@@ -19,6 +19,7 @@ from app.services.demo_server import free_port
 from app.services.portal_client import PortalClient, Timeouts
 from app.services.session import sign_in
 from app.services.settings import AppSettings
+from app.views.account_dialogs import ChangePasswordDialog
 from app.views.main_window import MainWindow
 from app.views.request_detail import RequestDetailDialog
 from app.views.requests_tab import RequestsTab
@@ -323,4 +324,35 @@ def test_new_request_offers_only_the_selected_properties(
     dialog = window.work_screens.new_request()
     assert [dialog.property_combo.itemData(i) for i in range(dialog.property_combo.count())] == [cedar]
     dialog.reject()
+    window.runner.set_unauthorized_handler(None)
+
+
+def test_request_and_password_headings_say_what_the_window_title_does_not(
+    qtbot: QtBot, accounts: Accounts, live_portal: LivePortal
+) -> None:  # RQ-2, AC-3
+    """Both repeated their window title ("New request", "Change password") as their heading. As in
+    the pay and sign dialogs, the heading now says who gets the request and whose password it is."""
+    window = open_window(qtbot, accounts, live_portal, company.MORGAN)
+    model = window.properties_model
+    branch = window.session.config.branch.name
+    dialog = window.work_screens.new_request()
+    assert dialog.windowTitle() == "New request"
+    assert dialog.heading.text() == f"To {branch}"
+    first, second, third = (p.name for p in model.properties)
+    assert dialog.subtitle.text() == (
+        f"What needs attention at {first}, {second} or {third}? They are notified right away."
+    )
+    dialog.reject()
+    model.set_checked([p.id for p in model.properties if p.name != "Cedar Villas"], False)
+    wait_idle(qtbot, window)
+    dialog = window.work_screens.new_request()
+    assert dialog.subtitle.text() == "What needs attention at Cedar Villas? They are notified right away."
+    dialog.reject()
+
+    password = ChangePasswordDialog(window.session, window.runner, window)
+    qtbot.addWidget(password)
+    assert password.windowTitle() == "Change password"
+    assert password.heading.text() == company.MORGAN
+    assert password.subtitle.text().startswith("Your password for East Branch and West Branch.")
+    assert "this window stays signed in" in password.subtitle.text()
     window.runner.set_unauthorized_handler(None)
