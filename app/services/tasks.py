@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,13 +26,6 @@ _pool = QThreadPool()
 # Several lists load at once and one thread may be waiting for a slow server; two CPUs' worth
 # of threads would queue the rest behind it.
 _pool.setMaxThreadCount(8)
-
-# A worker parsing a page of JSON holds the GIL, and the GUI thread takes it back after Qt calls
-# many times per frame; with Python's default 5 ms switch interval each take could wait 5 ms,
-# which added 17-34 ms to some paints and start-ups (the bench's "blocked" share of a stall).
-# At 1 ms no worst stall of 7 client runs passed 50 ms, against 3 of 7 at the default.
-GIL_SWITCH_INTERVAL_S = 0.001
-sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
 
 def thread_pool() -> QThreadPool:
