@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QComboBox, QFrame, QHBoxLayout, QLabel
+from PySide6.QtWidgets import QApplication, QComboBox, QFrame, QHBoxLayout, QLabel, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
@@ -126,6 +126,25 @@ def test_drop_down_chevron_shows_on_its_background(qtbot: QtBot, app: QApplicati
     assert image.pixelColor(image.width() - 30, middle) == background
     assert max(contrast(pixel, background) for pixel in arrow) >= AA_GRAPHICS
     assert "@" not in theme.style_sheet(palette), "every token filled in"
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_a_disabled_field_does_not_look_like_one_that_takes_input(
+    qtbot: QtBot, app: QApplication, palette: theme.Palette
+) -> None:
+    """A disabled drop-down (New request's property, for a one-property account) looked enabled."""
+    theme.apply_theme(app, palette.scheme)
+    for field in (QComboBox(), QLineEdit("Cedar Ridge")):
+        if isinstance(field, QComboBox):
+            field.addItems(["Cedar Ridge Clubhouse"])
+        qtbot.addWidget(field)
+        field.resize(200, field.sizeHint().height())
+        field.show()
+        qtbot.waitExposed(field)
+        inside = (field.width() // 2, field.height() - 4)
+        assert field.grab().toImage().pixelColor(*inside) == QColor(palette.surface)
+        field.setEnabled(False)
+        assert field.grab().toImage().pixelColor(*inside) == QColor(palette.readonly_bg), type(field).__name__
 
 
 COLOUR_LITERAL = re.compile(
