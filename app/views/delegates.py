@@ -1,14 +1,14 @@
-"""Painting for status chips in the lists and two-line rows in the property filter."""
+"""Painting for the two-line rows of the property filter (the lists' cells are list_cells.py)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, QPersistentModelIndex, QRect, QRectF, QSize, Qt
+from PySide6.QtCore import QAbstractItemModel, QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.models.properties import ROLE_CHIPS
 from app.models.roles import Role
-from app.views.theme import chip_colors, colors
+from app.views.theme import colors
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -20,10 +20,6 @@ class _Fonts:
     font rather than on every cell painted (a QFont and a QFontMetrics each cost a font lookup)."""
 
     def __init__(self, base: QFont) -> None:
-        self.chip = QFont(base)
-        self.chip.setPointSizeF(max(base.pointSizeF() - 1, 7.5))
-        self.chip.setWeight(QFont.Weight.DemiBold)
-        self.chip_metrics = QFontMetrics(self.chip)
         self.bold = QFont(base)
         self.bold.setWeight(QFont.Weight.DemiBold)
         self.bold_metrics = QFontMetrics(self.bold)
@@ -52,40 +48,6 @@ def _color(name: str) -> QColor:
     if color is None:
         color = _colors[name] = QColor(name)
     return color
-
-
-class StatusChipDelegate(QStyledItemDelegate):
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        status = index.data(Role.STATUS)
-        if not status:
-            super().paint(painter, option, index)
-            return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text = opt.text
-        opt.text = ""
-        style = opt.widget.style() if opt.widget else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        background, foreground = chip_colors(str(status))
-        fonts = _fonts_for(opt.font)
-        width = fonts.chip_metrics.horizontalAdvance(text) + 20
-        height = fonts.chip_metrics.height() + 6
-        rect = opt.rect
-        chip = QRectF(rect.left() + 10, rect.center().y() - height / 2 + 1, width, height)
-        painter.save()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(_color(background))
-        painter.drawRoundedRect(chip, height / 2, height / 2)
-        painter.setPen(_color(foreground))
-        painter.setFont(fonts.chip)
-        painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
-        painter.restore()
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        hint = super().sizeHint(option, index)
-        return QSize(hint.width() + 24, hint.height())
 
 
 class PropertyDelegate(QStyledItemDelegate):

@@ -41,9 +41,9 @@ from app.models.roles import Role
 from app.services.feeds import ListFeed, PageFetcher
 from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
-from app.views.delegates import StatusChipDelegate
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
+from app.views.list_cells import ListCellDelegate
 from app.views.overlay_scroll_bar import OverlayScrollBar
 from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
@@ -305,7 +305,7 @@ class ListTab(QWidget):
         table.setAccessibleName(f"{self.spec.title} list")
         # Tab leaves the table (arrow keys move within it), so keyboard users are never trapped.
         table.setTabKeyNavigation(False)
-        table.setItemDelegateForColumn(self.model.column_index("status"), StatusChipDelegate(table))
+        table.setItemDelegate(ListCellDelegate(self.proxy, self.model, table))
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setAlternatingRowColors(True)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
-from PySide6.QtWidgets import QPushButton, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import QPushButton, QStyleOptionViewItem, QWidget
 
 from app.models.dates import day_heading, relative_day
 from app.models.paged_table import PagedTableModel
 from app.models.roles import Role
 from app.services.tasks import TaskRunner
-from app.views.delegates import StatusChipDelegate
+from app.views.list_cells import ListCellDelegate
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.theme import colors, named
 
@@ -43,32 +43,28 @@ def _draw_rule(painter: QPainter, rect: QRect) -> None:
     painter.restore()
 
 
-class VisitDayDelegate(QStyledItemDelegate):
+class VisitDayDelegate(ListCellDelegate):
     """The date column: the day and how far away it is, once per day."""
 
-    def __init__(self, date_column: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(
+        self, proxy: QSortFilterProxyModel, model: PagedTableModel, date_column: int, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(proxy, model, parent)
         self.date_column = date_column
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        self.paint_background(painter, option, self.look(option))
         if not starts_day(index, self.date_column):
             return
         if index.row() > 0:
-            _draw_rule(painter, opt.rect)
+            _draw_rule(painter, option.rect)
         visit = index.data(Role.RECORD)
         if visit is None:
             return
         today = date.today()
-        bold, small = _fonts(opt.font)
+        bold, small = _fonts(option.font)
         first, second = QFontMetrics(bold).height(), QFontMetrics(small).height()
-        rect = opt.rect.adjusted(12, 0, -6, 0)
+        rect = option.rect.adjusted(12, 0, -6, 0)
         top = rect.top() + (rect.height() - first - second) // 2
         painter.save()
         painter.setFont(bold)
@@ -87,22 +83,13 @@ class VisitDayDelegate(QStyledItemDelegate):
         return QSize(QFontMetrics(bold).horizontalAdvance(text) + 28, QFontMetrics(bold).height() * 2 + 12)
 
 
-class _GroupedCellDelegate(QStyledItemDelegate):
+class _GroupedCellDelegate(ListCellDelegate):
     """Other columns: the normal cell, plus the day's rule."""
 
-    def __init__(self, date_column: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.date_column = date_column
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        super().paint(painter, option, index)
-        if index.row() > 0 and starts_day(index, self.date_column):
-            _draw_rule(painter, option.rect)
-
-
-class _GroupedStatusDelegate(StatusChipDelegate):
-    def __init__(self, date_column: int, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+    def __init__(
+        self, proxy: QSortFilterProxyModel, model: PagedTableModel, date_column: int, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(proxy, model, parent)
         self.date_column = date_column
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
@@ -129,14 +116,8 @@ class VisitsTab(ListTab):
         table = self.table
         table.setAlternatingRowColors(False)
         table.verticalHeader().setDefaultSectionSize(46)
-        for column in model.columns:
-            index = model.column_index(column.key)
-            if column.key == "date":
-                table.setItemDelegateForColumn(index, VisitDayDelegate(date_column, table))
-            elif column.key == "status":
-                table.setItemDelegateForColumn(index, _GroupedStatusDelegate(date_column, table))
-            else:
-                table.setItemDelegateForColumn(index, _GroupedCellDelegate(date_column, table))
+        table.setItemDelegate(_GroupedCellDelegate(self.proxy, model, date_column, table))
+        table.setItemDelegateForColumn(date_column, VisitDayDelegate(self.proxy, model, date_column, table))
 
         self.older_button = named(QPushButton(""), "LinkButton")
         self.older_button.setAutoDefault(False)
