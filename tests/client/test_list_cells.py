@@ -110,7 +110,9 @@ def differing_pixels(first: QImage, second: QImage) -> int:
 def has_color(image: QImage, rect: QRect, color: str) -> bool:
     wanted = QColor(color).rgb()
     return any(
-        image.pixel(x, y) == wanted for y in range(rect.top(), rect.bottom() + 1) for x in range(rect.left(), rect.right())
+        image.pixel(x, y) == wanted
+        for y in range(rect.top(), rect.bottom() + 1)
+        for x in range(rect.left(), rect.right())
     )
 
 
@@ -123,7 +125,7 @@ def test_text_cells_are_painted_as_qt_paints_them_with_the_style_sheet(
     assert differing_pixels(text_columns(qt_painted), text_columns(hand_painted)) == 0
 
 
-@pytest.mark.parametrize("point_size, row_height", [(8, 40), (11, 46), (13, 41)])
+@pytest.mark.parametrize(("point_size", "row_height"), [(8, 40), (11, 46), (13, 41)])
 def test_text_stays_where_qt_puts_it_at_other_font_sizes_and_row_heights(
     qtbot: QtBot, app: QApplication, point_size: int, row_height: int
 ) -> None:
@@ -146,6 +148,7 @@ def test_a_status_cell_shows_its_chip_in_the_status_colours(qtbot: QtBot, app: Q
         cell = table.visualRect(table.model().index(row, TEXT_COLUMNS))
         background, foreground = theme.chip_colors(STATUSES[row])
         assert has_color(image, cell, background)
+        assert has_color(image, cell, foreground)  # the chip's label
         assert not has_color(image, cell.adjusted(0, 0, 0, -1), theme.colors().text)  # no plain text behind it
 
 
