@@ -56,12 +56,10 @@ ROWS = tuple(
 )
 
 
-@pytest.fixture
-def app() -> Iterator[QApplication]:
-    instance = QApplication.instance()
-    assert isinstance(instance, QApplication)
-    yield instance
-    theme.apply_theme(instance, "light")
+@pytest.fixture(autouse=True)
+def light_theme_again(qapp: QApplication) -> Iterator[None]:
+    yield
+    theme.apply_theme(qapp, "light")
 
 
 def make_table(qtbot: QtBot, hand_painted: bool, row_height: int = ROW_HEIGHT) -> SteadyTableView:
@@ -118,20 +116,20 @@ def has_color(image: QImage, rect: QRect, color: str) -> bool:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_text_cells_are_painted_as_qt_paints_them_with_the_style_sheet(
-    qtbot: QtBot, app: QApplication, scheme: theme.SchemeChoice
+    qtbot: QtBot, qapp: QApplication, scheme: theme.SchemeChoice
 ) -> None:
-    theme.apply_theme(app, scheme)
+    theme.apply_theme(qapp, scheme)
     qt_painted, hand_painted = make_table(qtbot, False), make_table(qtbot, True)
     assert differing_pixels(text_columns(qt_painted), text_columns(hand_painted)) == 0
 
 
 @pytest.mark.parametrize(("point_size", "row_height"), [(8, 40), (11, 46), (13, 41)])
 def test_text_stays_where_qt_puts_it_at_other_font_sizes_and_row_heights(
-    qtbot: QtBot, app: QApplication, point_size: int, row_height: int
+    qtbot: QtBot, qapp: QApplication, point_size: int, row_height: int
 ) -> None:
     """Qt centres the text line by halving the cell's and the line's heights separately; the
     hand-painted cells must round the same way or their text moves by a pixel at some sizes."""
-    theme.apply_theme(app, "light")
+    theme.apply_theme(qapp, "light")
     tables = [make_table(qtbot, hand, row_height) for hand in (False, True)]
     for table in tables:
         font = QFont(table.font())
@@ -140,8 +138,8 @@ def test_text_stays_where_qt_puts_it_at_other_font_sizes_and_row_heights(
     assert differing_pixels(*(text_columns(t) for t in tables)) == 0
 
 
-def test_a_status_cell_shows_its_chip_in_the_status_colours(qtbot: QtBot, app: QApplication) -> None:
-    theme.apply_theme(app, "light")
+def test_a_status_cell_shows_its_chip_in_the_status_colours(qtbot: QtBot, qapp: QApplication) -> None:
+    theme.apply_theme(qapp, "light")
     table = make_table(qtbot, True)
     image = table.viewport().grab().toImage()
     for row in (0, 1):  # unselected rows: "due", "paid"
@@ -152,11 +150,11 @@ def test_a_status_cell_shows_its_chip_in_the_status_colours(qtbot: QtBot, app: Q
         assert not has_color(image, cell.adjusted(0, 0, 0, -1), theme.colors().text)  # no plain text behind it
 
 
-def test_a_theme_switch_repaints_the_cells_in_the_new_colours(qtbot: QtBot, app: QApplication) -> None:
-    theme.apply_theme(app, "light")
+def test_a_theme_switch_repaints_the_cells_in_the_new_colours(qtbot: QtBot, qapp: QApplication) -> None:
+    theme.apply_theme(qapp, "light")
     table = make_table(qtbot, True)
     table.viewport().grab()  # painted once in light: the delegate has worked out its look
-    theme.apply_theme(app, "dark")
+    theme.apply_theme(qapp, "dark")
     image = table.viewport().grab().toImage()
     selected = table.visualRect(table.model().index(2, 0))
     alternate = table.visualRect(table.model().index(1, 0))
@@ -166,12 +164,12 @@ def test_a_theme_switch_repaints_the_cells_in_the_new_colours(qtbot: QtBot, app:
     assert differing_pixels(text_columns(make_table(qtbot, False)), text_columns(table)) == 0
 
 
-def test_first_second_and_later_paints_of_a_text_are_the_same_pixels(qtbot: QtBot, app: QApplication) -> None:
+def test_first_second_and_later_paints_of_a_text_are_the_same_pixels(qtbot: QtBot, qapp: QApplication) -> None:
     """A text is drawn plainly the first time, laid out the second time and drawn from its layout
     after that; all three land on the same pixels as Qt's own. Repainting also shows that the
     delegate keeps copies of the option's font and palette colours: PySide hands out the option's
     own, which die with it (keeping those crashed the next paint)."""
-    theme.apply_theme(app, "light")
+    theme.apply_theme(qapp, "light")
     qt_painted = text_columns(make_table(qtbot, False))
     table = make_table(qtbot, True)
     model, proxy = table._keep  # type: ignore[attr-defined]
