@@ -224,6 +224,8 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(False)
 
         self._setting_session = False
+        # Set once an assist is being ended (or has expired): the window may then close for good.
+        self._assist_over = False
         self.properties_model.selection_changed.connect(self._selection_changed)
         self.runner.busy_changed.connect(self.busy_bar.setVisible)
         self.invoice_actions = InvoiceActions(
@@ -595,6 +597,9 @@ class MainWindow(QMainWindow):
 
     def end_assist(self) -> None:
         """Ends the assist session on the server (audited) and hands back to the Find customer screen."""
+        if self._assist_over:
+            return
+        self._assist_over = True
         client = self.session.client
         self.setEnabled(False)
         self.runner.set_unauthorized_handler(None)
@@ -607,7 +612,8 @@ class MainWindow(QMainWindow):
     def _assist_expired(self, _retry: Callable[[], None], give_up: Callable[[], None]) -> None:
         """An assist has no password to re-enter: after 30 idle minutes it is simply over (SA-4)."""
         give_up()
-        if self.isEnabled():
+        if not self._assist_over:
+            self._assist_over = True
             self.setEnabled(False)
             self.assist_ended.emit("The assist session ended after 30 minutes without activity. Open it again.")
 
@@ -726,5 +732,13 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing a customer's window during an assist (its close box, Ctrl+W) ends the assist: the
+        staff member is back at Find customer, and the session is revoked, not left running for 30
+        minutes. Closed plainly, the hidden Find customer window was left with no window showing,
+        and the app quit under them."""
+        if self.session.assisting is not None and not self._assist_over:
+            event.ignore()
+            self.end_assist()
+            return
         self.save_layout()
         super().closeEvent(event)

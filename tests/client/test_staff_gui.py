@@ -230,3 +230,19 @@ def test_staff_sign_out_ends_assists_and_shows_sign_in(
     for token in (assist_token, staff_token):
         answer = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert answer.status_code == 401
+
+
+def test_closing_the_customers_window_ends_the_assist_and_returns_to_search(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-2, SA-4
+    """Closing the customer's window (its close box, Ctrl+W) hid it and left Find customer hidden
+    too: with no window left the app quit, and the assist token stayed valid on the server."""
+    window = open_assist(qtbot, shell, "Birch Office Park")
+    token = window.session.token
+    qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
+    find = find_window(shell)
+    assert find.isVisible()
+    assert "Assist ended" in find.status_label.text()
+    answer = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert answer.status_code == 401
