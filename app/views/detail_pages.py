@@ -23,6 +23,7 @@ from app.views.theme import chip_colors, colors, named
 
 ATTACHMENT_SCHEME = "attachment"  # attachment:41 downloads attachment 41
 OPEN_SCHEME = "attachment-open"  # attachment-open:41 shows a PDF attachment in the embedded viewer
+RELOAD_URL = "reload:"  # the "Try again" link of a page that could not be (re)loaded
 
 
 def page_css() -> str:
@@ -106,6 +107,16 @@ def _header(title: str, meta: str, status: str) -> str:
     )
 
 
+def _problem_card(problem: str, *, kept: bool, retry: bool = False) -> str:
+    """Why the page could not be (re)loaded. With `kept`, what was loaded before stays below it, as
+    the lists keep their rows when a refresh fails: reopening a window while the portal is away
+    must not take away what the customer was reading."""
+    text = f"{_text(problem)} What you see may be out of date." if kept else _text(problem)
+    if retry:
+        text += f' <a href="{RELOAD_URL}">Try again</a>'
+    return _card(f'<p class="error">{text}</p>', background=colors().error_bg, border=colors().error_border)
+
+
 def message_page(title: str, message: str, *, error: bool = False) -> str:
     """A whole page for "Loading…" or a failure, so the window never shows stale content."""
     css = "error" if error else "muted"
@@ -129,12 +140,10 @@ def visit_page(visit: VisitSummary, detail: VisitDetail | None, today: date, *, 
         ),
     ]
     if problem is not None:
-        parts.append(
-            _card(f'<p class="error">{_text(problem)}</p>', background=colors().error_bg, border=colors().error_border)
-        )
-        return _page(*parts)
-    if detail is None:
+        parts.append(_problem_card(problem, kept=detail is not None))
+    elif detail is None:
         parts.append(_card('<p class="muted">Loading notes and contact…</p>'))
+    if detail is None:
         return _page(*parts)
     parts.append(_section("Notes from your crew"))
     parts.append(_card(_notes(detail)))
@@ -182,12 +191,10 @@ def request_page(summary: RequestSummary, detail: RequestDetail | None, me: str,
     )
     parts = [_header(summary.subject, meta, summary.status), '<p style="margin:0 0 6px 0;"></p>']
     if problem is not None:
-        parts.append(
-            _card(f'<p class="error">{_text(problem)}</p>', background=colors().error_bg, border=colors().error_border)
-        )
-        return _page(*parts)
-    if detail is None:
+        parts.append(_problem_card(problem, kept=detail is not None, retry=True))
+    elif detail is None:
         parts.append(_card('<p class="muted">Loading the conversation…</p>'))
+    if detail is None:
         return _page(*parts)
     parts.append(
         _message(

@@ -19,7 +19,7 @@ from app.services.records import RequestSummary
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.services.work_records import Comment, RequestDetail
 from app.views.comment_composer import CommentComposer
-from app.views.detail_pages import OPEN_SCHEME, attachment_id, make_browser, request_page
+from app.views.detail_pages import OPEN_SCHEME, RELOAD_URL, attachment_id, make_browser, request_page
 from app.views.detail_support import ask_save_path, error_sentence, open_link
 from app.views.pdf_window import PdfWindow
 from app.views.theme import named, theme_changed
@@ -138,6 +138,9 @@ class RequestDetailDialog(QDialog):
     # -- downloads (RQ-4) ------------------------------------------------------------
 
     def _link(self, url: QUrl) -> None:
+        if url.toString() == RELOAD_URL:
+            self.load()
+            return
         to_open = attachment_id(url, OPEN_SCHEME)
         if to_open is not None:
             self.open_pdf(to_open)

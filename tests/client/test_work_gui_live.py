@@ -356,3 +356,45 @@ def test_request_and_password_headings_say_what_the_window_title_does_not(
     assert password.subtitle.text().startswith("Your password for East Branch and West Branch.")
     assert "this window stays signed in" in password.subtitle.text()
     window.runner.set_unauthorized_handler(None)
+
+
+def gone_client() -> PortalClient:
+    """A portal that does not answer: nothing listens on the port."""
+    return PortalClient(
+        f"http://127.0.0.1:{free_port()}/portal/east", token="x" * 20, timeouts=Timeouts(1.0, 1.0), retries=0
+    )
+
+
+def test_a_failed_refresh_keeps_the_conversation_on_screen(qtbot: QtBot, robin_window: MainWindow) -> None:  # RQ-1
+    """Reopening a request while the portal was unreachable replaced the whole thread the customer
+    was reading by one error sentence, with no way to try again but closing and reopening."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    client = dialog.client
+    dialog.client = gone_client()
+    dialog.load()  # what opening the same request again does
+    wait_idle(qtbot, robin_window)
+    page = dialog.browser.toPlainText()
+    assert "Cannot reach the portal at 127.0.0.1" in page
+    assert "may be out of date" in page
+    assert "The outdoor tap drips all night." in page and "We will replace the washer" in page
+    assert 'href="reload:"' in dialog.browser.toHtml()
+    dialog.client = client
+    dialog.browser.anchorClicked.emit(QUrl("reload:"))  # "Try again"
+    wait_idle(qtbot, robin_window)
+    assert dialog.problem is None
+    assert "Cannot reach" not in dialog.browser.toPlainText()
+
+
+def test_a_failed_refresh_keeps_the_visit_notes_on_screen(qtbot: QtBot, robin_window: MainWindow) -> None:  # VI-2
+    tab = show_completed(qtbot, robin_window)
+    visit = tab.model.record(0)
+    dialog = robin_window.work_screens.open_visit(visit)
+    wait_idle(qtbot, robin_window)
+    assert company.PUBLISHED_NOTE in dialog.browser.toPlainText()
+    dialog.client = gone_client()
+    dialog.load()
+    wait_idle(qtbot, robin_window)
+    page = dialog.browser.toPlainText()
+    assert "Cannot reach the portal at 127.0.0.1" in page
+    assert company.PUBLISHED_NOTE in page and "Riley Rep" in page
+    assert dialog.retry_button.isVisible()
