@@ -21,7 +21,7 @@ from typing import Any, TextIO, TypeVar
 
 import keyring
 from PySide6.QtCore import QEventLoop, QPointF, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from app.services import session as sessions
 from app.services.accounts import Accounts
@@ -138,7 +138,7 @@ def _save_visits_and_requests(window: MainWindow, out_dir: Path) -> None:
     dialog.description_edit.setPlainText("Water is running onto the sidewalk since this morning.")
     dialog.picker.add_paths([sample])
     _save(dialog, out_dir / "new-request.png")
-    dialog.reject()
+    QDialog.reject(dialog)  # the sample draft goes without the "Discard this request?" question
 
 
 def _proposal_screens(app: QApplication, window: MainWindow, out_dir: Path) -> dict[str, float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -29,7 +30,27 @@ from app.views.theme import named
 MAX_SUBJECT = 300  # the server's limit; saying so while typing beats a 422 after sending
 
 
+def ask_discard(parent: QWidget) -> bool:
+    """True when the customer chooses to throw the unsent request away; Keep editing is the default."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Discard request",
+        "Discard this request? What you wrote and the files you attached are not sent.",
+        QMessageBox.StandardButton.NoButton,
+        parent,
+    )
+    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is discard
+
+
 class NewRequestDialog(QDialog):
+    # Tests replace this to answer the question.
+    confirm_discard: Callable[[QWidget], bool] = staticmethod(ask_discard)
+
     def __init__(
         self,
         client: PortalClient,
@@ -140,10 +161,18 @@ class NewRequestDialog(QDialog):
         self.error_label.setText(message)
         self.error_label.show()
 
+    def has_draft(self) -> bool:
+        return bool(self.subject_edit.text().strip() or self.description_edit.toPlainText().strip() or self.draft.files)
+
     def reject(self) -> None:
-        """Not while sending: the request may already exist and the answer says which number it got."""
-        if not self.sending:
-            super().reject()
+        """Not while sending: the request may already exist and the answer says which number it got.
+        Not unasked once something is written or attached: Escape and the close box (which come
+        here too) are easily hit by accident, and closed, the form is gone with all it held."""
+        if self.sending:
+            return
+        if self.has_draft() and not self.confirm_discard(self):
+            return
+        super().reject()
 
     def _set_sending(self, sending: bool) -> None:
         self.sending = sending

@@ -398,3 +398,38 @@ def test_a_failed_refresh_keeps_the_visit_notes_on_screen(qtbot: QtBot, robin_wi
     assert "Cannot reach the portal at 127.0.0.1" in page
     assert company.PUBLISHED_NOTE in page and "Riley Rep" in page
     assert dialog.retry_button.isVisible()
+
+
+def test_escape_in_a_filled_in_new_request_asks_before_discarding_it(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2
+    """Escape (or the close box) threw away a typed subject, description and files without a word."""
+    window = robin_window
+    asked: list[bool] = []
+    answer = False
+
+    def confirm(parent: object) -> bool:
+        asked.append(answer)
+        return answer
+
+    dialog = window.work_screens.new_request()
+    dialog.confirm_discard = confirm  # type: ignore[method-assign]
+    qtbot.keyClick(dialog.subject_edit, Qt.Key.Key_Escape)
+    assert not dialog.isVisible() and asked == [], "nothing written: closes at once"
+
+    dialog = window.work_screens.new_request()
+    dialog.confirm_discard = confirm  # type: ignore[method-assign]
+    qtbot.keyClicks(dialog.subject_edit, "Gate latch broken")
+    qtbot.keyClicks(dialog.description_edit, "It swings open in the wind.")
+    dialog.picker.add_paths([write(tmp_path / "latch.png", PNG)])
+    qtbot.keyClick(dialog.description_edit, Qt.Key.Key_Escape)
+    assert asked == [False]
+    assert dialog.isVisible(), "Keep editing"
+    assert dialog.subject_edit.text() == "Gate latch broken"
+    assert dialog.description_edit.toPlainText() == "It swings open in the wind."
+    assert [f.name for f in dialog.draft.files] == ["latch.png"]
+    answer = True
+    with qtbot.waitSignal(dialog.finished, timeout=WAIT_MS):
+        dialog.close()
+    assert asked == [False, True]
+    assert dialog.created is None
