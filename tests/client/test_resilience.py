@@ -244,6 +244,34 @@ def test_session_expiry_mid_action_prompts_then_completes_the_action(
         restore_password(running, new_password)
 
 
+def test_escape_while_a_password_change_is_out_waits_for_its_answer(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:  # AC-3
+    """Escape or Cancel closed the dialog while the change was out: the portal changed the password
+    anyway, but the answer went nowhere, so this window kept the old one (and, with "Remember me",
+    so did the keyring) and the next branch switch or start failed with the old password."""
+    new_password = "a-third-new-password-1"
+    dialog = ChangePasswordDialog(window.session, window.runner, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.current_edit.setText(company.PASSWORD)
+    dialog.new_edit.setText(new_password)
+    dialog.confirm_edit.setText(new_password)
+    try:
+        with qtbot.waitSignal(dialog.finished, timeout=10000):
+            qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+            assert dialog.save_button.text() == "Changing…"
+            assert not dialog.cancel_button.isEnabled()
+            assert all(edit.isReadOnly() for edit in (dialog.current_edit, dialog.new_edit, dialog.confirm_edit))
+            qtbot.keyClick(dialog.new_edit, Qt.Key.Key_Escape)
+            dialog.close()
+            assert dialog.isVisible(), "the dialog waits for the portal's answer"
+        assert dialog.result() == ChangePasswordDialog.DialogCode.Accepted
+        assert dialog.new_password == new_password
+    finally:
+        restore_password(running, new_password)
+
+
 def restore_password(server: ServerProcess, current: str) -> None:
     """Puts Morgan's password back for the module's other tests, if the change went through."""
     client = PortalClient(server.portal.portal_url("east"))
