@@ -121,6 +121,7 @@ class NewRequestDialog(QDialog):
         self.cancel_button.clicked.connect(self.reject)
         self.send_button.clicked.connect(self.send)
         self.subject_edit.textChanged.connect(self.error_label.hide)
+        self.draft.changed.connect(self.error_label.hide)  # e.g. the file the portal refused was removed
         if self.property_combo.count() == 1:
             self.property_combo.setEnabled(False)
         self.subject_edit.setFocus()

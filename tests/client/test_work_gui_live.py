@@ -433,3 +433,24 @@ def test_escape_in_a_filled_in_new_request_asks_before_discarding_it(
         dialog.close()
     assert asked == [False, True]
     assert dialog.created is None
+
+
+def test_attaching_a_file_clears_the_empty_reply_message(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2
+    """The empty-reply message stayed under the reply box after a file was attached."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    composer = dialog.composer
+    qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
+    assert composer.error_label.isVisible()
+    assert composer.error_label.text() == "Write a reply or attach a file first."
+    composer.picker.add_paths([write(tmp_path / "meter.png", PNG)])
+    assert not composer.error_label.isVisible()
+    composer.draft.clear()
+
+    new_request = robin_window.work_screens.new_request()
+    new_request.show_error('"photo.png" is not a type of file the portal accepts.')
+    new_request.picker.add_paths([write(tmp_path / "photo.png", PNG)])
+    assert not new_request.error_label.isVisible(), "the files changed: the message about them goes"
+    new_request.draft.clear()
+    new_request.reject()
