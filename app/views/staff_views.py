@@ -8,6 +8,8 @@ request, not ten; the request runs off the GUI thread and an answer to an older 
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
@@ -85,7 +87,9 @@ class ReasonDialog(QDialog):
         self.reason_combo = QComboBox()
         self.reason_combo.setEditable(True)
         self.reason_combo.addItems(COMMON_REASONS)
-        self.reason_combo.setCurrentText("")
+        # No reason chosen, not the first one with its text cleared: from there Down skipped
+        # straight to the second reason.
+        self.reason_combo.setCurrentIndex(-1)
         line = self.reason_combo.lineEdit()
         assert line is not None
         line.setPlaceholderText("Why are you opening this portal?")
@@ -96,8 +100,10 @@ class ReasonDialog(QDialog):
         self.open_button.clicked.connect(self.accept)
         cancel.clicked.connect(self.reject)
 
-        summary = QLabel(f"<b>{contact.name}</b><br>{contact.email}<br>{contact.summary()}")
+        # Escaped: a name from the back office such as "Lakeside <HOA>" lost its "<HOA>" as a tag.
+        summary = QLabel(f"<b>{escape(contact.name)}</b><br>{escape(contact.email)}<br>{escape(contact.summary())}")
         summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary_label = summary
         note = QLabel(
             "You will see exactly what this customer sees and can act only as their roles allow. "
             "Everything you change is recorded with your name."

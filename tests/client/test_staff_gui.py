@@ -8,15 +8,17 @@ from collections.abc import Iterator
 import pytest
 import requests
 from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
+from app.services.records import StaffContact
 from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
 from app.views.main_window import MainWindow
 from app.views.shell import AppShell
-from app.views.staff_views import FindCustomerWindow
+from app.views.staff_views import COMMON_REASONS, FindCustomerWindow, ReasonDialog
 from tests.client import company
 from tests.client.live_server import LivePortal
 
@@ -246,3 +248,19 @@ def test_closing_the_customers_window_ends_the_assist_and_returns_to_search(
     assert "Assist ended" in find.status_label.text()
     answer = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert answer.status_code == 401
+
+
+def test_reason_prompt_keys_and_names_as_typed(qtbot: QtBot) -> None:  # SA-2
+    """Down in the empty reason box skipped to the second common reason, and a customer name with
+    angle brackets lost them as markup."""
+    contact = StaffContact(7, "Lakeside <HOA> & Pool", "board@lakeside.example", None, ())
+    dialog = ReasonDialog(contact)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.reason == "" and not dialog.open_button.isEnabled()
+    line = dialog.reason_combo.lineEdit()
+    assert line is not None and line.placeholderText() == "Why are you opening this portal?"
+    qtbot.keyClick(dialog.reason_combo, Qt.Key.Key_Down)
+    assert dialog.reason == COMMON_REASONS[0]
+    assert dialog.open_button.isEnabled()
+    assert "Lakeside <HOA> & Pool" in QTextDocumentFragment.fromHtml(dialog.summary_label.text()).toPlainText()
