@@ -21,6 +21,7 @@ from app.services.work_records import Comment, RequestDetail
 from app.views.comment_composer import CommentComposer
 from app.views.detail_pages import OPEN_SCHEME, RELOAD_URL, attachment_id, make_browser, request_page
 from app.views.detail_support import ask_save_path, error_sentence, open_link
+from app.views.item_windows import present
 from app.views.pdf_window import PdfWindow
 from app.views.theme import named, theme_changed
 
@@ -132,6 +133,8 @@ class RequestDetailDialog(QDialog):
             # The draft stays exactly as it was: text and files (RQ-2 "a failed send keeps...").
             composer.set_sending(False)
             composer.show_error(error_sentence(error))
+            if not self.isVisible():  # closed right after Send: the customer must learn it did not go
+                present(self)
 
         self.runner.run(lambda: client.add_comment(request_id, body, files), sent, failed)
 

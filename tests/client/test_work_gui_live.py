@@ -454,3 +454,20 @@ def test_attaching_a_file_clears_the_empty_reply_message(
     assert not new_request.error_label.isVisible(), "the files changed: the message about them goes"
     new_request.draft.clear()
     new_request.reject()
+
+
+def test_a_reply_that_fails_after_its_window_was_closed_brings_the_window_back(
+    qtbot: QtBot, robin_window: MainWindow
+) -> None:  # RQ-2
+    """Send, then close: when the reply did not go through, the refusal and the kept draft were
+    waiting in a hidden window, and the customer believed the reply had been sent."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    dialog.client = gone_client()
+    qtbot.keyClicks(dialog.composer.text_edit, "The tap is fixed, thank you.")
+    qtbot.mouseClick(dialog.composer.send_button, Qt.MouseButton.LeftButton)
+    dialog.close()
+    assert not dialog.isVisible()
+    wait_idle(qtbot, robin_window)
+    assert dialog.isVisible()
+    assert dialog.composer.error_label.text().startswith("Cannot reach the portal at 127.0.0.1")
+    assert dialog.composer.text_edit.toPlainText() == "The tap is fixed, thank you."
