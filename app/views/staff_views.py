@@ -36,6 +36,7 @@ from app.services import session as sessions
 from app.services.feeds import ListFeed
 from app.services.records import Page, StaffContact
 from app.services.session import PortalSession
+from app.services.settings import AppSettings
 from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
@@ -188,10 +189,13 @@ class FindCustomerWindow(QMainWindow):
     assist_opened = Signal(object)  # PortalSession of the assist
     signed_out = Signal()
 
-    def __init__(self, session: PortalSession, runner: TaskRunner | None = None) -> None:
+    def __init__(
+        self, session: PortalSession, runner: TaskRunner | None = None, settings: AppSettings | None = None
+    ) -> None:
         super().__init__()
         self.session = session
         self.runner = runner or TaskRunner(self)
+        self.settings = settings
         self.recent: list[StaffContact] = []
         self.reason_dialog: ReasonDialog | None = None
         self.audit_dialog: AuditDialog | None = None
@@ -199,7 +203,10 @@ class FindCustomerWindow(QMainWindow):
         branch = session.config.branch.name
         self.setWindowTitle(f"Find customer — {branch} — Portal Desk")
         self.setWindowIcon(icon("app"))
-        self.resize(1100, 700)
+        # Staff keep this window open all day: it comes back at the size and place they gave it.
+        geometry = settings.find_window_geometry() if settings is not None else None
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1100, 700)
 
         header = named(QFrame(), "HeaderBar")
         title = named(QLabel(f"Find customer · {branch}"), "AppTitle")
@@ -410,6 +417,12 @@ class FindCustomerWindow(QMainWindow):
 
         self.runner.run(client.logout, finished, finished)
 
+    def save_layout(self) -> None:
+        if self.settings is not None:
+            self.settings.set_find_window_geometry(self.saveGeometry())
+            self.settings.sync()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self._search_timer.stop()
+        self.save_layout()
         super().closeEvent(event)

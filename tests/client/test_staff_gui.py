@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -264,3 +264,16 @@ def test_reason_prompt_keys_and_names_as_typed(qtbot: QtBot) -> None:  # SA-2
     assert dialog.reason == COMMON_REASONS[0]
     assert dialog.open_button.isEnabled()
     assert "Lakeside <HOA> & Pool" in QTextDocumentFragment.fromHtml(dialog.summary_label.text()).toPlainText()
+
+
+def test_find_customer_comes_back_at_the_size_it_was_left(
+    qtbot: QtBot, shell: AppShell, accounts: Accounts, staff_session: PortalSession
+) -> None:
+    """Find customer opened at 1100 x 700 at every sign-in, whatever size staff had given it."""
+    find = find_window(shell)
+    find.resize(760, 560)  # within the 800 px offscreen screen
+    qtbot.wait(20)
+    find.close()
+    again = FindCustomerWindow(staff_session, settings=accounts.settings)
+    qtbot.addWidget(again)
+    assert again.size() == QSize(760, 560)
