@@ -130,6 +130,27 @@ def test_outage_shows_banner_keeps_data_marked_stale_and_recovers_by_itself(
     assert current_record_id(window, "invoices") == selected, "selection survives the reload"
 
 
+def test_open_request_and_visit_windows_reload_when_the_portal_is_back(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:  # RQ-1, VI-2
+    """The lists reloaded by themselves once the portal answered again, but an open request or visit
+    window went on saying it could not reach the portal until the customer clicked Try again."""
+    request = window.work_screens.open_request(window.tabs["requests"].model.record(0))
+    visit = window.work_screens.open_visit(window.tabs["visits"].model.record(0))
+    wait_idle(qtbot, window)
+    assert request.detail is not None and visit.detail is not None
+    running.stop()
+    request.load()
+    visit.load()
+    qtbot.waitUntil(lambda: request.problem is not None and visit.problem is not None, timeout=10000)
+    assert window.monitor.offline
+    running.start()  # no click
+    qtbot.waitUntil(lambda: not window.monitor.offline, timeout=15000)
+    wait_idle(qtbot, window)
+    assert request.problem is None and "Cannot reach" not in request.browser.toPlainText()
+    assert visit.problem is None and not visit.retry_button.isVisible()
+
+
 def test_retry_reconnects_at_once(qtbot: QtBot, running: ServerProcess, tmp_path: Path) -> None:
     window = make_window(qtbot, running, tmp_path, probe_delays=(120.0,))
     running.stop()
