@@ -180,7 +180,9 @@ class AuditDialog(QDialog):
 
     def _count(self) -> None:
         total = self.model.total
-        self.status_label.setText("Nothing recorded yet" if total == 0 else f"{total} entries")
+        self.status_label.setText(
+            "Nothing recorded yet" if total == 0 else "1 entry" if total == 1 else f"{total} entries"
+        )
 
 
 class FindCustomerWindow(QMainWindow):

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
-from app.services.records import StaffContact
+from app.services.records import Page, StaffContact
 from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
 from app.views.main_window import MainWindow
@@ -159,6 +159,8 @@ def test_activity_lists_the_audit_trail(qtbot: QtBot, shell: AppShell) -> None: 
     assert newest.detail == "Cannot find an invoice"
     assert newest.staff_name == "Olive Office"
     assert all(dialog.model.entry(r).contact_name == "Morgan Many" for r in range(dialog.model.rowCount()))
+    dialog._shown(Page(items=(newest,), next_cursor=None, total=1))
+    assert dialog.status_label.text() == "1 entry", "not “1 entries”"
     dialog.close()
 
 
