@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import cache
 from html import escape
 
 from PySide6.QtCore import QUrl
+from PySide6.QtGui import QImageReader
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.models.dates import long_day, moment_long, relative_day
@@ -22,7 +24,7 @@ from app.services.work_records import AttachmentInfo, Comment, RequestDetail, Vi
 from app.views.theme import chip_colors, colors, named
 
 ATTACHMENT_SCHEME = "attachment"  # attachment:41 downloads attachment 41
-OPEN_SCHEME = "attachment-open"  # attachment-open:41 shows a PDF attachment in the embedded viewer
+OPEN_SCHEME = "attachment-open"  # attachment-open:41 shows a PDF or a picture in the app
 RELOAD_URL = "reload:"  # the "Try again" link of a page that could not be (re)loaded
 
 
@@ -64,6 +66,16 @@ def attachment_id(url: QUrl, scheme: str = ATTACHMENT_SCHEME) -> int | None:
 
 def is_pdf(attachment: AttachmentInfo) -> bool:
     return attachment.content_type == "application/pdf" or attachment.filename.lower().endswith(".pdf")
+
+
+@cache
+def _picture_types() -> frozenset[str]:
+    return frozenset(bytes(name.data()).decode() for name in QImageReader.supportedMimeTypes())
+
+
+def is_picture(attachment: AttachmentInfo) -> bool:
+    """A picture this Qt can draw (PNG, JPEG, GIF, WebP; not HEIC, which is only downloaded)."""
+    return attachment.content_type in _picture_types()
 
 
 # -- building blocks ---------------------------------------------------------------------
@@ -259,7 +271,7 @@ def _attachments(attachments: Iterable[AttachmentInfo]) -> str:
         f'<tr><td bgcolor="{colors().hover}" style="border: 1px solid {colors().border}; border-style: solid;">'
         f'<a href="{ATTACHMENT_SCHEME}:{a.id}">{_text(a.filename)}</a>'
         f'&nbsp;&nbsp;<span class="muted small">{_text(size_text(a.size))}</span>'
-        + (f'&nbsp;&nbsp;<a class="small" href="{OPEN_SCHEME}:{a.id}">Open</a>' if is_pdf(a) else "")
+        + (f'&nbsp;&nbsp;<a class="small" href="{OPEN_SCHEME}:{a.id}">Open</a>' if is_pdf(a) or is_picture(a) else "")
         + f'&nbsp;&nbsp;<a class="small" href="{ATTACHMENT_SCHEME}:{a.id}">Download</a>'
         "</td></tr>"
         for a in attachments

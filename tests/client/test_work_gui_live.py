@@ -10,7 +10,8 @@ from pathlib import Path
 import pymupdf
 import pytest
 import shiboken6
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, QSize, Qt, QUrl
+from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
 from app.models.roles import Role
@@ -471,3 +472,30 @@ def test_a_reply_that_fails_after_its_window_was_closed_brings_the_window_back(
     assert dialog.isVisible()
     assert dialog.composer.error_label.text().startswith("Cannot reach the portal at 127.0.0.1")
     assert dialog.composer.text_edit.toPlainText() == "The tap is fixed, thank you."
+
+
+def test_a_picture_attachment_opens_in_the_app(qtbot: QtBot, robin_window: MainWindow, tmp_path: Path) -> None:  # RQ-4
+    """Photos (what customers attach most) could only be downloaded and opened elsewhere."""
+    photo = QImage(64, 48, QImage.Format.Format_RGB32)
+    photo.fill(QColor("#2e7d32"))
+    assert photo.save(str(tmp_path / "hedge.png"))
+    dialog = open_rowan_request(qtbot, robin_window)
+    dialog.composer.text_edit.setPlainText("The hedge after trimming")
+    dialog.composer.picker.add_paths([tmp_path / "hedge.png"])
+    qtbot.mouseClick(dialog.composer.send_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, robin_window)
+    assert dialog.detail is not None
+    sent = dialog.detail.comments[-1].attachments[0]
+    assert f'href="attachment-open:{sent.id}"' in dialog.browser.toHtml()
+    dialog.browser.anchorClicked.emit(QUrl(f"attachment-open:{sent.id}"))
+    qtbot.waitUntil(lambda: dialog.image_window is not None, timeout=WAIT_MS)
+    window = dialog.image_window
+    assert window is not None
+    assert window.windowTitle() == "hedge.png"
+    assert window.image.size() == QSize(64, 48)
+    assert window.image.pixelColor(10, 10) == QColor("#2e7d32")
+    assert dialog.pdf_window is None and not dialog.notice.isVisible()
+    closing = window
+    closing.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=WAIT_MS)
+    assert dialog.image_window is None
