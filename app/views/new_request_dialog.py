@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -104,6 +106,7 @@ class NewRequestDialog(QDialog):
         self.cancel_button.setAutoDefault(False)
         self.send_button = QPushButton("Send request")
         self.send_button.setDefault(True)
+        self.send_button.setToolTip("Send (Ctrl+Enter)")
         buttons = QHBoxLayout()
         buttons.addStretch()
         buttons.addWidget(self.cancel_button)
@@ -120,11 +123,22 @@ class NewRequestDialog(QDialog):
 
         self.cancel_button.clicked.connect(self.reject)
         self.send_button.clicked.connect(self.send)
+        # As in the reply box; through the button, which is greyed while the request is out.
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, self.send_button.click)
         self.subject_edit.textChanged.connect(self.error_label.hide)
         self.draft.changed.connect(self.error_label.hide)  # e.g. the file the portal refused was removed
         if self.property_combo.count() == 1:
             self.property_combo.setEnabled(False)
         self.subject_edit.setFocus()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter in the subject goes on to the description: as the dialog's default key it sent the
+        request before the description was written, and a sent request cannot be changed."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.subject_edit.hasFocus():
+            self.description_edit.setFocus(Qt.FocusReason.TabFocusReason)
+            return
+        super().keyPressEvent(event)
 
     def select_property(self, property_id: int) -> None:
         index = self.property_combo.findData(property_id)

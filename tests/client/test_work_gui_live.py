@@ -499,3 +499,24 @@ def test_a_picture_attachment_opens_in_the_app(qtbot: QtBot, robin_window: MainW
     closing.close()
     qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=WAIT_MS)
     assert dialog.image_window is None
+
+
+def test_enter_in_the_subject_goes_on_to_the_description(qtbot: QtBot, robin_window: MainWindow) -> None:  # RQ-2
+    """Enter after the subject sent the request at once, without the description the customer was
+    about to write (a request cannot be edited once sent). Ctrl+Enter sends, as in the reply box."""
+    tab = robin_window.tabs["requests"]
+    before = tab.model.total
+    dialog = robin_window.work_screens.new_request()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    qtbot.keyClicks(dialog.subject_edit, "Downspout came loose")
+    qtbot.keyClick(dialog.subject_edit, Qt.Key.Key_Return)
+    assert dialog.isVisible() and not dialog.sending
+    assert dialog.description_edit.hasFocus()
+    qtbot.keyClicks(dialog.description_edit, "At the back corner, by the shed.")
+    with qtbot.waitSignal(dialog.finished, timeout=WAIT_MS):
+        qtbot.keyClick(dialog.description_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.created is not None
+    assert dialog.created.description == "At the back corner, by the shed."
+    wait_idle(qtbot, robin_window)
+    assert tab.model.total == before + 1
