@@ -345,7 +345,7 @@ class MainWindow(QMainWindow):
         keys = QKeySequence.StandardKey
         self.refresh_action = self._window_action("Refresh", keys.Refresh, self.refresh)
         self.find_action = self._window_action("Find…", keys.Find, self.focus_search)
-        self.close_action = self._window_action("Close window", keys.Close, self.close)
+        self.close_action = self._window_action("Close window", keys.Close, self.close_window)
         # Windows has no standard Quit key (Alt+F4 closes the window, which quits).
         self.quit_action = self._window_action("Quit Portal Desk", keys.Quit, QApplication.quit)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
@@ -731,14 +731,24 @@ class MainWindow(QMainWindow):
         settings.set_last_tab(self.current_tab().spec.key)
         settings.sync()
 
-    def closeEvent(self, event: QCloseEvent) -> None:
-        """Closing a customer's window during an assist (its close box, Ctrl+W) ends the assist: the
-        staff member is back at Find customer, and the session is revoked, not left running for 30
-        minutes. Closed plainly, the hidden Find customer window was left with no window showing,
-        and the app quit under them."""
-        if self.session.assisting is not None and not self._assist_over:
-            event.ignore()
+    def close_window(self) -> None:
+        """Ctrl+W. During an assist it ends the assist, as the close box does (see closeEvent)."""
+        if self.session.assisting is not None:
             self.end_assist()
+        else:
+            self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing a customer's window during an assist with its close box (or Alt+F4) ends the
+        assist: the staff member is back at Find customer, and the session is revoked, not left
+        running for 30 minutes. Closed plainly, the hidden Find customer window was left with no
+        window showing, and the app quit under them. Only the user's own close (spontaneous) is
+        turned into that: Quit closes every window without one, and must still quit. A second click
+        while the assist is ending is ignored too: hidden before Find customer shows, the window
+        would be the last one closed, which quits."""
+        if event.spontaneous() and self.session.assisting is not None:
+            event.ignore()
+            self.end_assist()  # nothing more once it is being ended
             return
         self.save_layout()
         super().closeEvent(event)
