@@ -21,7 +21,7 @@ from typing import Any, TextIO, TypeVar
 
 import keyring
 from PySide6.QtCore import QEventLoop, QPointF, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from app.services import session as sessions
 from app.services.accounts import Accounts
@@ -138,7 +138,7 @@ def _save_visits_and_requests(window: MainWindow, out_dir: Path) -> None:
     dialog.description_edit.setPlainText("Water is running onto the sidewalk since this morning.")
     dialog.picker.add_paths([sample])
     _save(dialog, out_dir / "new-request.png")
-    dialog.reject()
+    QDialog.reject(dialog)  # the sample draft goes without the "Discard this request?" question
 
 
 def _proposal_screens(app: QApplication, window: MainWindow, out_dir: Path) -> dict[str, float]:
@@ -226,11 +226,14 @@ def _staff_screens(app: QApplication, demo: DemoServer, accounts: Accounts, out_
     if not window.assist_banner.isVisible():
         raise SmokeFailed("the assist banner is not showing")
     _save(window, out_dir / "assist.png")
-    _background(app, window.session.client.logout, "ending the assist")
+    ended: list[str] = []
+    window.assist_ended.connect(ended.append)
+    window.end_assist()  # as the banner's button: the window then closes for good
+    _wait(lambda: bool(ended), "ending the assist")
+    window.close()
     find.assist_ended()
     _save(find, out_dir / "find-customer-recent.png")
     _background(app, staff.client.logout, "staff sign-out")
-    window.close()
     find.close()
     return {"search_s": round(search_s, 3), "assist_s": round(assist_s, 3)}
 

@@ -480,6 +480,10 @@ class PortalClient:
         """A PDF attachment's bytes for the embedded viewer (attachments are at most 10 MB)."""
         return self._pdf(f"/attachments/{attachment_id}")
 
+    def attachment_bytes(self, attachment_id: int) -> bytes:
+        """An attachment's bytes, to show a picture in the app (attachments are at most 10 MB)."""
+        return self._send("GET", f"/attachments/{attachment_id}").content
+
     def download_attachment(self, attachment_id: int, destination: Path) -> Path:
         """Streams the file next to `destination` and renames it into place only when complete,
         so a broken connection never leaves a half file under the name the user chose."""

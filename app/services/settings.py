@@ -46,6 +46,14 @@ class AppSettings:
     def set_window_geometry(self, geometry: QByteArray) -> None:
         self._store.setValue("window/geometry", geometry)
 
+    def find_window_geometry(self) -> QByteArray | None:
+        """Office staff's Find customer window: its own size, apart from the customer window's."""
+        value = self._store.value("find_window/geometry")
+        return value if isinstance(value, QByteArray) else None
+
+    def set_find_window_geometry(self, geometry: QByteArray) -> None:
+        self._store.setValue("find_window/geometry", geometry)
+
     def splitter_state(self) -> QByteArray | None:
         value = self._store.value("window/splitter")
         return value if isinstance(value, QByteArray) else None

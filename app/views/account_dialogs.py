@@ -34,6 +34,7 @@ class ChangePasswordDialog(QDialog):
         self._session = session
         self._runner = OwnedRunner(runner, self)
         self.new_password: str | None = None
+        self.changing = False
         self.setWindowTitle("Change password")
         self.setMinimumWidth(420)
         self.current_edit = QLineEdit(echoMode=QLineEdit.EchoMode.Password)
@@ -46,7 +47,7 @@ class ChangePasswordDialog(QDialog):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         self.save_button = QPushButton("Change password", default=True)
-        cancel = QPushButton("Cancel", autoDefault=False)
+        self.cancel_button = cancel = QPushButton("Cancel", autoDefault=False)
         # The window title says what the window does; the heading whose password it is, and the line
         # under it where that password signs in (AC-2: one email and password for each of its branches)
         # and what changing it does to the other sign-ins (the portal ends them).
@@ -92,17 +93,33 @@ class ChangePasswordDialog(QDialog):
         elif new == current:
             self._error("Choose a password that differs from the current one.")
         else:
-            self.save_button.setEnabled(False)
+            self._set_changing(True)
             self._runner.run(
                 lambda: self._session.client.change_password(current, new), lambda _: self._done(new), self._failed
             )
 
+    def reject(self) -> None:
+        """Not while the change is out (Escape, the close box and Cancel all come here): the portal
+        may change the password anyway, and only the answer lets the window keep the new one for
+        branch switches and "Remember me"; closed, the answer went nowhere and the old one stayed."""
+        if not self.changing:
+            super().reject()
+
+    def _set_changing(self, changing: bool) -> None:
+        self.changing = changing
+        self.save_button.setEnabled(not changing)
+        self.save_button.setText("Changing…" if changing else "Change password")
+        self.cancel_button.setEnabled(not changing)
+        for edit in (self.current_edit, self.new_edit, self.confirm_edit):
+            edit.setReadOnly(changing)
+
     def _done(self, new: str) -> None:
+        self._set_changing(False)
         self.new_password = new
         self.accept()
 
     def _failed(self, error: Exception) -> None:
-        self.save_button.setEnabled(True)
+        self._set_changing(False)
         if isinstance(error, ValidationError) and error.field_errors:
             self._error(" ".join(e.message for e in error.field_errors))
         else:

@@ -52,7 +52,9 @@ class CommentComposer(QFrame):
         # does nothing instead of posting the same reply (and its files) twice.
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self.text_edit, self.send_button.click)
+        # The message is about the draft (empty, or a file the portal refused): it goes once that changes.
         self.text_edit.textChanged.connect(self.error_label.hide)
+        self.draft.changed.connect(self.error_label.hide)
 
     @property
     def body(self) -> str:

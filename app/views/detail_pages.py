@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from functools import cache
 from html import escape
 
 from PySide6.QtCore import QUrl
+from PySide6.QtGui import QImageReader
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.models.dates import long_day, moment_long, relative_day
@@ -22,7 +24,8 @@ from app.services.work_records import AttachmentInfo, Comment, RequestDetail, Vi
 from app.views.theme import chip_colors, colors, named
 
 ATTACHMENT_SCHEME = "attachment"  # attachment:41 downloads attachment 41
-OPEN_SCHEME = "attachment-open"  # attachment-open:41 shows a PDF attachment in the embedded viewer
+OPEN_SCHEME = "attachment-open"  # attachment-open:41 shows a PDF or a picture in the app
+RELOAD_URL = "reload:"  # the "Try again" link of a page that could not be (re)loaded
 
 
 def page_css() -> str:
@@ -63,6 +66,16 @@ def attachment_id(url: QUrl, scheme: str = ATTACHMENT_SCHEME) -> int | None:
 
 def is_pdf(attachment: AttachmentInfo) -> bool:
     return attachment.content_type == "application/pdf" or attachment.filename.lower().endswith(".pdf")
+
+
+@cache
+def _picture_types() -> frozenset[str]:
+    return frozenset(bytes(name.data()).decode() for name in QImageReader.supportedMimeTypes())
+
+
+def is_picture(attachment: AttachmentInfo) -> bool:
+    """A picture this Qt can draw (PNG, JPEG, GIF, WebP; not HEIC, which is only downloaded)."""
+    return attachment.content_type in _picture_types()
 
 
 # -- building blocks ---------------------------------------------------------------------
@@ -106,6 +119,16 @@ def _header(title: str, meta: str, status: str) -> str:
     )
 
 
+def _problem_card(problem: str, *, kept: bool, retry: bool = False) -> str:
+    """Why the page could not be (re)loaded. With `kept`, what was loaded before stays below it, as
+    the lists keep their rows when a refresh fails: reopening a window while the portal is away
+    must not take away what the customer was reading."""
+    text = f"{_text(problem)} What you see may be out of date." if kept else _text(problem)
+    if retry:
+        text += f' <a href="{RELOAD_URL}">Try again</a>'
+    return _card(f'<p class="error">{text}</p>', background=colors().error_bg, border=colors().error_border)
+
+
 def message_page(title: str, message: str, *, error: bool = False) -> str:
     """A whole page for "Loading…" or a failure, so the window never shows stale content."""
     css = "error" if error else "muted"
@@ -129,12 +152,10 @@ def visit_page(visit: VisitSummary, detail: VisitDetail | None, today: date, *, 
         ),
     ]
     if problem is not None:
-        parts.append(
-            _card(f'<p class="error">{_text(problem)}</p>', background=colors().error_bg, border=colors().error_border)
-        )
-        return _page(*parts)
-    if detail is None:
+        parts.append(_problem_card(problem, kept=detail is not None))
+    elif detail is None:
         parts.append(_card('<p class="muted">Loading notes and contact…</p>'))
+    if detail is None:
         return _page(*parts)
     parts.append(_section("Notes from your crew"))
     parts.append(_card(_notes(detail)))
@@ -182,12 +203,10 @@ def request_page(summary: RequestSummary, detail: RequestDetail | None, me: str,
     )
     parts = [_header(summary.subject, meta, summary.status), '<p style="margin:0 0 6px 0;"></p>']
     if problem is not None:
-        parts.append(
-            _card(f'<p class="error">{_text(problem)}</p>', background=colors().error_bg, border=colors().error_border)
-        )
-        return _page(*parts)
-    if detail is None:
+        parts.append(_problem_card(problem, kept=detail is not None, retry=True))
+    elif detail is None:
         parts.append(_card('<p class="muted">Loading the conversation…</p>'))
+    if detail is None:
         return _page(*parts)
     parts.append(
         _message(
@@ -252,7 +271,7 @@ def _attachments(attachments: Iterable[AttachmentInfo]) -> str:
         f'<tr><td bgcolor="{colors().hover}" style="border: 1px solid {colors().border}; border-style: solid;">'
         f'<a href="{ATTACHMENT_SCHEME}:{a.id}">{_text(a.filename)}</a>'
         f'&nbsp;&nbsp;<span class="muted small">{_text(size_text(a.size))}</span>'
-        + (f'&nbsp;&nbsp;<a class="small" href="{OPEN_SCHEME}:{a.id}">Open</a>' if is_pdf(a) else "")
+        + (f'&nbsp;&nbsp;<a class="small" href="{OPEN_SCHEME}:{a.id}">Open</a>' if is_pdf(a) or is_picture(a) else "")
         + f'&nbsp;&nbsp;<a class="small" href="{ATTACHMENT_SCHEME}:{a.id}">Download</a>'
         "</td></tr>"
         for a in attachments

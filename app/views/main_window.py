@@ -224,6 +224,8 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(False)
 
         self._setting_session = False
+        # Set once an assist is being ended (or has expired): the window may then close for good.
+        self._assist_over = False
         self.properties_model.selection_changed.connect(self._selection_changed)
         self.runner.busy_changed.connect(self.busy_bar.setVisible)
         self.invoice_actions = InvoiceActions(
@@ -343,7 +345,7 @@ class MainWindow(QMainWindow):
         keys = QKeySequence.StandardKey
         self.refresh_action = self._window_action("Refresh", keys.Refresh, self.refresh)
         self.find_action = self._window_action("Find…", keys.Find, self.focus_search)
-        self.close_action = self._window_action("Close window", keys.Close, self.close)
+        self.close_action = self._window_action("Close window", keys.Close, self.close_window)
         # Windows has no standard Quit key (Alt+F4 closes the window, which quits).
         self.quit_action = self._window_action("Quit Portal Desk", keys.Quit, QApplication.quit)
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
@@ -595,6 +597,9 @@ class MainWindow(QMainWindow):
 
     def end_assist(self) -> None:
         """Ends the assist session on the server (audited) and hands back to the Find customer screen."""
+        if self._assist_over:
+            return
+        self._assist_over = True
         client = self.session.client
         self.setEnabled(False)
         self.runner.set_unauthorized_handler(None)
@@ -607,7 +612,8 @@ class MainWindow(QMainWindow):
     def _assist_expired(self, _retry: Callable[[], None], give_up: Callable[[], None]) -> None:
         """An assist has no password to re-enter: after 30 idle minutes it is simply over (SA-4)."""
         give_up()
-        if self.isEnabled():
+        if not self._assist_over:
+            self._assist_over = True
             self.setEnabled(False)
             self.assist_ended.emit("The assist session ended after 30 minutes without activity. Open it again.")
 
@@ -725,6 +731,24 @@ class MainWindow(QMainWindow):
         settings.set_last_tab(self.current_tab().spec.key)
         settings.sync()
 
+    def close_window(self) -> None:
+        """Ctrl+W. During an assist it ends the assist, as the close box does (see closeEvent)."""
+        if self.session.assisting is not None:
+            self.end_assist()
+        else:
+            self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing a customer's window during an assist with its close box (or Alt+F4) ends the
+        assist: the staff member is back at Find customer, and the session is revoked, not left
+        running for 30 minutes. Closed plainly, the hidden Find customer window was left with no
+        window showing, and the app quit under them. Only the user's own close (spontaneous) is
+        turned into that: Quit closes every window without one, and must still quit. A second click
+        while the assist is ending is ignored too: hidden before Find customer shows, the window
+        would be the last one closed, which quits."""
+        if event.spontaneous() and self.session.assisting is not None:
+            event.ignore()
+            self.end_assist()  # nothing more once it is being ended
+            return
         self.save_layout()
         super().closeEvent(event)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -11,6 +13,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -29,7 +32,27 @@ from app.views.theme import named
 MAX_SUBJECT = 300  # the server's limit; saying so while typing beats a 422 after sending
 
 
+def ask_discard(parent: QWidget) -> bool:
+    """True when the customer chooses to throw the unsent request away; Keep editing is the default."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Discard request",
+        "Discard this request? What you wrote and the files you attached are not sent.",
+        QMessageBox.StandardButton.NoButton,
+        parent,
+    )
+    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is discard
+
+
 class NewRequestDialog(QDialog):
+    # Tests replace this to answer the question.
+    confirm_discard: Callable[[QWidget], bool] = staticmethod(ask_discard)
+
     def __init__(
         self,
         client: PortalClient,
@@ -83,6 +106,7 @@ class NewRequestDialog(QDialog):
         self.cancel_button.setAutoDefault(False)
         self.send_button = QPushButton("Send request")
         self.send_button.setDefault(True)
+        self.send_button.setToolTip("Send (Ctrl+Enter)")
         buttons = QHBoxLayout()
         buttons.addStretch()
         buttons.addWidget(self.cancel_button)
@@ -99,10 +123,22 @@ class NewRequestDialog(QDialog):
 
         self.cancel_button.clicked.connect(self.reject)
         self.send_button.clicked.connect(self.send)
+        # As in the reply box; through the button, which is greyed while the request is out.
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, self.send_button.click)
         self.subject_edit.textChanged.connect(self.error_label.hide)
+        self.draft.changed.connect(self.error_label.hide)  # e.g. the file the portal refused was removed
         if self.property_combo.count() == 1:
             self.property_combo.setEnabled(False)
         self.subject_edit.setFocus()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter in the subject goes on to the description: as the dialog's default key it sent the
+        request before the description was written, and a sent request cannot be changed."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.subject_edit.hasFocus():
+            self.description_edit.setFocus(Qt.FocusReason.TabFocusReason)
+            return
+        super().keyPressEvent(event)
 
     def select_property(self, property_id: int) -> None:
         index = self.property_combo.findData(property_id)
@@ -140,10 +176,18 @@ class NewRequestDialog(QDialog):
         self.error_label.setText(message)
         self.error_label.show()
 
+    def has_draft(self) -> bool:
+        return bool(self.subject_edit.text().strip() or self.description_edit.toPlainText().strip() or self.draft.files)
+
     def reject(self) -> None:
-        """Not while sending: the request may already exist and the answer says which number it got."""
-        if not self.sending:
-            super().reject()
+        """Not while sending: the request may already exist and the answer says which number it got.
+        Not unasked once something is written or attached: Escape and the close box (which come
+        here too) are easily hit by accident, and closed, the form is gone with all it held."""
+        if self.sending:
+            return
+        if self.has_draft() and not self.confirm_discard(self):
+            return
+        super().reject()
 
     def _set_sending(self, sending: bool) -> None:
         self.sending = sending

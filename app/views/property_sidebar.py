@@ -55,6 +55,10 @@ class PropertySidebar(QFrame):
         self.search_edit = QLineEdit(placeholderText="Find a property", clearButtonEnabled=True)
         self.search_edit.setAccessibleName("Find a property")
         self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        # Says why the list below is empty: a blank list looked as if no property had loaded.
+        self.no_match_label = named(QLabel(""), "Hint")
+        self.no_match_label.setWordWrap(True)
+        self.no_match_label.hide()
         # A plain list, not activation.SteadyOnActivation: its focus ring (style.qss, #PropertyList:focus)
         # follows hasFocus(), which changes when the window does, so it must repaint then.
         self.list_view = named(QListView(), "PropertyList")
@@ -96,6 +100,7 @@ class PropertySidebar(QFrame):
         layout.setSpacing(10)
         layout.addLayout(header)
         layout.addWidget(self.search_edit)
+        layout.addWidget(self.no_match_label)
         layout.addWidget(self.list_view, 1)
         layout.addWidget(card)
 
@@ -133,7 +138,11 @@ class PropertySidebar(QFrame):
     def apply_search(self) -> None:
         """Filters the list by the search box now (the box itself waits for a pause in typing)."""
         self._search_timer.stop()
-        self.proxy.setFilterFixedString(self.search_edit.text().strip().casefold())
+        text = self.search_edit.text().strip()
+        self.proxy.setFilterFixedString(text.casefold())
+        none_found = bool(text) and self.proxy.rowCount() == 0
+        self.no_match_label.setText(f"No property matches “{text}”." if none_found else "")
+        self.no_match_label.setVisible(none_found)
 
     def _toggle(self, proxy_index: object) -> None:
         """A click anywhere on the row toggles it, not only on the small box."""

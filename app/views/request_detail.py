@@ -11,7 +11,7 @@ from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from app.services.portal_client import PortalClient
@@ -19,8 +19,17 @@ from app.services.records import RequestSummary
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.services.work_records import Comment, RequestDetail
 from app.views.comment_composer import CommentComposer
-from app.views.detail_pages import OPEN_SCHEME, attachment_id, make_browser, request_page
+from app.views.detail_pages import (
+    OPEN_SCHEME,
+    RELOAD_URL,
+    attachment_id,
+    is_picture,
+    make_browser,
+    request_page,
+)
 from app.views.detail_support import ask_save_path, error_sentence, open_link
+from app.views.image_window import ImageWindow
+from app.views.item_windows import present
 from app.views.pdf_window import PdfWindow
 from app.views.theme import named, theme_changed
 
@@ -49,6 +58,7 @@ class RequestDetailDialog(QDialog):
         self.problem: str | None = None
         self.last_download: Path | None = None
         self.pdf_window: PdfWindow | None = None
+        self.image_window: ImageWindow | None = None
         self._generation = 0
         self._scroll_to_end = False
         self.setWindowTitle(f"{summary.number} — {summary.subject}")
@@ -132,15 +142,24 @@ class RequestDetailDialog(QDialog):
             # The draft stays exactly as it was: text and files (RQ-2 "a failed send keeps...").
             composer.set_sending(False)
             composer.show_error(error_sentence(error))
+            if not self.isVisible():  # closed right after Send: the customer must learn it did not go
+                present(self)
 
         self.runner.run(lambda: client.add_comment(request_id, body, files), sent, failed)
 
     # -- downloads (RQ-4) ------------------------------------------------------------
 
     def _link(self, url: QUrl) -> None:
+        if url.toString() == RELOAD_URL:
+            self.load()
+            return
         to_open = attachment_id(url, OPEN_SCHEME)
         if to_open is not None:
-            self.open_pdf(to_open)
+            info = self.detail.attachment(to_open) if self.detail else None
+            if info is not None and is_picture(info):
+                self.open_picture(to_open)
+            else:
+                self.open_pdf(to_open)
             return
         wanted = attachment_id(url)
         if wanted is None:
@@ -188,6 +207,38 @@ class RequestDetailDialog(QDialog):
             self._show_notice(error_sentence(error), error=True)
 
         self.runner.run(lambda: client.attachment_pdf(wanted), opened, failed)
+
+    def open_picture(self, wanted: int) -> None:
+        """A picture attachment in a window of its own, fetched and decoded off the GUI thread."""
+        info = self.detail.attachment(wanted) if self.detail else None
+        if info is None:
+            return
+        client = self.client
+        self._show_notice(f"Opening “{_html(info.filename)}”…")
+
+        def fetch() -> QImage:
+            return QImage.fromData(client.attachment_bytes(wanted))
+
+        def opened(image: QImage) -> None:
+            if image.isNull():
+                self._show_notice(
+                    f"“{_html(info.filename)}” cannot be shown here. Use Download to save it and open it "
+                    "with another program.",
+                    error=True,
+                )
+                return
+            self._show_notice("")
+            if self.image_window is not None:
+                self.image_window.close()
+            window = ImageWindow(info.filename, image, self)
+            window.finished.connect(lambda _: setattr(self, "image_window", None))
+            self.image_window = window
+            window.show()
+
+        def failed(error: Exception) -> None:
+            self._show_notice(error_sentence(error), error=True)
+
+        self.runner.run(fetch, opened, failed)
 
     def _open_download(self, link: str) -> None:
         QDesktopServices.openUrl(QUrl(link))

@@ -98,7 +98,7 @@ class AppShell(QObject):
         """Staff start at "Find customer"; a customer's portal opens in the normal main window."""
         from app.views.staff_views import FindCustomerWindow
 
-        find = FindCustomerWindow(session)
+        find = FindCustomerWindow(session, settings=self.accounts.settings)
         find.assist_opened.connect(self._assist_opened)
         find.signed_out.connect(self._staff_signed_out)
         self.find_window = find
@@ -145,5 +145,7 @@ class AppShell(QObject):
     def shutdown(self) -> None:
         if self.window is not None:
             self.window.save_layout()
+        if self.find_window is not None:
+            self.find_window.save_layout()
         if self.demo is not None:
             self.demo.stop()

@@ -161,8 +161,8 @@ class SignInDialog(QDialog):
             self.portal_combo.setEnabled(False)
             self.url_edit.setReadOnly(True)
             self.email_edit.setReadOnly(True)
-            self.password_edit.setFocus()
         self._update_portal_fields()
+        self.first_empty_field().setFocus()
 
         self.portal_combo.currentIndexChanged.connect(self._portal_chosen)
         self.sign_in_button.clicked.connect(self._submit)
@@ -258,6 +258,15 @@ class SignInDialog(QDialog):
         if self._locked:
             self.portal_combo.setVisible(not other)
         self.adjustSize()
+
+    def first_empty_field(self) -> QLineEdit:
+        """Where typing should go: the password once the portal and email are known. On the portal
+        list, a returning user's password went into the list's type-ahead and changed the portal."""
+        if self.portal_combo.currentData() == OTHER and not self.url_edit.text().strip():
+            return self.url_edit
+        if not self.email_edit.text().strip():
+            return self.email_edit
+        return self.password_edit
 
     def _portal_url(self) -> str:
         """Raises InvalidPortalUrlError; the demo's URL is known only once it started."""
@@ -378,3 +387,6 @@ class SignInDialog(QDialog):
             widget.setEnabled(not busy and not (self._locked and widget is self.portal_combo))
         self.sign_in_button.setEnabled(not busy)
         self.sign_in_button.setText(label if busy else "Sign in")
+        if not busy and not isinstance(self.focusWidget(), QLineEdit):
+            # Greying the fields moved the focus on, to Quit (where Space quits): back to the form.
+            self.first_empty_field().setFocus()

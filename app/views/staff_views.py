@@ -8,6 +8,8 @@ request, not ten; the request runs off the GUI thread and an answer to an older 
 
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
@@ -34,6 +36,7 @@ from app.services import session as sessions
 from app.services.feeds import ListFeed
 from app.services.records import Page, StaffContact
 from app.services.session import PortalSession
+from app.services.settings import AppSettings
 from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
@@ -85,7 +88,9 @@ class ReasonDialog(QDialog):
         self.reason_combo = QComboBox()
         self.reason_combo.setEditable(True)
         self.reason_combo.addItems(COMMON_REASONS)
-        self.reason_combo.setCurrentText("")
+        # No reason chosen, not the first one with its text cleared: from there Down skipped
+        # straight to the second reason.
+        self.reason_combo.setCurrentIndex(-1)
         line = self.reason_combo.lineEdit()
         assert line is not None
         line.setPlaceholderText("Why are you opening this portal?")
@@ -96,8 +101,10 @@ class ReasonDialog(QDialog):
         self.open_button.clicked.connect(self.accept)
         cancel.clicked.connect(self.reject)
 
-        summary = QLabel(f"<b>{contact.name}</b><br>{contact.email}<br>{contact.summary()}")
+        # Escaped: a name from the back office such as "Lakeside <HOA>" lost its "<HOA>" as a tag.
+        summary = QLabel(f"<b>{escape(contact.name)}</b><br>{escape(contact.email)}<br>{escape(contact.summary())}")
         summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary_label = summary
         note = QLabel(
             "You will see exactly what this customer sees and can act only as their roles allow. "
             "Everything you change is recorded with your name."
@@ -173,7 +180,9 @@ class AuditDialog(QDialog):
 
     def _count(self) -> None:
         total = self.model.total
-        self.status_label.setText("Nothing recorded yet" if total == 0 else f"{total} entries")
+        self.status_label.setText(
+            "Nothing recorded yet" if total == 0 else "1 entry" if total == 1 else f"{total} entries"
+        )
 
 
 class FindCustomerWindow(QMainWindow):
@@ -182,10 +191,13 @@ class FindCustomerWindow(QMainWindow):
     assist_opened = Signal(object)  # PortalSession of the assist
     signed_out = Signal()
 
-    def __init__(self, session: PortalSession, runner: TaskRunner | None = None) -> None:
+    def __init__(
+        self, session: PortalSession, runner: TaskRunner | None = None, settings: AppSettings | None = None
+    ) -> None:
         super().__init__()
         self.session = session
         self.runner = runner or TaskRunner(self)
+        self.settings = settings
         self.recent: list[StaffContact] = []
         self.reason_dialog: ReasonDialog | None = None
         self.audit_dialog: AuditDialog | None = None
@@ -193,7 +205,10 @@ class FindCustomerWindow(QMainWindow):
         branch = session.config.branch.name
         self.setWindowTitle(f"Find customer — {branch} — Portal Desk")
         self.setWindowIcon(icon("app"))
-        self.resize(1100, 700)
+        # Staff keep this window open all day: it comes back at the size and place they gave it.
+        geometry = settings.find_window_geometry() if settings is not None else None
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1100, 700)
 
         header = named(QFrame(), "HeaderBar")
         title = named(QLabel(f"Find customer · {branch}"), "AppTitle")
@@ -404,6 +419,12 @@ class FindCustomerWindow(QMainWindow):
 
         self.runner.run(client.logout, finished, finished)
 
+    def save_layout(self) -> None:
+        if self.settings is not None:
+            self.settings.set_find_window_geometry(self.saveGeometry())
+            self.settings.sync()
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self._search_timer.stop()
+        self.save_layout()
         super().closeEvent(event)

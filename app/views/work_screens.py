@@ -36,6 +36,18 @@ class WorkScreens(QObject):
         requests_tab.item_activated.connect(self.open_request)
         if isinstance(requests_tab, RequestsTab):
             requests_tab.new_request_requested.connect(self.new_request)
+        window.monitor.restored.connect(self._portal_back)
+
+    def _portal_back(self) -> None:
+        """The portal answers again: an open visit or request window that could not load tries
+        again, as the lists do, instead of saying "Cannot reach the portal" until clicked."""
+        dialogs: list[VisitDetailDialog | RequestDetailDialog] = [
+            *self.visit_dialogs.values(),
+            *self.request_dialogs.values(),
+        ]
+        for dialog in dialogs:
+            if dialog.isVisible() and dialog.problem is not None:
+                dialog.load()
 
     def open_visit(self, visit: VisitSummary) -> VisitDetailDialog:
         key = (self.window.session.portal_url, visit.id)

@@ -105,6 +105,24 @@ def test_sidebar_click_toggles_one_property_with_one_signal(qtbot: QtBot) -> Non
     assert sidebar.proxy.index(2, 0).data(Role.ID) not in model.selected_ids()
 
 
+def test_sidebar_search_without_a_match_says_so(qtbot: QtBot) -> None:  # PF-1
+    """A search for a property that is not there left a blank white list, as if none were loaded."""
+    model = PropertiesModel()
+    sidebar = PropertySidebar(model)
+    qtbot.addWidget(sidebar)
+    sidebar.show()
+    model.set_properties(many_properties())
+    assert not sidebar.no_match_label.isVisible()
+    sidebar.search_edit.setText("Birch Lane")
+    sidebar.apply_search()
+    assert sidebar.proxy.rowCount() == 0
+    assert sidebar.no_match_label.isVisible()
+    assert sidebar.no_match_label.text() == "No property matches “Birch Lane”."
+    sidebar.search_edit.setText("Oak")
+    sidebar.apply_search()
+    assert not sidebar.no_match_label.isVisible()
+
+
 def invoice(n: int, number: str) -> InvoiceSummary:
     return InvoiceSummary(
         id=n,

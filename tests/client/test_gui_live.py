@@ -24,7 +24,7 @@ from app.services.demo_server import free_port
 from app.services.memory_keyring import MemoryKeyring
 from app.services.portal_client import PortalClient
 from app.services.session import PortalSession, sign_in
-from app.services.settings import AppSettings
+from app.services.settings import AppSettings, SavedPortal
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import BAD_CREDENTIALS, OTHER, SignInDialog
 from tests.client import company
@@ -98,6 +98,25 @@ def test_sign_in_unreachable(qtbot: QtBot, accounts: Accounts) -> None:
     url = f"http://127.0.0.1:{free_port()}/portal/east"
     dialog = dialog_for(qtbot, accounts, url, company.MORGAN, company.PASSWORD)
     assert error_after_submit(qtbot, dialog).startswith("Cannot reach the portal at 127.0.0.1")
+
+
+def test_a_returning_users_typing_goes_into_the_password(qtbot: QtBot, accounts: Accounts) -> None:  # AC-2
+    """The portal list had the focus: a returning user typing their password at once changed the
+    portal by the list's type-ahead (here to the other branch) and the password box stayed empty.
+    After an attempt that failed, the focus was on Quit, where Space quits."""
+    url = f"http://127.0.0.1:{free_port()}/portal/"
+    accounts.settings.remember_portal(SavedPortal(url + "west", "West Branch", company.MORGAN))
+    accounts.settings.remember_portal(SavedPortal(url + "east", "East Branch", company.MORGAN))
+    dialog = SignInDialog(accounts)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    qtbot.keyClicks(QApplication.focusWidget(), "West-secret-1")
+    assert dialog.password_edit.text() == "West-secret-1"
+    assert dialog.portal_combo.currentText().startswith("East Branch")
+    assert error_after_submit(qtbot, dialog).startswith("Cannot reach the portal at 127.0.0.1")
+    assert QApplication.focusWidget() is dialog.password_edit
 
 
 def test_sign_in_invalid_url(qtbot: QtBot, accounts: Accounts) -> None:

@@ -130,6 +130,27 @@ def test_outage_shows_banner_keeps_data_marked_stale_and_recovers_by_itself(
     assert current_record_id(window, "invoices") == selected, "selection survives the reload"
 
 
+def test_open_request_and_visit_windows_reload_when_the_portal_is_back(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:  # RQ-1, VI-2
+    """The lists reloaded by themselves once the portal answered again, but an open request or visit
+    window went on saying it could not reach the portal until the customer clicked Try again."""
+    request = window.work_screens.open_request(window.tabs["requests"].model.record(0))
+    visit = window.work_screens.open_visit(window.tabs["visits"].model.record(0))
+    wait_idle(qtbot, window)
+    assert request.detail is not None and visit.detail is not None
+    running.stop()
+    request.load()
+    visit.load()
+    qtbot.waitUntil(lambda: request.problem is not None and visit.problem is not None, timeout=10000)
+    assert window.monitor.offline
+    running.start()  # no click
+    qtbot.waitUntil(lambda: not window.monitor.offline, timeout=15000)
+    wait_idle(qtbot, window)
+    assert request.problem is None and "Cannot reach" not in request.browser.toPlainText()
+    assert visit.problem is None and not visit.retry_button.isVisible()
+
+
 def test_retry_reconnects_at_once(qtbot: QtBot, running: ServerProcess, tmp_path: Path) -> None:
     window = make_window(qtbot, running, tmp_path, probe_delays=(120.0,))
     running.stop()
@@ -240,6 +261,34 @@ def test_session_expiry_mid_action_prompts_then_completes_the_action(
         assert window.reauth_dialog is None
         # The change really happened on the server, with the renewed session.
         PortalClient(running.portal.portal_url("east")).login(company.MORGAN, new_password)
+    finally:
+        restore_password(running, new_password)
+
+
+def test_escape_while_a_password_change_is_out_waits_for_its_answer(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:  # AC-3
+    """Escape or Cancel closed the dialog while the change was out: the portal changed the password
+    anyway, but the answer went nowhere, so this window kept the old one (and, with "Remember me",
+    so did the keyring) and the next branch switch or start failed with the old password."""
+    new_password = "a-third-new-password-1"
+    dialog = ChangePasswordDialog(window.session, window.runner, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.current_edit.setText(company.PASSWORD)
+    dialog.new_edit.setText(new_password)
+    dialog.confirm_edit.setText(new_password)
+    try:
+        with qtbot.waitSignal(dialog.finished, timeout=10000):
+            qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+            assert dialog.save_button.text() == "Changing…"
+            assert not dialog.cancel_button.isEnabled()
+            assert all(edit.isReadOnly() for edit in (dialog.current_edit, dialog.new_edit, dialog.confirm_edit))
+            qtbot.keyClick(dialog.new_edit, Qt.Key.Key_Escape)
+            dialog.close()
+            assert dialog.isVisible(), "the dialog waits for the portal's answer"
+        assert dialog.result() == ChangePasswordDialog.DialogCode.Accepted
+        assert dialog.new_password == new_password
     finally:
         restore_password(running, new_password)
 

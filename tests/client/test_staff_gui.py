@@ -7,16 +7,18 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QTextDocumentFragment
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
+from app.services.records import Page, StaffContact
 from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
 from app.views.main_window import MainWindow
 from app.views.shell import AppShell
-from app.views.staff_views import FindCustomerWindow
+from app.views.staff_views import COMMON_REASONS, FindCustomerWindow, ReasonDialog
 from tests.client import company
 from tests.client.live_server import LivePortal
 
@@ -157,6 +159,8 @@ def test_activity_lists_the_audit_trail(qtbot: QtBot, shell: AppShell) -> None: 
     assert newest.detail == "Cannot find an invoice"
     assert newest.staff_name == "Olive Office"
     assert all(dialog.model.entry(r).contact_name == "Morgan Many" for r in range(dialog.model.rowCount()))
+    dialog._shown(Page(items=(newest,), next_cursor=None, total=1))
+    assert dialog.status_label.text() == "1 entry", "not “1 entries”"
     dialog.close()
 
 
@@ -230,3 +234,63 @@ def test_staff_sign_out_ends_assists_and_shows_sign_in(
     for token in (assist_token, staff_token):
         answer = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert answer.status_code == 401
+
+
+def test_closing_the_customers_window_ends_the_assist_and_returns_to_search(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-2, SA-4
+    """Closing the customer's window (its close box, Ctrl+W) hid it and left Find customer hidden
+    too: with no window left the app quit, and the assist token stayed valid on the server."""
+    find = find_window(shell)
+    for close in ("close box", "Ctrl+W"):
+        window = open_assist(qtbot, shell, "Birch Office Park")
+        token = window.session.token
+        if close == "Ctrl+W":
+            qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+        else:
+            window.closeEvent(_CloseBoxEvent())  # what the window system sends
+        qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
+        assert find.isVisible(), close
+        assert "Assist ended" in find.status_label.text()
+        answer = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+        assert answer.status_code == 401, close
+    # Quit closes every window with a close() of its own: that closes the assist window (and quits).
+    window = open_assist(qtbot, shell, "Birch Office Park")
+    window.close()
+    assert not window.isVisible()
+
+
+class _CloseBoxEvent(QCloseEvent):
+    """A close from the window system (the close box, Alt+F4) is spontaneous, unlike close()."""
+
+    def spontaneous(self) -> bool:
+        return True
+
+
+def test_reason_prompt_keys_and_names_as_typed(qtbot: QtBot) -> None:  # SA-2
+    """Down in the empty reason box skipped to the second common reason, and a customer name with
+    angle brackets lost them as markup."""
+    contact = StaffContact(7, "Lakeside <HOA> & Pool", "board@lakeside.example", None, ())
+    dialog = ReasonDialog(contact)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.reason == "" and not dialog.open_button.isEnabled()
+    line = dialog.reason_combo.lineEdit()
+    assert line is not None and line.placeholderText() == "Why are you opening this portal?"
+    qtbot.keyClick(dialog.reason_combo, Qt.Key.Key_Down)
+    assert dialog.reason == COMMON_REASONS[0]
+    assert dialog.open_button.isEnabled()
+    assert "Lakeside <HOA> & Pool" in QTextDocumentFragment.fromHtml(dialog.summary_label.text()).toPlainText()
+
+
+def test_find_customer_comes_back_at_the_size_it_was_left(
+    qtbot: QtBot, shell: AppShell, accounts: Accounts, staff_session: PortalSession
+) -> None:
+    """Find customer opened at 1100 x 700 at every sign-in, whatever size staff had given it."""
+    find = find_window(shell)
+    find.resize(760, 560)  # within the 800 px offscreen screen
+    qtbot.wait(20)
+    find.close()
+    again = FindCustomerWindow(staff_session, settings=accounts.settings)
+    qtbot.addWidget(again)
+    assert again.size() == QSize(760, 560)

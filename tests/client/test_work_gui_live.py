@@ -10,7 +10,8 @@ from pathlib import Path
 import pymupdf
 import pytest
 import shiboken6
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, QSize, Qt, QUrl
+from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
 from app.models.roles import Role
@@ -356,3 +357,166 @@ def test_request_and_password_headings_say_what_the_window_title_does_not(
     assert password.subtitle.text().startswith("Your password for East Branch and West Branch.")
     assert "this window stays signed in" in password.subtitle.text()
     window.runner.set_unauthorized_handler(None)
+
+
+def gone_client() -> PortalClient:
+    """A portal that does not answer: nothing listens on the port."""
+    return PortalClient(
+        f"http://127.0.0.1:{free_port()}/portal/east", token="x" * 20, timeouts=Timeouts(1.0, 1.0), retries=0
+    )
+
+
+def test_a_failed_refresh_keeps_the_conversation_on_screen(qtbot: QtBot, robin_window: MainWindow) -> None:  # RQ-1
+    """Reopening a request while the portal was unreachable replaced the whole thread the customer
+    was reading by one error sentence, with no way to try again but closing and reopening."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    client = dialog.client
+    dialog.client = gone_client()
+    dialog.load()  # what opening the same request again does
+    wait_idle(qtbot, robin_window)
+    page = dialog.browser.toPlainText()
+    assert "Cannot reach the portal at 127.0.0.1" in page
+    assert "may be out of date" in page
+    assert "The outdoor tap drips all night." in page and "We will replace the washer" in page
+    assert 'href="reload:"' in dialog.browser.toHtml()
+    dialog.client = client
+    dialog.browser.anchorClicked.emit(QUrl("reload:"))  # "Try again"
+    wait_idle(qtbot, robin_window)
+    assert dialog.problem is None
+    assert "Cannot reach" not in dialog.browser.toPlainText()
+
+
+def test_a_failed_refresh_keeps_the_visit_notes_on_screen(qtbot: QtBot, robin_window: MainWindow) -> None:  # VI-2
+    tab = show_completed(qtbot, robin_window)
+    visit = tab.model.record(0)
+    dialog = robin_window.work_screens.open_visit(visit)
+    wait_idle(qtbot, robin_window)
+    assert company.PUBLISHED_NOTE in dialog.browser.toPlainText()
+    dialog.client = gone_client()
+    dialog.load()
+    wait_idle(qtbot, robin_window)
+    page = dialog.browser.toPlainText()
+    assert "Cannot reach the portal at 127.0.0.1" in page
+    assert company.PUBLISHED_NOTE in page and "Riley Rep" in page
+    assert dialog.retry_button.isVisible()
+
+
+def test_escape_in_a_filled_in_new_request_asks_before_discarding_it(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2
+    """Escape (or the close box) threw away a typed subject, description and files without a word."""
+    window = robin_window
+    asked: list[bool] = []
+    answer = False
+
+    def confirm(parent: object) -> bool:
+        asked.append(answer)
+        return answer
+
+    dialog = window.work_screens.new_request()
+    dialog.confirm_discard = confirm  # type: ignore[method-assign]
+    qtbot.keyClick(dialog.subject_edit, Qt.Key.Key_Escape)
+    assert not dialog.isVisible() and asked == [], "nothing written: closes at once"
+
+    dialog = window.work_screens.new_request()
+    dialog.confirm_discard = confirm  # type: ignore[method-assign]
+    qtbot.keyClicks(dialog.subject_edit, "Gate latch broken")
+    qtbot.keyClicks(dialog.description_edit, "It swings open in the wind.")
+    dialog.picker.add_paths([write(tmp_path / "latch.png", PNG)])
+    qtbot.keyClick(dialog.description_edit, Qt.Key.Key_Escape)
+    assert asked == [False]
+    assert dialog.isVisible(), "Keep editing"
+    assert dialog.subject_edit.text() == "Gate latch broken"
+    assert dialog.description_edit.toPlainText() == "It swings open in the wind."
+    assert [f.name for f in dialog.draft.files] == ["latch.png"]
+    answer = True
+    with qtbot.waitSignal(dialog.finished, timeout=WAIT_MS):
+        dialog.close()
+    assert asked == [False, True]
+    assert dialog.created is None
+
+
+def test_attaching_a_file_clears_the_empty_reply_message(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2
+    """The empty-reply message stayed under the reply box after a file was attached."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    composer = dialog.composer
+    qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
+    assert composer.error_label.isVisible()
+    assert composer.error_label.text() == "Write a reply or attach a file first."
+    composer.picker.add_paths([write(tmp_path / "meter.png", PNG)])
+    assert not composer.error_label.isVisible()
+    composer.draft.clear()
+
+    new_request = robin_window.work_screens.new_request()
+    new_request.show_error('"photo.png" is not a type of file the portal accepts.')
+    new_request.picker.add_paths([write(tmp_path / "photo.png", PNG)])
+    assert not new_request.error_label.isVisible(), "the files changed: the message about them goes"
+    new_request.draft.clear()
+    new_request.reject()
+
+
+def test_a_reply_that_fails_after_its_window_was_closed_brings_the_window_back(
+    qtbot: QtBot, robin_window: MainWindow
+) -> None:  # RQ-2
+    """Send, then close: when the reply did not go through, the refusal and the kept draft were
+    waiting in a hidden window, and the customer believed the reply had been sent."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    dialog.client = gone_client()
+    qtbot.keyClicks(dialog.composer.text_edit, "The tap is fixed, thank you.")
+    qtbot.mouseClick(dialog.composer.send_button, Qt.MouseButton.LeftButton)
+    dialog.close()
+    assert not dialog.isVisible()
+    wait_idle(qtbot, robin_window)
+    assert dialog.isVisible()
+    assert dialog.composer.error_label.text().startswith("Cannot reach the portal at 127.0.0.1")
+    assert dialog.composer.text_edit.toPlainText() == "The tap is fixed, thank you."
+
+
+def test_a_picture_attachment_opens_in_the_app(qtbot: QtBot, robin_window: MainWindow, tmp_path: Path) -> None:  # RQ-4
+    """Photos (what customers attach most) could only be downloaded and opened elsewhere."""
+    photo = QImage(64, 48, QImage.Format.Format_RGB32)
+    photo.fill(QColor("#2e7d32"))
+    assert photo.save(str(tmp_path / "hedge.png"))
+    dialog = open_rowan_request(qtbot, robin_window)
+    dialog.composer.text_edit.setPlainText("The hedge after trimming")
+    dialog.composer.picker.add_paths([tmp_path / "hedge.png"])
+    qtbot.mouseClick(dialog.composer.send_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, robin_window)
+    assert dialog.detail is not None
+    sent = dialog.detail.comments[-1].attachments[0]
+    assert f'href="attachment-open:{sent.id}"' in dialog.browser.toHtml()
+    dialog.browser.anchorClicked.emit(QUrl(f"attachment-open:{sent.id}"))
+    qtbot.waitUntil(lambda: dialog.image_window is not None, timeout=WAIT_MS)
+    window = dialog.image_window
+    assert window is not None
+    assert window.windowTitle() == "hedge.png"
+    assert window.image.size() == QSize(64, 48)
+    assert window.image.pixelColor(10, 10) == QColor("#2e7d32")
+    assert dialog.pdf_window is None and not dialog.notice.isVisible()
+    closing = window
+    closing.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=WAIT_MS)
+    assert dialog.image_window is None
+
+
+def test_enter_in_the_subject_goes_on_to_the_description(qtbot: QtBot, robin_window: MainWindow) -> None:  # RQ-2
+    """Enter after the subject sent the request at once, without the description the customer was
+    about to write (a request cannot be edited once sent). Ctrl+Enter sends, as in the reply box."""
+    tab = robin_window.tabs["requests"]
+    before = tab.model.total
+    dialog = robin_window.work_screens.new_request()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    qtbot.keyClicks(dialog.subject_edit, "Downspout came loose")
+    qtbot.keyClick(dialog.subject_edit, Qt.Key.Key_Return)
+    assert dialog.isVisible() and not dialog.sending
+    assert dialog.description_edit.hasFocus()
+    qtbot.keyClicks(dialog.description_edit, "At the back corner, by the shed.")
+    with qtbot.waitSignal(dialog.finished, timeout=WAIT_MS):
+        qtbot.keyClick(dialog.description_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert dialog.created is not None
+    assert dialog.created.description == "At the back corner, by the shed."
+    wait_idle(qtbot, robin_window)
+    assert tab.model.total == before + 1

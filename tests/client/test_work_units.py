@@ -201,13 +201,18 @@ def test_captured_by_is_a_staff_reference_like_everywhere_else() -> None:  # RQ-
     assert "Captured by office staff (Olivia Office)" in request_page(detail.summary, detail, "Someone else")
 
 
-def test_pdf_attachments_can_be_opened_as_well_as_downloaded() -> None:  # RQ-4
-    files = (AttachmentInfo(41, "plan.pdf", 9000, "application/pdf"), AttachmentInfo(42, "gate.png", 10, "image/png"))
+def test_pdfs_and_pictures_can_be_opened_as_well_as_downloaded() -> None:  # RQ-4
+    files = (
+        AttachmentInfo(41, "plan.pdf", 9000, "application/pdf"),
+        AttachmentInfo(42, "gate.png", 10, "image/png"),
+        AttachmentInfo(43, "quote.docx", 10, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    )
     comment = Comment(8, "Sam Rep", "See the plan", NOON, None, files)
     html = request_page(request_detail((comment,)).summary, request_detail((comment,)), "Pat Customer")
     assert 'href="attachment-open:41"' in html
-    assert 'href="attachment-open:42"' not in html
-    assert html.count('href="attachment:42"') == 2  # the name and "Download"
+    assert 'href="attachment-open:42"' in html
+    assert 'href="attachment-open:43"' not in html
+    assert html.count('href="attachment:43"') == 2  # the name and "Download"
     assert attachment_id(QUrl("attachment-open:41"), OPEN_SCHEME) == 41
     assert attachment_id(QUrl("attachment-open:41")) is None
 

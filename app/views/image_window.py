@@ -1,0 +1,41 @@
+"""A picture attached to a request, shown in the app: customers send photos of what needs
+attention, and staff reply with some; saving each one to look at it was a detour."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
+from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
+
+from app.views.theme import icon
+
+MARGIN = 12  # px around the picture
+
+
+class ImageWindow(QDialog):
+    """Non-modal, like the PDF window; the picture is decoded off the GUI thread by its opener and
+    drawn here scaled to the window (never above its own size), keeping its proportions."""
+
+    def __init__(self, title: str, image: QImage, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setWindowIcon(icon("app"))
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint)
+        self.image = image
+        self._pixmap = QPixmap.fromImage(image)
+        self.label = QLabel(self)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setMinimumSize(1, 1)  # the scaled pixmap must not hold the window at its size
+        self.label.setAccessibleName(title)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(MARGIN, MARGIN, MARGIN, MARGIN)
+        layout.addWidget(self.label)
+        self.resize(image.size().boundedTo(QSize(1000, 800)).expandedTo(QSize(320, 240)) + QSize(2, 2) * MARGIN)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        room = self.label.size().boundedTo(self._pixmap.size())
+        self.label.setPixmap(
+            self._pixmap.scaled(room, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+        )
