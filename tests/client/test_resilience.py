@@ -203,16 +203,22 @@ def test_slow_portal_says_so_and_clears_when_it_answers(qtbot: QtBot, running: S
     assert not any(tab.stale for tab in window.tabs.values())
 
 
-def test_a_form_keeps_its_input_when_the_portal_is_down_and_sends_it_later(
-    qtbot: QtBot, window: MainWindow, running: ServerProcess
-) -> None:
-    new_password = "a-brand-new-password-1"
+def filled_password_change(qtbot: QtBot, window: MainWindow, new_password: str) -> ChangePasswordDialog:
+    """Change password, shown and filled in (not yet sent)."""
     dialog = ChangePasswordDialog(window.session, window.runner, window)
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.current_edit.setText(company.PASSWORD)
     dialog.new_edit.setText(new_password)
     dialog.confirm_edit.setText(new_password)
+    return dialog
+
+
+def test_a_form_keeps_its_input_when_the_portal_is_down_and_sends_it_later(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:
+    new_password = "a-brand-new-password-1"
+    dialog = filled_password_change(qtbot, window, new_password)
     running.stop()
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=10000)
@@ -243,12 +249,7 @@ def test_session_expiry_mid_action_prompts_then_completes_the_action(
         running.portal.api() + "/auth/logout", headers={"Authorization": f"Bearer {window.session.token}"}, timeout=5
     )
     assert response.status_code == 204
-    dialog = ChangePasswordDialog(window.session, window.runner, window)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    dialog.current_edit.setText(company.PASSWORD)
-    dialog.new_edit.setText(new_password)
-    dialog.confirm_edit.setText(new_password)
+    dialog = filled_password_change(qtbot, window, new_password)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.reauth_dialog is not None and window.reauth_dialog.isVisible(), timeout=10000)
     reauth = window.reauth_dialog
@@ -272,12 +273,7 @@ def test_escape_while_a_password_change_is_out_waits_for_its_answer(
     anyway, but the answer went nowhere, so this window kept the old one (and, with "Remember me",
     so did the keyring) and the next branch switch or start failed with the old password."""
     new_password = "a-third-new-password-1"
-    dialog = ChangePasswordDialog(window.session, window.runner, window)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    dialog.current_edit.setText(company.PASSWORD)
-    dialog.new_edit.setText(new_password)
-    dialog.confirm_edit.setText(new_password)
+    dialog = filled_password_change(qtbot, window, new_password)
     try:
         with qtbot.waitSignal(dialog.finished, timeout=10000):
             qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)

@@ -203,21 +203,27 @@ def test_ctrl_enter_pressed_again_while_sending_posts_the_reply_once(
     assert bodies == ["Is Tuesday morning fine for the crew?"]
 
 
+def send_and_open_attachment(qtbot: QtBot, window: MainWindow, text: str, path: Path) -> RequestDetailDialog:
+    """Replies on Rowan's request with `path` attached, then clicks the sent file's Open link."""
+    dialog = open_rowan_request(qtbot, window)
+    dialog.composer.text_edit.setPlainText(text)
+    dialog.composer.picker.add_paths([path])
+    qtbot.mouseClick(dialog.composer.send_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+    assert dialog.detail is not None
+    sent = dialog.detail.comments[-1].attachments[0]
+    assert f'href="attachment-open:{sent.id}"' in dialog.browser.toHtml()
+    dialog.browser.anchorClicked.emit(QUrl(f"attachment-open:{sent.id}"))
+    return dialog
+
+
 def test_a_pdf_attachment_opens_in_the_embedded_viewer(
     qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
 ) -> None:  # RQ-4
     document = pymupdf.open()
     document.new_page().insert_text((72, 72), "Irrigation plan")
     plan = write(tmp_path / "plan.pdf", document.tobytes())
-    dialog = open_rowan_request(qtbot, robin_window)
-    dialog.composer.text_edit.setPlainText("The plan")
-    dialog.composer.picker.add_paths([plan])
-    qtbot.mouseClick(dialog.composer.send_button, Qt.MouseButton.LeftButton)
-    wait_idle(qtbot, robin_window)
-    assert dialog.detail is not None
-    sent = dialog.detail.comments[-1].attachments[0]
-    assert f'href="attachment-open:{sent.id}"' in dialog.browser.toHtml()
-    dialog.browser.anchorClicked.emit(QUrl(f"attachment-open:{sent.id}"))
+    dialog = send_and_open_attachment(qtbot, robin_window, "The plan", plan)
     qtbot.waitUntil(lambda: dialog.pdf_window is not None, timeout=WAIT_MS)
     window = dialog.pdf_window
     assert window is not None
@@ -479,15 +485,7 @@ def test_a_picture_attachment_opens_in_the_app(qtbot: QtBot, robin_window: MainW
     photo = QImage(64, 48, QImage.Format.Format_RGB32)
     photo.fill(QColor("#2e7d32"))
     assert photo.save(str(tmp_path / "hedge.png"))
-    dialog = open_rowan_request(qtbot, robin_window)
-    dialog.composer.text_edit.setPlainText("The hedge after trimming")
-    dialog.composer.picker.add_paths([tmp_path / "hedge.png"])
-    qtbot.mouseClick(dialog.composer.send_button, Qt.MouseButton.LeftButton)
-    wait_idle(qtbot, robin_window)
-    assert dialog.detail is not None
-    sent = dialog.detail.comments[-1].attachments[0]
-    assert f'href="attachment-open:{sent.id}"' in dialog.browser.toHtml()
-    dialog.browser.anchorClicked.emit(QUrl(f"attachment-open:{sent.id}"))
+    dialog = send_and_open_attachment(qtbot, robin_window, "The hedge after trimming", tmp_path / "hedge.png")
     qtbot.waitUntil(lambda: dialog.image_window is not None, timeout=WAIT_MS)
     window = dialog.image_window
     assert window is not None
