@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, literal, or_, select, update
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from server.errors import FieldError, Problem, conflict, forbidden, invalid, not_found
 from server.models import Property, Proposal, ProposalItem, ProposalSignature
 from server.models.base import utcnow
-from server.services.access import Caller, PropertyScope, contact_roles
+from server.services.access import Caller, ScopeKind, contact_roles, scope_filter
 from server.services.audit import captured_by_id, record_if_assisted
 from server.services.mail import Mailer
 from server.services.pdf_layout import money_text
@@ -120,8 +121,11 @@ def sign_blocked_reason(proposal: ProposalState, role: str) -> str | None:
     return block.reason if block else None
 
 
-def visible_proposals(property_ids: PropertyScope, status: str) -> Select[*tuple[Any, ...]]:
-    """PR-1: shared, never drafts, on the selected properties; the list's columns (ProposalFields, property_name)."""
+@cache
+def visible_proposals(scope: ScopeKind, status: str) -> Select[*tuple[Any, ...]]:
+    """PR-1: shared, never drafts, on the selected properties; the list's columns (ProposalFields, property_name).
+
+    Built once per variant, the scope's params bound at execution (see PropertyScope)."""
     return (
         select(
             Proposal.id,
@@ -137,7 +141,7 @@ def visible_proposals(property_ids: PropertyScope, status: str) -> Select[*tuple
         )
         .join(Property, Property.id == Proposal.property_id)
         .where(
-            Proposal.property_id.in_(property_ids),
+            scope_filter(Proposal.property_id, scope),
             Proposal.shared_on.is_not(None),
             Proposal.opportunity_status != "draft",
             status_filter(status),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from server.api.deps import CallerDep, ContactDep, PagingDep, SelectionDep, SessionDep
-from server.api.paging import paginate
+from server.api.paging import Walk, paginate
 from server.api.routes.payments import (
     PAYMENT_RESPONSES,
     IdempotencyKeyHeader,
@@ -32,6 +33,7 @@ from server.api.schemas import (
 )
 from server.models import Invoice, Payment
 from server.models.billing import PAYMENT_SUCCEEDED
+from server.services.access import ScopeKind, wide_scope
 from server.services.invoice_pdf import InvoiceDocument, PdfLine, PdfPayment, render_invoice
 from server.services.invoices import pay_block, visible_invoice
 from server.services.listing import InvoiceFields, invoices_query
@@ -66,6 +68,15 @@ def invoice_item(invoice: InvoiceFields, property_name: str) -> InvoiceItemOut:
     )
 
 
+INVOICE_ORDER = (Invoice.invoice_date, Invoice.id)
+
+
+@cache
+def _walk(scope: ScopeKind, status: str) -> Walk:
+    """The list walking the date order, once the selection holds much of the branch (wide_scope)."""
+    return Walk(invoices_query(scope, status, walk_order=True), wide_scope(scope))
+
+
 @router.get("", response_model=ItemList[InvoiceItemOut], responses={404: {}})
 def list_invoices(
     selection: SelectionDep,
@@ -73,15 +84,17 @@ def list_invoices(
     session: SessionDep,
     status: Annotated[Literal["all", "due", "paid"], Query()] = "all",
 ) -> Response:
+    scope = selection.scope
     page = paginate(
         session,
-        invoices_query(selection.scope, status),
-        [Invoice.invoice_date, Invoice.id],
+        invoices_query(scope.kind, status),
+        INVOICE_ORDER,
+        params=scope.params,
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,
         display_joins=True,
-        keys_from=lambda: invoices_query(selection.scope, status, walk_order=True) if selection.is_wide() else None,
+        walk=_walk(scope.kind, status),
     )
     items = [invoice_item(row, row.property_name) for row in page.items]
     return json_response(ItemList[InvoiceItemOut](items=items, next_cursor=page.next_cursor, total=page.total))

@@ -183,6 +183,9 @@ def pdf_response(data: bytes, filename: str) -> Response:
     )
 
 
+PROPOSAL_ORDER = (Proposal.shared_on, Proposal.id)
+
+
 @router.get("", response_model=ItemList[ProposalItemOut], responses={404: {}})
 def list_proposals(
     selection: SelectionDep,
@@ -190,10 +193,12 @@ def list_proposals(
     session: SessionDep,
     status: Annotated[ProposalStatus, Query()] = "all",
 ) -> Response:
+    scope = selection.scope
     page = paginate(
         session,
-        visible_proposals(selection.scope, status),
-        [Proposal.shared_on, Proposal.id],
+        visible_proposals(scope.kind, status),
+        PROPOSAL_ORDER,
+        params=scope.params,
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,

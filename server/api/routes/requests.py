@@ -183,12 +183,17 @@ _UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+REQUEST_ORDER = (ServiceRequest.last_activity_at, ServiceRequest.id)
+
+
 @router.get("", response_model=ItemList[RequestItemOut], responses={404: {}})
 def list_requests(selection: SelectionDep, paging: PagingDep, session: SessionDep) -> Response:
+    scope = selection.scope
     page = paginate(
         session,
-        requests_query(selection.scope),
-        [ServiceRequest.last_activity_at, ServiceRequest.id],
+        requests_query(scope.kind),
+        REQUEST_ORDER,
+        params=scope.params,
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,

@@ -13,7 +13,7 @@ from server.api.paging import paginate
 from server.api.schemas import ItemList, PersonContact, PropertyRef, Timestamp, json_response
 from server.models import Visit
 from server.services.clock import branch_today
-from server.services.listing import VisitFields, visits_query
+from server.services.listing import VisitFields, visit_window, visits_query
 from server.services.visits import contact_phone, published_notes, visible_visit
 
 router = APIRouter(prefix="/visits", tags=["visits"])
@@ -47,6 +47,9 @@ def visit_item(visit: VisitFields, property_name: str) -> VisitItemOut:
     )
 
 
+VISIT_ORDER = (Visit.date, Visit.id)
+
+
 @router.get("", response_model=ItemList[VisitItemOut], responses={404: {}})
 def list_visits(
     contact: ContactDep,
@@ -56,12 +59,13 @@ def list_visits(
     when: Annotated[Literal["upcoming", "completed"], Query()] = "upcoming",
     days: Annotated[int, Query(ge=1, le=365, description="Completed visits only: how many days back")] = 30,
 ) -> Response:
-    upcoming = when == "upcoming"
+    scope = selection.scope
     page = paginate(
         session,
-        visits_query(selection.scope, when, branch_today(contact.branch), days),
-        [Visit.date, Visit.id],
-        descending=not upcoming,
+        visits_query(scope.kind),
+        VISIT_ORDER,
+        params={**scope.params, **visit_window(when, branch_today(contact.branch), days)},
+        descending=when != "upcoming",
         cursor=paging.cursor,
         limit=paging.limit,
         display_joins=True,
