@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from server.api.paging import DEFAULT_LIMIT, MAX_LIMIT
@@ -72,6 +72,16 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+# Built once: on every authenticated request, building this statement and its cache key cost more than the
+# database's answer.
+_CALLER_QUERY = (
+    select(AuthSession, Branch)
+    .join(Branch, Branch.id == AuthSession.branch_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"), Branch.slug == bindparam("branch_slug"))
+    .options(joinedload(AuthSession.contact), joinedload(AuthSession.staff), joinedload(AuthSession.assisted_by))
+)
+
+
 def get_caller(
     request: Request,
     session: SessionDep,
@@ -85,10 +95,7 @@ def get_caller(
         get_branch(session, branch_slug)  # an unknown portal is a 404 before any word about the token
         raise unauthorized("Please sign in.")
     row = session.execute(
-        select(AuthSession, Branch)
-        .join(Branch, Branch.id == AuthSession.branch_id)
-        .where(AuthSession.token_hash == token_hash(credentials.credentials), Branch.slug == branch_slug)
-        .options(joinedload(AuthSession.contact), joinedload(AuthSession.staff), joinedload(AuthSession.assisted_by))
+        _CALLER_QUERY, {"token_hash": token_hash(credentials.credentials), "branch_slug": branch_slug}
     ).first()
     if row is None:  # no such token, or one of another branch's portal
         get_branch(session, branch_slug)
