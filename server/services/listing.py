@@ -5,7 +5,9 @@ Boolean filters are written `column == true()`: PostgreSQL can use an index for 
 
 The queries select the columns a list item shows, not ORM objects: building a hundred mapped objects per
 page cost more than reading them. Each row carries the model's own attribute names (plus `property_name`),
-so the item builders take a row or a model alike; the `...Fields` protocols name what they read.
+so the item builders take a row or a model alike; the `...Fields` protocols name what they read. A list
+reads its rows as the `...Row` named tuples, which name the query's columns in order: a SQLAlchemy row's
+attribute access cost about as much as building the item.
 
 Each query is built once per variant, the request's values (the caller's properties, the day) left to bind
 parameters: building a statement and SQLAlchemy's cache key for it cost more than running many a page.
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Date, Select, bindparam, select, true
 
@@ -76,6 +78,45 @@ class RequestFields(Protocol):
     def last_activity_at(self) -> datetime: ...
     @property
     def public_comment_count(self) -> int: ...
+
+
+class VisitRow(NamedTuple):
+    """A row of visits_query."""
+
+    id: int
+    date: date
+    property_id: int
+    services: list[str]
+    status: str
+    property_name: str
+
+
+class InvoiceRow(NamedTuple):
+    """A row of invoices_query."""
+
+    id: int
+    number: str
+    property_id: int
+    services: list[str]
+    invoice_date: date
+    due_date: date
+    total: Decimal
+    balance: Decimal
+    property_name: str
+
+
+class RequestRow(NamedTuple):
+    """A row of requests_query."""
+
+    id: int
+    number: str
+    subject: str
+    property_id: int
+    status: str
+    created_at: datetime
+    last_activity_at: datetime
+    public_comment_count: int
+    property_name: str
 
 
 PROPERTY_NAME = Property.name.label("property_name")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -64,6 +64,22 @@ class ProposalFields(ProposalState, Protocol):
     def shared_on(self) -> date | None: ...
     @property
     def change_order_of_id(self) -> int | None: ...
+
+
+class ProposalRow(NamedTuple):
+    """A row of visible_proposals, its columns in order: a list reads its rows as these, since a SQLAlchemy
+    row's attribute access cost about as much as building the item."""
+
+    id: int
+    number: str
+    title: str
+    property_id: int
+    opportunity_status: str
+    is_signed: bool
+    total: Decimal
+    shared_on: date | None
+    change_order_of_id: int | None
+    property_name: str
 
 
 def portal_status(proposal: ProposalState) -> str:
