@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from server.models import Contact, Invoice, PropertyContact, Proposal, ServiceRequest, Visit
-from server.services.proposals import portal_status, sign_blocked_reason
+from server.services.listing import InvoiceRow, RequestRow, VisitRow, invoices_query, requests_query, visits_query
+from server.services.proposals import ProposalRow, portal_status, sign_blocked_reason, visible_proposals
 from tests.server.conftest import NORTH
 
 
@@ -116,3 +117,17 @@ def test_a_list_page_is_the_contracts_json_byte_for_byte(client: TestClient, pat
                 "total": body["total"],
             }
             assert page.content == json.dumps(expected, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def test_each_list_row_type_names_its_querys_columns_in_order() -> None:
+    """The list routes read rows positionally through these named tuples: a column moved in a query must
+    move in its row type too."""
+    queries = [
+        (invoices_query("all", "all"), InvoiceRow),
+        (invoices_query("picked", "due", walk_order=True), InvoiceRow),
+        (visits_query("all"), VisitRow),
+        (requests_query("picked"), RequestRow),
+        (visible_proposals("all", "pending"), ProposalRow),
+    ]
+    for query, row in queries:
+        assert [column.key for column in query.selected_columns] == list(row._fields)
