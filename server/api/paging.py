@@ -123,6 +123,7 @@ class _Plan:
     later: Select[*tuple[Any, ...]]  # a page after a cursor
     walk_first: Select[*tuple[Any, ...]] | None
     walk_later: Select[*tuple[Any, ...]] | None
+    cursor_at: tuple[int, ...]  # where the order columns are in a row
 
 
 _PAGE_SIZE = bindparam("page_size", type_=Integer)
@@ -164,7 +165,9 @@ def _plan(statement: Select[*tuple[Any, ...]], order: OrderColumns, descending: 
 
     first, later = pages(statement)
     walk_first, walk_later = pages(walk.statement) if walk is not None else (None, None)
-    return _Plan(counted, first, later, walk_first, walk_later)
+    names = [column.key for column in statement.selected_columns]
+    cursor_at = tuple(names.index(column.key) for column in order)
+    return _Plan(counted, first, later, walk_first, walk_later, cursor_at)
 
 
 def paginate(
@@ -204,7 +207,10 @@ def paginate(
         )
     plan = _plan(statement, tuple(order), descending, walk)
     values = dict(params or {})
-    counted = session.execute(plan.count, values).one()
+    # Run on the session's connection: these statements select plain columns, and the ORM's result
+    # machinery (made for entities) cost about a tenth of a millisecond per statement for nothing.
+    connection = session.connection()
+    counted = connection.execute(plan.count, values).one()
     total = counted[0]
     walking = walk is not None and bool(counted[1]) and total > walk_after * (limit + 1)
     values["page_size"] = limit + 1
@@ -214,12 +220,12 @@ def paginate(
     else:
         page = plan.walk_first if walking else plan.first
     assert page is not None  # walking only with a walk
-    rows = list(session.execute(page, values).all())
+    rows = list(connection.execute(page, values).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]._mapping
-        next_cursor = encode_cursor([last[column] for column in order])
+        last = rows[-1]
+        next_cursor = encode_cursor([last[position] for position in plan.cursor_at])
     return Page(items=rows, next_cursor=next_cursor, total=total)
 
 
