@@ -97,12 +97,32 @@ class Caller:
     client_address: str
 
 
+# Built once (read on most portal requests): the contact and the properties are bind parameters.
+_ROLES = select(PropertyContact.property_id, PropertyContact.role).where(
+    PropertyContact.contact_id == bindparam("contact_id")
+)
+_ROLES_AMONG = _ROLES.where(PropertyContact.property_id.in_(bindparam("among", expanding=True)))
+_PROPERTIES = (
+    select(Property.id, Property.name, Property.address, PropertyContact.role)
+    .join(PropertyContact, PropertyContact.property_id == Property.id)
+    .where(PropertyContact.contact_id == bindparam("contact_id"))
+    .order_by(Property.name, Property.id)
+)
+
+
 def contact_roles(session: Session, contact_id: int, among: Sequence[int] | None = None) -> dict[int, str]:
     """Property id -> this contact's role there, for every property the contact is tied to (or those `among`)."""
-    query = select(PropertyContact.property_id, PropertyContact.role).where(PropertyContact.contact_id == contact_id)
-    if among is not None:
-        query = query.where(PropertyContact.property_id.in_(among))
-    return {property_id: role for property_id, role in session.execute(query)}
+    if among is None:
+        rows = session.execute(_ROLES, {"contact_id": contact_id})
+    else:
+        rows = session.execute(_ROLES_AMONG, {"contact_id": contact_id, "among": list(among)})
+    return {property_id: role for property_id, role in rows}
+
+
+def contact_properties(session: Session, contact_id: int) -> list[tuple[int, str, str, str]]:
+    """(id, name, address, role) of every property the contact is tied to, by name (the filter's choices, PF-1)."""
+    rows = session.connection().execute(_PROPERTIES, {"contact_id": contact_id})
+    return [(pid, name, address, role) for pid, name, address, role in rows]
 
 
 def visible_property(session: Session, contact_id: int, property_id: int) -> tuple[Property, str]:

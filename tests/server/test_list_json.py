@@ -131,3 +131,19 @@ def test_each_list_row_type_names_its_querys_columns_in_order() -> None:
     ]
     for query, row in queries:
         assert [column.key for column in query.selected_columns] == list(row._fields)
+
+
+def test_the_property_list_is_the_contracts_json_byte_for_byte(client: TestClient, pat: dict[str, str]) -> None:
+    answer = client.get(f"{NORTH}/properties", headers=pat)
+    factory: Any = client.app.state.session_factory  # type: ignore[attr-defined]
+    with factory() as session:
+        contact = session.scalar(select(Contact).where(Contact.email == "pat@example.com"))
+        assert contact is not None
+        ties = session.scalars(select(PropertyContact).where(PropertyContact.contact_id == contact.id)).all()
+        items = [
+            {"id": tie.property.id, "name": tie.property.name, "address": tie.property.address, "role": tie.role}
+            for tie in sorted(ties, key=lambda tie: (tie.property.name, tie.property.id))
+        ]
+    assert len(items) == 3
+    expected = {"items": items, "next_cursor": None, "total": len(items)}
+    assert answer.content == json.dumps(expected, separators=(",", ":"), ensure_ascii=False).encode()
