@@ -8,22 +8,20 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from server.api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from server.api.schemas import ItemId
 from server.errors import forbidden, not_found, unauthorized
-from server.models import AuthSession, Branch, Contact, Property, PropertyContact
+from server.models import AuthSession, Branch, Contact
 from server.models.base import utcnow
-from server.services.access import Caller, PropertyScope, all_properties_of, contact_roles
+from server.services.access import Caller, PropertyScope, contact_roles
 from server.services.secrets import token_hash
 from server.settings import Settings
 
 # Touching last_used_at on every request would turn every read into a write.
 _TOUCH_INTERVAL = timedelta(seconds=60)
-# Selection.is_wide: a selection holding a quarter of the branch's properties or more.
-WIDE_SHARE = 4
 # Selection: from this many picked properties on, all the caller's roles are read once rather than the
 # picked ids bound one by one into the check.
 MANY_PICKED = 200
@@ -74,6 +72,16 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+# Built once: on every authenticated request, building this statement and its cache key cost more than the
+# database's answer.
+_CALLER_QUERY = (
+    select(AuthSession, Branch)
+    .join(Branch, Branch.id == AuthSession.branch_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"), Branch.slug == bindparam("branch_slug"))
+    .options(joinedload(AuthSession.contact), joinedload(AuthSession.staff), joinedload(AuthSession.assisted_by))
+)
+
+
 def get_caller(
     request: Request,
     session: SessionDep,
@@ -87,10 +95,7 @@ def get_caller(
         get_branch(session, branch_slug)  # an unknown portal is a 404 before any word about the token
         raise unauthorized("Please sign in.")
     row = session.execute(
-        select(AuthSession, Branch)
-        .join(Branch, Branch.id == AuthSession.branch_id)
-        .where(AuthSession.token_hash == token_hash(credentials.credentials), Branch.slug == branch_slug)
-        .options(joinedload(AuthSession.contact), joinedload(AuthSession.staff), joinedload(AuthSession.assisted_by))
+        _CALLER_QUERY, {"token_hash": token_hash(credentials.credentials), "branch_slug": branch_slug}
     ).first()
     if row is None:  # no such token, or one of another branch's portal
         get_branch(session, branch_slug)
@@ -170,13 +175,13 @@ class Selection:
     @property
     def scope(self) -> PropertyScope:
         if not self._requested:
-            return all_properties_of(self._contact_id)
+            return PropertyScope(self._contact_id, self._branch_id)
         picked = self._checked()
         if self._roles is not None and len(picked) == len(self._roles):
             # Every property picked (a client sending its whole list): the same rows as no filter, and
             # the subquery spares the database a thousand bound ids in each query.
-            return all_properties_of(self._contact_id)
-        return self._requested
+            return PropertyScope(self._contact_id, self._branch_id)
+        return PropertyScope(self._contact_id, self._branch_id, tuple(self._requested))
 
     @property
     def roles(self) -> dict[int, str]:
@@ -192,18 +197,6 @@ class Selection:
         if self._roles is not None:
             return self._roles
         return contact_roles(self._session, self._contact_id, sorted(set(property_ids)))
-
-    def is_wide(self) -> bool:
-        """True when the selection holds at least 1/WIDE_SHARE of the branch's properties: most rows of a
-        list in its own order are then the caller's, and walking that order finds a page after a few rows
-        (paginate's keys_from)."""
-        branch = select(func.count()).select_from(Property).where(Property.branch_id == self._branch_id)
-        if self._requested:
-            self._checked()
-            return len(self._requested) * WIDE_SHARE >= (self._session.scalar(branch) or 0)
-        mine = select(func.count()).select_from(PropertyContact).where(PropertyContact.contact_id == self._contact_id)
-        selected, total = self._session.execute(select(mine.scalar_subquery(), branch.scalar_subquery())).one()
-        return int(selected) * WIDE_SHARE >= int(total)
 
     @property
     def selected(self) -> list[int]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, TypeDecorator, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, TypeDecorator, bindparam, func, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from server.api.schemas import MAX_INT
@@ -18,7 +19,7 @@ from server.errors import Problem
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
-# paginate's keys_from: from this many pages of matches on, walking the order beats sorting the matches.
+# paginate's walk: from this many pages of matches on, walking the order beats sorting the matches.
 WALK_AFTER = 8
 
 T = TypeVar("T")
@@ -96,6 +97,79 @@ def decode_cursor(cursor: str, order: Sequence[ColumnElement[Any] | Instrumented
         raise Problem(400, "bad_cursor", "The page cursor is not valid; start again from the first page.") from exc
 
 
+@dataclass(frozen=True, eq=False)  # compared by identity: built once per list variant, a key of _plan
+class Walk:
+    """The same selection as a list's statement, written so that the database walks an index in the list's
+    order (see invoices_query's walk_order), and when that pays.
+
+    `pays` is a SQL truth (wide_scope) read in the same round trip as the total: walking is asked for
+    when the selection holds much of the table and the total shows more than paginate's `walk_after` pages
+    of matches, when reading and sorting every match costs more than walking the order and stopping
+    after a page."""
+
+    statement: Select[*tuple[Any, ...]]
+    pays: ColumnElement[bool]
+
+
+OrderColumns = tuple[ColumnElement[Any] | InstrumentedAttribute[Any], ...]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The statements paginate runs for one list statement, built once: a request then only binds values."""
+
+    count: Select[*tuple[Any, ...]]
+    first: Select[*tuple[Any, ...]]  # the first page
+    later: Select[*tuple[Any, ...]]  # a page after a cursor
+    walk_first: Select[*tuple[Any, ...]] | None
+    walk_later: Select[*tuple[Any, ...]] | None
+    cursor_at: tuple[int, ...]  # where the order columns are in a row
+
+
+_PAGE_SIZE = bindparam("page_size", type_=Integer)
+
+
+def _cursor_param(position: int) -> str:
+    return f"cursor_{position}"
+
+
+@lru_cache(maxsize=256)
+def _plan(statement: Select[*tuple[Any, ...]], order: OrderColumns, descending: bool, walk: Walk | None) -> _Plan:
+    """Keyed by the statement object itself: meant for the statements the list queries build once per
+    variant (with bind parameters for the request's values). Another statement still pages correctly,
+    at the price of building its plan again."""
+    key = order[-1]
+    table = key.table
+    where = statement.whereclause
+    counted = select(func.count()).select_from(table)
+    if walk is not None:
+        counted = counted.add_columns(walk.pays)
+    if where is not None:
+        counted = counted.where(where)
+    ordering = [column.desc() if descending else column.asc() for column in order]
+    # Bound with each column's type so dates and money compare as stored.
+    bound = tuple_(*(bindparam(_cursor_param(i), type_=column.type) for i, column in enumerate(order)))
+    after = tuple_(*order) < bound if descending else tuple_(*order) > bound
+
+    def pages(selection: Select[*tuple[Any, ...]]) -> tuple[Select[*tuple[Any, ...]], Select[*tuple[Any, ...]]]:
+        """The first page and a page after the cursor: the page's keys from the table alone, then its rows."""
+        keys = select(key).select_from(table)
+        if selection.whereclause is not None:
+            keys = keys.where(selection.whereclause)
+        first = keys.order_by(*ordering).limit(_PAGE_SIZE)
+        later = keys.where(after).order_by(*ordering).limit(_PAGE_SIZE)
+        return (
+            selection.where(key.in_(first)).order_by(*ordering),
+            selection.where(key.in_(later)).order_by(*ordering),
+        )
+
+    first, later = pages(statement)
+    walk_first, walk_later = pages(walk.statement) if walk is not None else (None, None)
+    names = [column.key for column in statement.selected_columns]
+    cursor_at = tuple(names.index(column.key) for column in order)
+    return _Plan(counted, first, later, walk_first, walk_later, cursor_at)
+
+
 def paginate(
     session: Session,
     statement: Select[*tuple[Any, ...]],
@@ -104,11 +178,13 @@ def paginate(
     descending: bool,
     cursor: str | None,
     limit: int,
+    params: Mapping[str, Any] | None = None,
     display_joins: bool = False,
-    keys_from: Callable[[], Select[*tuple[Any, ...]] | None] | None = None,
+    walk: Walk | None = None,
     walk_after: int = WALK_AFTER,
 ) -> Page[Any]:
-    """Runs `statement` one page at a time, ordered by `order` (its last column unique).
+    """Runs `statement` one page at a time, ordered by `order` (its last column unique), with `params` for
+    its bind parameters.
 
     The statement's rows must expose the order columns as their first elements after the
     entity, so the last row of a page can become the next cursor.
@@ -118,37 +194,38 @@ def paginate(
     The total and the page's keys are then read from that table alone (from an index holding the filter
     and order columns, without visiting a row) and the joins are made for the page's rows only, so a
     page costs about the same whether the selection matches a hundred rows or a hundred thousand.
-    Such a statement selects columns, the order columns among them, and its rows are the page's items.
+    Such a statement selects columns, the order columns among them, and its rows are the page's items;
+    it should be built once (see _plan), its request's values left to bind parameters.
 
-    `keys_from` (with display_joins) gives, when asked, the same selection written so that the database
-    walks an index in the list's order (see invoices_query's walk_order), or None when walking would not
-    pay. It is asked once the total shows more than `walk_after` pages of matches, when reading and sorting
-    every match costs more than walking the order and stopping after a page. The total is always counted
-    with the statement's own WHERE.
+    `walk` (with display_joins) is the same selection walking the list's order, taken when its `pays` holds
+    and the total shows more than `walk_after` pages of matches. The total is always counted with the
+    statement's own WHERE.
     """
     if not display_joins:
-        return _paginate_statement(session, statement, order, descending=descending, cursor=cursor, limit=limit)
-    key = order[-1]
-    table = key.table
-    where = statement.whereclause
-    counted = select(func.count()).select_from(table)
-    total = session.execute(counted if where is None else counted.where(where)).scalar_one()
-    keys = select(key).select_from(table)
-    walk = keys_from() if keys_from is not None and total > walk_after * (limit + 1) else None
-    if walk is not None:
-        statement, where = walk, walk.whereclause
-    if where is not None:
-        keys = keys.where(where)
+        return _paginate_statement(
+            session, statement, order, params=params, descending=descending, cursor=cursor, limit=limit
+        )
+    plan = _plan(statement, tuple(order), descending, walk)
+    values = dict(params or {})
+    # Run on the session's connection: these statements select plain columns, and the ORM's result
+    # machinery (made for entities) cost about a tenth of a millisecond per statement for nothing.
+    connection = session.connection()
+    counted = connection.execute(plan.count, values).one()
+    total = counted[0]
+    walking = walk is not None and bool(counted[1]) and total > walk_after * (limit + 1)
+    values["page_size"] = limit + 1
     if cursor:
-        keys = keys.where(_after(cursor, order, descending))
-    ordering = [column.desc() if descending else column.asc() for column in order]
-    page = statement.where(key.in_(keys.order_by(*ordering).limit(limit + 1)))
-    rows = list(session.execute(page.order_by(*ordering)).all())
+        values.update((_cursor_param(i), value) for i, value in enumerate(decode_cursor(cursor, order)))
+        page = plan.walk_later if walking else plan.later
+    else:
+        page = plan.walk_first if walking else plan.first
+    assert page is not None  # walking only with a walk
+    rows = list(connection.execute(page, values).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]._mapping
-        next_cursor = encode_cursor([last[column] for column in order])
+        last = rows[-1]
+        next_cursor = encode_cursor([last[position] for position in plan.cursor_at])
     return Page(items=rows, next_cursor=next_cursor, total=total)
 
 
@@ -157,16 +234,20 @@ def _paginate_statement(
     statement: Select[*tuple[Any, ...]],
     order: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]],
     *,
+    params: Mapping[str, Any] | None,
     descending: bool,
     cursor: str | None,
     limit: int,
 ) -> Page[Any]:
-    total = session.execute(select(func.count()).select_from(statement.order_by(None).subquery())).scalar_one()
+    counted = select(func.count()).select_from(statement.order_by(None).subquery())
+    total = session.execute(counted, dict(params or {})).scalar_one()
     keyed = statement
     if cursor:
         keyed = keyed.where(_after(cursor, order, descending))
     ordering = [column.desc() if descending else column.asc() for column in order]
-    rows = list(session.execute(keyed.add_columns(*order).order_by(*ordering).limit(limit + 1)).all())
+    rows = list(
+        session.execute(keyed.add_columns(*order).order_by(*ordering).limit(limit + 1), dict(params or {})).all()
+    )
     return _page(rows, order, limit, total)
 
 

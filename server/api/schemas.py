@@ -127,3 +127,11 @@ def json_response(model: BaseModel) -> Response:
     of its own for a `def` route, before serialising it: a list page paid for its items twice.
     """
     return Response(model.model_dump_json(), media_type="application/json")
+
+
+def page_response(model: type[BaseModel], items: list[dict[str, Any]], next_cursor: str | None, total: int) -> Response:
+    """A list page as JSON, its items given as plain dicts: pydantic checks and builds them against the page's
+    `response_model` in its compiled core, in one call. Building a model per row in Python cost about twice
+    as much, a tenth of a list request. `model` is the route's ItemList[...] (or a class of the same shape)."""
+    page = model.model_validate({"items": items, "next_cursor": next_cursor, "total": total})
+    return Response(page.model_dump_json(), media_type="application/json")

@@ -4,19 +4,83 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Integer, bindparam, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from server.errors import not_found
 from server.models import Branch, Contact, Property, PropertyContact, Staff
 
 PAYING_ROLES = frozenset({"primary", "billing"})
+# A selection holding at least 1/WIDE_SHARE of the branch's properties is "wide" (see wide_scope).
+WIDE_SHARE = 4
 
-# The properties a list or the balance covers, for `column.in_(...)`: the ids the caller picked, or, with no
-# filter, a subquery for all the contact's properties, so a thousand-property portfolio is not a thousand
-# bound parameters in every query (PF-2).
-PropertyScope = Sequence[int] | Select[int]
+# How a query names the properties it covers: all of one contact's, or the ids the caller picked.
+ScopeKind = Literal["all", "picked"]
+
+
+@dataclass(frozen=True)
+class PropertyScope:
+    """The properties a list or the balance covers (PF-2): all of the contact's, or the ids the caller picked.
+
+    Queries filter by it through bind parameters (scope_filter for the scope's `kind`, its values from
+    `params`): a list's statement is then built once per kind, and a request only binds values, where
+    rebuilding the statement and SQLAlchemy's cache key for it cost more than many a query. With no filter,
+    a subquery stands for the contact's properties, so a thousand-property portfolio is not a thousand bound
+    parameters in every query.
+    """
+
+    contact_id: int
+    branch_id: int
+    picked: tuple[int, ...] = ()  # empty: every property of the contact
+
+    @property
+    def kind(self) -> ScopeKind:
+        return "picked" if self.picked else "all"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The values of scope_filter's and wide_scope's bind parameters for this scope."""
+        if self.picked:
+            return {
+                "scope_property_ids": list(self.picked),
+                "scope_size": len(self.picked),
+                "scope_branch": self.branch_id,
+            }
+        return {"scope_contact": self.contact_id, "scope_branch": self.branch_id}
+
+
+def scope_filter(column: InstrumentedAttribute[int] | ColumnElement[int], kind: ScopeKind) -> ColumnElement[bool]:
+    """`column` (a property id) within a PropertyScope of this kind, its values left to the scope's params."""
+    if kind == "picked":
+        return column.in_(bindparam("scope_property_ids", expanding=True))
+    return column.in_(
+        select(PropertyContact.property_id).where(PropertyContact.contact_id == bindparam("scope_contact"))
+    )
+
+
+def wide_scope(kind: ScopeKind) -> ColumnElement[bool]:
+    """True when the scope holds at least 1/WIDE_SHARE of its branch's properties: most rows of a list in its
+    own order are then in the scope, and walking that order finds a page after a few rows (paginate's Walk).
+
+    A SQL expression, so a list reads it in the same round trip as its total."""
+    branch = (
+        select(func.count())
+        .select_from(Property)
+        .where(Property.branch_id == bindparam("scope_branch"))
+        .scalar_subquery()
+    )
+    if kind == "picked":
+        size: ColumnElement[int] = bindparam("scope_size", type_=Integer)
+    else:
+        size = (
+            select(func.count())
+            .select_from(PropertyContact)
+            .where(PropertyContact.contact_id == bindparam("scope_contact"))
+            .scalar_subquery()
+        )
+    return size * WIDE_SHARE >= branch
 
 
 @dataclass(frozen=True)
@@ -33,16 +97,32 @@ class Caller:
     client_address: str
 
 
+# Built once (read on most portal requests): the contact and the properties are bind parameters.
+_ROLES = select(PropertyContact.property_id, PropertyContact.role).where(
+    PropertyContact.contact_id == bindparam("contact_id")
+)
+_ROLES_AMONG = _ROLES.where(PropertyContact.property_id.in_(bindparam("among", expanding=True)))
+_PROPERTIES = (
+    select(Property.id, Property.name, Property.address, PropertyContact.role)
+    .join(PropertyContact, PropertyContact.property_id == Property.id)
+    .where(PropertyContact.contact_id == bindparam("contact_id"))
+    .order_by(Property.name, Property.id)
+)
+
+
 def contact_roles(session: Session, contact_id: int, among: Sequence[int] | None = None) -> dict[int, str]:
     """Property id -> this contact's role there, for every property the contact is tied to (or those `among`)."""
-    query = select(PropertyContact.property_id, PropertyContact.role).where(PropertyContact.contact_id == contact_id)
-    if among is not None:
-        query = query.where(PropertyContact.property_id.in_(among))
-    return {property_id: role for property_id, role in session.execute(query)}
+    if among is None:
+        rows = session.execute(_ROLES, {"contact_id": contact_id})
+    else:
+        rows = session.execute(_ROLES_AMONG, {"contact_id": contact_id, "among": list(among)})
+    return {property_id: role for property_id, role in rows}
 
 
-def all_properties_of(contact_id: int) -> Select[int]:
-    return select(PropertyContact.property_id).where(PropertyContact.contact_id == contact_id)
+def contact_properties(session: Session, contact_id: int) -> list[tuple[int, str, str, str]]:
+    """(id, name, address, role) of every property the contact is tied to, by name (the filter's choices, PF-1)."""
+    rows = session.connection().execute(_PROPERTIES, {"contact_id": contact_id})
+    return [(pid, name, address, role) for pid, name, address, role in rows]
 
 
 def visible_property(session: Session, contact_id: int, property_id: int) -> tuple[Property, str]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import func, select, true
+from sqlalchemy import Select, func, select, true
 from sqlalchemy.orm import Session
 
 from server.models import Invoice, Property
-from server.services.access import PropertyScope
+from server.services.access import PropertyScope, ScopeKind, scope_filter
 
 ZERO = Decimal("0.00")
 
@@ -22,16 +23,19 @@ class Balance:
     unapplied_credits: Decimal
 
 
-def balance_of(session: Session, property_ids: PropertyScope) -> Balance:
-    """Open balances of the shared, due invoices; unapplied credits are reported apart, never subtracted."""
-    if isinstance(property_ids, Sequence) and not property_ids:
-        return Balance(ZERO, 0, ZERO)
-    due_sum, due_count = session.execute(
-        select(func.coalesce(func.sum(Invoice.balance), ZERO), func.count(Invoice.id)).where(
-            Invoice.property_id.in_(property_ids), Invoice.shared == true(), Invoice.balance > ZERO
-        )
-    ).one()
-    credits = session.scalar(
-        select(func.coalesce(func.sum(Property.unapplied_credits), ZERO)).where(Property.id.in_(property_ids))
+@cache
+def _balance_query(scope: ScopeKind) -> Select[tuple[Any, Any, Any]]:
+    """One round trip for both figures, built once per scope kind (the scope's params are bound at execution)."""
+    due = (
+        select(func.coalesce(func.sum(Invoice.balance), ZERO), func.count(Invoice.id))
+        .where(scope_filter(Invoice.property_id, scope), Invoice.shared == true(), Invoice.balance > ZERO)
+        .subquery()
     )
+    credits = select(func.coalesce(func.sum(Property.unapplied_credits), ZERO)).where(scope_filter(Property.id, scope))
+    return select(*due.c, credits.scalar_subquery())
+
+
+def balance_of(session: Session, scope: PropertyScope) -> Balance:
+    """Open balances of the shared, due invoices; unapplied credits are reported apart, never subtracted."""
+    due_sum, due_count, credits = session.execute(_balance_query(scope.kind), scope.params).one()
     return Balance(Decimal(due_sum), int(due_count), Decimal(credits or ZERO))

@@ -5,7 +5,12 @@ Boolean filters are written `column == true()`: PostgreSQL can use an index for 
 
 The queries select the columns a list item shows, not ORM objects: building a hundred mapped objects per
 page cost more than reading them. Each row carries the model's own attribute names (plus `property_name`),
-so the item builders take a row or a model alike; the `...Fields` protocols name what they read.
+so the item builders take a row or a model alike; the `...Fields` protocols name what they read. A list
+reads its rows as the `...Row` named tuples, which name the query's columns in order: a SQLAlchemy row's
+attribute access cost about as much as building the item.
+
+Each query is built once per variant, the request's values (the caller's properties, the day) left to bind
+parameters: building a statement and SQLAlchemy's cache key for it cost more than running many a page.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Select, select, true
+from sqlalchemy import Date, Select, bindparam, select, true
 
 from server.models import Invoice, Property, ServiceRequest, Visit
-from server.services.access import PropertyScope
+from server.services.access import ScopeKind, scope_filter
 
 UPCOMING_DAYS = 30
 
@@ -74,27 +80,78 @@ class RequestFields(Protocol):
     def public_comment_count(self) -> int: ...
 
 
+class VisitRow(NamedTuple):
+    """A row of visits_query."""
+
+    id: int
+    date: date
+    property_id: int
+    services: list[str]
+    status: str
+    property_name: str
+
+
+class InvoiceRow(NamedTuple):
+    """A row of invoices_query."""
+
+    id: int
+    number: str
+    property_id: int
+    services: list[str]
+    invoice_date: date
+    due_date: date
+    total: Decimal
+    balance: Decimal
+    property_name: str
+
+
+class RequestRow(NamedTuple):
+    """A row of requests_query."""
+
+    id: int
+    number: str
+    subject: str
+    property_id: int
+    status: str
+    created_at: datetime
+    last_activity_at: datetime
+    public_comment_count: int
+    property_name: str
+
+
 PROPERTY_NAME = Property.name.label("property_name")
 
 
-def visits_query(property_ids: PropertyScope, when: str, today: date, days: int) -> Select[*tuple[Any, ...]]:
-    """Upcoming: scheduled, today..today+30. Completed: completed, the last `days` days."""
-    query = select(Visit.id, Visit.date, Visit.property_id, Visit.services, Visit.status, PROPERTY_NAME).join(
-        Property, Property.id == Visit.property_id
-    )
-    query = query.where(Visit.property_id.in_(property_ids))
+def visit_window(when: str, today: date, days: int) -> dict[str, Any]:
+    """visits_query's values: upcoming is scheduled, today..today+30; completed is completed, the last `days` days."""
     if when == "upcoming":
-        return query.where(
-            Visit.status == "scheduled", Visit.date >= today, Visit.date <= today + timedelta(days=UPCOMING_DAYS)
+        return {"visit_status": "scheduled", "first_day": today, "last_day": today + timedelta(days=UPCOMING_DAYS)}
+    return {"visit_status": "completed", "first_day": today - timedelta(days=days), "last_day": today}
+
+
+@cache
+def visits_query(scope: ScopeKind) -> Select[*tuple[Any, ...]]:
+    """VI-1, built once: the scope's params and visit_window's values are bound at execution."""
+    return (
+        select(Visit.id, Visit.date, Visit.property_id, Visit.services, Visit.status, PROPERTY_NAME)
+        .join(Property, Property.id == Visit.property_id)
+        .where(
+            scope_filter(Visit.property_id, scope),
+            Visit.status == bindparam("visit_status"),
+            Visit.date >= bindparam("first_day", type_=Date),
+            Visit.date <= bindparam("last_day", type_=Date),
         )
-    return query.where(Visit.status == "completed", Visit.date >= today - timedelta(days=days), Visit.date <= today)
+    )
 
 
-def invoices_query(property_ids: PropertyScope, status: str, *, walk_order: bool = False) -> Select[*tuple[Any, ...]]:
-    """IN-1, IN-2. `walk_order=True` writes the property filter as `property_id + 0`, which no database
+@cache
+def invoices_query(scope: ScopeKind, status: str, *, walk_order: bool = False) -> Select[*tuple[Any, ...]]:
+    """IN-1, IN-2, built once per variant (the scope's params are bound at execution).
+
+    `walk_order=True` writes the property filter as `property_id + 0`, which no database
     can answer from an index on property_id: it then walks ix_invoices_date_order in the list's order,
     checking each row's property, and stops after a page. That is the fast plan when the selection holds
-    much of the branch; for a few properties, reading their invoices and sorting them is (paginate's keys_from).
+    much of the branch; for a few properties, reading their invoices and sorting them is (paginate's Walk).
     """
     property_id = Invoice.property_id + 0 if walk_order else Invoice.property_id
     query = (
@@ -110,7 +167,7 @@ def invoices_query(property_ids: PropertyScope, status: str, *, walk_order: bool
             PROPERTY_NAME,
         )
         .join(Property, Property.id == Invoice.property_id)
-        .where(property_id.in_(property_ids), Invoice.shared == true())
+        .where(scope_filter(property_id, scope), Invoice.shared == true())
     )
     if status == "due":
         return query.where(Invoice.balance > Decimal("0.00"))
@@ -119,7 +176,9 @@ def invoices_query(property_ids: PropertyScope, status: str, *, walk_order: bool
     return query
 
 
-def requests_query(property_ids: PropertyScope) -> Select[*tuple[Any, ...]]:
+@cache
+def requests_query(scope: ScopeKind) -> Select[*tuple[Any, ...]]:
+    """RQ-1, built once per scope kind (the scope's params are bound at execution)."""
     return (
         select(
             ServiceRequest.id,
@@ -133,5 +192,5 @@ def requests_query(property_ids: PropertyScope) -> Select[*tuple[Any, ...]]:
             PROPERTY_NAME,
         )
         .join(Property, Property.id == ServiceRequest.property_id)
-        .where(ServiceRequest.property_id.in_(property_ids), ServiceRequest.include_client == true())
+        .where(scope_filter(ServiceRequest.property_id, scope), ServiceRequest.include_client == true())
     )

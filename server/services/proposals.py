@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 from server.errors import FieldError, Problem, conflict, forbidden, invalid, not_found
 from server.models import Property, Proposal, ProposalItem, ProposalSignature
 from server.models.base import utcnow
-from server.services.access import Caller, PropertyScope, contact_roles
+from server.services.access import Caller, ScopeKind, contact_roles, scope_filter
 from server.services.audit import captured_by_id, record_if_assisted
 from server.services.mail import Mailer
 from server.services.pdf_layout import money_text
@@ -63,6 +64,22 @@ class ProposalFields(ProposalState, Protocol):
     def shared_on(self) -> date | None: ...
     @property
     def change_order_of_id(self) -> int | None: ...
+
+
+class ProposalRow(NamedTuple):
+    """A row of visible_proposals, its columns in order: a list reads its rows as these, since a SQLAlchemy
+    row's attribute access cost about as much as building the item."""
+
+    id: int
+    number: str
+    title: str
+    property_id: int
+    opportunity_status: str
+    is_signed: bool
+    total: Decimal
+    shared_on: date | None
+    change_order_of_id: int | None
+    property_name: str
 
 
 def portal_status(proposal: ProposalState) -> str:
@@ -120,8 +137,11 @@ def sign_blocked_reason(proposal: ProposalState, role: str) -> str | None:
     return block.reason if block else None
 
 
-def visible_proposals(property_ids: PropertyScope, status: str) -> Select[*tuple[Any, ...]]:
-    """PR-1: shared, never drafts, on the selected properties; the list's columns (ProposalFields, property_name)."""
+@cache
+def visible_proposals(scope: ScopeKind, status: str) -> Select[*tuple[Any, ...]]:
+    """PR-1: shared, never drafts, on the selected properties; the list's columns (ProposalFields, property_name).
+
+    Built once per variant, the scope's params bound at execution (see PropertyScope)."""
     return (
         select(
             Proposal.id,
@@ -137,7 +157,7 @@ def visible_proposals(property_ids: PropertyScope, status: str) -> Select[*tuple
         )
         .join(Property, Property.id == Proposal.property_id)
         .where(
-            Proposal.property_id.in_(property_ids),
+            scope_filter(Proposal.property_id, scope),
             Proposal.shared_on.is_not(None),
             Proposal.opportunity_status != "draft",
             status_filter(status),

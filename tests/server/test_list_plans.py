@@ -1,8 +1,8 @@
 """A list reads the same pages whichever plan the database follows (IN-1, PF-2).
 
 A selection holding much of the branch walks the invoice date index and stops after a page; a small one
-reads its own invoices and sorts them (paginate's keys_from, Selection.is_wide). The test company is too
-small for the server to choose the walk by itself, so both plans are asked for here and compared.
+reads its own invoices and sorts them (paginate's Walk, wide_scope). The test company is too small for the
+server to choose the walk by itself, so both plans are asked for here and compared.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from server.api.paging import paginate
+from server.api.paging import Walk, paginate
 from server.db import RANDOM_PAGE_COST_ENV, SSD_RANDOM_PAGE_COST, make_engine, postgres_options
-from server.models import Contact, Invoice
-from server.services.access import PropertyScope, all_properties_of
+from server.models import Contact, Invoice, Property
+from server.services.access import WIDE_SHARE, PropertyScope, wide_scope
 from server.services.listing import invoices_query
 from tests.server.conftest import NORTH, property_ids
 
@@ -28,16 +28,19 @@ def _walk_every_page(session: Session, scope: PropertyScope, status: str, walk: 
     ids: list[int] = []
     totals: set[int] = set()
     cursor = None
+    # Always walking (`pays` true, walk_after 0) against never walking.
+    walking = Walk(invoices_query(scope.kind, status, walk_order=True), true()) if walk else None
     while True:
         page = paginate(
             session,
-            invoices_query(scope, status),
+            invoices_query(scope.kind, status),
             [Invoice.invoice_date, Invoice.id],
+            params=scope.params,
             descending=True,
             cursor=cursor,
             limit=2,
             display_joins=True,
-            keys_from=(lambda: invoices_query(scope, status, walk_order=True)) if walk else None,
+            walk=walking,
             walk_after=0,
         )
         ids += [row.id for row in page.items]
@@ -54,9 +57,12 @@ def test_walking_the_date_order_reads_the_same_pages(client: TestClient, pat: di
     picked = sorted(property_ids(client, pat).values())
     # No request while the session is open: on SQLite it holds the database's write lock.
     with factory() as session:
-        contact_id = session.scalar(select(Contact.id).where(Contact.email == "pat@example.com"))
-        assert contact_id is not None
-        for scope in (all_properties_of(contact_id), picked):
+        contact = session.scalar(select(Contact).where(Contact.email == "pat@example.com"))
+        assert contact is not None
+        for scope in (
+            PropertyScope(contact.id, contact.branch_id),
+            PropertyScope(contact.id, contact.branch_id, tuple(picked)),
+        ):
             sorted_ids, sorted_totals = _walk_every_page(session, scope, status, walk=False)
             walked_ids, walked_totals = _walk_every_page(session, scope, status, walk=True)
             assert walked_ids == sorted_ids == [item["id"] for item in everything["items"]]
@@ -128,3 +134,26 @@ def test_postgresql_sessions_leave_random_page_cost_to_the_database_when_told(
             assert connection.exec_driver_sql("SHOW random_page_cost").scalar_one() == database_value
     finally:
         own.dispose()
+
+
+def test_a_selection_is_wide_from_a_quarter_of_the_branch_on(client: TestClient, pat: dict[str, str]) -> None:
+    """wide_scope, read with a list's total, says whether walking the list's order pays: the selection holds
+    at least 1/WIDE_SHARE of the branch's properties (all of the contact's, or the ids picked)."""
+    factory: Any = client.app.state.session_factory  # type: ignore[attr-defined]
+    picked = sorted(property_ids(client, pat).values())
+    with factory() as session:
+        contact = session.scalar(select(Contact).where(Contact.email == "pat@example.com"))
+        assert contact is not None
+        in_branch = session.scalar(
+            select(func.count()).select_from(Property).where(Property.branch_id == contact.branch_id)
+        )
+        assert in_branch is not None and in_branch > len(picked) > 1
+
+        def wide(scope: PropertyScope) -> bool:
+            return bool(session.execute(select(wide_scope(scope.kind)), scope.params).scalar_one())
+
+        mine = PropertyScope(contact.id, contact.branch_id)
+        assert wide(mine) is (len(picked) * WIDE_SHARE >= in_branch)
+        for count in range(1, len(picked) + 1):
+            some = PropertyScope(contact.id, contact.branch_id, tuple(picked[:count]))
+            assert wide(some) is (count * WIDE_SHARE >= in_branch)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from functools import cache
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from server.api.deps import CallerDep, ContactDep, PagingDep, SelectionDep, SessionDep
-from server.api.paging import paginate
+from server.api.paging import Walk, paginate
 from server.api.routes.payments import (
     PAYMENT_RESPONSES,
     IdempotencyKeyHeader,
@@ -27,14 +28,15 @@ from server.api.schemas import (
     PropertyRef,
     StaffRef,
     Timestamp,
-    json_response,
+    page_response,
     staff_ref,
 )
 from server.models import Invoice, Payment
 from server.models.billing import PAYMENT_SUCCEEDED
+from server.services.access import ScopeKind, wide_scope
 from server.services.invoice_pdf import InvoiceDocument, PdfLine, PdfPayment, render_invoice
 from server.services.invoices import pay_block, visible_invoice
-from server.services.listing import InvoiceFields, invoices_query
+from server.services.listing import InvoiceFields, InvoiceRow, invoices_query
 from server.services.payments import INVOICE_PAYMENT, Allocation, PaymentRequest, check_idempotency_key
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
@@ -52,18 +54,28 @@ class InvoiceItemOut(BaseModel):
     status: Literal["due", "paid"]
 
 
-def invoice_item(invoice: InvoiceFields, property_name: str) -> InvoiceItemOut:
-    return InvoiceItemOut(
-        id=invoice.id,
-        number=invoice.number,
-        property=PropertyRef(id=invoice.property_id, name=property_name),
-        services=list(invoice.services),
-        invoice_date=invoice.invoice_date,
-        due_date=invoice.due_date,
-        total=invoice.total,
-        balance=invoice.balance,
-        status="due" if invoice.balance > Decimal("0.00") else "paid",
-    )
+def invoice_item(invoice: InvoiceFields, property_name: str) -> dict[str, Any]:
+    """InvoiceItemOut's fields (see page_response)."""
+    return {
+        "id": invoice.id,
+        "number": invoice.number,
+        "property": {"id": invoice.property_id, "name": property_name},
+        "services": list(invoice.services),
+        "invoice_date": invoice.invoice_date,
+        "due_date": invoice.due_date,
+        "total": invoice.total,
+        "balance": invoice.balance,
+        "status": "due" if invoice.balance > Decimal("0.00") else "paid",
+    }
+
+
+INVOICE_ORDER = (Invoice.invoice_date, Invoice.id)
+
+
+@cache
+def _walk(scope: ScopeKind, status: str) -> Walk:
+    """The list walking the date order, once the selection holds much of the branch (wide_scope)."""
+    return Walk(invoices_query(scope, status, walk_order=True), wide_scope(scope))
 
 
 @router.get("", response_model=ItemList[InvoiceItemOut], responses={404: {}})
@@ -73,18 +85,20 @@ def list_invoices(
     session: SessionDep,
     status: Annotated[Literal["all", "due", "paid"], Query()] = "all",
 ) -> Response:
+    scope = selection.scope
     page = paginate(
         session,
-        invoices_query(selection.scope, status),
-        [Invoice.invoice_date, Invoice.id],
+        invoices_query(scope.kind, status),
+        INVOICE_ORDER,
+        params=scope.params,
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,
         display_joins=True,
-        keys_from=lambda: invoices_query(selection.scope, status, walk_order=True) if selection.is_wide() else None,
+        walk=_walk(scope.kind, status),
     )
-    items = [invoice_item(row, row.property_name) for row in page.items]
-    return json_response(ItemList[InvoiceItemOut](items=items, next_cursor=page.next_cursor, total=page.total))
+    items = [invoice_item(row, row.property_name) for row in map(InvoiceRow._make, page.items)]
+    return page_response(ItemList[InvoiceItemOut], items, page.next_cursor, page.total)
 
 
 class VisitRef(BaseModel):
@@ -158,9 +172,8 @@ def succeeded_payments(invoice: Invoice) -> list[Payment]:
 def invoice_detail(invoice_id: int, contact: ContactDep, caller: CallerDep, session: SessionDep) -> InvoiceDetailOut:
     invoice, role = visible_invoice(session, contact.id, invoice_id)
     blocked = pay_block(invoice, contact, role, caller.branch)
-    item = invoice_item(invoice, invoice.property.name)
     return InvoiceDetailOut(
-        **item.model_dump(),
+        **invoice_item(invoice, invoice.property.name),
         lines=[
             InvoiceLineOut(
                 service=line.service,

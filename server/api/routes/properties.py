@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from server.api.deps import ContactDep, SelectionDep, SessionDep
-from server.api.schemas import MoneyOut, json_response
-from server.models import Property, PropertyContact
+from server.api.schemas import MoneyOut, json_response, page_response
+from server.services.access import contact_properties
 from server.services.balance import balance_of
 
 router = APIRouter(tags=["properties"])
@@ -36,14 +35,9 @@ class BalanceOut(BaseModel):
 @router.get("/properties", response_model=PropertyList)
 def properties(contact: ContactDep, session: SessionDep) -> Response:
     # Plain columns, not ORM objects: a portfolio of a thousand properties is one cheap read.
-    rows = session.execute(
-        select(Property.id, Property.name, Property.address, PropertyContact.role)
-        .join(PropertyContact, PropertyContact.property_id == Property.id)
-        .where(PropertyContact.contact_id == contact.id)
-        .order_by(Property.name, Property.id)
-    ).all()
-    items = [PropertyOut(id=pid, name=name, address=address, role=role) for pid, name, address, role in rows]
-    return json_response(PropertyList(items=items, total=len(items)))
+    rows = contact_properties(session, contact.id)
+    items = [{"id": pid, "name": name, "address": address, "role": role} for pid, name, address, role in rows]
+    return page_response(PropertyList, items, None, len(items))
 
 
 @router.get("/balance", response_model=BalanceOut, responses={404: {}})

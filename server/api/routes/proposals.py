@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -20,7 +20,7 @@ from server.api.schemas import (
     PropertyRef,
     StaffRef,
     Timestamp,
-    json_response,
+    page_response,
     staff_ref,
 )
 from server.errors import conflict
@@ -28,6 +28,7 @@ from server.models import Proposal
 from server.services.proposal_pdf import render_proposal, render_signed_proposal, sales_rep, signed_document
 from server.services.proposals import (
     ProposalFields,
+    ProposalRow,
     notify_sales_rep,
     portal_status,
     safe_filename,
@@ -108,19 +109,20 @@ class SignatureIn(Body):
     agree: StrictBool
 
 
-def proposal_item(proposal: ProposalFields, property_name: str, role: str) -> ProposalItemOut:
+def proposal_item(proposal: ProposalFields, property_name: str, role: str) -> dict[str, Any]:
+    """ProposalItemOut's fields (see page_response)."""
     assert proposal.shared_on is not None
-    return ProposalItemOut(
-        id=proposal.id,
-        number=proposal.number,
-        title=proposal.title,
-        property=PropertyRef(id=proposal.property_id, name=property_name),
-        status=portal_status(proposal),  # type: ignore[arg-type]
-        total=proposal.total,
-        shared_on=proposal.shared_on,
-        is_change_order=proposal.change_order_of_id is not None,
-        can_sign=sign_blocked_reason(proposal, role) is None,
-    )
+    return {
+        "id": proposal.id,
+        "number": proposal.number,
+        "title": proposal.title,
+        "property": {"id": proposal.property_id, "name": property_name},
+        "status": portal_status(proposal),
+        "total": proposal.total,
+        "shared_on": proposal.shared_on,
+        "is_change_order": proposal.change_order_of_id is not None,
+        "can_sign": sign_blocked_reason(proposal, role) is None,
+    }
 
 
 def proposal_detail(proposal: Proposal, role: str) -> ProposalDetailOut:
@@ -144,7 +146,7 @@ def proposal_detail(proposal: Proposal, role: str) -> ProposalDetailOut:
     signature = proposal.signature
     original = proposal.change_order_of
     return ProposalDetailOut(
-        **item.model_dump(),
+        **item,
         opportunity_type=proposal.opportunity_type,  # type: ignore[arg-type]
         opportunity_status=proposal.opportunity_status,  # type: ignore[arg-type]
         line_items=line_items,
@@ -183,6 +185,9 @@ def pdf_response(data: bytes, filename: str) -> Response:
     )
 
 
+PROPOSAL_ORDER = (Proposal.shared_on, Proposal.id)
+
+
 @router.get("", response_model=ItemList[ProposalItemOut], responses={404: {}})
 def list_proposals(
     selection: SelectionDep,
@@ -190,18 +195,21 @@ def list_proposals(
     session: SessionDep,
     status: Annotated[ProposalStatus, Query()] = "all",
 ) -> Response:
+    scope = selection.scope
     page = paginate(
         session,
-        visible_proposals(selection.scope, status),
-        [Proposal.shared_on, Proposal.id],
+        visible_proposals(scope.kind, status),
+        PROPOSAL_ORDER,
+        params=scope.params,
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,
         display_joins=True,
     )
-    roles = selection.role_on([row.property_id for row in page.items])
-    items = [proposal_item(row, row.property_name, roles[row.property_id]) for row in page.items]
-    return json_response(ItemList[ProposalItemOut](items=items, next_cursor=page.next_cursor, total=page.total))
+    rows = list(map(ProposalRow._make, page.items))
+    roles = selection.role_on([row.property_id for row in rows])
+    items = [proposal_item(row, row.property_name, roles[row.property_id]) for row in rows]
+    return page_response(ItemList[ProposalItemOut], items, page.next_cursor, page.total)
 
 
 @router.get("/{proposal_id}", response_model=ProposalDetailOut, responses={404: {}})

@@ -12,12 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import CallerDep, ContactDep, PagingDep, SelectionDep, SessionDep, SettingsDep
 from server.api.paging import paginate
-from server.api.schemas import Body, ItemList, PropertyRef, StaffRef, Timestamp, json_response, staff_ref
+from server.api.schemas import Body, ItemList, PropertyRef, StaffRef, Timestamp, page_response, staff_ref
 from server.api.uploads import MAX_FILES, parse_fields, received
 from server.errors import not_found
 from server.models import Attachment, RequestComment, ServiceRequest
 from server.services.attachments import AttachmentStore
-from server.services.listing import RequestFields, requests_query
+from server.services.listing import RequestFields, RequestRow, requests_query
 from server.services.mail import Mailer
 from server.services.requests import (
     MAX_SUBJECT,
@@ -103,17 +103,18 @@ class CommentIn(Body):
     body: str = ""
 
 
-def request_item(request: RequestFields, property_name: str) -> RequestItemOut:
-    return RequestItemOut(
-        id=request.id,
-        number=request.number,
-        subject=request.subject,
-        property=PropertyRef(id=request.property_id, name=property_name),
-        status=request.status,
-        created_at=request.created_at,
-        last_activity_at=request.last_activity_at,
-        comment_count=request.public_comment_count,
-    )
+def request_item(request: RequestFields, property_name: str) -> dict[str, Any]:
+    """RequestItemOut's fields (see page_response)."""
+    return {
+        "id": request.id,
+        "number": request.number,
+        "subject": request.subject,
+        "property": {"id": request.property_id, "name": property_name},
+        "status": request.status,
+        "created_at": request.created_at,
+        "last_activity_at": request.last_activity_at,
+        "comment_count": request.public_comment_count,
+    }
 
 
 def attachment_out(attachment: Attachment) -> AttachmentOut:
@@ -136,7 +137,7 @@ def comment_out(comment: RequestComment) -> CommentOut:
 def request_detail(session: Session, request: ServiceRequest) -> RequestDetailOut:
     item = request_item(request, request.property.name)
     return RequestDetailOut(
-        **item.model_dump(),
+        **item,
         description=request.description,
         author_name=request.created_by_contact.name if request.created_by_contact else None,
         captured_by=staff_ref(request.captured_by),
@@ -183,19 +184,24 @@ _UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+REQUEST_ORDER = (ServiceRequest.last_activity_at, ServiceRequest.id)
+
+
 @router.get("", response_model=ItemList[RequestItemOut], responses={404: {}})
 def list_requests(selection: SelectionDep, paging: PagingDep, session: SessionDep) -> Response:
+    scope = selection.scope
     page = paginate(
         session,
-        requests_query(selection.scope),
-        [ServiceRequest.last_activity_at, ServiceRequest.id],
+        requests_query(scope.kind),
+        REQUEST_ORDER,
+        params=scope.params,
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,
         display_joins=True,
     )
-    items = [request_item(row, row.property_name) for row in page.items]
-    return json_response(ItemList[RequestItemOut](items=items, next_cursor=page.next_cursor, total=page.total))
+    items = [request_item(row, row.property_name) for row in map(RequestRow._make, page.items)]
+    return page_response(ItemList[RequestItemOut], items, page.next_cursor, page.total)
 
 
 @router.get("/{request_id}", response_model=RequestDetailOut, responses={404: {}})

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from server.api.deps import ContactDep, PagingDep, SelectionDep, SessionDep
 from server.api.paging import paginate
-from server.api.schemas import ItemList, PersonContact, PropertyRef, Timestamp, json_response
+from server.api.schemas import ItemList, PersonContact, PropertyRef, Timestamp, page_response
 from server.models import Visit
 from server.services.clock import branch_today
-from server.services.listing import VisitFields, visits_query
+from server.services.listing import VisitFields, VisitRow, visit_window, visits_query
 from server.services.visits import contact_phone, published_notes, visible_visit
 
 router = APIRouter(prefix="/visits", tags=["visits"])
@@ -37,14 +37,18 @@ class VisitDetailOut(VisitItemOut):
     service_contact: PersonContact | None  # the property's sales rep; null when it has none
 
 
-def visit_item(visit: VisitFields, property_name: str) -> VisitItemOut:
-    return VisitItemOut(
-        id=visit.id,
-        date=visit.date,
-        property=PropertyRef(id=visit.property_id, name=property_name),
-        services=list(visit.services),
-        status=visit.status,  # type: ignore[arg-type]
-    )
+def visit_item(visit: VisitFields, property_name: str) -> dict[str, Any]:
+    """VisitItemOut's fields (see page_response)."""
+    return {
+        "id": visit.id,
+        "date": visit.date,
+        "property": {"id": visit.property_id, "name": property_name},
+        "services": list(visit.services),
+        "status": visit.status,
+    }
+
+
+VISIT_ORDER = (Visit.date, Visit.id)
 
 
 @router.get("", response_model=ItemList[VisitItemOut], responses={404: {}})
@@ -56,18 +60,19 @@ def list_visits(
     when: Annotated[Literal["upcoming", "completed"], Query()] = "upcoming",
     days: Annotated[int, Query(ge=1, le=365, description="Completed visits only: how many days back")] = 30,
 ) -> Response:
-    upcoming = when == "upcoming"
+    scope = selection.scope
     page = paginate(
         session,
-        visits_query(selection.scope, when, branch_today(contact.branch), days),
-        [Visit.date, Visit.id],
-        descending=not upcoming,
+        visits_query(scope.kind),
+        VISIT_ORDER,
+        params={**scope.params, **visit_window(when, branch_today(contact.branch), days)},
+        descending=when != "upcoming",
         cursor=paging.cursor,
         limit=paging.limit,
         display_joins=True,
     )
-    items = [visit_item(row, row.property_name) for row in page.items]
-    return json_response(ItemList[VisitItemOut](items=items, next_cursor=page.next_cursor, total=page.total))
+    items = [visit_item(row, row.property_name) for row in map(VisitRow._make, page.items)]
+    return page_response(ItemList[VisitItemOut], items, page.next_cursor, page.total)
 
 
 @router.get("/{visit_id}", response_model=VisitDetailOut, responses={404: {}})
@@ -79,7 +84,7 @@ def get_visit(visit_id: int, contact: ContactDep, session: SessionDep) -> VisitD
         PersonContact(name=rep.name, email=rep.email, phone=contact_phone(rep, contact.branch)) if rep else None
     )
     return VisitDetailOut(
-        **visit_item(visit, visit.property.name).model_dump(),
+        **visit_item(visit, visit.property.name),
         notes=[VisitNoteOut(text=n.text, created_at=n.created_at) for n in published_notes(visit)],
         service_contact=service_contact,
     )
