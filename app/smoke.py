@@ -202,7 +202,7 @@ def _staff_screens(app: QApplication, demo: DemoServer, accounts: Accounts, out_
     staff = _background(
         app, lambda: sessions.sign_in(demo.portal_url, DEMO_STAFF_EMAIL, DEMO_PASSWORD), "staff sign-in"
     )
-    find = FindCustomerWindow(staff)
+    find = FindCustomerWindow(staff, accounts=accounts)
     find.resize(1280, 800)
     find.show()
     begun = time.perf_counter()

@@ -127,6 +127,7 @@ def _let_events_through() -> None:
 class MainWindow(QMainWindow):
     signed_out = Signal()
     assist_ended = Signal(str)  # why, for the Find customer screen
+    assist_token_refused = Signal(object)  # the PortalError (401) that ended the assist
 
     def __init__(
         self,
@@ -609,13 +610,15 @@ class MainWindow(QMainWindow):
 
         self.runner.run(client.logout, finished, finished)
 
-    def _assist_expired(self, _retry: Callable[[], None], give_up: Callable[[], None]) -> None:
-        """An assist has no password to re-enter: after 30 idle minutes it is simply over (SA-4)."""
+    def _assist_expired(self, _retry: Callable[[], None], give_up: Callable[[], None], error: PortalError) -> None:
+        """An assist has no password to re-enter: once its token is refused it is simply over (SA-4).
+        Why is the server's to say (30 idle minutes, or the staff member's own session ended and
+        took the assist with it), so its sentence goes to Find customer, which tells them apart."""
         give_up()
         if not self._assist_over:
             self._assist_over = True
             self.setEnabled(False)
-            self.assist_ended.emit("The assist session ended after 30 minutes without activity. Open it again.")
+            self.assist_token_refused.emit(error)
 
     def show_assist_activity(self) -> None:
         assisting = self.session.assisting
@@ -669,7 +672,7 @@ class MainWindow(QMainWindow):
 
     # -- token expiry ----------------------------------------------------------------
 
-    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None]) -> None:
+    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], _error: PortalError) -> None:
         """Asks for the password once, over the window, then replays every call that got a 401."""
         self._pending_retries.append((retry, give_up))
         if self.reauth_dialog is not None:
