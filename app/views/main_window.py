@@ -113,6 +113,8 @@ TAB_SPECS = (
     TabSpec("requests", "Requests", "requests", (), "subject"),
 )
 TAB_CLASSES: dict[str, type[ListTab]] = {"visits": VisitsTab, "requests": RequestsTab}
+# How long Sign out waits for the portal to revoke the token before leaving anyway.
+SIGN_OUT_WAIT_MS = 3000
 NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
 
 
@@ -585,14 +587,23 @@ class MainWindow(QMainWindow):
             self.end_assist()
             return
         session = self.session
+        # Forgotten here first, so the app is signed out on this computer whatever the portal does.
+        self.accounts.signed_out(session)
         self.setEnabled(False)
+        self.statusBar().showMessage("Signing out…")
+        left = False
 
-        def finished(_: object) -> None:
-            self.accounts.signed_out(session)
-            self.signed_out.emit()
+        def leave(_: object = None) -> None:
+            nonlocal left
+            if not left:
+                left = True
+                self.signed_out.emit()
 
         self.runner.set_unauthorized_handler(None)
-        self.runner.run(session.client.logout, finished, finished)
+        self.runner.run(session.client.logout, leave, leave)
+        # A portal that hangs would hold the greyed window for the client's whole timeout (20 s):
+        # the revocation carries on in the background, the user is back at the sign-in screen.
+        QTimer.singleShot(SIGN_OUT_WAIT_MS, self, leave)
 
     # -- staff assistance (SA-2, SA-3, SA-4) ---------------------------------------------
 

@@ -134,8 +134,6 @@ class AppShell(QObject):
 
     def _staff_signed_out(self) -> None:
         find, self.find_window = self.find_window, None
-        if find is not None:
-            self.accounts.signed_out(find.session)
         self._assist_ended("")
         self._portal_url = None
         self.show_sign_in()

@@ -49,6 +49,8 @@ from app.views.theme import icon, named
 SEARCH_DELAY_MS = 250
 MIN_QUERY = 2
 RECENT_LIMIT = 8
+# How long Sign out waits for the portal to revoke the token before leaving anyway.
+SIGN_OUT_WAIT_MS = 3000
 RECENT_WIDTH = 260
 COMMON_REASONS = (
     "Customer on the phone",
@@ -482,15 +484,27 @@ class FindCustomerWindow(QMainWindow):
         for retry, _ in pending:
             retry()
 
+    # -- sign-out ----------------------------------------------------------------------
+
     def sign_out(self) -> None:
-        """Signing staff out also ends every assist session they opened (server side, SA-4)."""
+        """Signing staff out also ends every assist session they opened (server side, SA-4). The
+        token is forgotten on this computer at once; a portal that hangs is waited for only
+        `SIGN_OUT_WAIT_MS`, with "Signing out…" on screen, instead of the client's 20 s timeout."""
+        self.accounts.signed_out(self.session)
+        self.runner.set_unauthorized_handler(None)
+        self.sign_out_button.setText("Signing out…")
+        self.status_label.setText("Signing out…")
         self.setEnabled(False)
-        client = self.session.client
+        left = False
 
-        def finished(_: object) -> None:
-            self.signed_out.emit()
+        def leave(_: object = None) -> None:
+            nonlocal left
+            if not left:
+                left = True
+                self.signed_out.emit()
 
-        self.runner.run(client.logout, finished, finished)
+        self.runner.run(self.session.client.logout, leave, leave)
+        QTimer.singleShot(SIGN_OUT_WAIT_MS, self, leave)
 
     def save_layout(self) -> None:
         self.settings.set_find_window_geometry(self.saveGeometry())
