@@ -50,7 +50,7 @@ from app.views.requests_tab import RequestsTab
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
-from app.views.work_screens import WorkScreens
+from app.views.work_screens import WorkScreens, ask_discard_drafts
 
 if TYPE_CHECKING:
     from app.views.proposal_detail import ProposalWindow
@@ -127,6 +127,8 @@ def _let_events_through() -> None:
 
 
 class MainWindow(QMainWindow):
+    # Tests replace this to answer the question.
+    confirm_discard_drafts: Callable[[QWidget, list[str], str], bool] = staticmethod(ask_discard_drafts)
     signed_out = Signal()
     assist_ended = Signal(str)  # why, for the Find customer screen
     assist_token_refused = Signal(object)  # the PortalError (401) that ended the assist
@@ -586,6 +588,8 @@ class MainWindow(QMainWindow):
         if self.session.assisting is not None:
             self.end_assist()
             return
+        if not self.drafts_may_go("Sign out"):
+            return
         session = self.session
         # Forgotten here first, so the app is signed out on this computer whatever the portal does.
         self.accounts.signed_out(session)
@@ -609,7 +613,7 @@ class MainWindow(QMainWindow):
 
     def end_assist(self) -> None:
         """Ends the assist session on the server (audited) and hands back to the Find customer screen."""
-        if self._assist_over:
+        if self._assist_over or not self.drafts_may_go("End assist"):
             return
         self._assist_over = True
         client = self.session.client
@@ -752,6 +756,21 @@ class MainWindow(QMainWindow):
         else:
             self.close()
 
+    def drafts_may_go(self, action: str) -> bool:
+        """Asks before `action` throws away replies or a new request written but not sent (request
+        windows keep theirs while hidden, so closing one never asked): Keep editing, the default,
+        cancels the action and shows the first draft. Kept over a quit on disk they would outlive a
+        sign-out on a shared office computer, so the user decides here, like New request asks.
+        Discarded, they are emptied: the close that follows the action finds nothing to ask about."""
+        drafts = self.work_screens.unsent_drafts()
+        if not drafts:
+            return True
+        if not self.confirm_discard_drafts(self, [name for name, _ in drafts], action):
+            present(drafts[0][1])
+            return False
+        self.work_screens.discard_drafts()
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing a customer's window during an assist with its close box (or Alt+F4) ends the
         assist: the staff member is back at Find customer, and the session is revoked, not left
@@ -763,6 +782,11 @@ class MainWindow(QMainWindow):
         if event.spontaneous() and self.session.assisting is not None:
             event.ignore()
             self.end_assist()  # nothing more once it is being ended
+            return
+        # Quit (its close events cancel quitting when ignored) or this window's close box (the app
+        # quits with it); not once the assist has ended, which leaves nothing to keep.
+        if not self._assist_over and not self.drafts_may_go("Quit"):
+            event.ignore()
             return
         self.save_layout()
         super().closeEvent(event)

@@ -490,6 +490,48 @@ def test_escape_in_a_filled_in_new_request_asks_before_discarding_it(
     assert dialog.created is None
 
 
+def test_quit_and_sign_out_ask_before_discarding_an_unsent_reply(
+    qtbot: QtBot, robin_window: MainWindow
+) -> None:  # RQ-2
+    """A reply written in a request window, which is kept hidden when closed, was dropped without a
+    word by Quit and by Sign out."""
+    window = robin_window
+    dialog = open_rowan_request(qtbot, window)
+    reply = "Could you come on Tuesday instead?"
+    qtbot.keyClicks(dialog.composer.text_edit, reply)
+    dialog.close()
+    assert not dialog.isVisible()
+    asked: list[tuple[list[str], str]] = []
+    answer = False
+
+    def confirm(parent: object, drafts: list[str], action: str) -> bool:
+        asked.append((drafts, action))
+        return answer
+
+    window.confirm_discard_drafts = confirm  # type: ignore[method-assign]
+    named = [f"Your reply to {dialog.summary.number} “{dialog.summary.subject}”"]
+
+    window.close()  # what Quit does to every window; an ignored close cancels quitting
+    assert asked == [(named, "Quit")]
+    assert window.isVisible(), "Keep editing"
+    assert dialog.isVisible() and dialog.composer.text_edit.toPlainText() == reply, "the reply is shown again"
+
+    signed_out: list[bool] = []
+    window.signed_out.connect(lambda: signed_out.append(True))
+    window.sign_out()
+    assert asked[-1] == (named, "Sign out")
+    assert window.isEnabled() and signed_out == []
+    assert window.accounts.stored_token(window.session.portal_url, window.session.email) is not None
+    assert dialog.composer.text_edit.toPlainText() == reply
+
+    answer = True
+    with qtbot.waitSignal(window.signed_out, timeout=WAIT_MS):
+        window.sign_out()
+    assert dialog.composer.is_empty()
+    window.close()  # the shell's close after signing out: nothing left to ask about
+    assert len(asked) == 3
+
+
 def test_attaching_a_file_clears_the_empty_reply_message(
     qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
 ) -> None:  # RQ-2
