@@ -130,6 +130,7 @@ def _save_visits_and_requests(window: MainWindow, out_dir: Path) -> None:
         raise SmokeFailed(f"the request detail shows an error: {request.problem}")
     request.composer.text_edit.setPlainText("Thanks! The gate code is on the note by the door.")
     _save(request, out_dir / "request-detail.png")
+    request.composer.clear()  # the sample reply goes without the "Discard what you have not sent?" question
     request.close()
     dialog = window.work_screens.new_request()
     sample = Path(tempfile.mkdtemp(prefix="portal-desk-smoke-")) / "sprinkler-photo.jpg"
