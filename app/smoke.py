@@ -130,6 +130,7 @@ def _save_visits_and_requests(window: MainWindow, out_dir: Path) -> None:
         raise SmokeFailed(f"the request detail shows an error: {request.problem}")
     request.composer.text_edit.setPlainText("Thanks! The gate code is on the note by the door.")
     _save(request, out_dir / "request-detail.png")
+    request.composer.clear()  # the sample reply goes without the "Discard what you have not sent?" question
     request.close()
     dialog = window.work_screens.new_request()
     sample = Path(tempfile.mkdtemp(prefix="portal-desk-smoke-")) / "sprinkler-photo.jpg"
@@ -202,7 +203,7 @@ def _staff_screens(app: QApplication, demo: DemoServer, accounts: Accounts, out_
     staff = _background(
         app, lambda: sessions.sign_in(demo.portal_url, DEMO_STAFF_EMAIL, DEMO_PASSWORD), "staff sign-in"
     )
-    find = FindCustomerWindow(staff)
+    find = FindCustomerWindow(staff, accounts=accounts)
     find.resize(1280, 800)
     find.show()
     begun = time.perf_counter()

@@ -115,7 +115,8 @@ def _log_failure(error: Exception) -> None:
     log.warning("background operation failed without a handler: %s", error)
 
 
-UnauthorizedHandler = Callable[[Callable[[], None], Callable[[], None]], None]
+# handler(retry, give_up, error): the error says why the session ended (expired, revoked, assist idle).
+UnauthorizedHandler = Callable[[Callable[[], None], Callable[[], None], PortalError], None]
 
 # A gateway in front of the portal answering 502/503/504 (after the client's own retries) means
 # the portal itself is down, just like no answer at all.
@@ -167,7 +168,8 @@ class TaskRunner(QObject):
         return self._slow
 
     def set_unauthorized_handler(self, handler: UnauthorizedHandler | None) -> None:
-        """`handler(retry, give_up)`: `retry()` after signing in again, `give_up()` if the user declines."""
+        """`handler(retry, give_up, error)`: `retry()` after signing in again, `give_up()` if the user
+        declines; `error` carries the server's sentence, which says why the session ended."""
         self._on_unauthorized = handler
 
     def run(
@@ -192,7 +194,7 @@ class TaskRunner(QObject):
             elif isinstance(error, PortalError):
                 self.answered.emit()
             if isinstance(error, UnauthorizedError) and self._on_unauthorized is not None:
-                self._on_unauthorized(lambda: self.run(op, success, failure), lambda: failure(error))
+                self._on_unauthorized(lambda: self.run(op, success, failure), lambda: failure(error), error)
             else:
                 failure(error)
 

@@ -50,7 +50,7 @@ from app.views.requests_tab import RequestsTab
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
-from app.views.work_screens import WorkScreens
+from app.views.work_screens import WorkScreens, ask_discard_drafts
 
 if TYPE_CHECKING:
     from app.views.proposal_detail import ProposalWindow
@@ -113,6 +113,8 @@ TAB_SPECS = (
     TabSpec("requests", "Requests", "requests", (), "subject"),
 )
 TAB_CLASSES: dict[str, type[ListTab]] = {"visits": VisitsTab, "requests": RequestsTab}
+# How long Sign out waits for the portal to revoke the token before leaving anyway.
+SIGN_OUT_WAIT_MS = 3000
 NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
 
 
@@ -125,8 +127,11 @@ def _let_events_through() -> None:
 
 
 class MainWindow(QMainWindow):
+    # Tests replace this to answer the question.
+    confirm_discard_drafts: Callable[[QWidget, list[str], str], bool] = staticmethod(ask_discard_drafts)
     signed_out = Signal()
     assist_ended = Signal(str)  # why, for the Find customer screen
+    assist_token_refused = Signal(object)  # the PortalError (401) that ended the assist
 
     def __init__(
         self,
@@ -583,21 +588,32 @@ class MainWindow(QMainWindow):
         if self.session.assisting is not None:
             self.end_assist()
             return
+        if not self.drafts_may_go("Sign out"):
+            return
         session = self.session
+        # Forgotten here first, so the app is signed out on this computer whatever the portal does.
+        self.accounts.signed_out(session)
         self.setEnabled(False)
+        self.statusBar().showMessage("Signing out…")
+        left = False
 
-        def finished(_: object) -> None:
-            self.accounts.signed_out(session)
-            self.signed_out.emit()
+        def leave(_: object = None) -> None:
+            nonlocal left
+            if not left:
+                left = True
+                self.signed_out.emit()
 
         self.runner.set_unauthorized_handler(None)
-        self.runner.run(session.client.logout, finished, finished)
+        self.runner.run(session.client.logout, leave, leave)
+        # A portal that hangs would hold the greyed window for the client's whole timeout (20 s):
+        # the revocation carries on in the background, the user is back at the sign-in screen.
+        QTimer.singleShot(SIGN_OUT_WAIT_MS, self, leave)
 
     # -- staff assistance (SA-2, SA-3, SA-4) ---------------------------------------------
 
     def end_assist(self) -> None:
         """Ends the assist session on the server (audited) and hands back to the Find customer screen."""
-        if self._assist_over:
+        if self._assist_over or not self.drafts_may_go("End assist"):
             return
         self._assist_over = True
         client = self.session.client
@@ -609,13 +625,15 @@ class MainWindow(QMainWindow):
 
         self.runner.run(client.logout, finished, finished)
 
-    def _assist_expired(self, _retry: Callable[[], None], give_up: Callable[[], None]) -> None:
-        """An assist has no password to re-enter: after 30 idle minutes it is simply over (SA-4)."""
+    def _assist_expired(self, _retry: Callable[[], None], give_up: Callable[[], None], error: PortalError) -> None:
+        """An assist has no password to re-enter: once its token is refused it is simply over (SA-4).
+        Why is the server's to say (30 idle minutes, or the staff member's own session ended and
+        took the assist with it), so its sentence goes to Find customer, which tells them apart."""
         give_up()
         if not self._assist_over:
             self._assist_over = True
             self.setEnabled(False)
-            self.assist_ended.emit("The assist session ended after 30 minutes without activity. Open it again.")
+            self.assist_token_refused.emit(error)
 
     def show_assist_activity(self) -> None:
         assisting = self.session.assisting
@@ -669,7 +687,7 @@ class MainWindow(QMainWindow):
 
     # -- token expiry ----------------------------------------------------------------
 
-    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None]) -> None:
+    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], _error: PortalError) -> None:
         """Asks for the password once, over the window, then replays every call that got a 401."""
         self._pending_retries.append((retry, give_up))
         if self.reauth_dialog is not None:
@@ -738,6 +756,21 @@ class MainWindow(QMainWindow):
         else:
             self.close()
 
+    def drafts_may_go(self, action: str) -> bool:
+        """Asks before `action` throws away replies or a new request written but not sent (request
+        windows keep theirs while hidden, so closing one never asked): Keep editing, the default,
+        cancels the action and shows the first draft. Kept over a quit on disk they would outlive a
+        sign-out on a shared office computer, so the user decides here, like New request asks.
+        Discarded, they are emptied: the close that follows the action finds nothing to ask about."""
+        drafts = self.work_screens.unsent_drafts()
+        if not drafts:
+            return True
+        if not self.confirm_discard_drafts(self, [name for name, _ in drafts], action):
+            present(drafts[0][1])
+            return False
+        self.work_screens.discard_drafts()
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing a customer's window during an assist with its close box (or Alt+F4) ends the
         assist: the staff member is back at Find customer, and the session is revoked, not left
@@ -749,6 +782,11 @@ class MainWindow(QMainWindow):
         if event.spontaneous() and self.session.assisting is not None:
             event.ignore()
             self.end_assist()  # nothing more once it is being ended
+            return
+        # Quit (its close events cancel quitting when ignored) or this window's close box (the app
+        # quits with it); not once the assist has ended, which leaves nothing to keep.
+        if not self._assist_over and not self.drafts_may_go("Quit"):
+            event.ignore()
             return
         self.save_layout()
         super().closeEvent(event)

@@ -143,6 +143,7 @@ class PropertySidebar(QFrame):
         none_found = bool(text) and self.proxy.rowCount() == 0
         self.no_match_label.setText(f"No property matches “{text}”." if none_found else "")
         self.no_match_label.setVisible(none_found)
+        self._update_buttons()
 
     def _toggle(self, proxy_index: object) -> None:
         """A click anywhere on the row toggles it, not only on the small box."""
@@ -162,9 +163,24 @@ class PropertySidebar(QFrame):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
-        selected = len(self.model.selected_ids())
-        self.select_all_button.setEnabled(selected < self.model.rowCount())
-        self.select_none_button.setEnabled(selected > 0)
+        """All / None act on the properties listed (with a search, the ones found), so each is
+        enabled only when it would change one of those. With a search that finds nothing both
+        are off and their tooltip says why: "None" stayed enabled there and silently did nothing,
+        and acting on the hidden properties instead would change what the user cannot see."""
+        total, listed = self.model.rowCount(), self.proxy.rowCount()
+        if listed == total:
+            checked = len(self.model.selected_ids())
+            all_tip, none_tip = "Check every property", "Uncheck every property"
+        else:
+            selected = set(self.model.selected_ids())
+            checked = sum(self.proxy.index(row, 0).data(Role.ID) in selected for row in range(listed))
+            all_tip, none_tip = "Check the properties found", "Uncheck the properties found"
+        if listed == 0 and total > 0:
+            all_tip = none_tip = "No property is listed: change or clear the search to choose properties."
+        self.select_all_button.setEnabled(checked < listed)
+        self.select_none_button.setEnabled(checked > 0)
+        self.select_all_button.setToolTip(all_tip)
+        self.select_none_button.setToolTip(none_tip)
 
     # -- balance -------------------------------------------------------------------
 

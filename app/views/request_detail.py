@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage
-from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.services.portal_client import PortalClient
 from app.services.records import RequestSummary
@@ -69,14 +69,20 @@ class RequestDetailDialog(QDialog):
         self.notice = named(QLabel(""), "FormInfo")
         self.notice.setWordWrap(True)
         self.notice.setTextFormat(Qt.TextFormat.RichText)
-        self.notice.linkActivated.connect(self._open_download)
         self.notice.hide()
+        # A button, not a link in the notice: a label's link was out of Tab's reach and showed no
+        # focus. Made before the composer, so Tab reaches it between the thread and the reply.
+        self.open_download_button = named(QPushButton("Open it", autoDefault=False), "LinkButton")
+        self.open_download_button.setAccessibleName("Open the saved file")
+        self.open_download_button.clicked.connect(self.open_last_download)
+        self.open_download_button.hide()
         self.composer = CommentComposer()
         self.composer.send_requested.connect(self.send)
 
-        notice_row = QVBoxLayout()
+        notice_row = QHBoxLayout()
         notice_row.setContentsMargins(16, 8, 16, 0)
-        notice_row.addWidget(self.notice)
+        notice_row.addWidget(self.notice, 1)
+        notice_row.addWidget(self.open_download_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -176,10 +182,8 @@ class RequestDetailDialog(QDialog):
 
         def saved(path: Path) -> None:
             self.last_download = path
-            self._show_notice(
-                f"Saved “{_html(path.name)}” in {_html(str(path.parent))}. "
-                f'<a href="{QUrl.fromLocalFile(str(path)).toString()}">Open it</a>'
-            )
+            self._show_notice(f"Saved “{_html(path.name)}” in {_html(str(path.parent))}.")
+            self.open_download_button.show()
 
         def failed(error: Exception) -> None:
             self._show_notice(error_sentence(error), error=True)
@@ -240,10 +244,13 @@ class RequestDetailDialog(QDialog):
 
         self.runner.run(fetch, opened, failed)
 
-    def _open_download(self, link: str) -> None:
-        QDesktopServices.openUrl(QUrl(link))
+    def open_last_download(self) -> None:
+        """The saved file in the program the user chose for its kind."""
+        if self.last_download is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.last_download)))
 
     def _show_notice(self, text: str, *, error: bool = False) -> None:
+        self.open_download_button.hide()  # shown again only right after a save
         self.notice.setObjectName("FormError" if error else "FormInfo")
         self.notice.style().unpolish(self.notice)
         self.notice.style().polish(self.notice)

@@ -98,7 +98,7 @@ class AppShell(QObject):
         """Staff start at "Find customer"; a customer's portal opens in the normal main window."""
         from app.views.staff_views import FindCustomerWindow
 
-        find = FindCustomerWindow(session, settings=self.accounts.settings)
+        find = FindCustomerWindow(session, accounts=self.accounts)
         find.assist_opened.connect(self._assist_opened)
         find.signed_out.connect(self._staff_signed_out)
         self.find_window = find
@@ -110,23 +110,30 @@ class AppShell(QObject):
         # The assist token is never stored: it lives only as long as this window.
         window = MainWindow(assisted, self.accounts)
         window.assist_ended.connect(self._assist_ended)
+        window.assist_token_refused.connect(self._assist_token_refused)
         self.window = window
         window.show()
         find.hide()
 
-    def _assist_ended(self, message: str) -> None:
+    def _close_assist_window(self) -> None:
         window, self.window = self.window, None
         if window is not None:
             window.session.client.close()
             window.close()
             window.deleteLater()
+
+    def _assist_ended(self, message: str) -> None:
+        self._close_assist_window()
         if self.find_window is not None:
             self.find_window.assist_ended(message or None)
 
+    def _assist_token_refused(self, error: PortalError) -> None:
+        self._close_assist_window()
+        if self.find_window is not None:
+            self.find_window.assist_token_refused(error)
+
     def _staff_signed_out(self) -> None:
         find, self.find_window = self.find_window, None
-        if find is not None:
-            self.accounts.signed_out(find.session)
         self._assist_ended("")
         self._portal_url = None
         self.show_sign_in()

@@ -8,6 +8,7 @@ request, not ten; the request runs off the GUI thread and an answer to an older 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
@@ -33,19 +34,23 @@ from PySide6.QtWidgets import (
 
 from app.models.staff import AuditModel, StaffContactsModel
 from app.services import session as sessions
+from app.services.accounts import Accounts
+from app.services.errors import PortalError
 from app.services.feeds import ListFeed
 from app.services.records import Page, StaffContact
 from app.services.session import PortalSession
-from app.services.settings import AppSettings
 from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
+from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import icon, named
 
 SEARCH_DELAY_MS = 250
 MIN_QUERY = 2
 RECENT_LIMIT = 8
+# How long Sign out waits for the portal to revoke the token before leaving anyway.
+SIGN_OUT_WAIT_MS = 3000
 RECENT_WIDTH = 260
 COMMON_REASONS = (
     "Customer on the phone",
@@ -191,13 +196,18 @@ class FindCustomerWindow(QMainWindow):
     assist_opened = Signal(object)  # PortalSession of the assist
     signed_out = Signal()
 
-    def __init__(
-        self, session: PortalSession, runner: TaskRunner | None = None, settings: AppSettings | None = None
-    ) -> None:
+    def __init__(self, session: PortalSession, *, accounts: Accounts, runner: TaskRunner | None = None) -> None:
         super().__init__()
         self.session = session
+        self.accounts = accounts
         self.runner = runner or TaskRunner(self)
-        self.settings = settings
+        self.runner.set_unauthorized_handler(self._session_expired)
+        self.settings = settings = accounts.settings
+        self.reauth_dialog: SignInDialog | None = None
+        self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        # Bumped by every successful sign-in again: tells an assist that ended with the staff
+        # member's own session apart from one ended on its own.
+        self._renewals = 0
         self.recent: list[StaffContact] = []
         self.reason_dialog: ReasonDialog | None = None
         self.audit_dialog: AuditDialog | None = None
@@ -206,7 +216,7 @@ class FindCustomerWindow(QMainWindow):
         self.setWindowTitle(f"Find customer — {branch} — Portal Desk")
         self.setWindowIcon(icon("app"))
         # Staff keep this window open all day: it comes back at the size and place they gave it.
-        geometry = settings.find_window_geometry() if settings is not None else None
+        geometry = settings.find_window_geometry()
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1100, 700)
 
@@ -409,20 +419,96 @@ class FindCustomerWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def assist_token_refused(self, error: PortalError) -> None:
+        """Back from a customer's portal whose assist token the server refused: says why. The
+        server names the assist when it ended on its own (idle, SA-4); otherwise the assist went
+        with the staff member's own session (signed out elsewhere, revoked or expired), which only
+        asking the portal with that session tells: a 401 there brings up the sign-in prompt."""
+        self.assist_ended("The assist session ended. Checking your own sign-in…")
+        renewals = self._renewals
+
+        def checked(_: object) -> None:
+            if self._renewals != renewals:
+                self.status_label.setText(
+                    "The assist ended because your own session had ended. You are signed in again: "
+                    "open the customer's portal again."
+                )
+            elif "assist" in error.detail.lower():
+                self.status_label.setText(error.detail)
+            else:
+                self.status_label.setText("The assist session was ended on the portal. Open it again.")
+
+        def failed(check_error: Exception) -> None:
+            self.status_label.setText(error_sentence(check_error))
+
+        self.runner.run(self.session.client.me, checked, failed)
+
+    # -- token expiry ----------------------------------------------------------------
+
+    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], _error: PortalError) -> None:
+        """The staff member's own session ended: the password once, over this window, then every
+        call that got a 401 runs again, so the search they typed carries on where it was."""
+        self._pending_retries.append((retry, give_up))
+        if self.reauth_dialog is not None:
+            return
+        self.status_label.setText("Your session has ended. Sign in again to carry on.")
+        dialog = SignInDialog(
+            self.accounts,
+            portal_url=self.session.portal_url,
+            email=self.session.email,
+            locked=True,
+            message="Your session has ended. Sign in again to carry on where you left off.",
+            parent=self,
+        )
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.finished.connect(lambda _: self._reauth_finished(dialog))
+        self.reauth_dialog = dialog
+        dialog.open()
+
+    def _reauth_finished(self, dialog: SignInDialog) -> None:
+        self.reauth_dialog = None
+        dialog.deleteLater()
+        pending, self._pending_retries = self._pending_retries, []
+        renewed = dialog.session
+        if renewed is None:
+            for _, give_up in pending:
+                give_up()
+            self.status_label.setText("Your session has ended. Sign out, then sign in again to find customers.")
+            return
+        self._renewals += 1
+        self.session.client.token = renewed.token
+        self.session.password = renewed.password
+        renewed.client.close()
+        self.accounts.signed_in(self.session, remember_password=dialog.remember)
+        self.status_label.setText("Signed in again.")
+        for retry, _ in pending:
+            retry()
+
+    # -- sign-out ----------------------------------------------------------------------
+
     def sign_out(self) -> None:
-        """Signing staff out also ends every assist session they opened (server side, SA-4)."""
+        """Signing staff out also ends every assist session they opened (server side, SA-4). The
+        token is forgotten on this computer at once; a portal that hangs is waited for only
+        `SIGN_OUT_WAIT_MS`, with "Signing out…" on screen, instead of the client's 20 s timeout."""
+        self.accounts.signed_out(self.session)
+        self.runner.set_unauthorized_handler(None)
+        self.sign_out_button.setText("Signing out…")
+        self.status_label.setText("Signing out…")
         self.setEnabled(False)
-        client = self.session.client
+        left = False
 
-        def finished(_: object) -> None:
-            self.signed_out.emit()
+        def leave(_: object = None) -> None:
+            nonlocal left
+            if not left:
+                left = True
+                self.signed_out.emit()
 
-        self.runner.run(client.logout, finished, finished)
+        self.runner.run(self.session.client.logout, leave, leave)
+        QTimer.singleShot(SIGN_OUT_WAIT_MS, self, leave)
 
     def save_layout(self) -> None:
-        if self.settings is not None:
-            self.settings.set_find_window_geometry(self.saveGeometry())
-            self.settings.sync()
+        self.settings.set_find_window_geometry(self.saveGeometry())
+        self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._search_timer.stop()

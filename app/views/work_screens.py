@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from app.services.records import Property, RequestSummary, VisitSummary
 from app.views.item_windows import present
@@ -22,6 +22,25 @@ if TYPE_CHECKING:  # imported when first opened, or in the background once the a
 
 if TYPE_CHECKING:
     from app.views.main_window import MainWindow
+
+
+def ask_discard_drafts(parent: QWidget, drafts: list[str], action: str) -> bool:
+    """True when the user chooses to throw their unsent text away and `action` (Quit, Sign out,
+    End assist); Keep editing is the default, as in the New request dialog's own question."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        action,
+        "Discard what you have not sent yet?",
+        QMessageBox.StandardButton.NoButton,
+        parent,
+    )
+    box.setInformativeText("\n".join(drafts))
+    discard = box.addButton(f"Discard and {action.lower()}", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is discard
 
 
 class WorkScreens(QObject):
@@ -93,6 +112,26 @@ class WorkScreens(QObject):
         self.new_request_dialog = dialog
         dialog.open()
         return dialog
+
+    def unsent_drafts(self) -> list[tuple[str, QDialog]]:
+        """The windows holding text or files not sent yet, each with a line naming it: request
+        windows (open, or closed and kept hidden with their reply) and the New request form."""
+        drafts: list[tuple[str, QDialog]] = [
+            (f"Your reply to {dialog.summary.number} “{dialog.summary.subject}”", dialog)
+            for dialog in self.request_dialogs.values()
+            if not dialog.composer.is_empty()
+        ]
+        if self.new_request_dialog is not None and self.new_request_dialog.has_draft():
+            drafts.append(("Your new request", self.new_request_dialog))
+        return drafts
+
+    def discard_drafts(self) -> None:
+        """The user chose to throw the drafts away: emptied now, so nothing asks about them again
+        (the New request form closes without its own "Discard?" question)."""
+        for dialog in self.request_dialogs.values():
+            dialog.composer.clear()
+        if self.new_request_dialog is not None:
+            self.new_request_dialog.done(QDialog.DialogCode.Rejected)
 
     def _new_request_finished(self, dialog: NewRequestDialog, result: int) -> None:
         if self.new_request_dialog is dialog:

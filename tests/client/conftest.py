@@ -62,6 +62,16 @@ def memory_keyring() -> MemoryKeyring:
     return backend
 
 
+@pytest.fixture(autouse=True)
+def unsent_drafts_discarded_at_teardown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window left with a draft (a failed send keeps it) is closed by the test's teardown, and
+    closing asks whether to discard it: unanswered, that modal question would hang the run. Tests
+    about the question answer it themselves, per window."""
+    from app.views.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "confirm_discard_drafts", staticmethod(lambda parent, drafts, action: True))
+
+
 @pytest.fixture
 def settings_store(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

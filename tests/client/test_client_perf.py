@@ -105,6 +105,36 @@ def test_sidebar_click_toggles_one_property_with_one_signal(qtbot: QtBot) -> Non
     assert sidebar.proxy.index(2, 0).data(Role.ID) not in model.selected_ids()
 
 
+def test_sidebar_all_and_none_follow_the_properties_listed(qtbot: QtBot) -> None:  # PF-1
+    """With a search that found nothing, "None" stayed enabled and did nothing: All and None act
+    on the properties listed, so there they are off, and their tooltip says why."""
+    model = PropertiesModel()
+    sidebar = PropertySidebar(model)
+    qtbot.addWidget(sidebar)
+    sidebar.show()
+    model.set_properties(many_properties())
+    assert sidebar.select_none_button.isEnabled() and not sidebar.select_all_button.isEnabled()
+
+    sidebar.search_edit.setText("Birch Lane")
+    sidebar.apply_search()
+    for button in (sidebar.select_all_button, sidebar.select_none_button):
+        assert not button.isEnabled()
+        assert button.toolTip() == "No property is listed: change or clear the search to choose properties."
+
+    # A search that finds one checked property: None can uncheck it, All has nothing to do.
+    sidebar.search_edit.setText("property 0042")
+    sidebar.apply_search()
+    assert sidebar.select_none_button.isEnabled() and not sidebar.select_all_button.isEnabled()
+    assert sidebar.select_none_button.toolTip() == "Uncheck the properties found"
+    sidebar.select_none_button.click()
+    assert not sidebar.select_none_button.isEnabled() and sidebar.select_all_button.isEnabled()
+
+    # Back to every property: 999 of 1,000 checked, so both apply.
+    sidebar.search_edit.clear()
+    assert sidebar.select_none_button.isEnabled() and sidebar.select_all_button.isEnabled()
+    assert sidebar.select_all_button.toolTip() == "Check every property"
+
+
 def test_sidebar_search_without_a_match_says_so(qtbot: QtBot) -> None:  # PF-1
     """A search for a property that is not there left a blank white list, as if none were loaded."""
     model = PropertiesModel()

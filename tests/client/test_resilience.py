@@ -24,6 +24,7 @@ from app.services.session import sign_in
 from app.services.settings import AppSettings
 from app.views.account_dialogs import ChangePasswordDialog
 from app.views.main_window import MainWindow
+from app.views.staff_views import FindCustomerWindow
 from tests.client import company
 from tests.client.fault_server import FaultServer, answer, problem, sequence
 from tests.client.live_server import ServerProcess, _server_available
@@ -201,6 +202,47 @@ def test_slow_portal_says_so_and_clears_when_it_answers(qtbot: QtBot, running: S
     wait_idle(qtbot, window)
     assert not window.monitor.slow
     assert not any(tab.stale for tab in window.tabs.values())
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="freezes the server with SIGSTOP")
+def test_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:
+    """The window greyed out for the client's whole 20 s timeout with no word; now it says
+    "Signing out…", forgets the token at once and is back at sign-in within seconds."""
+    session = window.session
+    assert window.accounts.stored_token(session.portal_url, session.email) == session.token
+    assert running.process is not None
+    os.kill(running.process.pid, signal.SIGSTOP)
+    try:
+        with qtbot.waitSignal(window.signed_out, timeout=8000):
+            window.sign_out()
+            assert window.statusBar().currentMessage() == "Signing out…"
+            assert window.accounts.stored_token(session.portal_url, session.email) is None
+    finally:
+        os.kill(running.process.pid, signal.SIGCONT)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="freezes the server with SIGSTOP")
+def test_staff_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
+    qtbot: QtBot, running: ServerProcess, tmp_path: Path
+) -> None:
+    staff = sign_in(running.portal.portal_url("east"), company.OFFICE, company.PASSWORD)
+    accounts = Accounts(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
+    accounts.signed_in(staff, remember_password=False)
+    find = FindCustomerWindow(staff, accounts=accounts)
+    qtbot.addWidget(find)
+    find.show()
+    assert running.process is not None
+    os.kill(running.process.pid, signal.SIGSTOP)
+    try:
+        with qtbot.waitSignal(find.signed_out, timeout=8000):
+            qtbot.mouseClick(find.sign_out_button, Qt.MouseButton.LeftButton)
+            assert find.sign_out_button.text() == "Signing out…"
+            assert find.status_label.text() == "Signing out…"
+            assert accounts.stored_token(staff.portal_url, staff.email) is None
+    finally:
+        os.kill(running.process.pid, signal.SIGCONT)
 
 
 def filled_password_change(qtbot: QtBot, window: MainWindow, new_password: str) -> ChangePasswordDialog:

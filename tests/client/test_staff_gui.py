@@ -217,8 +217,60 @@ def test_an_ended_assist_session_returns_to_search(
     )
     qtbot.keyClick(window, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
-    assert "ended" in find_window(shell).status_label.text()
+    find = find_window(shell)
+    assert "ended" in find.status_label.text()
     assert window.reauth_dialog is None, "no password prompt for an assist"
+    # The staff member's own session is fine: the assist alone was ended, not by 30 idle minutes.
+    qtbot.waitUntil(lambda: not find.runner.busy, timeout=10000)
+    assert find.status_label.text() == "The assist session was ended on the portal. Open it again."
+    assert find.reauth_dialog is None
+
+
+def sign_in_again(qtbot: QtBot, find: FindCustomerWindow) -> None:
+    qtbot.waitUntil(lambda: find.reauth_dialog is not None and find.reauth_dialog.isVisible(), timeout=10000)
+    dialog = find.reauth_dialog
+    assert dialog is not None
+    assert dialog.email_edit.text() == company.OFFICE
+    dialog.password_edit.setText(company.PASSWORD)
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: find.reauth_dialog is None and not find.runner.busy, timeout=15000)
+
+
+def test_staff_session_end_asks_to_sign_in_again_and_keeps_the_search(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-1
+    """Find customer only said "Please sign in again; your session has ended." with Sign out as
+    the one way on: now it asks for the password in place and carries on with the search."""
+    find = find_window(shell)
+    staff_token = find.session.token
+    requests.post(live_portal.api() + "/auth/logout", headers={"Authorization": f"Bearer {staff_token}"}, timeout=5)
+    qtbot.keyClicks(find.search_edit, "morgan")
+    sign_in_again(qtbot, find)
+    assert find.search_edit.text() == "morgan", "what they typed is kept"
+    assert find.session.token != staff_token
+    assert find.model.rowCount() >= 1
+    assert "press Enter" in find.status_label.text()
+    assert shell.accounts.stored_token(find.session.portal_url, company.OFFICE) == find.session.token
+
+
+def test_an_assist_ended_with_the_staff_members_own_session_says_so(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-4
+    """Every ended assist said "after 30 minutes without activity", also when the staff member's
+    own session had been revoked (taking the assist with it)."""
+    window = open_assist(qtbot, shell, "morgan")
+    find = find_window(shell)
+    requests.post(
+        live_portal.api() + "/auth/logout", headers={"Authorization": f"Bearer {find.session.token}"}, timeout=5
+    )
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
+    sign_in_again(qtbot, find)
+    assert "30 minutes" not in find.status_label.text()
+    assert find.status_label.text() == (
+        "The assist ended because your own session had ended. You are signed in again: "
+        "open the customer's portal again."
+    )
 
 
 def test_staff_sign_out_ends_assists_and_shows_sign_in(
@@ -291,6 +343,6 @@ def test_find_customer_comes_back_at_the_size_it_was_left(
     find.resize(760, 560)  # within the 800 px offscreen screen
     qtbot.wait(20)
     find.close()
-    again = FindCustomerWindow(staff_session, settings=accounts.settings)
+    again = FindCustomerWindow(staff_session, accounts=accounts)
     qtbot.addWidget(again)
     assert again.size() == QSize(760, 560)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pymupdf
 import pytest
 import shiboken6
-from PySide6.QtCore import QSettings, QSize, Qt, QUrl
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import QObject, QSettings, QSize, Qt, QUrl, Slot
+from PySide6.QtGui import QColor, QDesktopServices, QImage
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.models.roles import Role
@@ -178,6 +179,59 @@ def test_reply_with_a_file_refreshes_thread_and_list_and_downloads(
     assert dialog.last_download == saved
     assert saved.read_bytes() == PNG
     assert "Saved “tap-copy.png”" in dialog.notice.text()
+
+
+class _FileOpener(QObject):
+    """Stands in for the desktop's program for files (QDesktopServices' own hook for this)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[QUrl] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.opened.append(url)
+
+
+def test_open_it_after_a_download_is_reached_with_tab_and_shows_focus(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-4
+    """The "Open it" link inside the notice: Tab never reached it, so the keyboard could not open
+    the file just saved."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    composer = dialog.composer
+    qtbot.keyClicks(composer.text_edit, "The leak, photographed.")
+    composer.picker.add_paths([write(tmp_path / "leak.png", PNG)])
+    qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, robin_window)
+    assert dialog.detail is not None
+    saved = tmp_path / "leak-copy.png"
+    dialog.ask_save_path = lambda parent, name: saved
+    dialog.browser.anchorClicked.emit(QUrl(f"attachment:{dialog.detail.comments[-1].attachments[0].id}"))
+    wait_idle(qtbot, robin_window)
+    button = dialog.open_download_button
+    assert button.isVisible() and button.text() == "Open it"
+    unfocused = button.grab().toImage()
+
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    composer.send_button.setFocus(Qt.FocusReason.TabFocusReason)
+    for _ in range(40):
+        if button.hasFocus():
+            break
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        qtbot.keyClick(focused, Qt.Key.Key_Tab)
+    assert button.hasFocus(), "Tab reaches Open it"
+    assert button.grab().toImage() != unfocused, "its focus shows"
+
+    opener = _FileOpener()
+    QDesktopServices.setUrlHandler("file", opener, "open")
+    try:
+        qtbot.keyClick(button, Qt.Key.Key_Space)
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
+    assert opener.opened == [QUrl.fromLocalFile(str(saved))]
 
 
 def test_ctrl_enter_pressed_again_while_sending_posts_the_reply_once(
@@ -440,6 +494,48 @@ def test_escape_in_a_filled_in_new_request_asks_before_discarding_it(
         dialog.close()
     assert asked == [False, True]
     assert dialog.created is None
+
+
+def test_quit_and_sign_out_ask_before_discarding_an_unsent_reply(
+    qtbot: QtBot, robin_window: MainWindow
+) -> None:  # RQ-2
+    """A reply written in a request window, which is kept hidden when closed, was dropped without a
+    word by Quit and by Sign out."""
+    window = robin_window
+    dialog = open_rowan_request(qtbot, window)
+    reply = "Could you come on Tuesday instead?"
+    qtbot.keyClicks(dialog.composer.text_edit, reply)
+    dialog.close()
+    assert not dialog.isVisible()
+    asked: list[tuple[list[str], str]] = []
+    answer = False
+
+    def confirm(parent: object, drafts: list[str], action: str) -> bool:
+        asked.append((drafts, action))
+        return answer
+
+    window.confirm_discard_drafts = confirm  # type: ignore[method-assign]
+    named = [f"Your reply to {dialog.summary.number} “{dialog.summary.subject}”"]
+
+    window.close()  # what Quit does to every window; an ignored close cancels quitting
+    assert asked == [(named, "Quit")]
+    assert window.isVisible(), "Keep editing"
+    assert dialog.isVisible() and dialog.composer.text_edit.toPlainText() == reply, "the reply is shown again"
+
+    signed_out: list[bool] = []
+    window.signed_out.connect(lambda: signed_out.append(True))
+    window.sign_out()
+    assert asked[-1] == (named, "Sign out")
+    assert window.isEnabled() and signed_out == []
+    assert window.accounts.stored_token(window.session.portal_url, window.session.email) is not None
+    assert dialog.composer.text_edit.toPlainText() == reply
+
+    answer = True
+    with qtbot.waitSignal(window.signed_out, timeout=WAIT_MS):
+        window.sign_out()
+    assert dialog.composer.is_empty()
+    window.close()  # the shell's close after signing out: nothing left to ask about
+    assert len(asked) == 3
 
 
 def test_attaching_a_file_clears_the_empty_reply_message(
