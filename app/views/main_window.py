@@ -47,6 +47,7 @@ from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
 from app.views.requests_tab import RequestsTab
+from app.views.session_end import ask_to_sign_in_again, revoke_then_leave
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
@@ -113,8 +114,6 @@ TAB_SPECS = (
     TabSpec("requests", "Requests", "requests", (), "subject"),
 )
 TAB_CLASSES: dict[str, type[ListTab]] = {"visits": VisitsTab, "requests": RequestsTab}
-# How long Sign out waits for the portal to revoke the token before leaving anyway.
-SIGN_OUT_WAIT_MS = 3000
 NO_PROPERTY = ("No property selected", "Choose one or more properties on the left to see their {noun}.")
 
 
@@ -595,19 +594,7 @@ class MainWindow(QMainWindow):
         self.accounts.signed_out(session)
         self.setEnabled(False)
         self.statusBar().showMessage("Signing out…")
-        left = False
-
-        def leave(_: object = None) -> None:
-            nonlocal left
-            if not left:
-                left = True
-                self.signed_out.emit()
-
-        self.runner.set_unauthorized_handler(None)
-        self.runner.run(session.client.logout, leave, leave)
-        # A portal that hangs would hold the greyed window for the client's whole timeout (20 s):
-        # the revocation carries on in the background, the user is back at the sign-in screen.
-        QTimer.singleShot(SIGN_OUT_WAIT_MS, self, leave)
+        revoke_then_leave(self, self.runner, session, self.signed_out.emit)
 
     # -- staff assistance (SA-2, SA-3, SA-4) ---------------------------------------------
 
@@ -692,18 +679,7 @@ class MainWindow(QMainWindow):
         self._pending_retries.append((retry, give_up))
         if self.reauth_dialog is not None:
             return
-        dialog = SignInDialog(
-            self.accounts,
-            portal_url=self.session.portal_url,
-            email=self.session.email,
-            locked=True,
-            message="Your session has ended. Sign in again to carry on where you left off.",
-            parent=self,
-        )
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.finished.connect(lambda _: self._reauth_finished(dialog))
-        self.reauth_dialog = dialog
-        dialog.open()
+        self.reauth_dialog = ask_to_sign_in_again(self, self.accounts, self.session, self._reauth_finished)
 
     def _reauth_finished(self, dialog: SignInDialog) -> None:
         self.reauth_dialog = None

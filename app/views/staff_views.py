@@ -43,14 +43,13 @@ from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
+from app.views.session_end import ask_to_sign_in_again, revoke_then_leave
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import icon, named
 
 SEARCH_DELAY_MS = 250
 MIN_QUERY = 2
 RECENT_LIMIT = 8
-# How long Sign out waits for the portal to revoke the token before leaving anyway.
-SIGN_OUT_WAIT_MS = 3000
 RECENT_WIDTH = 260
 COMMON_REASONS = (
     "Customer on the phone",
@@ -452,18 +451,7 @@ class FindCustomerWindow(QMainWindow):
         if self.reauth_dialog is not None:
             return
         self.status_label.setText("Your session has ended. Sign in again to carry on.")
-        dialog = SignInDialog(
-            self.accounts,
-            portal_url=self.session.portal_url,
-            email=self.session.email,
-            locked=True,
-            message="Your session has ended. Sign in again to carry on where you left off.",
-            parent=self,
-        )
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.finished.connect(lambda _: self._reauth_finished(dialog))
-        self.reauth_dialog = dialog
-        dialog.open()
+        self.reauth_dialog = ask_to_sign_in_again(self, self.accounts, self.session, self._reauth_finished)
 
     def _reauth_finished(self, dialog: SignInDialog) -> None:
         self.reauth_dialog = None
@@ -489,22 +477,12 @@ class FindCustomerWindow(QMainWindow):
     def sign_out(self) -> None:
         """Signing staff out also ends every assist session they opened (server side, SA-4). The
         token is forgotten on this computer at once; a portal that hangs is waited for only
-        `SIGN_OUT_WAIT_MS`, with "Signing out…" on screen, instead of the client's 20 s timeout."""
+        `session_end.SIGN_OUT_WAIT_MS`, with "Signing out…" on screen, instead of the client's 20 s timeout."""
         self.accounts.signed_out(self.session)
-        self.runner.set_unauthorized_handler(None)
         self.sign_out_button.setText("Signing out…")
         self.status_label.setText("Signing out…")
         self.setEnabled(False)
-        left = False
-
-        def leave(_: object = None) -> None:
-            nonlocal left
-            if not left:
-                left = True
-                self.signed_out.emit()
-
-        self.runner.run(self.session.client.logout, leave, leave)
-        QTimer.singleShot(SIGN_OUT_WAIT_MS, self, leave)
+        revoke_then_leave(self, self.runner, self.session, self.signed_out.emit)
 
     def save_layout(self) -> None:
         self.settings.set_find_window_geometry(self.saveGeometry())

@@ -1,0 +1,54 @@
+"""The two ends of a window's session, done alike by the customer's window and staff's Find customer:
+signing in again in place when the portal ends the session, and signing out without waiting on a
+portal that hangs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QWidget
+
+from app.services.accounts import Accounts
+from app.services.session import PortalSession
+from app.services.tasks import TaskRunner
+from app.views.sign_in_dialog import SignInDialog
+
+# A portal that hangs would hold a signing-out window for the client's whole timeout (20 s): the
+# revocation carries on in the background and the user is back at the sign-in screen after this.
+SIGN_OUT_WAIT_MS = 3000
+
+
+def ask_to_sign_in_again(
+    owner: QWidget, accounts: Accounts, session: PortalSession, finished: Callable[[SignInDialog], None]
+) -> SignInDialog:
+    """The sign-in dialog over `owner`, locked to the session's portal and email; `finished` gets it
+    when it closes (its `session` is None when the user gave up)."""
+    dialog = SignInDialog(
+        accounts,
+        portal_url=session.portal_url,
+        email=session.email,
+        locked=True,
+        message="Your session has ended. Sign in again to carry on where you left off.",
+        parent=owner,
+    )
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.finished.connect(lambda _: finished(dialog))
+    dialog.open()
+    return dialog
+
+
+def revoke_then_leave(owner: QWidget, runner: TaskRunner, session: PortalSession, leave: Callable[[], None]) -> None:
+    """Revokes the session on the portal in the background and calls `leave` once: when the portal
+    answers, or after SIGN_OUT_WAIT_MS if it does not."""
+    left = False
+
+    def leave_once(_: object = None) -> None:
+        nonlocal left
+        if not left:
+            left = True
+            leave()
+
+    runner.set_unauthorized_handler(None)
+    runner.run(session.client.logout, leave_once, leave_once)
+    QTimer.singleShot(SIGN_OUT_WAIT_MS, owner, leave_once)
