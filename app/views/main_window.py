@@ -403,8 +403,9 @@ class MainWindow(QMainWindow):
         for branch in session.branches:
             action = self.branch_menu.addAction(branch.name)
             action.setCheckable(True)
-            action.setChecked(branch.slug == config.branch.slug)
+            action.setData(branch.slug)
             action.triggered.connect(lambda _=False, b=branch: self.switch_branch(b))
+        self._tick_current_branch()
         self.profile_button.setText(f"{session.user.name}  ▾")
         self.profile_button.setAccessibleName(f"Account: {session.user.name}")
         self.branch_button.setAccessibleName(f"Branch: {config.branch.name}")
@@ -635,7 +636,16 @@ class MainWindow(QMainWindow):
 
     # -- branch switching (AC-2) -----------------------------------------------------
 
+    def _tick_current_branch(self) -> None:
+        """The branch menu ticks the branch shown, and only that one. Qt toggles a checkable action
+        as it is chosen: choosing the current branch again took its tick away, and a switch that
+        failed or whose sign-in was cancelled left two branches ticked."""
+        current = self.session.config.branch.slug
+        for action in self.branch_menu.actions():
+            action.setChecked(action.data() == current)
+
     def switch_branch(self, branch: Branch) -> None:
+        self._tick_current_branch()  # the tick moves when the other branch's session is shown
         if branch.portal_url == self.session.portal_url:
             return
         email = self.session.email

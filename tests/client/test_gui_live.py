@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -275,6 +275,33 @@ def test_branch_switch_signs_in_to_the_other_portal(qtbot: QtBot, window: MainWi
     assert loaded_numbers(window, "invoices") == {"INV-30001"}
     assert not window.tab_widget.isTabVisible(window.tab_widget.indexOf(window.tabs["requests"]))
     assert "West Branch" in window.branch_button.text()
+
+
+def test_branch_menu_ticks_only_the_branch_shown(qtbot: QtBot, window: MainWindow) -> None:  # AC-2
+    """Choosing the current branch again, or cancelling the sign-in another branch asks for,
+    leaves exactly the shown branch ticked."""
+
+    def ticked() -> list[str]:
+        return [action.text() for action in window.branch_menu.actions() if action.isChecked()]
+
+    shown = window.session.config.branch.name
+    assert ticked() == [shown]
+    current = next(a for a in window.branch_menu.actions() if a.text() == shown)
+    current.trigger()
+    assert ticked() == [shown]
+
+    window.session.password = None  # so the other branch asks for the password
+    other = next(a for a in window.branch_menu.actions() if a.text() != shown)
+
+    def cancel_sign_in() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, SignInDialog)
+        dialog.reject()
+
+    QTimer.singleShot(200, cancel_sign_in)
+    other.trigger()
+    assert window.session.config.branch.name == shown
+    assert ticked() == [shown]
 
 
 def test_keyboard_shortcuts(qtbot: QtBot, window: MainWindow) -> None:
