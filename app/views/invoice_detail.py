@@ -59,7 +59,11 @@ def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
         for line in invoice.lines
     ]
     parts.append(page.table(columns, rows))
-    credits = f"after {money(invoice.applied_credits)} in credits" if invoice.applied_credits else ""
+    # The total is before credits (the balance due is the total less credits and payments): "Total $300
+    # after $25 in credits" read as if the $300 were what is left after them.
+    credits = (
+        f"Less {money_text(invoice.applied_credits, currency)} in credits applied" if invoice.applied_credits else ""
+    )
     parts.append(page.total_line("Total", money(invoice.total), detail=credits))
     parts.append(page.section("Payments"))
     if invoice.payments:

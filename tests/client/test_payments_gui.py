@@ -21,6 +21,7 @@ import pytest
 import requests
 import shiboken6
 from PySide6.QtCore import QItemSelectionModel, QLocale, QSettings, Qt
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -609,6 +610,23 @@ def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: Ta
     qtbot.addWidget(paid)
     assert not paid.pay_button.isEnabled()
     assert paid.status_label.text() == "Invoice INV-10000 is already paid in full."
+
+
+def test_invoice_credits_read_as_taken_off_the_total(pay_portal: LivePortal) -> None:  # IN-4, PF-3
+    """The total is before credits: the page said "Total $480.00 after $25.00 in credits", as if
+    $480.00 were what was left once the credits were taken off."""
+    from app.views.invoice_detail import invoice_html
+
+    invoice = detail(session_for(pay_portal.portal_url("east")), "INV-20001")
+    credited = dataclasses.replace(
+        invoice, applied_credits=Decimal("25.00"), balance=invoice.balance - Decimal("25.00")
+    )
+    document = QTextDocument()
+    document.setHtml(invoice_html(credited, "USD"))
+    text = " ".join(document.toPlainText().split())  # one space for every run of (non-breaking) spaces
+    assert "Balance due: $455.00 of $480.00" in text
+    assert "Total $480.00 Less $25.00 in credits applied" in text
+    assert "after" not in text
 
 
 def test_view_invoice_opens_the_embedded_viewer_with_pay_invoice(
