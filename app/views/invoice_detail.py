@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.models.formatting import date_text, moment_text, money_text
+from app.models.lists import invoice_status
 from app.services.billing_records import InvoiceDetail
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
@@ -24,11 +25,14 @@ def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
     def money(amount: object) -> str:
         return page.e(money_text(amount, currency))  # type: ignore[arg-type]
 
+    # The list's status, "overdue" past the due date: the portal only says "due", and the page showed
+    # a calm "Due" for an invoice the list had just marked overdue in red.
+    status = invoice_status(invoice)
     parts = [
         page.header(
             f"INVOICE · issued {date_text(invoice.invoice_date)}",
             f"Invoice {invoice.number}",
-            invoice.status,
+            status,
             f"{invoice.property.name} · due {date_text(invoice.due_date)}",
         )
     ]
@@ -37,7 +41,7 @@ def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
             page.note(
                 f"<span style='font-size:13pt;'>Balance due: <b>{money(invoice.balance)}</b></span>"
                 f"&nbsp;&nbsp;of {money(invoice.total)}",
-                "warning" if invoice.status == "overdue" else "info",
+                "warning" if status == "overdue" else "info",
             )
         )
     else:

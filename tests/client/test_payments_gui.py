@@ -629,6 +629,27 @@ def test_invoice_credits_read_as_taken_off_the_total(pay_portal: LivePortal) -> 
     assert "after" not in text
 
 
+def test_invoice_past_its_due_date_reads_overdue_as_in_the_list(pay_portal: LivePortal) -> None:  # IN-2, IN-3
+    """The list marks it "Overdue" in red; its page said a calm "Due" with an information note."""
+    from app.views.document_page import chip
+    from app.views.invoice_detail import invoice_html
+
+    session = session_for(pay_portal.portal_url("east"))
+    late = detail(session, "INV-10031")  # 31 days old on 30-day terms, unpaid
+    assert late.status == "due" and late.due_date < date.today()
+    text = invoice_html(late, "USD")
+    assert chip("overdue") in text and chip("due") not in text
+    assert page_note_background("warning") in text
+    on_time = invoice_html(detail(session, "INV-20001"), "USD")
+    assert chip("due") in on_time and page_note_background("info") in on_time
+
+
+def page_note_background(tone: str) -> str:
+    from app.views.document_page import note
+
+    return note("", tone).split("<tr>")[0]
+
+
 def test_view_invoice_opens_the_embedded_viewer_with_pay_invoice(
     qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner, tmp_path: Path
 ) -> None:  # IN-4: "After reviewing the Invoice, they can click Pay Invoice on this screen"
