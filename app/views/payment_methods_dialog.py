@@ -129,6 +129,17 @@ class AddPaymentMethodDialog(QDialog):
                 form.addRow(label, self.rows[key])
             self.rows["exp_month"] = self.rows["exp_year"]
             self.number_edit.textEdited.connect(self._format_number)
+            # A form label names only the widget in its row, here a row holding the input and its error
+            # line: without names of their own a screen reader announced each input as a bare "edit".
+            for editor, name in (
+                (self.number_edit, "Card number"),
+                (self.month_spin, "Expiry month"),
+                (self.year_spin, "Expiry year"),
+                (self.cvc_edit, "Security code"),
+                (self.name_edit, "Name on card"),
+                (self.postal_edit, "Billing postal code"),
+            ):
+                editor.setAccessibleName(name)
         else:
             self.routing_edit = QLineEdit(placeholderText="011000015/000123456789")
             self.account_type_combo = QComboBox()
@@ -145,6 +156,12 @@ class AddPaymentMethodDialog(QDialog):
                 self.rows[key] = _FieldRow(widget)
                 form.addRow(label, self.rows[key])
             form.addRow("", hint)
+            for field, name in (
+                (self.routing_edit, "Routing number / account number"),
+                (self.account_type_combo, "Account type"),
+                (self.name_edit, "Account holder"),
+            ):
+                field.setAccessibleName(name)  # as for a card's inputs above
             self.routing_edit.textEdited.connect(
                 lambda text: self.rows["routing_account"].show_error(routing_account_problem(text))
             )

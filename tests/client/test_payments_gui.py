@@ -21,8 +21,8 @@ import pytest
 import requests
 import shiboken6
 from PySide6.QtCore import QItemSelectionModel, QLocale, QSettings, Qt
-from PySide6.QtGui import QTextDocument
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtGui import QAccessible, QTextDocument
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.models.formatting import amount_input_text
@@ -567,6 +567,28 @@ def test_ach_field_errors_are_shown_on_the_field(
     assert row.error.text().startswith("Routing number 011000016 fails its checksum")
     assert not adder.error_label.isVisible(), "the message sits on its field, not in a banner"
     assert adder.result() == 0, "still open"
+
+
+@pytest.mark.parametrize("kind", ["card", "ach"])
+def test_every_input_of_a_new_method_has_a_name_for_screen_readers(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner, kind: str
+) -> None:  # PM-1
+    """Each input sits in a row with its error line, which the form label names instead: a screen
+    reader announced the card number, the expiry month and year and the rest as a bare "edit"."""
+    dialog = AddPaymentMethodDialog(session_for(pay_portal.portal_url("east")), runner, kind)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    inputs: list[QWidget] = [
+        edit for edit in dialog.findChildren(QLineEdit) if not isinstance(edit.parent(), QAbstractSpinBox)
+    ]
+    inputs += dialog.findChildren(QAbstractSpinBox) + dialog.findChildren(QComboBox)
+    assert len(inputs) == (6 if kind == "card" else 3)
+    names = []
+    for widget in inputs:
+        accessible = QAccessible.queryAccessibleInterface(widget)
+        assert accessible is not None
+        names.append(accessible.text(QAccessible.Text.Name))
+    assert all(names) and len(set(names)) == len(names), names
 
 
 def test_escape_while_a_card_is_saved_waits_for_the_portal(
