@@ -13,6 +13,7 @@ from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import error_sentence, open_link
+from app.views.item_windows import close_with_standard_key
 from app.views.pdf_window import PdfWindow
 from app.views.theme import colors, icon, named, theme_changed
 
@@ -102,6 +103,7 @@ class InvoiceDetailDialog(QDialog):
         self, session: PortalSession, runner: TaskRunner, invoice: InvoiceDetail, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
+        close_with_standard_key(self)
         self._session = session
         self._runner = OwnedRunner(runner, self)
         self.invoice = invoice

@@ -9,7 +9,8 @@ from functools import partial
 from typing import Generic, TypeVar
 
 import shiboken6
-from PySide6.QtWidgets import QWidget
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QDialog, QWidget
 
 W = TypeVar("W", bound=QWidget)
 
@@ -21,6 +22,13 @@ def present(window: QWidget) -> None:
     window.show()
     window.raise_()
     window.activateWindow()
+
+
+def close_with_standard_key(window: QDialog) -> None:
+    """Ctrl+W (Cmd+W on macOS; on Windows also Ctrl+F4) closes `window` as Escape does. The main
+    window's "Close window" is a shortcut of the main window only: in a proposal, invoice, visit,
+    request or document window the key did nothing."""
+    QShortcut(QKeySequence.StandardKey.Close, window, window.reject)
 
 
 class ItemWindows(Generic[W]):

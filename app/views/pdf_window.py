@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDialog, QPushButton, QVBoxLayout, QWidget
 
+from app.views.item_windows import close_with_standard_key
 from app.views.pdf_viewer import PdfViewer
 from app.views.theme import icon
 
@@ -20,6 +21,7 @@ class PdfWindow(QDialog):
 
     def __init__(self, title: str, data: bytes, filename: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        close_with_standard_key(self)
         self.setWindowTitle(title)
         self.setWindowIcon(icon("app"))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -29,6 +29,7 @@ from app.services.records import ProposalDetail
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
+from app.views.item_windows import close_with_standard_key
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
 from app.views.theme import colors, icon, named, theme_changed
@@ -124,6 +125,7 @@ class ProposalWindow(QDialog):
         self, session: PortalSession, runner: TaskRunner, proposal_id: int, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
+        close_with_standard_key(self)
         self.session = session
         self.runner = OwnedRunner(runner, self)
         self.proposal_id = proposal_id

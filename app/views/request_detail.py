@@ -29,7 +29,7 @@ from app.views.detail_pages import (
 )
 from app.views.detail_support import ask_save_path, error_sentence, open_link
 from app.views.image_window import ImageWindow
-from app.views.item_windows import present
+from app.views.item_windows import close_with_standard_key, present
 from app.views.pdf_window import PdfWindow
 from app.views.theme import named, theme_changed
 
@@ -50,6 +50,7 @@ class RequestDetailDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        close_with_standard_key(self)
         self.client = client
         self.runner = OwnedRunner(runner, self)
         self.summary = summary

@@ -14,6 +14,7 @@ from app.services.tasks import OwnedRunner, TaskRunner
 from app.services.work_records import VisitDetail
 from app.views.detail_pages import make_browser, visit_page
 from app.views.detail_support import error_sentence, open_link
+from app.views.item_windows import close_with_standard_key
 from app.views.theme import theme_changed
 
 
@@ -22,6 +23,7 @@ class VisitDetailDialog(QDialog):
         self, client: PortalClient, runner: TaskRunner, visit: VisitSummary, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
+        close_with_standard_key(self)
         self.client = client
         self.runner = OwnedRunner(runner, self)
         self.visit = visit

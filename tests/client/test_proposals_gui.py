@@ -16,6 +16,7 @@ import pymupdf
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.models.formatting import money_text
@@ -328,3 +329,24 @@ def test_view_proposal_opens_the_embedded_viewer(qtbot: QtBot, session: PortalSe
     qtbot.waitUntil(lambda: viewer_window.viewer.cached_image(0) is not None, timeout=WAIT_MS)
     assert viewer_window.windowTitle() == "Proposal OPP-7005"
     viewer_window.close()
+
+
+def test_ctrl_w_closes_the_proposal_and_its_document_window(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner
+) -> None:
+    """README: "Ctrl+W closes". The main window's Close action only reaches the main window, so in
+    a proposal's window, and in the document window it opens, the key did nothing."""
+    window = open_window(qtbot, session, runner, "OPP-7005")
+    qtbot.mouseClick(window.view_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pdf_window is not None, timeout=WAIT_MS)
+    viewer_window = window.pdf_window
+    assert viewer_window is not None
+    viewer_window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is viewer_window)
+    qtbot.keyClick(viewer_window.viewer, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.pdf_window is None)
+    assert window.isVisible(), "only the window the key was pressed in closes"
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    qtbot.keyClick(window.browser, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
