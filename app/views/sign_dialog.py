@@ -201,7 +201,11 @@ class SignDialog(QDialog):
         self.sign_button.setEnabled(self.can_submit())
         self.undo_button.setEnabled(not self.pad.is_empty and not self.submitting)
         self.clear_button.setEnabled(not self.pad.is_empty and not self.submitting)
-        if self.pad.is_empty:
+        # Why the button is greyed out, in the order of the form. The name was left out: staff signing
+        # in an assist start with it empty, and the button stayed grey with nothing saying why.
+        if not self.name_edit.text().strip():
+            self.sign_button.setToolTip("Type the signer's name first.")
+        elif self.pad.is_empty:
             self.sign_button.setToolTip("Draw your signature first.")
         elif not self.agree_check.isChecked():
             self.sign_button.setToolTip("Tick the box to accept the proposal.")

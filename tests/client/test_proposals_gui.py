@@ -350,3 +350,20 @@ def test_ctrl_w_closes_the_proposal_and_its_document_window(
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
     qtbot.keyClick(window.browser, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
     assert not window.isVisible()
+
+
+def test_sign_button_says_the_signer_name_is_missing(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner
+) -> None:  # PR-5
+    """Staff in an assist start with an empty name: drawn and agreed, the button stayed grey with
+    no tooltip saying why."""
+    window = open_window(qtbot, session, runner, "OPP-7005")
+    dialog = open_sign_dialog(qtbot, window)
+    dialog.name_edit.clear()
+    draw(qtbot, dialog.pad, zigzag())
+    dialog.agree_check.setChecked(True)
+    assert not dialog.sign_button.isEnabled()
+    assert dialog.sign_button.toolTip() == "Type the signer's name first."
+    dialog.name_edit.setText("Morgan Many")
+    assert dialog.sign_button.isEnabled() and dialog.sign_button.toolTip() == ""
+    dialog.reject()
