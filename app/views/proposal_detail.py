@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -29,12 +29,14 @@ from app.services.records import ProposalDetail
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
+from app.views.detail_support import open_link
 from app.views.item_windows import close_with_standard_key
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
 from app.views.theme import colors, icon, named, theme_changed
 
 TYPE_NAMES = {"work_order": "Work order", "contract": "Contract"}
+PROPOSAL_LINK = "proposal:"
 
 
 def proposal_html(detail: ProposalDetail, currency: str) -> str:
@@ -54,9 +56,12 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
         )
     ]
     if detail.change_order_of is not None:
+        revised = detail.change_order_of
         parts.append(
             page.note(
-                f"This is a change order: it revises proposal {page.e(detail.change_order_of.number)}.", "warning"
+                "This is a change order: it revises proposal "
+                f"<a href='{PROPOSAL_LINK}{revised.id}'>{page.e(revised.number)}</a>.",
+                "warning",
             )
         )
     if detail.signature is not None:
@@ -120,6 +125,9 @@ class ProposalWindow(QDialog):
     """Opened from the proposals list (double-click or Enter); emits `signed` so the list refreshes."""
 
     signed = Signal(object)
+    # The proposal a change order revises, opened from its link: the number alone sent the customer
+    # looking for it in the list.
+    proposal_requested = Signal(int)
 
     def __init__(
         self, session: PortalSession, runner: TaskRunner, proposal_id: int, parent: QWidget | None = None
@@ -139,7 +147,8 @@ class ProposalWindow(QDialog):
         self.resize(QSize(720, 760))
 
         self.browser = QTextBrowser()
-        self.browser.setOpenExternalLinks(True)
+        self.browser.setOpenLinks(False)
+        self.browser.anchorClicked.connect(self._link)
         self.browser.setObjectName("DocumentPage")
         self.browser.document().setDocumentMargin(18)
         # One column that wraps: a horizontal scroll bar would only ever scroll a few pixels of table edge.
@@ -185,6 +194,13 @@ class ProposalWindow(QDialog):
         """The page is HTML coloured from the palette in use: built again after a light/dark switch."""
         if self.detail is not None:
             self.show_detail(self.detail)
+
+    def _link(self, url: QUrl) -> None:
+        text = url.toString()
+        if text.startswith(PROPOSAL_LINK):
+            self.proposal_requested.emit(int(text.removeprefix(PROPOSAL_LINK)))
+        else:
+            open_link(url)
 
     # -- loading -----------------------------------------------------------------------
 

@@ -73,6 +73,10 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
         _proposal("g-approved", "maple", "OPP-7004", "Snow plan", "approved"),
         _proposal("g-view", "maple", "OPP-7005", "Patio lighting", "delivered"),
         _proposal("g-escape", "maple", "OPP-7006", "Lawn aeration", "delivered"),
+        {
+            **_proposal("g-change", "maple", "OPP-7007", "Patio lighting, two more posts", "delivered"),
+            "change_order_of": "g-view",
+        },
     ]
     with running_portal(tmp_path_factory.mktemp("proposal-portal"), document) as live:
         yield live
@@ -367,3 +371,19 @@ def test_sign_button_says_the_signer_name_is_missing(
     dialog.name_edit.setText("Morgan Many")
     assert dialog.sign_button.isEnabled() and dialog.sign_button.toolTip() == ""
     dialog.reject()
+
+
+def test_a_change_order_links_to_the_proposal_it_revises(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner
+) -> None:  # PR-8
+    """The note named the revised proposal's number only: the customer had to go and find it in the list."""
+    window = open_window(qtbot, session, runner, "OPP-7007")
+    assert "it revises proposal OPP-7005" in window.browser.toPlainText()
+    found = window.browser.document().find("OPP-7005")
+    assert not found.isNull()
+    found.setPosition(found.selectionStart() + 2)  # inside the number, not on its edge
+    with qtbot.waitSignal(window.proposal_requested, timeout=WAIT_MS) as signal:
+        qtbot.mouseClick(
+            window.browser.viewport(), Qt.MouseButton.LeftButton, pos=window.browser.cursorRect(found).center()
+        )
+    assert signal.args == [proposal_id(session, "OPP-7005")]
