@@ -284,10 +284,15 @@ class AddPaymentMethodDialog(QDialog):
         self.error_label.show()
 
 
-def method_text(method: PaymentMethod) -> str:
+def method_text(method: PaymentMethod, today: date | None = None) -> str:
+    """One line of the list. A card past its expiry month says "expired": "expires 03/2025" read as
+    if it still worked, and the customer found out when a payment with it was refused."""
     parts = [method.label]
     if method.exp_month and method.exp_year:
-        parts.append(f"expires {method.exp_month:02d}/{method.exp_year}")
+        expiry = f"{method.exp_month:02d}/{method.exp_year}"
+        today = today or date.today()
+        expired = (method.exp_year, method.exp_month) < (today.year, today.month)
+        parts.append(f"expired {expiry}" if expired else f"expires {expiry}")
     if method.is_default:
         parts.append("default")
     return " · ".join(parts)

@@ -569,6 +569,24 @@ def test_ach_field_errors_are_shown_on_the_field(
     assert adder.result() == 0, "still open"
 
 
+def test_a_saved_card_past_its_expiry_says_expired(pay_portal: LivePortal) -> None:  # PM-2
+    """ "expires 11/2026" on a card that expired last month read as if it still worked."""
+    from app.views.payment_methods_dialog import method_text
+
+    client = session_for(pay_portal.portal_url("east"), company.MORGAN).client
+    saved = client.add_payment_method(card())
+    try:
+        year = saved.exp_year
+        assert year is not None and saved.exp_month == 12
+        assert method_text(saved, date(year, 12, 31)) == f"{saved.label} · expires 12/{year}" + (
+            " · default" if saved.is_default else ""
+        )
+        text = method_text(saved, date(year + 1, 1, 1))
+        assert text.startswith(f"{saved.label} · expired 12/{year}")
+    finally:
+        client.remove_payment_method(saved.id)
+
+
 @pytest.mark.parametrize("kind", ["card", "ach"])
 def test_every_input_of_a_new_method_has_a_name_for_screen_readers(
     qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner, kind: str
