@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, QUrl
@@ -34,6 +35,18 @@ def ask_save_path(parent: QWidget, filename: str) -> Path | None:
     """The platform's save dialog, starting in Downloads with the server's (sanitised) name."""
     chosen, _ = QFileDialog.getSaveFileName(parent, "Save attachment", str(downloads_folder() / filename))
     return Path(chosen) if chosen else None
+
+
+PROPOSAL_LINK = "proposal:"  # proposal:12 opens proposal 12 in the app (an invoice's or a change order's)
+
+
+def follow_link(url: QUrl, open_proposal: Callable[[int], None]) -> None:
+    """A detail page's link: a proposal opens in the app, anything else as open_link says."""
+    text = url.toString()
+    if text.startswith(PROPOSAL_LINK):
+        open_proposal(int(text.removeprefix(PROPOSAL_LINK)))
+    else:
+        open_link(url)
 
 
 def open_link(url: QUrl) -> None:

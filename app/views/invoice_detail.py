@@ -3,7 +3,7 @@ payments, service contact, property and the proposal it came from; "View invoice
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.models.formatting import date_text, moment_text, money_text
@@ -12,12 +12,10 @@ from app.services.billing_records import InvoiceDetail
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
-from app.views.detail_support import error_sentence, open_link
+from app.views.detail_support import PROPOSAL_LINK, error_sentence, follow_link
 from app.views.item_windows import close_with_standard_key
 from app.views.pdf_window import PdfWindow
 from app.views.theme import colors, icon, named, theme_changed
-
-PROPOSAL_LINK = "proposal:"
 
 
 def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
@@ -118,7 +116,7 @@ class InvoiceDetailDialog(QDialog):
         # One column that wraps: a horizontal scroll bar would only ever scroll a few pixels of table edge.
         self.browser.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.browser.setOpenLinks(False)
-        self.browser.anchorClicked.connect(self._link)
+        self.browser.anchorClicked.connect(lambda url: follow_link(url, self.proposal_requested.emit))
         self.status_label = named(QLabel(""), "DialogSubtitle")
         self.status_label.setWordWrap(True)
         self.view_button = QPushButton("View invoice", autoDefault=False)
@@ -169,13 +167,6 @@ class InvoiceDetailDialog(QDialog):
     def reload(self) -> None:
         client, invoice_id = self._session.client, self.invoice.id
         self._runner.run(lambda: client.invoice(invoice_id), self.show_invoice, self._failed)
-
-    def _link(self, url: QUrl) -> None:
-        text = url.toString()
-        if text.startswith(PROPOSAL_LINK):
-            self.proposal_requested.emit(int(text.removeprefix(PROPOSAL_LINK)))
-        else:
-            open_link(url)
 
     def view_pdf(self) -> None:
         """Fetched off the GUI thread and shown in the embedded viewer (which saves a copy and prints),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -29,14 +29,13 @@ from app.services.records import ProposalDetail
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
-from app.views.detail_support import open_link
+from app.views.detail_support import PROPOSAL_LINK, follow_link
 from app.views.item_windows import close_with_standard_key
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
 from app.views.theme import colors, icon, named, theme_changed
 
 TYPE_NAMES = {"work_order": "Work order", "contract": "Contract"}
-PROPOSAL_LINK = "proposal:"
 
 
 def proposal_html(detail: ProposalDetail, currency: str) -> str:
@@ -148,7 +147,7 @@ class ProposalWindow(QDialog):
 
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)
-        self.browser.anchorClicked.connect(self._link)
+        self.browser.anchorClicked.connect(lambda url: follow_link(url, self.proposal_requested.emit))
         self.browser.setObjectName("DocumentPage")
         self.browser.document().setDocumentMargin(18)
         # One column that wraps: a horizontal scroll bar would only ever scroll a few pixels of table edge.
@@ -194,13 +193,6 @@ class ProposalWindow(QDialog):
         """The page is HTML coloured from the palette in use: built again after a light/dark switch."""
         if self.detail is not None:
             self.show_detail(self.detail)
-
-    def _link(self, url: QUrl) -> None:
-        text = url.toString()
-        if text.startswith(PROPOSAL_LINK):
-            self.proposal_requested.emit(int(text.removeprefix(PROPOSAL_LINK)))
-        else:
-            open_link(url)
 
     # -- loading -----------------------------------------------------------------------
 
