@@ -7,8 +7,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
-from app.views.item_windows import close_with_standard_key
-from app.views.theme import icon
+from app.views.item_windows import set_up_document_window
 
 MARGIN = 12  # px around the picture
 
@@ -19,11 +18,7 @@ class ImageWindow(QDialog):
 
     def __init__(self, title: str, image: QImage, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        close_with_standard_key(self)
-        self.setWindowTitle(title)
-        self.setWindowIcon(icon("app"))
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint)
+        set_up_document_window(self, title)
         self.image = image
         self._pixmap = QPixmap.fromImage(image)
         self.label = QLabel(self)

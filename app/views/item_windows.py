@@ -9,8 +9,11 @@ from functools import partial
 from typing import Generic, TypeVar
 
 import shiboken6
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QWidget
+
+from app.views.theme import icon
 
 W = TypeVar("W", bound=QWidget)
 
@@ -29,6 +32,16 @@ def close_with_standard_key(window: QDialog) -> None:
     window's "Close window" is a shortcut of the main window only: in a proposal, invoice, visit,
     request or document window the key did nothing."""
     QShortcut(QKeySequence.StandardKey.Close, window, window.reject)
+
+
+def set_up_document_window(window: QDialog, title: str) -> None:
+    """What a window showing one document (a PDF, a picture) is: titled by it, with the app's icon,
+    maximizable, closed by the standard key and deleted once closed."""
+    close_with_standard_key(window)
+    window.setWindowTitle(title)
+    window.setWindowIcon(icon("app"))
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    window.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint)
 
 
 class ItemWindows(Generic[W]):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDialog, QPushButton, QVBoxLayout, QWidget
 
-from app.views.item_windows import close_with_standard_key
+from app.views.item_windows import set_up_document_window
 from app.views.pdf_viewer import PdfViewer
-from app.views.theme import icon
 
 
 class PdfWindow(QDialog):
@@ -21,11 +20,7 @@ class PdfWindow(QDialog):
 
     def __init__(self, title: str, data: bytes, filename: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        close_with_standard_key(self)
-        self.setWindowTitle(title)
-        self.setWindowIcon(icon("app"))
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint)
+        set_up_document_window(self, title)
         self.viewer = PdfViewer(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
