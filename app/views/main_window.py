@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, QSize, Qt, QTimer, Signal
@@ -474,7 +473,7 @@ class MainWindow(QMainWindow):
         self._balance_generation += 1
         generation = self._balance_generation
         if not self.properties_model.selected_ids():
-            self.sidebar.show_balance(Balance(Decimal(0), 0, Decimal(0)), self.session.config.currency)
+            self.sidebar.show_no_selection()
             return
         client, ids, currency = self.session.client, self._property_filter(), self.session.config.currency
         query = (self.session.portal_url, tuple(ids) if ids is not None else None)

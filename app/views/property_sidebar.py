@@ -205,6 +205,15 @@ class PropertySidebar(QFrame):
         else:
             self.credits_label.hide()
 
+    def show_no_selection(self) -> None:
+        """No property checked: no amount at all, as "$0.00" read as "nothing owed" when nothing was asked."""
+        self.stale = False
+        self._set_card_stale(False)
+        self.balance_card.setToolTip("")
+        self.balance_label.setText("—")
+        self.balance_detail.setText("No property selected")
+        self.credits_label.hide()
+
     def mark_balance_stale(self, loaded_at: datetime, reason: str) -> None:
         """Keeps the amount last loaded for the same properties, saying it may be out of date."""
         self.stale = True

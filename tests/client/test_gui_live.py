@@ -185,7 +185,10 @@ def test_property_filter_changes_lists_and_balance(qtbot: QtBot, window: MainWin
     wait_idle(qtbot, window)
     assert window.tabs["invoices"].model.rowCount() == 0
     assert window.tabs["invoices"].empty_title.text() == "No property selected"
-    assert window.sidebar.balance_label.text() == money_text(Decimal(0), "USD")
+    # No amount rather than "$0.00", which read as "nothing owed" for properties nobody asked about.
+    assert window.sidebar.balance_label.text() == "—"
+    assert window.sidebar.balance_detail.text() == "No property selected"
+    assert window.sidebar.credits_label.isHidden()
 
 
 def test_property_click_applies_at_once(qtbot: QtBot, window: MainWindow) -> None:
