@@ -7,6 +7,7 @@ PORTAL_TEST_DATABASE_URL is set, so the fault tests run on both like the rest of
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import time
 from collections import defaultdict
@@ -26,6 +27,12 @@ from tests.client.live_server import ServerProcess
 from tests.server.conftest import database
 
 ZERO = Decimal("0.00")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @contextmanager

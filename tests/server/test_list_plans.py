@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, true
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.orm import Session
 
 from server.api.paging import Walk, paginate
@@ -94,6 +94,25 @@ def test_postgresql_options_of_the_operator_are_kept(client: TestClient, monkeyp
             assert connection.exec_driver_sql("SHOW lock_timeout").scalar_one() == "2345ms"
             assert connection.exec_driver_sql("SHOW statement_timeout").scalar_one() == "4321ms"
             assert float(connection.exec_driver_sql("SHOW random_page_cost").scalar_one()) == 2
+    finally:
+        own.dispose()
+
+
+def test_postgresql_statements_are_never_prepared_on_the_server(client: TestClient) -> None:
+    """Behind a transaction pooler (PgBouncer) a server-side prepared statement lives on a connection the
+    next transaction may not get: psycopg's automatic preparing (from a statement's fifth run on a
+    connection) broke requests there with "prepared statement ... already exists"."""
+    engine: Any = client.app.state.engine  # type: ignore[attr-defined]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL prepared statements")
+    own = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        with own.connect() as connection:
+            count_due = select(func.count()).select_from(Invoice).where(Invoice.balance > bindparam("least"))
+            for _ in range(10):
+                connection.execute(count_due, {"least": 0}).scalar_one()
+            prepared = connection.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar_one()
+        assert prepared == 0
     finally:
         own.dispose()
 

@@ -26,12 +26,14 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from sqlalchemy import select, update
 
@@ -43,6 +45,7 @@ from tests.server.company import PASSWORD
 from tests.server.conftest import database
 from tests.server.live_helpers import check_books, serving
 from tests.server.payment_helpers import DECLINED, VISA, card_body
+from tests.server.pgbouncer import POOLED_SERVER_ENV, pgbouncer_binary, pgbouncer_in_front
 
 CLIENTS = int(os.environ.get("PORTAL_LOAD_CLIENTS", "20"))
 SECONDS = float(os.environ.get("PORTAL_LOAD_SECONDS", "15"))
@@ -284,14 +287,26 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def test_concurrent_clients_reads_and_payments_add_up(settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.parametrize("through", ["direct", "pgbouncer"])
+def test_concurrent_clients_reads_and_payments_add_up(settings: Settings, tmp_path: Path, through: str) -> None:
+    """`through` PgBouncer: the two processes reach PostgreSQL through a transaction pooler, as a scaled-out
+    deployment may (tests/server/pgbouncer.py)."""
+    if through == "pgbouncer" and settings.database_url.startswith("sqlite"):
+        pytest.skip("a pooler in front of PostgreSQL")
+    if through == "pgbouncer" and pgbouncer_binary() is None:
+        pytest.skip("pgbouncer is not installed (.ci/run installs it)")
     started = time.monotonic()
     import_document(settings, load_company(date.today()))
     give_load_contacts_pats_password(settings)
     phases: dict[str, float] = {"import": time.monotonic() - started}
     processes = 1 if settings.database_url.startswith("sqlite") else 2
     tally = Tally()
-    with serving(settings, tmp_path, count=processes) as servers:
+    with ExitStack() as stack:
+        served, env = settings, None
+        if through == "pgbouncer":
+            pooled_url = stack.enter_context(pgbouncer_in_front(settings.database_url, tmp_path / "pgbouncer"))
+            served, env = replace(settings, database_url=pooled_url), POOLED_SERVER_ENV
+        servers = stack.enter_context(serving(served, tmp_path, count=processes, env=env))
         phases["servers"] = time.monotonic() - started
         apis = [server.portal.api("north") for server in servers]
         emails = [f"load-{role}-{pair}@example.com" for pair in range(PAIRS) for role in ("primary", "billing")]
@@ -334,7 +349,7 @@ def test_concurrent_clients_reads_and_payments_add_up(settings: Settings, tmp_pa
 
     payments = sum(tally.payment_answers.values())
     figures = {
-        "database": "sqlite" if processes == 1 else "postgresql",
+        "database": "sqlite" if processes == 1 else f"postgresql ({through})",
         "server_processes": processes,
         "clients": CLIENTS,
         "seconds": round(elapsed, 1),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -18,6 +17,7 @@ from server.api.app import create_app
 from server.models import ServiceRequest
 from server.settings import Settings
 from tests.server.conftest import NORTH, login, property_ids
+from tests.server.live_helpers import free_port
 from tests.server.support_requests import PNG, id_of
 
 
@@ -36,12 +36,6 @@ class Inbox:
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.05)
         return self.messages
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
