@@ -18,7 +18,8 @@ ALL = "all"  # the scope meaning "every property of the signed-in contact"
 
 class Floor:
     """sqlite3 for SQLite, psycopg for PostgreSQL: the same DB-API drivers SQLAlchemy uses in the server,
-    with the planner settings the server's sessions have (server.db), so both ask the same database."""
+    with the planner settings the server's sessions have and, like them, no statement prepared on the
+    server (server.db), so both ask the same database the same way."""
 
     def __init__(self, database_url: str) -> None:
         self.postgres = database_url.startswith("postgresql")
@@ -26,7 +27,7 @@ class Floor:
             import psycopg
 
             options = postgres_options(database_url)
-            self._conn: Any = psycopg.connect(database_url, autocommit=True, options=options)
+            self._conn: Any = psycopg.connect(database_url, autocommit=True, options=options, prepare_threshold=None)
         else:
             self._conn = sqlite3.connect(database_url.split("///", 1)[1], check_same_thread=False)
 
