@@ -9,13 +9,17 @@ on a long list the rows show through it and only the handle covers their right p
 
 The area's own bar stays its model: the item view sets its range, page step and value as before
 (scrollTo, the keyboard, the wheel over the rows), and this one mirrors them and hands back what
-the user does to it."""
+the user does to it.
+
+Only the handle takes the mouse (the widget is masked to it): a click on the bare track beside it
+reaches the row underneath, whose right-most pixels hold the amounts people click on. Paging by
+clicking the track is gone with that; the wheel, the keyboard and the handle all still scroll."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QSignalBlocker, Qt
-from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QScrollBar
+from PySide6.QtGui import QRegion, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QScrollBar, QStyle, QStyleOptionSlider
 
 
 class OverlayScrollBar(QScrollBar):
@@ -32,6 +36,8 @@ class OverlayScrollBar(QScrollBar):
         # Set once here: a list that never overflows keeps the range 0..0, so `rangeChanged` never fires.
         self._follow_range(source.minimum(), source.maximum())
         area.viewport().installEventFilter(self)
+        self.valueChanged.connect(self._mask_to_handle)
+        self.rangeChanged.connect(self._mask_to_handle)
         self._place()
 
     def _follow_range(self, low: int, high: int) -> None:
@@ -48,6 +54,19 @@ class OverlayScrollBar(QScrollBar):
         width = self.sizeHint().width()
         self.setGeometry(viewport.right() - width + 1, viewport.top(), width, viewport.height())
         self.raise_()
+
+    def _mask_to_handle(self) -> None:
+        """Mouse events reach a masked widget only inside its mask: the handle's rectangle."""
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        handle = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ScrollBar, option, QStyle.SubControl.SC_ScrollBarSlider, self
+        )
+        self.setMask(QRegion(handle))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._mask_to_handle()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in (QEvent.Type.Resize, QEvent.Type.Move):

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QScrollBar, QStyle, QStyleOptionSlider
 from pytestqt.qtbot import QtBot
 
 from app.models.paged_table import Column, PagedTableModel
@@ -145,3 +146,34 @@ def test_the_bar_over_a_long_list_scrolls_it(qtbot: QtBot) -> None:
     qtbot.keyClick(table, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: model.value() == model.maximum(), timeout=5000)
     assert bar.value() == bar.maximum()
+
+
+def handle_rect(bar: QScrollBar) -> QRect:
+    option = QStyleOptionSlider()
+    bar.initStyleOption(option)
+    return bar.style().subControlRect(
+        QStyle.ComplexControl.CC_ScrollBar, option, QStyle.SubControl.SC_ScrollBarSlider, bar
+    )
+
+
+def test_a_click_beside_the_handle_selects_the_row_under_the_bar(qtbot: QtBot) -> None:
+    """The bar lies over the rows' right-most pixels, where the amounts are: only its handle takes
+    the mouse, so a click on the bare track there selects the row, as anywhere else on it."""
+    apply("light")
+    tab = shown_list(qtbot, 60)
+    table, bar = tab.table, tab.scroll_bar
+    window = tab.window().windowHandle()
+    handle_bottom = handle_rect(bar).bottom()
+    assert bar.isVisible() and 0 < handle_bottom < bar.height() - 2 * table.rowHeight(0)
+    row = table.rowAt(handle_bottom + table.rowHeight(0))  # a row beside the track, below the handle
+    on_track = bar.mapTo(tab, QPoint(bar.width() - 2, table.rowViewportPosition(row) + table.rowHeight(row) // 2))
+    assert bar.geometry().contains(bar.parentWidget().mapFrom(tab, on_track))
+    QTest.mouseClick(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, on_track)
+    assert table.currentIndex().row() == row and table.selectionModel().isRowSelected(row)
+    assert tab.table.verticalScrollBar().value() == 0, "the click did not page the list"
+    # the handle still takes the mouse where it is
+    on_handle = bar.mapTo(tab, QPoint(bar.width() // 2, handle_rect(bar).center().y()))
+    QTest.mousePress(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, on_handle)
+    QTest.mouseMove(window, on_handle + QPoint(0, 60))
+    QTest.mouseRelease(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, on_handle + QPoint(0, 60))
+    assert tab.table.verticalScrollBar().value() > 0 and handle_rect(bar).top() > 0
