@@ -29,8 +29,10 @@ def not_found(what: str = "That item") -> Problem:
     return Problem(404, "not_found", f"{what} was not found.", "Not found")
 
 
-def unauthorized(detail: str = "Please sign in again; your session has ended.") -> Problem:
-    return Problem(401, "unauthorized", detail, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+def unauthorized(detail: str = "Please sign in again; your session has ended.", code: str = "unauthorized") -> Problem:
+    """A 401. `code` says why a token that was good is no more (session_expired, session_revoked,
+    assist_idle), so a client can tell the cases apart without reading the sentence."""
+    return Problem(401, code, detail, "Unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
 def forbidden(code: str, detail: str) -> Problem:

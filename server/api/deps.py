@@ -82,6 +82,10 @@ _CALLER_QUERY = (
 )
 
 
+_REVOKED = "You were signed out of this portal (in another window, or your password was changed). Please sign in again."
+_REVOKED_ASSIST = "The assist session was ended: closed in another window, or its staff member signed out."
+
+
 def get_caller(
     request: Request,
     session: SessionDep,
@@ -102,10 +106,13 @@ def get_caller(
         raise unauthorized()
     auth, branch = row
     now = utcnow()
-    if auth.revoked_at is not None or auth.expires_at <= now:
-        raise unauthorized()
-    if auth.assisted_by_id is not None and auth.last_used_at + settings.assist_idle_timeout <= now:
-        raise unauthorized("The assist session ended after 30 minutes without activity. Open it again.")
+    assist = auth.assisted_by_id is not None
+    if auth.revoked_at is not None:
+        raise unauthorized(_REVOKED_ASSIST if assist else _REVOKED, "session_revoked")
+    if auth.expires_at <= now:
+        raise unauthorized("Your session has expired. Please sign in again.", "session_expired")
+    if assist and auth.last_used_at + settings.assist_idle_timeout <= now:
+        raise unauthorized("The assist session ended after 30 minutes without activity. Open it again.", "assist_idle")
     if now - auth.last_used_at >= _TOUCH_INTERVAL:
         auth.last_used_at = now
         session.commit()

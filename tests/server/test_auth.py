@@ -95,7 +95,9 @@ def test_password_reset_by_emailed_token(client: TestClient, settings: Settings)
     assert confirm.status_code == 204
     assert _login(client, "pat@example.com", PASSWORD) == 401
     assert _login(client, "pat@example.com", NEW_PASSWORD) == 200
-    assert client.get(f"{NORTH}/me", headers=old).status_code == 401, "a reset ends every other session"
+    ended = client.get(f"{NORTH}/me", headers=old)
+    assert ended.status_code == 401, "a reset ends every other session"
+    assert ended.json()["code"] == "session_revoked" and "password was changed" in ended.json()["detail"]
     reused = client.post(f"{NORTH}/auth/password-reset/confirm", json={"token": token, "new_password": NEW_PASSWORD})
     assert reused.status_code == 422
 
@@ -165,16 +167,20 @@ def test_tokens_are_stored_hashed_and_expire(client: TestClient, database_url: s
     response = client.get(f"{NORTH}/me", headers=headers)
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "session_expired"
 
 
 def test_sign_out_revokes_the_token(client: TestClient, pat: dict[str, str]) -> None:  # AC-5
     assert client.post(f"{NORTH}/auth/logout", headers=pat).status_code == 204
-    assert client.get(f"{NORTH}/me", headers=pat).status_code == 401
+    revoked = client.get(f"{NORTH}/me", headers=pat)
+    assert (revoked.status_code, revoked.json()["code"]) == (401, "session_revoked")
 
 
 def test_no_or_bad_token_is_401(client: TestClient) -> None:  # AC-5
-    assert client.get(f"{NORTH}/properties").status_code == 401
-    assert client.get(f"{NORTH}/properties", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    # A token that was never good says nothing of any session: the plain code.
+    for headers in ({}, {"Authorization": "Bearer nonsense"}):
+        answer = client.get(f"{NORTH}/properties", headers=headers)
+        assert (answer.status_code, answer.json()["code"]) == (401, "unauthorized")
 
 
 def test_version_is_public_for_the_about_box(client: TestClient) -> None:  # AC-6

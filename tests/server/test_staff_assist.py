@@ -196,7 +196,7 @@ def test_assist_ends_after_30_minutes_idle(
     _age_sessions(settings, timedelta(minutes=30, seconds=1), assisted=True)
     response = client.get(f"{NORTH}/properties", headers=assisted)
     assert response.status_code == 401
-    assert "30 minutes" in response.json()["detail"]
+    assert "30 minutes" in response.json()["detail"] and response.json()["code"] == "assist_idle"
     # The staff member is still signed in and can open it again.
     assert client.get(f"{NORTH}/staff/contacts", params={"q": "pat"}, headers=office).status_code == 200
     assert client.get(f"{NORTH}/properties", headers=assist(client, office, "pat@example.com")).status_code == 200
@@ -226,7 +226,9 @@ def test_staff_sign_out_ends_their_assist_sessions(
     second = assist(client, office, "otto@example.com")
     assert client.post(f"{NORTH}/auth/logout", headers=office).status_code == 204
     for headers in (first, second, office):
-        assert client.get(f"{NORTH}/me", headers=headers).status_code == 401
+        ended = client.get(f"{NORTH}/me", headers=headers)
+        assert (ended.status_code, ended.json()["code"]) == (401, "session_revoked")
+    assert "staff member signed out" in client.get(f"{NORTH}/me", headers=first).json()["detail"]
     # The customer's own session is theirs, not the staff member's.
     assert client.get(f"{NORTH}/properties", headers=pat).status_code == 200
 
