@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.staff import AuditModel, StaffContactsModel
+from app.models.staff import AuditModel, StaffContactsModel, property_lines
 from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.errors import PortalError
@@ -106,8 +106,15 @@ class ReasonDialog(QDialog):
         cancel.clicked.connect(self.reject)
 
         # Escaped: a name from the back office such as "Lakeside <HOA>" lost its "<HOA>" as a tag.
-        summary = QLabel(f"<b>{escape(contact.name)}</b><br>{escape(contact.email)}<br>{escape(contact.summary())}")
+        # Every property with the contact's role there: the results row has room for three names,
+        # and the caller may be calling about the fourth.
+        reach = " · ".join(filter(None, [contact.email, contact.phone]))
+        count = len(contact.properties)
+        heading = f"{count} {'property' if count == 1 else 'properties'}"
+        properties = "<br>".join(map(escape, property_lines(contact)))
+        summary = QLabel(f"<b>{escape(contact.name)}</b><br>{escape(reach)}<p><b>{heading}</b><br>{properties}</p>")
         summary.setTextFormat(Qt.TextFormat.RichText)
+        summary.setWordWrap(True)  # a long name or email wrapped nowhere and widened the dialog
         self.summary_label = summary
         note = QLabel(
             "You will see exactly what this customer sees and can act only as their roles allow. "
@@ -394,8 +401,11 @@ class FindCustomerWindow(QMainWindow):
         self.recent = [contact, *(c for c in self.recent if c.id != contact.id)][:RECENT_LIMIT]
         self.recent_list.clear()
         for recent in self.recent:
-            item = QListWidgetItem(f"{recent.name}\n{recent.summary()}")
-            item.setToolTip(f"{recent.name}\n{recent.email}\n{recent.summary()}")
+            # The phone and email under the name: what a call back needs, and what tells two
+            # customers of one name apart. Roles and properties are in the tooltip.
+            reach = [text for text in (recent.phone, recent.email) if text]
+            item = QListWidgetItem("\n".join([recent.name, *reach]))
+            item.setToolTip("\n".join([recent.name, *reach, *property_lines(recent)]))
             item.setData(Qt.ItemDataRole.UserRole, recent)
             self.recent_list.addItem(item)
         self.recent_stack.setCurrentWidget(self.recent_list if self.recent else self.recent_empty)
