@@ -334,6 +334,7 @@ class FindCustomerWindow(QMainWindow):
         self.feed.reset.connect(self._results)
         self.feed.appended.connect(self.model.append_page)
         self.feed.failed.connect(self._search_failed)
+        self.feed.more_failed.connect(self._more_failed)
         self.model.more_requested.connect(self.feed.load_more)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.search_now)
@@ -452,6 +453,12 @@ class FindCustomerWindow(QMainWindow):
         self.model.clear()
         self.status_label.setText(sentence)
         self._show_empty("The search did not go through", sentence, retry=True)
+
+    def _more_failed(self, error: Exception) -> None:
+        """A further page that failed left the list waiting for it for good: the customers
+        beyond the first 50 could not be reached. Scrolling down asks again."""
+        self.model.more_failed()
+        self.status_label.setText(f"Could not load more customers: {error_sentence(error)} Scroll down to try again.")
 
     # -- opening an assist -----------------------------------------------------------
 

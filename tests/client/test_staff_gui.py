@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QImage, QTextDocumentFragment
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -21,7 +21,7 @@ from app.views.shell import AppShell
 from app.views.staff_views import COMMON_REASONS, FindCustomerWindow, ReasonDialog
 from app.views.theme import apply_theme
 from tests.client import company
-from tests.client.fault_server import FaultServer, problem
+from tests.client.fault_server import FaultServer, answer, problem, sequence
 from tests.client.live_server import LivePortal
 
 pytestmark = pytest.mark.gui
@@ -498,3 +498,41 @@ def first_ink(picture: QImage, area: QRect) -> int:
             if abs(color.lightness() - background.lightness()) > 60:
                 return x
     raise AssertionError("nothing drawn")
+
+
+def test_a_further_page_that_fails_says_so_and_can_be_asked_again(qtbot: QtBot, shell: AppShell) -> None:  # SA-1
+    """A failed second page of results was ignored: the list waited for it for good, so the
+    customers past the first page could never be reached, and nothing said why."""
+    find = find_window(shell)
+    fault = FaultServer().start()
+    try:
+        first = {"items": [_contact_json(i) for i in range(3)], "next_cursor": "page-2", "total": 6}
+        fault.route(
+            "GET",
+            "/staff/contacts",
+            sequence(answer(200, first), problem(500, "internal", "The portal had a problem.")),
+        )
+        find.session.client.api_base = fault.portal_url + "/api/v1"
+        search(qtbot, find, "lake")
+        qtbot.waitUntil(lambda: "Could not load more customers" in find.status_label.text(), timeout=10000)
+        assert find.status_label.text() == (
+            "Could not load more customers: The portal had a problem. Scroll down to try again."
+        )
+        assert find.model.rowCount() == 3, "the customers found stay"
+        assert find.model.canFetchMore(QModelIndex()), "scrolling asks for the next page again"
+        qtbot.wait(500)
+        assert fault.hits.count(("GET", "/staff/contacts")) == 2, "no storm of retries"
+        find.search_edit.clear()  # nothing left to ask the fault server for once it stops
+        qtbot.waitUntil(lambda: not find.runner.busy, timeout=10000)
+    finally:
+        fault.stop()
+
+
+def _contact_json(index: int) -> dict[str, object]:
+    return {
+        "id": 900 + index,
+        "name": f"Lake Customer {index}",
+        "email": f"lake{index}@example.com",
+        "phone": None,
+        "properties": [{"id": 1, "name": "Lakeside", "role": "primary"}],
+    }
