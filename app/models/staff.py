@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 
 from app.models.paged_table import Column, PagedTableModel
-from app.services.records import AuditItem, StaffContact
+from app.models.properties import ROLE_CHIPS
+from app.services.records import ROLE_ORDER, AuditItem, ContactProperty, StaffContact
 
 ACTION_LABELS = {
     "assist.start": "Opened the portal",
@@ -14,32 +15,68 @@ ACTION_LABELS = {
 }
 
 
-def _properties_text(contact: StaffContact) -> str:
-    names = [p.name for p in contact.properties[:3]]
-    more = len(contact.properties) - len(names)
+PROPERTIES_NAMED = 3  # names in the Properties cell; the tooltip and the reason prompt name more
+PROPERTIES_LISTED = 12  # lines in the tooltip and the reason prompt before "and N more"
+
+
+def roles_text(contact: StaffContact) -> str:
+    """The contact's roles alone, named as the customer's own portal names them ("Contact", not
+    "Other"): the property count beside them crowded the Properties column out of view."""
+    present = {p.role for p in contact.properties}
+    return ", ".join(ROLE_CHIPS[role] for role in ROLE_ORDER if role in present)
+
+
+def _contact_text(contact: StaffContact) -> str:
+    return " · ".join(filter(None, [contact.email, contact.phone]))
+
+
+def properties_first_matching(contact: StaffContact, query: str) -> list[ContactProperty]:
+    """The properties whose name contains the query come first: a caller who says "I'm calling
+    about Oak Plaza" sees Oak Plaza in the row, not cut off behind three other names."""
+    needle = query.strip().casefold()
+    if not needle:
+        return list(contact.properties)
+    return sorted(contact.properties, key=lambda p: needle not in p.name.casefold())
+
+
+def properties_text(contact: StaffContact, query: str = "") -> str:
+    properties = properties_first_matching(contact, query)
+    names = [p.name for p in properties[:PROPERTIES_NAMED]]
+    more = len(properties) - len(names)
     return ", ".join(names) + (f" and {more} more" if more > 0 else "")
 
 
+def property_lines(contact: StaffContact, query: str = "") -> list[str]:
+    """ "Oak Plaza — Primary", one a property, as many as a tooltip or a dialog can show."""
+    properties = properties_first_matching(contact, query)
+    lines = [f"{p.name} — {ROLE_CHIPS.get(p.role, p.role.capitalize())}" for p in properties[:PROPERTIES_LISTED]]
+    more = len(properties) - len(lines)
+    return [*lines, f"and {more} more"] if more > 0 else lines
+
+
 class StaffContactsModel(PagedTableModel):
-    """Search results in the server's rank order (best match first): sorting is left to the server."""
+    """Search results in the server's rank order (best match first): sorting is left to the server.
+    `query` is the search the rows answer; it puts the matching properties first."""
 
     def __init__(self, parent: QObject | None = None) -> None:
+        self.query = ""
         super().__init__(
             [
-                Column("name", "Customer", lambda c: c.name, lambda c: c.name.casefold()),
+                Column("name", "Customer", lambda c: c.name, lambda c: c.name.casefold(), tooltip=lambda c: c.name),
                 Column(
                     "contact",
                     "Email and phone",
-                    lambda c: " · ".join(filter(None, [c.email, c.phone])),
+                    _contact_text,
                     lambda c: c.email,
+                    tooltip=lambda c: "\n".join(filter(None, [c.email, c.phone])),
                 ),
-                Column("roles", "Roles", lambda c: c.summary(), lambda c: len(c.properties)),
+                Column("roles", "Roles", roles_text, roles_text),
                 Column(
                     "properties",
                     "Properties",
-                    _properties_text,
-                    lambda c: _properties_text(c).casefold(),
-                    tooltip=lambda c: "\n".join(f"{p.name} ({p.role})" for p in c.properties),
+                    lambda c: properties_text(c, self.query),
+                    lambda c: properties_text(c, self.query).casefold(),
+                    tooltip=lambda c: "\n".join(property_lines(c, self.query)),
                 ),
             ],
             parent,

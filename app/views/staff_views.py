@@ -12,7 +12,7 @@ from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -27,12 +27,13 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QStackedWidget,
+    QStyle,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from app.models.staff import AuditModel, StaffContactsModel
+from app.models.staff import AuditModel, StaffContactsModel, property_lines
 from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.errors import PortalError
@@ -51,6 +52,15 @@ SEARCH_DELAY_MS = 250
 MIN_QUERY = 2
 RECENT_LIMIT = 8
 RECENT_WIDTH = 260
+RECENT_ITEM_PADDING = 10  # #RecentList::item's left padding in style.qss: the title lines up with it
+ROW_HEIGHT = 40  # as the main window's lists (list_tab.py)
+NAME_WIDTH = 240  # the widest the name and contact columns are fitted to; a longer text is
+CONTACT_WIDTH = 300  # elided, whole in its tooltip
+SEARCH_HINT = "Search by name, email, phone, property name or address, invoice or proposal number."
+NO_MATCH_HINT = (
+    "Check the spelling, or ask the caller for another detail: their email, phone, a property's "
+    "name or address, an invoice or proposal number."
+)
 COMMON_REASONS = (
     "Customer on the phone",
     "Customer at the counter",
@@ -61,23 +71,47 @@ COMMON_REASONS = (
 
 
 class _ResultsTable(SteadyOnActivation, QTableView):
-    """Enter opens the current row (double-click does too, through `activated`)."""
+    """Enter opens the current row (double-click does too, through `activated`). Esc, or Up on
+    the first row, goes back to the search box, so the next try is typed without the mouse."""
+
+    back_to_search = Signal()
+    focus_changed = Signal(bool)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+        key = event.key()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.activated.emit(self.currentIndex())
+            return
+        if key == Qt.Key.Key_Escape or (key == Qt.Key.Key_Up and self.currentIndex().row() <= 0):
+            self.back_to_search.emit()
             return
         super().keyPressEvent(event)
 
+    # A window switch leaves the focus ring to the style sheet's :active, without a repolish
+    # (which would repaint every row; see activation.py).
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        if event.reason() != Qt.FocusReason.ActiveWindowFocusReason:
+            self.focus_changed.emit(True)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        if event.reason() != Qt.FocusReason.ActiveWindowFocusReason:
+            self.focus_changed.emit(False)
+
 
 class SearchEdit(QLineEdit):
-    """The search box: Down moves into the results, so the keyboard alone finds and opens a customer."""
+    """The search box: Down moves into the results, so the keyboard alone finds and opens a
+    customer; Esc clears it for the next caller (as the clear button does)."""
 
     arrow_down = Signal()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Down:
             self.arrow_down.emit()
+            return
+        if event.key() == Qt.Key.Key_Escape and self.text():
+            self.clear()
             return
         super().keyPressEvent(event)
 
@@ -106,8 +140,15 @@ class ReasonDialog(QDialog):
         cancel.clicked.connect(self.reject)
 
         # Escaped: a name from the back office such as "Lakeside <HOA>" lost its "<HOA>" as a tag.
-        summary = QLabel(f"<b>{escape(contact.name)}</b><br>{escape(contact.email)}<br>{escape(contact.summary())}")
+        # Every property with the contact's role there: the results row has room for three names,
+        # and the caller may be calling about the fourth.
+        reach = " · ".join(filter(None, [contact.email, contact.phone]))
+        count = len(contact.properties)
+        heading = f"{count} {'property' if count == 1 else 'properties'}"
+        properties = "<br>".join(map(escape, property_lines(contact)))
+        summary = QLabel(f"<b>{escape(contact.name)}</b><br>{escape(reach)}<p><b>{heading}</b><br>{properties}</p>")
         summary.setTextFormat(Qt.TextFormat.RichText)
+        summary.setWordWrap(True)  # a long name or email wrapped nowhere and widened the dialog
         self.summary_label = summary
         note = QLabel(
             "You will see exactly what this customer sees and can act only as their roles allow. "
@@ -211,6 +252,7 @@ class FindCustomerWindow(QMainWindow):
         self.reason_dialog: ReasonDialog | None = None
         self.audit_dialog: AuditDialog | None = None
         self._opening = False
+        self._query = ""  # the search the results on screen answer
         branch = session.config.branch.name
         self.setWindowTitle(f"Find customer — {branch} — Portal Desk")
         self.setWindowIcon(icon("app"))
@@ -237,25 +279,20 @@ class FindCustomerWindow(QMainWindow):
         self.search_edit.setPlaceholderText("Name, email, phone, property, address, invoice or proposal number")
         self.search_edit.setClearButtonEnabled(True)
         self.model = StaffContactsModel(self)
-        self.table = _ResultsTable()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(0, 220)
-        self.table.setColumnWidth(1, 280)
-        self.table.setColumnWidth(2, 300)
         self.status_label = QLabel("Type at least two characters to search.")
         self.status_label.setWordWrap(True)
-        # In a card like the tabs' lists, with an empty state until the first portal is opened.
+        self._build_results()
+        # In a card like the tabs' lists, its title inside with the entries' left edge, and with
+        # an empty state until the first portal is opened.
         self.recent_card = named(QFrame(), "ListCard")
         self.recent_card.setFixedWidth(RECENT_WIDTH)
         self.recent_stack = QStackedWidget(self.recent_card)
         card_layout = QVBoxLayout(self.recent_card)
         card_layout.setContentsMargins(2, 2, 2, 2)
+        card_layout.setSpacing(0)
+        # Alt+R: the keyboard's way to the list (while it has entries; the search box has none).
+        self.recent_title = named(QLabel("&Recent customers"), "SidebarTitle")
+        card_layout.addWidget(self.recent_title)
         card_layout.addWidget(self.recent_stack)
         self.recent_list = named(QListWidget(self.recent_stack), "RecentList")
         # A long summary is elided (whole in the tooltip) rather than scrolled sideways.
@@ -270,20 +307,22 @@ class FindCustomerWindow(QMainWindow):
         self.recent_stack.addWidget(self.recent_empty)
         self.recent_stack.setCurrentWidget(self.recent_empty)
 
+        self.recent_title.setBuddy(self.recent_list)
+        # Qt keeps a focus-frame margin inside an item's text rectangle, beyond the padding.
+        text_left = (
+            RECENT_ITEM_PADDING + self.recent_list.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin) + 1
+        )
+        self.recent_title.setContentsMargins(text_left, 10, text_left, 4)
+
         left = QVBoxLayout()
         left.addWidget(self.search_edit)
         left.addWidget(self.status_label)
-        left.addWidget(self.table, 1)
-        right = QVBoxLayout()
-        # Alt+R: the keyboard's way to the list (while it has entries; the search box has none).
-        self.recent_title = QLabel("&Recent customers")
-        self.recent_title.setBuddy(self.recent_list)
-        right.addWidget(self.recent_title)
-        right.addWidget(self.recent_card, 1)
+        left.addWidget(self.results_card, 1)
         body = QHBoxLayout()
         body.setContentsMargins(16, 12, 16, 12)
+        body.setSpacing(16)
         body.addLayout(left, 1)
-        body.addLayout(right)
+        body.addWidget(self.recent_card)
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -295,22 +334,82 @@ class FindCustomerWindow(QMainWindow):
         self.feed.reset.connect(self._results)
         self.feed.appended.connect(self.model.append_page)
         self.feed.failed.connect(self._search_failed)
+        self.feed.more_failed.connect(self._more_failed)
         self.model.more_requested.connect(self.feed.load_more)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.search_now)
         self.search_edit.textChanged.connect(self._text_changed)
         self.search_edit.returnPressed.connect(self._open_first)
         self.search_edit.arrow_down.connect(self.table.setFocus)
+        self.table.back_to_search.connect(self._back_to_search)
+        self.table.focus_changed.connect(self._show_table_focus)
         self.table.activated.connect(self._open_index)
+        self.retry_button.clicked.connect(self.search_now)
         self.recent_list.itemActivated.connect(self._open_recent)
         self.activity_button.clicked.connect(lambda: self.show_activity(None))
         self.sign_out_button.clicked.connect(self.sign_out)
         self.search_edit.setFocus()
 
+    def _build_results(self) -> None:
+        """The results as the main window's lists look: in a card (which shows the keyboard focus),
+        tall rows without grid lines, and an empty state that says what to do or what went wrong."""
+        self.results_card = named(QFrame(), "ListCard")
+        self.results_stack = QStackedWidget(self.results_card)
+        card_layout = QVBoxLayout(self.results_card)
+        card_layout.setContentsMargins(2, 2, 2, 2)
+        card_layout.addWidget(self.results_stack)
+        table = self.table = _ResultsTable(self.results_stack)
+        table.setModel(self.model)
+        table.setAccessibleName("Customers found")
+        table.setTabKeyNavigation(False)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setAlternatingRowColors(True)
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        header = table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        # The roles take what they need; the properties, the row's longest text, the rest.
+        header.setSectionResizeMode(self.model.column_index("roles"), QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        table.setColumnWidth(self.model.column_index("name"), NAME_WIDTH)
+        table.setColumnWidth(self.model.column_index("contact"), CONTACT_WIDTH)
+        self.results_empty = EmptyState(parent=self.results_stack)
+        self.retry_button = self.results_empty.add_action(QPushButton("Try again"))
+        self.retry_button.setAccessibleName("Search again")
+        self.results_stack.addWidget(table)
+        self.results_stack.addWidget(self.results_empty)
+        self._show_empty("Find a customer", SEARCH_HINT, retry=False)
+
+    def _show_empty(self, title: str, message: str, *, retry: bool) -> None:
+        self.results_empty.set_text(title, message)
+        self.results_empty.icon.set_icon("offline" if retry else "empty")
+        self.retry_button.setVisible(retry)
+        self.results_stack.setCurrentWidget(self.results_empty)
+
+    def _show_table_focus(self, focused: bool) -> None:
+        """The card draws the table's focus ring, as the main window's lists do (style.qss)."""
+        self.results_card.setProperty("focused", focused)
+        self.results_card.style().unpolish(self.results_card)
+        self.results_card.style().polish(self.results_card)
+
+    def _back_to_search(self) -> None:
+        self.search_edit.setFocus()
+        self.search_edit.selectAll()
+
     # -- searching -------------------------------------------------------------------
 
-    def _text_changed(self, _text: str) -> None:
-        self._search_timer.start()
+    def _text_changed(self, text: str) -> None:
+        if text:
+            self._search_timer.start()
+        else:  # cleared (Esc, the clear button): ready for the next caller at once
+            self.search_now()
 
     def search_now(self) -> None:
         self._search_timer.stop()
@@ -319,22 +418,47 @@ class FindCustomerWindow(QMainWindow):
             self.feed.clear()
             self.model.clear()
             self.status_label.setText("Type at least two characters to search.")
+            self._show_empty("Find a customer", SEARCH_HINT, retry=False)
             return
         client = self.session.client
+        self._query = query
         self.status_label.setText("Searching…")
         self.feed.load(lambda cursor: client.staff_contacts(query, cursor, 50))
 
     def _results(self, page: Page[StaffContact]) -> None:
+        self.model.query = self._query
         self.model.set_page(page)
         if page.total == 0:
-            self.status_label.setText(f"No customer matches “{self.search_edit.text().strip()}”.")
+            self.status_label.setText(f"No customer matches “{self._query}”.")
+            self._show_empty(f"No customer matches “{self._query}”", NO_MATCH_HINT, retry=False)
         else:
             shown = "1 customer" if page.total == 1 else f"{page.total} customers"
             self.status_label.setText(f"{shown} — press Enter or double-click to open the portal.")
+            self.results_stack.setCurrentWidget(self.table)
+            self._fit_columns()
             self.table.selectRow(0)
 
+    def _fit_columns(self) -> None:
+        """Name and contact as wide as the rows found need, within limits, so the properties
+        (the caller's "I'm calling about Oak Plaza") keep the room they are not using."""
+        for key, widest in (("name", NAME_WIDTH), ("contact", CONTACT_WIDTH)):
+            column = self.model.column_index(key)
+            needed = max(self.table.sizeHintForColumn(column), self.table.horizontalHeader().sectionSizeHint(column))
+            self.table.setColumnWidth(column, min(needed, widest))
+
     def _search_failed(self, error: Exception) -> None:
-        self.status_label.setText(error_sentence(error))
+        """The rows of the previous search go: Enter must not open a customer the search on
+        screen did not find. Try again asks once more."""
+        sentence = error_sentence(error)
+        self.model.clear()
+        self.status_label.setText(sentence)
+        self._show_empty("The search did not go through", sentence, retry=True)
+
+    def _more_failed(self, error: Exception) -> None:
+        """A further page that failed left the list waiting for it for good: the customers
+        beyond the first 50 could not be reached. Scrolling down asks again."""
+        self.model.more_failed()
+        self.status_label.setText(f"Could not load more customers: {error_sentence(error)} Scroll down to try again.")
 
     # -- opening an assist -----------------------------------------------------------
 
@@ -394,8 +518,11 @@ class FindCustomerWindow(QMainWindow):
         self.recent = [contact, *(c for c in self.recent if c.id != contact.id)][:RECENT_LIMIT]
         self.recent_list.clear()
         for recent in self.recent:
-            item = QListWidgetItem(f"{recent.name}\n{recent.summary()}")
-            item.setToolTip(f"{recent.name}\n{recent.email}\n{recent.summary()}")
+            # The phone and email under the name: what a call back needs, and what tells two
+            # customers of one name apart. Roles and properties are in the tooltip.
+            reach = [text for text in (recent.phone, recent.email) if text]
+            item = QListWidgetItem("\n".join([recent.name, *reach]))
+            item.setToolTip("\n".join([recent.name, *reach, *property_lines(recent)]))
             item.setData(Qt.ItemDataRole.UserRole, recent)
             self.recent_list.addItem(item)
         self.recent_stack.setCurrentWidget(self.recent_list if self.recent else self.recent_empty)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QTextDocumentFragment
+from PySide6.QtCore import QModelIndex, QPoint, QRect, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QImage, QTextDocumentFragment
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -19,7 +19,9 @@ from app.services.settings import AppSettings
 from app.views.main_window import MainWindow
 from app.views.shell import AppShell
 from app.views.staff_views import COMMON_REASONS, FindCustomerWindow, ReasonDialog
+from app.views.theme import apply_theme
 from tests.client import company
+from tests.client.fault_server import FaultServer, answer, problem, sequence
 from tests.client.live_server import LivePortal
 
 pytestmark = pytest.mark.gui
@@ -346,3 +348,191 @@ def test_find_customer_comes_back_at_the_size_it_was_left(
     again = FindCustomerWindow(staff_session, accounts=accounts)
     qtbot.addWidget(again)
     assert again.size() == QSize(760, 560)
+
+
+def test_results_name_roles_apart_from_properties_with_the_callers_first(qtbot: QtBot, shell: AppShell) -> None:  # SA-1
+    """The Roles column read "Primary, Billing, Other, 3 properties", crowding the property names
+    out of view; the one the caller named could be cut off behind the others, and only a tooltip
+    named them all."""
+    find = find_window(shell)
+    search(qtbot, find, "Maple Court")
+    row = next(r for r in range(find.model.rowCount()) if find.model.contact(r).name == "Morgan Many")
+    roles = find.model.index(row, find.model.column_index("roles"))
+    properties = find.model.index(row, find.model.column_index("properties"))
+    assert roles.data() == "Primary, Billing, Contact", "roles alone, named as the customer's portal names them"
+    assert str(properties.data()).startswith("Maple Court, "), "the property searched for comes first"
+    assert properties.data(Qt.ItemDataRole.ToolTipRole).splitlines() == [
+        "Maple Court — Primary",
+        "Birch Office Park — Billing",
+        "Cedar Villas — Contact",
+    ]
+    header = find.table.horizontalHeader()
+    column = find.model.column_index("properties")
+    needed = find.table.fontMetrics().horizontalAdvance(str(properties.data()))
+    assert header.sectionSize(column) > needed, "the property names are not cut at the window's size"
+
+    dialog = ReasonDialog(find.model.contact(row))
+    qtbot.addWidget(dialog)
+    shown = QTextDocumentFragment.fromHtml(dialog.summary_label.text()).toPlainText()
+    assert "3 properties" in shown
+    for line in ("Birch Office Park — Billing", "Cedar Villas — Contact", "Maple Court — Primary"):
+        assert line in shown, "the reason prompt names every property before the portal opens"
+
+
+def test_results_look_like_the_main_windows_lists(qtbot: QtBot, shell: AppShell) -> None:  # SA-1
+    """The results were a bare table with grid lines and short rows beside the card-framed lists
+    of the main window; the keyboard focus in it showed nowhere but the row colour."""
+    find = find_window(shell)
+    assert find.results_card.objectName() == "ListCard"
+    assert find.results_card.isAncestorOf(find.table)
+    assert not find.table.showGrid()
+    assert find.table.alternatingRowColors()
+    search(qtbot, find, "morgan")
+    assert find.table.rowHeight(0) == 40
+    assert not find.results_card.property("focused")
+    find.activateWindow()
+    qtbot.waitUntil(find.search_edit.hasFocus, timeout=5000)
+    qtbot.keyClick(find.search_edit, Qt.Key.Key_Down)
+    assert find.table.hasFocus()
+    assert find.results_card.property("focused"), "the card draws the focus ring"
+
+
+def test_keyboard_goes_back_to_the_search_and_esc_clears_it(qtbot: QtBot, shell: AppShell) -> None:  # SA-1
+    """Down went into the results but nothing came back out but Tab or the mouse, and Esc did
+    nothing: the next caller's name was typed after selecting the old one by hand."""
+    find = find_window(shell)
+    find.activateWindow()
+    qtbot.waitUntil(find.search_edit.hasFocus, timeout=5000)
+    search(qtbot, find, "morgan")
+    assert find.model.rowCount() >= 1
+    qtbot.keyClick(find.search_edit, Qt.Key.Key_Down)
+    assert find.table.hasFocus() and find.table.currentIndex().row() == 0
+    qtbot.keyClick(find.table, Qt.Key.Key_Up)
+    assert find.search_edit.hasFocus(), "Up on the first row goes back to the search box"
+    qtbot.keyClick(find.search_edit, Qt.Key.Key_Down)
+    qtbot.keyClick(find.table, Qt.Key.Key_Escape)
+    assert find.search_edit.hasFocus() and find.search_edit.selectedText() == "morgan"
+    qtbot.keyClick(find.search_edit, Qt.Key.Key_Escape)
+    assert find.search_edit.text() == ""
+    assert find.model.rowCount() == 0, "the old results go at once"
+    assert find.results_stack.currentWidget() is find.results_empty
+    assert find.results_empty.title.text() == "Find a customer"
+
+
+def test_no_match_and_a_failed_search_say_so_in_the_list(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-1
+    """No match left an empty table with a line of text above it; a failed search left the
+    previous search's customers on screen, where Enter opened one of them."""
+    find = find_window(shell)
+    search(qtbot, find, "nobody-like-this")
+    assert find.results_stack.currentWidget() is find.results_empty
+    assert find.results_empty.title.text() == "No customer matches “nobody-like-this”"
+    assert "ask the caller for another detail" in find.results_empty.message.text()
+    assert not find.retry_button.isVisibleTo(find)
+
+    search(qtbot, find, "morgan")
+    assert find.model.rowCount() >= 1
+    assert find.results_stack.currentWidget() is find.table
+    fault = FaultServer().start()
+    try:
+        fault.route("GET", "/staff/contacts", problem(500, "internal", "The portal had a problem. Try again."))
+        client = find.session.client
+        client.api_base = fault.portal_url + "/api/v1"  # the portal itself starts failing
+        search(qtbot, find, "morgan many")
+        assert find.model.rowCount() == 0, "no customer from the previous search stays to be opened"
+        assert find.results_stack.currentWidget() is find.results_empty
+        assert find.results_empty.title.text() == "The search did not go through"
+        assert find.results_empty.message.text() == "The portal had a problem. Try again."
+        assert find.status_label.text() == "The portal had a problem. Try again."
+        assert find.retry_button.isVisibleTo(find)
+        qtbot.keyClick(find.search_edit, Qt.Key.Key_Return)
+        assert find.reason_dialog is None
+    finally:
+        fault.stop()
+    client.api_base = live_portal.api()
+    qtbot.mouseClick(find.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not find.feed.loading and find.model.rowCount() >= 1, timeout=10000)
+    assert find.results_stack.currentWidget() is find.table
+
+
+@pytest.fixture
+def themed() -> Iterator[None]:
+    """The app's style sheet, whose paddings place the text of the list entries."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_theme(app, "light")
+    yield
+    app.setStyleSheet("")
+    app.setPalette(app.style().standardPalette())
+
+
+def test_recent_customers_show_how_to_reach_them_under_a_title_in_line(
+    themed: None, qtbot: QtBot, shell: AppShell
+) -> None:
+    """Each recent customer repeated the roles and count of the results ("Primary, Billing,
+    Other, 3 propert…") where a call back needs the phone; and the list's title sat outside its
+    card, flush with the card's edge and above the search box's top."""
+    find = find_window(shell)
+    assert find.recent_card.isAncestorOf(find.recent_title)
+    assert find.recent_card.mapTo(find, QPoint(0, 0)).y() == find.search_edit.mapTo(find, QPoint(0, 0)).y()
+    window = open_assist(qtbot, shell, "Birch Office Park")
+    qtbot.mouseClick(window.end_assist_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
+    item = find.recent_list.item(0)
+    assert item.text() == "Morgan Many\n555-0101\nmorgan@example.com"
+    assert "Birch Office Park — Billing" in item.toolTip().splitlines()
+    card = find.recent_card
+    picture = card.grab().toImage()
+    title = QRect(find.recent_title.mapTo(card, QPoint(0, 0)), find.recent_title.size())
+    entry = find.recent_list.visualItemRect(item).translated(find.recent_list.mapTo(card, QPoint(0, 0)))
+    assert abs(first_ink(picture, title) - first_ink(picture, entry)) <= 1, "the title starts where the entries do"
+
+
+def first_ink(picture: QImage, area: QRect) -> int:
+    """The left-most column of `area` where something is drawn on its background (text)."""
+    background = picture.pixelColor(area.right() - 1, area.top() + 1)
+    for x in range(area.left(), area.right()):
+        for y in range(area.top(), area.bottom()):
+            color = picture.pixelColor(x, y)
+            if abs(color.lightness() - background.lightness()) > 60:
+                return x
+    raise AssertionError("nothing drawn")
+
+
+def test_a_further_page_that_fails_says_so_and_can_be_asked_again(qtbot: QtBot, shell: AppShell) -> None:  # SA-1
+    """A failed second page of results was ignored: the list waited for it for good, so the
+    customers past the first page could never be reached, and nothing said why."""
+    find = find_window(shell)
+    fault = FaultServer().start()
+    try:
+        first = {"items": [_contact_json(i) for i in range(3)], "next_cursor": "page-2", "total": 6}
+        fault.route(
+            "GET",
+            "/staff/contacts",
+            sequence(answer(200, first), problem(500, "internal", "The portal had a problem.")),
+        )
+        find.session.client.api_base = fault.portal_url + "/api/v1"
+        search(qtbot, find, "lake")
+        qtbot.waitUntil(lambda: "Could not load more customers" in find.status_label.text(), timeout=10000)
+        assert find.status_label.text() == (
+            "Could not load more customers: The portal had a problem. Scroll down to try again."
+        )
+        assert find.model.rowCount() == 3, "the customers found stay"
+        assert find.model.canFetchMore(QModelIndex()), "scrolling asks for the next page again"
+        qtbot.wait(500)
+        assert fault.hits.count(("GET", "/staff/contacts")) == 2, "no storm of retries"
+        find.search_edit.clear()  # nothing left to ask the fault server for once it stops
+        qtbot.waitUntil(lambda: not find.runner.busy, timeout=10000)
+    finally:
+        fault.stop()
+
+
+def _contact_json(index: int) -> dict[str, object]:
+    return {
+        "id": 900 + index,
+        "name": f"Lake Customer {index}",
+        "email": f"lake{index}@example.com",
+        "phone": None,
+        "properties": [{"id": 1, "name": "Lakeside", "role": "primary"}],
+    }
