@@ -547,7 +547,7 @@ class FindCustomerWindow(QMainWindow):
 
     def assist_token_refused(self, error: PortalError) -> None:
         """Back from a customer's portal whose assist token the server refused: says why. The
-        server names the assist when it ended on its own (idle, SA-4); otherwise the assist went
+        server's code names an assist that ended on its own (assist_idle, SA-4); otherwise the assist went
         with the staff member's own session (signed out elsewhere, revoked or expired), which only
         asking the portal with that session tells: a 401 there brings up the sign-in prompt."""
         self.assist_ended("The assist session ended. Checking your own sign-in…")
@@ -559,7 +559,7 @@ class FindCustomerWindow(QMainWindow):
                     "The assist ended because your own session had ended. You are signed in again: "
                     "open the customer's portal again."
                 )
-            elif "assist" in error.detail.lower():
+            elif error.code == "assist_idle":
                 self.status_label.setText(error.detail)
             else:
                 self.status_label.setText("The assist session was ended on the portal. Open it again.")
