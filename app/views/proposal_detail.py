@@ -65,6 +65,9 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
         )
     if detail.signature is not None:
         signature = detail.signature
+        # `is None`, not `or`: a signer who deselected every optional item approved Decimal("0.00"),
+        # which is falsy, and "or" showed the full total as the approved amount.
+        approved = detail.total if detail.approved_total is None else detail.approved_total
         captured = (
             f" (captured by {page.e(signature.captured_by.name)} for the customer)" if signature.captured_by else ""
         )
@@ -72,7 +75,7 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
             page.note(
                 f"<b>Signed by {page.e(signature.signer_name)}</b> on "
                 f"{page.e(date_text(signature.signed_at.astimezone().date()))}{captured}.<br/>"
-                f"Approved amount: <b>{money(detail.approved_total or detail.total)}</b>",
+                f"Approved amount: <b>{money(approved)}</b>",
                 "success",
             )
         )
