@@ -17,8 +17,9 @@ import pymupdf
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage, QTextDocument
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
+from shiboken6 import isValid
 
 from app.models.formatting import money_text
 from app.services.portal_client import PortalClient
@@ -74,6 +75,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
         _proposal("g-approved", "maple", "OPP-7004", "Snow plan", "approved"),
         _proposal("g-view", "maple", "OPP-7005", "Patio lighting", "delivered"),
         _proposal("g-escape", "maple", "OPP-7006", "Lawn aeration", "delivered"),
+        _proposal("g-from-pdf", "maple", "OPP-7008", "Rain garden", "delivered"),
         _proposal("g-nothing-chosen", "maple", "OPP-7009", "Irrigation check", "delivered"),
         {
             **_proposal("g-change", "maple", "OPP-7007", "Patio lighting, two more posts", "delivered"),
@@ -389,6 +391,34 @@ def test_a_change_order_links_to_the_proposal_it_revises(
             window.browser.viewport(), Qt.MouseButton.LeftButton, pos=window.browser.cursorRect(found).center()
         )
     assert signal.args == [proposal_id(session, "OPP-7005")]
+
+
+def test_sign_from_the_pdf_window_opens_over_that_window_and_signs_the_proposal(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner
+) -> None:  # PR-5
+    """ "Sign…" in the PDF's toolbar opened the sign dialog over the proposal's window, behind the
+    PDF the customer was reading, which stayed usable meanwhile."""
+    window = open_window(qtbot, session, runner, "OPP-7008")
+    qtbot.mouseClick(window.view_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pdf_window is not None, timeout=WAIT_MS)
+    viewer_window = window.pdf_window
+    assert viewer_window is not None
+    sign = next(b for b in viewer_window.findChildren(QPushButton) if b.text() == "Sign…")
+    qtbot.mouseClick(sign, Qt.MouseButton.LeftButton)
+    dialog = window.sign_dialog
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    assert dialog.parentWidget() is viewer_window, "over the window the customer clicked in"
+    assert dialog.windowModality() == Qt.WindowModality.WindowModal
+    assert QApplication.activeModalWidget() is dialog
+    draw(qtbot, dialog.pad, zigzag())
+    dialog.agree_check.setChecked(True)
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert window.detail is not None and window.detail.status == "accepted"
+    assert "Signed by Morgan Many" in window.browser.toPlainText()
+    qtbot.waitUntil(lambda: window.pdf_window is None and window.sign_dialog is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not isValid(viewer_window), timeout=WAIT_MS)  # the unsigned copy goes, with its dialog
 
 
 def test_an_approved_amount_of_zero_is_shown_as_zero(qtbot: QtBot, session: PortalSession) -> None:  # PR-5
