@@ -159,9 +159,9 @@ class AboutDialog(QDialog):
         heading.addWidget(logo)
         titles = QVBoxLayout()
         titles.addWidget(named(QLabel("Portal Desk"), "DialogTitle"))
-        titles.addWidget(
-            named(QLabel("Your landscaping company's customer portal, on your desktop."), "DialogSubtitle")
-        )
+        subtitle = named(QLabel("Your landscaping company's customer portal, on your desktop."), "DialogSubtitle")
+        subtitle.setWordWrap(True)  # the styled font came out wider than measured: its end was cut off
+        titles.addWidget(subtitle)
         heading.addLayout(titles, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
