@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -21,7 +23,9 @@ from app.services.errors import PortalError, ValidationError
 from app.services.paths import data_dir, log_dir
 from app.services.records import ServerVersion
 from app.services.session import PortalSession
-from app.services.tasks import OwnedRunner, TaskRunner
+from app.services.tasks import OwnedRunner, TaskRunner, is_connection_problem
+from app.views.detail_support import error_sentence
+from app.views.fit_height import HeightFitter
 from app.views.icon_label import IconLabel
 from app.views.theme import named
 
@@ -131,12 +135,18 @@ class ChangePasswordDialog(QDialog):
 
 
 class AboutDialog(QDialog):
+    """Deleted when closed: the main window makes a new one each time About is chosen, and each
+    used to stay alive, hidden, until the main window closed."""
+
     def __init__(self, session: PortalSession, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._runner = OwnedRunner(runner, self)  # closed before the portal answers: the answer is dropped
         self.setWindowTitle("About Portal Desk")
         self.setMinimumWidth(460)
         logo = IconLabel("app", 64)
-        self.server_label = QLabel("Checking…")
+        self.server_label = _selectable("Checking…")  # plain text: the version is the server's string
+        self.server_label.setWordWrap(True)
         form = QFormLayout()
         form.setVerticalSpacing(8)
         form.addRow("App version", QLabel(__version__))
@@ -149,9 +159,9 @@ class AboutDialog(QDialog):
         heading.addWidget(logo)
         titles = QVBoxLayout()
         titles.addWidget(named(QLabel("Portal Desk"), "DialogTitle"))
-        titles.addWidget(
-            named(QLabel("Your landscaping company's customer portal, on your desktop."), "DialogSubtitle")
-        )
+        subtitle = named(QLabel("Your landscaping company's customer portal, on your desktop."), "DialogSubtitle")
+        subtitle.setWordWrap(True)  # the styled font came out wider than measured: its end was cut off
+        titles.addWidget(subtitle)
         heading.addLayout(titles, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -161,23 +171,38 @@ class AboutDialog(QDialog):
         layout.addLayout(heading)
         layout.addLayout(form)
         layout.addWidget(buttons)
-        runner.run(session.client.version, self._show_version, self._version_failed)
+        HeightFitter(self)  # the answer may be a sentence that wraps: the window grows to show it
+        self._runner.run(session.client.version, self._show_version, self._version_failed)
 
     def _show_version(self, version: ServerVersion) -> None:
         self.server_label.setText(f"{version.server_version} (API {version.api_version})")
 
     def _version_failed(self, error: Exception) -> None:
-        self.server_label.setText("Unknown: " + (error.detail if isinstance(error, PortalError) else "no answer"))
+        self.server_label.setText(version_failure_text(error))
+
+
+def version_failure_text(error: Exception) -> str:
+    """What the "Portal server" row says when the version could not be asked: a sentence with what
+    to do, where it said "Unknown: no answer" or "Unknown: " glued to the client's error."""
+    if is_connection_problem(error):
+        return "Not known right now: the portal did not answer. Check your internet connection, then open About again."
+    return f"Not known right now: the portal could not say which version it runs. {error_sentence(error)}"
 
 
 def _selectable(text: str) -> QLabel:
+    """Plain text, never rich text: Qt would otherwise render a "<" in it as markup."""
     label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
 
 
 def _folder_link(path: str) -> QLabel:
-    label = QLabel(f'<a href="{QUrl.fromLocalFile(path).toString()}">{path}</a>')
+    """The folder as a link that opens it. The path is escaped: a folder named "Tom & <Jerry>"
+    was read as markup, shown wrong, and its link opened another folder."""
+    url = QUrl.fromLocalFile(path).toString(QUrl.ComponentFormattingOption.FullyEncoded)
+    label = QLabel(f'<a href="{html.escape(url)}">{html.escape(path)}</a>')
+    label.setTextFormat(Qt.TextFormat.RichText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
     label.linkActivated.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
     label.setWordWrap(True)

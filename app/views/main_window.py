@@ -8,6 +8,7 @@ from collections.abc import Callable, Hashable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QEventLoop, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -53,6 +54,7 @@ from app.views.visits_tab import VisitsTab
 from app.views.work_screens import WorkScreens, ask_discard_drafts
 
 if TYPE_CHECKING:
+    from app.views.account_dialogs import AboutDialog
     from app.views.proposal_detail import ProposalWindow
 
 # The PDF render child starts once no request has been in flight for this long (the user is
@@ -229,6 +231,7 @@ class MainWindow(QMainWindow):
         self._setting_session = False
         # Set once an assist is being ended (or has expired): the window may then close for good.
         self._assist_over = False
+        self.about_dialog: AboutDialog | None = None
         self.properties_model.selection_changed.connect(self._selection_changed)
         self.runner.busy_changed.connect(self.busy_bar.setVisible)
         self.invoice_actions = InvoiceActions(
@@ -579,9 +582,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Your password was changed.", 6000)
 
     def show_about(self) -> None:
+        """One About window: chosen again while it is open (the macOS application menu stays
+        usable), it is brought forward. Window-modal and deleted on close, so none is left behind."""
         from app.views.account_dialogs import AboutDialog
 
-        AboutDialog(self.session, self.runner, self).exec()
+        if self.about_dialog is not None and shiboken6.isValid(self.about_dialog) and self.about_dialog.isVisible():
+            present(self.about_dialog)
+            return
+        self.about_dialog = AboutDialog(self.session, self.runner, self)
+        self.about_dialog.open()
 
     def sign_out(self) -> None:
         """Revokes the token on the server, then forgets it here even if the server is gone."""

@@ -31,16 +31,19 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.formatting import amount_input_text, date_text, money_text, parse_amount
+from app.models.saved_methods import card_expired, expired_card_sentence, method_text
 from app.services.billing_records import Allocation, InvoiceDetail, PaymentMethod, PaymentResult, Quote
 from app.services.errors import DeclinedError, PortalError, ValidationError, payment_outcome_unknown
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views.detail_support import error_sentence
+from app.views.fit_height import HeightFitter
 from app.views.payment_methods_dialog import AddPaymentMethodDialog
 from app.views.theme import named
 
 QUOTE_DELAY_MS = 300
 CHOOSE_METHOD_HINT = "Choose how to pay to see the fee"
+EXPIRED_METHOD_HINT = "Choose a card that has not expired to see the fee"
 ENTER_AMOUNT_HINT = "Enter the amount to see the fee"
 ADD_CARD, ADD_BANK = "add:card", "add:ach"
 
@@ -95,6 +98,8 @@ class PayDialog(QDialog):
         layout.addSpacing(6)
         layout.addWidget(self.stack)
 
+        # The expired-card note, amount and form errors appear under their fields: the window grows to show them.
+        HeightFitter(self)
         self._quote_timer = QTimer(self, singleShot=True, interval=QUOTE_DELAY_MS)
         self._quote_timer.timeout.connect(self._fetch_quote)
         self._show_page(self.PAGE_FORM)
@@ -191,10 +196,15 @@ class PayDialog(QDialog):
 
         self.method_combo = QComboBox()
         self.method_combo.setMinimumWidth(300)
+        # Under the method: why an expired card cannot pay, and what to do instead.
+        self.method_note = named(QLabel(""), "WarnText")
+        self.method_note.setWordWrap(True)
+        self.method_note.hide()
         self.fee_label = named(QLabel(CHOOSE_METHOD_HINT), "DialogSubtitle")
         self.total_label = named(QLabel("—"), "DialogTitle")
         form = QFormLayout()
         form.addRow("Pay with", self.method_combo)
+        form.addRow("", self.method_note)
         form.addRow("Convenience fee", self.fee_label)
         form.addRow("Total", self.total_label)
         layout.addLayout(form)
@@ -338,8 +348,14 @@ class PayDialog(QDialog):
         self.quote = None
         self._quoted_for = None
         self.continue_button.setEnabled(False)
-        if self.selected_method() is None:
+        method = self.selected_method()
+        expired = method is not None and card_expired(method)
+        self.method_note.setText(expired_card_sentence(method) if method is not None and expired else "")
+        self.method_note.setVisible(expired)
+        if method is None:
             self._show_fee(None, CHOOSE_METHOD_HINT)
+        elif expired:
+            self._show_fee(None, EXPIRED_METHOD_HINT)
         else:
             self._show_fee(None, "Working out the fee…")
         self._quote_timer.start()
@@ -369,11 +385,12 @@ class PayDialog(QDialog):
         self.methods = tuple(m for m in methods if m.type in accepted)
         self.method_combo.blockSignals(True)
         self.method_combo.clear()
-        chosen = select_id or next((m.id for m in self.methods if m.is_default), None)
+        chosen = select_id or self._preselected()
         if chosen is None:
             self.method_combo.addItem("Choose how to pay", None)
         for method in self.methods:
-            self.method_combo.addItem(method.label + ("  (default)" if method.is_default else ""), method.id)
+            # Worded as in "Manage payments": an expired card says so in the list itself.
+            self.method_combo.addItem(method_text(method), method.id)
         if "card" in accepted:
             self.method_combo.addItem("Add a new card…", ADD_CARD)
         if "ach" in accepted:
@@ -384,6 +401,11 @@ class PayDialog(QDialog):
         self.method_combo.blockSignals(False)
         self._changed()
 
+    def _preselected(self) -> int | None:
+        """The default method, unless it is a card past its expiry: that one stays in the list,
+        marked, but is never chosen for the payer (the charge would be refused)."""
+        return next((m.id for m in self.methods if m.is_default and not card_expired(m)), None)
+
     def _method_chosen(self, index: int) -> None:
         data = self.method_combo.itemData(index)
         if data in (ADD_CARD, ADD_BANK):
@@ -393,19 +415,20 @@ class PayDialog(QDialog):
             if dialog.exec() and dialog.method is not None:
                 self._load_methods(dialog.method.id)
                 return
-            previous = next((m.id for m in self.methods if m.is_default), None)
-            self.method_combo.setCurrentIndex(max(self.method_combo.findData(previous), 0))
+            self.method_combo.setCurrentIndex(max(self.method_combo.findData(self._preselected()), 0))
         self._changed()
 
     # -- quote, confirm, pay -----------------------------------------------------------
 
     def _fetch_quote(self) -> None:
         allocations, method = self.allocations(), self.selected_method()
-        if not allocations or method is None:
+        if not allocations or method is None or card_expired(method):
             if not self.payable:
                 self._show_fee(None, "Nothing here can be paid right now")
+            elif not allocations:
+                self._show_fee(None, ENTER_AMOUNT_HINT)
             else:
-                self._show_fee(None, ENTER_AMOUNT_HINT if not allocations else CHOOSE_METHOD_HINT)
+                self._show_fee(None, CHOOSE_METHOD_HINT if method is None else EXPIRED_METHOD_HINT)
             return
         self._quote_generation += 1
         generation = self._quote_generation

@@ -37,6 +37,7 @@ from app.models.payment_input import (
     format_card_number,
     routing_account_problem,
 )
+from app.models.saved_methods import method_text
 from app.services.billing_records import PaymentMethod
 from app.services.errors import PortalError, ValidationError
 from app.services.session import PortalSession
@@ -282,20 +283,6 @@ class AddPaymentMethodDialog(QDialog):
     def _error(self, text: str) -> None:
         self.error_label.setText(text)
         self.error_label.show()
-
-
-def method_text(method: PaymentMethod, today: date | None = None) -> str:
-    """One line of the list. A card past its expiry month says "expired": "expires 03/2025" read as
-    if it still worked, and the customer found out when a payment with it was refused."""
-    parts = [method.label]
-    if method.exp_month and method.exp_year:
-        expiry = f"{method.exp_month:02d}/{method.exp_year}"
-        today = today or date.today()
-        expired = (method.exp_year, method.exp_month) < (today.year, today.month)
-        parts.append(f"expired {expiry}" if expired else f"expires {expiry}")
-    if method.is_default:
-        parts.append("default")
-    return " · ".join(parts)
 
 
 class ManagePaymentsDialog(QDialog):

@@ -65,6 +65,9 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
         )
     if detail.signature is not None:
         signature = detail.signature
+        # `is None`, not `or`: a signer who deselected every optional item approved Decimal("0.00"),
+        # which is falsy, and "or" showed the full total as the approved amount.
+        approved = detail.total if detail.approved_total is None else detail.approved_total
         captured = (
             f" (captured by {page.e(signature.captured_by.name)} for the customer)" if signature.captured_by else ""
         )
@@ -72,7 +75,7 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
             page.note(
                 f"<b>Signed by {page.e(signature.signer_name)}</b> on "
                 f"{page.e(date_text(signature.signed_at.astimezone().date()))}{captured}.<br/>"
-                f"Approved amount: <b>{money(detail.approved_total or detail.total)}</b>",
+                f"Approved amount: <b>{money(approved)}</b>",
                 "success",
             )
         )
@@ -166,7 +169,7 @@ class ProposalWindow(QDialog):
         self.retry_button = QPushButton("Try again")
         self.retry_button.hide()
         self.view_button.clicked.connect(self.view_pdf)
-        self.sign_button.clicked.connect(self.open_sign_dialog)
+        self.sign_button.clicked.connect(lambda: self.open_sign_dialog())
         self.signed_view_button.clicked.connect(self.view_signed_pdf)
         self.signed_download_button.clicked.connect(lambda: self.download_signed_pdf())
         self.retry_button.clicked.connect(self.load)
@@ -307,12 +310,15 @@ class ProposalWindow(QDialog):
             self.pdf_window.close()
         window = PdfWindow(title, data, filename, self)
         if not signed and self.detail is not None and self.detail.can_sign:
-            window.add_action("Sign…", self.open_sign_dialog)
+            window.add_action("Sign…", lambda: self.open_sign_dialog(window))
         window.finished.connect(lambda _: setattr(self, "pdf_window", None))
         self.pdf_window = window
         window.show()
 
-    def open_sign_dialog(self) -> None:
+    def open_sign_dialog(self, over: QWidget | None = None) -> None:
+        """Opens the sign dialog over `over`, the window the customer acted in (this one, or the PDF
+        window's "Sign…"): opened over this window, it could sit behind the PDF they were reading,
+        which stayed usable while the proposal waited for a signature. It still signs for this window."""
         if self.detail is None or not self.detail.can_sign:
             return
         session = self.session
@@ -324,7 +330,7 @@ class ProposalWindow(QDialog):
             signer_name=session.user.name if session.user.kind == "contact" else "",
             company_name=session.config.branch.name,
             assisted_by=session.assisting.staff.user.name if session.assisting else None,
-            parent=self,
+            parent=over or self,
         )
         dialog.signed.connect(self._signed)
         dialog.finished.connect(lambda _: setattr(self, "sign_dialog", None))

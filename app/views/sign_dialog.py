@@ -6,8 +6,7 @@ drawing, the name and the choices, and says what the portal said.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -26,6 +25,7 @@ from app.services.errors import PortalError, ValidationError
 from app.services.portal_client import PortalClient
 from app.services.records import ProposalDetail
 from app.services.tasks import OwnedRunner, TaskRunner
+from app.views.fit_height import HeightFitter
 from app.views.signature_pad import SignaturePad
 from app.views.theme import named
 
@@ -154,31 +154,8 @@ class SignDialog(QDialog):
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
         self._update()
-        self._fit_height()
-
-    # -- layout ------------------------------------------------------------------------
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.LayoutRequest:  # e.g. an error line appeared
-            QTimer.singleShot(0, self._fit_height)
-        return super().event(event)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_height()
-
-    def _fit_height(self) -> None:
-        """Qt gives a top-level window with word-wrapping labels a minimum height measured at another
-        width, and then lays the pad's buttons over the pad: keep the window as tall as its content
-        needs at its current width."""
-        layout = self.layout()
-        if layout is None:
-            return
-        needed = layout.totalHeightForWidth(self.width())
-        if needed > 0 and needed != self.minimumHeight():
-            self.setMinimumHeight(needed)
-        if self.height() < needed:
-            self.resize(self.width(), needed)
+        # Keeps the pad's buttons from being laid over the pad when an error line appears.
+        HeightFitter(self).fit()
 
     # -- state -------------------------------------------------------------------------
 

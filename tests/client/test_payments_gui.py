@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,11 +47,17 @@ QUOTE_WAIT_MS = 600  # twice the pay dialog's quote delay
 
 
 @pytest.fixture(scope="module")
-def pay_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
+def pay_server_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the module's server keeps its SQLite database (see expire_card)."""
+    return tmp_path_factory.mktemp("pay-server")
+
+
+@pytest.fixture(scope="module")
+def pay_portal(pay_server_folder: Path) -> Iterator[LivePortal]:
     document = company.build(date.today())
     west = next(b for b in document["branches"] if b["slug"] == "west")
     west["config"] = {**west["config"], "partial_payments": False}
-    with running_portal(tmp_path_factory.mktemp("pay-server"), document) as portal:
+    with running_portal(pay_server_folder, document) as portal:
         yield portal
 
 
@@ -571,7 +578,7 @@ def test_ach_field_errors_are_shown_on_the_field(
 
 def test_a_saved_card_past_its_expiry_says_expired(pay_portal: LivePortal) -> None:  # PM-2
     """ "expires 11/2026" on a card that expired last month read as if it still worked."""
-    from app.views.payment_methods_dialog import method_text
+    from app.models.saved_methods import method_text
 
     client = session_for(pay_portal.portal_url("east"), company.MORGAN).client
     saved = client.add_payment_method(card())
@@ -585,6 +592,59 @@ def test_a_saved_card_past_its_expiry_says_expired(pay_portal: LivePortal) -> No
         assert text.startswith(f"{saved.label} · expired 12/{year}")
     finally:
         client.remove_payment_method(saved.id)
+
+
+def expire_card(server_folder: Path, method: PaymentMethod) -> int:
+    """Moves a saved card's expiry to December of last year, in the server's own database: the portal
+    refuses to save a card that has already expired (PM-2), so this is how a card saved while valid
+    looks once its month has passed. Returns that year."""
+    year = date.today().year - 1
+    with closing(sqlite3.connect(server_folder / "portal.sqlite3")) as database, database:
+        database.execute("UPDATE payment_methods SET exp_month = 12, exp_year = ? WHERE id = ?", (year, method.id))
+    return year
+
+
+def test_the_pay_window_marks_an_expired_card_and_never_charges_it(
+    qtbot: QtBot, pay_portal: LivePortal, pay_server_folder: Path, runner: TaskRunner, tmp_path: Path
+) -> None:  # PM-2, IN-7
+    """The pay window listed a default card past its expiry like any other and chose it: the payer
+    found out when the charge was refused. It is listed as expired (worded as in Manage payments),
+    is not chosen for them, and choosing it says why it cannot pay before any fee or charge."""
+    session = session_for(pay_portal.portal_url("east"))
+    client = session.client
+    before = client.payment_methods()
+    good, old = client.add_payment_method(card()), client.add_payment_method(card("5555555555554444"))
+    client.set_default_payment_method(old.id)
+    year = expire_card(pay_server_folder, old)
+    try:
+        dialog = open_pay(qtbot, session, runner, [detail(session, "INV-20001")])
+        listed = dialog.method_combo.itemText(dialog.method_combo.findData(old.id))
+        assert listed == f"{old.label} · expired 12/{year} · default"
+        assert dialog.method_combo.currentText() == "Choose how to pay", "the expired default is not chosen"
+        assert not dialog.method_note.isVisible()
+
+        choose_method(dialog, next(m for m in dialog.methods if m.id == old.id))
+        assert dialog.method_note.isVisible()
+        assert dialog.method_note.text() == (
+            f"{old.label} expired at the end of 12/{year}. Choose another way to pay, or add a new card."
+        )
+        qtbot.wait(QUOTE_WAIT_MS)
+        qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+        assert dialog.quote is None, "no fee is worked out for a card that cannot pay"
+        assert dialog.fee_label.text() == "Choose a card that has not expired to see the fee"
+        assert not dialog.continue_button.isEnabled()
+        dialog.grab().save(str(tmp_path / "pay-expired-card.png"))
+
+        choose_method(dialog, good)
+        assert not dialog.method_note.isVisible()
+        wait_quote(qtbot, dialog)
+        assert dialog.quote is not None
+    finally:
+        for method in (good, old):
+            client.remove_payment_method(method.id)
+        for method in before:
+            if method.is_default:
+                client.set_default_payment_method(method.id)
 
 
 @pytest.mark.parametrize("kind", ["card", "ach"])

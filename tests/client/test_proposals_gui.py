@@ -5,6 +5,7 @@ The portal here is this module's own (signing changes data the shared live porta
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -15,16 +16,17 @@ from typing import Any
 import pymupdf
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QImage, QTextDocument
+from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
+from shiboken6 import isValid
 
 from app.models.formatting import money_text
 from app.services.portal_client import PortalClient
 from app.services.session import PortalSession, open_assist, sign_in
 from app.services.tasks import TaskRunner
 from app.views.pdf_viewer import PdfViewer
-from app.views.proposal_detail import ProposalWindow
+from app.views.proposal_detail import ProposalWindow, proposal_html
 from app.views.sign_dialog import SignDialog
 from app.views.signature_pad import EXPORT_HEIGHT, SignaturePad
 from tests.client import company
@@ -73,6 +75,8 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
         _proposal("g-approved", "maple", "OPP-7004", "Snow plan", "approved"),
         _proposal("g-view", "maple", "OPP-7005", "Patio lighting", "delivered"),
         _proposal("g-escape", "maple", "OPP-7006", "Lawn aeration", "delivered"),
+        _proposal("g-from-pdf", "maple", "OPP-7008", "Rain garden", "delivered"),
+        _proposal("g-nothing-chosen", "maple", "OPP-7009", "Irrigation check", "delivered"),
         {
             **_proposal("g-change", "maple", "OPP-7007", "Patio lighting, two more posts", "delivered"),
             "change_order_of": "g-view",
@@ -387,3 +391,52 @@ def test_a_change_order_links_to_the_proposal_it_revises(
             window.browser.viewport(), Qt.MouseButton.LeftButton, pos=window.browser.cursorRect(found).center()
         )
     assert signal.args == [proposal_id(session, "OPP-7005")]
+
+
+def test_sign_from_the_pdf_window_opens_over_that_window_and_signs_the_proposal(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner
+) -> None:  # PR-5
+    """ "Sign…" in the PDF's toolbar opened the sign dialog over the proposal's window, behind the
+    PDF the customer was reading, which stayed usable meanwhile."""
+    window = open_window(qtbot, session, runner, "OPP-7008")
+    qtbot.mouseClick(window.view_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pdf_window is not None, timeout=WAIT_MS)
+    viewer_window = window.pdf_window
+    assert viewer_window is not None
+    sign = next(b for b in viewer_window.findChildren(QPushButton) if b.text() == "Sign…")
+    qtbot.mouseClick(sign, Qt.MouseButton.LeftButton)
+    dialog = window.sign_dialog
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    assert dialog.parentWidget() is viewer_window, "over the window the customer clicked in"
+    assert dialog.windowModality() == Qt.WindowModality.WindowModal
+    assert QApplication.activeModalWidget() is dialog
+    draw(qtbot, dialog.pad, zigzag())
+    dialog.agree_check.setChecked(True)
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert window.detail is not None and window.detail.status == "accepted"
+    assert "Signed by Morgan Many" in window.browser.toPlainText()
+    qtbot.waitUntil(lambda: window.pdf_window is None and window.sign_dialog is None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not isValid(viewer_window), timeout=WAIT_MS)  # the unsigned copy goes, with its dialog
+
+
+def test_an_approved_amount_of_zero_is_shown_as_zero(qtbot: QtBot, session: PortalSession) -> None:  # PR-5
+    """ "approved_total or total": a signature that approved Decimal("0.00") (falsy) showed the
+    proposal's full total as the approved amount."""
+    pad = SignaturePad()
+    qtbot.addWidget(pad)
+    draw(qtbot, pad, zigzag())
+    pid = proposal_id(session, "OPP-7009")
+    session.client.sign_proposal(pid, signer_name="Morgan Many", signature_png=pad.to_png(), optional_service_ids=[])
+    signed = session.client.proposal(pid)
+    assert signed.approved_total == signed.total == Decimal("399.99")
+    assert "Approved amount: $399.99" in html_text(proposal_html(signed, "USD"))
+    nothing = dataclasses.replace(signed, approved_total=Decimal("0.00"))
+    assert "Approved amount: $0.00" in html_text(proposal_html(nothing, "USD"))
+
+
+def html_text(html: str) -> str:
+    document = QTextDocument()
+    document.setHtml(html)
+    return document.toPlainText()

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import QTextDocument
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from app.models.roles import Role
@@ -22,7 +24,7 @@ from app.services.connection import ConnectionMonitor, version_probe
 from app.services.portal_client import PortalClient
 from app.services.session import sign_in
 from app.services.settings import AppSettings
-from app.views.account_dialogs import ChangePasswordDialog
+from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
 from app.views.main_window import MainWindow
 from app.views.staff_views import FindCustomerWindow
 from tests.client import company
@@ -377,3 +379,58 @@ def test_monitor_counts_a_refusal_as_an_answer(qtbot: QtBot) -> None:
         assert not monitor.offline
     finally:
         fault.stop()
+
+
+# -- About (AC-6) ----------------------------------------------------------------------
+
+
+def about_dialog(qtbot: QtBot, window: MainWindow) -> AboutDialog:
+    window.about_action.trigger()
+    dialog = window.about_dialog
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    qtbot.waitUntil(lambda: dialog.server_label.text() != "Checking…", timeout=15000)
+    return dialog
+
+
+def test_about_leaves_no_window_behind_and_is_raised_when_chosen_again(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:  # AC-6
+    """Each About stayed alive, hidden, until the main window closed: one more dialog per opening."""
+    for _ in range(3):
+        dialog = about_dialog(qtbot, window)
+        assert dialog.server_label.text().endswith("(API 1)")
+        window.about_action.trigger()  # chosen again while open (the macOS app menu): the same one
+        assert window.about_dialog is dialog
+        assert len(window.findChildren(AboutDialog)) == 1
+        dialog.close()
+        qtbot.waitUntil(lambda: not window.findChildren(AboutDialog), timeout=5000)  # deleted, not hidden
+
+
+def test_about_shows_folder_paths_as_they_are(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # AC-6
+    """The folders went into rich text unescaped: "&lt;b&gt;" in a path showed as bold, "&" vanished."""
+    folder = tmp_path / "Tom & Jerry's <b>data</b>"
+    monkeypatch.setattr("app.views.account_dialogs.data_dir", lambda: folder)
+    dialog = about_dialog(qtbot, window)
+    label = next(label for label in dialog.findChildren(QLabel) if "Jerry" in label.text())
+    shown = QTextDocument()
+    shown.setHtml(label.text())
+    assert shown.toPlainText() == str(folder)
+    anchor = shown.begin().begin().fragment().charFormat().anchorHref()
+    assert QUrl(anchor).toLocalFile() == str(folder), "the link opens that folder"
+    dialog.close()
+
+
+def test_about_says_in_a_sentence_when_the_portal_did_not_answer(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess, tmp_path: Path
+) -> None:  # AC-6
+    """It said "Unknown: " followed by the client's error, or "Unknown: no answer"."""
+    running.stop()
+    dialog = about_dialog(qtbot, window)
+    assert dialog.server_label.text() == (
+        "Not known right now: the portal did not answer. Check your internet connection, then open About again."
+    )
+    dialog.grab().save(str(tmp_path / "about-offline.png"))
+    dialog.close()
