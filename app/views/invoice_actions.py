@@ -103,7 +103,7 @@ class InvoiceActions(QObject):
             return opened
         dialog = InvoiceDetailDialog(self._session(), self._runner.runner, invoice, self._window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.pay_requested.connect(lambda detail: self.pay([detail], dialog.pay_parent()))
+        dialog.pay_requested.connect(lambda detail, over: self.pay([detail], over))
         dialog.proposal_requested.connect(self._proposal_from(dialog))
         self.detail = dialog
         self.details.add(invoice.id, dialog)

@@ -94,7 +94,7 @@ def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
 
 
 class InvoiceDetailDialog(QDialog):
-    pay_requested = Signal(object)  # InvoiceDetail
+    pay_requested = Signal(object, object)  # InvoiceDetail, the window the customer acted in (QWidget)
     proposal_requested = Signal(int)
 
     def __init__(
@@ -136,7 +136,7 @@ class InvoiceDetailDialog(QDialog):
         layout.addLayout(buttons)
         close.clicked.connect(self.accept)
         self.view_button.clicked.connect(self.view_pdf)
-        self.pay_button.clicked.connect(self.request_payment)
+        self.pay_button.clicked.connect(lambda: self.request_payment())
         self.show_invoice(invoice)
         theme_changed().connect(self._restyle)
 
@@ -156,13 +156,12 @@ class InvoiceDetailDialog(QDialog):
             self._viewer_pay_button.setEnabled(invoice.can_pay)
             self._viewer_pay_button.setToolTip(invoice.pay_blocked_reason or "")
 
-    def request_payment(self) -> None:
+    def request_payment(self, over: QWidget | None = None) -> None:
+        """Asks for the pay window over `over`, the window the customer acted in (this page, or the
+        PDF window's "Pay invoice"): chosen by whether the PDF was open, it covered the PDF even
+        when they had clicked Pay on this page, and left this page usable behind it."""
         if self.invoice.can_pay:
-            self.pay_requested.emit(self.invoice)
-
-    def pay_parent(self) -> QWidget:
-        """The pay dialog sits over the invoice PDF when the customer is reading it, else over this page."""
-        return self.pdf_window if self.pdf_window is not None and self.pdf_window.isVisible() else self
+            self.pay_requested.emit(self.invoice, over or self)
 
     def reload(self) -> None:
         client, invoice_id = self._session.client, self.invoice.id
@@ -192,7 +191,7 @@ class InvoiceDetailDialog(QDialog):
             self.pdf_window.close()
         number = self.invoice.number
         window = PdfWindow(f"Invoice {number}", data, f"Invoice-{number}.pdf", self)
-        self._viewer_pay_button = window.add_action("Pay invoice", self.request_payment)
+        self._viewer_pay_button = window.add_action("Pay invoice", lambda: self.request_payment(window))
         self._viewer_pay_button.setEnabled(self.invoice.can_pay)
         self._viewer_pay_button.setToolTip(self.invoice.pay_blocked_reason or "")
         window.finished.connect(lambda _: self._viewer_closed())

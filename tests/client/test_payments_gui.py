@@ -773,12 +773,14 @@ def test_view_invoice_opens_the_embedded_viewer_with_pay_invoice(
     with qtbot.waitSignal(dialog.pay_requested, timeout=TIMEOUT_MS) as asked:
         qtbot.mouseClick(pay, Qt.MouseButton.LeftButton)
     assert asked.args[0].number == "INV-20001"
-    assert dialog.pay_parent() is window, "the pay dialog opens over the invoice being read"
+    assert asked.args[1] is window, "the pay dialog opens over the invoice being read"
+    with qtbot.waitSignal(dialog.pay_requested, timeout=TIMEOUT_MS) as asked:
+        qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    assert asked.args[1] is dialog, "the page's own button, the PDF open or not"
     closing = window
     closing.close()
     qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)
     assert dialog.pdf_window is None
-    assert dialog.pay_parent() is dialog
 
     paid = InvoiceDetailDialog(session, runner, detail(session, "INV-10000"))
     qtbot.addWidget(paid)
@@ -793,6 +795,46 @@ def test_view_invoice_opens_the_embedded_viewer_with_pay_invoice(
     closing = paid.pdf_window
     closing.close()
     qtbot.waitUntil(lambda: not shiboken6.isValid(closing), timeout=TIMEOUT_MS)
+
+
+def test_pay_invoice_opens_over_the_window_it_was_clicked_in(
+    qtbot: QtBot, pay_portal: LivePortal, settings_store: QSettings
+) -> None:  # IN-4
+    """With the invoice's PDF open, "Pay invoice" on the invoice page put the pay window over the
+    PDF window, wherever that was, and left the page it was clicked in usable behind it."""
+    session = session_for(pay_portal.portal_url("east"))
+    window = MainWindow(session, Accounts(AppSettings(settings_store)))
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)
+    page = window.invoice_actions.show_detail(detail(session, "INV-20001"))
+    qtbot.waitExposed(page)
+    page.view_pdf()
+    qtbot.waitUntil(lambda: page.pdf_window is not None and page.pdf_window.viewer._shown, timeout=TIMEOUT_MS)
+    viewer = page.pdf_window
+    assert viewer is not None and viewer.isVisible()
+
+    def pay_from(button: QPushButton) -> PayDialog:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        dialog = window.invoice_actions.pay_dialog
+        assert dialog is not None
+        qtbot.waitExposed(dialog)
+        assert QApplication.activeModalWidget() is dialog
+        qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)  # its methods, before it closes
+        return dialog
+
+    on_page = pay_from(page.pay_button)
+    assert on_page.parentWidget() is page, "over the invoice page, where Pay was clicked"
+    on_page.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(on_page), timeout=TIMEOUT_MS)
+    on_pdf = pay_from(next(b for b in viewer.findChildren(QPushButton) if b.text() == "Pay invoice"))
+    assert on_pdf.parentWidget() is viewer, "over the PDF, where Pay was clicked"
+    on_pdf.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(on_pdf), timeout=TIMEOUT_MS)
+    viewer.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(viewer), timeout=TIMEOUT_MS)
+    page.close()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)
 
 
 class HoldAnswers(_Proxy):
