@@ -17,13 +17,13 @@ from PySide6.QtCore import (
 )
 
 from app.models.roles import Role, role_slots
-from app.services.records import Property
+from app.services.records import ROLE_NAMES, Property
 
 Index = QModelIndex | QPersistentModelIndex
 
 ROLE_LABELS = {"primary": "Primary contact", "billing": "Billing contact", "other": "Contact"}
 # The sidebar chip: short enough to sit beside the property name (the tooltip has the full label).
-ROLE_CHIPS = {"primary": "Primary", "billing": "Billing", "other": "Contact"}
+ROLE_CHIPS = ROLE_NAMES
 
 
 class PropertiesModel(QAbstractListModel):

@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject
 
 from app.models.paged_table import Column, PagedTableModel
 from app.models.properties import ROLE_CHIPS
-from app.services.records import ROLE_ORDER, AuditItem, ContactProperty, StaffContact
+from app.services.records import AuditItem, ContactProperty, StaffContact
 
 ACTION_LABELS = {
     "assist.start": "Opened the portal",
@@ -22,8 +22,7 @@ PROPERTIES_LISTED = 12  # lines in the tooltip and the reason prompt before "and
 def roles_text(contact: StaffContact) -> str:
     """The contact's roles alone, named as the customer's own portal names them ("Contact", not
     "Other"): the property count beside them crowded the Properties column out of view."""
-    present = {p.role for p in contact.properties}
-    return ", ".join(ROLE_CHIPS[role] for role in ROLE_ORDER if role in present)
+    return ", ".join(contact.role_names())
 
 
 def _contact_text(contact: StaffContact) -> str:

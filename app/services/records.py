@@ -210,6 +210,9 @@ class ContactProperty:
 
 
 ROLE_ORDER = ("primary", "billing", "other")
+# As the customer's own portal names the roles ("Contact", not "Other"): in the sidebar's chips,
+# Find customer's results and the assist banner alike, so staff and customer use the same words.
+ROLE_NAMES = {"primary": "Primary", "billing": "Billing", "other": "Contact"}
 
 
 @dataclass(frozen=True)
@@ -222,12 +225,17 @@ class StaffContact:
     phone: str | None
     properties: tuple[ContactProperty, ...]
 
-    def summary(self) -> str:
-        """ "Primary, Billing, 3 properties": what the staff member needs to know before acting."""
+    def role_names(self) -> list[str]:
+        """The roles the contact holds on any property, in ROLE_ORDER, by their ROLE_NAMES."""
         present = {p.role for p in self.properties}
-        roles = [role.capitalize() for role in ROLE_ORDER if role in present]
+        return [ROLE_NAMES[role] for role in ROLE_ORDER if role in present]
+
+    def summary(self) -> str:
+        """ "Primary, Contact, 3 properties": what the staff member needs to know before acting (the
+        assist banner and window title). The roles by the names the results and the customer's
+        portal use: the banner said "Other" for the customer the results had just called "Contact"."""
         count = len(self.properties)
-        return ", ".join([*roles, f"{count} {'property' if count == 1 else 'properties'}"])
+        return ", ".join([*self.role_names(), f"{count} {'property' if count == 1 else 'properties'}"])
 
 
 @dataclass(frozen=True)

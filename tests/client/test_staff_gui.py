@@ -26,7 +26,7 @@ from tests.client.live_server import LivePortal
 
 pytestmark = pytest.mark.gui
 
-BANNER = "Assisting Morgan Many (Primary, Billing, Other, 3 properties)"
+BANNER = "Assisting Morgan Many (Primary, Billing, Contact, 3 properties)"
 
 
 @pytest.fixture
@@ -118,7 +118,7 @@ def test_search_as_you_type_is_debounced_and_off_the_gui_thread(qtbot: QtBot, sh
     assert find.model.rowCount() == 1
     morgan = find.model.contact(0)
     assert morgan.name == "Morgan Many"
-    assert morgan.summary() == "Primary, Billing, Other, 3 properties"
+    assert morgan.summary() == "Primary, Billing, Contact, 3 properties", "the roles as the results name them"
     assert "1 customer" in find.status_label.text()
     search(qtbot, find, "x")
     assert find.model.rowCount() == 0
