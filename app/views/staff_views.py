@@ -253,6 +253,8 @@ class FindCustomerWindow(QMainWindow):
         self.audit_dialog: AuditDialog | None = None
         self._opening = False
         self._query = ""  # the search the results on screen answer
+        self._sized_by_user: set[int] = set()  # columns whose width the staff member set
+        self._fitting = False
         branch = session.config.branch.name
         self.setWindowTitle(f"Find customer — {branch} — Portal Desk")
         self.setWindowIcon(icon("app"))
@@ -380,6 +382,7 @@ class FindCustomerWindow(QMainWindow):
         header.setStretchLastSection(True)
         table.setColumnWidth(self.model.column_index("name"), NAME_WIDTH)
         table.setColumnWidth(self.model.column_index("contact"), CONTACT_WIDTH)
+        header.sectionResized.connect(self._column_resized)
         self.results_empty = EmptyState(parent=self.results_stack)
         self.retry_button = self.results_empty.add_action(QPushButton("Try again"))
         self.retry_button.setAccessibleName("Search again")
@@ -440,11 +443,25 @@ class FindCustomerWindow(QMainWindow):
 
     def _fit_columns(self) -> None:
         """Name and contact as wide as the rows found need, within limits, so the properties
-        (the caller's "I'm calling about Oak Plaza") keep the room they are not using."""
-        for key, widest in (("name", NAME_WIDTH), ("contact", CONTACT_WIDTH)):
-            column = self.model.column_index(key)
-            needed = max(self.table.sizeHintForColumn(column), self.table.horizontalHeader().sectionSizeHint(column))
-            self.table.setColumnWidth(column, min(needed, widest))
+        (the caller's "I'm calling about Oak Plaza") keep the room they are not using; but not a
+        column whose width the staff member dragged: every search put it back."""
+        self._fitting = True
+        try:
+            for key, widest in (("name", NAME_WIDTH), ("contact", CONTACT_WIDTH)):
+                column = self.model.column_index(key)
+                if column in self._sized_by_user:
+                    continue
+                header = self.table.horizontalHeader()
+                needed = max(self.table.sizeHintForColumn(column), header.sectionSizeHint(column))
+                self.table.setColumnWidth(column, min(needed, widest))
+        finally:
+            self._fitting = False
+
+    def _column_resized(self, column: int, _old: int, _new: int) -> None:
+        """A width set other than by _fit_columns is the staff member's (a drag, a double-click
+        on the handle): kept for the rest of the window's life."""
+        if not self._fitting and column in (self.model.column_index("name"), self.model.column_index("contact")):
+            self._sized_by_user.add(column)
 
     def _search_failed(self, error: Exception) -> None:
         """The rows of the previous search go: Enter must not open a customer the search on

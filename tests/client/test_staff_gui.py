@@ -18,7 +18,7 @@ from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
 from app.views.main_window import MainWindow
 from app.views.shell import AppShell
-from app.views.staff_views import COMMON_REASONS, FindCustomerWindow, ReasonDialog
+from app.views.staff_views import COMMON_REASONS, CONTACT_WIDTH, FindCustomerWindow, ReasonDialog
 from app.views.theme import apply_theme
 from tests.client import company
 from tests.client.fault_server import FaultServer, answer, problem, sequence
@@ -454,6 +454,29 @@ def test_no_match_and_a_failed_search_say_so_in_the_list(
     qtbot.mouseClick(find.retry_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not find.feed.loading and find.model.rowCount() >= 1, timeout=10000)
     assert find.results_stack.currentWidget() is find.table
+
+
+def test_a_column_width_the_user_set_is_kept_by_the_next_searches(qtbot: QtBot, shell: AppShell) -> None:  # SA-1
+    """Every search fitted the name and contact columns to its rows again, undoing the width the
+    staff member had just dragged a column to."""
+    find = find_window(shell)
+    find.activateWindow()
+    search(qtbot, find, "morgan")
+    header = find.table.horizontalHeader()
+    name, contact = find.model.column_index("name"), find.model.column_index("contact")
+    edge = header.sectionViewportPosition(name) + header.sectionSize(name) - 1
+    middle = header.height() // 2
+    target = header.sectionSize(name) + 70
+    qtbot.mousePress(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(edge, middle))
+    qtbot.mouseMove(header.viewport(), QPoint(edge + 35, middle))
+    qtbot.mouseMove(header.viewport(), QPoint(edge + 70, middle))
+    qtbot.mouseRelease(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(edge + 70, middle))
+    assert header.sectionSize(name) == target, "the drag widened the column"
+    search(qtbot, find, "Birch Office Park")
+    assert find.model.rowCount() >= 1
+    assert header.sectionSize(name) == target, "the dragged width stays"
+    needed = max(find.table.sizeHintForColumn(contact), header.sectionSizeHint(contact))
+    assert header.sectionSize(contact) == min(needed, CONTACT_WIDTH), "the column not dragged still fits"
 
 
 @pytest.fixture
