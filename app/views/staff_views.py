@@ -12,7 +12,7 @@ from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFocusEvent, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -46,6 +46,7 @@ from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
 from app.views.session_end import ask_to_sign_in_again, revoke_then_leave
 from app.views.sign_in_dialog import SignInDialog
+from app.views.table_card import TableCard
 from app.views.theme import icon, named
 
 SEARCH_DELAY_MS = 250
@@ -53,7 +54,6 @@ MIN_QUERY = 2
 RECENT_LIMIT = 8
 RECENT_WIDTH = 260
 RECENT_ITEM_PADDING = 10  # #RecentList::item's left padding in style.qss: the title lines up with it
-ROW_HEIGHT = 40  # as the main window's lists (list_tab.py)
 NAME_WIDTH = 240  # the widest the name and contact columns are fitted to; a longer text is
 CONTACT_WIDTH = 300  # elided, whole in its tooltip
 SEARCH_HINT = "Search by name, email, phone, property name or address, invoice or proposal number."
@@ -75,7 +75,6 @@ class _ResultsTable(SteadyOnActivation, QTableView):
     the first row, goes back to the search box, so the next try is typed without the mouse."""
 
     back_to_search = Signal()
-    focus_changed = Signal(bool)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
@@ -86,18 +85,6 @@ class _ResultsTable(SteadyOnActivation, QTableView):
             self.back_to_search.emit()
             return
         super().keyPressEvent(event)
-
-    # A window switch leaves the focus ring to the style sheet's :active, without a repolish
-    # (which would repaint every row; see activation.py).
-    def focusInEvent(self, event: QFocusEvent) -> None:
-        super().focusInEvent(event)
-        if event.reason() != Qt.FocusReason.ActiveWindowFocusReason:
-            self.focus_changed.emit(True)
-
-    def focusOutEvent(self, event: QFocusEvent) -> None:
-        super().focusOutEvent(event)
-        if event.reason() != Qt.FocusReason.ActiveWindowFocusReason:
-            self.focus_changed.emit(False)
 
 
 class SearchEdit(QLineEdit):
@@ -344,7 +331,6 @@ class FindCustomerWindow(QMainWindow):
         self.search_edit.returnPressed.connect(self._open_first)
         self.search_edit.arrow_down.connect(self.table.setFocus)
         self.table.back_to_search.connect(self._back_to_search)
-        self.table.focus_changed.connect(self._show_table_focus)
         self.table.activated.connect(self._open_index)
         self.retry_button.clicked.connect(self.search_now)
         self.recent_list.itemActivated.connect(self._open_recent)
@@ -353,29 +339,16 @@ class FindCustomerWindow(QMainWindow):
         self.search_edit.setFocus()
 
     def _build_results(self) -> None:
-        """The results as the main window's lists look: in a card (which shows the keyboard focus),
-        tall rows without grid lines, and an empty state that says what to do or what went wrong."""
-        self.results_card = named(QFrame(), "ListCard")
-        self.results_stack = QStackedWidget(self.results_card)
-        card_layout = QVBoxLayout(self.results_card)
-        card_layout.setContentsMargins(2, 2, 2, 2)
-        card_layout.addWidget(self.results_stack)
-        table = self.table = _ResultsTable(self.results_stack)
+        """The results as the main window's lists look (TableCard), with an empty state that says
+        what to do or what went wrong."""
+        table = self.table = _ResultsTable()
         table.setModel(self.model)
         table.setAccessibleName("Customers found")
-        table.setTabKeyNavigation(False)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        self.results_card = TableCard(table, "Search again")
+        self.results_stack = self.results_card.stack
+        self.results_empty = self.results_card.empty
+        self.retry_button = self.results_card.retry_button
         header = table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         # The roles take what they need; the properties, the row's longest text, the rest.
         header.setSectionResizeMode(self.model.column_index("roles"), QHeaderView.ResizeMode.ResizeToContents)
@@ -383,24 +356,7 @@ class FindCustomerWindow(QMainWindow):
         table.setColumnWidth(self.model.column_index("name"), NAME_WIDTH)
         table.setColumnWidth(self.model.column_index("contact"), CONTACT_WIDTH)
         header.sectionResized.connect(self._column_resized)
-        self.results_empty = EmptyState(parent=self.results_stack)
-        self.retry_button = self.results_empty.add_action(QPushButton("Try again"))
-        self.retry_button.setAccessibleName("Search again")
-        self.results_stack.addWidget(table)
-        self.results_stack.addWidget(self.results_empty)
-        self._show_empty("Find a customer", SEARCH_HINT, retry=False)
-
-    def _show_empty(self, title: str, message: str, *, retry: bool) -> None:
-        self.results_empty.set_text(title, message)
-        self.results_empty.icon.set_icon("offline" if retry else "empty")
-        self.retry_button.setVisible(retry)
-        self.results_stack.setCurrentWidget(self.results_empty)
-
-    def _show_table_focus(self, focused: bool) -> None:
-        """The card draws the table's focus ring, as the main window's lists do (style.qss)."""
-        self.results_card.setProperty("focused", focused)
-        self.results_card.style().unpolish(self.results_card)
-        self.results_card.style().polish(self.results_card)
+        self.results_card.show_empty("Find a customer", SEARCH_HINT)
 
     def _back_to_search(self) -> None:
         self.search_edit.setFocus()
@@ -421,7 +377,7 @@ class FindCustomerWindow(QMainWindow):
             self.feed.clear()
             self.model.clear()
             self.status_label.setText("Type at least two characters to search.")
-            self._show_empty("Find a customer", SEARCH_HINT, retry=False)
+            self.results_card.show_empty("Find a customer", SEARCH_HINT)
             return
         client = self.session.client
         self._query = query
@@ -433,11 +389,11 @@ class FindCustomerWindow(QMainWindow):
         self.model.set_page(page)
         if page.total == 0:
             self.status_label.setText(f"No customer matches “{self._query}”.")
-            self._show_empty(f"No customer matches “{self._query}”", NO_MATCH_HINT, retry=False)
+            self.results_card.show_empty(f"No customer matches “{self._query}”", NO_MATCH_HINT)
         else:
             shown = "1 customer" if page.total == 1 else f"{page.total} customers"
             self.status_label.setText(f"{shown} — press Enter or double-click to open the portal.")
-            self.results_stack.setCurrentWidget(self.table)
+            self.results_card.show_rows()
             self._fit_columns()
             self.table.selectRow(0)
 
@@ -469,7 +425,7 @@ class FindCustomerWindow(QMainWindow):
         sentence = error_sentence(error)
         self.model.clear()
         self.status_label.setText(sentence)
-        self._show_empty("The search did not go through", sentence, retry=True)
+        self.results_card.show_empty("The search did not go through", sentence, failed=True)
 
     def _more_failed(self, error: Exception) -> None:
         """A further page that failed left the list waiting for it for good: the customers
@@ -480,6 +436,9 @@ class FindCustomerWindow(QMainWindow):
     # -- opening an assist -----------------------------------------------------------
 
     def _open_first(self) -> None:
+        if self.results_card.failed and not self._search_timer.isActive():
+            self.search_now()  # Enter after a failed search tries it again, as Try again does
+            return
         if self._search_timer.isActive() or self.feed.loading:
             # Enter right after typing: search first, then open the best match.
             self.search_now()

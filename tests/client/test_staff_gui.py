@@ -448,6 +448,22 @@ def test_no_match_and_a_failed_search_say_so_in_the_list(
         assert find.retry_button.isVisibleTo(find)
         qtbot.keyClick(find.search_edit, Qt.Key.Key_Return)
         assert find.reason_dialog is None
+        qtbot.waitUntil(lambda: not find.feed.loading, timeout=10000)
+        assert fault.hits.count(("GET", "/staff/contacts")) == 2, "Enter after a failed search tries it again"
+    finally:
+        fault.stop()
+    client.api_base = live_portal.api()
+    qtbot.keyClick(find.search_edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not find.feed.loading and find.model.rowCount() >= 1, timeout=10000)
+    assert find.results_stack.currentWidget() is find.table
+    assert find.reason_dialog is None, "Enter searched again; it opens a customer only from the results"
+    search(qtbot, find, "nobody-like-this")
+    fault = FaultServer().start()
+    try:
+        fault.route("GET", "/staff/contacts", problem(500, "internal", "The portal had a problem. Try again."))
+        client.api_base = fault.portal_url + "/api/v1"
+        search(qtbot, find, "morgan many")
+        assert find.retry_button.isVisibleTo(find)
     finally:
         fault.stop()
     client.api_base = live_portal.api()
