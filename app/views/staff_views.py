@@ -14,7 +14,6 @@ from html import escape
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDialog,
     QFrame,
@@ -162,7 +161,8 @@ class ReasonDialog(QDialog):
 
 
 class AuditDialog(QDialog):
-    """The audit trail of the branch, or of one customer ("Activity"), newest first."""
+    """The audit trail of the branch, or of one customer ("Activity"), newest first: in a card
+    like the other lists, and a load that failed says why, with Try again."""
 
     def __init__(
         self,
@@ -177,38 +177,67 @@ class AuditDialog(QDialog):
         self.model = AuditModel(self)
         self.table = SteadyTableView()
         self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setAlternatingRowColors(True)
+        self.table.setAccessibleName("Activity")
+        # The detail (the reason given) takes the width the others leave; the stretched last
+        # section stopped short of the card's edge once the columns were fitted to the first page.
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(self.model.column_index("detail"), QHeaderView.ResizeMode.Stretch)
+        self.card = TableCard(self.table, "Load the activity again")
         self.status_label = QLabel("Loading…")
+        self.status_label.setWordWrap(True)
         close = QPushButton("Close")
         close.clicked.connect(self.accept)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.setSpacing(10)
         title = f"What staff did for {contact.name}" if contact else "What staff did for customers"
         layout.addWidget(named(QLabel(title), "DialogTitle"))
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.card, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.status_label, 1)
         bottom.addWidget(close)
         layout.addLayout(bottom)
 
         self.feed = ListFeed(runner, self)
+        self.feed.started.connect(self._loading)
         self.feed.reset.connect(self._shown)
         self.feed.appended.connect(self._more)
-        self.feed.failed.connect(lambda error: self.status_label.setText(error_sentence(error)))
+        self.feed.failed.connect(self._failed)
+        self.feed.more_failed.connect(self._more_failed)
         self.model.more_requested.connect(self.feed.load_more)
+        self.card.retry_button.clicked.connect(self.feed.reload)
         client, contact_id = staff.client, contact.id if contact else None
         self.feed.load(lambda cursor: client.staff_audit(contact_id, cursor))
+
+    def _loading(self) -> None:
+        if self.model.rowCount() == 0:  # a further page loads under the rows already shown
+            self.status_label.setText("Loading…")
+            self.card.show_empty("Loading activity…", "")
 
     def _shown(self, page: Page[object]) -> None:
         self.model.set_page(page)
         self._count()
-        self.table.resizeColumnsToContents()
+        if self.model.total == 0:
+            self.card.show_empty("Nothing recorded yet", "What staff do in a customer's portal is listed here.")
+        else:
+            self.card.show_rows()
+            for column in range(self.model.column_index("detail")):  # the detail, last, stretches
+                self.table.resizeColumnToContents(column)
 
     def _more(self, page: Page[object]) -> None:
         self.model.append_page(page)
         self._count()
+
+    def _failed(self, error: Exception) -> None:
+        sentence = error_sentence(error)
+        self.model.clear()
+        self.status_label.setText(sentence)
+        self.card.show_empty("The activity could not be loaded", sentence, failed=True)
+
+    def _more_failed(self, error: Exception) -> None:
+        """The entries shown stay; scrolling down asks for the rest again (as Find customer's results)."""
+        self.model.more_failed()
+        self.status_label.setText(f"Could not load more entries: {error_sentence(error)} Scroll down to try again.")
 
     def _count(self) -> None:
         total = self.model.total

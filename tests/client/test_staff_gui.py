@@ -495,6 +495,76 @@ def test_a_column_width_the_user_set_is_kept_by_the_next_searches(qtbot: QtBot, 
     assert header.sectionSize(contact) == min(needed, CONTACT_WIDTH), "the column not dragged still fits"
 
 
+def test_activity_looks_like_the_other_lists_and_a_failed_load_can_be_tried_again(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-3
+    """The Activity table was a plain grid with short rows beside the card-framed lists, and a
+    failed load left an empty table with one line under it and no way to ask again."""
+    find = find_window(shell)
+    client = find.session.client
+    client.open_assist(client.staff_contacts("morgan").items[0].id, "Checking the activity")  # an entry
+    fault = FaultServer().start()
+    try:
+        fault.route("GET", "/staff/audit", problem(500, "internal", "The portal had a problem. Try again."))
+        client.api_base = fault.portal_url + "/api/v1"
+        dialog = find.show_activity(None)
+        qtbot.waitUntil(lambda: not find.runner.busy, timeout=10000)
+    finally:
+        fault.stop()
+        client.api_base = live_portal.api()
+    card = dialog.card
+    assert card.objectName() == "ListCard" and card.isAncestorOf(dialog.table)
+    assert not dialog.table.showGrid() and dialog.table.alternatingRowColors()
+    assert card.stack.currentWidget() is card.empty
+    assert card.empty.title.text() == "The activity could not be loaded"
+    assert card.empty.message.text() == "The portal had a problem. Try again."
+    assert dialog.status_label.text() == "The portal had a problem. Try again."
+    assert card.retry_button.isVisibleTo(dialog)
+    qtbot.mouseClick(card.retry_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not find.runner.busy and dialog.model.rowCount() > 0, timeout=10000)
+    assert card.stack.currentWidget() is dialog.table
+    assert dialog.table.rowHeight(0) == 40, "rows as tall as the main window's lists"
+    header = dialog.table.horizontalHeader()
+    assert header.length() == dialog.table.viewport().width(), "the rows reach the card's edge"
+    assert dialog.status_label.text().endswith("entries") or dialog.status_label.text() == "1 entry"
+    dialog.close()
+
+
+def test_activity_says_when_a_further_page_fails_and_keeps_the_entries(qtbot: QtBot, shell: AppShell) -> None:  # SA-3
+    """A failed further page of the audit trail was not listened to: the list waited for it for
+    good, with nothing said, as Find customer's results did before 5107b11."""
+    find = find_window(shell)
+    fault = FaultServer().start()
+    try:
+        first = {"items": [_audit_json(i) for i in range(3)], "next_cursor": "page-2", "total": 6}
+        fault.route(
+            "GET", "/staff/audit", sequence(answer(200, first), problem(500, "internal", "The portal had a problem."))
+        )
+        find.session.client.api_base = fault.portal_url + "/api/v1"
+        dialog = find.show_activity(None)
+        qtbot.waitUntil(lambda: "Could not load more" in dialog.status_label.text(), timeout=10000)
+        assert dialog.status_label.text() == (
+            "Could not load more entries: The portal had a problem. Scroll down to try again."
+        )
+        assert dialog.model.rowCount() == 3 and dialog.card.stack.currentWidget() is dialog.table
+        assert dialog.model.canFetchMore(QModelIndex()), "scrolling asks for the next page again"
+        qtbot.waitUntil(lambda: not find.runner.busy, timeout=10000)
+        dialog.close()
+    finally:
+        fault.stop()
+
+
+def _audit_json(index: int) -> dict[str, object]:
+    return {
+        "at": "2026-01-05T10:00:00Z",
+        "staff": {"name": "Olive Office"},
+        "contact": {"id": 900 + index, "name": f"Lake Customer {index}"},
+        "action": "assist.start",
+        "target": "contact",
+        "detail": "Customer on the phone",
+    }
+
+
 @pytest.fixture
 def themed() -> Iterator[None]:
     """The app's style sheet, whose paddings place the text of the list entries."""
