@@ -671,6 +671,7 @@ class MainWindow(QMainWindow):
             portal_url=branch.portal_url,
             email=self.session.email,
             locked=True,
+            remember=self.remember_password,
             message=f"Sign in to {branch.name} with your password.",
             parent=self,
         )
@@ -690,7 +691,9 @@ class MainWindow(QMainWindow):
         self._pending_retries.append((retry, give_up))
         if self.reauth_dialog is not None:
             return
-        self.reauth_dialog = ask_to_sign_in_again(self, self.accounts, self.session, self._reauth_finished)
+        self.reauth_dialog = ask_to_sign_in_again(
+            self, self.accounts, self.session, self._reauth_finished, remember=self.remember_password
+        )
 
     def _reauth_finished(self, dialog: SignInDialog) -> None:
         self.reauth_dialog = None

@@ -85,7 +85,7 @@ class AppShell(QObject):
         accounts = self.accounts
         self.runner.run(lambda: accounts.store_secrets(session, remember_password=remember), lambda _: None)
         if session.is_staff:
-            self.open_find_customer(session)
+            self.open_find_customer(session, remember=remember)
             return
         window = MainWindow(session, self.accounts, remember_password=remember)
         window.signed_out.connect(self._signed_out)
@@ -94,11 +94,11 @@ class AppShell(QObject):
 
     # -- staff (SA-1, SA-2) -----------------------------------------------------------
 
-    def open_find_customer(self, session: PortalSession) -> None:
+    def open_find_customer(self, session: PortalSession, *, remember: bool) -> None:
         """Staff start at "Find customer"; a customer's portal opens in the normal main window."""
         from app.views.staff_views import FindCustomerWindow
 
-        find = FindCustomerWindow(session, accounts=self.accounts)
+        find = FindCustomerWindow(session, accounts=self.accounts, remember_password=remember)
         find.assist_opened.connect(self._assist_opened)
         find.signed_out.connect(self._staff_signed_out)
         self.find_window = find

@@ -211,6 +211,7 @@ def test_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
     """The window greyed out for the client's whole 20 s timeout with no word; now it says
     "Signing out…", forgets the token at once and is back at sign-in within seconds."""
     session = window.session
+    window.accounts.signed_in(session, remember_password=True)  # "Remember me": a token to forget
     assert window.accounts.stored_token(session.portal_url, session.email) == session.token
     assert running.process is not None
     os.kill(running.process.pid, signal.SIGSTOP)
@@ -229,8 +230,8 @@ def test_staff_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
 ) -> None:
     staff = sign_in(running.portal.portal_url("east"), company.OFFICE, company.PASSWORD)
     accounts = Accounts(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    accounts.signed_in(staff, remember_password=False)
-    find = FindCustomerWindow(staff, accounts=accounts)
+    accounts.signed_in(staff, remember_password=True)  # "Remember me": a token to forget
+    find = FindCustomerWindow(staff, accounts=accounts, remember_password=True)
     qtbot.addWidget(find)
     find.show()
     assert running.process is not None
