@@ -42,7 +42,7 @@ from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
-from app.views.item_windows import ItemWindows, present
+from app.views.item_windows import ItemWindows, close_opened_windows, present
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
@@ -649,6 +649,8 @@ class MainWindow(QMainWindow):
         self._tick_current_branch()  # the tick moves when the other branch's session is shown
         if branch.portal_url == self.session.portal_url:
             return
+        if not self.drafts_may_go("Switch branch") or not self._close_branch_windows():
+            return
         email = self.session.email
         password = self.session.password or self.accounts.remembered_password(branch.portal_url, email)
         if password is None:
@@ -660,6 +662,18 @@ class MainWindow(QMainWindow):
             self._branch_opened,
             lambda error: self._ask_branch_sign_in(branch, error),
         )
+
+    def _close_branch_windows(self) -> bool:
+        """The old branch's windows close before its session goes, as they do on sign-out: left open,
+        they showed the old branch's records under the new one and worked on a closed session."""
+        busy = close_opened_windows(self)
+        if busy is not None:
+            present(busy)
+            message = f"“{busy.windowTitle()}” is waiting for the portal. Switch branch once it is done."
+            self.statusBar().showMessage(message, 8000)
+            return False
+        self.work_screens.drop_windows()
+        return True
 
     def _branch_opened(self, session: PortalSession) -> None:
         self.accounts.signed_in(session, remember_password=self.remember_password)
