@@ -761,7 +761,7 @@ class MainWindow(QMainWindow):
             self.close()
 
     def drafts_may_go(self, action: str) -> bool:
-        """Asks before `action` throws away replies or a new request written but not sent (request
+        """Asks before `action` throws away replies, a new request or a signature not sent (request
         windows keep theirs while hidden, so closing one never asked): Keep editing, the default,
         cancels the action and shows the first draft. Kept over a quit on disk they would outlive a
         sign-out on a shared office computer, so the user decides here, like New request asks.

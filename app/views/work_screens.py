@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 
 def ask_discard_drafts(parent: QWidget, drafts: list[str], action: str) -> bool:
-    """True when the user chooses to throw their unsent text away and `action` (Quit, Sign out,
-    End assist); Keep editing is the default, as in the New request dialog's own question."""
+    """True when the user chooses to throw their unsent work away and `action` (Quit, Sign out,
+    End assist, Switch branch); Keep editing is the default, as in the New request dialog's own question."""
     box = QMessageBox(
         QMessageBox.Icon.Question,
         action,
