@@ -4,7 +4,12 @@ the password; unticked, nothing that signs in is left in the keyring, on every p
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -21,7 +26,7 @@ from app.views.main_window import MainWindow
 from app.views.shell import AppShell
 from app.views.sign_in_dialog import OTHER
 from tests.client import company
-from tests.client.live_server import LivePortal
+from tests.client.live_server import ROOT, LivePortal
 from tests.client.test_staff_gui import open_assist
 
 pytestmark = pytest.mark.gui
@@ -279,3 +284,66 @@ def test_staff_signing_in_again_keeps_the_choice(
     window = open_assist(qtbot, shell, "morgan")  # SA-2: the assist's token is never stored
     assert window.session.assisting is not None
     assert secrets(memory_keyring) == (stored if remember else {})
+
+
+# The app as main.py runs it: QApplication.exec() and the shell's own quit-on-last-window-closed,
+# which the tests above switch off and pytest-qt never reaches (it runs no exec()).
+RUNNING_APP = """
+import json, sys
+import keyring
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from app.services.memory_keyring import MemoryKeyring
+
+keyring.set_keyring(MemoryKeyring())
+from app.services.accounts import Accounts
+from app.services.settings import AppSettings, SavedPortal
+from app.views.shell import AppShell
+
+url, email, password, stored = json.loads(sys.argv[1])
+app = QApplication([])
+accounts = Accounts(AppSettings())
+if stored:
+    accounts.settings.remember_portal(SavedPortal(url, "East Branch", email))
+    accounts.credentials.save(url, email, token=stored, password=password)
+shell = AppShell(app, accounts, None, None if stored else url)
+shell.start()
+if not stored:
+    shell.dialog.email_edit.setText(email)
+    shell.dialog.password_edit.setText(password)
+    QTimer.singleShot(0, shell.dialog.sign_in_button.click)
+
+
+def check():
+    window = shell.window
+    if window is not None and window.isVisible() and not window.runner.busy:
+        print("signed in as", window.session.email)
+        app.exit(3)  # still running: an automatic quit would have ended exec() with 0
+    else:
+        QTimer.singleShot(100, check)
+
+
+QTimer.singleShot(100, check)
+sys.exit(app.exec())
+"""
+
+
+@pytest.mark.parametrize("start", ["password", "stored token"])
+def test_the_running_app_stays_open_after_the_sign_in_dialog(
+    live_portal: LivePortal, tmp_path: Path, start: str
+) -> None:
+    """The sign-in dialog was the last window shown: as it closed, Qt posted its automatic quit,
+    and the main window, which lets events through while it is built, quit the app before it showed."""
+    url = live_portal.portal_url("east")
+    stored = sign_in(url, company.MORGAN, company.PASSWORD).token if start == "stored token" else None
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PORTAL_DESK_HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-c", RUNNING_APP, json.dumps([url, company.MORGAN, company.PASSWORD, stored])],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"signed in as {company.MORGAN}" in result.stdout
