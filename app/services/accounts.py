@@ -23,13 +23,17 @@ class Accounts:
 
     def store_secrets(self, session: PortalSession, *, remember_password: bool) -> None:
         """The keyring half of `signed_in`: blocking (an OS keyring may be slow or ask to unlock),
-        so a window runs it in the background; it touches no settings, which stay on the GUI thread."""
-        self.credentials.save(
-            session.portal_url,
-            session.email,
-            token=session.token,
-            password=session.password if remember_password else None,
-        )
+        so a window runs it in the background; it touches no settings, which stay on the GUI thread.
+
+        `remember_password` is the "Remember me on this computer" tick. Ticked, the token and the
+        password stay for the next start. Unticked, nothing that signs in is left behind, also not
+        what an earlier, remembered sign-in stored: on a shared office computer the next person
+        must not open this customer's portal without the password. The session then lives only
+        in memory, for this run."""
+        if remember_password:
+            self.credentials.save(session.portal_url, session.email, token=session.token, password=session.password)
+        else:
+            self.credentials.forget(session.portal_url, session.email)
 
     def remember_portal(self, session: PortalSession) -> None:
         """The settings half of `signed_in`: the portal list of the sign-in dialog."""

@@ -1,7 +1,8 @@
 """Secrets in the OS keyring, keyed by portal URL and email.
 
-The session token is always kept (so the next start can skip the password); the password only
-when the user ticked "Remember me". Keyring failures (no backend on a headless box, a locked
+Only a sign-in with "Remember me" ticked is kept here: its session token (so the next start can
+skip the password) and its password (so switching branch can sign in to the other portal).
+Unticked, both are forgotten (see Accounts.store_secrets). Keyring failures (no backend on a headless box, a locked
 wallet) must never stop a sign-in, so they are logged and treated as "nothing stored".
 
 The keyring package is imported on first use, not with this module: importing it costs about

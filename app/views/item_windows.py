@@ -44,6 +44,22 @@ def set_up_document_window(window: QDialog, title: str) -> None:
     window.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint)
 
 
+def close_opened_windows(owner: QWidget) -> QDialog | None:
+    """Closes every window opened from `owner` at any depth (details, their PDF and picture windows,
+    sign and pay windows), each before the one it came from, so each shuts down as its own close
+    does (a PDF window stops its renderer; deleted with its parent instead, it never would).
+    Returns the first that refuses because it still waits for the portal (a payment, a signature
+    being sent); it and the windows it came from then stay open."""
+    windows = [dialog for dialog in owner.findChildren(QDialog) if dialog.isWindow()]
+    for window in reversed(windows):  # findChildren lists a window before those opened from it
+        if not shiboken6.isValid(window):
+            continue
+        window.close()
+        if window.isVisible():
+            return window
+    return None
+
+
 class ItemWindows(Generic[W]):
     """The open windows of one kind by item id; each is forgotten when Qt deletes it (WA_DeleteOnClose)."""
 

@@ -42,7 +42,7 @@ from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
-from app.views.item_windows import ItemWindows, present
+from app.views.item_windows import ItemWindows, close_opened_windows, present
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
@@ -657,6 +657,8 @@ class MainWindow(QMainWindow):
         self._tick_current_branch()  # the tick moves when the other branch's session is shown
         if branch.portal_url == self.session.portal_url:
             return
+        if not self.drafts_may_go("Switch branch") or not self._close_branch_windows():
+            return
         email = self.session.email
         password = self.session.password or self.accounts.remembered_password(branch.portal_url, email)
         if password is None:
@@ -669,6 +671,18 @@ class MainWindow(QMainWindow):
             lambda error: self._ask_branch_sign_in(branch, error),
         )
 
+    def _close_branch_windows(self) -> bool:
+        """The old branch's windows close before its session goes, as they do on sign-out: left open,
+        they showed the old branch's records under the new one and worked on a closed session."""
+        busy = close_opened_windows(self)
+        if busy is not None:
+            present(busy)
+            message = f"“{busy.windowTitle()}” is waiting for the portal. Switch branch once it is done."
+            self.statusBar().showMessage(message, 8000)
+            return False
+        self.work_screens.drop_windows()
+        return True
+
     def _branch_opened(self, session: PortalSession) -> None:
         self.accounts.signed_in(session, remember_password=self.remember_password)
         self.set_session(session)
@@ -679,6 +693,7 @@ class MainWindow(QMainWindow):
             portal_url=branch.portal_url,
             email=self.session.email,
             locked=True,
+            remember=self.remember_password,
             message=f"Sign in to {branch.name} with your password.",
             parent=self,
         )
@@ -698,7 +713,9 @@ class MainWindow(QMainWindow):
         self._pending_retries.append((retry, give_up))
         if self.reauth_dialog is not None:
             return
-        self.reauth_dialog = ask_to_sign_in_again(self, self.accounts, self.session, self._reauth_finished)
+        self.reauth_dialog = ask_to_sign_in_again(
+            self, self.accounts, self.session, self._reauth_finished, remember=self.remember_password
+        )
 
     def _reauth_finished(self, dialog: SignInDialog) -> None:
         self.reauth_dialog = None
@@ -752,7 +769,7 @@ class MainWindow(QMainWindow):
             self.close()
 
     def drafts_may_go(self, action: str) -> bool:
-        """Asks before `action` throws away replies or a new request written but not sent (request
+        """Asks before `action` throws away replies, a new request or a signature not sent (request
         windows keep theirs while hidden, so closing one never asked): Keep editing, the default,
         cancels the action and shows the first draft. Kept over a quit on disk they would outlive a
         sign-out on a shared office computer, so the user decides here, like New request asks.

@@ -20,15 +20,22 @@ SIGN_OUT_WAIT_MS = 3000
 
 
 def ask_to_sign_in_again(
-    owner: QWidget, accounts: Accounts, session: PortalSession, finished: Callable[[SignInDialog], None]
+    owner: QWidget,
+    accounts: Accounts,
+    session: PortalSession,
+    finished: Callable[[SignInDialog], None],
+    *,
+    remember: bool,
 ) -> SignInDialog:
-    """The sign-in dialog over `owner`, locked to the session's portal and email; `finished` gets it
-    when it closes (its `session` is None when the user gave up)."""
+    """The sign-in dialog over `owner`, locked to the session's portal and email, "Remember me" as
+    the user chose when signing in; `finished` gets it when it closes (its `session` is None when
+    the user gave up)."""
     dialog = SignInDialog(
         accounts,
         portal_url=session.portal_url,
         email=session.email,
         locked=True,
+        remember=remember,
         message="Your session has ended. Sign in again to carry on where you left off.",
         parent=owner,
     )

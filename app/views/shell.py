@@ -58,6 +58,10 @@ class AppShell(QObject):
         self.runner.run(op, lambda session: self.open_window(session, remember=False), failed)
 
     def show_sign_in(self, *, error: str | None = None, try_token: bool = False) -> None:
+        # Until a window shows after it, the dialog's close must not quit the app: the main window
+        # lets events through while it is built, and Qt's automatic quit, posted as the dialog (the
+        # last window shown) closed, ended the app there. Quit and the close box quit explicitly.
+        self._app.setQuitOnLastWindowClosed(False)
         dialog = SignInDialog(self.accounts, demo=self.demo, portal_url=self._portal_url)
         if self.demo is not None and self.demo.port:
             self.accounts.do_not_list(self.demo.origin)
@@ -85,20 +89,21 @@ class AppShell(QObject):
         accounts = self.accounts
         self.runner.run(lambda: accounts.store_secrets(session, remember_password=remember), lambda _: None)
         if session.is_staff:
-            self.open_find_customer(session)
-            return
-        window = MainWindow(session, self.accounts, remember_password=remember)
-        window.signed_out.connect(self._signed_out)
-        self.window = window
-        window.show()
+            self.open_find_customer(session, remember=remember)
+        else:
+            window = MainWindow(session, self.accounts, remember_password=remember)
+            window.signed_out.connect(self._signed_out)
+            self.window = window
+            window.show()
+        self._app.setQuitOnLastWindowClosed(True)
 
     # -- staff (SA-1, SA-2) -----------------------------------------------------------
 
-    def open_find_customer(self, session: PortalSession) -> None:
+    def open_find_customer(self, session: PortalSession, *, remember: bool) -> None:
         """Staff start at "Find customer"; a customer's portal opens in the normal main window."""
         from app.views.staff_views import FindCustomerWindow
 
-        find = FindCustomerWindow(session, accounts=self.accounts)
+        find = FindCustomerWindow(session, accounts=self.accounts, remember_password=remember)
         find.assist_opened.connect(self._assist_opened)
         find.signed_out.connect(self._staff_signed_out)
         self.find_window = find

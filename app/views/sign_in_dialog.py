@@ -67,9 +67,12 @@ class SignInDialog(QDialog):
         portal_url: str | None = None,
         email: str | None = None,
         locked: bool = False,
+        remember: bool = False,
         message: str | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """`remember` ticks "Remember me" at first: signing in again (a session that ended,
+        another branch) keeps what the user chose when they signed in, instead of forgetting it."""
         super().__init__(parent)
         self._accounts = accounts
         # Its own runner: a 401 here means a wrong password, never "session expired".
@@ -157,6 +160,8 @@ class SignInDialog(QDialog):
         self._fill_portals(portal_url)
         if email:
             self.email_edit.setText(email)
+        if remember:
+            self.remember_check.setChecked(True)
         if locked:
             self.portal_combo.setEnabled(False)
             self.url_edit.setReadOnly(True)
@@ -195,19 +200,21 @@ class SignInDialog(QDialog):
             return
         accounts = self._accounts
 
-        def resume() -> PortalSession | None:
+        def resume() -> tuple[PortalSession, bool] | None:
             token = accounts.stored_token(choice.url, choice.email)
             if token is None:
                 return None
             session = sessions.resume(choice.url, choice.email, token)
             session.password = accounts.remembered_password(choice.url, choice.email)
-            return session
+            # A "Remember me" sign-in keeps its password beside the token. A token alone was left
+            # by an unticked sign-in of an earlier version: this start uses it, the next one asks.
+            return session, session.password is not None
 
-        def resumed(session: PortalSession | None) -> None:
-            if session is None:
+        def resumed(answer: tuple[PortalSession, bool] | None) -> None:
+            if answer is None:
                 self._set_busy(False)
             else:
-                self._signed_in(session)
+                self._signed_in(*answer)
 
         self._set_busy(True, "Signing in…")
         self._runner.run(resume, resumed, self._resume_failed)
@@ -313,12 +320,14 @@ class SignInDialog(QDialog):
             def op() -> PortalSession:
                 return sessions.sign_in(url, email, password)
 
-        self._runner.run(op, self._signed_in, self._failed)
+        self._runner.run(op, lambda session: self._signed_in(session, self.remember_check.isChecked()), self._failed)
 
-    def _signed_in(self, session: PortalSession) -> None:
+    def _signed_in(self, session: PortalSession, remember: bool) -> None:
+        """`remember`: the tick for a typed password; for a stored token, whether the keyring kept its
+        password too (the tick is set by a read of its own that may not have answered yet)."""
         self._set_busy(False)
         self.session = session
-        self.remember = self.remember_check.isChecked()
+        self.remember = remember
         self.accept()
 
     def _failed(self, error: Exception) -> None:

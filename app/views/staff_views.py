@@ -252,10 +252,19 @@ class FindCustomerWindow(QMainWindow):
     assist_opened = Signal(object)  # PortalSession of the assist
     signed_out = Signal()
 
-    def __init__(self, session: PortalSession, *, accounts: Accounts, runner: TaskRunner | None = None) -> None:
+    def __init__(
+        self,
+        session: PortalSession,
+        *,
+        accounts: Accounts,
+        remember_password: bool = False,
+        runner: TaskRunner | None = None,
+    ) -> None:
         super().__init__()
         self.session = session
         self.accounts = accounts
+        # "Remember me" as ticked at sign-in; signing in again after the session ended keeps it.
+        self.remember_password = remember_password
         self.runner = runner or TaskRunner(self)
         self.runner.set_unauthorized_handler(self._session_expired)
         self.settings = settings = accounts.settings
@@ -583,7 +592,9 @@ class FindCustomerWindow(QMainWindow):
         if self.reauth_dialog is not None:
             return
         self.status_label.setText("Your session has ended. Sign in again to carry on.")
-        self.reauth_dialog = ask_to_sign_in_again(self, self.accounts, self.session, self._reauth_finished)
+        self.reauth_dialog = ask_to_sign_in_again(
+            self, self.accounts, self.session, self._reauth_finished, remember=self.remember_password
+        )
 
     def _reauth_finished(self, dialog: SignInDialog) -> None:
         self.reauth_dialog = None
@@ -599,6 +610,7 @@ class FindCustomerWindow(QMainWindow):
         self.session.client.token = renewed.token
         self.session.password = renewed.password
         renewed.client.close()
+        self.remember_password = dialog.remember
         self.accounts.signed_in(self.session, remember_password=dialog.remember)
         self.status_label.setText("Signed in again.")
         for retry, _ in pending:

@@ -18,6 +18,7 @@ from app.views.requests_tab import RequestsTab
 if TYPE_CHECKING:  # imported when first opened, or in the background once the app is idle
     from app.views.new_request_dialog import NewRequestDialog
     from app.views.request_detail import RequestDetailDialog
+    from app.views.sign_dialog import SignDialog
     from app.views.visit_detail import VisitDetailDialog
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 
 
 def ask_discard_drafts(parent: QWidget, drafts: list[str], action: str) -> bool:
-    """True when the user chooses to throw their unsent text away and `action` (Quit, Sign out,
-    End assist); Keep editing is the default, as in the New request dialog's own question."""
+    """True when the user chooses to throw their unsent work away and `action` (Quit, Sign out,
+    End assist, Switch branch); Keep editing is the default, as in the New request dialog's own question."""
     box = QMessageBox(
         QMessageBox.Icon.Question,
         action,
@@ -114,8 +115,9 @@ class WorkScreens(QObject):
         return dialog
 
     def unsent_drafts(self) -> list[tuple[str, QDialog]]:
-        """The windows holding text or files not sent yet, each with a line naming it: request
-        windows (open, or closed and kept hidden with their reply) and the New request form."""
+        """The windows holding text, files or a signature not sent yet, each with a line naming it:
+        request windows (open, or closed and kept hidden with their reply), the New request form
+        and a proposal's sign window with a signature drawn."""
         drafts: list[tuple[str, QDialog]] = [
             (f"Your reply to {dialog.summary.number} “{dialog.summary.subject}”", dialog)
             for dialog in self.request_dialogs.values()
@@ -123,7 +125,14 @@ class WorkScreens(QObject):
         ]
         if self.new_request_dialog is not None and self.new_request_dialog.has_draft():
             drafts.append(("Your new request", self.new_request_dialog))
+        for sign in self._sign_dialogs():
+            if not sign.pad.is_empty and not sign.submitting:
+                drafts.append((f"Your signature on {sign.proposal.number} “{sign.proposal.title}”", sign))
         return drafts
+
+    def _sign_dialogs(self) -> list[SignDialog]:
+        windows = self.window.proposal_windows.open()
+        return [window.sign_dialog for window in windows if window.sign_dialog is not None]
 
     def discard_drafts(self) -> None:
         """The user chose to throw the drafts away: emptied now, so nothing asks about them again
@@ -132,6 +141,16 @@ class WorkScreens(QObject):
             dialog.composer.clear()
         if self.new_request_dialog is not None:
             self.new_request_dialog.done(QDialog.DialogCode.Rejected)
+        for sign in self._sign_dialogs():
+            sign.reject()
+
+    def drop_windows(self) -> None:
+        """The branch was switched and its windows closed: the visit and request windows kept
+        hidden for reopening go too, or the new branch would reopen them on the old session."""
+        for dialog in [*self.visit_dialogs.values(), *self.request_dialogs.values()]:
+            dialog.deleteLater()
+        self.visit_dialogs.clear()
+        self.request_dialogs.clear()
 
     def _new_request_finished(self, dialog: NewRequestDialog, result: int) -> None:
         if self.new_request_dialog is dialog:

@@ -30,6 +30,7 @@ from app.views.staff_views import FindCustomerWindow
 from tests.client import company
 from tests.client.fault_server import FaultServer, answer, problem, sequence
 from tests.client.live_server import ServerProcess, _server_available
+from tests.client.test_proposals_gui import draw, open_sign_dialog, zigzag
 
 pytestmark = pytest.mark.gui
 
@@ -213,6 +214,7 @@ def test_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
     """The window greyed out for the client's whole 20 s timeout with no word; now it says
     "Signing out…", forgets the token at once and is back at sign-in within seconds."""
     session = window.session
+    window.accounts.signed_in(session, remember_password=True)  # "Remember me": a token to forget
     assert window.accounts.stored_token(session.portal_url, session.email) == session.token
     assert running.process is not None
     os.kill(running.process.pid, signal.SIGSTOP)
@@ -231,8 +233,8 @@ def test_staff_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
 ) -> None:
     staff = sign_in(running.portal.portal_url("east"), company.OFFICE, company.PASSWORD)
     accounts = Accounts(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    accounts.signed_in(staff, remember_password=False)
-    find = FindCustomerWindow(staff, accounts=accounts)
+    accounts.signed_in(staff, remember_password=True)  # "Remember me": a token to forget
+    find = FindCustomerWindow(staff, accounts=accounts, remember_password=True)
     qtbot.addWidget(find)
     find.show()
     assert running.process is not None
@@ -245,6 +247,38 @@ def test_staff_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
             assert accounts.stored_token(staff.portal_url, staff.email) is None
     finally:
         os.kill(running.process.pid, signal.SIGCONT)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="freezes the server with SIGSTOP")
+def test_switching_branch_waits_for_a_signature_being_sent(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:  # AC-2, PR-3
+    """Switching branch closes the old branch's windows, but not one still waiting for the portal:
+    closed, the signature's answer would go nowhere. The switch does not happen and says why."""
+    east = window.session.portal_url
+    proposal = window.open_proposal(
+        next(p.id for p in window.session.client.proposals("all").items if p.number == "OPP-1001")
+    )
+    qtbot.waitUntil(lambda: proposal.detail is not None, timeout=15000)
+    sign = open_sign_dialog(qtbot, proposal)
+    draw(qtbot, sign.pad, zigzag())
+    sign.agree_check.setChecked(True)
+    west = next(b for b in window.session.branches if b.slug == "west")
+    assert running.process is not None
+    os.kill(running.process.pid, signal.SIGSTOP)
+    try:
+        qtbot.mouseClick(sign.sign_button, Qt.MouseButton.LeftButton)
+        assert sign.submitting
+        window.switch_branch(west)
+        assert window.session.portal_url == east
+        assert sign.isVisible() and proposal.isVisible()
+        assert window.statusBar().currentMessage() == (
+            "“Sign proposal OPP-1001” is waiting for the portal. Switch branch once it is done."
+        )
+    finally:
+        os.kill(running.process.pid, signal.SIGCONT)
+    qtbot.waitUntil(lambda: proposal.sign_dialog is None, timeout=15000)  # signed: the answer arrived
+    assert proposal.isVisible()
 
 
 def filled_password_change(qtbot: QtBot, window: MainWindow, new_password: str) -> ChangePasswordDialog:

@@ -524,6 +524,7 @@ def test_quit_and_sign_out_ask_before_discarding_an_unsent_reply(
 
     signed_out: list[bool] = []
     window.signed_out.connect(lambda: signed_out.append(True))
+    window.accounts.signed_in(window.session, remember_password=True)  # a token that signing out would forget
     window.sign_out()
     assert asked[-1] == (named, "Sign out")
     assert window.isEnabled() and signed_out == []

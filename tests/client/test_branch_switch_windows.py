@@ -1,0 +1,149 @@
+"""Switching branch against the real server does what signing out does to the old branch's work:
+it asks before unsent drafts go (a reply, a new request, a drawn signature), and closes the old
+branch's windows (proposal, invoice, visit and request windows, and the PDFs opened from them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QDialog
+from pytestqt.qtbot import QtBot
+
+from app.services.accounts import Accounts
+from app.services.records import InvoiceSummary, RequestSummary, VisitSummary
+from app.services.session import sign_in
+from app.services.settings import AppSettings
+from app.views.main_window import MainWindow
+from app.views.proposal_detail import ProposalWindow
+from tests.client import company
+from tests.client.live_server import LivePortal
+from tests.client.test_proposals_gui import draw, open_sign_dialog, zigzag
+
+pytestmark = pytest.mark.gui
+
+WAIT_MS = 15000
+
+
+@pytest.fixture
+def window(qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal) -> Iterator[MainWindow]:
+    accounts = Accounts(AppSettings(settings_store))
+    session = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
+    accounts.signed_in(session, remember_password=False)
+    main = MainWindow(session, accounts)
+    qtbot.addWidget(main)
+    main.show()
+    wait_idle(qtbot, main)
+    yield main
+    main.runner.set_unauthorized_handler(None)
+
+
+def wait_idle(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.wait(10)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=WAIT_MS)
+
+
+def record(window: MainWindow, key: str, number: str) -> object:
+    model = window.tabs[key].model
+    return next(model.record(row) for row in range(model.rowCount()) if model.record(row).number == number)
+
+
+def open_proposal(qtbot: QtBot, window: MainWindow, number: str) -> ProposalWindow:
+    proposal = window.open_proposal(
+        next(p.id for p in window.session.client.proposals("all").items if p.number == number)
+    )
+    qtbot.waitUntil(lambda: proposal.detail is not None, timeout=WAIT_MS)
+    return proposal
+
+
+def switch_to_west(qtbot: QtBot, window: MainWindow, live_portal: LivePortal) -> None:
+    west = next(b for b in window.session.branches if b.slug == "west")
+    window.switch_branch(west)
+    qtbot.waitUntil(lambda: window.session.portal_url == live_portal.portal_url("west"), timeout=WAIT_MS)
+    wait_idle(qtbot, window)
+
+
+def test_switching_branch_asks_before_discarding_drafts(
+    qtbot: QtBot, window: MainWindow, live_portal: LivePortal
+) -> None:  # AC-2, RQ-2, PR-3
+    """A reply typed in a request window, a new request and a drawn signature were dropped without
+    a word when the customer switched branch; now the question Quit and Sign out ask comes first."""
+    request = record(window, "requests", "REQ-1")
+    assert isinstance(request, RequestSummary)
+    reply_window = window.work_screens.open_request(request)
+    wait_idle(qtbot, window)
+    qtbot.keyClicks(reply_window.composer.text_edit, "Still dripping.")
+    reply_window.close()  # kept hidden, with its reply
+    new_request = window.work_screens.new_request()
+    qtbot.keyClicks(new_request.subject_edit, "Fence post leaning")
+    proposal = open_proposal(qtbot, window, "OPP-1001")
+    sign = open_sign_dialog(qtbot, proposal)
+    draw(qtbot, sign.pad, zigzag())
+
+    asked: list[tuple[list[str], str]] = []
+    answer = False
+
+    def confirm(parent: object, drafts: list[str], action: str) -> bool:
+        asked.append((drafts, action))
+        return answer
+
+    window.confirm_discard_drafts = confirm  # type: ignore[method-assign]
+    drafts = [
+        "Your reply to REQ-1 “Broken sprinkler”",
+        "Your new request",
+        "Your signature on OPP-1001 “Spring cleanup”",
+    ]
+    west = next(b for b in window.session.branches if b.slug == "west")
+    window.switch_branch(west)
+    assert asked == [(drafts, "Switch branch")]
+    wait_idle(qtbot, window)
+    assert window.session.portal_url == live_portal.portal_url("east"), "Keep editing: no switch"
+    assert [a.text() for a in window.branch_menu.actions() if a.isChecked()] == ["East Branch"]
+    assert reply_window.isVisible(), "the first draft is shown again"
+    assert reply_window.composer.text_edit.toPlainText() == "Still dripping."
+    assert new_request.isVisible() and new_request.subject_edit.text() == "Fence post leaning"
+    assert proposal.isVisible() and sign.isVisible() and not sign.pad.is_empty
+
+    answer = True
+    switch_to_west(qtbot, window, live_portal)
+    assert len(asked) == 2
+    assert window.work_screens.unsent_drafts() == []
+    assert window.proposal_windows.open() == []
+    assert not shiboken6.isValid(sign) or not sign.isVisible()
+    assert not shiboken6.isValid(new_request) or not new_request.isVisible()
+    window.close()  # nothing left to ask about
+    assert len(asked) == 2
+
+
+def test_switching_branch_closes_the_old_branchs_windows(
+    qtbot: QtBot, window: MainWindow, live_portal: LivePortal
+) -> None:  # AC-2
+    """The old branch's windows stayed open over the new branch, on a session that was closed."""
+    proposal = open_proposal(qtbot, window, "OPP-1001")
+    qtbot.mouseClick(proposal.view_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: proposal.pdf_window is not None, timeout=WAIT_MS)
+    pdf = proposal.pdf_window
+    invoice = window.tabs["invoices"].model.record(0)
+    assert isinstance(invoice, InvoiceSummary)
+    window.invoice_actions.open_invoice(invoice)
+    qtbot.waitUntil(lambda: window.invoice_actions.details.open() != [], timeout=WAIT_MS)
+    visit_record = window.tabs["visits"].model.record(0)
+    assert isinstance(visit_record, VisitSummary)
+    visit = window.work_screens.open_visit(visit_record)
+    request_record = record(window, "requests", "REQ-1")
+    assert isinstance(request_record, RequestSummary)
+    request = window.work_screens.open_request(request_record)
+    wait_idle(qtbot, window)
+    opened: list[QDialog] = [proposal, *window.invoice_actions.details.open(), visit, request]
+    assert pdf is not None and all(w.isVisible() for w in [*opened, pdf])
+
+    switch_to_west(qtbot, window, live_portal)
+    qtbot.wait(50)  # the closed windows are deleted
+    assert not shiboken6.isValid(pdf) or not pdf.isVisible()
+    assert all(not shiboken6.isValid(w) or not w.isVisible() for w in opened)
+    assert window.proposal_windows.open() == []
+    assert window.invoice_actions.details.open() == []
+    assert window.work_screens.visit_dialogs == {} and window.work_screens.request_dialogs == {}
+    assert [p.name for p in window.properties_model.properties] == ["Willow Farm"]
