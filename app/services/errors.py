@@ -35,7 +35,11 @@ class UnreachableError(PortalError):
 
 
 class UnauthorizedError(PortalError):
-    """401: bad credentials, or the session token expired or was revoked."""
+    """401: bad credentials, or the session token expired or was revoked. `refused_token` is the
+    token the request carried (None without one): an answer that comes back after the user signed in
+    again refused the old token, not the new one."""
+
+    refused_token: str | None = None
 
 
 class ForbiddenError(PortalError):

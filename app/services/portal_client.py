@@ -150,7 +150,8 @@ class PortalClient:
         extra_headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """`body` goes out as JSON; `form` with `files` as multipart/form-data."""
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        sent_token = self.token
+        headers = {"Authorization": f"Bearer {sent_token}"} if sent_token else {}
         headers.update(extra_headers or {})
         attempts = 1 + (self._retries if method == "GET" else 0)
         url = self.api_base + path
@@ -188,10 +189,11 @@ class PortalClient:
                 continue
             log.debug("%s %s -> %s", method, path, response.status_code)
             if response.status_code >= 400:
-                try:
-                    raise self._error(response)
-                finally:
-                    response.close()
+                error = self._error(response)
+                response.close()
+                if isinstance(error, UnauthorizedError):
+                    error.refused_token = sent_token
+                raise error
             return response
         raise AssertionError("unreachable: the loop always returns or raises")
 

@@ -47,7 +47,7 @@ from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
 from app.views.requests_tab import RequestsTab
-from app.views.session_end import ask_to_sign_in_again, revoke_then_leave
+from app.views.session_end import ask_to_sign_in_again, refused_an_old_token, revoke_then_leave
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
@@ -708,13 +708,16 @@ class MainWindow(QMainWindow):
 
     # -- token expiry ----------------------------------------------------------------
 
-    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], _error: PortalError) -> None:
+    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], error: PortalError) -> None:
         """Asks for the password once, over the window, then replays every call that got a 401."""
+        if refused_an_old_token(error, self.session):
+            retry()
+            return
         self._pending_retries.append((retry, give_up))
         if self.reauth_dialog is not None:
             return
         self.reauth_dialog = ask_to_sign_in_again(
-            self, self.accounts, self.session, self._reauth_finished, remember=self.remember_password
+            self, self.accounts, self.session, self._reauth_finished, remember=self.remember_password, reason=error
         )
 
     def _reauth_finished(self, dialog: SignInDialog) -> None:

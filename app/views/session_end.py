@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from app.services.accounts import Accounts
+from app.services.errors import PortalError, UnauthorizedError
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
 from app.views.sign_in_dialog import SignInDialog
@@ -19,6 +20,28 @@ from app.views.sign_in_dialog import SignInDialog
 SIGN_OUT_WAIT_MS = 3000
 
 
+# Why the portal refused the session, by the code of its 401 (server/api/deps.py).
+_ENDED = {
+    "session_expired": "Your session has expired.",
+    "session_revoked": "You were signed out of this portal (in another window, or your password was changed).",
+}
+
+
+def ended_sentence(error: PortalError) -> str:
+    return _ENDED.get(error.code, "Your session has ended.")
+
+
+def refused_an_old_token(error: PortalError, session: PortalSession) -> bool:
+    """A 401 for a token that signing in again has already replaced: sent before the new sign-in and
+    answered after it. Running the call again with the new token is all it needs; a second password
+    prompt asked for what the user had just typed."""
+    return (
+        isinstance(error, UnauthorizedError)
+        and error.refused_token is not None
+        and error.refused_token != session.client.token
+    )
+
+
 def ask_to_sign_in_again(
     owner: QWidget,
     accounts: Accounts,
@@ -26,17 +49,18 @@ def ask_to_sign_in_again(
     finished: Callable[[SignInDialog], None],
     *,
     remember: bool,
+    reason: PortalError,
 ) -> SignInDialog:
     """The sign-in dialog over `owner`, locked to the session's portal and email, "Remember me" as
-    the user chose when signing in; `finished` gets it when it closes (its `session` is None when
-    the user gave up)."""
+    the user chose when signing in, saying why the portal ended the session (`reason`, its 401);
+    `finished` gets it when it closes (its `session` is None when the user gave up)."""
     dialog = SignInDialog(
         accounts,
         portal_url=session.portal_url,
         email=session.email,
         locked=True,
         remember=remember,
-        message="Your session has ended. Sign in again to carry on where you left off.",
+        message=f"{ended_sentence(reason)} Sign in again to carry on where you left off.",
         parent=owner,
     )
     dialog.setWindowModality(Qt.WindowModality.WindowModal)

@@ -88,7 +88,7 @@ class SignInDialog(QDialog):
         card = named(QFrame(), "SignInCard")
         logo = IconLabel("app", 48)
         title = named(QLabel("Sign in to your portal"), "DialogTitle")
-        subtitle = named(
+        self.subtitle_label = subtitle = named(
             QLabel(message or "View proposals, visits, invoices and requests for your properties."), "DialogSubtitle"
         )
         subtitle.setWordWrap(True)

@@ -43,7 +43,7 @@ from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
-from app.views.session_end import ask_to_sign_in_again, revoke_then_leave
+from app.views.session_end import ask_to_sign_in_again, ended_sentence, refused_an_old_token, revoke_then_leave
 from app.views.sign_in_dialog import SignInDialog
 from app.views.table_card import TableCard
 from app.views.theme import icon, named
@@ -585,15 +585,18 @@ class FindCustomerWindow(QMainWindow):
 
     # -- token expiry ----------------------------------------------------------------
 
-    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], _error: PortalError) -> None:
+    def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], error: PortalError) -> None:
         """The staff member's own session ended: the password once, over this window, then every
         call that got a 401 runs again, so the search they typed carries on where it was."""
+        if refused_an_old_token(error, self.session):
+            retry()
+            return
         self._pending_retries.append((retry, give_up))
         if self.reauth_dialog is not None:
             return
-        self.status_label.setText("Your session has ended. Sign in again to carry on.")
+        self.status_label.setText(f"{ended_sentence(error)} Sign in again to carry on.")
         self.reauth_dialog = ask_to_sign_in_again(
-            self, self.accounts, self.session, self._reauth_finished, remember=self.remember_password
+            self, self.accounts, self.session, self._reauth_finished, remember=self.remember_password, reason=error
         )
 
     def _reauth_finished(self, dialog: SignInDialog) -> None:

@@ -21,6 +21,7 @@ from app.models.roles import Role
 from app.services.accounts import Accounts
 from app.services.credentials import SERVICE
 from app.services.demo_server import free_port
+from app.services.errors import UnauthorizedError
 from app.services.memory_keyring import MemoryKeyring
 from app.services.portal_client import PortalClient
 from app.services.session import PortalSession, sign_in
@@ -246,14 +247,16 @@ def test_token_expiry_prompts_and_retries(qtbot: QtBot, window: MainWindow, live
     tab = window.tabs["visits"]
     window.tab_widget.setCurrentWidget(tab)
     check_only(qtbot, window, "Maple Court")
+    old_token = window.session.token
     response = requests.post(
-        live_portal.api() + "/auth/logout", headers={"Authorization": f"Bearer {window.session.token}"}, timeout=5
+        live_portal.api() + "/auth/logout", headers={"Authorization": f"Bearer {old_token}"}, timeout=5
     )
     assert response.status_code == 204
     qtbot.keyClick(window, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: window.reauth_dialog is not None and window.reauth_dialog.isVisible(), timeout=10000)
     dialog = window.reauth_dialog
     assert dialog is not None
+    assert dialog.subtitle_label.text().startswith("You were signed out of this portal"), "the portal's reason"
     assert dialog.email_edit.isReadOnly()
     assert dialog.email_edit.text() == company.MORGAN
     dialog.password_edit.setText(company.PASSWORD)
@@ -266,6 +269,16 @@ def test_token_expiry_prompts_and_retries(qtbot: QtBot, window: MainWindow, live
     ]
     assert tab.model.rowCount() == 1
     assert tab._error is None
+
+    # An answer refusing the old token that comes back only now (sent before the new sign-in) is run
+    # again with the new token: no second password prompt for what was just typed.
+    stale = PortalClient(window.session.portal_url, token=old_token)
+    with pytest.raises(UnauthorizedError) as refused:
+        stale.me()
+    assert (refused.value.refused_token, refused.value.code) == (old_token, "session_revoked")
+    retried: list[bool] = []
+    window._session_expired(lambda: retried.append(True), lambda: pytest.fail("gave up"), refused.value)
+    assert retried == [True] and window.reauth_dialog is None
 
 
 def test_branch_switch_signs_in_to_the_other_portal(qtbot: QtBot, window: MainWindow, live_portal: LivePortal) -> None:
