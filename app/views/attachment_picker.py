@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -87,12 +88,18 @@ class AttachmentPicker(QWidget):
         self.refusal_label.setVisible(bool(refusals))
 
     def watch_drops_on(self, widget: QWidget) -> None:
-        """Files dropped on `widget` (the text box) are attached instead of pasted as file names."""
-        widget.setAcceptDrops(True)
-        widget.installEventFilter(self)
+        """Files dropped on `widget` (the text box, the conversation) are attached instead of pasted
+        as file names. A text box or browser gets its drag events on its viewport, never on itself,
+        so that is where they are caught: watched on the widget, a drop pasted "file:///…" as text."""
+        target = widget.viewport() if isinstance(widget, QAbstractScrollArea) else widget
+        target.setAcceptDrops(True)
+        target.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if isinstance(event, QDragEnterEvent | QDropEvent) and dropped_paths(event):
+            if not self._taking_files():
+                event.ignore()
+                return True
             event.acceptProposedAction()
             if isinstance(event, QDropEvent) and event.type() == QEvent.Type.Drop:
                 self.add_paths(dropped_paths(event))
@@ -100,14 +107,19 @@ class AttachmentPicker(QWidget):
         return super().eventFilter(watched, event)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_paths(event):
+        if dropped_paths(event) and self._taking_files():
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
         paths = dropped_paths(event)
-        if paths:
+        if paths and self._taking_files():
             event.acceptProposedAction()
             self.add_paths(paths)
+
+    def _taking_files(self) -> bool:
+        """Not while the draft is being sent: a file added then was cleared with the sent draft
+        without ever being sent."""
+        return self.attach_button.isEnabled()
 
     def clear_refusals(self) -> None:
         self.refusal_label.clear()

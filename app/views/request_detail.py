@@ -79,6 +79,8 @@ class RequestDetailDialog(QDialog):
         self.open_download_button.hide()
         self.composer = CommentComposer()
         self.composer.send_requested.connect(self.send)
+        # The conversation is most of the window: a photo dropped anywhere on it goes with the reply.
+        self.composer.picker.watch_drops_on(self.browser)
 
         notice_row = QHBoxLayout()
         notice_row.setContentsMargins(16, 8, 16, 0)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pymupdf
 import pytest
 import shiboken6
-from PySide6.QtCore import QObject, QSettings, QSize, Qt, QUrl, Slot
-from PySide6.QtGui import QColor, QDesktopServices, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QMimeData, QObject, QPoint, QPointF, QSettings, QSize, Qt, QUrl, Slot
+from PySide6.QtGui import QColor, QDesktopServices, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.models.roles import Role
@@ -614,3 +614,42 @@ def test_enter_in_the_subject_goes_on_to_the_description(qtbot: QtBot, robin_win
     assert dialog.created.description == "At the back corner, by the shed."
     wait_idle(qtbot, robin_window)
     assert tab.model.total == before + 1
+
+
+def drop_files(widget: QWidget, *paths: Path) -> bool:
+    """Drags `paths` onto `widget` and drops them there, as the window system delivers it: to the
+    widget under the pointer (for a text box or a browser, its viewport). True when accepted."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    action, button, modifiers = Qt.DropAction.CopyAction, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(widget, QDragEnterEvent(QPoint(20, 20), action, mime, button, modifiers))
+    drop = QDropEvent(QPointF(20, 20), action, mime, button, modifiers)
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
+
+
+def test_files_dropped_on_the_text_or_the_conversation_are_attached(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2
+    """A photo dropped on the reply box was pasted into the reply as "file:///…/tap.png" and not
+    attached; dropped on the conversation it was refused. Likewise the New request description."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    composer = dialog.composer
+    qtbot.keyClicks(composer.text_edit, "Photos:")
+    assert drop_files(composer.text_edit.viewport(), write(tmp_path / "tap.png", PNG))
+    assert drop_files(dialog.browser.viewport(), write(tmp_path / "sink.png", PNG))
+    assert composer.text_edit.toPlainText() == "Photos:"
+    assert [f.name for f in composer.files] == ["tap.png", "sink.png"]
+
+    composer.set_sending(True)  # a file dropped while the reply is out would be cleared with it, unsent
+    assert not drop_files(composer.text_edit.viewport(), write(tmp_path / "late.png", PNG))
+    assert [f.name for f in composer.files] == ["tap.png", "sink.png"]
+    composer.set_sending(False)
+    composer.clear()
+
+    new_request = robin_window.work_screens.new_request()
+    assert drop_files(new_request.description_edit.viewport(), write(tmp_path / "fence.png", PNG))
+    assert new_request.description_edit.toPlainText() == ""
+    assert [f.name for f in new_request.draft.files] == ["fence.png"]
+    new_request.draft.clear()
+    new_request.reject()
