@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
+    QApplication,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -66,8 +67,9 @@ class AttachmentPicker(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
-        layout.addLayout(self.rows)
+        # The files under the button, so Tab meets them in the order they are seen (_tab_through).
         layout.addLayout(buttons)
+        layout.addLayout(self.rows)
         layout.addWidget(self.refusal_label)
 
         self.setAcceptDrops(True)
@@ -136,15 +138,40 @@ class AttachmentPicker(QWidget):
     # -- rows ------------------------------------------------------------------------
 
     def _rebuild(self) -> None:
+        focused = -1  # the row whose Remove has the focus: a keyboard user is removing files
+        focus = QApplication.focusWidget()
+        index = 0
         while self.rows.count():
             item = self.rows.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
+                if focus is not None and widget.isAncestorOf(focus):
+                    focused = index
                 widget.deleteLater()
+            index += 1
+        removes: list[QWidget] = []
         for chosen in self.draft.files:
-            self.rows.addWidget(self._row(chosen))
+            row, remove = self._row(chosen)
+            self.rows.addWidget(row)
+            row.show()  # now, not from the event loop, so it can take the focus below
+            removes.append(remove)
+        self._tab_through(removes)
+        if focused >= 0:
+            # Not lost with the row: the next file's Remove, or Attach files… after the last one.
+            (removes[min(focused, len(removes) - 1)] if removes else self.attach_button).setFocus(
+                Qt.FocusReason.TabFocusReason
+            )
 
-    def _row(self, chosen: ChosenFile) -> QWidget:
+    def _tab_through(self, removes: list[QWidget]) -> None:
+        """Tab reaches the rows' Remove buttons where they are seen, right after "Attach files…"
+        (the rows are under it). New widgets join the end of the window's focus chain, which put
+        them after Send."""
+        before: QWidget = self.attach_button
+        for remove in removes:
+            QWidget.setTabOrder(before, remove)
+            before = remove
+
+    def _row(self, chosen: ChosenFile) -> tuple[QWidget, QPushButton]:
         row = named(QFrame(), "FileChip")
         name = named(QLabel(chosen.name), "FileChipName")
         name.setToolTip(str(chosen.path))
@@ -160,4 +187,4 @@ class AttachmentPicker(QWidget):
         layout.addWidget(name, 1)
         layout.addWidget(size)
         layout.addWidget(remove)
-        return row
+        return row, remove

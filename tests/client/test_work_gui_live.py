@@ -12,7 +12,7 @@ import pytest
 import shiboken6
 from PySide6.QtCore import QMimeData, QObject, QPoint, QPointF, QSettings, QSize, Qt, QUrl, Slot
 from PySide6.QtGui import QColor, QDesktopServices, QDragEnterEvent, QDropEvent, QImage
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.models.roles import Role
@@ -653,3 +653,53 @@ def test_files_dropped_on_the_text_or_the_conversation_are_attached(
     assert [f.name for f in new_request.draft.files] == ["fence.png"]
     new_request.draft.clear()
     new_request.reject()
+
+
+def tab_names(qtbot: QtBot, start: QWidget, presses: int) -> list[str]:
+    """The buttons and boxes Tab goes through from `start`, by their text or class."""
+    qtbot.wait(1)  # a widget added to a shown window's layout is shown from the event loop
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    names = []
+    for _ in range(presses):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        qtbot.keyClick(focused, Qt.Key.Key_Tab)
+        now = QApplication.focusWidget()
+        names.append(now.text() if isinstance(now, QPushButton) else type(now).__name__)
+    return names
+
+
+def test_tab_reaches_each_file_s_remove_where_it_is_shown(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2
+    """The rows' Remove buttons came after Send in Tab's order, though shown beside the text box
+    (now under "Attach files…", where Tab meets them)."""
+    new_request = robin_window.work_screens.new_request()
+    new_request.activateWindow()
+    qtbot.waitUntil(new_request.isActiveWindow, timeout=5000)
+    new_request.picker.add_paths([write(tmp_path / "a.png", PNG), write(tmp_path / "b.png", PNG)])
+    assert tab_names(qtbot, new_request.description_edit, 5) == [
+        "Attach files…",
+        "Remove",
+        "Remove",
+        "Cancel",
+        "Send request",
+    ]
+    new_request.picker.add_paths([write(tmp_path / "c.png", PNG)])  # the rows are made anew
+    assert tab_names(qtbot, new_request.description_edit, 4) == ["Attach files…", "Remove", "Remove", "Remove"]
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)  # removes c.png, the last
+    assert [f.name for f in new_request.draft.files] == ["a.png", "b.png"]
+    assert QApplication.focusWidget().accessibleName() == "Remove b.png", "the focus stays in the rows"
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    assert new_request.draft.files == ()
+    assert new_request.picker.attach_button.hasFocus()
+    new_request.draft.clear()
+    new_request.reject()
+
+    dialog = open_rowan_request(qtbot, robin_window)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    dialog.composer.picker.add_paths([write(tmp_path / "tap.png", PNG)])
+    assert tab_names(qtbot, dialog.composer.text_edit, 3) == ["Attach files…", "Remove", "Send reply"]
+    dialog.composer.clear()
