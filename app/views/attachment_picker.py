@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +26,8 @@ from app.services.uploads import FILE_DIALOG_FILTER, MAX_FILE_BYTES, ChosenFile,
 from app.views.theme import named
 
 PathPicker = Callable[[QWidget], list[Path]]
+ROWS_SHOWN = 4  # more files than this scroll
+ROW_SPACING = 4  # px between rows
 
 
 def ask_for_files(parent: QWidget) -> list[Path]:
@@ -55,9 +58,18 @@ class AttachmentPicker(QWidget):
         self.refusal_label = named(QLabel(""), "FormError")
         self.refusal_label.setWordWrap(True)
         self.refusal_label.hide()
-        self.rows = QVBoxLayout()
+        rows_body = QWidget()
+        self.rows = QVBoxLayout(rows_body)
         self.rows.setContentsMargins(0, 0, 0, 0)
-        self.rows.setSpacing(4)
+        self.rows.setSpacing(ROW_SPACING)
+        # Ten files made ten rows, and the New request window grew past the bottom of a laptop's
+        # screen, Send with it: past a few rows the list scrolls instead.
+        self.file_list = named(QScrollArea(), "FileList")
+        self.file_list.setWidget(rows_body)
+        self.file_list.setWidgetResizable(True)
+        self.file_list.setFrameShape(QFrame.Shape.NoFrame)
+        self.file_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its Remove buttons take the focus
+        self.file_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
@@ -69,7 +81,7 @@ class AttachmentPicker(QWidget):
         layout.setSpacing(6)
         # The files under the button, so Tab meets them in the order they are seen (_tab_through).
         layout.addLayout(buttons)
-        layout.addLayout(self.rows)
+        layout.addWidget(self.file_list)
         layout.addWidget(self.refusal_label)
 
         self.setAcceptDrops(True)
@@ -149,13 +161,16 @@ class AttachmentPicker(QWidget):
                     focused = index
                 widget.deleteLater()
             index += 1
+        rows: list[QWidget] = []
         removes: list[QWidget] = []
         for chosen in self.draft.files:
             row, remove = self._row(chosen)
             self.rows.addWidget(row)
             row.show()  # now, not from the event loop, so it can take the focus below
+            rows.append(row)
             removes.append(remove)
         self._tab_through(removes)
+        self._fit_list(rows)
         if focused >= 0:
             # Not lost with the row: the next file's Remove, or Attach files… after the last one.
             (removes[min(focused, len(removes) - 1)] if removes else self.attach_button).setFocus(
@@ -170,6 +185,14 @@ class AttachmentPicker(QWidget):
         for remove in removes:
             QWidget.setTabOrder(before, remove)
             before = remove
+
+    def _fit_list(self, rows: list[QWidget]) -> None:
+        """As tall as its rows, up to ROWS_SHOWN of them; hidden without files."""
+        self.file_list.setVisible(bool(rows))
+        if rows:
+            shown = rows[:ROWS_SHOWN]
+            height = sum(row.sizeHint().height() for row in shown) + (len(shown) - 1) * ROW_SPACING
+            self.file_list.setFixedHeight(height)
 
     def _row(self, chosen: ChosenFile) -> tuple[QWidget, QPushButton]:
         row = named(QFrame(), "FileChip")

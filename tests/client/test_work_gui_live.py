@@ -703,3 +703,26 @@ def test_tab_reaches_each_file_s_remove_where_it_is_shown(
     dialog.composer.picker.add_paths([write(tmp_path / "tap.png", PNG)])
     assert tab_names(qtbot, dialog.composer.text_edit, 3) == ["Attach files…", "Remove", "Send reply"]
     dialog.composer.clear()
+
+
+def test_many_files_scroll_instead_of_growing_the_window_off_the_screen(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2, RQ-4
+    """Each file added a row to the New request window: with ten it was taller than a laptop's
+    screen (1366 x 768), and Send was below its bottom edge."""
+    dialog = robin_window.work_screens.new_request()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    dialog.picker.add_paths([write(tmp_path / f"photo-{i}.png", PNG) for i in range(4)])
+    four = dialog.sizeHint().height()
+    dialog.picker.add_paths([write(tmp_path / f"photo-{i}.png", PNG) for i in range(4, 10)])
+    assert len(dialog.draft.files) == 10
+    assert dialog.sizeHint().height() == four
+    assert dialog.minimumSizeHint().height() < 700
+    names = tab_names(qtbot, dialog.description_edit, 11)
+    assert names[-1] == "Remove" and dialog.picker.file_list.verticalScrollBar().value() > 0, (
+        "the last one is scrolled to"
+    )
+    dialog.draft.clear()
+    assert not dialog.picker.file_list.isVisible()
+    dialog.reject()
