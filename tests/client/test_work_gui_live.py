@@ -11,7 +11,7 @@ import pymupdf
 import pytest
 import shiboken6
 from PySide6.QtCore import QMimeData, QObject, QPoint, QPointF, QSettings, QSize, Qt, QUrl, Slot
-from PySide6.QtGui import QColor, QDesktopServices, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtGui import QColor, QDesktopServices, QDragEnterEvent, QDropEvent, QImage, QKeySequence
 from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -725,4 +725,26 @@ def test_many_files_scroll_instead_of_growing_the_window_off_the_screen(
     )
     dialog.draft.clear()
     assert not dialog.picker.file_list.isVisible()
+    dialog.reject()
+
+
+def test_new_request_key_works_wherever_the_focus_is_while_requests_are_shown(
+    qtbot: QtBot, robin_window: MainWindow
+) -> None:  # RQ-2
+    """Ctrl+N (Cmd+N) did nothing after picking the Requests tab by its header or from the
+    property list: it worked only with the focus inside the tab's own list."""
+    window = robin_window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    new = QKeySequence(QKeySequence.StandardKey.New)[0]
+    window.tab_widget.setCurrentWidget(visits_tab(window))
+    window.tab_widget.tabBar().setFocus()
+    qtbot.keyClick(window.tab_widget.tabBar(), new.key(), new.keyboardModifiers())
+    assert window.work_screens.new_request_dialog is None, "not from another tab"
+
+    window.tab_widget.setCurrentWidget(window.tabs["requests"])
+    window.tab_widget.tabBar().setFocus()
+    qtbot.keyClick(window.tab_widget.tabBar(), new.key(), new.keyboardModifiers())
+    dialog = window.work_screens.new_request_dialog
+    assert dialog is not None and dialog.isVisible()
     dialog.reject()
