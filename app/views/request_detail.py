@@ -29,7 +29,7 @@ from app.views.detail_pages import (
 )
 from app.views.detail_support import ask_save_path, error_sentence, open_link
 from app.views.image_window import ImageWindow
-from app.views.item_windows import close_with_standard_key, present
+from app.views.item_windows import close_with_standard_key, present, reload_with_standard_key
 from app.views.pdf_window import PdfWindow
 from app.views.theme import named, theme_changed
 
@@ -51,6 +51,7 @@ class RequestDetailDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         close_with_standard_key(self)
+        reload_with_standard_key(self, self.load)
         self.client = client
         self.runner = OwnedRunner(runner, self)
         self.summary = summary

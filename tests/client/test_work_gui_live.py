@@ -748,3 +748,28 @@ def test_new_request_key_works_wherever_the_focus_is_while_requests_are_shown(
     dialog = window.work_screens.new_request_dialog
     assert dialog is not None and dialog.isVisible()
     dialog.reject()
+
+
+def test_the_refresh_key_reloads_a_request_or_visit_window(qtbot: QtBot, robin_window: MainWindow) -> None:
+    """F5 (Ctrl+R / Cmd+R) did nothing in a request or visit window: a reply that arrived while it
+    was open showed only after closing and reopening it."""  # RQ-1, VI-2
+    refresh = QKeySequence(QKeySequence.StandardKey.Refresh)[0]
+    dialog = open_rowan_request(qtbot, robin_window)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    robin_window.session.client.add_comment(dialog.summary.id, "Sent from the other computer.")
+    assert "Sent from the other computer." not in dialog.browser.toPlainText()
+    qtbot.keyClick(dialog.browser, refresh.key(), refresh.keyboardModifiers())
+    wait_idle(qtbot, robin_window)
+    assert "Sent from the other computer." in dialog.browser.toPlainText()
+    dialog.close()
+
+    tab = show_completed(qtbot, robin_window)
+    visit = robin_window.work_screens.open_visit(tab.model.record(0))
+    wait_idle(qtbot, robin_window)
+    visit.activateWindow()
+    qtbot.waitUntil(visit.isActiveWindow, timeout=5000)
+    visit.client = gone_client()  # the reload is seen by its answer
+    qtbot.keyClick(visit.browser, refresh.key(), refresh.keyboardModifiers())
+    wait_idle(qtbot, robin_window)
+    assert visit.problem is not None and visit.problem.startswith("Cannot reach the portal at 127.0.0.1")
