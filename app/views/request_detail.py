@@ -136,6 +136,10 @@ class RequestDetailDialog(QDialog):
         if composer.is_empty():
             composer.show_error("Write a reply or attach a file first.")
             return
+        too_long = composer.too_long()
+        if too_long:
+            composer.show_error(too_long)
+            return
         body, files = composer.body, composer.files
         client, request_id = self.client, self.summary.id
         composer.set_sending(True)

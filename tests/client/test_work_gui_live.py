@@ -773,3 +773,42 @@ def test_the_refresh_key_reloads_a_request_or_visit_window(qtbot: QtBot, robin_w
     qtbot.keyClick(visit.browser, refresh.key(), refresh.keyboardModifiers())
     wait_idle(qtbot, robin_window)
     assert visit.problem is not None and visit.problem.startswith("Cannot reach the portal at 127.0.0.1")
+
+
+def test_text_too_long_for_the_portal_is_said_while_typing_and_not_sent(
+    qtbot: QtBot, robin_window: MainWindow
+) -> None:  # RQ-2
+    """A pasted e-mail over the portal's 10,000 characters was uploaded and then refused with "Keep
+    the text under 10,000 characters.", with no hint of how much to cut."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    assert dialog.detail is not None
+    before = len(dialog.detail.comments)
+    composer = dialog.composer
+    composer.text_edit.setPlainText("x" * 10_000)
+    assert not composer.error_label.isVisible()
+    composer.text_edit.insertPlainText("yz")
+    assert composer.error_label.isVisible()
+    assert composer.error_label.text() == (
+        "Your reply is 10,002 characters long; the portal takes at most 10,000. "
+        "Shorten it by 2, or attach the text as a file."
+    )
+    qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
+    assert composer.send_button.text() == "Send reply", "not sent"
+    wait_idle(qtbot, robin_window)
+    assert dialog.detail is not None and len(dialog.detail.comments) == before
+    assert len(composer.text_edit.toPlainText()) == 10_002
+    composer.text_edit.textCursor().deletePreviousChar()
+    composer.text_edit.textCursor().deletePreviousChar()
+    assert not composer.error_label.isVisible()
+    composer.clear()
+
+    new_request = robin_window.work_screens.new_request()
+    qtbot.keyClicks(new_request.subject_edit, "Our HOA letter")
+    new_request.description_edit.setPlainText("y" * 10_500)
+    assert new_request.error_label.isVisible()
+    assert new_request.error_label.text().startswith("The description is 10,500 characters long;")
+    qtbot.mouseClick(new_request.send_button, Qt.MouseButton.LeftButton)
+    assert not new_request.sending
+    new_request.description_edit.setPlainText("y" * 100)
+    assert not new_request.error_label.isVisible()
+    new_request.done(0)
