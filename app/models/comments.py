@@ -13,6 +13,21 @@ from PySide6.QtCore import QObject, Signal
 
 from app.services.uploads import MAX_FILES, ChosenFile, FileRefused, check_file
 
+MAX_TEXT = 10_000  # the portal's limit for a request's description and for a reply
+
+
+def text_too_long(text: str, what: str) -> str | None:
+    """The sentence for a description or reply the portal would refuse, else None. Said while
+    typing and checked before sending, instead of the portal's refusal after the upload, and with
+    how much to cut: 10,000 characters cannot be judged by eye in a pasted e-mail."""
+    length = len(text.strip())  # as the portal counts
+    if length <= MAX_TEXT:
+        return None
+    return (
+        f"{what} is {length:,} characters long; the portal takes at most {MAX_TEXT:,}. "
+        f"Shorten it by {length - MAX_TEXT:,}, or attach the text as a file."
+    )
+
 
 class AttachmentDraft(QObject):
     changed = Signal()

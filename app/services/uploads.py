@@ -75,9 +75,11 @@ def size_text(size: int) -> str:
 
 
 def check_file(path: Path) -> ChosenFile:
-    """Raises FileRefused for a folder, an unreadable, empty, too large or unsupported file."""
+    """Raises FileRefused for a missing path, a folder, an unreadable, empty, too large or unsupported file."""
     name = path.name
     try:
+        if not path.exists():  # e.g. dropped from an archive's preview, or moved since it was chosen
+            raise FileRefused(f"“{name}” is not there any more: it was moved or deleted.")
         if not path.is_file():
             raise FileRefused(f"“{name}” is a folder, not a file. Choose the files inside it instead.")
         size = path.stat().st_size

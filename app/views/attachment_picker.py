@@ -9,11 +9,14 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QApplication,
     QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -23,6 +26,8 @@ from app.services.uploads import FILE_DIALOG_FILTER, MAX_FILE_BYTES, ChosenFile,
 from app.views.theme import named
 
 PathPicker = Callable[[QWidget], list[Path]]
+ROWS_SHOWN = 4  # more files than this scroll
+ROW_SPACING = 4  # px between rows
 
 
 def ask_for_files(parent: QWidget) -> list[Path]:
@@ -53,9 +58,18 @@ class AttachmentPicker(QWidget):
         self.refusal_label = named(QLabel(""), "FormError")
         self.refusal_label.setWordWrap(True)
         self.refusal_label.hide()
-        self.rows = QVBoxLayout()
+        rows_body = QWidget()
+        self.rows = QVBoxLayout(rows_body)
         self.rows.setContentsMargins(0, 0, 0, 0)
-        self.rows.setSpacing(4)
+        self.rows.setSpacing(ROW_SPACING)
+        # Ten files made ten rows, and the New request window grew past the bottom of a laptop's
+        # screen, Send with it: past a few rows the list scrolls instead.
+        self.file_list = named(QScrollArea(), "FileList")
+        self.file_list.setWidget(rows_body)
+        self.file_list.setWidgetResizable(True)
+        self.file_list.setFrameShape(QFrame.Shape.NoFrame)
+        self.file_list.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # its Remove buttons take the focus
+        self.file_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
@@ -65,8 +79,9 @@ class AttachmentPicker(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
-        layout.addLayout(self.rows)
+        # The files under the button, so Tab meets them in the order they are seen (_tab_through).
         layout.addLayout(buttons)
+        layout.addWidget(self.file_list)
         layout.addWidget(self.refusal_label)
 
         self.setAcceptDrops(True)
@@ -87,12 +102,18 @@ class AttachmentPicker(QWidget):
         self.refusal_label.setVisible(bool(refusals))
 
     def watch_drops_on(self, widget: QWidget) -> None:
-        """Files dropped on `widget` (the text box) are attached instead of pasted as file names."""
-        widget.setAcceptDrops(True)
-        widget.installEventFilter(self)
+        """Files dropped on `widget` (the text box, the conversation) are attached instead of pasted
+        as file names. A text box or browser gets its drag events on its viewport, never on itself,
+        so that is where they are caught: watched on the widget, a drop pasted "file:///…" as text."""
+        target = widget.viewport() if isinstance(widget, QAbstractScrollArea) else widget
+        target.setAcceptDrops(True)
+        target.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if isinstance(event, QDragEnterEvent | QDropEvent) and dropped_paths(event):
+            if not self._taking_files():
+                event.ignore()
+                return True
             event.acceptProposedAction()
             if isinstance(event, QDropEvent) and event.type() == QEvent.Type.Drop:
                 self.add_paths(dropped_paths(event))
@@ -100,14 +121,19 @@ class AttachmentPicker(QWidget):
         return super().eventFilter(watched, event)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if dropped_paths(event):
+        if dropped_paths(event) and self._taking_files():
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
         paths = dropped_paths(event)
-        if paths:
+        if paths and self._taking_files():
             event.acceptProposedAction()
             self.add_paths(paths)
+
+    def _taking_files(self) -> bool:
+        """Not while the draft is being sent: a file added then was cleared with the sent draft
+        without ever being sent."""
+        return self.attach_button.isEnabled()
 
     def clear_refusals(self) -> None:
         self.refusal_label.clear()
@@ -124,15 +150,51 @@ class AttachmentPicker(QWidget):
     # -- rows ------------------------------------------------------------------------
 
     def _rebuild(self) -> None:
+        focused = -1  # the row whose Remove has the focus: a keyboard user is removing files
+        focus = QApplication.focusWidget()
+        index = 0
         while self.rows.count():
             item = self.rows.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
+                if focus is not None and widget.isAncestorOf(focus):
+                    focused = index
                 widget.deleteLater()
+            index += 1
+        rows: list[QWidget] = []
+        removes: list[QWidget] = []
         for chosen in self.draft.files:
-            self.rows.addWidget(self._row(chosen))
+            row, remove = self._row(chosen)
+            self.rows.addWidget(row)
+            row.show()  # now, not from the event loop, so it can take the focus below
+            rows.append(row)
+            removes.append(remove)
+        self._tab_through(removes)
+        self._fit_list(rows)
+        if focused >= 0:
+            # Not lost with the row: the next file's Remove, or Attach files… after the last one.
+            (removes[min(focused, len(removes) - 1)] if removes else self.attach_button).setFocus(
+                Qt.FocusReason.TabFocusReason
+            )
 
-    def _row(self, chosen: ChosenFile) -> QWidget:
+    def _tab_through(self, removes: list[QWidget]) -> None:
+        """Tab reaches the rows' Remove buttons where they are seen, right after "Attach files…"
+        (the rows are under it). New widgets join the end of the window's focus chain, which put
+        them after Send."""
+        before: QWidget = self.attach_button
+        for remove in removes:
+            QWidget.setTabOrder(before, remove)
+            before = remove
+
+    def _fit_list(self, rows: list[QWidget]) -> None:
+        """As tall as its rows, up to ROWS_SHOWN of them; hidden without files."""
+        self.file_list.setVisible(bool(rows))
+        if rows:
+            shown = rows[:ROWS_SHOWN]
+            height = sum(row.sizeHint().height() for row in shown) + (len(shown) - 1) * ROW_SPACING
+            self.file_list.setFixedHeight(height)
+
+    def _row(self, chosen: ChosenFile) -> tuple[QWidget, QPushButton]:
         row = named(QFrame(), "FileChip")
         name = named(QLabel(chosen.name), "FileChipName")
         name.setToolTip(str(chosen.path))
@@ -148,4 +210,4 @@ class AttachmentPicker(QWidget):
         layout.addWidget(name, 1)
         layout.addWidget(size)
         layout.addWidget(remove)
-        return row
+        return row, remove

@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
-from app.models.comments import AttachmentDraft
+from app.models.comments import AttachmentDraft, text_too_long
 from app.services.uploads import ChosenFile
 from app.views.attachment_picker import AttachmentPicker
 from app.views.theme import named
@@ -52,8 +52,9 @@ class CommentComposer(QFrame):
         # does nothing instead of posting the same reply (and its files) twice.
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self.text_edit, self.send_button.click)
-        # The message is about the draft (empty, or a file the portal refused): it goes once that changes.
-        self.text_edit.textChanged.connect(self.error_label.hide)
+        # The message is about the draft (empty, or a file the portal refused): it goes once that
+        # changes, unless the text is too long for the portal, which is then said at once.
+        self.text_edit.textChanged.connect(self._text_changed)
         self.draft.changed.connect(self.error_label.hide)
 
     @property
@@ -66,6 +67,16 @@ class CommentComposer(QFrame):
 
     def is_empty(self) -> bool:
         return not self.body and not self.files
+
+    def too_long(self) -> str | None:
+        return text_too_long(self.text_edit.toPlainText(), "Your reply")
+
+    def _text_changed(self) -> None:
+        problem = self.too_long()
+        if problem:
+            self.show_error(problem)
+        else:
+            self.error_label.hide()
 
     def set_sending(self, sending: bool) -> None:
         self.send_button.setEnabled(not sending)

@@ -5,6 +5,7 @@ Two windows of one proposal could each offer "Sign…" from what they last read,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Generic, TypeVar
 
@@ -32,6 +33,13 @@ def close_with_standard_key(window: QDialog) -> None:
     window's "Close window" is a shortcut of the main window only: in a proposal, invoice, visit,
     request or document window the key did nothing."""
     QShortcut(QKeySequence.StandardKey.Close, window, window.reject)
+
+
+def reload_with_standard_key(window: QDialog, reload: Callable[[], object]) -> None:
+    """F5 (or Ctrl+R / Cmd+R, as the platform has it) loads `window`'s item again, as it refreshes
+    the main window's lists: in a request or visit window, where staff's replies and notes arrive,
+    the key did nothing, and only closing and reopening the window showed them."""
+    QShortcut(QKeySequence.StandardKey.Refresh, window).activated.connect(reload)
 
 
 def set_up_document_window(window: QDialog, title: str) -> None:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.comments import AttachmentDraft
+from app.models.comments import AttachmentDraft, text_too_long
 from app.services.portal_client import PortalClient
 from app.services.records import Property
 from app.services.tasks import OwnedRunner, TaskRunner
@@ -127,6 +127,7 @@ class NewRequestDialog(QDialog):
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, self.send_button.click)
         self.subject_edit.textChanged.connect(self.error_label.hide)
+        self.description_edit.textChanged.connect(self._description_changed)
         self.draft.changed.connect(self.error_label.hide)  # e.g. the file the portal refused was removed
         if self.property_combo.count() == 1:
             self.property_combo.setEnabled(False)
@@ -155,6 +156,11 @@ class NewRequestDialog(QDialog):
         if property_id is None:
             self.show_error("Choose the property this request is about.")
             return
+        too_long = self._description_too_long()
+        if too_long:
+            self.show_error(too_long)
+            self.description_edit.setFocus()
+            return
         description = self.description_edit.toPlainText().strip()
         files = self.draft.files
         client = self.client
@@ -175,6 +181,18 @@ class NewRequestDialog(QDialog):
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.show()
+
+    def _description_too_long(self) -> str | None:
+        return text_too_long(self.description_edit.toPlainText(), "The description")
+
+    def _description_changed(self) -> None:
+        """Too long for the portal: said at once. Back within its limit: that message goes (only
+        that one; a refusal of the last send stays until the subject or the files change)."""
+        problem = self._description_too_long()
+        if problem:
+            self.show_error(problem)
+        elif self.error_label.text().startswith("The description is "):
+            self.error_label.hide()
 
     def has_draft(self) -> bool:
         return bool(self.subject_edit.text().strip() or self.description_edit.toPlainText().strip() or self.draft.files)

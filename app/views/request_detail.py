@@ -29,7 +29,7 @@ from app.views.detail_pages import (
 )
 from app.views.detail_support import ask_save_path, error_sentence, open_link
 from app.views.image_window import ImageWindow
-from app.views.item_windows import close_with_standard_key, present
+from app.views.item_windows import close_with_standard_key, present, reload_with_standard_key
 from app.views.pdf_window import PdfWindow
 from app.views.theme import named, theme_changed
 
@@ -51,6 +51,7 @@ class RequestDetailDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         close_with_standard_key(self)
+        reload_with_standard_key(self, self.load)
         self.client = client
         self.runner = OwnedRunner(runner, self)
         self.summary = summary
@@ -79,6 +80,8 @@ class RequestDetailDialog(QDialog):
         self.open_download_button.hide()
         self.composer = CommentComposer()
         self.composer.send_requested.connect(self.send)
+        # The conversation is most of the window: a photo dropped anywhere on it goes with the reply.
+        self.composer.picker.watch_drops_on(self.browser)
 
         notice_row = QHBoxLayout()
         notice_row.setContentsMargins(16, 8, 16, 0)
@@ -132,6 +135,10 @@ class RequestDetailDialog(QDialog):
         composer = self.composer
         if composer.is_empty():
             composer.show_error("Write a reply or attach a file first.")
+            return
+        too_long = composer.too_long()
+        if too_long:
+            composer.show_error(too_long)
             return
         body, files = composer.body, composer.files
         client, request_id = self.client, self.summary.id

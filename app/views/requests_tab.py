@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QPushButton, QWidget
 
@@ -21,10 +21,15 @@ class RequestsTab(ListTab):
         super().__init__(spec, model, runner, parent)
         self.new_button = named(QPushButton("New request…"), "PrimaryButton")
         self.new_button.setAutoDefault(False)
-        self.new_button.setToolTip("Report a problem or ask your service company something (Ctrl+N)")
+        keys = QKeySequence(QKeySequence.StandardKey.New)
+        self.new_button.setToolTip(
+            "Report a problem or ask your service company something "
+            f"({keys.toString(QKeySequence.SequenceFormat.NativeText)})"
+        )
         self.toolbar.addSpacing(4)
         self.toolbar.addWidget(self.new_button)
         self.new_button.clicked.connect(self.new_request_requested)
-        shortcut = QShortcut(QKeySequence(QKeySequence.StandardKey.New), self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(self.new_request_requested)
+        # The window's shortcut while this tab is shown (Qt skips hidden widgets' shortcuts): bound
+        # to the tab's own children, the key did nothing right after picking the tab by its header
+        # or with Ctrl+4, or from the property list, though the button beside it says it works.
+        QShortcut(keys, self).activated.connect(self.new_request_requested)

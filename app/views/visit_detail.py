@@ -14,7 +14,7 @@ from app.services.tasks import OwnedRunner, TaskRunner
 from app.services.work_records import VisitDetail
 from app.views.detail_pages import make_browser, visit_page
 from app.views.detail_support import error_sentence, open_link
-from app.views.item_windows import close_with_standard_key
+from app.views.item_windows import close_with_standard_key, reload_with_standard_key
 from app.views.theme import theme_changed
 
 
@@ -24,6 +24,7 @@ class VisitDetailDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         close_with_standard_key(self)
+        reload_with_standard_key(self, self.load)
         self.client = client
         self.runner = OwnedRunner(runner, self)
         self.visit = visit

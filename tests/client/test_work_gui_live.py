@@ -10,9 +10,9 @@ from pathlib import Path
 import pymupdf
 import pytest
 import shiboken6
-from PySide6.QtCore import QObject, QSettings, QSize, Qt, QUrl, Slot
-from PySide6.QtGui import QColor, QDesktopServices, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QMimeData, QObject, QPoint, QPointF, QSettings, QSize, Qt, QUrl, Slot
+from PySide6.QtGui import QColor, QDesktopServices, QDragEnterEvent, QDropEvent, QImage, QKeySequence
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.models.roles import Role
@@ -615,3 +615,201 @@ def test_enter_in_the_subject_goes_on_to_the_description(qtbot: QtBot, robin_win
     assert dialog.created.description == "At the back corner, by the shed."
     wait_idle(qtbot, robin_window)
     assert tab.model.total == before + 1
+
+
+def drop_files(widget: QWidget, *paths: Path) -> bool:
+    """Drags `paths` onto `widget` and drops them there, as the window system delivers it: to the
+    widget under the pointer (for a text box or a browser, its viewport). True when accepted."""
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+    action, button, modifiers = Qt.DropAction.CopyAction, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(widget, QDragEnterEvent(QPoint(20, 20), action, mime, button, modifiers))
+    drop = QDropEvent(QPointF(20, 20), action, mime, button, modifiers)
+    QApplication.sendEvent(widget, drop)
+    return drop.isAccepted()
+
+
+def test_files_dropped_on_the_text_or_the_conversation_are_attached(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2
+    """A photo dropped on the reply box was pasted into the reply as "file:///…/tap.png" and not
+    attached; dropped on the conversation it was refused. Likewise the New request description."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    composer = dialog.composer
+    qtbot.keyClicks(composer.text_edit, "Photos:")
+    assert drop_files(composer.text_edit.viewport(), write(tmp_path / "tap.png", PNG))
+    assert drop_files(dialog.browser.viewport(), write(tmp_path / "sink.png", PNG))
+    assert composer.text_edit.toPlainText() == "Photos:"
+    assert [f.name for f in composer.files] == ["tap.png", "sink.png"]
+
+    composer.set_sending(True)  # a file dropped while the reply is out would be cleared with it, unsent
+    assert not drop_files(composer.text_edit.viewport(), write(tmp_path / "late.png", PNG))
+    assert [f.name for f in composer.files] == ["tap.png", "sink.png"]
+    composer.set_sending(False)
+    composer.clear()
+
+    new_request = robin_window.work_screens.new_request()
+    assert drop_files(new_request.description_edit.viewport(), write(tmp_path / "fence.png", PNG))
+    assert new_request.description_edit.toPlainText() == ""
+    assert [f.name for f in new_request.draft.files] == ["fence.png"]
+    new_request.draft.clear()
+    new_request.reject()
+
+
+def tab_names(qtbot: QtBot, start: QWidget, presses: int) -> list[str]:
+    """The buttons and boxes Tab goes through from `start`, by their text or class."""
+    qtbot.wait(1)  # a widget added to a shown window's layout is shown from the event loop
+    start.setFocus(Qt.FocusReason.TabFocusReason)
+    names = []
+    for _ in range(presses):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        qtbot.keyClick(focused, Qt.Key.Key_Tab)
+        now = QApplication.focusWidget()
+        names.append(now.text() if isinstance(now, QPushButton) else type(now).__name__)
+    return names
+
+
+def test_tab_reaches_each_file_s_remove_where_it_is_shown(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2
+    """The rows' Remove buttons came after Send in Tab's order, though shown beside the text box
+    (now under "Attach files…", where Tab meets them)."""
+    new_request = robin_window.work_screens.new_request()
+    new_request.activateWindow()
+    qtbot.waitUntil(new_request.isActiveWindow, timeout=5000)
+    new_request.picker.add_paths([write(tmp_path / "a.png", PNG), write(tmp_path / "b.png", PNG)])
+    assert tab_names(qtbot, new_request.description_edit, 5) == [
+        "Attach files…",
+        "Remove",
+        "Remove",
+        "Cancel",
+        "Send request",
+    ]
+    new_request.picker.add_paths([write(tmp_path / "c.png", PNG)])  # the rows are made anew
+    assert tab_names(qtbot, new_request.description_edit, 4) == ["Attach files…", "Remove", "Remove", "Remove"]
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)  # removes c.png, the last
+    assert [f.name for f in new_request.draft.files] == ["a.png", "b.png"]
+    assert QApplication.focusWidget().accessibleName() == "Remove b.png", "the focus stays in the rows"
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    assert new_request.draft.files == ()
+    assert new_request.picker.attach_button.hasFocus()
+    new_request.draft.clear()
+    new_request.reject()
+
+    dialog = open_rowan_request(qtbot, robin_window)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    dialog.composer.picker.add_paths([write(tmp_path / "tap.png", PNG)])
+    assert tab_names(qtbot, dialog.composer.text_edit, 3) == ["Attach files…", "Remove", "Send reply"]
+    dialog.composer.clear()
+
+
+def test_many_files_scroll_instead_of_growing_the_window_off_the_screen(
+    qtbot: QtBot, robin_window: MainWindow, tmp_path: Path
+) -> None:  # RQ-2, RQ-4
+    """Each file added a row to the New request window: with ten it was taller than a laptop's
+    screen (1366 x 768), and Send was below its bottom edge."""
+    dialog = robin_window.work_screens.new_request()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    dialog.picker.add_paths([write(tmp_path / f"photo-{i}.png", PNG) for i in range(4)])
+    four = dialog.sizeHint().height()
+    dialog.picker.add_paths([write(tmp_path / f"photo-{i}.png", PNG) for i in range(4, 10)])
+    assert len(dialog.draft.files) == 10
+    assert dialog.sizeHint().height() == four
+    assert dialog.minimumSizeHint().height() < 700
+    names = tab_names(qtbot, dialog.description_edit, 11)
+    assert names[-1] == "Remove" and dialog.picker.file_list.verticalScrollBar().value() > 0, (
+        "the last one is scrolled to"
+    )
+    dialog.draft.clear()
+    assert not dialog.picker.file_list.isVisible()
+    dialog.reject()
+
+
+def test_new_request_key_works_wherever_the_focus_is_while_requests_are_shown(
+    qtbot: QtBot, robin_window: MainWindow
+) -> None:  # RQ-2
+    """Ctrl+N (Cmd+N) did nothing after picking the Requests tab by its header or from the
+    property list: it worked only with the focus inside the tab's own list."""
+    window = robin_window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    new = QKeySequence(QKeySequence.StandardKey.New)[0]
+    window.tab_widget.setCurrentWidget(visits_tab(window))
+    window.tab_widget.tabBar().setFocus()
+    qtbot.keyClick(window.tab_widget.tabBar(), new.key(), new.keyboardModifiers())
+    assert window.work_screens.new_request_dialog is None, "not from another tab"
+
+    window.tab_widget.setCurrentWidget(window.tabs["requests"])
+    window.tab_widget.tabBar().setFocus()
+    qtbot.keyClick(window.tab_widget.tabBar(), new.key(), new.keyboardModifiers())
+    dialog = window.work_screens.new_request_dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.reject()
+
+
+def test_the_refresh_key_reloads_a_request_or_visit_window(qtbot: QtBot, robin_window: MainWindow) -> None:
+    """F5 (Ctrl+R / Cmd+R) did nothing in a request or visit window: a reply that arrived while it
+    was open showed only after closing and reopening it."""  # RQ-1, VI-2
+    refresh = QKeySequence(QKeySequence.StandardKey.Refresh)[0]
+    dialog = open_rowan_request(qtbot, robin_window)
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow, timeout=5000)
+    robin_window.session.client.add_comment(dialog.summary.id, "Sent from the other computer.")
+    assert "Sent from the other computer." not in dialog.browser.toPlainText()
+    qtbot.keyClick(dialog.browser, refresh.key(), refresh.keyboardModifiers())
+    wait_idle(qtbot, robin_window)
+    assert "Sent from the other computer." in dialog.browser.toPlainText()
+    dialog.close()
+
+    tab = show_completed(qtbot, robin_window)
+    visit = robin_window.work_screens.open_visit(tab.model.record(0))
+    wait_idle(qtbot, robin_window)
+    visit.activateWindow()
+    qtbot.waitUntil(visit.isActiveWindow, timeout=5000)
+    visit.client = gone_client()  # the reload is seen by its answer
+    qtbot.keyClick(visit.browser, refresh.key(), refresh.keyboardModifiers())
+    wait_idle(qtbot, robin_window)
+    assert visit.problem is not None and visit.problem.startswith("Cannot reach the portal at 127.0.0.1")
+
+
+def test_text_too_long_for_the_portal_is_said_while_typing_and_not_sent(
+    qtbot: QtBot, robin_window: MainWindow
+) -> None:  # RQ-2
+    """A pasted e-mail over the portal's 10,000 characters was uploaded and then refused with "Keep
+    the text under 10,000 characters.", with no hint of how much to cut."""
+    dialog = open_rowan_request(qtbot, robin_window)
+    assert dialog.detail is not None
+    before = len(dialog.detail.comments)
+    composer = dialog.composer
+    composer.text_edit.setPlainText("x" * 10_000)
+    assert not composer.error_label.isVisible()
+    composer.text_edit.insertPlainText("yz")
+    assert composer.error_label.isVisible()
+    assert composer.error_label.text() == (
+        "Your reply is 10,002 characters long; the portal takes at most 10,000. "
+        "Shorten it by 2, or attach the text as a file."
+    )
+    qtbot.mouseClick(composer.send_button, Qt.MouseButton.LeftButton)
+    assert composer.send_button.text() == "Send reply", "not sent"
+    wait_idle(qtbot, robin_window)
+    assert dialog.detail is not None and len(dialog.detail.comments) == before
+    assert len(composer.text_edit.toPlainText()) == 10_002
+    composer.text_edit.textCursor().deletePreviousChar()
+    composer.text_edit.textCursor().deletePreviousChar()
+    assert not composer.error_label.isVisible()
+    composer.clear()
+
+    new_request = robin_window.work_screens.new_request()
+    qtbot.keyClicks(new_request.subject_edit, "Our HOA letter")
+    new_request.description_edit.setPlainText("y" * 10_500)
+    assert new_request.error_label.isVisible()
+    assert new_request.error_label.text().startswith("The description is 10,500 characters long;")
+    qtbot.mouseClick(new_request.send_button, Qt.MouseButton.LeftButton)
+    assert not new_request.sending
+    new_request.description_edit.setPlainText("y" * 100)
+    assert not new_request.error_label.isVisible()
+    new_request.done(0)

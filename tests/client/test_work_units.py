@@ -60,6 +60,8 @@ def test_refusals_say_which_file_and_why(tmp_path: Path) -> None:
         write(tmp_path / "empty.txt", b""): "“empty.txt” is empty.",
         big: "“survey.pdf” is 10.0 MB; files can be at most 10 MB each.",
         tmp_path: f"“{tmp_path.name}” is a folder, not a file.",
+        # It was said to be a folder, too.
+        tmp_path / "gone.png": "“gone.png” is not there any more: it was moved or deleted.",
     }
     for path, sentence in cases.items():
         with pytest.raises(FileRefused) as refused:
