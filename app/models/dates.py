@@ -1,12 +1,49 @@
-"""Day headings and times for the visit list and the detail pages."""
+"""Day headings and times for the visit list and the detail pages, and the branch's "today".
+
+"Today" is the branch's calendar day in its time zone (from /config), as the server decides visit
+windows and due dates (api.md), not the computer's: office staff serve branches in other zones, and
+a customer travelling saw "Tomorrow" on the morning of a visit.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import QDate, QDateTime, QLocale, QTime
 
 from app.models.formatting import display_locale
+
+Clock = Callable[[], datetime]  # an aware instant: injected by the tests, utc_now in the app
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def branch_zone(name: str) -> tzinfo:
+    """The branch's zone; a name this computer does not know is UTC, as on the server
+    (server/services/clock.py), so both sides agree on the day. "America" (a folder of the zone
+    database, OSError) must not stop the app either."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return UTC
+
+
+def branch_today(time_zone: str, now: datetime | None = None) -> date:
+    """The branch's calendar day at `now` (an aware instant; the current one by default)."""
+    return (now or utc_now()).astimezone(branch_zone(time_zone)).date()
+
+
+def until_branch_midnight(time_zone: str, now: datetime) -> timedelta:
+    """How long until the branch's next day starts, so day labels turn at its midnight. Where a
+    clock change skips midnight, the day starts at the first instant that exists."""
+    zone = branch_zone(time_zone)
+    local = now.astimezone(zone)
+    midnight = datetime.combine(local.date() + timedelta(days=1), time(), tzinfo=zone)
+    return midnight.astimezone(UTC) - now.astimezone(UTC)
 
 
 def _qdate(day: date) -> QDate:

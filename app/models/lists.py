@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
+from app.models.branch_day import BranchDay
 from app.models.formatting import date_text, moment_text, money_text, status_label
 from app.models.paged_table import Column, PagedTableModel
 from app.services.records import InvoiceSummary, ProposalSummary, RequestSummary, VisitSummary
@@ -37,9 +38,10 @@ class MoneyTableModel(PagedTableModel):
         return money_text(amount, self.currency)
 
 
-def invoice_status(invoice: InvoiceSummary, today: date | None = None) -> str:
-    """ "overdue" is the client's own refinement of "due", so the chip can warn in red."""
-    if invoice.status == "due" and invoice.due_date < (today or date.today()):
+def invoice_status(invoice: InvoiceSummary, today: date) -> str:
+    """ "overdue" is the client's own refinement of "due", so the chip can warn in red; `today` is
+    the branch's (BranchDay), whose due dates these are."""
+    if invoice.status == "due" and invoice.due_date < today:
         return "overdue"
     return invoice.status
 
@@ -64,7 +66,9 @@ class ProposalsModel(MoneyTableModel):
 
 
 class VisitsModel(PagedTableModel):
-    def __init__(self, parent: QObject | None = None) -> None:
+    """Visits, worded against the branch's day (`day`: "Today", "Tomorrow"; the Visits tab paints them)."""
+
+    def __init__(self, day: BranchDay | None = None, parent: QObject | None = None) -> None:
         super().__init__(
             [
                 Column("date", "Date", lambda v: date_text(v.date), lambda v: v.date),
@@ -74,10 +78,11 @@ class VisitsModel(PagedTableModel):
             ],
             parent,
         )
+        self.day = _follow(day, self)
 
 
 class InvoicesModel(MoneyTableModel):
-    def __init__(self, currency: str = "USD", parent: QObject | None = None) -> None:
+    def __init__(self, currency: str = "USD", day: BranchDay | None = None, parent: QObject | None = None) -> None:
         super().__init__(
             [
                 Column("number", "Number", lambda i: i.number, lambda i: i.number),
@@ -90,13 +95,14 @@ class InvoicesModel(MoneyTableModel):
                     lambda i: i.invoice_date,
                 ),
                 Column("due_date", "Due date", lambda i: date_text(i.due_date), lambda i: i.due_date),
-                _status_column(invoice_status),
+                _status_column(lambda i: invoice_status(i, self.day.today())),
                 Column("total", "Total", lambda i: self.money(i.total), lambda i: i.total, numeric=True),
                 Column("balance", "Balance", lambda i: self.money(i.balance), lambda i: i.balance, numeric=True),
             ],
             currency,
             parent,
         )
+        self.day = _follow(day, self)
 
 
 class RequestsModel(PagedTableModel):
@@ -131,6 +137,15 @@ class RequestsModel(PagedTableModel):
             ],
             parent,
         )
+
+
+def _follow(day: BranchDay | None, model: PagedTableModel) -> BranchDay:
+    """The branch's day `model` words its rows against ("Overdue", "Tomorrow"); they are shown again
+    when it turns, so a list left open overnight does not keep yesterday's words. Without one (a
+    model on its own), UTC, the server's default zone."""
+    day = day if day is not None else BranchDay(parent=model)
+    day.changed.connect(model.show_rows_again)
+    return day
 
 
 def _property_name(item: ProposalSummary | VisitSummary | InvoiceSummary | RequestSummary) -> str:

@@ -91,6 +91,11 @@ class PagedTableModel(QAbstractTableModel):
         """The cells' texts depend on more than their records (e.g. the currency) and changed."""
         self._texts.clear()
 
+    def show_rows_again(self) -> None:
+        """What the cells say depends on more than their records (the branch's day) and changed."""
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.columnCount() - 1))
+
     def set_page(self, page: Page[Any]) -> None:
         self.beginResetModel()
         self._texts.clear()

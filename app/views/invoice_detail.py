@@ -3,9 +3,12 @@ payments, service contact, property and the proposal it came from; "View invoice
 
 from __future__ import annotations
 
+from datetime import date
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
+from app.models.dates import branch_today
 from app.models.formatting import date_text, moment_text, money_text
 from app.models.lists import invoice_status
 from app.services.billing_records import InvoiceDetail
@@ -18,15 +21,16 @@ from app.views.pdf_window import PdfWindow
 from app.views.theme import colors, icon, named, theme_changed
 
 
-def invoice_html(invoice: InvoiceDetail, currency: str) -> str:
-    """Laid out like the proposal page (shared document_page helpers): header, balance, sections."""
+def invoice_html(invoice: InvoiceDetail, currency: str, today: date) -> str:
+    """Laid out like the proposal page (shared document_page helpers): header, balance, sections;
+    `today` is the branch's, whose due dates these are."""
 
     def money(amount: object) -> str:
         return page.e(money_text(amount, currency))  # type: ignore[arg-type]
 
     # The list's status, "overdue" past the due date: the portal only says "due", and the page showed
     # a calm "Due" for an invoice the list had just marked overdue in red.
-    status = invoice_status(invoice)
+    status = invoice_status(invoice, today)
     parts = [
         page.header(
             f"INVOICE · issued {date_text(invoice.invoice_date)}",
@@ -147,7 +151,8 @@ class InvoiceDetailDialog(QDialog):
 
     def show_invoice(self, invoice: InvoiceDetail) -> None:
         self.invoice = invoice
-        self.browser.setHtml(invoice_html(invoice, self._session.config.currency))
+        config = self._session.config
+        self.browser.setHtml(invoice_html(invoice, config.currency, branch_today(config.branch.time_zone)))
         self.pay_button.setEnabled(invoice.can_pay)
         self.pay_button.setToolTip(invoice.pay_blocked_reason or "")
         self.status_label.setText(invoice.pay_blocked_reason or "")

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.branch_day import BranchDay
 from app.models.lists import InvoicesModel, ProposalsModel, RequestsModel, VisitsModel
 from app.models.paged_table import PagedTableModel
 from app.models.properties import PropertiesModel
@@ -194,10 +195,11 @@ class MainWindow(QMainWindow):
         self.sidebar.setMaximumWidth(440)
         splitter.addWidget(self.sidebar)
         currency = session.config.currency
+        self.branch_day = BranchDay(session.config.branch.time_zone, parent=self)  # "today" is the branch's
         models: dict[str, PagedTableModel] = {
             "proposals": ProposalsModel(currency, self),
-            "visits": VisitsModel(self),
-            "invoices": InvoicesModel(currency, self),
+            "visits": VisitsModel(self.branch_day, self),
+            "invoices": InvoicesModel(currency, self.branch_day, self),
             "requests": RequestsModel(self),
         }
         self.tab_widget = QTabWidget(splitter)
@@ -428,6 +430,7 @@ class MainWindow(QMainWindow):
             model = self.tabs[key].model
             assert isinstance(model, ProposalsModel | InvoicesModel)
             model.currency = config.currency
+        self.branch_day.time_zone = config.branch.time_zone
         requests_index = self.tab_widget.indexOf(self.tabs["requests"])
         self.tab_widget.setTabVisible(requests_index, config.requests_enabled)  # RQ-5
         if assisting is not None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
 
+from app.models.branch_day import BranchDay
 from app.models.dates import day_heading
 from app.services.portal_client import PortalClient
 from app.services.records import VisitSummary
@@ -20,7 +19,12 @@ from app.views.theme import theme_changed
 
 class VisitDetailDialog(QDialog):
     def __init__(
-        self, client: PortalClient, runner: TaskRunner, visit: VisitSummary, parent: QWidget | None = None
+        self,
+        client: PortalClient,
+        runner: TaskRunner,
+        visit: VisitSummary,
+        day: BranchDay,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         close_with_standard_key(self)
@@ -28,10 +32,11 @@ class VisitDetailDialog(QDialog):
         self.client = client
         self.runner = OwnedRunner(runner, self)
         self.visit = visit
+        self.day = day  # the branch's: "Today" is the day the crew comes there
         self.detail: VisitDetail | None = None
         self.problem: str | None = None
         self._generation = 0
-        self.setWindowTitle(f"Visit {day_heading(visit.date, date.today())} — {visit.property.name}")
+        self.setWindowTitle(f"Visit {day_heading(visit.date, day.today())} — {visit.property.name}")
         self.resize(560, 580)
 
         self.browser = make_browser()
@@ -53,6 +58,7 @@ class VisitDetailDialog(QDialog):
         self._render()
         self.load()
         theme_changed().connect(self._render)  # the page is HTML coloured from the palette in use
+        day.changed.connect(self._render)  # "Tomorrow" becomes "Today" at the branch's midnight
 
     def load(self) -> None:
         """Fetches the detail; an answer to an earlier load that arrives late is ignored."""
@@ -77,7 +83,7 @@ class VisitDetailDialog(QDialog):
 
     def _render(self) -> None:
         self.retry_button.setVisible(self.problem is not None)
-        self.browser.setHtml(visit_page(self.visit, self.detail, date.today(), problem=self.problem))
+        self.browser.setHtml(visit_page(self.visit, self.detail, self.day.today(), problem=self.problem))
 
     def _link(self, url: QUrl) -> None:
         open_link(url)

@@ -7,13 +7,12 @@ which the plain table already does right.
 
 from __future__ import annotations
 
-from datetime import date
-
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QPushButton, QStyleOptionViewItem, QWidget
 
 from app.models.dates import day_heading, relative_day
+from app.models.lists import VisitsModel
 from app.models.paged_table import PagedTableModel
 from app.models.roles import Role
 from app.services.tasks import TaskRunner
@@ -44,13 +43,14 @@ def _draw_rule(painter: QPainter, rect: QRect) -> None:
 
 
 class VisitDayDelegate(ListCellDelegate):
-    """The date column: the day and how far away it is, once per day."""
+    """The date column: the day and how far away it is, once per day, against the branch's today."""
 
     def __init__(
-        self, proxy: QSortFilterProxyModel, model: PagedTableModel, date_column: int, parent: QWidget | None = None
+        self, proxy: QSortFilterProxyModel, model: VisitsModel, date_column: int, parent: QWidget | None = None
     ) -> None:
         super().__init__(proxy, model, parent)
         self.date_column = date_column
+        self.day = model.day
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         self.paint_background(painter, option, self.look(option))
@@ -61,7 +61,7 @@ class VisitDayDelegate(ListCellDelegate):
         visit = index.data(Role.RECORD)
         if visit is None:
             return
-        today = date.today()
+        today = self.day.today()
         bold, small = _fonts(option.font)
         first, second = QFontMetrics(bold).height(), QFontMetrics(small).height()
         rect = option.rect.adjusted(12, 0, -6, 0)
@@ -79,7 +79,7 @@ class VisitDayDelegate(ListCellDelegate):
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         visit = index.data(Role.RECORD)
         bold, _ = _fonts(option.font)
-        text = day_heading(visit.date, date.today()) if visit is not None else "Wed, Sep 30, 2026"
+        text = day_heading(visit.date, self.day.today()) if visit is not None else "Wed, Sep 30, 2026"
         return QSize(QFontMetrics(bold).horizontalAdvance(text) + 28, QFontMetrics(bold).height() * 2 + 12)
 
 
@@ -111,6 +111,7 @@ class VisitsTab(ListTab):
         self, spec: TabSpec, model: PagedTableModel, runner: TaskRunner, parent: QWidget | None = None
     ) -> None:
         super().__init__(spec, model, runner, parent)
+        assert isinstance(model, VisitsModel)  # its branch's day words the dates
         self.days = DAY_WINDOWS[0]
         date_column = model.column_index("date")
         table = self.table

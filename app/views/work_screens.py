@@ -75,7 +75,8 @@ class WorkScreens(QObject):
         if dialog is None:
             from app.views.visit_detail import VisitDetailDialog
 
-            dialog = VisitDetailDialog(self.window.session.client, self.window.runner, visit, self.window)
+            window = self.window
+            dialog = VisitDetailDialog(window.session.client, window.runner, visit, window.branch_day, window)
             self.visit_dialogs[key] = dialog
         else:
             dialog.load()

@@ -105,7 +105,7 @@ def test_sorting_keeps_later_pages_in_order() -> None:
 
 def test_invoice_roles_and_overdue_chip() -> None:
     model = InvoicesModel("USD")
-    late = invoice(7, due=date.today() - timedelta(days=1))
+    late = invoice(7, due=model.day.today() - timedelta(days=1))
     model.set_page(page([late, invoice(8, balance="0.00", status="paid")], None, 2))
     status_column = model.column_index("status")
     assert model.data(model.index(0, status_column), Role.STATUS) == "overdue"

@@ -26,6 +26,7 @@ from PySide6.QtGui import QAccessible, QTextDocument
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from app.models.dates import branch_today
 from app.models.formatting import amount_input_text
 from app.services.accounts import Accounts
 from app.services.billing_records import InvoiceDetail, PaymentMethod
@@ -697,7 +698,7 @@ def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: Ta
 
     session = session_for(pay_portal.portal_url("east"))
     invoice = detail(session, "INV-20001")  # Birch: Morgan is its billing contact
-    text = invoice_html(invoice, "USD")
+    text = invoice_html(invoice, "USD", branch_today(session.config.branch.time_zone))
     for expected in ("Invoice INV-20001", "Balance due: <b>$480.00</b>", "Birch Office Park", "Riley Rep", "Mowing"):
         assert expected in text
     assert "<td align='right'>$480.00</td>" in text, "amounts are right-aligned"
@@ -717,12 +718,13 @@ def test_invoice_credits_read_as_taken_off_the_total(pay_portal: LivePortal) -> 
     $480.00 were what was left once the credits were taken off."""
     from app.views.invoice_detail import invoice_html
 
-    invoice = detail(session_for(pay_portal.portal_url("east")), "INV-20001")
+    session = session_for(pay_portal.portal_url("east"))
+    invoice = detail(session, "INV-20001")
     credited = dataclasses.replace(
         invoice, applied_credits=Decimal("25.00"), balance=invoice.balance - Decimal("25.00")
     )
     document = QTextDocument()
-    document.setHtml(invoice_html(credited, "USD"))
+    document.setHtml(invoice_html(credited, "USD", branch_today(session.config.branch.time_zone)))
     text = " ".join(document.toPlainText().split())  # one space for every run of (non-breaking) spaces
     assert "Balance due: $455.00 of $480.00" in text
     assert "Total $480.00 Less $25.00 in credits applied" in text
@@ -736,11 +738,12 @@ def test_invoice_past_its_due_date_reads_overdue_as_in_the_list(pay_portal: Live
 
     session = session_for(pay_portal.portal_url("east"))
     late = detail(session, "INV-10031")  # 31 days old on 30-day terms, unpaid
-    assert late.status == "due" and late.due_date < date.today()
-    text = invoice_html(late, "USD")
+    today = branch_today(session.config.branch.time_zone)
+    assert late.status == "due" and late.due_date < today
+    text = invoice_html(late, "USD", today)
     assert chip("overdue") in text and chip("due") not in text
     assert page_note_background("warning") in text
-    on_time = invoice_html(detail(session, "INV-20001"), "USD")
+    on_time = invoice_html(detail(session, "INV-20001"), "USD", today)
     assert chip("due") in on_time and page_note_background("info") in on_time
 
 

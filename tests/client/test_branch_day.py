@@ -1,0 +1,83 @@
+"""The branch's "today" (api.md: a branch's time_zone decides it), not the computer's: fixed
+instants either side of a branch's midnight, with the clock injected."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from pytestqt.qtbot import QtBot
+
+from app.models.branch_day import BranchDay
+from app.models.dates import branch_today, until_branch_midnight
+from app.models.lists import InvoicesModel
+
+NEW_YORK = "America/New_York"
+# 00:00 on Nov 27 in New York (UTC-5): 05:00 UTC.
+BEFORE = datetime(2026, 11, 27, 4, 59, 59, tzinfo=UTC)
+AFTER = datetime(2026, 11, 27, 5, 0, 0, tzinfo=UTC)
+
+
+def test_branch_today_turns_at_the_branch_midnight_not_utc_or_the_computer() -> None:
+    assert branch_today(NEW_YORK, BEFORE) == date(2026, 11, 26)  # already the 27th in UTC
+    assert branch_today(NEW_YORK, AFTER) == date(2026, 11, 27)
+    assert branch_today("Pacific/Kiritimati", datetime(2026, 11, 27, 10, 0, tzinfo=UTC)) == date(2026, 11, 28)
+
+
+def test_an_unknown_zone_is_utc_as_on_the_server() -> None:
+    for name in ("Mars/Olympus", "", "America", "../etc/passwd"):
+        assert branch_today(name, datetime(2026, 11, 27, 23, 30, tzinfo=UTC)) == date(2026, 11, 27), name
+
+
+def test_time_until_the_branch_midnight() -> None:
+    assert until_branch_midnight(NEW_YORK, BEFORE) == timedelta(seconds=1)
+    assert until_branch_midnight(NEW_YORK, AFTER) == timedelta(days=1)
+    # Clocks go back on Nov 1, 2026 at 02:00 in New York: that day lasts 25 hours.
+    assert until_branch_midnight(NEW_YORK, datetime(2026, 11, 1, 4, 0, tzinfo=UTC)) == timedelta(hours=25)
+    # Santiago skips 00:00 on Sep 6, 2026 (-04 to -03): the day starts at the first instant that exists.
+    assert until_branch_midnight("America/Santiago", datetime(2026, 9, 6, 3, 0, tzinfo=UTC)) == timedelta(hours=1)
+
+
+class FakeClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_branch_day_says_when_its_day_turns(qtbot: QtBot) -> None:
+    clock = FakeClock(BEFORE)
+    day = BranchDay(NEW_YORK, clock)
+    assert day.today() == date(2026, 11, 26)
+    with qtbot.assertNotEmitted(day.changed):
+        day.check()
+    clock.now = AFTER
+    with qtbot.waitSignal(day.changed, timeout=100):
+        day.check()
+    assert day.today() == date(2026, 11, 27)
+    with qtbot.waitSignal(day.changed, timeout=100):
+        day.time_zone = "Pacific/Pago_Pago"  # another branch, UTC-11: still the 26th there
+    assert day.today() == date(2026, 11, 26)
+
+
+def test_branch_day_looks_again_at_the_branch_midnight(qtbot: QtBot) -> None:
+    """The timer that turns the labels is set for the branch's midnight (here 1 s away), and
+    never more than a minute ahead (a sleeping computer's timers stop)."""
+    day = BranchDay(NEW_YORK, FakeClock(BEFORE))
+    assert day._timer.isActive() and day._timer.interval() == 1001
+    later = BranchDay(NEW_YORK, FakeClock(AFTER))
+    assert later._timer.interval() == 60_000
+
+
+def test_overdue_follows_the_branch_day(qtbot: QtBot) -> None:
+    from tests.client.test_models import invoice, page
+
+    clock = FakeClock(BEFORE)
+    model = InvoicesModel("USD", BranchDay(NEW_YORK, clock))
+    model.set_page(page([invoice(1, due=date(2026, 11, 26))], None, 1))
+    status = model.index(0, model.column_index("status"))
+    assert model.data(status) == "Due"  # the 26th in New York, though the 27th in UTC
+    clock.now = AFTER
+    with qtbot.waitSignal(model.dataChanged, timeout=100):  # the list is painted again
+        model.day.check()
+    assert model.data(status) == "Overdue"
