@@ -8,10 +8,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from server.models import Branch
 from server.models.base import utcnow
 
+UTC = ZoneInfo("UTC")
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA zone of that name, or None. A folder of the zone database ("America") raises
+    IsADirectoryError rather than ZoneInfoNotFoundError, and a malformed name ValueError."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def branch_zone(time_zone: str) -> ZoneInfo:
+    """A branch's zone; UTC (api.md's default) for a name that is none."""
+    return zone_named(time_zone) or UTC
+
 
 def branch_today(branch: Branch) -> date:
-    try:
-        zone = ZoneInfo(branch.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return utcnow().astimezone(zone).date()
+    return utcnow().astimezone(branch_zone(branch.time_zone)).date()

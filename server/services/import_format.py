@@ -29,12 +29,10 @@ def _decimal(places: int, *, positive: bool = False) -> Any:
 
 
 def _zone(name: str) -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from server.services.clock import zone_named
 
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{name!r} is not an IANA time zone") from exc
+    if zone_named(name) is None:
+        raise ValueError(f"{name!r} is not an IANA time zone")
     return name
 
 

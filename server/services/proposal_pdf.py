@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.models import Proposal, ProposalItem, ProposalSignature, Staff
 from server.services import pdf_layout as layout
+from server.services.clock import branch_zone
 from server.services.pdf_engine import pymupdf
 from server.services.pdf_layout import (
     LEFT,
@@ -83,11 +83,7 @@ def sales_rep(proposal: Proposal) -> Staff | None:
 
 
 def local_time(moment: datetime, time_zone: str) -> datetime:
-    try:
-        zone = ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone)
+    return moment.astimezone(branch_zone(time_zone))
 
 
 def timestamp_text(moment: datetime, time_zone: str) -> str:

@@ -10,12 +10,14 @@ import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from server.models import Base
+from server.services.clock import branch_zone
 from server.services.importer import ImportFailed, import_document
 from server.settings import Settings
 from tests.server.company import build_company
@@ -95,6 +97,20 @@ def test_invalid_file_reports_every_error_and_writes_nothing(settings: Settings,
     assert ("$.properties[5].contacts[0].contact", "no contact with key 'ghost'") in messages
     assert ("$.proposals[13].key", "key 'o-delivered' appears twice in the file") in messages
     assert _snapshot(database_url) == before
+
+
+def test_a_time_zone_that_is_a_folder_of_the_zone_database_is_refused(settings: Settings) -> None:
+    """ "America" names a folder of the zone database: zoneinfo raised IsADirectoryError for it, which
+    the import did not expect (a traceback, not an error report); a branch holding it crashed "today"."""
+    for name in ("America", "America/", "Mars/Olympus_Mons"):
+        doc = copy.deepcopy(build_company(date.today()))
+        doc["branches"][0]["time_zone"] = name
+        with pytest.raises(ImportFailed) as failed:
+            import_document(settings, doc)
+        assert [e.path for e in failed.value.errors] == ["$.branches[0].time_zone"], name
+        assert "is not an IANA time zone" in failed.value.errors[0].message
+    assert branch_zone("America") == branch_zone("") == ZoneInfo("UTC")
+    assert branch_zone("America/New_York") == ZoneInfo("America/New_York")
 
 
 def test_payments_beyond_the_total_are_refused(settings: Settings) -> None:
