@@ -235,6 +235,7 @@ class MainWindow(QMainWindow):
         self._assist_over = False
         self.about_dialog: AboutDialog | None = None
         self.properties_model.selection_changed.connect(self._selection_changed)
+        self.branch_day.changed.connect(self._branch_day_turned)
         self.runner.busy_changed.connect(self.busy_bar.setVisible)
         self.invoice_actions = InvoiceActions(
             self,
@@ -430,7 +431,6 @@ class MainWindow(QMainWindow):
             model = self.tabs[key].model
             assert isinstance(model, ProposalsModel | InvoicesModel)
             model.currency = config.currency
-        self.branch_day.time_zone = config.branch.time_zone
         requests_index = self.tab_widget.indexOf(self.tabs["requests"])
         self.tab_widget.setTabVisible(requests_index, config.requests_enabled)  # RQ-5
         if assisting is not None:
@@ -439,8 +439,9 @@ class MainWindow(QMainWindow):
             self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
         self.banner.set_portal_url(session.portal_url)
         self.sidebar.search_edit.clear()
-        self._setting_session = True  # one reload below, not a second one for the new selection
+        self._setting_session = True  # one reload below, not a second one for the new selection or day
         try:
+            self.branch_day.time_zone = config.branch.time_zone
             self.properties_model.set_properties(session.properties)
         finally:
             self._setting_session = False
@@ -458,6 +459,13 @@ class MainWindow(QMainWindow):
 
     def _visible_tab_keys(self) -> list[str]:
         return [key for key, tab in self.tabs.items() if self.tab_widget.isTabVisible(self.tab_widget.indexOf(tab))]
+
+    def _branch_day_turned(self) -> None:
+        """Upcoming visits are a window of the branch's days, as the server counts them: at the
+        branch's midnight yesterday's visits leave it and a new day's come in, so the list is asked
+        again (its wording has already turned). A new session reloads everything by itself."""
+        if not self._setting_session:
+            self.load_tab("visits")
 
     def _selection_changed(self) -> None:
         """A click on a property (or All / None) applies at once: the requests go out before the

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -366,3 +367,19 @@ def test_smoke_run_writes_pngs(tmp_path: Path) -> None:
     assert "offline.png" in pngs
     assert timings["offline_banner_s"] > 0
     assert json.loads((tmp_path / "shots" / "smoke.json").read_text())["ok"] is True
+
+
+def test_the_upcoming_visits_are_asked_again_at_the_branch_midnight(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:  # VI-1
+    """At the branch's midnight the upcoming window moves a day (the server counts it in the
+    branch's zone): yesterday's visits must leave the list, not stay there worded "Yesterday"."""
+    loads: list[str] = []
+    load_tab = window.load_tab
+    monkeypatch.setattr(window, "load_tab", lambda key: (loads.append(key), load_tab(key))[-1])
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    monkeypatch.setattr(window.branch_day, "_clock", lambda: tomorrow)
+    window.branch_day.check()
+    assert loads == ["visits"]
+    wait_idle(qtbot, window)
+    assert window.tabs["visits"]._error is None
