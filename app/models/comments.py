@@ -41,8 +41,11 @@ class AttachmentDraft(QObject):
         return tuple(self._files)
 
     def add_paths(self, paths: Iterable[Path]) -> list[str]:
-        """Adds every acceptable file and returns one sentence per refused one."""
+        """Adds every acceptable file and returns the sentences saying what was refused: one per file
+        refused for itself, and one for all the files past the limit (a folder of twenty photos gave
+        ten identical lines)."""
         refusals: list[str] = []
+        over_limit: list[str] = []
         known = {f.path.resolve() for f in self._files}
         added = False
         for path in paths:
@@ -54,11 +57,13 @@ class AttachmentDraft(QObject):
                 refusals.append(str(refused))
                 continue
             if len(self._files) >= MAX_FILES:
-                refusals.append(f"“{path.name}” was not added: attach at most {MAX_FILES} files at a time.")
+                over_limit.append(path.name)
                 continue
             self._files.append(chosen)
             known.add(path.resolve())
             added = True
+        if over_limit:
+            refusals.append(_over_limit_sentence(over_limit))
         if added:
             self.changed.emit()
         return refusals
@@ -73,3 +78,12 @@ class AttachmentDraft(QObject):
         if self._files:
             self._files = []
             self.changed.emit()
+
+
+def _over_limit_sentence(names: list[str]) -> str:
+    limit = f"attach at most {MAX_FILES} files at a time."
+    if len(names) == 1:
+        return f"“{names[0]}” was not added: {limit}"
+    shown = ", ".join(f"“{name}”" for name in names[:3])
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return f"{len(names)} files were not added ({shown}{more}): {limit}"

@@ -87,8 +87,14 @@ def test_draft_adds_removes_and_limits(tmp_path: Path, qtbot: QtBot) -> None:
     refusals = draft.add_paths([*files[2:], write(tmp_path / "run.bat", b"x")])
     assert len(draft.files) == MAX_FILES
     assert len(refusals) == 2
-    assert refusals[0] == "“note-10.txt” was not added: attach at most 10 files at a time."
-    assert refusals[1].startswith("“run.bat” is not a type of file")
+    assert refusals[0].startswith("“run.bat” is not a type of file")
+    assert refusals[1] == "“note-10.txt” was not added: attach at most 10 files at a time."
+    # Many past the limit: one sentence for them all, not a line each.
+    more = [write(tmp_path / f"photo-{i}.jpg", b"jpeg") for i in range(5)]
+    assert draft.add_paths(more) == [
+        "5 files were not added (“photo-0.jpg”, “photo-1.jpg”, “photo-2.jpg” and 2 more): "
+        "attach at most 10 files at a time."
+    ]
     draft.remove(files[0])
     assert files[0] not in [f.path for f in draft.files]
     draft.clear()
