@@ -85,3 +85,18 @@ def clock_text(moment: datetime, locale: QLocale | None = None) -> str:
     if moment.date() != date.today():
         return f"{date_text(moment.date(), locale)}, {clock}"
     return clock
+
+
+TITLE_TEXT_LIMIT = 80
+
+
+def title_text(text: str, limit: int = TITLE_TEXT_LIMIT) -> str:
+    """A customer's own words (a request's subject, a proposal's title) as part of a window title:
+    one line, cut at a word with "…" past `limit` characters. A 300-character subject made a title
+    the task bar and the window menu could not show, and a line break in it broke the title bar."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:-—") + "…"

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.formatting import date_text, money_text
+from app.models.formatting import date_text, money_text, title_text
 from app.services.errors import PortalError
 from app.services.records import ProposalDetail
 from app.services.session import PortalSession
@@ -209,7 +209,7 @@ class ProposalWindow(QDialog):
 
     def show_detail(self, detail: ProposalDetail) -> None:
         self.detail = detail
-        self.setWindowTitle(f"Proposal {detail.number} — {detail.title}")
+        self.setWindowTitle(f"Proposal {detail.number} — {title_text(detail.title)}")
         scroll = self.browser.verticalScrollBar().value()
         self.browser.setHtml(proposal_html(detail, self.session.config.currency))
         self.browser.verticalScrollBar().setValue(scroll)

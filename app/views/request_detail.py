@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.models.formatting import title_text
 from app.services.portal_client import PortalClient
 from app.services.records import RequestSummary
 from app.services.tasks import OwnedRunner, TaskRunner
@@ -63,7 +64,7 @@ class RequestDetailDialog(QDialog):
         self.image_window: ImageWindow | None = None
         self._generation = 0
         self._scroll_to_end = False
-        self.setWindowTitle(f"{summary.number} — {summary.subject}")
+        self.setWindowTitle(f"{summary.number} — {title_text(summary.subject)}")
         self.resize(680, 780)
 
         self.browser = make_browser()

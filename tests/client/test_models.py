@@ -10,7 +10,7 @@ from PySide6.QtCore import QLocale, QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from app.models.formatting import amount_input_text, date_text, money_text, parse_amount
+from app.models.formatting import amount_input_text, date_text, money_text, parse_amount, title_text
 from app.models.lists import InvoicesModel, ProposalsModel, invoice_status
 from app.models.properties import PropertiesModel
 from app.models.roles import Role
@@ -155,3 +155,15 @@ def test_unchecking_a_property_signals_once(qtbot: QtBot, properties_model: Prop
         properties_model.set_checked([1], True)
     properties_model.set_checked([1, 2], False)
     assert properties_model.selected_ids() == []
+
+
+def test_a_long_subject_is_cut_at_a_word_for_a_window_title() -> None:
+    """A 300-character subject made a 300-character window title, and a line break in it broke
+    the title bar."""
+    assert title_text("Sprinkler head broken") == "Sprinkler head broken"
+    assert title_text("Two\nlines  and\tspaces") == "Two lines and spaces"
+    long = "The irrigation controller by the north gate keeps resetting itself, " * 5
+    cut = title_text(long)
+    assert len(cut) <= 80 and cut.endswith("…") and long.startswith(cut[:-1])
+    assert cut == "The irrigation controller by the north gate keeps resetting itself, The…"
+    assert title_text("x" * 200) == "x" * 79 + "…"
