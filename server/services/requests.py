@@ -31,6 +31,16 @@ from server.services.attachments import (
 )
 from server.services.audit import captured_by_id, record_if_assisted
 from server.services.mail import Mailer
+from server.services.write_keys import (
+    COMMENT_CREATE,
+    REQUEST_CREATE,
+    KeyTaken,
+    WriteKey,
+    claim,
+    earlier_write,
+    remember,
+    write_key,
+)
 
 # Requests made in the portal get their own series: the back office numbers its own requests
 # (imported as e.g. REQ-17), and a separate prefix keeps the two from ever colliding.
@@ -167,16 +177,27 @@ def submit_request(
     subject: str,
     description: str,
     files: list[StagedFile],
-) -> ServiceRequest:
-    """RQ-2, RQ-3: a new request on any of the contact's properties, its files, the owner's activity and email."""
+    idempotency_key: str | None = None,
+) -> tuple[ServiceRequest, bool]:
+    """RQ-2, RQ-3: a new request on any of the contact's properties, its files, the owner's activity and email.
+
+    With an Idempotency-Key, a retry of a request already made returns that one (and True) instead of
+    making, and mailing, a second.
+    """
     prop, _role = visible_property(session, contact.id, property_id)
     subject = check_subject(subject)
     description = check_text("description", description)
     checked = check_files(files)
+    fields: dict[str, object] = {"property_id": prop.id, "subject": subject, "description": description}
+    write = write_key(contact, idempotency_key, REQUEST_CREATE, fields, files)
+    earlier = earlier_write(session, write)
+    if earlier is not None:
+        return visible_request(session, contact, earlier), True
     # End the read before copying files, so no database lock is held while they are written.
     session.commit()
     store_files(store, checked)
     try:
+        record = claim(session, write)
         now = utcnow()
         request = ServiceRequest(
             property_id=prop.id,
@@ -193,6 +214,7 @@ def submit_request(
         )
         session.add(request)
         session.flush()
+        remember(record, request.id)
         _attach(session, request.id, None, checked)
         owner = notified_staff(prop)
         _add_activity(
@@ -205,6 +227,9 @@ def submit_request(
         )
         record_if_assisted(session, caller, "request.create", f"request {request.number}", subject)
         session.commit()
+    except KeyTaken:
+        _abandon(session, store, checked)
+        return visible_request(session, contact, _twin(session, write)), True
     except BaseException:
         _abandon(session, store, checked)
         raise
@@ -214,7 +239,7 @@ def submit_request(
             _single_line(f"New portal request {request.number} for {prop.name}: {subject}"),
             _request_mail(caller, contact, prop, request, checked),
         )
-    return request
+    return request, False
 
 
 def submit_comment(
@@ -227,18 +252,27 @@ def submit_comment(
     request_id: int,
     body: str,
     files: list[StagedFile],
-) -> RequestComment:
-    """RQ-2: a public comment with files; the request's count and last activity move atomically."""
+    idempotency_key: str | None = None,
+) -> tuple[RequestComment, bool]:
+    """RQ-2: a public comment with files; the request's count and last activity move atomically.
+
+    With an Idempotency-Key, a retry of a comment already made returns that one (and True).
+    """
     body = check_text("body", body)
     request = visible_request(session, contact, request_id)
     checked = check_files(files)
     if not body and not checked:
         raise invalid([FieldError("body", "Write a comment or attach a file.")])
+    write = write_key(contact, idempotency_key, COMMENT_CREATE, {"request_id": request.id, "body": body}, files)
+    earlier = earlier_write(session, write)
+    if earlier is not None:
+        return _own_comment(session, earlier), True
     prop = request.property
     owner = notified_staff(prop)
     session.commit()
     store_files(store, checked)
     try:
+        record = claim(session, write)
         now = utcnow()
         comment = RequestComment(
             request_id=request.id,
@@ -250,6 +284,7 @@ def submit_comment(
         )
         session.add(comment)
         session.flush()
+        remember(record, comment.id)
         _attach(session, request.id, comment.id, checked)
         # Increment in SQL so simultaneous comments cannot lose a count; last activity only moves forward.
         stamp = literal(now, ServiceRequest.last_activity_at.type)
@@ -274,6 +309,9 @@ def submit_comment(
         )
         record_if_assisted(session, caller, "request.comment", f"request {request.number}", body[:200])
         session.commit()
+    except KeyTaken:
+        _abandon(session, store, checked)
+        return _own_comment(session, _twin(session, write)), True
     except BaseException:
         _abandon(session, store, checked)
         raise
@@ -283,7 +321,23 @@ def submit_comment(
             _single_line(f"New comment on {request.number} for {prop.name}: {request.subject}"),
             _comment_mail(caller, contact, prop, request, comment, checked),
         )
+    return comment, False
+
+
+def _own_comment(session: Session, comment_id: int) -> RequestComment:
+    """The comment a key made: the key's scope is the contact and its fingerprint the request, so it is theirs."""
+    comment = session.get(RequestComment, comment_id)
+    if comment is None:
+        raise not_found("That comment")
     return comment
+
+
+def _twin(session: Session, write: WriteKey | None) -> int:
+    """After KeyTaken: what the concurrent request with the same key created (its record is committed)."""
+    created = earlier_write(session, write)
+    if created is None:
+        raise not_found("That request")
+    return created
 
 
 def _add_activity(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -176,12 +176,28 @@ def _json_or_multipart(model: type[Body], text_fields: dict[str, Any], required:
     }
 
 
+WriteKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Optional, 8-255 characters; one key per new request or comment, reused on every resend of it.",
+    ),
+]
+
 _UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Idempotency-Key malformed"},
     404: {"description": "No such property or request for this caller, or requests are off"},
     413: {"description": "A file is larger than 10 MiB"},
     415: {"description": "A file's content is not an accepted type, or the body is neither JSON nor multipart"},
+    409: {"description": "idempotency_key_reused: the key was sent before with another body"},
     422: {"description": "Invalid fields"},
 }
+
+
+def _mark_replay(response: Response, replayed: bool) -> None:
+    """Like a replayed payment: the same answer, flagged, so a client or a log can tell nothing new was made."""
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
 
 
 REQUEST_ORDER = (ServiceRequest.last_activity_at, ServiceRequest.id)
@@ -232,15 +248,17 @@ async def create_request(
     settings: SettingsDep,
     store: StoreDep,
     mailer: MailerDep,
+    response: Response,
+    idempotency_key: WriteKeyHeader = None,
 ) -> RequestDetailOut:
-    """RQ-2, RQ-3: JSON, or multipart with the same fields and `files`."""
+    """RQ-2, RQ-3: JSON, or multipart with the same fields and `files`; an optional Idempotency-Key makes a resend safe."""
     # Authentication read the database; end that transaction before a possibly slow upload.
     await run_in_threadpool(session.commit)
     async with received(request, _staging_dir(settings), settings.max_attachment_bytes) as submission:
         fields = parse_fields(NewRequestIn, submission.fields)
 
         def create() -> RequestDetailOut:
-            created = submit_request(
+            created, replayed = submit_request(
                 session,
                 caller,
                 contact,
@@ -250,7 +268,9 @@ async def create_request(
                 subject=fields.subject,
                 description=fields.description,
                 files=submission.files,
+                idempotency_key=idempotency_key,
             )
+            _mark_replay(response, replayed)
             return request_detail(session, created)
 
         return await run_in_threadpool(create)
@@ -272,8 +292,13 @@ async def create_comment(
     settings: SettingsDep,
     store: StoreDep,
     mailer: MailerDep,
+    response: Response,
+    idempotency_key: WriteKeyHeader = None,
 ) -> CommentOut:
-    """RQ-2: JSON `{body}`, or multipart `body` and `files`; a comment needs text or at least one file."""
+    """RQ-2: JSON `{body}`, or multipart `body` and `files`; a comment needs text or at least one file.
+
+    An optional Idempotency-Key makes a resend safe: the same key and comment answer the comment made.
+    """
 
     def check_visible() -> None:
         # Another customer's request id is refused before a single byte of the upload is read.
@@ -285,7 +310,7 @@ async def create_comment(
         fields = parse_fields(CommentIn, submission.fields)
 
         def comment() -> CommentOut:
-            created = submit_comment(
+            created, replayed = submit_comment(
                 session,
                 caller,
                 contact,
@@ -294,7 +319,9 @@ async def create_comment(
                 request_id=request_id,
                 body=fields.body,
                 files=submission.files,
+                idempotency_key=idempotency_key,
             )
+            _mark_replay(response, replayed)
             return comment_out(created)
 
         return await run_in_threadpool(comment)
