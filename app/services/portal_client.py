@@ -197,10 +197,13 @@ class PortalClient:
             return response
         raise AssertionError("unreachable: the loop always returns or raises")
 
-    def _post_with_files(self, path: str, body: Mapping[str, Any], files: Sequence[ChosenFile]) -> requests.Response:
+    def _post_with_files(
+        self, path: str, body: Mapping[str, Any], files: Sequence[ChosenFile], idempotency_key: str | None = None
+    ) -> requests.Response:
         """The same fields as JSON or, with files, as multipart text fields (the server accepts both)."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         if not files:
-            return self._send("POST", path, body=body)
+            return self._send("POST", path, body=body, extra_headers=headers)
         with ExitStack() as stack:
             parts: list[FilePart] = []
             for chosen in files:
@@ -212,7 +215,9 @@ class PortalClient:
                         code="file_unreadable",
                     ) from exc
                 parts.append(("files", (chosen.name, handle, chosen.content_type)))
-            return self._send("POST", path, form={k: str(v) for k, v in body.items()}, files=parts)
+            return self._send(
+                "POST", path, form={k: str(v) for k, v in body.items()}, files=parts, extra_headers=headers
+            )
 
     def _pause(self, attempt: int) -> None:
         time.sleep(self._backoff * (2**attempt))
@@ -467,16 +472,25 @@ class PortalClient:
         return self._get(f"/requests/{request_id}", parse_request_detail)
 
     def create_request(
-        self, property_id: int, subject: str, description: str, files: Sequence[ChosenFile] = ()
+        self,
+        property_id: int,
+        subject: str,
+        description: str,
+        files: Sequence[ChosenFile] = (),
+        idempotency_key: str | None = None,
     ) -> RequestDetail:
-        """RQ-2: JSON without files, multipart with them; never retried, so never created twice."""
+        """RQ-2: JSON without files, multipart with them; never retried here. The caller resends a draft
+        with the same key, which the portal answers with the request it already made (no duplicate)."""
         body = {"property_id": property_id, "subject": subject, "description": description}
-        return self._json(self._post_with_files("/requests", body, files), parse_request_detail)
+        response = self._post_with_files("/requests", body, files, idempotency_key)
+        return self._json(response, parse_request_detail)
 
-    def add_comment(self, request_id: int, body: str, files: Sequence[ChosenFile] = ()) -> Comment:
-        return self._json(
-            self._post_with_files(f"/requests/{request_id}/comments", {"body": body}, files), parse_comment
-        )
+    def add_comment(
+        self, request_id: int, body: str, files: Sequence[ChosenFile] = (), idempotency_key: str | None = None
+    ) -> Comment:
+        """Like create_request: resending with the same key gives back the comment already made."""
+        response = self._post_with_files(f"/requests/{request_id}/comments", {"body": body}, files, idempotency_key)
+        return self._json(response, parse_comment)
 
     def attachment_pdf(self, attachment_id: int) -> bytes:
         """A PDF attachment's bytes for the embedded viewer (attachments are at most 10 MB)."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.comments import AttachmentDraft, text_too_long
+from app.models.draft_keys import DraftKey
 from app.services.portal_client import PortalClient
 from app.services.records import Property
 from app.services.tasks import OwnedRunner, TaskRunner
@@ -66,6 +67,7 @@ class NewRequestDialog(QDialog):
         self.runner = OwnedRunner(runner, self)
         self.created: RequestDetail | None = None
         self.sending = False
+        self.write_key = DraftKey()  # one per draft content, kept across failed sends
         self.setWindowTitle("New request")
         self.setMinimumWidth(600)
 
@@ -164,19 +166,27 @@ class NewRequestDialog(QDialog):
         description = self.description_edit.toPlainText().strip()
         files = self.draft.files
         client = self.client
+        # Send again after a lost answer: the same key, so the portal hands back the request it made.
+        key = self.write_key.for_content((property_id, subject, description, tuple((f.path, f.size) for f in files)))
         self._set_sending(True)
 
         def created(detail: RequestDetail) -> None:
+            self.write_key.sent()
             self._set_sending(False)
             self.created = detail
             self.accept()
 
         def failed(error: Exception) -> None:
             # Everything typed and chosen stays, so the customer can fix one thing and send again.
+            self.write_key.failed(error)
             self._set_sending(False)
             self.show_error(error_sentence(error))
 
-        self.runner.run(lambda: client.create_request(int(property_id), subject, description, files), created, failed)
+        self.runner.run(
+            lambda: client.create_request(int(property_id), subject, description, files, idempotency_key=key),
+            created,
+            failed,
+        )
 
     def show_error(self, message: str) -> None:
         self.error_label.setText(message)

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from app.models.draft_keys import DraftKey
 from app.models.formatting import title_text
 from app.services.portal_client import PortalClient
 from app.services.records import RequestSummary
@@ -63,6 +64,7 @@ class RequestDetailDialog(QDialog):
         self.pdf_window: PdfWindow | None = None
         self.image_window: ImageWindow | None = None
         self._generation = 0
+        self.reply_key = DraftKey()  # one per reply, kept across failed sends
         self._scroll_to_end = False
         self.setWindowTitle(f"{summary.number} — {title_text(summary.subject)}")
         self.resize(680, 780)
@@ -143,10 +145,13 @@ class RequestDetailDialog(QDialog):
             return
         body, files = composer.body, composer.files
         client, request_id = self.client, self.summary.id
+        # Send again after a lost answer: the same key, so the portal hands back the reply it made.
+        key = self.reply_key.for_content((request_id, body, tuple((f.path, f.size) for f in files)))
         composer.set_sending(True)
         self._show_notice("")
 
         def sent(comment: Comment) -> None:
+            self.reply_key.sent()
             composer.set_sending(False)
             composer.clear()
             self._scroll_to_end = True
@@ -155,12 +160,13 @@ class RequestDetailDialog(QDialog):
 
         def failed(error: Exception) -> None:
             # The draft stays exactly as it was: text and files (RQ-2 "a failed send keeps...").
+            self.reply_key.failed(error)
             composer.set_sending(False)
             composer.show_error(error_sentence(error))
             if not self.isVisible():  # closed right after Send: the customer must learn it did not go
                 present(self)
 
-        self.runner.run(lambda: client.add_comment(request_id, body, files), sent, failed)
+        self.runner.run(lambda: client.add_comment(request_id, body, files, idempotency_key=key), sent, failed)
 
     # -- downloads (RQ-4) ------------------------------------------------------------
 
