@@ -95,6 +95,11 @@ def check_idempotency_key(key: str | None) -> str:
             "idempotency_key_required",
             "Payments need an Idempotency-Key header, so a retry can never charge twice.",
         )
+    return check_key_format(key)
+
+
+def check_key_format(key: str) -> str:
+    """The form of every Idempotency-Key, also the optional ones of new requests and comments."""
     if not KEY_MIN <= len(key) <= KEY_MAX or not all("!" <= char <= "~" for char in key):
         raise Problem(
             400,

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from server.errors import Problem, conflict
+from server.errors import conflict
 from server.models import Contact, IdempotencyRecord
 from server.services.attachments import StagedFile
-from server.services.payments import KEY_MAX, KEY_MIN
+from server.services.payments import check_key_format
 
 REQUEST_CREATE = "request_create"
 COMMENT_CREATE = "request_comment"
@@ -50,12 +50,7 @@ def write_key(
     """
     if key is None:
         return None
-    if not KEY_MIN <= len(key) <= KEY_MAX or not all("!" <= char <= "~" for char in key):
-        raise Problem(
-            400,
-            "idempotency_key_invalid",
-            f"The Idempotency-Key must be {KEY_MIN} to {KEY_MAX} visible ASCII characters.",
-        )
+    check_key_format(key)
     canonical = json.dumps(
         [operation, fields, [[item.filename, item.size, _content_hash(item)] for item in files]],
         sort_keys=True,
