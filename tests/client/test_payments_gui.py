@@ -10,16 +10,13 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import date
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
-import requests
 import shiboken6
 from PySide6.QtCore import QItemSelectionModel, QLocale, QSettings, Qt
 from PySide6.QtGui import QAccessible, QTextDocument
@@ -38,6 +35,7 @@ from app.views.pay_dialog import PayDialog
 from app.views.payment_methods_dialog import AddPaymentMethodDialog, ManagePaymentsDialog
 from tests.client import company
 from tests.client.live_server import LivePortal, running_portal
+from tests.client.portal_proxy import Proxy, QuietHandler, relay, reply, serving
 
 pytestmark = pytest.mark.gui
 
@@ -231,33 +229,16 @@ def test_decline_keeps_the_form_and_says_why(qtbot: QtBot, pay_portal: LivePorta
     assert session.client.invoice(invoice.id).balance == invoice.balance
 
 
-class _Proxy(ThreadingHTTPServer):
-    """A proxy on a free local port in front of the real portal, misbehaving as a subclass says."""
-
-    def __init__(self, upstream: str, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.upstream = upstream
-        super().__init__(("127.0.0.1", 0), handler)
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _QuietHandler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-
-class DropFirstPayment(_Proxy):
+class DropFirstPayment(Proxy):
     """A proxy in front of the portal that forwards everything but loses the answer to the first
     payment: the portal charges, the client sees the connection drop (the lost-answer case)."""
 
     def __init__(self, upstream: str) -> None:
         self.payment_keys: list[str] = []
-        super().__init__(upstream, _ProxyHandler)
+        super().__init__(upstream, ProxyHandler)
 
 
-class _ProxyHandler(_QuietHandler):
+class ProxyHandler(QuietHandler):
     server: DropFirstPayment
 
     def _forward(self) -> None:
@@ -270,37 +251,6 @@ class _ProxyHandler(_QuietHandler):
         reply(self, answer.status_code, answer.headers, answer.content)
 
     do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
-
-
-def relay(handler: BaseHTTPRequestHandler, upstream: str) -> requests.Response:
-    """The request `handler` received, sent on to the portal at `upstream`."""
-    length = int(handler.headers.get("Content-Length") or 0)
-    body = handler.rfile.read(length) if length else None
-    headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "content-length")}
-    return requests.request(handler.command, upstream + handler.path, data=body, headers=headers, timeout=30)
-
-
-def reply(handler: BaseHTTPRequestHandler, status: int, headers: Mapping[str, str], content: bytes) -> None:
-    handler.send_response(status)
-    for name in ("Content-Type", "Retry-After", "Idempotent-Replayed"):
-        if name in headers:
-            handler.send_header(name, headers[name])
-    handler.send_header("Content-Length", str(len(content)))
-    handler.end_headers()
-    handler.wfile.write(content)
-
-
-ProxyT = TypeVar("ProxyT", bound=_Proxy)
-
-
-@contextmanager
-def serving(server: ProxyT) -> Iterator[ProxyT]:
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
@@ -488,7 +438,7 @@ def test_manage_payments_empty_state_offers_only_what_the_branch_takes(
     assert manager.close_button.isDefault() == (not steps)
 
 
-class FlakyMethods(_Proxy):
+class FlakyMethods(Proxy):
     """A proxy in front of the portal whose list of payment methods fails with a 500 while
     `failing` is set and otherwise waits for `answer` before it is forwarded (so a test sees the
     dialog while a load is out); everything else is forwarded as it comes."""
@@ -502,7 +452,7 @@ class FlakyMethods(_Proxy):
         super().__init__(upstream, _FlakyMethodsHandler)
 
 
-class _FlakyMethodsHandler(_QuietHandler):
+class _FlakyMethodsHandler(QuietHandler):
     server: FlakyMethods
 
     def _forward(self) -> None:
@@ -840,7 +790,7 @@ def test_pay_invoice_opens_over_the_window_it_was_clicked_in(
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)
 
 
-class HoldAnswers(_Proxy):
+class HoldAnswers(Proxy):
     """A proxy in front of the portal that keeps the answers to the requests `holds` picks (by method
     and path) until `release` is set, and notes each of them; everything else is forwarded as it comes."""
 
@@ -852,7 +802,7 @@ class HoldAnswers(_Proxy):
         super().__init__(upstream, _HoldAnswersHandler)
 
 
-class _HoldAnswersHandler(_QuietHandler):
+class _HoldAnswersHandler(QuietHandler):
     server: HoldAnswers
 
     def _forward(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ from app.views.new_request_dialog import NewRequestDialog
 from app.views.request_detail import RequestDetailDialog
 from tests.client import company
 from tests.client.live_server import LivePortal, running_portal
-from tests.client.test_payments_gui import relay, reply, serving
+from tests.client.portal_proxy import Proxy, QuietHandler, relay, reply, serving
 
 pytestmark = pytest.mark.gui
 
@@ -32,24 +31,16 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(200)
 WAIT_MS = 15000
 
 
-class DropFirstWrite(ThreadingHTTPServer):
+class DropFirstWrite(Proxy):
     """Forwards everything; the first answer to each kind of write (new request, new reply) is lost."""
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
         self.keys: dict[str, list[str]] = {"request": [], "comment": []}
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        super().__init__(upstream, _Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     server: DropFirstWrite
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
 
     def _forward(self) -> None:
         answer = relay(self, self.server.upstream)
