@@ -44,6 +44,7 @@ from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
 from app.views.list_cells import ListCellDelegate
+from app.views.list_look import set_up_list_table
 from app.views.overlay_scroll_bar import OverlayScrollBar
 from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
@@ -303,21 +304,12 @@ class ListTab(QWidget):
         self._fit_timer.timeout.connect(self.fit_columns)
         table.setModel(self.proxy)
         table.setAccessibleName(f"{self.spec.title} list")
-        # Tab leaves the table (arrow keys move within it), so keyboard users are never trapped.
-        table.setTabKeyNavigation(False)
+        set_up_list_table(table)
         table.setItemDelegate(ListCellDelegate(self.proxy, self.model, table))
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
         table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         # Over the viewport, not beside it: the viewport keeps one width whatever the row count
         # (no second layout and paint of a page), and a short list's rows reach the card's edge.
         self.scroll_bar = OverlayScrollBar(table)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(40)
         header = table.horizontalHeader()
         header.setAccessibleName(f"{self.spec.title} columns")
         header.setHighlightSections(False)

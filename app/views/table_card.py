@@ -8,7 +8,6 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFrame,
     QPushButton,
     QStackedWidget,
@@ -18,8 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.views.empty_state import EmptyState
-
-ROW_HEIGHT = 40  # as the main window's lists (list_tab.py)
+from app.views.list_look import set_up_list_table
 
 
 class TableCard(QFrame):
@@ -35,16 +33,7 @@ class TableCard(QFrame):
         layout.addWidget(self.stack)
         self.table = table
         self.stack.addWidget(table)
-        table.setTabKeyNavigation(False)  # Tab leaves the table; the arrow keys move within it
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.setWordWrap(False)
-        table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        set_up_list_table(table)
         header = table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
