@@ -27,13 +27,19 @@ class Accounts:
 
         `remember_password` is the "Remember me on this computer" tick. Ticked, the token and the
         password stay for the next start. Unticked, nothing that signs in is left behind, also not
-        what an earlier, remembered sign-in stored: on a shared office computer the next person
-        must not open this customer's portal without the password. The session then lives only
-        in memory, for this run."""
+        what an earlier, remembered sign-in stored, for this portal or another branch of the
+        company (a remembered switch of branch stored that one's too, and the sign-in list would
+        still have offered it with the password filled in): on a shared office computer the next
+        person must not open this customer's portal without the password. The session then lives
+        only in memory, for this run."""
         if remember_password:
             self.credentials.save(session.portal_url, session.email, token=session.token, password=session.password)
-        else:
-            self.credentials.forget(session.portal_url, session.email)
+            return
+        for portal_url in {session.portal_url, *(branch.portal_url for branch in session.branches)}:
+            self.credentials.forget(portal_url, session.email)
+
+    def forget(self, portal_url: str, email: str) -> None:
+        self.credentials.forget(portal_url, email)
 
     def remember_portal(self, session: PortalSession) -> None:
         """The settings half of `signed_in`: the portal list of the sign-in dialog."""

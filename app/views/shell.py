@@ -88,14 +88,16 @@ class AppShell(QObject):
         # The keyring write runs beside the window's construction, never in its way.
         accounts = self.accounts
         self.runner.run(lambda: accounts.store_secrets(session, remember_password=remember), lambda _: None)
-        if session.is_staff:
-            self.open_find_customer(session, remember=remember)
-        else:
-            window = MainWindow(session, self.accounts, remember_password=remember)
-            window.signed_out.connect(self._signed_out)
-            self.window = window
-            window.show()
-        self._app.setQuitOnLastWindowClosed(True)
+        try:
+            if session.is_staff:
+                self.open_find_customer(session, remember=remember)
+            else:
+                window = MainWindow(session, self.accounts, remember_password=remember)
+                window.signed_out.connect(self._signed_out)
+                self.window = window
+                window.show()
+        finally:  # a window that failed to build must not leave the app running with none
+            self._app.setQuitOnLastWindowClosed(True)
 
     # -- staff (SA-1, SA-2) -----------------------------------------------------------
 

@@ -204,11 +204,15 @@ class SignInDialog(QDialog):
             token = accounts.stored_token(choice.url, choice.email)
             if token is None:
                 return None
+            password = accounts.remembered_password(choice.url, choice.email)
+            if password is None:
+                # A "Remember me" sign-in keeps its password beside the token. A token alone was
+                # left by an unticked sign-in of an earlier version: unticked means asked again.
+                accounts.forget(choice.url, choice.email)
+                return None
             session = sessions.resume(choice.url, choice.email, token)
-            session.password = accounts.remembered_password(choice.url, choice.email)
-            # A "Remember me" sign-in keeps its password beside the token. A token alone was left
-            # by an unticked sign-in of an earlier version: this start uses it, the next one asks.
-            return session, session.password is not None
+            session.password = password
+            return session, True
 
         def resumed(answer: tuple[PortalSession, bool] | None) -> None:
             if answer is None:
