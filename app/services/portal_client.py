@@ -126,6 +126,8 @@ class PortalClient:
         self.portal_url = normalize_portal_url(portal_url)
         self.api_base = self.portal_url + "/api/v1"
         self.token = token
+        # Tokens signing in again replaced (use_token): a call sent with one may still answer 401.
+        self.replaced_tokens: set[str] = set()
         self._timeouts = timeouts
         self._retries = retries
         self._backoff = backoff
@@ -305,6 +307,12 @@ class PortalClient:
         )
         self.token = result.token
         return result
+
+    def use_token(self, token: str) -> None:
+        """Signing in again in place: the calls that follow carry `token`."""
+        if self.token is not None and self.token != token:
+            self.replaced_tokens.add(self.token)
+        self.token = token
 
     def logout(self) -> None:
         self._send("POST", "/auth/logout")

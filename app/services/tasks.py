@@ -193,8 +193,11 @@ class TaskRunner(QObject):
                 self.unreachable.emit(error)
             elif isinstance(error, PortalError):
                 self.answered.emit()
-            if isinstance(error, UnauthorizedError) and self._on_unauthorized is not None:
-                self._on_unauthorized(lambda: self.run(op, success, failure), lambda: failure(error), error)
+            # Only a refused token is a session that ended: a 401 to a call that carried none is a
+            # sign-in's wrong password (switching branch with a stale one asked to sign in again here).
+            handler = self._on_unauthorized
+            if isinstance(error, UnauthorizedError) and error.refused_token is not None and handler is not None:
+                handler(lambda: self.run(op, success, failure), lambda: failure(error), error)
             else:
                 failure(error)
 

@@ -52,6 +52,15 @@ def set_up_document_window(window: QDialog, title: str) -> None:
     window.setWindowFlag(Qt.WindowType.WindowMaximizeButtonHint)
 
 
+def window_waiting_for_portal(owner: QWidget) -> QDialog | None:
+    """The first window opened from `owner` that waits for the portal's answer to something it sent
+    (its `waiting_for_portal`: a payment, a signature): it refuses to close until the answer is in."""
+    for window in owner.findChildren(QDialog):
+        if window.isWindow() and window.isVisible() and getattr(window, "waiting_for_portal", False):
+            return window
+    return None
+
+
 def close_opened_windows(owner: QWidget) -> QDialog | None:
     """Closes every window opened from `owner` at any depth (details, their PDF and picture windows,
     sign and pay windows), each before the one it came from, so each shuts down as its own close

@@ -43,12 +43,12 @@ from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
-from app.views.item_windows import ItemWindows, close_opened_windows, present
+from app.views.item_windows import ItemWindows, close_opened_windows, present, window_waiting_for_portal
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
 from app.views.requests_tab import RequestsTab
-from app.views.session_end import ask_to_sign_in_again, refused_an_old_token, revoke_then_leave
+from app.views.session_end import ask_to_sign_in_again, refusal_of, revoke_then_leave
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
@@ -433,10 +433,7 @@ class MainWindow(QMainWindow):
             model.currency = config.currency
         requests_index = self.tab_widget.indexOf(self.tabs["requests"])
         self.tab_widget.setTabVisible(requests_index, config.requests_enabled)  # RQ-5
-        if assisting is not None:
-            self.status_label.setText(f"{assisting.staff.user.name} assisting {session.email} · {session.portal_url}")
-        else:
-            self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
+        self._show_who()
         self.banner.set_portal_url(session.portal_url)
         self.sidebar.search_edit.clear()
         self._setting_session = True  # one reload below, not a second one for the new selection or day
@@ -666,9 +663,7 @@ class MainWindow(QMainWindow):
 
     def switch_branch(self, branch: Branch) -> None:
         self._tick_current_branch()  # the tick moves when the other branch's session is shown
-        if branch.portal_url == self.session.portal_url:
-            return
-        if not self.drafts_may_go("Switch branch") or not self._close_branch_windows():
+        if branch.portal_url == self.session.portal_url or self._waiting_for_portal():
             return
         email = self.session.email
         password = self.session.password or self.accounts.remembered_password(branch.portal_url, email)
@@ -678,24 +673,39 @@ class MainWindow(QMainWindow):
         self.status_label.setText(f"Opening {branch.name}…")
         self.runner.run(
             lambda: sessions.sign_in(branch.portal_url, email, password),
-            self._branch_opened,
+            lambda session: self._enter_branch(session, self.remember_password),
             lambda error: self._ask_branch_sign_in(branch, error),
         )
 
-    def _close_branch_windows(self) -> bool:
-        """The old branch's windows close before its session goes, as they do on sign-out: left open,
-        they showed the old branch's records under the new one and worked on a closed session."""
-        busy = close_opened_windows(self)
+    def _show_who(self) -> None:
+        session, assisting = self.session, self.session.assisting
+        if assisting is not None:
+            self.status_label.setText(f"{assisting.staff.user.name} assisting {session.email} · {session.portal_url}")
+        else:
+            self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
+
+    def _waiting_for_portal(self) -> bool:
+        """A window still waiting for the portal (a payment, a signature being sent) cannot close, and
+        closed its answer would go nowhere: no switch then, and nothing asked or thrown away first."""
+        busy = window_waiting_for_portal(self)
         if busy is not None:
             present(busy)
             message = f"“{busy.windowTitle()}” is waiting for the portal. Switch branch once it is done."
             self.statusBar().showMessage(message, 8000)
-            return False
-        self.work_screens.drop_windows()
-        return True
+        return busy is not None
 
-    def _branch_opened(self, session: PortalSession) -> None:
-        self.accounts.signed_in(session, remember_password=self.remember_password)
+    def _enter_branch(self, session: PortalSession, remember: bool) -> None:
+        """The other branch is signed in: only now are unsent drafts asked about and the old branch's
+        windows closed (as on sign-out: left open, they showed the old branch's records under the
+        new one). A sign-in that failed or was cancelled so costs no draft, and a window opened while
+        it was signing in closes too. Staying ("Keep editing"), the new session is signed out."""
+        if self._waiting_for_portal() or not self.drafts_may_go("Switch branch") or close_opened_windows(self):
+            self.runner.run(session.client.logout, lambda _: None, lambda _: None)
+            self._show_who()
+            return
+        self.work_screens.drop_windows()
+        self.remember_password = remember
+        self.accounts.signed_in(session, remember_password=remember)
         self.set_session(session)
 
     def _ask_branch_sign_in(self, branch: Branch, error: Exception | None) -> None:
@@ -711,18 +721,17 @@ class MainWindow(QMainWindow):
         if isinstance(error, PortalError):
             dialog.show_error(error.detail)
         if dialog.exec() and dialog.session is not None:
-            self.remember_password = dialog.remember
-            self.accounts.signed_in(dialog.session, remember_password=dialog.remember)
-            self.set_session(dialog.session)
+            self._enter_branch(dialog.session, dialog.remember)
         else:
-            self.status_label.setText(f"Signed in as {self.session.email} · {self.session.portal_url}")
+            self._show_who()
 
     # -- token expiry ----------------------------------------------------------------
 
     def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], error: PortalError) -> None:
         """Asks for the password once, over the window, then replays every call that got a 401."""
-        if refused_an_old_token(error, self.session):
-            retry()
+        refusal = refusal_of(error, self.session)
+        if refusal != "current":
+            (retry if refusal == "replaced" else give_up)()
             return
         self._pending_retries.append((retry, give_up))
         if self.reauth_dialog is not None:
@@ -739,7 +748,7 @@ class MainWindow(QMainWindow):
             for _, give_up in pending:
                 give_up()
             return
-        self.session.client.token = renewed.token
+        self.session.client.use_token(renewed.token)
         self.session.password = renewed.password
         renewed.client.close()
         self.remember_password = dialog.remember

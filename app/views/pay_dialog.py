@@ -535,6 +535,10 @@ class PayDialog(QDialog):
             self._failed(error)
         self._quote_timer.start()  # balances may have changed: quote again before the next try
 
+    @property
+    def waiting_for_portal(self) -> bool:
+        return self.paying
+
     def reject(self) -> None:
         """Escape, Cancel and the title bar's close do nothing while a payment is out: closing would
         drop its answer, and with it the receipt and the refresh that stops a second payment."""

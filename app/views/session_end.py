@@ -5,6 +5,7 @@ portal that hangs."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QWidget
@@ -31,15 +32,20 @@ def ended_sentence(error: PortalError) -> str:
     return _ENDED.get(error.code, "Your session has ended.")
 
 
-def refused_an_old_token(error: PortalError, session: PortalSession) -> bool:
-    """A 401 for a token that signing in again has already replaced: sent before the new sign-in and
-    answered after it. Running the call again with the new token is all it needs; a second password
-    prompt asked for what the user had just typed."""
-    return (
-        isinstance(error, UnauthorizedError)
-        and error.refused_token is not None
-        and error.refused_token != session.client.token
-    )
+Refusal = Literal["current", "replaced", "other"]
+
+
+def refusal_of(error: PortalError, session: PortalSession) -> Refusal:
+    """Whose token a 401 refused. "current": the session's own, which has ended (ask for the
+    password). "replaced": one that signing in again has already replaced, sent before the new
+    sign-in and answered after it; running the call again carries the new one, where a second
+    prompt asked for what the user had just typed. "other": a token of a session the window no
+    longer shows (another branch's, since switched away from); running it again would only be
+    refused again, so it fails as it is."""
+    token = error.refused_token if isinstance(error, UnauthorizedError) else None
+    if token is None or token == session.client.token:
+        return "current"
+    return "replaced" if token in session.client.replaced_tokens else "other"
 
 
 def ask_to_sign_in_again(

@@ -212,6 +212,10 @@ class SignDialog(QDialog):
             self._failed,
         )
 
+    @property
+    def waiting_for_portal(self) -> bool:
+        return self.submitting
+
     def reject(self) -> None:
         """Not while signing: Escape or the close box looked like cancelling, yet the portal still
         signed, and the answer saying so never reached the proposal's window."""

@@ -43,7 +43,7 @@ from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
-from app.views.session_end import ask_to_sign_in_again, ended_sentence, refused_an_old_token, revoke_then_leave
+from app.views.session_end import ask_to_sign_in_again, ended_sentence, refusal_of, revoke_then_leave
 from app.views.sign_in_dialog import SignInDialog
 from app.views.table_card import TableCard
 from app.views.theme import icon, named
@@ -588,8 +588,9 @@ class FindCustomerWindow(QMainWindow):
     def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], error: PortalError) -> None:
         """The staff member's own session ended: the password once, over this window, then every
         call that got a 401 runs again, so the search they typed carries on where it was."""
-        if refused_an_old_token(error, self.session):
-            retry()
+        refusal = refusal_of(error, self.session)
+        if refusal != "current":
+            (retry if refusal == "replaced" else give_up)()
             return
         self._pending_retries.append((retry, give_up))
         if self.reauth_dialog is not None:
@@ -610,7 +611,7 @@ class FindCustomerWindow(QMainWindow):
             self.status_label.setText("Your session has ended. Sign out, then sign in again to find customers.")
             return
         self._renewals += 1
-        self.session.client.token = renewed.token
+        self.session.client.use_token(renewed.token)
         self.session.password = renewed.password
         renewed.client.close()
         self.remember_password = dialog.remember

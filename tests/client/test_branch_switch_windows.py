@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 import shiboken6
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QDialog
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
@@ -18,6 +18,7 @@ from app.services.session import sign_in
 from app.services.settings import AppSettings
 from app.views.main_window import MainWindow
 from app.views.proposal_detail import ProposalWindow
+from app.views.sign_in_dialog import SignInDialog
 from tests.client import company
 from tests.client.live_server import LivePortal
 from tests.client.test_proposals_gui import draw, open_sign_dialog, zigzag
@@ -97,7 +98,8 @@ def test_switching_branch_asks_before_discarding_drafts(
     ]
     west = next(b for b in window.session.branches if b.slug == "west")
     window.switch_branch(west)
-    assert asked == [(drafts, "Switch branch")]
+    # Asked once the other branch is signed in: a sign-in that fails or is cancelled costs no draft.
+    qtbot.waitUntil(lambda: asked == [(drafts, "Switch branch")], timeout=WAIT_MS)
     wait_idle(qtbot, window)
     assert window.session.portal_url == live_portal.portal_url("east"), "Keep editing: no switch"
     assert [a.text() for a in window.branch_menu.actions() if a.isChecked()] == ["East Branch"]
@@ -147,3 +149,31 @@ def test_switching_branch_closes_the_old_branchs_windows(
     assert window.invoice_actions.details.open() == []
     assert window.work_screens.visit_dialogs == {} and window.work_screens.request_dialogs == {}
     assert [p.name for p in window.properties_model.properties] == ["Willow Farm"]
+
+
+def test_a_cancelled_branch_sign_in_keeps_the_drafts_and_windows(qtbot: QtBot, window: MainWindow) -> None:  # AC-2
+    """The drafts question came before the other branch's sign-in: answering "Discard", then
+    cancelling the password the other branch asked for, left the customer on the old branch with
+    their drafts gone. Now nothing is asked or closed until the other branch is signed in."""
+    new_request = window.work_screens.new_request()
+    qtbot.keyClicks(new_request.subject_edit, "Fence post leaning")
+    asked: list[str] = []
+
+    def confirm(parent: object, drafts: list[str], action: str) -> bool:
+        asked.append(action)
+        return True
+
+    window.confirm_discard_drafts = confirm  # type: ignore[method-assign]
+    window.session.password = None  # so the other branch asks for the password
+
+    def cancel_sign_in() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, SignInDialog)
+        dialog.reject()
+
+    QTimer.singleShot(200, cancel_sign_in)
+    west = next(b for b in window.session.branches if b.slug == "west")
+    window.switch_branch(west)
+    assert asked == [], "nothing asked for a switch that did not happen"
+    assert new_request.isVisible() and new_request.subject_edit.text() == "Fence post leaning"
+    assert window.session.config.branch.slug == "east"

@@ -280,6 +280,14 @@ def test_token_expiry_prompts_and_retries(qtbot: QtBot, window: MainWindow, live
     retried: list[bool] = []
     window._session_expired(lambda: retried.append(True), lambda: pytest.fail("gave up"), refused.value)
     assert retried == [True] and window.reauth_dialog is None
+    # A token this window never had (a session it no longer shows, e.g. another branch's): running
+    # the call again would be refused again, round and round; it fails as it is.
+    foreign = PortalClient(window.session.portal_url, token="not-this-windows-token")
+    with pytest.raises(UnauthorizedError) as other:
+        foreign.me()
+    gave_up: list[bool] = []
+    window._session_expired(lambda: pytest.fail("retried"), lambda: gave_up.append(True), other.value)
+    assert gave_up == [True] and window.reauth_dialog is None
 
 
 def test_branch_switch_signs_in_to_the_other_portal(qtbot: QtBot, window: MainWindow, live_portal: LivePortal) -> None:
