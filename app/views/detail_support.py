@@ -14,10 +14,20 @@ from app.services.errors import PortalError, ValidationError
 GENERIC_FAILURE = "Something went wrong on this computer. Please try again."
 
 
+# Answers whose server sentence speaks to programs, said for the person at the keyboard instead.
+_PLAIN = {
+    # A draft resent under its key after a file changed on disk at the same size: the client takes a
+    # new key for it, so the next Send goes through.
+    "idempotency_key_reused": "What you are sending changed since it was last tried. Send it again to send it as it is now.",
+}
+
+
 def error_sentence(error: Exception) -> str:
     """The server's own sentence, plus the field messages a 422 carries when they add something."""
     if not isinstance(error, PortalError):
         return GENERIC_FAILURE
+    if error.code in _PLAIN:
+        return _PLAIN[error.code]
     sentence = error.detail
     if isinstance(error, ValidationError):
         extra = [e.message for e in error.field_errors if e.message and e.message not in sentence]

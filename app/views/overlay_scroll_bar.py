@@ -47,6 +47,7 @@ class OverlayScrollBar(QScrollBar):
             self.setRange(low, high)
             self.setValue(self._source.value())
         self.setVisible(high > low)
+        self._mask_to_handle()  # the blocked signals did not: a longer list has a shorter handle
 
     def _place(self) -> None:
         """Along the viewport's right edge, from its top (below the header) to its bottom."""

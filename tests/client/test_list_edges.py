@@ -177,3 +177,16 @@ def test_a_click_beside_the_handle_selects_the_row_under_the_bar(qtbot: QtBot) -
     QTest.mouseMove(window, on_handle + QPoint(0, 60))
     QTest.mouseRelease(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, on_handle + QPoint(0, 60))
     assert tab.table.verticalScrollBar().value() > 0 and handle_rect(bar).top() > 0
+
+
+def test_the_bars_mouse_area_follows_its_handle_as_the_list_grows(qtbot: QtBot) -> None:
+    """The bar mirrors the list's range with its own signals blocked: the area taking the mouse
+    stayed the first page's long handle after more rows came, and a click under the new, shorter
+    handle paged the list instead of selecting the row."""
+    apply("light")
+    tab = shown_list(qtbot, 40)
+    bar = tab.scroll_bar
+    assert bar.mask().boundingRect() == handle_rect(bar)
+    load(qtbot, tab, 400)
+    assert handle_rect(bar).height() < 60
+    assert bar.mask().boundingRect() == handle_rect(bar)

@@ -19,6 +19,7 @@ from app.models.draft_keys import DraftKey
 from app.services.errors import PortalError, UnreachableError
 from app.services.session import PortalSession, sign_in
 from app.services.tasks import TaskRunner
+from app.views.detail_support import error_sentence
 from app.views.new_request_dialog import NewRequestDialog
 from app.views.request_detail import RequestDetailDialog
 from tests.client import company
@@ -144,3 +145,8 @@ def test_a_draft_keeps_its_key_until_it_changes_or_is_sent() -> None:
     settled = draft.for_content(("Gate hinge", ()))
     draft.sent()
     assert draft.for_content(("Gate hinge", ())) != settled, "after a success the next draft is new"
+    # What the person sees for that refusal is a sentence for them, not the API's word for it.
+    refused = PortalError(
+        "This Idempotency-Key was already used with another body.", status=409, code="idempotency_key_reused"
+    )
+    assert "Idempotency" not in error_sentence(refused) and "Send it again" in error_sentence(refused)
