@@ -20,7 +20,7 @@ SPAWNED_OR_IMPORTED = time.time()  # before Qt and the app are imported: they ar
 
 import os  # noqa: E402
 
-from bench.probe_keyring import BACKEND, SECRETS_ENV, token_account  # noqa: E402
+from bench.probe_keyring import BACKEND, SECRETS_ENV, remembered_sign_in  # noqa: E402
 
 # The app loads the keyring on first use; this names the backend it will find then.
 os.environ["PYTHON_KEYRING_BACKEND"] = BACKEND
@@ -353,9 +353,9 @@ def run(
     settings_file = Path(tempfile.mkdtemp(prefix="portal-desk-bench-")) / "settings.ini"
     settings = AppSettings(QSettings(str(settings_file), QSettings.Format.IniFormat))
     if token is not None:
-        # A returning user: the portal in the sign-in dialog's list, its token in the keyring.
+        # A returning user: the portal in the sign-in dialog's list, its remembered sign-in in the keyring.
         settings.remember_portal(SavedPortal(portal_url, "Benchmark", email))
-        os.environ[SECRETS_ENV] = json.dumps({token_account(portal_url, email): token})
+        os.environ[SECRETS_ENV] = json.dumps(remembered_sign_in(portal_url, email, token, password))
     accounts = Accounts(settings)
     window, signed_in = _start(app, accounts, portal_url, email, password, token)
     wait_for(lambda: _tabs_ready(window), "every tab's first page")

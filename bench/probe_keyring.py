@@ -13,6 +13,7 @@ SECRETS_ENV = "PORTAL_DESK_BENCH_SECRETS"
 BACKEND = "bench.probe_keyring_backend.SeededKeyring"
 
 
-def token_account(portal_url: str, email: str) -> str:
-    """The keyring account under which the app keeps this sign-in's token."""
-    return _account(portal_url, email, "token")
+def remembered_sign_in(portal_url: str, email: str, token: str, password: str) -> dict[str, str]:
+    """What a "Remember me" sign-in leaves in the keyring ({account: secret}): its token and, beside
+    it, its password (a token alone is an unticked sign-in's leftover, which the app forgets)."""
+    return {_account(portal_url, email, "token"): token, _account(portal_url, email, "password"): password}
