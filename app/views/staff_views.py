@@ -43,7 +43,13 @@ from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
-from app.views.session_end import ask_to_sign_in_again, ended_sentence, refusal_of, revoke_then_leave
+from app.views.session_end import (
+    KEYRING_PROBLEM_MS,
+    ask_to_sign_in_again,
+    ended_sentence,
+    refusal_of,
+    sign_out_then_leave,
+)
 from app.views.sign_in_dialog import SignInDialog
 from app.views.table_card import TableCard
 from app.views.theme import icon, named
@@ -250,7 +256,7 @@ class FindCustomerWindow(QMainWindow):
     """What a staff member sees after signing in: search, recent customers, the audit trail."""
 
     assist_opened = Signal(object)  # PortalSession of the assist
-    signed_out = Signal()
+    signed_out = Signal(str)  # "" or what the sign-in screen should say (the keyring could not forget)
 
     def __init__(
         self,
@@ -615,8 +621,10 @@ class FindCustomerWindow(QMainWindow):
         self.session.password = renewed.password
         renewed.client.close()
         self.remember_password = dialog.remember
-        self.accounts.signed_in(self.session, remember_password=dialog.remember)
         self.status_label.setText("Signed in again.")
+        self.accounts.signed_in(
+            self.session, remember_password=dialog.remember, runner=self.runner, failed=self.show_keyring_problem
+        )
         for retry, _ in pending:
             retry()
 
@@ -626,11 +634,15 @@ class FindCustomerWindow(QMainWindow):
         """Signing staff out also ends every assist session they opened (server side, SA-4). The
         token is forgotten on this computer at once; a portal that hangs is waited for only
         `session_end.SIGN_OUT_WAIT_MS`, with "Signing out…" on screen, instead of the client's 20 s timeout."""
-        self.accounts.signed_out(self.session)
         self.sign_out_button.setText("Signing out…")
         self.status_label.setText("Signing out…")
         self.setEnabled(False)
-        revoke_then_leave(self, self.runner, self.session, self.signed_out.emit)
+        sign_out_then_leave(self, self.runner, self.accounts, self.session, self.signed_out.emit)
+
+    def show_keyring_problem(self, sentence: str) -> None:
+        """What the keyring could not do: the staff member stays signed in for this run. In the status
+        bar, where the search's own messages (which replace the status line's) leave it be."""
+        self.statusBar().showMessage(sentence, KEYRING_PROBLEM_MS)
 
     def save_layout(self) -> None:
         self.settings.set_find_window_geometry(self.saveGeometry())
