@@ -326,3 +326,28 @@ def test_a_locked_keyring_at_sign_out_is_told_on_the_sign_in_screen(
     qtbot.waitUntil(lambda: not dialog._runner.busy, timeout=WAIT_MS)
     assert dialog.error_label.text() == FORGET_FAILED
     assert shell.window is None, "signed out here all the same"
+
+
+def test_a_locked_keyring_keeps_staffs_sign_in_after_their_session_ended(
+    qtbot: QtBot, accounts: Accounts, live_portal: LivePortal, shells: list[AppShell]
+) -> None:  # SA-1
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    shell = AppShell(app, accounts, None, None)
+    app.setQuitOnLastWindowClosed(False)
+    shells.append(shell)
+    shell.open_window(sign_in(live_portal.portal_url("east"), company.OFFICE, company.PASSWORD), remember=True)
+    qtbot.waitUntil(lambda: not shell.runner.busy, timeout=WAIT_MS)
+    find = shell.find_window
+    assert find is not None
+    keyring.set_keyring(LockedKeyring())
+    end_on_the_portal(live_portal, find.session)
+    qtbot.keyClicks(find.search_edit, "morgan")
+    qtbot.waitUntil(lambda: find.reauth_dialog is not None and find.reauth_dialog.isVisible(), timeout=WAIT_MS)
+    dialog = find.reauth_dialog
+    assert dialog is not None and dialog.remember_check.isChecked()
+    dialog.password_edit.setText(company.PASSWORD)
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: find.reauth_dialog is None and not find.runner.busy, timeout=WAIT_MS)
+    assert find.statusBar().currentMessage() == SAVE_FAILED
+    assert find.model.rowCount() >= 1, "the search carried on, signed in for this run"
