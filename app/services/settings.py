@@ -12,6 +12,9 @@ from PySide6.QtCore import QByteArray, QSettings
 _MAX_PORTALS = 10
 # Staff's "Recent customers": as many as the list shows.
 RECENT_CUSTOMERS_KEPT = 8
+# Lists kept for this many (branch portal, staff member) pairs, the most recently updated: the demo
+# server's portal gets a new address each run, and its lists would otherwise pile up.
+_MAX_RECENT_LISTS = 10
 Appearance = Literal["system", "light", "dark"]
 APPEARANCES: dict[str, Appearance] = {"system": "system", "light": "light", "dark": "dark"}
 
@@ -66,8 +69,11 @@ class AppSettings:
 
     def set_recent_customers(self, portal_url: str, staff_email: str, customers: list[RecentCustomer]) -> None:
         everyone = self._all_recent_customers()
-        everyone[_recent_key(portal_url, staff_email)] = [asdict(c) for c in customers[:RECENT_CUSTOMERS_KEPT]]
-        self._store.setValue("staff/recent_customers", json.dumps(everyone))
+        key = _recent_key(portal_url, staff_email)
+        everyone.pop(key, None)  # moved to the end: the most recently updated list
+        everyone[key] = [asdict(c) for c in customers[:RECENT_CUSTOMERS_KEPT]]
+        kept = dict(list(everyone.items())[-_MAX_RECENT_LISTS:])
+        self._store.setValue("staff/recent_customers", json.dumps(kept))
 
     def _all_recent_customers(self) -> dict[str, Any]:
         try:

@@ -126,6 +126,12 @@ def test_each_staff_sign_in_and_branch_has_its_own_list(settings_file: Path) -> 
     settings.set_recent_customers(west, "olive@example.com", many)
     assert settings.recent_customers(west, "olive@example.com") == many[:RECENT_CUSTOMERS_KEPT]
     assert settings.recent_customers(east, "olive@example.com") == [GONE]
+    for n in range(10):  # ten more sign-ins (the demo portal's address changes every run)
+        settings.set_recent_customers(f"http://127.0.0.1:{9000 + n}/portal/north", "olive@example.com", [GONE])
+    settings.set_recent_customers(west, "olive@example.com", many[:1])
+    assert settings.recent_customers(east, "olive@example.com") == [], "the oldest lists make room"
+    assert settings.recent_customers(west, "olive@example.com") == many[:1]
+    assert settings.recent_customers("http://127.0.0.1:9009/portal/north", "olive@example.com") == [GONE]
 
 
 @pytest.mark.parametrize("written", ["not json", '{"olive@example.com x": [{"id": "seven"}]}', "[1, 2]"])
