@@ -48,7 +48,7 @@ from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
 from app.views.requests_tab import RequestsTab
-from app.views.session_end import ask_to_sign_in_again, refusal_of, revoke_then_leave
+from app.views.session_end import KEYRING_PROBLEM_MS, ask_to_sign_in_again, refusal_of, sign_out_then_leave
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
@@ -130,7 +130,7 @@ def _let_events_through() -> None:
 class MainWindow(QMainWindow):
     # Tests replace this to answer the question.
     confirm_discard_drafts: Callable[[QWidget, list[str], str], bool] = staticmethod(ask_discard_drafts)
-    signed_out = Signal()
+    signed_out = Signal(str)  # "" or what the sign-in screen should say (the keyring could not forget)
     assist_ended = Signal(str)  # why, for the Find customer screen
     assist_token_refused = Signal(object)  # the PortalError (401) that ended the assist
 
@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self.reauth_dialog: SignInDialog | None = None
         self.audit_dialog: QWidget | None = None
         self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        self._branch_switches = 0  # a later switch of branch drops an earlier one's keyring answer
         self._balance_generation = 0
         # The property filter the balance on screen was loaded for, and when (for "as of").
         self._balance_query: Hashable | None = None
@@ -586,8 +587,8 @@ class MainWindow(QMainWindow):
         dialog = ChangePasswordDialog(self.session, self.runner, self)
         if dialog.exec() and dialog.new_password:
             self.session.password = dialog.new_password
-            self.accounts.signed_in(self.session, remember_password=self.remember_password)
             self.statusBar().showMessage("Your password was changed.", 6000)
+            self._keep_sign_in(self.session, self.remember_password)
 
     def show_about(self) -> None:
         """One About window: chosen again while it is open (the macOS application menu stays
@@ -607,12 +608,9 @@ class MainWindow(QMainWindow):
             return
         if not self.drafts_may_go("Sign out"):
             return
-        session = self.session
-        # Forgotten here first, so the app is signed out on this computer whatever the portal does.
-        self.accounts.signed_out(session)
         self.setEnabled(False)
         self.statusBar().showMessage("Signing out…")
-        revoke_then_leave(self, self.runner, session, self.signed_out.emit)
+        sign_out_then_leave(self, self.runner, self.accounts, self.session, self.signed_out.emit)
 
     # -- staff assistance (SA-2, SA-3, SA-4) ---------------------------------------------
 
@@ -665,12 +663,37 @@ class MainWindow(QMainWindow):
         self._tick_current_branch()  # the tick moves when the other branch's session is shown
         if branch.portal_url == self.session.portal_url or self._waiting_for_portal():
             return
-        email = self.session.email
-        password = self.session.password or self.accounts.remembered_password(branch.portal_url, email)
-        if password is None:
-            self._ask_branch_sign_in(branch, None)
-            return
+        self._branch_switches += 1
         self.status_label.setText(f"Opening {branch.name}…")
+        if self.session.password is not None:
+            self._sign_in_to_branch(branch, self.session.password)
+            return
+        # Signed in by a stored token: the other branch's password is read from the keyring, on its
+        # lane (an OS keyring may wait for the user to unlock it); a later switch, or a session signed
+        # in again meanwhile, makes this answer stale.
+        switch, session, accounts = self._branch_switches, self.session, self.accounts
+
+        def current() -> bool:
+            return switch == self._branch_switches and session is self.session
+
+        def found(password: str | None) -> None:
+            if not current():
+                return
+            if password is None:
+                self._ask_branch_sign_in(branch, None)
+            else:
+                self._sign_in_to_branch(branch, password)
+
+        def unreadable(error: Exception) -> None:
+            if current():
+                self._ask_branch_sign_in(branch, error)  # its sentence says the password could not be read
+
+        self.runner.run_keyring(
+            lambda: accounts.remembered_password(branch.portal_url, session.email), found, unreadable
+        )
+
+    def _sign_in_to_branch(self, branch: Branch, password: str) -> None:
+        email = self.session.email
         self.runner.run(
             lambda: sessions.sign_in(branch.portal_url, email, password),
             lambda session: self._enter_branch(session, self.remember_password),
@@ -705,7 +728,7 @@ class MainWindow(QMainWindow):
             return
         self.work_screens.drop_windows()
         self.remember_password = remember
-        self.accounts.signed_in(session, remember_password=remember)
+        self._keep_sign_in(session, remember)
         self.set_session(session)
 
     def _ask_branch_sign_in(self, branch: Branch, error: Exception | None) -> None:
@@ -752,10 +775,21 @@ class MainWindow(QMainWindow):
         self.session.password = renewed.password
         renewed.client.close()
         self.remember_password = dialog.remember
-        self.accounts.signed_in(self.session, remember_password=dialog.remember)
+        self._keep_sign_in(self.session, dialog.remember)
         for retry, _ in pending:
             retry()
         dialog.deleteLater()
+
+    def _keep_sign_in(self, session: PortalSession, remember: bool) -> None:
+        """Stores or forgets the secrets as "Remember me" says, in the background; a keyring that
+        fails leaves the user signed in for this run and says so."""
+        self.accounts.signed_in(
+            session, remember_password=remember, runner=self.runner, failed=self.show_keyring_problem
+        )
+
+    def show_keyring_problem(self, sentence: str) -> None:
+        """What the keyring could not do, shown long enough to be read: the user stays signed in."""
+        self.statusBar().showMessage(sentence, KEYRING_PROBLEM_MS)
 
     # -- window state ----------------------------------------------------------------
 

@@ -35,22 +35,28 @@ from PySide6.QtWidgets import (
 from app.models.staff import AuditModel, StaffContactsModel, property_lines
 from app.services import session as sessions
 from app.services.accounts import Accounts
-from app.services.errors import PortalError
+from app.services.errors import NotFoundError, PortalError
 from app.services.feeds import ListFeed
 from app.services.records import Page, StaffContact
 from app.services.session import PortalSession
+from app.services.settings import RECENT_CUSTOMERS_KEPT, RecentCustomer
 from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
-from app.views.session_end import ask_to_sign_in_again, ended_sentence, refusal_of, revoke_then_leave
+from app.views.session_end import (
+    KEYRING_PROBLEM_MS,
+    ask_to_sign_in_again,
+    ended_sentence,
+    refusal_of,
+    sign_out_then_leave,
+)
 from app.views.sign_in_dialog import SignInDialog
 from app.views.table_card import TableCard
 from app.views.theme import icon, named
 
 SEARCH_DELAY_MS = 250
 MIN_QUERY = 2
-RECENT_LIMIT = 8
 RECENT_WIDTH = 260
 RECENT_ITEM_PADDING = 10  # #RecentList::item's left padding in style.qss: the title lines up with it
 NAME_WIDTH = 240  # the widest the name and contact columns are fitted to; a longer text is
@@ -128,11 +134,13 @@ class ReasonDialog(QDialog):
         # Escaped: a name from the back office such as "Lakeside <HOA>" lost its "<HOA>" as a tag.
         # Every property with the contact's role there: the results row has room for three names,
         # and the caller may be calling about the fourth.
+        # A recent customer kept from an earlier run has no properties with it (only its name and
+        # email are kept): no "0 properties" then; the assist shows them.
         reach = " · ".join(filter(None, [contact.email, contact.phone]))
         count = len(contact.properties)
         heading = f"{count} {'property' if count == 1 else 'properties'}"
-        properties = "<br>".join(map(escape, property_lines(contact)))
-        summary = QLabel(f"<b>{escape(contact.name)}</b><br>{escape(reach)}<p><b>{heading}</b><br>{properties}</p>")
+        properties = f"<p><b>{heading}</b><br>{'<br>'.join(map(escape, property_lines(contact)))}</p>" if count else ""
+        summary = QLabel(f"<b>{escape(contact.name)}</b><br>{escape(reach)}{properties}")
         summary.setTextFormat(Qt.TextFormat.RichText)
         summary.setWordWrap(True)  # a long name or email wrapped nowhere and widened the dialog
         self.summary_label = summary
@@ -250,7 +258,7 @@ class FindCustomerWindow(QMainWindow):
     """What a staff member sees after signing in: search, recent customers, the audit trail."""
 
     assist_opened = Signal(object)  # PortalSession of the assist
-    signed_out = Signal()
+    signed_out = Signal(str)  # "" or what the sign-in screen should say (the keyring could not forget)
 
     def __init__(
         self,
@@ -273,7 +281,12 @@ class FindCustomerWindow(QMainWindow):
         # Bumped by every successful sign-in again: tells an assist that ended with the staff
         # member's own session apart from one ended on its own.
         self._renewals = 0
-        self.recent: list[StaffContact] = []
+        # Newest first. Kept in settings for this branch and this staff member (id, name and email
+        # only): after a restart a customer comes back without phone or properties until opened.
+        self.recent: list[StaffContact] = [
+            StaffContact(kept.id, kept.name, kept.email, None, ())
+            for kept in settings.recent_customers(session.portal_url, session.email)
+        ]
         self.reason_dialog: ReasonDialog | None = None
         self.audit_dialog: AuditDialog | None = None
         self._opening = False
@@ -374,6 +387,7 @@ class FindCustomerWindow(QMainWindow):
         self.recent_list.itemActivated.connect(self._open_recent)
         self.activity_button.clicked.connect(lambda: self.show_activity(None))
         self.sign_out_button.clicked.connect(self.sign_out)
+        self._show_recent()
         self.search_edit.setFocus()
 
     def _build_results(self) -> None:
@@ -524,12 +538,28 @@ class FindCustomerWindow(QMainWindow):
 
         def failed(error: Exception) -> None:
             self._opening = False
-            self.status_label.setText(error_sentence(error))
+            if isinstance(error, NotFoundError) and any(c.id == contact.id for c in self.recent):
+                self._keep_recent([c for c in self.recent if c.id != contact.id])
+                self.status_label.setText(
+                    f"{contact.name} is no longer a customer of this branch you can open, "
+                    "so they were taken off Recent customers."
+                )
+            else:
+                self.status_label.setText(error_sentence(error))
 
         self.runner.run(lambda: sessions.open_assist(staff, contact, reason), opened, failed)
 
     def remember(self, contact: StaffContact) -> None:
-        self.recent = [contact, *(c for c in self.recent if c.id != contact.id)][:RECENT_LIMIT]
+        """Newest first, in the list and in settings (a restart keeps them)."""
+        self._keep_recent([contact, *(c for c in self.recent if c.id != contact.id)])
+
+    def _keep_recent(self, contacts: list[StaffContact]) -> None:
+        self.recent = contacts[:RECENT_CUSTOMERS_KEPT]
+        kept = [RecentCustomer(c.id, c.name, c.email) for c in self.recent]
+        self.settings.set_recent_customers(self.session.portal_url, self.session.email, kept)
+        self._show_recent()
+
+    def _show_recent(self) -> None:
         self.recent_list.clear()
         for recent in self.recent:
             # The phone and email under the name: what a call back needs, and what tells two
@@ -615,8 +645,10 @@ class FindCustomerWindow(QMainWindow):
         self.session.password = renewed.password
         renewed.client.close()
         self.remember_password = dialog.remember
-        self.accounts.signed_in(self.session, remember_password=dialog.remember)
         self.status_label.setText("Signed in again.")
+        self.accounts.signed_in(
+            self.session, remember_password=dialog.remember, runner=self.runner, failed=self.show_keyring_problem
+        )
         for retry, _ in pending:
             retry()
 
@@ -626,11 +658,15 @@ class FindCustomerWindow(QMainWindow):
         """Signing staff out also ends every assist session they opened (server side, SA-4). The
         token is forgotten on this computer at once; a portal that hangs is waited for only
         `session_end.SIGN_OUT_WAIT_MS`, with "Signing out…" on screen, instead of the client's 20 s timeout."""
-        self.accounts.signed_out(self.session)
         self.sign_out_button.setText("Signing out…")
         self.status_label.setText("Signing out…")
         self.setEnabled(False)
-        revoke_then_leave(self, self.runner, self.session, self.signed_out.emit)
+        sign_out_then_leave(self, self.runner, self.accounts, self.session, self.signed_out.emit)
+
+    def show_keyring_problem(self, sentence: str) -> None:
+        """What the keyring could not do: the staff member stays signed in for this run. In the status
+        bar, where the search's own messages (which replace the status line's) leave it be."""
+        self.statusBar().showMessage(sentence, KEYRING_PROBLEM_MS)
 
     def save_layout(self) -> None:
         self.settings.set_find_window_geometry(self.saveGeometry())

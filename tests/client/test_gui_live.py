@@ -67,7 +67,8 @@ def test_sign_in_success_remembers_portal_and_secrets(
     session = dialog.session
     assert session is not None
     assert session.user.name == "Morgan Many"
-    accounts.signed_in(session, remember_password=dialog.remember)
+    accounts.remember_portal(session)
+    accounts.store_secrets(session, remember_password=dialog.remember)
     assert accounts.stored_token(session.portal_url, company.MORGAN) == session.token
     assert accounts.remembered_password(session.portal_url, company.MORGAN) == company.PASSWORD
     assert accounts.settings.portals()[0].branch_name == "East Branch"
@@ -135,7 +136,8 @@ def morgan_session(live_portal: LivePortal) -> PortalSession:
 
 @pytest.fixture
 def window(qtbot: QtBot, morgan_session: PortalSession, accounts: Accounts) -> Iterator[MainWindow]:
-    accounts.signed_in(morgan_session, remember_password=False)
+    accounts.remember_portal(morgan_session)
+    accounts.store_secrets(morgan_session, remember_password=False)
     main = MainWindow(morgan_session, accounts)
     qtbot.addWidget(main)
     main.show()
@@ -340,7 +342,8 @@ def test_sign_out_revokes_and_clears_keyring(
     qtbot: QtBot, window: MainWindow, live_portal: LivePortal, memory_keyring: MemoryKeyring
 ) -> None:
     token = window.session.token
-    window.accounts.signed_in(window.session, remember_password=True)
+    window.accounts.remember_portal(window.session)
+    window.accounts.store_secrets(window.session, remember_password=True)
     assert memory_keyring._items
     with qtbot.waitSignal(window.signed_out, timeout=10000):
         window.sign_out()
