@@ -548,6 +548,7 @@ class MainWindow(QMainWindow):
         preload_pdf_engine()  # "View PDF" is likely next; the detail's request gives it a head start
         window = ProposalWindow(self.session, self.runner, proposal_id, self)
         window.signed.connect(lambda _: self.load_tab("proposals"))
+        window.changed.connect(lambda _: self.load_tab("proposals"))
         window.proposal_requested.connect(self.open_proposal)
         self.proposal_windows.add(proposal_id, window)
         window.show()

@@ -124,9 +124,11 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
 
 
 class ProposalWindow(QDialog):
-    """Opened from the proposals list (double-click or Enter); emits `signed` so the list refreshes."""
+    """Opened from the proposals list (double-click or Enter); emits `signed` (or `changed`, when the
+    sign dialog found it signed by someone else or changed) so the list refreshes."""
 
     signed = Signal(object)
+    changed = Signal(object)
     # The proposal a change order revises, opened from its link: the number alone sent the customer
     # looking for it in the list.
     proposal_requested = Signal(int)
@@ -333,6 +335,7 @@ class ProposalWindow(QDialog):
             parent=over or self,
         )
         dialog.signed.connect(self._signed)
+        dialog.outdated.connect(self._outdated)
         dialog.finished.connect(lambda _: setattr(self, "sign_dialog", None))
         self.sign_dialog = dialog
         dialog.open()
@@ -342,3 +345,9 @@ class ProposalWindow(QDialog):
             self.pdf_window.close()
         self.show_detail(detail)
         self.signed.emit(detail)
+
+    def _outdated(self, detail: ProposalDetail) -> None:
+        """Someone else signed it, or it changed, while this window's sign dialog was out: the window
+        shows it as it is now, so it no longer offers Sign for what can no longer be signed."""
+        self.show_detail(detail)
+        self.changed.emit(detail)
