@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
             "proposals": ProposalsModel(currency, self),
             "visits": VisitsModel(self.branch_day, self),
             "invoices": InvoicesModel(currency, self.branch_day, self),
-            "requests": RequestsModel(self),
+            "requests": RequestsModel(self.branch_day, self),
         }
         self.tab_widget = QTabWidget(splitter)
         self.tab_widget.setDocumentMode(True)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.dates import branch_date_text
 from app.models.formatting import date_text, money_text, title_text
 from app.services.errors import PortalError
 from app.services.records import ProposalDetail
@@ -38,8 +39,9 @@ from app.views.theme import colors, icon, named, theme_changed
 TYPE_NAMES = {"work_order": "Work order", "contract": "Contract"}
 
 
-def proposal_html(detail: ProposalDetail, currency: str) -> str:
-    """The detail as simple HTML for QTextBrowser: one column, so it wraps in a narrow window."""
+def proposal_html(detail: ProposalDetail, currency: str, time_zone: str) -> str:
+    """The detail as simple HTML for QTextBrowser: one column, so it wraps in a narrow window. The
+    signed date is the branch's day (`time_zone`), the one the signed PDF shows."""
 
     def money(amount: object) -> str:
         return page.e(money_text(amount, currency))  # type: ignore[arg-type]
@@ -74,7 +76,7 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
         parts.append(
             page.note(
                 f"<b>Signed by {page.e(signature.signer_name)}</b> on "
-                f"{page.e(date_text(signature.signed_at.astimezone().date()))}{captured}.<br/>"
+                f"{page.e(branch_date_text(signature.signed_at, time_zone))}{captured}.<br/>"
                 f"Approved amount: <b>{money(approved)}</b>",
                 "success",
             )
@@ -213,7 +215,8 @@ class ProposalWindow(QDialog):
         self.detail = detail
         self.setWindowTitle(f"Proposal {detail.number} — {title_text(detail.title)}")
         scroll = self.browser.verticalScrollBar().value()
-        self.browser.setHtml(proposal_html(detail, self.session.config.currency))
+        config = self.session.config
+        self.browser.setHtml(proposal_html(detail, config.currency, config.branch.time_zone))
         self.browser.verticalScrollBar().setValue(scroll)
         self._set_actions()
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator
-from datetime import date, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 from shiboken6 import isValid
 
-from app.models.formatting import money_text
+from app.models.formatting import date_text, money_text
 from app.services.portal_client import PortalClient, Timeouts
 from app.services.session import PortalSession, open_assist, sign_in
 from app.services.tasks import TaskRunner
@@ -84,6 +84,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
         _proposal("g-lost-error", "maple", "OPP-7012", "Edging, answer a 500", "delivered"),
         _proposal("g-never-sent", "maple", "OPP-7013", "Edging, never arrived", "delivered"),
         _proposal("g-lost-twice", "maple", "OPP-7014", "Edging, answer and check lost", "delivered"),
+        _proposal("g-evening", "maple", "OPP-7015", "Signed late in the evening", "delivered"),
         {
             **_proposal("g-change", "maple", "OPP-7007", "Patio lighting, two more posts", "delivered"),
             "change_order_of": "g-view",
@@ -594,9 +595,35 @@ def test_an_approved_amount_of_zero_is_shown_as_zero(qtbot: QtBot, session: Port
     session.client.sign_proposal(pid, signer_name="Morgan Many", signature_png=pad.to_png(), optional_service_ids=[])
     signed = session.client.proposal(pid)
     assert signed.approved_total == signed.total == Decimal("399.99")
-    assert "Approved amount: $399.99" in html_text(proposal_html(signed, "USD"))
+    assert "Approved amount: $399.99" in html_text(proposal_html(signed, "USD", "UTC"))
     nothing = dataclasses.replace(signed, approved_total=Decimal("0.00"))
-    assert "Approved amount: $0.00" in html_text(proposal_html(nothing, "USD"))
+    assert "Approved amount: $0.00" in html_text(proposal_html(nothing, "USD", "UTC"))
+
+
+def test_the_signed_date_is_the_branch_s_day_as_on_the_signed_pdf(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner, computer_zone: Callable[[str], None]
+) -> None:  # PR-9
+    """Signed at 23:30 in New York, the signed PDF says the 27th (the branch's day); on a computer
+    set to UTC or Tokyo the app said the 28th."""
+    pad = SignaturePad()
+    qtbot.addWidget(pad)
+    draw(qtbot, pad, zigzag())
+    pid = proposal_id(session, "OPP-7015")
+    session.client.sign_proposal(pid, signer_name="Morgan Many", signature_png=pad.to_png(), optional_service_ids=[])
+    signed = session.client.proposal(pid)
+    assert signed.signature is not None
+    late = datetime(2026, 11, 28, 4, 30, tzinfo=UTC)  # 23:30 on Nov 27 in New York
+    evening = dataclasses.replace(signed, signature=dataclasses.replace(signed.signature, signed_at=late))
+    for zone in ("UTC", "Asia/Tokyo"):
+        computer_zone(zone)
+        assert "Signed by Morgan Many on Nov 27, 2026." in html_text(proposal_html(evening, "USD", "America/New_York"))
+    assert "Signed by Morgan Many on Nov 28, 2026." in html_text(proposal_html(evening, "USD", "Asia/Tokyo"))
+    # The window dates it in its branch's zone (this portal's: UTC), whatever the computer's.
+    computer_zone("Pacific/Kiritimati")
+    window = open_window(qtbot, session, runner, "OPP-7015")
+    assert window.detail is not None and window.detail.signature is not None
+    shown = date_text(window.detail.signature.signed_at.astimezone(UTC).date())
+    assert f"Signed by Morgan Many on {shown}." in window.browser.toPlainText()
 
 
 def html_text(html: str) -> str:
