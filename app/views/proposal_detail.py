@@ -146,6 +146,9 @@ class ProposalWindow(QDialog):
         self.detail: ProposalDetail | None = None
         self.pdf_window: PdfWindow | None = None
         self.sign_dialog: SignDialog | None = None
+        # Bumped by each document asked for the viewer: a slow "View proposal" answering after a quick
+        # "View signed PDF" replaced it, so only the latest one asked for is shown.
+        self._viewing = 0
         self.setWindowTitle("Proposal")
         self.setWindowIcon(icon("app"))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -268,9 +271,11 @@ class ProposalWindow(QDialog):
         if self.detail is None:
             return
         detail, client = self.detail, self.session.client
+        self._viewing += 1
+        viewing = self._viewing
         self._fetch(
             lambda: client.proposal_pdf(detail.id),
-            lambda data: self._open_viewer(f"Proposal {detail.number}", data, f"{detail.number}.pdf"),
+            lambda data: self._open_viewer(f"Proposal {detail.number}", data, f"{detail.number}.pdf", viewing),
             self.view_button,
         )
 
@@ -278,10 +283,12 @@ class ProposalWindow(QDialog):
         if self.detail is None:
             return
         detail, client = self.detail, self.session.client
+        self._viewing += 1
+        viewing = self._viewing
         self._fetch(
             lambda: client.signed_proposal_pdf(detail.id),
             lambda data: self._open_viewer(
-                f"Signed proposal {detail.number}", data, f"{detail.number}-signed.pdf", signed=True
+                f"Signed proposal {detail.number}", data, f"{detail.number}-signed.pdf", viewing, signed=True
             ),
             self.signed_view_button,
         )
@@ -310,7 +317,9 @@ class ProposalWindow(QDialog):
 
         self._fetch(lambda: client.signed_proposal_pdf(detail.id), save, self.signed_download_button)
 
-    def _open_viewer(self, title: str, data: bytes, filename: str, *, signed: bool = False) -> None:
+    def _open_viewer(self, title: str, data: bytes, filename: str, viewing: int, *, signed: bool = False) -> None:
+        if viewing != self._viewing:
+            return  # another document was asked for since
         if self.pdf_window is not None:
             self.pdf_window.close()
         window = PdfWindow(title, data, filename, self)

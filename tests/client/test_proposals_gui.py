@@ -85,6 +85,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
         _proposal("g-never-sent", "maple", "OPP-7013", "Edging, never arrived", "delivered"),
         _proposal("g-lost-twice", "maple", "OPP-7014", "Edging, answer and check lost", "delivered"),
         _proposal("g-evening", "maple", "OPP-7015", "Signed late in the evening", "delivered"),
+        _proposal("g-two-copies", "maple", "OPP-7016", "Both copies asked for", "delivered"),
         {
             **_proposal("g-change", "maple", "OPP-7007", "Patio lighting, two more posts", "delivered"),
             "change_order_of": "g-view",
@@ -112,11 +113,13 @@ class SignFaults(Proxy):
 
     "drop": the portal signs, the connection closes without an answer; "hold": the portal signs, the
     answer is held longer than the client waits; "error": the portal signs, the client gets a 500;
-    "never": the POST never reaches the portal (the connection closes)."""
+    "never": the POST never reaches the portal (the connection closes). With `hold_pdf`, the unsigned
+    PDF's answer comes HOLD_S late."""
 
     def __init__(self, upstream: str) -> None:
         self.sign: list[str] = []
         self.lose_checks = 0
+        self.hold_pdf = False
         self.sign_posts = 0
         super().__init__(upstream, _SignFaultHandler)
 
@@ -147,6 +150,8 @@ class _SignFaultHandler(QuietHandler):
             reply(self, answer.status_code, answer.headers, answer.content)
             return
         answer = relay(self, proxy.upstream)
+        if self.command == "GET" and path.endswith("/pdf") and proxy.hold_pdf:
+            time.sleep(HOLD_S)
         if self.command == "GET" and path.rsplit("/", 1)[-1].isdigit() and "/proposals/" in path and proxy.lose_checks:
             proxy.lose_checks -= 1
             self.close_connection = True
@@ -454,6 +459,31 @@ def test_a_retry_refused_as_already_signed_after_a_lost_answer_is_shown_as_signe
         qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
     assert_signed_by_morgan(qtbot, window, dialog)
     assert faults.sign_posts == 2
+
+
+def test_a_slow_proposal_pdf_does_not_replace_the_signed_copy_asked_for_after_it(
+    qtbot: QtBot, faults: SignFaults, runner: TaskRunner
+) -> None:  # PR-9
+    """ "View proposal" answering after a quicker "View signed PDF" replaced the signed copy."""
+    session = sign_in(f"{faults.origin}/portal/east", company.MORGAN, company.PASSWORD)
+    pad = SignaturePad()
+    qtbot.addWidget(pad)
+    draw(qtbot, pad, zigzag())
+    session.client.sign_proposal(
+        proposal_id(session, "OPP-7016"), signer_name="Morgan Many", signature_png=pad.to_png(), optional_service_ids=[]
+    )
+    window = open_window(qtbot, session, runner, "OPP-7016")
+    faults.hold_pdf = True
+    qtbot.mouseClick(window.view_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.signed_view_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pdf_window is not None, timeout=WAIT_MS)
+    shown = window.pdf_window
+    assert shown is not None and shown.windowTitle() == "Signed proposal OPP-7016"
+    qtbot.waitUntil(lambda: not runner.busy, timeout=WAIT_MS)  # the unsigned copy has answered now
+    assert window.pdf_window is shown and shown.windowTitle() == "Signed proposal OPP-7016"
+    assert window.view_button.text() == "View proposal" and window.view_button.isEnabled()
+    shown.close()
+    session.client.close()
 
 
 def test_escape_while_signing_waits_for_the_portal(
