@@ -36,6 +36,9 @@ from app.views.theme import named
 
 FIELD_NAMES = {"signer_name": "Name", "signature_png": "Signature", "optional_service_ids": "Optional services"}
 NOT_RECORDED = "Your signature was not recorded."
+# After a lost answer, what the proposal read again says (or, when that failed too, does not).
+NOT_SIGNED = "The proposal was not signed."
+UNKNOWN_YET = "It may have been signed: Sign proposal again finds out, and never signs it twice."
 
 
 def outcome_unknown(error: Exception) -> bool:
@@ -273,7 +276,7 @@ class SignDialog(QDialog):
         self._runner.run(
             lambda: client.proposal(proposal_id),
             lambda detail: self._checked(detail, error),
-            lambda _: self._refused(error),  # still unknown: the signer keeps everything and may try again
+            lambda _: self._refused(error, UNKNOWN_YET),  # the signer keeps everything; a retry finds out
         )
 
     def is_own_signature(self, detail: ProposalDetail) -> bool:
@@ -307,9 +310,13 @@ class SignDialog(QDialog):
             )
         elif isinstance(error, ConflictError):
             # The 409 no longer holds (whatever stood in the way has gone): signing again may work.
-            self._refused(PortalError("The proposal could not be signed just now. Please try again."))
+            self._refused(
+                PortalError(
+                    "The portal refused the signature a moment ago, but it can be signed now. Please try again."
+                )
+            )
         else:
-            self._refused(error)
+            self._refused(error, NOT_SIGNED)
 
     def _outdated(self, detail: ProposalDetail, message: str) -> None:
         """Nothing left to sign: the drawing and name stay on screen, only Close remains."""
@@ -322,15 +329,16 @@ class SignDialog(QDialog):
         self._update()
         self.outdated.emit(detail)
 
-    def _refused(self, error: Exception) -> None:
-        """Keeps every input as it was; shows the portal's words (and which field, for a 422)."""
+    def _refused(self, error: Exception, outcome: str = "") -> None:
+        """Keeps every input as it was; shows the portal's words (and which field, for a 422), and
+        for a lost answer what is known of the outcome."""
         message = error.detail if isinstance(error, PortalError) else "The proposal could not be signed. Try again."
         if isinstance(error, ValidationError) and error.field_errors:
             message = " ".join(
                 f"{FIELD_NAMES.get(field.field, field.field.replace('_', ' ').capitalize())}: {field.message}"
                 for field in error.field_errors
             )
-        self._show_failure(message)
+        self._show_failure(f"{message} {outcome}".strip())
         self._set_inputs_enabled(True)
         self._update()
 

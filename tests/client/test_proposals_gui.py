@@ -431,6 +431,7 @@ def test_a_signature_that_never_reached_the_portal_keeps_the_drawing_for_a_retry
     qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=WAIT_MS)
     assert dialog.error_label.text().startswith("Cannot reach the portal at 127.0.0.1")
+    assert dialog.error_label.text().endswith("Check the address and your connection. The proposal was not signed.")
     assert not dialog.submitting and dialog.isVisible()
     assert len(dialog.pad.strokes) == 1 and dialog.name_edit.text() == "Morgan Many"
     assert dialog.agree_check.isChecked() and next(iter(dialog.option_checks.values())).isChecked()
@@ -454,6 +455,9 @@ def test_a_retry_refused_as_already_signed_after_a_lost_answer_is_shown_as_signe
     qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=WAIT_MS)
     assert dialog.error_label.text().startswith("Cannot reach the portal at 127.0.0.1")
+    assert dialog.error_label.text().endswith(
+        " It may have been signed: Sign proposal again finds out, and never signs it twice."
+    )
     assert len(dialog.pad.strokes) == 1 and dialog.sign_button.isEnabled(), "outcome unknown: nothing lost"
     with qtbot.waitSignal(window.signed, timeout=WAIT_MS):
         qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
