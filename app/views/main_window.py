@@ -201,7 +201,7 @@ class MainWindow(QMainWindow):
             "proposals": ProposalsModel(currency, self),
             "visits": VisitsModel(self.branch_day, self),
             "invoices": InvoicesModel(currency, self.branch_day, self),
-            "requests": RequestsModel(self),
+            "requests": RequestsModel(self.branch_day, self),
         }
         self.tab_widget = QTabWidget(splitter)
         self.tab_widget.setDocumentMode(True)
@@ -549,6 +549,7 @@ class MainWindow(QMainWindow):
         preload_pdf_engine()  # "View PDF" is likely next; the detail's request gives it a head start
         window = ProposalWindow(self.session, self.runner, proposal_id, self)
         window.signed.connect(lambda _: self.load_tab("proposals"))
+        window.changed.connect(lambda _: self.load_tab("proposals"))
         window.proposal_requested.connect(self.open_proposal)
         self.proposal_windows.add(proposal_id, window)
         window.show()

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -648,7 +648,7 @@ def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: Ta
 
     session = session_for(pay_portal.portal_url("east"))
     invoice = detail(session, "INV-20001")  # Birch: Morgan is its billing contact
-    text = invoice_html(invoice, "USD", branch_today(session.config.branch.time_zone))
+    text = invoice_html(invoice, "USD", branch_today(session.config.branch.time_zone), "UTC")
     for expected in ("Invoice INV-20001", "Balance due: <b>$480.00</b>", "Birch Office Park", "Riley Rep", "Mowing"):
         assert expected in text
     assert "<td align='right'>$480.00</td>" in text, "amounts are right-aligned"
@@ -674,7 +674,7 @@ def test_invoice_credits_read_as_taken_off_the_total(pay_portal: LivePortal) -> 
         invoice, applied_credits=Decimal("25.00"), balance=invoice.balance - Decimal("25.00")
     )
     document = QTextDocument()
-    document.setHtml(invoice_html(credited, "USD", branch_today(session.config.branch.time_zone)))
+    document.setHtml(invoice_html(credited, "USD", branch_today(session.config.branch.time_zone), "UTC"))
     text = " ".join(document.toPlainText().split())  # one space for every run of (non-breaking) spaces
     assert "Balance due: $455.00 of $480.00" in text
     assert "Total $480.00 Less $25.00 in credits applied" in text
@@ -690,11 +690,28 @@ def test_invoice_past_its_due_date_reads_overdue_as_in_the_list(pay_portal: Live
     late = detail(session, "INV-10031")  # 31 days old on 30-day terms, unpaid
     today = branch_today(session.config.branch.time_zone)
     assert late.status == "due" and late.due_date < today
-    text = invoice_html(late, "USD", today)
+    text = invoice_html(late, "USD", today, "UTC")
     assert chip("overdue") in text and chip("due") not in text
     assert page_note_background("warning") in text
-    on_time = invoice_html(detail(session, "INV-20001"), "USD", today)
+    on_time = invoice_html(detail(session, "INV-20001"), "USD", today, "UTC")
     assert chip("due") in on_time and page_note_background("info") in on_time
+
+
+def test_a_payment_is_dated_by_the_branch_s_day(pay_portal: LivePortal, computer_zone: Callable[[str], None]) -> None:
+    """A payment taken at 23:30 in New York is the 27th's, as the branch's records say; on a
+    computer set to UTC or Tokyo the invoice page said the 28th."""
+    from app.views.invoice_detail import invoice_html
+
+    session = session_for(pay_portal.portal_url("east"))
+    paid = detail(session, "INV-10000")
+    assert paid.payments
+    late = datetime(2026, 11, 28, 4, 30, tzinfo=UTC)  # 23:30 on Nov 27 in New York
+    evening = dataclasses.replace(paid, payments=(dataclasses.replace(paid.payments[0], paid_at=late),))
+    for zone in ("UTC", "Asia/Tokyo"):
+        computer_zone(zone)
+        document = QTextDocument()
+        document.setHtml(invoice_html(evening, "USD", date(2026, 11, 27), "America/New_York"))
+        assert "Nov 27, 2026" in document.toPlainText() and "Nov 28, 2026" not in document.toPlainText()
 
 
 def page_note_background(tone: str) -> str:
