@@ -135,6 +135,10 @@ class PayDialog(QDialog):
         self.amount_error = named(QLabel(""), "FormError")
         self.amount_error.hide()
         self.table: QTableWidget | None = None
+        # One form for the amount, the method, the fee and the total: the radios and every field
+        # start at one left edge (the "Other amount" box sat 7 px right of the method's), and the
+        # labels read down one column.
+        form = QFormLayout()
         if single and self.payable:
             invoice = self.payable[0]
             self.full_radio.setText(f"Full balance  {self._money(invoice.balance)}")
@@ -145,14 +149,15 @@ class PayDialog(QDialog):
             other_row = QHBoxLayout()
             other_row.addWidget(self.other_radio)
             other_row.addWidget(self.other_edit, 1)
-            layout.addWidget(self.full_radio)
+            form.addRow("Amount", self.full_radio)
             if self._partial:
-                layout.addLayout(other_row)
+                form.addRow("", other_row)
             else:
                 self.other_radio.hide()
                 self.other_edit.hide()
                 note = named(QLabel("This company takes payment of the full balance only."), "DialogSubtitle")
-                layout.addWidget(note)
+                form.addRow("", note)
+            form.addRow(self.amount_error)
             self.full_radio.toggled.connect(self._amount_mode_changed)
             self.other_edit.textChanged.connect(lambda _: self._changed())
         elif self.payable:
@@ -192,7 +197,8 @@ class PayDialog(QDialog):
             blocked = named(QLabel(f"Not included: {reasons}"), "DialogSubtitle")
             blocked.setWordWrap(True)
             layout.addWidget(blocked)
-        layout.addWidget(self.amount_error)
+        if not (single and self.payable):  # the single invoice's form holds it, under the amount
+            layout.addWidget(self.amount_error)
 
         self.method_combo = QComboBox()
         self.method_combo.setMinimumWidth(300)
@@ -202,7 +208,6 @@ class PayDialog(QDialog):
         self.method_note.hide()
         self.fee_label = named(QLabel(CHOOSE_METHOD_HINT), "DialogSubtitle")
         self.total_label = named(QLabel("—"), "DialogTitle")
-        form = QFormLayout()
         form.addRow("Pay with", self.method_combo)
         form.addRow("", self.method_note)
         form.addRow("Convenience fee", self.fee_label)
