@@ -125,6 +125,11 @@ def test_proposals_show_change_orders_and_money() -> None:
     model.set_page(Page((proposal,), None, 1))
     assert "change order" in model.data(model.index(0, model.column_index("title")))
     assert model.data(model.index(0, model.column_index("total"))).endswith("1,500.00")
+    named = ProposalSummary(
+        10, "OPP-10", "Change order: add drip line", OAK, "pending", Decimal("480"), date(2026, 3, 2), True, True
+    )
+    model.set_page(Page((named,), None, 1))
+    assert model.data(model.index(0, model.column_index("title"))) == "Change order: add drip line"
 
 
 @pytest.fixture
