@@ -28,10 +28,13 @@ def e(text: object) -> str:
 
 
 def chip(status: str) -> str:
+    """The status chip of every detail page (proposal, invoice, visit, request), one look for all:
+    the proposal and invoice pages had a tight full-size one, the visit and request pages a small
+    padded one. Rich text has no rounded corners, so the padding is what makes it read as a chip."""
     background, foreground = chip_colors(status)
     return (
-        f"<span style='background:{background}; color:{foreground}; font-weight:600;'>"
-        f"&nbsp;{e(status_label(status))}&nbsp;</span>"
+        f"<span style='background-color:{background}; color:{foreground}; font-weight:600; font-size:9pt;'>"
+        f"&nbsp;&nbsp;{e(status_label(status))}&nbsp;&nbsp;</span>"
     )
 
 
@@ -63,7 +66,9 @@ def hint(text: str) -> str:
 
 def table(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[str]]) -> str:
     """`columns` are (heading, "left"|"right"); cells are HTML already escaped by the caller.
-    Money columns are right-aligned so the amounts line up."""
+    Money columns are right-aligned so the amounts line up. The table keeps its own top margin:
+    a heading's bottom margin does not reach a table, whose shaded header row sat flush under
+    "Scope of work" as if part of it."""
     head = "".join(f"<th align='{align}'>{e(label.upper())}</th>" for label, align in columns)
     body = "".join(
         "<tr>"
@@ -72,7 +77,7 @@ def table(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[str]]) -> 
         for row in rows
     )
     return (
-        "<table width='100%' cellspacing='0' cellpadding='5'>"
+        "<table width='100%' cellspacing='0' cellpadding='5' style='margin-top:4px;'>"
         f"<tr style='background:{colors().hover}; color:{colors().muted}; font-size:8pt;'>{head}</tr>{body}</table>"
     )
 
