@@ -1,7 +1,7 @@
 """`main.py --demo --smoke DIR`: a headless end-to-end check for CI and for reviewing screens.
 
 Signs in to the demo company, loads every tab, saves a PNG per tab (and of invoices sorted by
-balance), of the sign-in dialog, of the visit, request and new-request windows and of the proposal
+balance, and searched for a word none has: search-no-match.png), of the sign-in dialog, of the visit, request and new-request windows and of the proposal
 detail, PDF viewer and sign dialog; then signs in as office staff and saves the Find customer
 screen (no recent customers yet), an assisted portal with its banner and Find customer again with
 that customer under Recent; last it stops the demo server and checks the window says so (banner,
@@ -107,6 +107,19 @@ def _save_sorted(window: MainWindow, key: str, column: str, path: Path) -> None:
     tab.table.sortByColumn(tab.model.column_index(column), Qt.SortOrder.DescendingOrder)
     _idle(window.runner, f"the {key} tab sorted by {column}")
     _save(window, path)
+
+
+def _save_no_match(window: MainWindow, key: str, path: Path) -> None:
+    """A search nothing matches: the list's empty state, then the search is cleared again."""
+    tab = window.tabs[key]
+    window.tab_widget.setCurrentWidget(tab)
+    tab.search_edit.setText("sprinkler winterizing")
+    _idle(window.runner, f"the {key} search")
+    if tab.proxy.rowCount():
+        raise SmokeFailed(f"the {key} search for a missing word matched rows")
+    _save(window, path)
+    tab.search_edit.clear()
+    _idle(window.runner, f"the {key} search cleared")
 
 
 def _save_visits_and_requests(window: MainWindow, out_dir: Path) -> None:
@@ -315,6 +328,7 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
             QTimer.singleShot(0, lambda: None)
             _save(window, out_dir / f"{key}.png")
         _save_sorted(window, "invoices", "balance", out_dir / "invoices-sorted.png")
+        _save_no_match(window, "invoices", out_dir / "search-no-match.png")
         _save_visits_and_requests(window, out_dir)
         proposal_times = _proposal_screens(app, window, out_dir)
         billing_s = _billing_screens(window, out_dir)
