@@ -104,10 +104,11 @@ def _page(*parts: str) -> str:
 
 
 def _header(title: str, meta: str, status: str) -> str:
+    """The title, then the status chip leading the facts line, as on the proposal and invoice pages
+    (the chip stood alone above the title here, so the four detail windows had two layouts)."""
     return (
-        f'<p style="margin:0 0 6px 0;">{chip(status)}</p>'
-        f'<p class="title" style="margin:0 0 4px 0;">{_text(title)}</p>'
-        f'<p class="meta" style="margin:0 0 10px 0;">{meta}</p>'
+        f'<p class="title" style="margin:0 0 6px 0;">{_text(title)}</p>'
+        f'<p class="meta" style="margin:0 0 10px 0;">{chip(status)}&nbsp;&nbsp;{meta}</p>'
     )
 
 
