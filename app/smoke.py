@@ -3,8 +3,8 @@
 Signs in to the demo company, loads every tab, saves a PNG per tab (and of invoices sorted by
 balance, and searched for a word none has: search-no-match.png), of the sign-in dialog, of the visit, request and new-request windows and of the proposal
 detail, PDF viewer and sign dialog; then signs in as office staff and saves the Find customer
-screen (no recent customers yet), an assisted portal with its banner and Find customer again with
-that customer under Recent; last it stops the demo server and checks the window says so (banner,
+screen (no recent customers yet), the reason asked before a portal opens, an assisted portal with
+its banner, Find customer again with that customer under Recent and the Activity window; last it stops the demo server and checks the window says so (banner,
 lists kept and marked out of date: offline.png). It prints one JSON line of timings. Secrets and
 settings stay in memory / a temp folder.
 """
@@ -32,7 +32,7 @@ from app.services.tasks import BackgroundOp, TaskRunner
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
 from app.views.signature_pad import SignaturePad
-from app.views.staff_views import FindCustomerWindow
+from app.views.staff_views import FindCustomerWindow, ReasonDialog
 
 T = TypeVar("T")
 STEP_TIMEOUT_S = 30.0
@@ -227,6 +227,11 @@ def _staff_screens(app: QApplication, demo: DemoServer, accounts: Accounts, out_
     if find.model.rowCount() == 0:
         raise SmokeFailed(f"staff search found nobody for {DEMO_EMAIL}: {find.status_label.text()}")
     _save(find, out_dir / "find-customer.png")
+    reason = ReasonDialog(find.model.contact(0), find)  # what the clerk answers on every call
+    reason.show()
+    reason.reason_combo.setEditText("Customer called about an invoice")
+    _save(reason, out_dir / "assist-reason.png")
+    reason.reject()
     opened: list[sessions.PortalSession] = []
     find.assist_opened.connect(opened.append)
     begun = time.perf_counter()
@@ -247,6 +252,10 @@ def _staff_screens(app: QApplication, demo: DemoServer, accounts: Accounts, out_
     window.close()
     find.assist_ended()
     _save(find, out_dir / "find-customer-recent.png")
+    activity = find.show_activity(None)
+    _wait(lambda: not activity.feed.loading, "the activity")
+    _save(activity, out_dir / "activity.png")
+    activity.close()
     _background(app, staff.client.logout, "staff sign-out")
     find.close()
     return {"search_s": round(search_s, 3), "assist_s": round(assist_s, 3)}
