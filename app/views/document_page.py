@@ -49,9 +49,12 @@ def header(kicker: str, title: str, status: str, meta: str) -> str:
 
 
 def note(text_html: str, tone: str) -> str:
+    """A band across the page; its own top margin, as a paragraph's bottom one does not reach a table
+    (the balance band sat flush under the status chip)."""
     background, foreground = _note_tone(tone)
     return (
-        f"<table width='100%' cellpadding='8' cellspacing='0' style='background:{background}; color:{foreground};'>"
+        f"<table width='100%' cellpadding='8' cellspacing='0' "
+        f"style='background:{background}; color:{foreground}; margin-top:8px;'>"
         f"<tr><td>{text_html}</td></tr></table><p style='margin:0;'></p>"
     )
 

@@ -43,7 +43,8 @@ def invoice_html(invoice: InvoiceDetail, currency: str, today: date) -> str:
         parts.append(
             page.note(
                 f"<span style='font-size:13pt;'>Balance due: <b>{money(invoice.balance)}</b></span>"
-                f"&nbsp;&nbsp;of {money(invoice.total)}",
+                # "of $300.00" beside a $300.00 balance only made one wonder what else there was.
+                + (f"&nbsp;&nbsp;of {money(invoice.total)}" if invoice.balance != invoice.total else ""),
                 "warning" if status == "overdue" else "info",
             )
         )
