@@ -5,7 +5,7 @@ balance, and searched for a word none has: search-no-match.png), of the sign-in 
 detail, PDF viewer and sign dialog; then signs in as office staff and saves the Find customer
 screen (no recent customers yet), the reason asked before a portal opens, an assisted portal with
 its banner, Find customer again with that customer under Recent and the Activity window; last it stops the demo server and checks the window says so (banner,
-lists kept and marked out of date: offline.png). It prints one JSON line of timings. Secrets and
+lists kept and marked out of date: offline.png) and what a visit opened then shows (visit-offline.png). It prints one JSON line of timings. Secrets and
 settings stay in memory / a temp folder.
 """
 
@@ -90,7 +90,16 @@ def _go_offline(window: MainWindow, demo: DemoServer, out_dir: Path) -> float:
     if not window.sidebar.stale:
         raise SmokeFailed("the balance was not marked as out of date while offline")
     _save(window, out_dir / "offline.png")
-    return round(time.perf_counter() - begun, 3)
+    took = round(time.perf_counter() - begun, 3)
+    visits = window.tabs["visits"]
+    if visits.model.rowCount() > 1:  # one not opened before: its page is the error state alone
+        visit = window.work_screens.open_visit(visits.model.record(1))
+        _idle(window.runner, "the visit detail while offline")
+        if visit.problem is None:
+            raise SmokeFailed("a visit opened while offline shows no problem")
+        _save(visit, out_dir / "visit-offline.png")
+        visit.close()
+    return took
 
 
 def _first_record(window: MainWindow, key: str) -> Any:
