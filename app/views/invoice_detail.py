@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.models.dates import branch_today
@@ -16,7 +16,7 @@ from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import PROPOSAL_LINK, error_sentence, follow_link
-from app.views.item_windows import close_with_standard_key
+from app.views.item_windows import close_with_standard_key, fit_to_screen
 from app.views.pdf_window import PdfWindow
 from app.views.theme import colors, icon, named, theme_changed
 
@@ -114,7 +114,7 @@ class InvoiceDetailDialog(QDialog):
         self._viewer_pay_button: QPushButton | None = None
         self.setWindowTitle(f"Invoice {invoice.number}")
         self.setWindowIcon(icon("app"))
-        self.resize(720, 760)
+        fit_to_screen(self, QSize(720, 760))
         self.browser = QTextBrowser()
         self.browser.setObjectName("DocumentPage")
         self.browser.document().setDocumentMargin(18)

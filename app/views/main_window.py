@@ -43,7 +43,13 @@ from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
-from app.views.item_windows import ItemWindows, close_opened_windows, present, window_waiting_for_portal
+from app.views.item_windows import (
+    ItemWindows,
+    close_opened_windows,
+    fit_to_screen,
+    present,
+    window_waiting_for_portal,
+)
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
@@ -765,7 +771,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            fit_to_screen(self, QSize(1280, 800))
         splitter_state = settings.splitter_state()
         if splitter_state is not None:
             self.splitter.restoreState(splitter_state)

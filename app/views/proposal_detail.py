@@ -30,7 +30,7 @@ from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import PROPOSAL_LINK, follow_link
-from app.views.item_windows import close_with_standard_key
+from app.views.item_windows import close_with_standard_key, fit_to_screen
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
 from app.views.theme import colors, icon, named, theme_changed
@@ -146,7 +146,7 @@ class ProposalWindow(QDialog):
         self.setWindowIcon(icon("app"))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setMinimumSize(QSize(420, 420))
-        self.resize(QSize(720, 760))
+        fit_to_screen(self, QSize(720, 760))
 
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)

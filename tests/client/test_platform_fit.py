@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QComboBox,
+    QDialog,
     QLineEdit,
     QTabBar,
     QWidget,
@@ -27,6 +28,7 @@ from app.services.settings import AppSettings
 from app.views import theme
 from app.views.account_dialogs import ChangePasswordDialog
 from app.views.icon_label import IconLabel
+from app.views.item_windows import FRAME_ALLOWANCE, fit_to_screen
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
 from tests.client import company
@@ -336,3 +338,21 @@ def test_window_state_is_restored(qtbot: QtBot, session: PortalSession, accounts
     # The restored splitter may settle a few pixels off once its panes lay out (seen: 300 vs 290 under load).
     assert abs(second.splitter.sizes()[0] - sizes[0]) <= 12
     assert second.current_tab().spec.key == "invoices"
+
+
+def test_a_window_opens_no_larger_than_the_free_area_of_its_screen(qtbot: QtBot) -> None:
+    """A PDF window's 900 x 980 (a request's 680 x 780) ran off the bottom of a 1366 x 768 laptop's
+    screen, its Sign… and Send reply buttons out of reach; a window that fits keeps its size."""
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    screen = parent.screen()
+    assert screen is not None
+    room = screen.availableGeometry().size() - FRAME_ALLOWANCE
+    dialog = QDialog(parent)
+    fit_to_screen(dialog, room + QSize(100, 200))
+    assert dialog.size() == room
+    fit_to_screen(dialog, QSize(300, 200))
+    assert dialog.size() == QSize(300, 200)
+    dialog.setMinimumSize(room + QSize(10, 10))  # never below what the window needs to work
+    fit_to_screen(dialog, QSize(5000, 5000))
+    assert dialog.size() == dialog.minimumSize()
