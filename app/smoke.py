@@ -1,7 +1,7 @@
 """`main.py --demo --smoke DIR`: a headless end-to-end check for CI and for reviewing screens.
 
 Signs in to the demo company, loads every tab, saves a PNG per tab (and of invoices sorted by
-balance, and searched for a word none has: search-no-match.png), of the sign-in dialog, of the visit, request and new-request windows and of the proposal
+balance, and searched for a word none has: search-no-match.png), of the sign-in dialog (and its refusal of a wrong password), of the visit, request and new-request windows and of the proposal
 detail, PDF viewer and sign dialog; then signs in as office staff and saves the Find customer
 screen (no recent customers yet), the reason asked before a portal opens, an assisted portal with
 its banner, Find customer again with that customer under Recent and the Activity window; last it stops the demo server and checks the window says so (banner,
@@ -102,6 +102,17 @@ def _go_offline(window: MainWindow, demo: DemoServer, out_dir: Path) -> float:
     return took
 
 
+def _save_sign_in_refused(accounts: Accounts, demo: DemoServer, path: Path) -> None:
+    """The sign-in dialog after a mistyped password: the refusal as the customer reads it."""
+    dialog = SignInDialog(accounts, demo=demo)
+    dialog.show()
+    dialog.password_edit.setText("not-the-password")
+    dialog.sign_in_button.click()
+    _wait(lambda: dialog.error_label.isVisible() and dialog.sign_in_button.isEnabled(), "the sign-in refusal")
+    _save(dialog, path)
+    dialog.close()
+
+
 def _first_record(window: MainWindow, key: str) -> Any:
     model = window.tabs[key].model
     if model.rowCount() == 0:
@@ -182,6 +193,7 @@ def _proposal_screens(app: QApplication, window: MainWindow, out_dir: Path) -> d
     _wait(lambda: detail_window.pdf_window is not None, "the proposal PDF")
     viewer_window = detail_window.pdf_window
     assert viewer_window is not None
+    viewer_window.resize(900, 980)  # its size on a desktop screen; the offscreen one is 800 x 800
     _wait(lambda: viewer_window.viewer._shown, "the first PDF page")
     first_page = time.perf_counter() - begun
     _idle(window.runner, "the PDF pages")
@@ -350,6 +362,7 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
         _save_visits_and_requests(window, out_dir)
         proposal_times = _proposal_screens(app, window, out_dir)
         billing_s = _billing_screens(window, out_dir)
+        _save_sign_in_refused(accounts, demo, out_dir / "sign-in-error.png")  # after the timings above
         staff_times = _staff_screens(app, demo, accounts, out_dir)
         offline_s = _go_offline(window, demo, out_dir)  # last: it stops the server
         window.close()
