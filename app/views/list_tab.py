@@ -213,7 +213,9 @@ class ListTab(QWidget):
         show_label.setBuddy(self.show_combo)
         self.search_edit = QLineEdit(self, placeholderText=f"Search {spec.noun}", clearButtonEnabled=True)
         self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search_edit.setMinimumWidth(240)
+        # It grows with the window; 240 px as a floor pushed the toolbar past a narrow window's edge
+        # (Invoices at 1000 px, with "Pay selected (1)"), cutting the box and squeezing the sidebar.
+        self.search_edit.setMinimumWidth(180)
         self.search_edit.setAccessibleName(f"Search {spec.noun}")
         self.search_edit.setAccessibleDescription(f"Filters the {spec.noun} loaded so far as you type")
         self.count_label = named(QLabel("", self), "CountLabel")
