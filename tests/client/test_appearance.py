@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QComboBox, QFrame, QHBoxLayout, QLabel, QLineEdit
+from PySide6.QtWidgets import QApplication, QComboBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
@@ -107,6 +107,27 @@ def test_assist_banner_and_sign_note_as_painted(qtbot: QtBot, app: QApplication,
     assert note_bg == QColor(palette.warn_bg)
     assert contrast(label.palette().color(QPalette.ColorRole.WindowText), banner_bg) >= AA_TEXT
     assert contrast(note.palette().color(QPalette.ColorRole.WindowText), note_bg) >= AA_TEXT
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_buttons_that_cannot_be_used_look_it_primary_ones_too(
+    qtbot: QtBot, app: QApplication, palette: theme.Palette
+) -> None:
+    """A paid invoice's Pay invoice and a proposal one may not sign had their primary button drawn
+    as green as a working one: "#PrimaryButton" outranked the sheet's ":disabled"."""
+    theme.apply_theme(app, palette.scheme)
+    primary = theme.named(QPushButton("Pay invoice"), "PrimaryButton")
+    default = QPushButton("Continue", default=True)
+    plain = QPushButton("View invoice")
+    for button in (primary, default, plain):
+        qtbot.addWidget(button)
+        button.show()
+    qtbot.waitExposed(primary)
+    assert primary.grab().toImage().pixelColor(6, primary.height() // 2) == QColor(palette.accent)
+    for button in (primary, default, plain):
+        button.setEnabled(False)
+        shown = button.grab().toImage().pixelColor(6, button.height() // 2)
+        assert shown == QColor(palette.disabled_bg), button.text()
 
 
 @pytest.mark.parametrize("palette", PALETTES)
