@@ -163,6 +163,14 @@ class PayDialog(QDialog):
         elif self.payable:
             self.table = QTableWidget(len(self.payable), 4)
             self.table.setHorizontalHeaderLabels(["Invoice", "Property", "Balance", "Amount"])
+            # Headings over their values as in the main lists: left, money right (Qt centres them).
+            self.table.horizontalHeader().setDefaultAlignment(
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+            )
+            for column in (2, 3):
+                heading = self.table.horizontalHeaderItem(column)
+                if heading is not None:
+                    heading.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.verticalHeader().hide()
             # Numbers and money show whole (a cut "INV-2611…" could be any of a month's invoices);
             # the property's name gives way, elided, with the whole name as its tooltip.
@@ -193,8 +201,12 @@ class PayDialog(QDialog):
             if not self._partial:
                 layout.addWidget(named(QLabel("Each invoice is paid in full."), "DialogSubtitle"))
         if self.blocked:
-            reasons = "; ".join(f"{i.number}: {i.pay_blocked_reason or 'cannot be paid'}" for i in self.blocked)
-            blocked = named(QLabel(f"Not included: {reasons}"), "DialogSubtitle")
+            # One line per invoice: joined with "; " the portal's own sentences read "…this invoice.; INV-…".
+            reasons = "\n".join(
+                f"{i.number}: {i.pay_blocked_reason or 'It cannot be paid here.'}" for i in self.blocked
+            )
+            blocked = named(QLabel(f"Not included:\n{reasons}"), "DialogSubtitle")
+            blocked.setTextFormat(Qt.TextFormat.PlainText)
             blocked.setWordWrap(True)
             layout.addWidget(blocked)
         if not (single and self.payable):  # the single invoice's form holds it, under the amount
