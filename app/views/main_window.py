@@ -69,6 +69,10 @@ if TYPE_CHECKING:
 # compete with repopulating lists for the CPU, which showed as stalls of the user's first clicks.
 PDF_ENGINE_IDLE_MS = 1000
 
+# The properties pane's first width: its longest names and role chips fit, and at 1280 px the lists
+# keep "Cedar Ridge Clubhouse" whole beside an invoice's dates and amounts (at 316 it was cut).
+SIDEBAR_WIDTH = 306
+
 TAB_SPECS = (
     TabSpec(
         "proposals",
@@ -227,7 +231,7 @@ class MainWindow(QMainWindow):
         self.work_screens = WorkScreens(self)  # visit and request windows (issue 6)
 
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([316, 964])
+        splitter.setSizes([SIDEBAR_WIDTH, 1280 - SIDEBAR_WIDTH])
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(1)
         splitter.setAccessibleName("Properties and lists")
