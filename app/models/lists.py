@@ -50,7 +50,11 @@ def invoice_status(invoice: InvoiceSummary, today: date) -> str:
 class ProposalsModel(MoneyTableModel):
     def __init__(self, currency: str = "USD", parent: QObject | None = None) -> None:
         def title(p: ProposalSummary) -> str:
-            return f"{p.title}  ·  change order" if p.is_change_order else p.title
+            """A change order is marked as one, unless its title says so already ("Change order:
+            add drip line  ·  change order" spent the column's room on saying it twice)."""
+            if not p.is_change_order or "change order" in p.title.casefold():
+                return p.title
+            return f"{p.title}  ·  change order"
 
         super().__init__(
             [

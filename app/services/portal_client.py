@@ -184,8 +184,10 @@ class PortalClient:
                 if not last_try:
                     self._pause(attempt)
                     continue
+                # The connection, not the address: this is said mostly to a signed-in customer
+                # (a visit's page, a reply), who typed no address to check.
                 raise UnreachableError(
-                    f"Cannot reach the portal at {self._host()}. Check the address and your connection.",
+                    f"Cannot reach the portal at {self._host()}. Check your internet connection, then try again.",
                     code="unreachable",
                 ) from exc
             if response.status_code in _RETRYABLE_STATUS and not last_try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.models.dates import branch_date_text, branch_today
@@ -16,7 +16,7 @@ from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import PROPOSAL_LINK, error_sentence, follow_link
-from app.views.item_windows import close_with_standard_key
+from app.views.item_windows import close_with_standard_key, fit_to_screen
 from app.views.pdf_window import PdfWindow
 from app.views.theme import colors, icon, named, theme_changed
 
@@ -43,7 +43,8 @@ def invoice_html(invoice: InvoiceDetail, currency: str, today: date, time_zone: 
         parts.append(
             page.note(
                 f"<span style='font-size:13pt;'>Balance due: <b>{money(invoice.balance)}</b></span>"
-                f"&nbsp;&nbsp;of {money(invoice.total)}",
+                # "of $300.00" beside a $300.00 balance only made one wonder what else there was.
+                + (f"&nbsp;&nbsp;of {money(invoice.total)}" if invoice.balance != invoice.total else ""),
                 "warning" if status == "overdue" else "info",
             )
         )
@@ -117,7 +118,7 @@ class InvoiceDetailDialog(QDialog):
         self._viewer_pay_button: QPushButton | None = None
         self.setWindowTitle(f"Invoice {invoice.number}")
         self.setWindowIcon(icon("app"))
-        self.resize(720, 760)
+        fit_to_screen(self, QSize(720, 760))
         self.browser = QTextBrowser()
         self.browser.setObjectName("DocumentPage")
         self.browser.document().setDocumentMargin(18)

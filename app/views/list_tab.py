@@ -78,19 +78,26 @@ SIZE_HINT_CANDIDATES = 3
 
 
 def share_shortfall(shortfall: int, columns: dict[int, tuple[int, int]]) -> dict[int, int]:
-    """How much each descriptive column gives up, given {column: (width, floor)}: in proportion to
-    what it has above its floor, so the one with the most text gives the most, and none goes below
-    its floor. Office staff need a property's name as much as the subject or the services beside
-    it: a rule where one column gave everything first left the other a stub of a few letters."""
+    """How much each descriptive column gives up, given {column: (width, floor)}: the widest gives
+    first, down to the width of the next, then those two alike, and so on (a water level lowered
+    over them), and none goes below its floor. Office staff need a property's name as much as the
+    subject or the services beside it: a rule where one column gave everything first left the other
+    a stub of a few letters, and one sharing in proportion still cut "Cedar Ridge Clubhouse" beside
+    a title with hundreds of pixels to spare."""
     spare = {index: width - floor for index, (width, floor) in columns.items() if width > floor}
-    total = sum(spare.values())
-    if shortfall <= 0 or total <= 0:
+    if shortfall <= 0 or not spare:
         return {}
-    taken = min(shortfall, total)
-    cuts = {index: taken * extra // total for index, extra in spare.items()}
-    for index in sorted(spare, key=lambda i: spare[i] - cuts[i], reverse=True)[: taken - sum(cuts.values())]:
-        cuts[index] += 1  # what the rounding down left, a pixel each to those with the most to spare
-    return cuts
+    taken = min(shortfall, sum(spare.values()))
+    widths = {index: columns[index][0] for index in spare}
+    floors = {index: columns[index][1] for index in spare}
+    level = max(widths.values())
+    while sum(width - max(level, floors[i]) for i, width in widths.items() if width > level) < taken:
+        level -= 1
+    cuts = {i: width - max(level, floors[i]) for i, width in widths.items() if width > max(level, floors[i])}
+    over = sum(cuts.values()) - taken  # the last pixel of level went to more columns than needed
+    for index in sorted(cuts, key=lambda i: (floors[i], i))[:over]:
+        cuts[index] -= 1
+    return {index: cut for index, cut in cuts.items() if cut}
 
 
 class _CompactHeader(SteadyOnActivation, QHeaderView):
@@ -206,7 +213,9 @@ class ListTab(QWidget):
         show_label.setBuddy(self.show_combo)
         self.search_edit = QLineEdit(self, placeholderText=f"Search {spec.noun}", clearButtonEnabled=True)
         self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search_edit.setMinimumWidth(240)
+        # It grows with the window; 240 px as a floor pushed the toolbar past a narrow window's edge
+        # (Invoices at 1000 px, with "Pay selected (1)"), cutting the box and squeezing the sidebar.
+        self.search_edit.setMinimumWidth(180)
         self.search_edit.setAccessibleName(f"Search {spec.noun}")
         self.search_edit.setAccessibleDescription(f"Filters the {spec.noun} loaded so far as you type")
         self.count_label = named(QLabel("", self), "CountLabel")

@@ -43,7 +43,13 @@ from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
-from app.views.item_windows import ItemWindows, close_opened_windows, present, window_waiting_for_portal
+from app.views.item_windows import (
+    ItemWindows,
+    close_opened_windows,
+    fit_to_screen,
+    present,
+    window_waiting_for_portal,
+)
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
@@ -62,6 +68,10 @@ if TYPE_CHECKING:
 # reading), or when a document's detail opens: spawning it and its 0.2-0.4 s of loading PyMuPDF
 # compete with repopulating lists for the CPU, which showed as stalls of the user's first clicks.
 PDF_ENGINE_IDLE_MS = 1000
+
+# The properties pane's first width: its longest names and role chips fit, and at 1280 px the lists
+# keep "Cedar Ridge Clubhouse" whole beside an invoice's dates and amounts (at 316 it was cut).
+SIDEBAR_WIDTH = 306
 
 TAB_SPECS = (
     TabSpec(
@@ -222,7 +232,7 @@ class MainWindow(QMainWindow):
         self.work_screens = WorkScreens(self)  # visit and request windows (issue 6)
 
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([316, 964])
+        splitter.setSizes([SIDEBAR_WIDTH, 1280 - SIDEBAR_WIDTH])
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(1)
         splitter.setAccessibleName("Properties and lists")
@@ -800,7 +810,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            fit_to_screen(self, QSize(1280, 800))
         splitter_state = settings.splitter_state()
         if splitter_state is not None:
             self.splitter.restoreState(splitter_state)

@@ -31,7 +31,7 @@ from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import PROPOSAL_LINK, follow_link
-from app.views.item_windows import close_with_standard_key
+from app.views.item_windows import close_with_standard_key, fit_to_screen
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
 from app.views.theme import colors, icon, named, theme_changed
@@ -153,7 +153,7 @@ class ProposalWindow(QDialog):
         self.setWindowIcon(icon("app"))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setMinimumSize(QSize(420, 420))
-        self.resize(QSize(720, 760))
+        fit_to_screen(self, QSize(720, 760))
 
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)
@@ -168,12 +168,17 @@ class ProposalWindow(QDialog):
         self.reason_label = named(QLabel(""), "WarnText")
         self.reason_label.setWordWrap(True)
         self.reason_label.hide()
-        self.view_button = QPushButton("View proposal")
-        self.sign_button = QPushButton("Sign…")
+        # As on the invoice window: the view buttons are secondary, Sign is the one primary action.
+        # A QDialog's first button became its default, so "View proposal" was drawn green beside
+        # the green Sign button, and Enter opened the PDF rather than signing.
+        self.view_button = QPushButton("View proposal", autoDefault=False)
+        self.sign_button = QPushButton("Sign…", default=True)
         self.sign_button.setObjectName("PrimaryButton")
-        self.signed_view_button = QPushButton("View signed PDF")
-        self.signed_download_button = QPushButton("Download signed PDF…")
-        self.retry_button = QPushButton("Try again")
+        self.signed_view_button = QPushButton("View signed PDF", autoDefault=False)
+        self.signed_download_button = QPushButton("Download signed PDF…", autoDefault=False)
+        self.retry_button = QPushButton("Try again", autoDefault=False)
+        close = QPushButton("Close", autoDefault=False)
+        close.clicked.connect(self.close)
         self.retry_button.hide()
         self.view_button.clicked.connect(self.view_pdf)
         self.sign_button.clicked.connect(lambda: self.open_sign_dialog())
@@ -186,6 +191,7 @@ class ProposalWindow(QDialog):
         for button in (self.view_button, self.signed_view_button, self.signed_download_button, self.retry_button):
             actions.addWidget(button)
         actions.addStretch()
+        actions.addWidget(close)
         actions.addWidget(self.sign_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -31,7 +31,7 @@ from app.views.detail_pages import (
 )
 from app.views.detail_support import ask_save_path, error_sentence, open_link
 from app.views.image_window import ImageWindow
-from app.views.item_windows import close_with_standard_key, present, reload_with_standard_key
+from app.views.item_windows import close_with_standard_key, fit_to_screen, present, reload_with_standard_key
 from app.views.pdf_window import PdfWindow
 from app.views.theme import named, theme_changed
 
@@ -70,7 +70,7 @@ class RequestDetailDialog(QDialog):
         self.reply_key = DraftKey()  # one per reply, kept across failed sends
         self._scroll_to_end = False
         self.setWindowTitle(f"{summary.number} — {title_text(summary.subject)}")
-        self.resize(680, 780)
+        fit_to_screen(self, QSize(680, 780))
 
         self.browser = make_browser()
         self.browser.anchorClicked.connect(self._link)

@@ -130,7 +130,7 @@ class SignDialog(QDialog):
         pad_buttons.addWidget(self.clear_button)
 
         self.agreement_label = QLabel(
-            f"By signing, I accept this proposal and authorise {company_name} to do the work described, with the "
+            f"By signing, I accept this proposal and authorize {company_name} to do the work described, with the "
             "optional services ticked above, for the approved amount."
         )
         self.agreement_label.setWordWrap(True)

@@ -35,6 +35,7 @@ from app.services.portal_client import PortalClient, normalize_portal_url
 from app.services.session import PortalSession
 from app.services.settings import SavedPortal
 from app.services.tasks import TaskRunner
+from app.views.fit_height import HeightFitter
 from app.views.icon_label import IconLabel
 from app.views.theme import icon, named
 
@@ -154,6 +155,9 @@ class SignInDialog(QDialog):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(18, 18, 18, 18)
         outer.addWidget(card)
+        # A refusal ("That email and password don't match…") wraps over two lines: without this the
+        # window kept its height and squeezed the form, the fields drawn over each other.
+        HeightFitter(self)
 
         self.error_label.hide()
         self.info_label.hide()

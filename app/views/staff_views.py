@@ -42,6 +42,7 @@ from app.services.session import PortalSession
 from app.services.settings import RECENT_CUSTOMERS_KEPT, RecentCustomer
 from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
+from app.views.delegates import ContactDelegate
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
 from app.views.session_end import (
@@ -339,6 +340,7 @@ class FindCustomerWindow(QMainWindow):
         self.recent_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.recent_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.recent_list.setAccessibleName("Recent customers")
+        self.recent_list.setItemDelegate(ContactDelegate(self.recent_list))
         self.recent_empty = EmptyState(icon_size=56, text_width=RECENT_WIDTH - 40, parent=self.recent_stack)
         self.recent_empty.set_text(
             "No recent customers", "Customers whose portal you open show up here, so you can go back to them quickly."

@@ -129,6 +129,22 @@ def test_sign_in_invalid_url(qtbot: QtBot, accounts: Accounts) -> None:
     assert dialog.error_label.text().startswith("That is not a portal address.")
 
 
+def test_a_refusal_that_wraps_grows_the_window_instead_of_squeezing_the_form(
+    qtbot: QtBot, accounts: Accounts, live_portal: LivePortal
+) -> None:
+    """The two-line "don't match" sentence was fitted into the window's old height: the email and
+    password rows and "Remember me" were drawn over each other."""
+    dialog = dialog_for(qtbot, accounts, live_portal.portal_url(), "nobody@example.com", "not-the-password")
+    height = dialog.height()
+    assert error_after_submit(qtbot, dialog) == BAD_CREDENTIALS
+    qtbot.waitUntil(lambda: dialog.height() > height, timeout=5000)
+    rows = [dialog.email_edit, dialog.password_edit, dialog.remember_check, dialog.error_label, dialog.sign_in_button]
+    tops = [row.mapTo(dialog, row.rect().topLeft()).y() for row in rows]
+    bottoms = [row.mapTo(dialog, row.rect().bottomLeft()).y() for row in rows]
+    assert all(bottom < top for bottom, top in zip(bottoms, tops[1:], strict=False)), (tops, bottoms)
+    assert all(row.height() >= row.sizeHint().height() for row in rows[:3]), "no field is squeezed"
+
+
 @pytest.fixture
 def morgan_session(live_portal: LivePortal) -> PortalSession:
     return sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
