@@ -18,7 +18,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QFocusEvent, QPainter, QRegion
+from PySide6.QtGui import QAction, QFocusEvent, QKeySequence, QPainter, QRegion
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,7 +39,7 @@ from app.models.formatting import clock_text
 from app.models.paged_table import PagedTableModel
 from app.models.roles import Role
 from app.services.feeds import ListFeed, PageFetcher
-from app.services.tasks import TaskRunner
+from app.services.tasks import TaskRunner, is_connection_problem
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
@@ -513,7 +513,7 @@ class ListTab(QWidget):
     def _failed(self, error: Exception) -> None:
         message = error_sentence(error)
         if self.model.rowCount() > 0 and self._rows_query == self._pending_query:
-            self._set_stale(message)
+            self._set_stale(message, refreshes_itself=is_connection_problem(error))
             return
         self.model.clear()
         self._rows_query = None
@@ -526,12 +526,21 @@ class ListTab(QWidget):
         self.model.more_failed()
         self.count_label.setText(f"Could not load more {self.spec.noun}: {message}")
 
-    def _set_stale(self, reason: str | None) -> None:
-        """Marks the rows on screen as possibly out of date (reason = why the refresh failed)."""
+    def _set_stale(self, reason: str | None, refreshes_itself: bool = False) -> None:
+        """Marks the rows on screen as possibly out of date (reason = why the refresh failed).
+
+        Only a portal that did not answer is watched and reloaded from once it answers again; a
+        refusal (a 500, a filter the portal no longer accepts) stays until the user refreshes, so the
+        tooltip promises only what will happen."""
         self.stale = reason is not None
         if reason is not None and self._loaded_at is not None:
             self.stale_label.setText(f"Not up to date · as loaded at {clock_text(self._loaded_at)}")
-            self.stale_label.setToolTip(f"{reason}\nThe list refreshes by itself once the portal answers again.")
+            if refreshes_itself:
+                then = "The list refreshes by itself once the portal answers again."
+            else:
+                keys = QKeySequence(QKeySequence.StandardKey.Refresh).toString(QKeySequence.SequenceFormat.NativeText)
+                then = f"Refresh ({keys}) to try again." if keys else "Refresh to try again."
+            self.stale_label.setToolTip(f"{reason}\n{then}")
         self.stale_label.setVisible(self.stale)
 
     def _view_position(self) -> tuple[object, int]:

@@ -431,7 +431,7 @@ def test_a_signature_that_never_reached_the_portal_keeps_the_drawing_for_a_retry
     qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=WAIT_MS)
     assert dialog.error_label.text().startswith("Cannot reach the portal at 127.0.0.1")
-    assert dialog.error_label.text().endswith("Check the address and your connection. The proposal was not signed.")
+    assert dialog.error_label.text().endswith("then try again. The proposal was not signed.")
     assert not dialog.submitting and dialog.isVisible()
     assert len(dialog.pad.strokes) == 1 and dialog.name_edit.text() == "Morgan Many"
     assert dialog.agree_check.isChecked() and next(iter(dialog.option_checks.values())).isChecked()

@@ -30,6 +30,7 @@ from app.views.staff_views import FindCustomerWindow
 from tests.client import company
 from tests.client.fault_server import FaultServer, answer, problem, sequence
 from tests.client.live_server import ServerProcess, _server_available
+from tests.client.portal_proxy import Proxy, QuietHandler, relay, reply, serving
 from tests.client.test_proposals_gui import draw, open_sign_dialog, zigzag
 
 pytestmark = pytest.mark.gui
@@ -113,6 +114,7 @@ def test_outage_shows_banner_keeps_data_marked_stale_and_recovers_by_itself(
         assert tab.model.rowCount() == rows, f"{key} kept its rows"
         assert tab.stale and not tab.stale_label.isHidden(), f"{key} marked as out of date"
         assert tab.stale_label.text().startswith("Not up to date · as loaded at ")
+        assert tab.stale_label.toolTip().endswith("The list refreshes by itself once the portal answers again.")
         assert tab._error is None
     assert window.sidebar.balance_label.text() == balance_before
     assert window.sidebar.stale
@@ -168,6 +170,52 @@ def test_retry_reconnects_at_once(qtbot: QtBot, running: ServerProcess, tmp_path
     qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=10000)
     wait_idle(qtbot, window)
     assert not any(tab.stale for tab in window.tabs.values())
+
+
+class FailingLists(Proxy):
+    """Forwards everything but the invoice list while `failing`: that one gets the portal's 500."""
+
+    def __init__(self, upstream: str) -> None:
+        self.failing = False
+        super().__init__(upstream, _FailingHandler)
+
+
+class _FailingHandler(QuietHandler):
+    server: FailingLists
+
+    def do_GET(self) -> None:
+        if self.server.failing and self.path.split("?")[0].endswith("/invoices"):
+            body = b'{"status": 500, "code": "internal_error", "detail": "Something went wrong on the portal."}'
+            reply(self, 500, {"Content-Type": "application/problem+json"}, body)
+            return
+        answer = relay(self, self.server.upstream)
+        reply(self, answer.status_code, answer.headers, answer.content)
+
+    do_POST = do_GET  # noqa: N815
+
+
+def test_a_list_the_portal_refused_to_reload_says_to_refresh_not_to_wait(
+    qtbot: QtBot, running: ServerProcess, tmp_path: Path
+) -> None:
+    """Only a portal that does not answer is watched and reloaded from; after a refusal the list said
+    it would refresh by itself, and stayed out of date."""
+    with serving(FailingLists(running.portal.origin)) as proxy:
+        session = sign_in(f"{proxy.origin}/portal/east", company.MORGAN, company.PASSWORD)
+        accounts = Accounts(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
+        window = MainWindow(session, accounts)
+        qtbot.addWidget(window)
+        window.show()
+        wait_idle(qtbot, window)
+        invoices = window.tabs["invoices"]
+        assert invoices.model.rowCount() > 0
+        proxy.failing = True
+        window.refresh()
+        wait_idle(qtbot, window)
+        assert invoices.stale and not window.monitor.offline
+        assert invoices.stale_label.toolTip().startswith("Something went wrong on the portal.")
+        assert "refreshes by itself" not in invoices.stale_label.toolTip()
+        assert invoices.stale_label.toolTip().endswith("to try again.")
+        session.client.close()
 
 
 def test_a_changed_filter_while_offline_does_not_show_the_old_rows(
