@@ -12,6 +12,8 @@ from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer
 from app.services.errors import PortalError
+from app.services.portal_client import PortalClient
+from app.services.records import Assist
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner, keyring_lane_done
 from app.views.main_window import MainWindow
@@ -133,13 +135,36 @@ class AppShell(QObject):
         # The assist token is never stored: it lives only as long as this window.
         window = MainWindow(assisted, self.accounts)
         window.assist_ended.connect(self._assist_ended)
-        window.assist_token_refused.connect(self._assist_token_refused)
+        window.reopen_assist_requested.connect(lambda: self._reopen_assist(window))
         self.window = window
+        find.assist_window = window
         window.show()
         find.hide()
 
+    def _reopen_assist(self, window: MainWindow) -> None:
+        """The portal ended the assist shown in `window`: Find customer opens a new one with the
+        staff member's session, for the same window (an answer for a window closed meanwhile is dropped)."""
+        find, assisting = self.find_window, window.session.assisting
+        if find is None or assisting is None:
+            return
+
+        def opened(ticket: Assist) -> None:
+            if self.window is window:
+                window.assist_reopened(ticket)
+            else:  # the window went meanwhile: the new assist is not left running for 30 minutes
+                client = PortalClient(window.session.portal_url, token=ticket.token)
+                self.runner.run(client.logout, lambda _: client.close(), lambda _: client.close())
+
+        def failed(sentence: str, gone: bool) -> None:
+            if self.window is window:
+                window.assist_reopen_failed(sentence, gone)
+
+        find.reopen_assist(assisting, opened, failed)
+
     def _close_assist_window(self) -> None:
         window, self.window = self.window, None
+        if self.find_window is not None:
+            self.find_window.assist_window = None
         if window is not None:
             window.session.client.close()
             window.close()
@@ -149,11 +174,6 @@ class AppShell(QObject):
         self._close_assist_window()
         if self.find_window is not None:
             self.find_window.assist_ended(message or None)
-
-    def _assist_token_refused(self, error: PortalError) -> None:
-        self._close_assist_window()
-        if self.find_window is not None:
-            self.find_window.assist_token_refused(error)
 
     def _staff_signed_out(self, problem: str) -> None:
         find, self.find_window = self.find_window, None

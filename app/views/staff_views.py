@@ -37,8 +37,8 @@ from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.errors import NotFoundError, PortalError
 from app.services.feeds import ListFeed
-from app.services.records import Page, StaffContact
-from app.services.session import PortalSession
+from app.services.records import Assist, Page, StaffContact
+from app.services.session import AssistContext, PortalSession
 from app.services.settings import RECENT_CUSTOMERS_KEPT, RecentCustomer
 from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
@@ -58,6 +58,7 @@ from app.views.theme import icon, named
 
 SEARCH_DELAY_MS = 250
 MIN_QUERY = 2
+REASON_LENGTH = 500  # the longest reason the portal takes (AssistIn.reason)
 RECENT_WIDTH = 260
 RECENT_ITEM_PADDING = 10  # #RecentList::item's left padding in style.qss: the title lines up with it
 NAME_WIDTH = 240  # the widest the name and contact columns are fitted to; a longer text is
@@ -110,12 +111,19 @@ class SearchEdit(QLineEdit):
 
 
 class ReasonDialog(QDialog):
-    """Asks why the staff member opens this customer's portal; the reason goes into the audit trail."""
+    """Asks why the staff member opens this customer's portal; the reason goes into the audit trail.
 
-    def __init__(self, contact: StaffContact, parent: QWidget | None = None) -> None:
+    It stays open while the assist opens (`open_requested`): a failure is said in it, under the
+    reason as typed, and Open portal tries again. Closed first, a refused open lost the reason typed
+    and said a raw field message in the status line behind it."""
+
+    open_requested = Signal(str)  # the reason
+
+    def __init__(self, contact: StaffContact, parent: QWidget | None = None, *, reason: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Open customer portal")
         self.setMinimumWidth(440)
+        self.opening = False
         self.reason_combo = QComboBox()
         self.reason_combo.setEditable(True)
         self.reason_combo.addItems(COMMON_REASONS)
@@ -125,12 +133,18 @@ class ReasonDialog(QDialog):
         line = self.reason_combo.lineEdit()
         assert line is not None
         line.setPlaceholderText("Why are you opening this portal?")
+        line.setMaxLength(REASON_LENGTH)  # the portal's limit: typing stops there instead of a refusal later
         self.open_button = QPushButton("Open portal", default=True)
         self.open_button.setEnabled(False)
-        cancel = QPushButton("Cancel", autoDefault=False)
-        self.reason_combo.currentTextChanged.connect(lambda text: self.open_button.setEnabled(bool(text.strip())))
-        self.open_button.clicked.connect(self.accept)
+        self.cancel_button = cancel = QPushButton("Cancel", autoDefault=False)
+        self.problem_label = named(QLabel(""), "FormError")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.hide()
+        self.reason_combo.currentTextChanged.connect(self._update)
+        self.open_button.clicked.connect(self._open)
         cancel.clicked.connect(self.reject)
+        if reason:
+            self.reason_combo.setCurrentText(reason)
 
         # Escaped: a name from the back office such as "Lakeside <HOA>" lost its "<HOA>" as a tag.
         # Every property with the contact's role there: the results row has room for three names,
@@ -162,11 +176,43 @@ class ReasonDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(QLabel("Reason"))
         layout.addWidget(self.reason_combo)
+        layout.addWidget(self.problem_label)
         layout.addLayout(buttons)
 
     @property
     def reason(self) -> str:
         return " ".join(self.reason_combo.currentText().split())
+
+    def _update(self) -> None:
+        self.open_button.setEnabled(bool(self.reason) and not self.opening)
+
+    def _open(self) -> None:
+        if not self.reason or self.opening:
+            return
+        self.set_opening(True)
+        self.open_requested.emit(self.reason)
+
+    def set_opening(self, opening: bool) -> None:
+        """While the portal opens nothing can be changed or cancelled: an assist opened on the
+        portal after Cancel would run unseen (and unended) for its 30 minutes."""
+        self.opening = opening
+        self.reason_combo.setEnabled(not opening)
+        self.cancel_button.setEnabled(not opening)
+        self.open_button.setText("Opening…" if opening else "Open portal")
+        if opening:
+            self.problem_label.hide()
+        self._update()
+
+    def show_problem(self, sentence: str) -> None:
+        """The assist did not open: why, under the reason kept as typed, ready to try again."""
+        self.set_opening(False)
+        self.problem_label.setText(sentence)
+        self.problem_label.show()
+        self.reason_combo.setFocus()
+
+    def reject(self) -> None:
+        if not self.opening:
+            super().reject()
 
 
 class AuditDialog(QDialog):
@@ -279,9 +325,6 @@ class FindCustomerWindow(QMainWindow):
         self.settings = settings = accounts.settings
         self.reauth_dialog: SignInDialog | None = None
         self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
-        # Bumped by every successful sign-in again: tells an assist that ended with the staff
-        # member's own session apart from one ended on its own.
-        self._renewals = 0
         # Newest first. Kept in settings for this branch and this staff member (id, name and email
         # only): after a restart a customer comes back without phone or properties until opened.
         self.recent: list[StaffContact] = [
@@ -292,6 +335,15 @@ class FindCustomerWindow(QMainWindow):
         self.audit_dialog: AuditDialog | None = None
         self._opening = False
         self._query = ""  # the search the results on screen answer
+        # Enter pressed before the results were in: the search (its query) whose first result then
+        # opens. Cleared by any change of the text, a search that fails or is too short, and when
+        # it opens; one flag, so Enter pressed twice arms it once.
+        self._open_when_found: str | None = None
+        # A reason typed for a customer whose portal then failed to open, for the next try.
+        self._kept_reasons: dict[int, str] = {}
+        # The customer's window of the assist open now: the staff sign-in prompt goes over it
+        # while this window is hidden behind it.
+        self.assist_window: QWidget | None = None
         self._sized_by_user: set[int] = set()  # columns whose width the staff member set
         self._fitting = False
         branch = session.config.branch.name
@@ -419,6 +471,7 @@ class FindCustomerWindow(QMainWindow):
     # -- searching -------------------------------------------------------------------
 
     def _text_changed(self, text: str) -> None:
+        self._open_when_found = None  # Enter armed it for the text that was there
         if text:
             self._search_timer.start()
         else:  # cleared (Esc, the clear button): ready for the next caller at once
@@ -428,6 +481,7 @@ class FindCustomerWindow(QMainWindow):
         self._search_timer.stop()
         query = self.search_edit.text().strip()
         if len(query) < MIN_QUERY:
+            self._open_when_found = None
             self.feed.clear()
             self.model.clear()
             self.status_label.setText("Type at least two characters to search.")
@@ -439,6 +493,7 @@ class FindCustomerWindow(QMainWindow):
         self.feed.load(lambda cursor: client.staff_contacts(query, cursor, 50))
 
     def _results(self, page: Page[StaffContact]) -> None:
+        armed, self._open_when_found = self._open_when_found, None
         self.model.query = self._query
         self.model.set_page(page)
         if page.total == 0:
@@ -450,6 +505,8 @@ class FindCustomerWindow(QMainWindow):
             self.results_card.show_rows()
             self._fit_columns()
             self.table.selectRow(0)
+            if armed == self._query:
+                self.open_contact(page.items[0])
 
     def _fit_columns(self) -> None:
         """Name and contact as wide as the rows found need, within limits, so the properties
@@ -476,6 +533,7 @@ class FindCustomerWindow(QMainWindow):
     def _search_failed(self, error: Exception) -> None:
         """The rows of the previous search go: Enter must not open a customer the search on
         screen did not find. Try again asks once more."""
+        self._open_when_found = None
         sentence = error_sentence(error)
         self.model.clear()
         self.status_label.setText(sentence)
@@ -494,17 +552,15 @@ class FindCustomerWindow(QMainWindow):
             self.search_now()  # Enter after a failed search tries it again, as Try again does
             return
         if self._search_timer.isActive() or self.feed.loading:
-            # Enter right after typing: search first, then open the best match.
-            self.search_now()
-            self.feed.reset.connect(self._open_after_search, Qt.ConnectionType.SingleShotConnection)
+            # Enter right after typing: search first (once), then open the best match of that search.
+            if self._search_timer.isActive():
+                self.search_now()
+            if len(self.search_edit.text().strip()) >= MIN_QUERY:
+                self._open_when_found = self._query
             return
         index = self.table.currentIndex()
         if self.model.rowCount():
             self.open_contact(self.model.contact(index.row() if index.isValid() else 0))
-
-    def _open_after_search(self, page: Page[StaffContact]) -> None:
-        if page.items:
-            self.open_contact(page.items[0])
 
     def _open_index(self, index: QModelIndex | QPersistentModelIndex) -> None:
         if index.isValid():
@@ -516,40 +572,82 @@ class FindCustomerWindow(QMainWindow):
             self.open_contact(contact)
 
     def open_contact(self, contact: StaffContact) -> None:
-        """Asks for the reason, then opens the assist session off the GUI thread."""
-        if self._opening:
+        """Asks for the reason; the dialog stays open while the assist opens off the GUI thread,
+        and closes once the customer's portal is there."""
+        if self._opening or self.reason_dialog is not None:
             return
-        dialog = ReasonDialog(contact, self)
+        dialog = ReasonDialog(contact, self, reason=self._kept_reasons.get(contact.id, ""))
+        dialog.open_requested.connect(lambda reason: self.start_assist(contact, reason, dialog))
         self.reason_dialog = dialog
-        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.exec()
         self.reason_dialog = None
-        if accepted:
-            self.start_assist(contact, dialog.reason)
+        dialog.deleteLater()
 
-    def start_assist(self, contact: StaffContact, reason: str) -> None:
+    def start_assist(self, contact: StaffContact, reason: str, dialog: ReasonDialog | None = None) -> None:
         self._opening = True
         self.status_label.setText(f"Opening {contact.name}'s portal…")
         staff = self.session
 
         def opened(assisted: PortalSession) -> None:
             self._opening = False
+            self._kept_reasons.pop(contact.id, None)
             assert assisted.assisting is not None
             self.remember(assisted.assisting.contact)
             self.status_label.setText(f"Assisting {contact.name}.")
+            if dialog is not None:
+                dialog.set_opening(False)
+                dialog.accept()
             self.assist_opened.emit(assisted)
 
         def failed(error: Exception) -> None:
             self._opening = False
-            if isinstance(error, NotFoundError) and any(c.id == contact.id for c in self.recent):
-                self._keep_recent([c for c in self.recent if c.id != contact.id])
-                self.status_label.setText(
-                    f"{contact.name} is no longer a customer of this branch you can open, "
-                    "so they were taken off Recent customers."
-                )
-            else:
-                self.status_label.setText(error_sentence(error))
+            sentence = self.open_failed_sentence(contact, error)
+            self.status_label.setText(sentence)
+            if isinstance(error, NotFoundError):  # gone: no other try can open them
+                if dialog is not None:
+                    dialog.set_opening(False)
+                    dialog.reject()
+                return
+            self._kept_reasons[contact.id] = reason
+            if dialog is not None:
+                dialog.show_problem(sentence)
 
         self.runner.run(lambda: sessions.open_assist(staff, contact, reason), opened, failed)
+
+    def open_failed_sentence(self, contact: StaffContact, error: Exception) -> str:
+        """Why `contact`'s portal did not open; one the portal no longer shows this staff member
+        (404: removed, or moved to another branch) also leaves Recent customers."""
+        if not isinstance(error, NotFoundError):
+            return f"{contact.name}'s portal could not be opened. {error_sentence(error)}"
+        if any(c.id == contact.id for c in self.recent):
+            self._keep_recent([c for c in self.recent if c.id != contact.id])
+            return (
+                f"{contact.name} is no longer a customer of this branch you can open, "
+                "so they were taken off Recent customers."
+            )
+        return f"{contact.name} is no longer a customer of this branch you can open."
+
+    def reopen_assist(
+        self,
+        assisting: AssistContext,
+        opened: Callable[[Assist], None],
+        failed: Callable[[str, bool], None],
+    ) -> None:
+        """A new assist session for the customer of one the portal ended (idle, revoked), with the
+        same reason, for the window still showing them: only its token changes, so the windows and
+        drafts open in it carry on. Run with this window's runner: when the staff member's own
+        session has ended too, they sign in again first (over the customer's window), then it opens.
+        `failed` gets the sentence and whether the customer is gone (404: opening again cannot work)."""
+        contact, client = assisting.contact, self.session.client
+
+        def done(ticket: Assist) -> None:
+            self.remember(ticket.contact)
+            opened(ticket)
+
+        def refused(error: Exception) -> None:
+            failed(self.open_failed_sentence(contact, error), isinstance(error, NotFoundError))
+
+        self.runner.run(lambda: client.open_assist(contact.id, assisting.reason), done, refused)
 
     def remember(self, contact: StaffContact) -> None:
         """Newest first, in the list and in settings (a restart keeps them)."""
@@ -591,30 +689,6 @@ class FindCustomerWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def assist_token_refused(self, error: PortalError) -> None:
-        """Back from a customer's portal whose assist token the server refused: says why. The
-        server's code names an assist that ended on its own (assist_idle, SA-4); otherwise the assist went
-        with the staff member's own session (signed out elsewhere, revoked or expired), which only
-        asking the portal with that session tells: a 401 there brings up the sign-in prompt."""
-        self.assist_ended("The assist session ended. Checking your own sign-in…")
-        renewals = self._renewals
-
-        def checked(_: object) -> None:
-            if self._renewals != renewals:
-                self.status_label.setText(
-                    "The assist ended because your own session had ended. You are signed in again: "
-                    "open the customer's portal again."
-                )
-            elif error.code == "assist_idle":
-                self.status_label.setText(error.detail)
-            else:
-                self.status_label.setText("The assist session was ended on the portal. Open it again.")
-
-        def failed(check_error: Exception) -> None:
-            self.status_label.setText(error_sentence(check_error))
-
-        self.runner.run(self.session.client.me, checked, failed)
-
     # -- token expiry ----------------------------------------------------------------
 
     def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], error: PortalError) -> None:
@@ -628,8 +702,9 @@ class FindCustomerWindow(QMainWindow):
         if self.reauth_dialog is not None:
             return
         self.status_label.setText(f"{ended_sentence(error)} Sign in again to carry on.")
+        shown = self.assist_window if self.assist_window is not None and not self.isVisible() else self
         self.reauth_dialog = ask_to_sign_in_again(
-            self, self.accounts, self.session, self._reauth_finished, remember=self.remember_password, reason=error
+            shown, self.accounts, self.session, self._reauth_finished, remember=self.remember_password, reason=error
         )
 
     def _reauth_finished(self, dialog: SignInDialog) -> None:
@@ -642,7 +717,6 @@ class FindCustomerWindow(QMainWindow):
                 give_up()
             self.status_label.setText("Your session has ended. Sign out, then sign in again to find customers.")
             return
-        self._renewals += 1
         self.session.client.use_token(renewed.token)
         self.session.password = renewed.password
         renewed.client.close()
