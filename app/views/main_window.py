@@ -588,6 +588,7 @@ class MainWindow(QMainWindow):
     def _connection_restored(self) -> None:
         self.statusBar().showMessage("Connected to the portal again; the lists were refreshed.", 6000)
         self.reload_all()
+        self.invoice_actions.connection_restored()
 
     def focus_search(self) -> None:
         self.current_tab().focus_search()
@@ -614,6 +615,8 @@ class MainWindow(QMainWindow):
 
     def sign_out(self) -> None:
         """Revokes the token on the server, then forgets it here even if the server is gone."""
+        if self._waiting_for_portal("Sign out"):
+            return
         if self.session.assisting is not None:
             self.end_assist()
             return
@@ -627,6 +630,8 @@ class MainWindow(QMainWindow):
 
     def end_assist(self) -> None:
         """Ends the assist session on the server (audited) and hands back to the Find customer screen."""
+        if self._waiting_for_portal("End assist"):
+            return
         if self._assist_over or not self.drafts_may_go("End assist"):
             return
         self._assist_over = True
@@ -718,13 +723,14 @@ class MainWindow(QMainWindow):
         else:
             self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
 
-    def _waiting_for_portal(self) -> bool:
+    def _waiting_for_portal(self, action: str = "Switch branch") -> bool:
         """A window still waiting for the portal (a payment, a signature being sent) cannot close, and
-        closed its answer would go nowhere: no switch then, and nothing asked or thrown away first."""
+        closed its answer would go nowhere: no `action` (switch, sign-out, end of an assist, quit)
+        then, and nothing asked or thrown away first."""
         busy = window_waiting_for_portal(self)
         if busy is not None:
             present(busy)
-            message = f"“{busy.windowTitle()}” is waiting for the portal. Switch branch once it is done."
+            message = f"“{busy.windowTitle()}” is waiting for the portal. {action} once it is done."
             self.statusBar().showMessage(message, 8000)
         return busy is not None
 
@@ -831,6 +837,8 @@ class MainWindow(QMainWindow):
 
     def close_window(self) -> None:
         """Ctrl+W. During an assist it ends the assist, as the close box does (see closeEvent)."""
+        if self._waiting_for_portal("Close the window"):
+            return
         if self.session.assisting is not None:
             self.end_assist()
         else:
@@ -862,6 +870,10 @@ class MainWindow(QMainWindow):
         if event.spontaneous() and self.session.assisting is not None:
             event.ignore()
             self.end_assist()  # nothing more once it is being ended
+            return
+        # A payment or signature still out: quitting would drop its answer (and its receipt).
+        if not self._assist_over and self._waiting_for_portal("Quit"):
+            event.ignore()
             return
         # Quit (its close events cancel quitting when ignored) or this window's close box (the app
         # quits with it); not once the assist has ended, which leaves nothing to keep.
