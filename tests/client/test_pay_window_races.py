@@ -7,24 +7,27 @@ The module runs its own server process: payments change balances the other modul
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
+from app.services.billing_records import Allocation
 from app.services.settings import AppSettings
 from app.services.tasks import TaskRunner
 from app.views.main_window import MainWindow
-from app.views.pay_dialog import PayDialog
+from app.views.pay_dialog import ADD_CARD, PayDialog
+from app.views.payment_methods_dialog import AddPaymentMethodDialog
 from tests.client import company
 from tests.client.live_server import LivePortal, running_portal
-from tests.client.portal_proxy import serving
+from tests.client.portal_proxy import Proxy, QuietHandler, relay, reply, serving
 from tests.client.test_payments_gui import (
     DECLINED,
     TIMEOUT_MS,
@@ -268,3 +271,156 @@ def test_no_quit_sign_out_or_end_of_assist_while_a_payment_is_out(
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)
     assert window.close(), "once the answer is in, the window closes"
     assert not signed_out
+
+
+def test_a_balance_changed_elsewhere_is_read_again_and_offered(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-6, IN-9
+    """Paid in part elsewhere while the confirm page was up: Pay was refused, and the window kept
+    offering the old balance with its old quote, refused the same way at every try."""
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    invoice = detail(session, "INV-10025")  # 125.00 due
+    dialog = open_pay(qtbot, session, runner, [invoice])
+    changed: list[bool] = []
+    dialog.balances_changed.connect(lambda: changed.append(True))
+    choose_method(dialog, visa)
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    session.client.pay((Allocation(invoice.id, Decimal("10.00")),), visa.id, str(uuid.uuid4()))  # the office
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.form_error.isVisible(), timeout=TIMEOUT_MS)
+    sentence = dialog.form_error.text()
+    assert not dialog.continue_button.isEnabled(), "the old quote is gone"
+    qtbot.waitUntil(lambda: dialog.full_radio.text() == "Full balance  $115.00", timeout=TIMEOUT_MS)
+    wait_quote(qtbot, dialog)
+    assert dialog.quote is not None and dialog.quote.amount == Decimal("115.00")
+    assert dialog.form_error.isVisible() and dialog.form_error.text() == sentence, "the portal's sentence stays"
+    assert changed, "the owner reloads its lists"
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
+        qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    assert session.client.invoice(invoice.id).balance == Decimal("0.00")
+
+
+def test_an_invoice_paid_elsewhere_is_no_longer_offered(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-6
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    invoice = detail(session, "INV-10027")
+    dialog = open_pay(qtbot, session, runner, [invoice])
+    choose_method(dialog, visa)
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    session.client.pay((Allocation(invoice.id, invoice.balance),), visa.id, str(uuid.uuid4()))
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.full_radio.isEnabled(), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+    qtbot.wait(500)
+    assert dialog.form_error.text() == "Invoice INV-10027 is already paid in full."
+    assert dialog.blocked_label.isVisible() and "INV-10027" in dialog.blocked_label.text()
+    assert not dialog.continue_button.isEnabled() and not dialog.method_combo.isEnabled()
+
+
+class Outage(Proxy):
+    """A proxy in front of the portal that drops the connection of every request about payment
+    methods and fees while `down` is set (the portal unreachable); everything else goes through."""
+
+    def __init__(self, upstream: str) -> None:
+        self.down = False
+        super().__init__(upstream, _OutageHandler)
+
+
+class _OutageHandler(QuietHandler):
+    server: Outage
+
+    def _forward(self) -> None:
+        path = self.path.split("?")[0]
+        if self.server.down and (path.endswith("/payment-methods") or path.endswith("/payment-quote")):
+            self.close_connection = True
+            return
+        answer = relay(self, self.server.upstream)
+        reply(self, answer.status_code, answer.headers, answer.content)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
+
+
+@pytest.fixture
+def outage(pay_portal: LivePortal) -> Iterator[Outage]:
+    with serving(Outage(pay_portal.origin)) as server:
+        yield server
+
+
+def test_a_pay_window_opened_during_an_outage_offers_try_again(
+    qtbot: QtBot, outage: Outage, runner: TaskRunner
+) -> None:  # IN-6
+    """The methods were asked for only as the window opened: after an outage it stayed empty."""
+    session = session_for(f"{outage.origin}/portal/east")
+    visa = session.client.add_payment_method(card())
+    session.client.set_default_payment_method(visa.id)
+    outage.down = True
+    dialog = PayDialog(session, runner, [detail(session, "INV-10021")])
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.retry_button.isVisible(), timeout=TIMEOUT_MS)
+    assert dialog.form_error.isVisible() and not dialog.continue_button.isEnabled()
+    outage.down = False
+    qtbot.mouseClick(dialog.retry_button, Qt.MouseButton.LeftButton)
+    wait_quote(qtbot, dialog)
+    assert dialog.method_combo.currentData() == visa.id
+    assert not dialog.form_error.isVisible() and not dialog.retry_button.isVisible()
+    # The fee fails the same way, and is asked again once the portal answers.
+    outage.down = True
+    dialog.other_radio.setChecked(True)
+    dialog.other_edit.setText("20.00")
+    qtbot.waitUntil(lambda: dialog.retry_button.isVisible(), timeout=TIMEOUT_MS)
+    assert dialog.quote is None and not dialog.continue_button.isEnabled()
+    outage.down = False
+    qtbot.mouseClick(dialog.retry_button, Qt.MouseButton.LeftButton)
+    wait_quote(qtbot, dialog)
+    assert dialog.quote is not None and dialog.quote.amount == Decimal("20.00")
+
+
+def test_the_pay_window_loads_again_when_the_connection_is_restored(
+    qtbot: QtBot, outage: Outage, settings_store: QSettings
+) -> None:  # IN-6
+    window = main_window(qtbot, f"{outage.origin}/portal/east", settings_store)
+    session = window.session
+    session.client.set_default_payment_method(session.client.add_payment_method(card()).id)
+    outage.down = True
+    dialog = window.invoice_actions.pay([detail(session, "INV-10023")])
+    qtbot.waitUntil(lambda: dialog.retry_button.isVisible(), timeout=TIMEOUT_MS)
+    outage.down = False
+    window.monitor.restored.emit()
+    wait_quote(qtbot, dialog)
+    assert not dialog.form_error.isVisible()
+    dialog.reject()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=TIMEOUT_MS)
+
+
+def test_cancelling_a_new_card_goes_back_to_the_method_chosen(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # PM-1
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    session.client.set_default_payment_method(visa.id)
+    bank = session.client.add_payment_method(BANK)
+    dialog = open_pay(qtbot, session, runner, [detail(session, "INV-10029")])
+    assert dialog.method_combo.currentData() == visa.id
+    choose_method(dialog, bank)
+
+    def cancel_adding() -> None:
+        adding = dialog.findChildren(AddPaymentMethodDialog)
+        if adding and adding[0].isVisible():
+            adding[0].reject()
+        else:
+            QTimer.singleShot(50, cancel_adding)
+
+    QTimer.singleShot(50, cancel_adding)
+    index = dialog.method_combo.findData(ADD_CARD)
+    dialog.method_combo.setCurrentIndex(index)
+    dialog.method_combo.activated.emit(index)
+    assert dialog.method_combo.currentData() == bank.id
+    wait_quote(qtbot, dialog)
+    assert dialog.quote is not None and dialog.quote.convenience_fee == Decimal("1.00")
