@@ -102,6 +102,7 @@ class PayDialog(QDialog):
         # whatever quote comes back meanwhile; a failed load or quote's sentence goes once it works.
         self._payment_sentence = False
         self._methods_loaded = False
+        self._balances_stale = False  # refused for a changed balance, and the invoices not read again yet
         self._method_id: int | None = None  # the method last chosen, restored when adding one is cancelled
         # Called with a payment's answer when this window was destroyed before it came (its owner
         # went away regardless): the owner still reloads what the payment changed.
@@ -466,6 +467,8 @@ class PayDialog(QDialog):
         if not self._methods_loaded:
             self._show_fee(None, "Loading your payment methods…")
             self._load_methods(self._method_id)
+        elif self._balances_stale:
+            self._reload_invoices()
         else:
             self._requote()
 
@@ -684,12 +687,14 @@ class PayDialog(QDialog):
         from them, so the next try is not refused the same way; the owner reloads its lists."""
         self._requote()
         self._quote_timer.stop()  # a quote of the old balance would offer it again
+        self._balances_stale = True
         self._show_fee(None, "Checking the balance with the portal…")
         client, ids = self._session.client, [i.id for i in self._invoices]
         self._runner.run(lambda: [client.invoice(i) for i in ids], self._invoices_reloaded, self._reload_failed)
         self.balances_changed.emit()
 
     def _invoices_reloaded(self, invoices: list[InvoiceDetail]) -> None:
+        self._balances_stale = False
         self._invoices = invoices
         self.payable = [i for i in invoices if i.can_pay]
         self.blocked = [i for i in invoices if not i.can_pay]
@@ -706,8 +711,12 @@ class PayDialog(QDialog):
         self._requote()
 
     def _reload_failed(self, error: Exception) -> None:
+        """The portal's refusal stays (it says what changed), followed by why the balance could not
+        be read; Continue waits, as a quote of the old balance would be refused again."""
         self._show_fee(None, "The balance could not be checked (see below)")
-        self._failed(error)
+        self.form_error.setText(f"{self.form_error.text()} {error_sentence(error)}")
+        self.form_error.show()
+        self.retry_button.show()
 
     @property
     def waiting_for_portal(self) -> bool:
