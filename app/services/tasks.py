@@ -134,7 +134,8 @@ def _log_failure(error: Exception) -> None:
 UnauthorizedHandler = Callable[[Callable[[], None], Callable[[], None], PortalError], None]
 
 # A gateway in front of the portal answering 502/503/504 (after the client's own retries) means
-# the portal itself is down, just like no answer at all.
+# the portal itself is down, just like no answer at all; such an answer carries none of the portal's
+# problem codes (the client names it "http_503").
 _GATEWAY_STATUS = frozenset({502, 503, 504})
 # How long a call may take before the window says the portal is slow.
 SLOW_AFTER_S = 4.0
@@ -145,7 +146,9 @@ def is_connection_problem(error: Exception) -> bool:
     opposed to an answer that refuses the request (which retrying will not change)."""
     if isinstance(error, UnreachableError):
         return True
-    return isinstance(error, ServerError) and error.status in _GATEWAY_STATUS
+    # A problem carrying the portal's own code is the portal answering, whatever its status: a 503
+    # "payment_pending" says the card processor did not confirm, not that the portal is gone.
+    return isinstance(error, ServerError) and error.status in _GATEWAY_STATUS and error.code == f"http_{error.status}"
 
 
 class TaskRunner(QObject):

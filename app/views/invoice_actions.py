@@ -136,6 +136,8 @@ class InvoiceActions(QObject):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.paid.connect(lambda _: self._after_payment())
         dialog.closed_unconfirmed.connect(self._after_payment)
+        dialog.balances_changed.connect(self._after_payment)
+        dialog.answered_after_close = self._answered_after_close
         # Window-modal, as signing is: a second "Pay invoice" click could open a second payment of
         # the same balance, and closing the invoice under it would drop the payment's answer.
         self.pay_dialog = dialog
@@ -147,6 +149,16 @@ class InvoiceActions(QObject):
             if detail.isVisible():
                 detail.reload()
         self._paid()
+
+    def connection_restored(self) -> None:
+        """An open pay window asks again for what failed while the portal could not be reached."""
+        if self.pay_dialog is not None and shiboken6.isValid(self.pay_dialog) and self.pay_dialog.isVisible():
+            self.pay_dialog.portal_back()
+
+    def _answered_after_close(self) -> None:
+        """A payment's answer came after its window went away: the lists still show what it changed."""
+        if shiboken6.isValid(self):
+            self._after_payment()
 
     def manage_payments(self) -> ManagePaymentsDialog:
         from app.views.payment_methods_dialog import ManagePaymentsDialog

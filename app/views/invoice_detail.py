@@ -16,7 +16,7 @@ from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import PROPOSAL_LINK, error_sentence, follow_link
-from app.views.item_windows import close_with_standard_key, fit_to_screen
+from app.views.item_windows import close_with_standard_key, fit_to_screen, refuses_to_close
 from app.views.pdf_window import PdfWindow
 from app.views.theme import colors, icon, named, theme_changed
 
@@ -148,6 +148,16 @@ class InvoiceDetailDialog(QDialog):
         self.pay_button.clicked.connect(lambda: self.request_payment())
         self.show_invoice(invoice)
         theme_changed().connect(self._restyle)
+
+    def done(self, result: int) -> None:
+        """Close, Escape, Ctrl+W, the close box and the proposal link all end here: refused while a
+        payment started from this page or its PDF is out, saying why."""
+        reason = refuses_to_close(self)
+        if reason is not None:
+            self.status_label.setText(reason)
+            self.status_label.show()
+            return
+        super().done(result)
 
     def _restyle(self) -> None:
         """The page is HTML coloured from the palette in use: built again after a light/dark switch.

@@ -78,6 +78,17 @@ def window_waiting_for_portal(owner: QWidget) -> QDialog | None:
     return None
 
 
+def refuses_to_close(window: QWidget) -> str | None:
+    """Why `window` stays open, or None: a window opened from it (at any depth: the pay window over
+    an invoice's PDF) still waits for the portal's answer. Closed, `window` would take that one with
+    it and the answer would go nowhere (no receipt, no reload). The waiting window is brought forward."""
+    busy = window_waiting_for_portal(window)
+    if busy is None:
+        return None
+    present(busy)
+    return f"This window stays open until “{busy.windowTitle()}” has the portal's answer."
+
+
 def close_opened_windows(owner: QWidget) -> QDialog | None:
     """Closes every window opened from `owner` at any depth (details, their PDF and picture windows,
     sign and pay windows), each before the one it came from, so each shuts down as its own close

@@ -601,6 +601,7 @@ class MainWindow(QMainWindow):
     def _connection_restored(self) -> None:
         self.statusBar().showMessage("Connected to the portal again; the lists were refreshed.", 6000)
         self.reload_all()
+        self.invoice_actions.connection_restored()
 
     def focus_search(self) -> None:
         self.current_tab().focus_search()
@@ -627,6 +628,8 @@ class MainWindow(QMainWindow):
 
     def sign_out(self) -> None:
         """Revokes the token on the server, then forgets it here even if the server is gone."""
+        if self._waiting_for_portal("Sign out"):
+            return
         if self.session.assisting is not None:
             self.end_assist()
             return
@@ -641,11 +644,14 @@ class MainWindow(QMainWindow):
     def end_assist(self) -> None:
         """Ends the assist session on the server (audited) and hands back to the Find customer screen.
         Calls held since the portal ended it fail first (a signature being sent becomes a drawn one
-        again), so the drafts question that follows names everything that would be lost."""
+        again), so the drafts question that follows names everything that would be lost; a call the
+        portal still has to answer (a payment) keeps the assist until it is answered."""
         if self._assist_over or self._reopening:
             return
         self._close_assist_prompt()
         self._give_up_pending()
+        if self._waiting_for_portal("End assist"):
+            return
         if not self.drafts_may_go("End assist"):
             return
         self._assist_over = True
@@ -849,13 +855,14 @@ class MainWindow(QMainWindow):
         else:
             self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
 
-    def _waiting_for_portal(self) -> bool:
+    def _waiting_for_portal(self, action: str = "Switch branch") -> bool:
         """A window still waiting for the portal (a payment, a signature being sent) cannot close, and
-        closed its answer would go nowhere: no switch then, and nothing asked or thrown away first."""
+        closed its answer would go nowhere: no `action` (switch, sign-out, end of an assist, quit)
+        then, and nothing asked or thrown away first."""
         busy = window_waiting_for_portal(self)
         if busy is not None:
             present(busy)
-            message = f"“{busy.windowTitle()}” is waiting for the portal. Switch branch once it is done."
+            message = f"“{busy.windowTitle()}” is waiting for the portal. {action} once it is done."
             self.statusBar().showMessage(message, 8000)
         return busy is not None
 
@@ -962,6 +969,8 @@ class MainWindow(QMainWindow):
 
     def close_window(self) -> None:
         """Ctrl+W. During an assist it ends the assist, as the close box does (see closeEvent)."""
+        if self._waiting_for_portal("Close the window"):
+            return
         if self.session.assisting is not None:
             self.end_assist()
         else:
@@ -999,6 +1008,10 @@ class MainWindow(QMainWindow):
         if not self._assist_over:
             if self.session.assisting is not None:
                 self._give_up_pending()  # a signature held for an assist opened again is a draft again
+            # A payment or signature still out: quitting would drop its answer (and its receipt).
+            if self._waiting_for_portal("Quit"):
+                event.ignore()
+                return
             if not self.drafts_may_go("Quit"):
                 event.ignore()
                 return

@@ -8,9 +8,12 @@ that changes the payment, or a definite answer (paid, declined, refused), starts
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -46,6 +49,19 @@ CHOOSE_METHOD_HINT = "Choose how to pay to see the fee"
 EXPIRED_METHOD_HINT = "Choose a card that has not expired to see the fee"
 ENTER_AMOUNT_HINT = "Enter the amount to see the fee"
 ADD_CARD, ADD_BANK = "add:card", "add:ach"
+# Refusals that mean the balance changed since the window opened (paid elsewhere, by the office or
+# in another window): what the form offers is read again, or the payer would meet the same refusal.
+BALANCE_CHANGED = frozenset({"invoice_paid", "amount_exceeds_balance", "partial_payments_disabled"})
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """What Continue put on the confirm page, taken together: Pay charges exactly these amounts with
+    this method, and the receipt names this method, whatever the form or a late quote says since."""
+
+    allocations: tuple[Allocation, ...]
+    method: PaymentMethod
+    quote: Quote
 
 
 class PayDialog(QDialog):
@@ -53,6 +69,8 @@ class PayDialog(QDialog):
     # Closed after an answer got lost: the payment may have gone through, so what the owner shows
     # (balances, "Pay invoice") has to be asked for again.
     closed_unconfirmed = Signal()
+    # The portal refused because a balance changed elsewhere: the owner's lists and pages are stale too.
+    balances_changed = Signal()
 
     PAGE_FORM, PAGE_CONFIRM, PAGE_DONE = 0, 1, 2
 
@@ -78,6 +96,17 @@ class PayDialog(QDialog):
         self.outcome_unknown = False  # the last answer got lost; "Try again" asks about the same payment
         self._quote_generation = 0
         self._quoted_for: tuple[tuple[Allocation, ...], int] | None = None
+        self.confirmed: Confirmed | None = None
+        self._invoices = list(invoices)
+        # form_error holds why a payment failed (IN-9): it stays until the payer changes something,
+        # whatever quote comes back meanwhile; a failed load or quote's sentence goes once it works.
+        self._payment_sentence = False
+        self._methods_loaded = False
+        self._balances_stale = False  # refused for a changed balance, and the invoices not read again yet
+        self._method_id: int | None = None  # the method last chosen, restored when adding one is cancelled
+        # Called with a payment's answer when this window was destroyed before it came (its owner
+        # went away regardless): the owner still reloads what the payment changed.
+        self.answered_after_close: Callable[[], None] | None = None
         single = len(invoices) == 1
         self.setWindowTitle(f"Pay invoice {invoices[0].number}" if single else f"Pay {len(invoices)} invoices")
         self.setMinimumWidth(560)
@@ -178,37 +207,16 @@ class PayDialog(QDialog):
             for column in (0, 2, 3):
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
             header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-            for row, invoice in enumerate(self.payable):
-                for column, text in enumerate(
-                    (
-                        invoice.number,
-                        invoice.property.name,
-                        self._money(invoice.balance),
-                        amount_input_text(invoice.balance),
-                    )
-                ):
-                    item = QTableWidgetItem(text)
-                    editable = column == 3 and self._partial
-                    flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-                    item.setFlags(flags | Qt.ItemFlag.ItemIsEditable if editable else flags)
-                    if column >= 2:
-                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                    if column == 1:
-                        item.setToolTip(invoice.property.name)
-                    self.table.setItem(row, column, item)
+            self._fill_table()
             self.table.itemChanged.connect(lambda _: self._changed())
             layout.addWidget(self.table)
             if not self._partial:
                 layout.addWidget(named(QLabel("Each invoice is paid in full."), "DialogSubtitle"))
-        if self.blocked:
-            # One line per invoice: joined with "; " the portal's own sentences read "…this invoice.; INV-…".
-            reasons = "\n".join(
-                f"{i.number}: {i.pay_blocked_reason or 'It cannot be paid here.'}" for i in self.blocked
-            )
-            blocked = named(QLabel(f"Not included:\n{reasons}"), "DialogSubtitle")
-            blocked.setTextFormat(Qt.TextFormat.PlainText)
-            blocked.setWordWrap(True)
-            layout.addWidget(blocked)
+        self.blocked_label = named(QLabel(""), "DialogSubtitle")
+        self.blocked_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.blocked_label.setWordWrap(True)
+        layout.addWidget(self.blocked_label)
+        self._show_blocked()
         if not (single and self.payable):  # the single invoice's form holds it, under the amount
             layout.addWidget(self.amount_error)
 
@@ -232,15 +240,53 @@ class PayDialog(QDialog):
         self.continue_button = QPushButton("Continue", autoDefault=False)
         self.continue_button.setEnabled(False)
         self.cancel_button = QPushButton("Cancel", autoDefault=False)
+        # After the methods or the fee could not be loaded (the portal unreachable): asks again.
+        self.retry_button = QPushButton("Try again", autoDefault=False)
+        self.retry_button.hide()
         buttons = QHBoxLayout()
+        buttons.addWidget(self.retry_button)
         buttons.addStretch()
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.continue_button)
         layout.addLayout(buttons)
         self.cancel_button.clicked.connect(self.reject)
         self.continue_button.clicked.connect(self.review)
+        self.retry_button.clicked.connect(self.try_again)
         self.method_combo.activated.connect(self._method_chosen)
         return page
+
+    def _fill_table(self) -> None:
+        """One row per invoice that can be paid, its amount the whole balance (the payer edits it)."""
+        table = self.table
+        if table is None:
+            return
+        table.blockSignals(True)
+        table.setRowCount(len(self.payable))
+        for row, invoice in enumerate(self.payable):
+            for column, text in enumerate(
+                (
+                    invoice.number,
+                    invoice.property.name,
+                    self._money(invoice.balance),
+                    amount_input_text(invoice.balance),
+                )
+            ):
+                item = QTableWidgetItem(text)
+                editable = column == 3 and self._partial
+                flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                item.setFlags(flags | Qt.ItemFlag.ItemIsEditable if editable else flags)
+                if column >= 2:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if column == 1:
+                    item.setToolTip(invoice.property.name)
+                table.setItem(row, column, item)
+        table.blockSignals(False)
+
+    def _show_blocked(self) -> None:
+        # One line per invoice: joined with "; " the portal's own sentences read "…this invoice.; INV-…".
+        reasons = "\n".join(f"{i.number}: {i.pay_blocked_reason or 'It cannot be paid here.'}" for i in self.blocked)
+        self.blocked_label.setText(f"Not included:\n{reasons}" if reasons else "")
+        self.blocked_label.setVisible(bool(reasons))
 
     def _build_confirm(self) -> QWidget:
         page = QWidget()
@@ -360,10 +406,19 @@ class PayDialog(QDialog):
         self._changed()
 
     def _changed(self) -> None:
-        """Any edit makes it another payment: new quote, and a new key when confirmed."""
+        """The payer changed something: they have read why the last payment failed (IN-9), so that
+        sentence goes now, and only now (a quote answering later must not wipe it)."""
+        self._clear_form_error(payment_too=True)
+        self._requote()
+
+    def _requote(self) -> None:
+        """It is another payment: new quote, and a new key when confirmed. A quote still out is
+        superseded (it was for other amounts or another method: accepted, Continue would have
+        confirmed one amount and charged another), and Continue waits for this one."""
         self.idempotency_key = None
         self.quote = None
         self._quoted_for = None
+        self._quote_generation += 1
         self.continue_button.setEnabled(False)
         method = self.selected_method()
         expired = method is not None and card_expired(method)
@@ -395,7 +450,38 @@ class PayDialog(QDialog):
 
     def _load_methods(self, select_id: int | None = None) -> None:
         client = self._session.client
-        self._runner.run(client.payment_methods, lambda methods: self._show_methods(methods, select_id), self._failed)
+        self._runner.run(
+            client.payment_methods, lambda methods: self._show_methods(methods, select_id), self._methods_failed
+        )
+
+    def _methods_failed(self, error: Exception) -> None:
+        self._failed(error)
+        if not self._methods_loaded:
+            self._show_fee(None, "The payment methods could not be loaded (see below)")
+            self.retry_button.show()
+
+    def try_again(self) -> None:
+        """Asks again for what failed: the methods if they never came, otherwise the fee."""
+        self.retry_button.hide()
+        self._clear_form_error(payment_too=False)
+        if not self._methods_loaded:
+            self._show_fee(None, "Loading your payment methods…")
+            self._load_methods(self._method_id)
+        elif self._balances_stale:
+            self._reload_invoices()
+        else:
+            self._requote()
+
+    def portal_back(self) -> None:
+        """The connection came back: what failed while it was down is asked for again at once."""
+        if self.retry_button.isVisible() and self.stack.currentIndex() == self.PAGE_FORM:
+            self.try_again()
+
+    def _clear_form_error(self, *, payment_too: bool) -> None:
+        if self._payment_sentence and not payment_too:
+            return
+        self._payment_sentence = False
+        self.form_error.hide()
 
     def _show_methods(self, methods: tuple[PaymentMethod, ...], select_id: int | None) -> None:
         accepted = self._session.config.accepted_payment_types
@@ -416,7 +502,11 @@ class PayDialog(QDialog):
             self.method_combo.setCurrentIndex(self.method_combo.findData(chosen))
         self.method_combo.setEnabled(bool(self.payable))
         self.method_combo.blockSignals(False)
-        self._changed()
+        self._methods_loaded = True
+        self._method_id = self.method_combo.currentData() if isinstance(self.method_combo.currentData(), int) else None
+        self.retry_button.hide()
+        self._clear_form_error(payment_too=False)
+        self._requote()
 
     def _preselected(self) -> int | None:
         """The default method, unless it is a card past its expiry: that one stays in the list,
@@ -430,9 +520,13 @@ class PayDialog(QDialog):
                 self._session, self._runner.runner, "card" if data == ADD_CARD else "ach", self
             )
             if dialog.exec() and dialog.method is not None:
+                self._clear_form_error(payment_too=True)
                 self._load_methods(dialog.method.id)
                 return
-            self.method_combo.setCurrentIndex(max(self.method_combo.findData(self._preselected()), 0))
+            # Cancelled: back to the method the payer had chosen, not to the default.
+            self.method_combo.setCurrentIndex(max(self.method_combo.findData(self._method_id), 0))
+        else:
+            self._method_id = data if isinstance(data, int) else None
         self._changed()
 
     # -- quote, confirm, pay -----------------------------------------------------------
@@ -451,38 +545,58 @@ class PayDialog(QDialog):
         generation = self._quote_generation
         client = self._session.client
 
+        def current() -> bool:
+            """Still the quote for what the form says: a later edit or method supersedes it."""
+            chosen = self.selected_method()
+            return (
+                generation == self._quote_generation
+                and chosen is not None
+                and chosen.id == method.id
+                and self.allocations() == allocations
+            )
+
         def shown(quote: Quote) -> None:
-            if generation == self._quote_generation:
+            if current():
                 self.quote = quote
                 self._quoted_for = (allocations, method.id)
                 self._show_fee(quote)
-                self.form_error.hide()
+                self._clear_form_error(payment_too=False)
+                self.retry_button.hide()
                 self.continue_button.setEnabled(True)
 
         def failed(error: Exception) -> None:
-            if generation == self._quote_generation:
+            if current():
+                self.quote = None
+                self._quoted_for = None
+                self.continue_button.setEnabled(False)
                 self._show_fee(None, "The fee could not be worked out (see below)")
-                self._failed(error)
+                if not self._payment_sentence:
+                    self._failed(error)
+                self.retry_button.show()
 
         self._runner.run(lambda: client.payment_quote(allocations, method.id), shown, failed)
 
     def review(self) -> None:
-        """The confirm step repeats the total before anything is charged (IN-7)."""
+        """The confirm step repeats the total before anything is charged (IN-7). The amounts, the
+        method and their quote are frozen here together: Pay and the receipt use only these."""
         if self.quote is None or self._quoted_for is None:
             return
-        allocations, _ = self._quoted_for
-        method = self.selected_method()
-        assert method is not None
+        allocations, method_id = self._quoted_for
+        method = next((m for m in self.methods if m.id == method_id), None)
+        if method is None:
+            return
+        quote = self.quote
+        self.confirmed = Confirmed(allocations, method, quote)
         numbers = {i.id: i.number for i in self.payable}
         rows = "".join(f"<li>{numbers[a.invoice_id]}: {self._money(a.amount)}</li>" for a in allocations)
         self.confirm_label.setText(
-            f"<p>Pay <b>{self._money(self.quote.total)}</b> with <b>{method.label}</b>?</p>"
+            f"<p>Pay <b>{self._money(quote.total)}</b> with <b>{method.label}</b>?</p>"
             f"<ul>{rows}</ul>"
-            f"<p>Amount {self._money(self.quote.amount)} + convenience fee {self._money(self.quote.convenience_fee)}"
-            f" = <b>{self._money(self.quote.total)}</b></p>"
+            f"<p>Amount {self._money(quote.amount)} + convenience fee {self._money(quote.convenience_fee)}"
+            f" = <b>{self._money(quote.total)}</b></p>"
         )
         self.confirm_status.hide()
-        self.pay_button.setText(f"Pay {self._money(self.quote.total)}")
+        self.pay_button.setText(f"Pay {self._money(quote.total)}")
         self.pay_button.setEnabled(True)
         self.back_button.setEnabled(True)
         self.back_button.show()
@@ -490,9 +604,9 @@ class PayDialog(QDialog):
         self._show_page(self.PAGE_CONFIRM)
 
     def pay(self) -> None:
-        if self._quoted_for is None:
+        if self.confirmed is None:
             return
-        allocations, method_id = self._quoted_for
+        allocations, method_id = self.confirmed.allocations, self.confirmed.method.id
         if self.idempotency_key is None:
             self.idempotency_key = str(uuid.uuid4())
         key = self.idempotency_key
@@ -502,13 +616,26 @@ class PayDialog(QDialog):
         self.close_button.setEnabled(False)
         self.pay_button.setText("Paying…")
         client = self._session.client
-        self._runner.run(lambda: client.pay(allocations, method_id, key), self._paid, self._pay_failed)
+        orphaned = self.answered_after_close
+
+        def answered(handle: Callable[[Any], None]) -> Callable[[Any], None]:
+            def deliver(outcome: object) -> None:
+                if shiboken6.isValid(self):
+                    handle(outcome)
+                elif orphaned is not None:
+                    orphaned()
+
+            return deliver
+
+        self._runner.runner.run(
+            lambda: client.pay(allocations, method_id, key), answered(self._paid), answered(self._pay_failed)
+        )
 
     def _paid(self, result: PaymentResult) -> None:
         self.paying = self.outcome_unknown = False
         self.payment = result
         self.idempotency_key = None
-        method = self.selected_method()
+        method = self.confirmed.method if self.confirmed is not None else None
         emailed = "A receipt was emailed to you." if result.receipt_emailed else ""
         self.receipt_label.setText(
             "<h3>Payment received. Thank you!</h3>"
@@ -546,11 +673,50 @@ class PayDialog(QDialog):
             return
         self.idempotency_key = None
         self._show_page(self.PAGE_FORM)
+        self._failed(error, prefix="Payment declined. " if isinstance(error, DeclinedError) else "")
+        self._payment_sentence = True
         if isinstance(error, DeclinedError):
-            self._failed(error, prefix="Payment declined. ")
+            return  # a definite refusal of this card: the quote still holds, and the sentence stays
+        if isinstance(error, PortalError) and error.code in BALANCE_CHANGED:
+            self._reload_invoices()
         else:
-            self._failed(error)
-        self._quote_timer.start()  # balances may have changed: quote again before the next try
+            self._requote()  # quote again before the next try
+
+    def _reload_invoices(self) -> None:
+        """A balance changed elsewhere: the invoices are read again and the amounts offered rebuilt
+        from them, so the next try is not refused the same way; the owner reloads its lists."""
+        self._requote()
+        self._quote_timer.stop()  # a quote of the old balance would offer it again
+        self._balances_stale = True
+        self._show_fee(None, "Checking the balance with the portal…")
+        client, ids = self._session.client, [i.id for i in self._invoices]
+        self._runner.run(lambda: [client.invoice(i) for i in ids], self._invoices_reloaded, self._reload_failed)
+        self.balances_changed.emit()
+
+    def _invoices_reloaded(self, invoices: list[InvoiceDetail]) -> None:
+        self._balances_stale = False
+        self._invoices = invoices
+        self.payable = [i for i in invoices if i.can_pay]
+        self.blocked = [i for i in invoices if not i.can_pay]
+        self._show_blocked()
+        self.summary.setText(self._headings(invoices)[1])
+        if self.table is not None:
+            self._fill_table()
+        elif self.payable:
+            self.full_radio.setText(f"Full balance  {self._money(self.payable[0].balance)}")
+        else:
+            for widget in (self.full_radio, self.other_radio, self.other_edit):
+                widget.setEnabled(False)
+        self.method_combo.setEnabled(bool(self.payable))
+        self._requote()
+
+    def _reload_failed(self, error: Exception) -> None:
+        """The portal's refusal stays (it says what changed), followed by why the balance could not
+        be read; Continue waits, as a quote of the old balance would be refused again."""
+        self._show_fee(None, "The balance could not be checked (see below)")
+        self.form_error.setText(f"{self.form_error.text()} {error_sentence(error)}")
+        self.form_error.show()
+        self.retry_button.show()
 
     @property
     def waiting_for_portal(self) -> bool:
@@ -573,5 +739,6 @@ class PayDialog(QDialog):
             text = " ".join(e.message for e in error.field_errors)
         else:
             text = error_sentence(error)
+        self._payment_sentence = False
         self.form_error.setText(prefix + text)
         self.form_error.show()

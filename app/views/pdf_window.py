@@ -8,7 +8,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDialog, QPushButton, QVBoxLayout, QWidget
 
-from app.views.item_windows import fit_to_screen, set_up_document_window
+from app.views.item_windows import fit_to_screen, refuses_to_close, set_up_document_window
 from app.views.pdf_viewer import PdfViewer
 
 
@@ -40,9 +40,15 @@ class PdfWindow(QDialog):
         return button
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        """Refused (the viewer kept running) while its "Pay invoice" window waits for the portal."""
+        if refuses_to_close(self) is not None:
+            event.ignore()
+            return
         self.viewer.shutdown()
         super().closeEvent(event)
 
     def done(self, result: int) -> None:
+        if refuses_to_close(self) is not None:
+            return
         self.viewer.shutdown()
         super().done(result)

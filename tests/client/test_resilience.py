@@ -21,9 +21,11 @@ from pytestqt.qtbot import QtBot
 from app.models.roles import Role
 from app.services.accounts import Accounts
 from app.services.connection import ConnectionMonitor, version_probe
+from app.services.errors import ServerError
 from app.services.portal_client import PortalClient
 from app.services.session import sign_in
 from app.services.settings import AppSettings
+from app.services.tasks import is_connection_problem
 from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
 from app.views.main_window import MainWindow
 from app.views.staff_views import FindCustomerWindow
@@ -435,7 +437,7 @@ def restore_password(server: ServerProcess, current: str) -> None:
 def test_monitor_backs_off_and_restores(qtbot: QtBot) -> None:
     fault = FaultServer().start()
     try:
-        gateway_down = problem(503, "unavailable", "Service unavailable.")
+        gateway_down = answer(503, {"message": "Service unavailable"})  # a proxy's: no problem of the portal's
         fault.route("GET", "/version", sequence(gateway_down, gateway_down, answer(200, VERSION)))
         monitor = ConnectionMonitor(version_probe(lambda: fault.portal_url), delays=(0.05, 0.1, 0.2))
         restored: list[bool] = []
@@ -447,10 +449,29 @@ def test_monitor_backs_off_and_restores(qtbot: QtBot) -> None:
         except Exception as error:
             monitor.lost(error)
         assert monitor.offline
-        assert monitor.detail == "Service unavailable."
+        assert monitor.detail == "The portal ran into a problem. Please try again in a few minutes."
         qtbot.waitUntil(lambda: bool(restored), timeout=5000)
         assert not monitor.offline
         assert [hit for hit in fault.hits if hit[1] == "/version"] == [("GET", "/version")] * 3
+    finally:
+        fault.stop()
+
+
+def test_a_problem_of_the_portals_own_is_an_answer_whatever_its_status() -> None:
+    """A 503 "payment_pending" (the portal answered; its card processor did not) raised the "can't
+    reach the portal" banner, as a proxy's 503 for a portal that is down does."""
+    fault = FaultServer().start()
+    try:
+        client = PortalClient(fault.portal_url, retries=0)
+        fault.route("GET", "/config", problem(503, "payment_pending", "The card processor did not confirm."))
+        with pytest.raises(ServerError) as pending:
+            client.config()
+        assert not is_connection_problem(pending.value)
+        for status in (502, 503, 504):
+            fault.route("GET", "/config", answer(status, {"message": "Bad gateway"}))
+            with pytest.raises(ServerError) as gateway:
+                client.config()
+            assert is_connection_problem(gateway.value), status
     finally:
         fault.stop()
 
