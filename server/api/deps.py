@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated
 
@@ -192,18 +192,10 @@ class Selection:
 
     @property
     def roles(self) -> dict[int, str]:
-        """Role per property for every property the caller sees; role_on reads only the ones a page needs."""
+        """Role per property for every property the caller sees."""
         if self._roles is None:
             self._roles = contact_roles(self._session, self._contact_id)
         return self._roles
-
-    def role_on(self, property_ids: Collection[int]) -> dict[int, str]:
-        """The caller's role on these properties (all of them visible, e.g. a list page's)."""
-        if self._requested:
-            return self._checked()
-        if self._roles is not None:
-            return self._roles
-        return contact_roles(self._session, self._contact_id, sorted(set(property_ids)))
 
     @property
     def selected(self) -> list[int]:

@@ -200,15 +200,13 @@ def list_proposals(
         session,
         visible_proposals(scope.kind, status),
         PROPOSAL_ORDER,
-        params=scope.params,
+        params={**scope.params, "role_contact": scope.contact_id},
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,
         display_joins=True,
     )
-    rows = list(map(ProposalRow._make, page.items))
-    roles = selection.role_on([row.property_id for row in rows])
-    items = [proposal_item(row, row.property_name, roles[row.property_id]) for row in rows]
+    items = [proposal_item(row, row.property_name, row.role) for row in map(ProposalRow._make, page.items)]
     return page_response(ItemList[ProposalItemOut], items, page.next_cursor, page.total)
 
 
