@@ -20,6 +20,7 @@ from server.api.schemas import (
     PropertyRef,
     StaffRef,
     Timestamp,
+    json_response,
     page_response,
     staff_ref,
 )
@@ -211,9 +212,9 @@ def list_proposals(
 
 
 @router.get("/{proposal_id}", response_model=ProposalDetailOut, responses={404: {}})
-def get_proposal(proposal_id: int, contact: ContactDep, session: SessionDep) -> ProposalDetailOut:
+def get_proposal(proposal_id: int, contact: ContactDep, session: SessionDep) -> Response:
     proposal, role = visible_proposal(session, contact.id, proposal_id)
-    return proposal_detail(proposal, role)
+    return json_response(proposal_detail(proposal, role))
 
 
 @router.get("/{proposal_id}/pdf", response_class=Response, responses=PDF_RESPONSES)
