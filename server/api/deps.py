@@ -89,12 +89,13 @@ _REVOKED_ASSIST = "The assist session was ended: closed in another window, or it
 def get_caller(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     branch_slug: Annotated[str, Path(description="The branch's portal slug")],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     """The token's session, its branch and its people in one query and one thread-pool hop: this runs on
-    every authenticated request, so it costs what the database needs and no more."""
+    every authenticated request, so it costs what the database needs and no more (the settings are read
+    from the app rather than through a dependency of their own, which FastAPI solves on every request)."""
+    settings: Settings = request.app.state.settings
     if credentials is None or credentials.scheme.lower() != "bearer":
         get_branch(session, branch_slug)  # an unknown portal is a 404 before any word about the token
         raise unauthorized("Please sign in.")
