@@ -1,11 +1,11 @@
 """`main.py --demo --smoke DIR`: a headless end-to-end check for CI and for reviewing screens.
 
 Signs in to the demo company, loads every tab, saves a PNG per tab (and of invoices sorted by
-balance), of the sign-in dialog, of the visit, request and new-request windows and of the proposal
+balance, and searched for a word none has: search-no-match.png), of the sign-in dialog (and its refusal of a wrong password), of the visit, request and new-request windows and of the proposal
 detail, PDF viewer and sign dialog; then signs in as office staff and saves the Find customer
-screen (no recent customers yet), an assisted portal with its banner and Find customer again with
-that customer under Recent; last it stops the demo server and checks the window says so (banner,
-lists kept and marked out of date: offline.png). It prints one JSON line of timings. Secrets and
+screen (no recent customers yet), the reason asked before a portal opens, an assisted portal with
+its banner, Find customer again with that customer under Recent and the Activity window; last it stops the demo server and checks the window says so (banner,
+lists kept and marked out of date: offline.png) and what a visit opened then shows (visit-offline.png). It prints one JSON line of timings. Secrets and
 settings stay in memory / a temp folder.
 """
 
@@ -32,7 +32,7 @@ from app.services.tasks import BackgroundOp, TaskRunner
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
 from app.views.signature_pad import SignaturePad
-from app.views.staff_views import FindCustomerWindow
+from app.views.staff_views import FindCustomerWindow, ReasonDialog
 
 T = TypeVar("T")
 STEP_TIMEOUT_S = 30.0
@@ -90,7 +90,27 @@ def _go_offline(window: MainWindow, demo: DemoServer, out_dir: Path) -> float:
     if not window.sidebar.stale:
         raise SmokeFailed("the balance was not marked as out of date while offline")
     _save(window, out_dir / "offline.png")
-    return round(time.perf_counter() - begun, 3)
+    took = round(time.perf_counter() - begun, 3)
+    visits = window.tabs["visits"]
+    if visits.model.rowCount() > 1:  # one not opened before: its page is the error state alone
+        visit = window.work_screens.open_visit(visits.model.record(1))
+        _idle(window.runner, "the visit detail while offline")
+        if visit.problem is None:
+            raise SmokeFailed("a visit opened while offline shows no problem")
+        _save(visit, out_dir / "visit-offline.png")
+        visit.close()
+    return took
+
+
+def _save_sign_in_refused(accounts: Accounts, demo: DemoServer, path: Path) -> None:
+    """The sign-in dialog after a mistyped password: the refusal as the customer reads it."""
+    dialog = SignInDialog(accounts, demo=demo)
+    dialog.show()
+    dialog.password_edit.setText("not-the-password")
+    dialog.sign_in_button.click()
+    _wait(lambda: dialog.error_label.isVisible() and dialog.sign_in_button.isEnabled(), "the sign-in refusal")
+    _save(dialog, path)
+    dialog.close()
 
 
 def _first_record(window: MainWindow, key: str) -> Any:
@@ -107,6 +127,19 @@ def _save_sorted(window: MainWindow, key: str, column: str, path: Path) -> None:
     tab.table.sortByColumn(tab.model.column_index(column), Qt.SortOrder.DescendingOrder)
     _idle(window.runner, f"the {key} tab sorted by {column}")
     _save(window, path)
+
+
+def _save_no_match(window: MainWindow, key: str, path: Path) -> None:
+    """A search nothing matches: the list's empty state, then the search is cleared again."""
+    tab = window.tabs[key]
+    window.tab_widget.setCurrentWidget(tab)
+    tab.search_edit.setText("sprinkler winterizing")
+    _idle(window.runner, f"the {key} search")
+    if tab.proxy.rowCount():
+        raise SmokeFailed(f"the {key} search for a missing word matched rows")
+    _save(window, path)
+    tab.search_edit.clear()
+    _idle(window.runner, f"the {key} search cleared")
 
 
 def _save_visits_and_requests(window: MainWindow, out_dir: Path) -> None:
@@ -160,6 +193,7 @@ def _proposal_screens(app: QApplication, window: MainWindow, out_dir: Path) -> d
     _wait(lambda: detail_window.pdf_window is not None, "the proposal PDF")
     viewer_window = detail_window.pdf_window
     assert viewer_window is not None
+    viewer_window.resize(900, 980)  # its size on a desktop screen; the offscreen one is 800 x 800
     _wait(lambda: viewer_window.viewer._shown, "the first PDF page")
     first_page = time.perf_counter() - begun
     _idle(window.runner, "the PDF pages")
@@ -214,6 +248,11 @@ def _staff_screens(app: QApplication, demo: DemoServer, accounts: Accounts, out_
     if find.model.rowCount() == 0:
         raise SmokeFailed(f"staff search found nobody for {DEMO_EMAIL}: {find.status_label.text()}")
     _save(find, out_dir / "find-customer.png")
+    reason = ReasonDialog(find.model.contact(0), find)  # what the clerk answers on every call
+    reason.show()
+    reason.reason_combo.setEditText("Customer called about an invoice")
+    _save(reason, out_dir / "assist-reason.png")
+    reason.reject()
     opened: list[sessions.PortalSession] = []
     find.assist_opened.connect(opened.append)
     begun = time.perf_counter()
@@ -234,6 +273,10 @@ def _staff_screens(app: QApplication, demo: DemoServer, accounts: Accounts, out_
     window.close()
     find.assist_ended()
     _save(find, out_dir / "find-customer-recent.png")
+    activity = find.show_activity(None)
+    _wait(lambda: not activity.feed.loading, "the activity")
+    _save(activity, out_dir / "activity.png")
+    activity.close()
     _background(app, staff.client.logout, "staff sign-out")
     find.close()
     return {"search_s": round(search_s, 3), "assist_s": round(assist_s, 3)}
@@ -315,9 +358,11 @@ def _run(app: QApplication, out_dir: Path, started: float) -> dict[str, Any]:
             QTimer.singleShot(0, lambda: None)
             _save(window, out_dir / f"{key}.png")
         _save_sorted(window, "invoices", "balance", out_dir / "invoices-sorted.png")
+        _save_no_match(window, "invoices", out_dir / "search-no-match.png")
         _save_visits_and_requests(window, out_dir)
         proposal_times = _proposal_screens(app, window, out_dir)
         billing_s = _billing_screens(window, out_dir)
+        _save_sign_in_refused(accounts, demo, out_dir / "sign-in-error.png")  # after the timings above
         staff_times = _staff_screens(app, demo, accounts, out_dir)
         offline_s = _go_offline(window, demo, out_dir)  # last: it stops the server
         window.close()

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import QDate, QDateTime, QLocale, QTime
 
-from app.models.formatting import display_locale
+from app.models.formatting import date_text, display_locale
 
 Clock = Callable[[], datetime]  # an aware instant: injected by the tests, utc_now in the app
 
@@ -34,7 +34,21 @@ def branch_zone(name: str) -> tzinfo:
 
 def branch_today(time_zone: str, now: datetime | None = None) -> date:
     """The branch's calendar day at `now` (an aware instant; the current one by default)."""
-    return (now or utc_now()).astimezone(branch_zone(time_zone)).date()
+    return branch_date(now or utc_now(), time_zone)
+
+
+def branch_date(moment: datetime, time_zone: str) -> date:
+    """The business day an instant falls on: the branch's, as the server dates its documents (the
+    signed PDF's date), not the computer's. Signed at 23:30 in New York on a computer set to UTC,
+    the app said the 28th and the signed copy the 27th."""
+    return moment.astimezone(branch_zone(time_zone)).date()
+
+
+def branch_date_text(moment: datetime | None, time_zone: str, locale: QLocale | None = None) -> str:
+    """A timestamp shown as the branch's calendar day; the time of day adds noise to a list."""
+    if moment is None:
+        return ""
+    return date_text(branch_date(moment, time_zone), locale)
 
 
 def until_branch_midnight(time_zone: str, now: datetime) -> timedelta:

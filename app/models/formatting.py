@@ -68,13 +68,6 @@ def date_text(day: date | None, locale: QLocale | None = None) -> str:
     return (locale or display_locale()).toString(QDate(day.year, day.month, day.day), "MMM d, yyyy")
 
 
-def moment_text(moment: datetime | None, locale: QLocale | None = None) -> str:
-    """Timestamps are shown as the local calendar day; the time of day adds noise to a list."""
-    if moment is None:
-        return ""
-    return date_text(moment.astimezone().date(), locale)
-
-
 def status_label(status: str) -> str:
     return status.replace("_", " ").capitalize()
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QObject
 
 from app.models.branch_day import BranchDay
-from app.models.formatting import date_text, moment_text, money_text, status_label
+from app.models.dates import branch_date_text
+from app.models.formatting import date_text, money_text, status_label
 from app.models.paged_table import Column, PagedTableModel
 from app.services.records import InvoiceSummary, ProposalSummary, RequestSummary, VisitSummary
 
@@ -49,7 +50,11 @@ def invoice_status(invoice: InvoiceSummary, today: date) -> str:
 class ProposalsModel(MoneyTableModel):
     def __init__(self, currency: str = "USD", parent: QObject | None = None) -> None:
         def title(p: ProposalSummary) -> str:
-            return f"{p.title}  ·  change order" if p.is_change_order else p.title
+            """A change order is marked as one, unless its title says so already ("Change order:
+            add drip line  ·  change order" spent the column's room on saying it twice)."""
+            if not p.is_change_order or "change order" in p.title.casefold():
+                return p.title
+            return f"{p.title}  ·  change order"
 
         super().__init__(
             [
@@ -106,7 +111,9 @@ class InvoicesModel(MoneyTableModel):
 
 
 class RequestsModel(PagedTableModel):
-    def __init__(self, parent: QObject | None = None) -> None:
+    """Opened and last-activity dates are the branch's days (`day`'s zone), as for every business date."""
+
+    def __init__(self, day: BranchDay | None = None, parent: QObject | None = None) -> None:
         super().__init__(
             [
                 Column("number", "Number", lambda r: r.number, lambda r: r.number),
@@ -120,11 +127,11 @@ class RequestsModel(PagedTableModel):
                 ),
                 _property_column(),
                 _status_column(_status),
-                Column("created_at", "Opened", lambda r: moment_text(r.created_at), lambda r: r.created_at),
+                Column("created_at", "Opened", lambda r: self.day_text(r.created_at), lambda r: r.created_at),
                 Column(
                     "last_activity_at",
                     "Last activity",
-                    lambda r: moment_text(r.last_activity_at),
+                    lambda r: self.day_text(r.last_activity_at),
                     lambda r: r.last_activity_at or r.created_at,
                 ),
                 Column(
@@ -137,6 +144,10 @@ class RequestsModel(PagedTableModel):
             ],
             parent,
         )
+        self.day = _follow(day, self)
+
+    def day_text(self, moment: datetime | None) -> str:
+        return branch_date_text(moment, self.day.time_zone)
 
 
 def _follow(day: BranchDay | None, model: PagedTableModel) -> BranchDay:

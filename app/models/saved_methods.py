@@ -1,12 +1,14 @@
 """How a saved payment method reads wherever it is offered: "Manage payments" and the pay window
-say the same thing about a card past its expiry month, from this one place."""
+say the same thing about a card past its expiry month, or a method office staff added, from this one place."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from app.models.dates import moment_long
 from app.models.payment_input import expiry_problem
-from app.services.billing_records import PaymentMethod
+from app.services.billing_records import PaymentMethod, ReceiptsSetting
+from app.services.records import StaffRef
 
 
 def card_expired(method: PaymentMethod, today: date | None = None) -> bool:
@@ -25,7 +27,24 @@ def method_text(method: PaymentMethod, today: date | None = None) -> str:
         parts.append(f"expired {expiry}" if card_expired(method, today) else f"expires {expiry}")
     if method.is_default:
         parts.append("default")
+    if method.captured_by is not None:
+        parts.append(captured_text(method.captured_by))
     return " · ".join(parts)
+
+
+def captured_text(staff: StaffRef) -> str:
+    """SA-3's mark, in the words a request or comment typed by office staff carries."""
+    return f"captured by office staff ({staff.name})"
+
+
+def receipts_marker(setting: ReceiptsSetting) -> str:
+    """Under the receipts switch when office staff made its last change for the customer (SA-3);
+    empty when the customer made it (or it was never changed)."""
+    if setting.changed_by is None:
+        return ""
+    state = "on" if setting.enabled else "off"
+    when = f" on {moment_long(setting.changed_at)}" if setting.changed_at is not None else ""
+    return f"Turned {state} by office staff ({setting.changed_by.name}){when}"
 
 
 def expired_card_sentence(method: PaymentMethod) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
+from app.models.dates import moment_long
 from app.models.paged_table import Column, PagedTableModel
 from app.models.properties import ROLE_CHIPS
 from app.services.records import AuditItem, ContactProperty, StaffContact
@@ -97,7 +98,8 @@ class AuditModel(PagedTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(
             [
-                Column("at", "When", lambda e: e.at.astimezone().strftime("%Y-%m-%d %H:%M"), lambda e: e.at),
+                # As every other timestamp in the app ("Nov 27, 2026 at 3:23 PM"), not ISO "2026-11-27 15:23".
+                Column("at", "When", lambda e: moment_long(e.at), lambda e: e.at),
                 Column("staff", "Staff", lambda e: e.staff_name, lambda e: e.staff_name.casefold()),
                 Column("contact", "Customer", lambda e: e.contact_name, lambda e: e.contact_name.casefold()),
                 Column("action", "Action", lambda e: action_label(e.action), lambda e: e.action),

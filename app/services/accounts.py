@@ -1,10 +1,18 @@
-"""What the app remembers about sign-ins: secrets in the keyring, the portal list in settings."""
+"""What the app remembers about sign-ins: secrets in the keyring, the portal list in settings.
+
+The keyring methods block (an OS keyring may be slow, or wait for the user to allow access or
+unlock it): windows run them through `TaskRunner.run_keyring`, never on the GUI thread, and
+`signed_in` does so itself. Settings stay on the GUI thread."""
 
 from __future__ import annotations
 
-from app.services.credentials import CredentialStore
+from collections.abc import Callable
+
+from app.services.credentials import SAVE_FAILED, CredentialStore
+from app.services.errors import KeyringUnavailableError
 from app.services.session import PortalSession
 from app.services.settings import AppSettings, SavedPortal
+from app.services.tasks import TaskRunner
 
 
 class Accounts:
@@ -17,13 +25,26 @@ class Accounts:
         """The demo server gets a new port each run; listing its portals would offer dead addresses."""
         self._unlisted_origins.add(origin)
 
-    def signed_in(self, session: PortalSession, *, remember_password: bool) -> None:
-        self.store_secrets(session, remember_password=remember_password)
+    def signed_in(
+        self,
+        session: PortalSession,
+        *,
+        remember_password: bool,
+        runner: TaskRunner,
+        failed: Callable[[str], None],
+    ) -> None:
+        """Lists the portal at once and stores the secrets on `runner`'s keyring lane. A keyring that
+        fails costs no sign-in (the session lives on in memory for this run): `failed` gets the
+        sentence saying what could not be saved or removed."""
         self.remember_portal(session)
 
+        def refused(error: Exception) -> None:
+            failed(error.detail if isinstance(error, KeyringUnavailableError) else SAVE_FAILED)
+
+        runner.run_keyring(lambda: self.store_secrets(session, remember_password=remember_password), _kept, refused)
+
     def store_secrets(self, session: PortalSession, *, remember_password: bool) -> None:
-        """The keyring half of `signed_in`: blocking (an OS keyring may be slow or ask to unlock),
-        so a window runs it in the background; it touches no settings, which stay on the GUI thread.
+        """The keyring half of `signed_in`, blocking; raises KeyringUnavailableError.
 
         `remember_password` is the "Remember me on this computer" tick. Ticked, the token and the
         password stay for the next start. Unticked, nothing that signs in is left behind, also not
@@ -39,6 +60,7 @@ class Accounts:
             self.credentials.forget(portal_url, session.email)
 
     def forget(self, portal_url: str, email: str) -> None:
+        """Blocking; raises KeyringUnavailableError."""
         self.credentials.forget(portal_url, email)
 
     def remember_portal(self, session: PortalSession) -> None:
@@ -47,10 +69,13 @@ class Accounts:
             self.settings.remember_portal(SavedPortal(session.portal_url, session.config.branch.name, session.email))
 
     def remembered_password(self, portal_url: str, email: str) -> str | None:
+        """Blocking; raises KeyringUnavailableError."""
         return self.credentials.password(portal_url, email)
 
     def stored_token(self, portal_url: str, email: str) -> str | None:
+        """Blocking; raises KeyringUnavailableError."""
         return self.credentials.token(portal_url, email)
 
-    def signed_out(self, session: PortalSession) -> None:
-        self.credentials.forget(session.portal_url, session.email)
+
+def _kept(_: None) -> None:
+    """Stored: nothing to say (the user asked for it and carries on)."""

@@ -68,10 +68,21 @@ class PaymentMethod:
     exp_year: int | None
     holder_name: str
     is_default: bool
+    captured_by: StaffRef | None  # the office staff member who added it for the customer (SA-3)
 
     @property
     def label(self) -> str:
         return f"{self.brand} ending {self.last4}"
+
+
+@dataclass(frozen=True)
+class ReceiptsSetting:
+    """The emailed receipts switch (PM-5) and its last change: by office staff in an assist session
+    the customer is shown who changed it for them (SA-3)."""
+
+    enabled: bool
+    changed_at: datetime | None
+    changed_by: StaffRef | None
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,17 @@ def parse_payment_method(data: Json) -> PaymentMethod:
         exp_year=None if data.get("exp_year") is None else int(data["exp_year"]),
         holder_name=str(data["holder_name"]),
         is_default=bool(data["is_default"]),
+        captured_by=parse_staff_ref(data.get("captured_by")),
+    )
+
+
+def parse_receipts_setting(data: Json) -> ReceiptsSetting:
+    """`/me`'s `preferences`, also the answer to PATCH /me/preferences."""
+    changed_at = data.get("email_receipts_changed_at")
+    return ReceiptsSetting(
+        enabled=bool(data["email_receipts"]),
+        changed_at=None if changed_at is None else moment(changed_at),
+        changed_by=parse_staff_ref(data.get("email_receipts_changed_by")),
     )
 
 

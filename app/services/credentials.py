@@ -2,8 +2,9 @@
 
 Only a sign-in with "Remember me" ticked is kept here: its session token (so the next start can
 skip the password) and its password (so switching branch can sign in to the other portal).
-Unticked, both are forgotten (see Accounts.store_secrets). Keyring failures (no backend on a headless box, a locked
-wallet) must never stop a sign-in, so they are logged and treated as "nothing stored".
+Unticked, both are forgotten (see Accounts.store_secrets). A keyring that fails (no backend on a headless box, a
+locked wallet, access denied) raises KeyringUnavailableError with a sentence for the user: the caller keeps the
+sign-in for this run and says what could not be saved, read or removed.
 
 The keyring package is imported on first use, not with this module: importing it costs about
 0.1 s (importlib metadata, jaraco) and finding the OS backend more, none of which the first
@@ -14,12 +15,28 @@ window needs. The GUI thread should not call this store: run it through a TaskRu
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from types import ModuleType
+
+from app.services.errors import KeyringUnavailableError
 
 log = logging.getLogger(__name__)
 
 SERVICE = "Portal Desk"
+
+# What the user knows the OS password store as.
+_STORE = {"darwin": "the Keychain", "win32": "Windows Credential Manager"}.get(sys.platform, "the system keyring")
+_WHY = "it may be locked, or access to it was denied"
+SAVE_FAILED = (
+    f"Your password could not be saved in {_STORE} ({_WHY}): you stay signed in, "
+    "but will be asked for your password next time."
+)
+READ_FAILED = f"Your saved password could not be read from {_STORE} ({_WHY}): enter your password to sign in."
+FORGET_FAILED = (
+    f"Your saved password could not be removed from {_STORE} ({_WHY}): "
+    "remove the “Portal Desk” entries there yourself if others use this computer."
+)
 
 
 def _account(portal_url: str, email: str, kind: str) -> str:
@@ -70,25 +87,29 @@ class CredentialStore:
         self._delete(_account(portal_url, email, "token"))
         self._delete(_account(portal_url, email, "password"))
 
+    # Backends raise more than KeyringError when the OS store fails (a D-Bus error from Secret Service,
+    # a Windows API error, an import error for a missing backend), hence `Exception` below.
+
     def _get(self, account: str) -> str | None:
         try:
             secret: str | None = _keyring().get_password(SERVICE, account)
-            return secret
-        except _errors().KeyringError as exc:
+        except Exception as exc:
             log.warning("keyring unavailable, nothing read: %s", type(exc).__name__)
-            return None
+            raise KeyringUnavailableError(READ_FAILED, code="keyring_read") from exc
+        return secret
 
     def _set(self, account: str, secret: str) -> None:
         try:
             _keyring().set_password(SERVICE, account, secret)
-        except _errors().KeyringError as exc:
+        except Exception as exc:
             log.warning("keyring unavailable, nothing stored: %s", type(exc).__name__)
+            raise KeyringUnavailableError(SAVE_FAILED, code="keyring_save") from exc
 
     def _delete(self, account: str) -> None:
-        errors = _errors()
         try:
             _keyring().delete_password(SERVICE, account)
-        except errors.PasswordDeleteError:
-            pass
-        except errors.KeyringError as exc:
+        except Exception as exc:
+            if isinstance(exc, _errors().PasswordDeleteError):
+                return  # nothing was stored under that name
             log.warning("keyring unavailable, nothing deleted: %s", type(exc).__name__)
+            raise KeyringUnavailableError(FORGET_FAILED, code="keyring_forget") from exc

@@ -85,6 +85,11 @@ class ServerError(PortalError):
     """5xx, or an answer the client cannot read (malformed JSON, missing fields)."""
 
 
+class KeyringUnavailableError(PortalError):
+    """The OS keyring refused or failed (locked, access denied, no backend): not the portal's doing,
+    and never a reason to lose a sign-in; `detail` says what could not be saved, read or removed."""
+
+
 def payment_outcome_unknown(error: Exception) -> bool:
     """True when the portal may have taken the payment: retry with the same key, never a new one."""
     if isinstance(error, UnreachableError | ServerError):

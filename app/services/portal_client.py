@@ -28,10 +28,12 @@ from app.services.billing_records import (
     PaymentMethod,
     PaymentResult,
     Quote,
+    ReceiptsSetting,
     parse_invoice_detail,
     parse_payment,
     parse_payment_method,
     parse_quote,
+    parse_receipts_setting,
 )
 from app.services.errors import (
     ConflictError,
@@ -182,8 +184,10 @@ class PortalClient:
                 if not last_try:
                     self._pause(attempt)
                     continue
+                # The connection, not the address: this is said mostly to a signed-in customer
+                # (a visit's page, a reply), who typed no address to check.
                 raise UnreachableError(
-                    f"Cannot reach the portal at {self._host()}. Check the address and your connection.",
+                    f"Cannot reach the portal at {self._host()}. Check your internet connection, then try again.",
                     code="unreachable",
                 ) from exc
             if response.status_code in _RETRYABLE_STATUS and not last_try:
@@ -449,12 +453,12 @@ class PortalClient:
     def remove_payment_method(self, method_id: int) -> None:
         self._send("DELETE", f"/payment-methods/{method_id}")
 
-    def email_receipts(self) -> bool:
-        return self._get("/me", lambda data: bool(data["preferences"]["email_receipts"]))
+    def email_receipts(self) -> ReceiptsSetting:
+        return self._get("/me", lambda data: parse_receipts_setting(data["preferences"]))
 
-    def set_email_receipts(self, enabled: bool) -> bool:
+    def set_email_receipts(self, enabled: bool) -> ReceiptsSetting:
         response = self._send("PATCH", "/me/preferences", body={"email_receipts": enabled})
-        return self._json(response, lambda data: bool(data["email_receipts"]))
+        return self._json(response, parse_receipts_setting)
 
     def payment_quote(self, allocations: Sequence[Allocation], method_id: int) -> Quote:
         path, body = _payment_request(allocations, method_id, "/payment-quote")

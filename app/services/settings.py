@@ -1,15 +1,20 @@
 """Non-secret preferences in QSettings: portals used, window geometry, sidebar width, column
-widths, last tab, appearance (light, dark or following the system)."""
+widths, last tab, appearance (light, dark or following the system), office staff's recent customers."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from PySide6.QtCore import QByteArray, QSettings
 
 _MAX_PORTALS = 10
+# Staff's "Recent customers": as many as the list shows.
+RECENT_CUSTOMERS_KEPT = 8
+# Lists kept for this many (branch portal, staff member) pairs, the most recently updated: the demo
+# server's portal gets a new address each run, and its lists would otherwise pile up.
+_MAX_RECENT_LISTS = 10
 Appearance = Literal["system", "light", "dark"]
 APPEARANCES: dict[str, Appearance] = {"system": "system", "light": "light", "dark": "dark"}
 
@@ -19,6 +24,20 @@ class SavedPortal:
     url: str
     branch_name: str
     email: str
+
+
+@dataclass(frozen=True)
+class RecentCustomer:
+    """A customer a staff member opened, as kept between runs: what the list shows of them (name,
+    email) and the id that opens them again; nothing more of their personal data is written to disk."""
+
+    id: int
+    name: str
+    email: str
+
+
+def _recent_key(portal_url: str, staff_email: str) -> str:
+    return f"{staff_email.strip().lower()} {portal_url}"
 
 
 class AppSettings:
@@ -38,6 +57,30 @@ class AppSettings:
         others = [p for p in self.portals() if (p.url, p.email) != (portal.url, portal.email)]
         items = [portal, *others][:_MAX_PORTALS]
         self._store.setValue("portals", json.dumps([asdict(p) for p in items]))
+
+    def recent_customers(self, portal_url: str, staff_email: str) -> list[RecentCustomer]:
+        """Newest first, for this branch's portal and this staff sign-in only: another staff member
+        on the same computer, or another branch, has a list of its own."""
+        try:
+            items = self._all_recent_customers().get(_recent_key(portal_url, staff_email), [])
+            return [RecentCustomer(int(c["id"]), str(c["name"]), str(c["email"])) for c in items]
+        except (ValueError, KeyError, TypeError):  # edited by hand, or written by a later version
+            return []
+
+    def set_recent_customers(self, portal_url: str, staff_email: str, customers: list[RecentCustomer]) -> None:
+        everyone = self._all_recent_customers()
+        key = _recent_key(portal_url, staff_email)
+        everyone.pop(key, None)  # moved to the end: the most recently updated list
+        everyone[key] = [asdict(c) for c in customers[:RECENT_CUSTOMERS_KEPT]]
+        kept = dict(list(everyone.items())[-_MAX_RECENT_LISTS:])
+        self._store.setValue("staff/recent_customers", json.dumps(kept))
+
+    def _all_recent_customers(self) -> dict[str, Any]:
+        try:
+            everyone = json.loads(str(self._store.value("staff/recent_customers", "{}")))
+        except ValueError:
+            return {}
+        return everyone if isinstance(everyone, dict) else {}
 
     def window_geometry(self) -> QByteArray | None:
         value = self._store.value("window/geometry")

@@ -1,4 +1,4 @@
-"""Running blocking work (HTTP, waiting for the demo server) off the GUI thread.
+"""Running blocking work (HTTP, the OS keyring, waiting for the demo server) off the GUI thread.
 
 Modelled on Anki's QueryOp and Picard's run_task: the op runs on a pool thread and its result
 or exception comes back to the GUI thread through a queued signal, so callbacks may touch
@@ -30,6 +30,20 @@ _pool.setMaxThreadCount(8)
 
 def thread_pool() -> QThreadPool:
     return _pool
+
+
+# The OS keyring gets a lane of its own: one thread, so its calls run one at a time in the order they
+# were asked (a sign-out's forget lands before the next sign-in dialog reads the password; a backend
+# such as Secret Service is not called from two threads at once), and a keyring waiting on an
+# "allow access" prompt holds only this lane, never the network's threads.
+_keyring_lane = QThreadPool()
+_keyring_lane.setMaxThreadCount(1)
+
+
+def keyring_lane_done(wait_ms: int) -> bool:
+    """At quit: waits up to `wait_ms` for keyring calls still queued (a forget that "Remember me"
+    unticked asked for must reach the keyring before the process ends). False if some did not finish."""
+    return _keyring_lane.waitForDone(wait_ms)
 
 
 @dataclass(frozen=True)
@@ -95,8 +109,9 @@ class BackgroundOp(Generic[T]):
         self._failure = callback
         return self
 
-    def run_in_background(self) -> None:
-        _pool.start(_Runner(self._op, self._finish))
+    def run_in_background(self, *, keyring: bool = False) -> None:
+        """`keyring`: on the keyring's own lane (one call at a time, in order) instead of the pool."""
+        (_keyring_lane if keyring else _pool).start(_Runner(self._op, self._finish))
 
     def _finish(self, outcome: _Outcome) -> None:
         if not shiboken6.isValid(self._parent):
@@ -202,6 +217,27 @@ class TaskRunner(QObject):
                 failure(error)
 
         BackgroundOp(parent=self, op=op, success=succeeded).failure(failed).run_in_background()
+
+    def run_keyring(
+        self,
+        op: Callable[[], T],
+        success: Callable[[T], None],
+        failure: Callable[[Exception], None] = _log_failure,
+    ) -> None:
+        """A keyring call, on the keyring's lane: it counts for the busy indicator like a network call,
+        but a keyring that is slow (waiting to be unlocked) says nothing about the portal's connection,
+        so it is kept out of the slow and unreachable reports, and a 401 cannot come from it."""
+        self._change_running(+1)
+
+        def succeeded(result: T) -> None:
+            self._change_running(-1)
+            success(result)
+
+        def failed(error: Exception) -> None:
+            self._change_running(-1)
+            failure(error)
+
+        BackgroundOp(parent=self, op=op, success=succeeded).failure(failed).run_in_background(keyring=True)
 
     def _finished(self, call: int) -> None:
         self._started.pop(call, None)

@@ -73,7 +73,8 @@ class ConnectionBanner(QFrame):
                 next_try = "Trying to reconnect…"
             else:
                 seconds = monitor.seconds_until_probe()
-                next_try = f"Trying again in {seconds} s." if seconds is not None else ""
+                unit = "second" if seconds == 1 else "seconds"
+                next_try = f"Trying again in {seconds} {unit}." if seconds is not None else ""
             headline = f"Can't reach the portal at {host}" + (f" since {clock_text(since)}" if since else "") + "."
             rest = f" What you see may be out of date; what you typed is kept. {next_try}"
         elif monitor.slow:

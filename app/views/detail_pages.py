@@ -17,11 +17,11 @@ from PySide6.QtGui import QImageReader
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from app.models.dates import long_day, moment_long, relative_day
-from app.models.formatting import status_label
 from app.services.records import RequestSummary, StaffRef, VisitSummary
 from app.services.uploads import size_text
 from app.services.work_records import AttachmentInfo, Comment, RequestDetail, VisitDetail
-from app.views.theme import chip_colors, colors, named
+from app.views.document_page import chip
+from app.views.theme import colors, named
 
 ATTACHMENT_SCHEME = "attachment"  # attachment:41 downloads attachment 41
 OPEN_SCHEME = "attachment-open"  # attachment-open:41 shows a PDF or a picture in the app
@@ -85,14 +85,6 @@ def _text(value: str) -> str:
     return escape(value, quote=False)
 
 
-def _chip(status: str) -> str:
-    background, foreground = chip_colors(status)
-    return (
-        f'<span style="background-color:{background}; color:{foreground}; font-weight:600; font-size:9pt;">'
-        f"&nbsp;&nbsp;{_text(status_label(status))}&nbsp;&nbsp;</span>"
-    )
-
-
 def _section(title: str) -> str:
     return f'<p class="section" style="margin-top:18px; margin-bottom:6px;">{_text(title.upper())}</p>'
 
@@ -112,10 +104,11 @@ def _page(*parts: str) -> str:
 
 
 def _header(title: str, meta: str, status: str) -> str:
+    """The title, then the status chip leading the facts line, as on the proposal and invoice pages
+    (the chip stood alone above the title here, so the four detail windows had two layouts)."""
     return (
-        f'<p style="margin:0 0 6px 0;">{_chip(status)}</p>'
-        f'<p class="title" style="margin:0 0 4px 0;">{_text(title)}</p>'
-        f'<p class="meta" style="margin:0 0 10px 0;">{meta}</p>'
+        f'<p class="title" style="margin:0 0 6px 0;">{_text(title)}</p>'
+        f'<p class="meta" style="margin:0 0 10px 0;">{chip(status)}&nbsp;&nbsp;{meta}</p>'
     )
 
 
@@ -141,12 +134,16 @@ def message_page(title: str, message: str, *, error: bool = False) -> str:
 def visit_page(visit: VisitSummary, detail: VisitDetail | None, today: date, *, problem: str | None = None) -> str:
     """The row's facts at once; notes and the contact when the detail has arrived."""
     meta = f"{_text(visit.property.name)} &nbsp;·&nbsp; {_text(relative_day(visit.date, today))}"
-    services = "".join(f"<li style='margin-bottom:3px;'>{_text(s)}</li>" for s in visit.services)
+    # A bullet cell beside the text: a <ul> drew its bullet flush against the word ("•Mowing").
+    services = "".join(
+        f"<tr><td width='16' class='muted'>•</td><td style='padding-bottom:3px;'>{_text(s)}</td></tr>"
+        for s in visit.services
+    )
     parts = [
         _header(long_day(visit.date), meta, visit.status),
         _section("Services"),
         _card(
-            f'<ul style="margin:0; -qt-list-indent:0; margin-left:18px;">{services}</ul>'
+            f'<table cellspacing="0" cellpadding="0">{services}</table>'
             if services
             else '<p class="muted">No services listed.</p>'
         ),

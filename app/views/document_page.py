@@ -28,10 +28,13 @@ def e(text: object) -> str:
 
 
 def chip(status: str) -> str:
+    """The status chip of every detail page (proposal, invoice, visit, request), one look for all:
+    the proposal and invoice pages had a tight full-size one, the visit and request pages a small
+    padded one. Rich text has no rounded corners, so the padding is what makes it read as a chip."""
     background, foreground = chip_colors(status)
     return (
-        f"<span style='background:{background}; color:{foreground}; font-weight:600;'>"
-        f"&nbsp;{e(status_label(status))}&nbsp;</span>"
+        f"<span style='background-color:{background}; color:{foreground}; font-weight:600; font-size:9pt;'>"
+        f"&nbsp;&nbsp;{e(status_label(status))}&nbsp;&nbsp;</span>"
     )
 
 
@@ -46,9 +49,12 @@ def header(kicker: str, title: str, status: str, meta: str) -> str:
 
 
 def note(text_html: str, tone: str) -> str:
+    """A band across the page; its own top margin, as a paragraph's bottom one does not reach a table
+    (the balance band sat flush under the status chip)."""
     background, foreground = _note_tone(tone)
     return (
-        f"<table width='100%' cellpadding='8' cellspacing='0' style='background:{background}; color:{foreground};'>"
+        f"<table width='100%' cellpadding='8' cellspacing='0' "
+        f"style='background:{background}; color:{foreground}; margin-top:8px;'>"
         f"<tr><td>{text_html}</td></tr></table><p style='margin:0;'></p>"
     )
 
@@ -63,7 +69,9 @@ def hint(text: str) -> str:
 
 def table(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[str]]) -> str:
     """`columns` are (heading, "left"|"right"); cells are HTML already escaped by the caller.
-    Money columns are right-aligned so the amounts line up."""
+    Money columns are right-aligned so the amounts line up. The table keeps its own top margin:
+    a heading's bottom margin does not reach a table, whose shaded header row sat flush under
+    "Scope of work" as if part of it."""
     head = "".join(f"<th align='{align}'>{e(label.upper())}</th>" for label, align in columns)
     body = "".join(
         "<tr>"
@@ -72,7 +80,7 @@ def table(columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[str]]) -> 
         for row in rows
     )
     return (
-        "<table width='100%' cellspacing='0' cellpadding='5'>"
+        "<table width='100%' cellspacing='0' cellpadding='5' style='margin-top:4px;'>"
         f"<tr style='background:{colors().hover}; color:{colors().muted}; font-size:8pt;'>{head}</tr>{body}</table>"
     )
 

@@ -5,25 +5,25 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
-from app.models.dates import branch_today
-from app.models.formatting import date_text, moment_text, money_text
+from app.models.dates import branch_date_text, branch_today
+from app.models.formatting import date_text, money_text
 from app.models.lists import invoice_status
 from app.services.billing_records import InvoiceDetail
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import PROPOSAL_LINK, error_sentence, follow_link
-from app.views.item_windows import close_with_standard_key
+from app.views.item_windows import close_with_standard_key, fit_to_screen
 from app.views.pdf_window import PdfWindow
 from app.views.theme import colors, icon, named, theme_changed
 
 
-def invoice_html(invoice: InvoiceDetail, currency: str, today: date) -> str:
+def invoice_html(invoice: InvoiceDetail, currency: str, today: date, time_zone: str) -> str:
     """Laid out like the proposal page (shared document_page helpers): header, balance, sections;
-    `today` is the branch's, whose due dates these are."""
+    `today` is the branch's, whose due dates these are, and payments are dated in its `time_zone`."""
 
     def money(amount: object) -> str:
         return page.e(money_text(amount, currency))  # type: ignore[arg-type]
@@ -43,7 +43,8 @@ def invoice_html(invoice: InvoiceDetail, currency: str, today: date) -> str:
         parts.append(
             page.note(
                 f"<span style='font-size:13pt;'>Balance due: <b>{money(invoice.balance)}</b></span>"
-                f"&nbsp;&nbsp;of {money(invoice.total)}",
+                # "of $300.00" beside a $300.00 balance only made one wonder what else there was.
+                + (f"&nbsp;&nbsp;of {money(invoice.total)}" if invoice.balance != invoice.total else ""),
                 "warning" if status == "overdue" else "info",
             )
         )
@@ -84,7 +85,11 @@ def invoice_html(invoice: InvoiceDetail, currency: str, today: date) -> str:
             captured = f" (taken by {payment.captured_by.name})" if payment.captured_by else ""
             fee = f" + {money_text(payment.convenience_fee, currency)} fee" if payment.convenience_fee else ""
             payment_rows.append(
-                (page.e(moment_text(payment.paid_at)), page.e(method + captured + fee), money(payment.amount))
+                (
+                    page.e(branch_date_text(payment.paid_at, time_zone)),
+                    page.e(method + captured + fee),
+                    money(payment.amount),
+                )
             )
         parts.append(page.table([("Date", "left"), ("Method", "left"), ("Amount", "right")], payment_rows))
     else:
@@ -113,7 +118,7 @@ class InvoiceDetailDialog(QDialog):
         self._viewer_pay_button: QPushButton | None = None
         self.setWindowTitle(f"Invoice {invoice.number}")
         self.setWindowIcon(icon("app"))
-        self.resize(720, 760)
+        fit_to_screen(self, QSize(720, 760))
         self.browser = QTextBrowser()
         self.browser.setObjectName("DocumentPage")
         self.browser.document().setDocumentMargin(18)
@@ -152,7 +157,8 @@ class InvoiceDetailDialog(QDialog):
     def show_invoice(self, invoice: InvoiceDetail) -> None:
         self.invoice = invoice
         config = self._session.config
-        self.browser.setHtml(invoice_html(invoice, config.currency, branch_today(config.branch.time_zone)))
+        zone = config.branch.time_zone
+        self.browser.setHtml(invoice_html(invoice, config.currency, branch_today(zone), zone))
         self.pay_button.setEnabled(invoice.can_pay)
         self.pay_button.setToolTip(invoice.pay_blocked_reason or "")
         self.status_label.setText(invoice.pay_blocked_reason or "")

@@ -10,13 +10,30 @@ from functools import partial
 from typing import Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QDialog, QWidget
 
 from app.views.theme import icon
 
 W = TypeVar("W", bound=QWidget)
+
+
+# What a window's frame (title bar, borders) takes beyond its client area, kept free when fitting.
+FRAME_ALLOWANCE = QSize(16, 40)
+
+
+def fit_to_screen(window: QWidget, size: QSize) -> None:
+    """Resizes `window` to `size`, or to the free area of its screen where that is smaller: a PDF's
+    900 x 980 or a request's 680 x 780 ran off the bottom of a 1366 x 768 laptop's screen, with
+    Sign…, Pay invoice and Send reply out of reach. The screen is the parent's (the window it was
+    opened from) when there is one, as the new window has none until it shows."""
+    anchor = window.parentWidget() or window
+    screen = anchor.screen()
+    if screen is not None:
+        room = screen.availableGeometry().size() - FRAME_ALLOWANCE
+        size = size.boundedTo(room).expandedTo(window.minimumSize())
+    window.resize(size)
 
 
 def present(window: QWidget) -> None:

@@ -18,7 +18,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QFocusEvent, QPainter, QRegion
+from PySide6.QtGui import QAction, QFocusEvent, QKeySequence, QPainter, QRegion
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -39,7 +39,7 @@ from app.models.formatting import clock_text
 from app.models.paged_table import PagedTableModel
 from app.models.roles import Role
 from app.services.feeds import ListFeed, PageFetcher
-from app.services.tasks import TaskRunner
+from app.services.tasks import TaskRunner, is_connection_problem
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
@@ -78,19 +78,26 @@ SIZE_HINT_CANDIDATES = 3
 
 
 def share_shortfall(shortfall: int, columns: dict[int, tuple[int, int]]) -> dict[int, int]:
-    """How much each descriptive column gives up, given {column: (width, floor)}: in proportion to
-    what it has above its floor, so the one with the most text gives the most, and none goes below
-    its floor. Office staff need a property's name as much as the subject or the services beside
-    it: a rule where one column gave everything first left the other a stub of a few letters."""
+    """How much each descriptive column gives up, given {column: (width, floor)}: the widest gives
+    first, down to the width of the next, then those two alike, and so on (a water level lowered
+    over them), and none goes below its floor. Office staff need a property's name as much as the
+    subject or the services beside it: a rule where one column gave everything first left the other
+    a stub of a few letters, and one sharing in proportion still cut "Cedar Ridge Clubhouse" beside
+    a title with hundreds of pixels to spare."""
     spare = {index: width - floor for index, (width, floor) in columns.items() if width > floor}
-    total = sum(spare.values())
-    if shortfall <= 0 or total <= 0:
+    if shortfall <= 0 or not spare:
         return {}
-    taken = min(shortfall, total)
-    cuts = {index: taken * extra // total for index, extra in spare.items()}
-    for index in sorted(spare, key=lambda i: spare[i] - cuts[i], reverse=True)[: taken - sum(cuts.values())]:
-        cuts[index] += 1  # what the rounding down left, a pixel each to those with the most to spare
-    return cuts
+    taken = min(shortfall, sum(spare.values()))
+    widths = {index: columns[index][0] for index in spare}
+    floors = {index: columns[index][1] for index in spare}
+    level = max(widths.values())
+    while sum(width - max(level, floors[i]) for i, width in widths.items() if width > level) < taken:
+        level -= 1
+    cuts = {i: width - max(level, floors[i]) for i, width in widths.items() if width > max(level, floors[i])}
+    over = sum(cuts.values()) - taken  # the last pixel of level went to more columns than needed
+    for index in sorted(cuts, key=lambda i: (floors[i], i))[:over]:
+        cuts[index] -= 1
+    return {index: cut for index, cut in cuts.items() if cut}
 
 
 class _CompactHeader(SteadyOnActivation, QHeaderView):
@@ -206,7 +213,9 @@ class ListTab(QWidget):
         show_label.setBuddy(self.show_combo)
         self.search_edit = QLineEdit(self, placeholderText=f"Search {spec.noun}", clearButtonEnabled=True)
         self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.search_edit.setMinimumWidth(240)
+        # It grows with the window; 240 px as a floor pushed the toolbar past a narrow window's edge
+        # (Invoices at 1000 px, with "Pay selected (1)"), cutting the box and squeezing the sidebar.
+        self.search_edit.setMinimumWidth(180)
         self.search_edit.setAccessibleName(f"Search {spec.noun}")
         self.search_edit.setAccessibleDescription(f"Filters the {spec.noun} loaded so far as you type")
         self.count_label = named(QLabel("", self), "CountLabel")
@@ -504,7 +513,7 @@ class ListTab(QWidget):
     def _failed(self, error: Exception) -> None:
         message = error_sentence(error)
         if self.model.rowCount() > 0 and self._rows_query == self._pending_query:
-            self._set_stale(message)
+            self._set_stale(message, refreshes_itself=is_connection_problem(error))
             return
         self.model.clear()
         self._rows_query = None
@@ -517,12 +526,21 @@ class ListTab(QWidget):
         self.model.more_failed()
         self.count_label.setText(f"Could not load more {self.spec.noun}: {message}")
 
-    def _set_stale(self, reason: str | None) -> None:
-        """Marks the rows on screen as possibly out of date (reason = why the refresh failed)."""
+    def _set_stale(self, reason: str | None, refreshes_itself: bool = False) -> None:
+        """Marks the rows on screen as possibly out of date (reason = why the refresh failed).
+
+        Only a portal that did not answer is watched and reloaded from once it answers again; a
+        refusal (a 500, a filter the portal no longer accepts) stays until the user refreshes, so the
+        tooltip promises only what will happen."""
         self.stale = reason is not None
         if reason is not None and self._loaded_at is not None:
             self.stale_label.setText(f"Not up to date · as loaded at {clock_text(self._loaded_at)}")
-            self.stale_label.setToolTip(f"{reason}\nThe list refreshes by itself once the portal answers again.")
+            if refreshes_itself:
+                then = "The list refreshes by itself once the portal answers again."
+            else:
+                keys = QKeySequence(QKeySequence.StandardKey.Refresh).toString(QKeySequence.SequenceFormat.NativeText)
+                then = f"Refresh ({keys}) to try again." if keys else "Refresh to try again."
+            self.stale_label.setToolTip(f"{reason}\n{then}")
         self.stale_label.setVisible(self.stale)
 
     def _view_position(self) -> tuple[object, int]:

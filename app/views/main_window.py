@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -37,18 +39,24 @@ from app.services.accounts import Accounts
 from app.services.connection import PROBE_DELAYS, ConnectionMonitor, version_probe
 from app.services.errors import PortalError
 from app.services.feeds import PageFetcher
-from app.services.records import Balance, Branch, ProposalSummary
+from app.services.records import Assist, Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.connection_banner import ConnectionBanner
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
-from app.views.item_windows import ItemWindows, close_opened_windows, present, window_waiting_for_portal
+from app.views.item_windows import (
+    ItemWindows,
+    close_opened_windows,
+    fit_to_screen,
+    present,
+    window_waiting_for_portal,
+)
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
 from app.views.requests_tab import RequestsTab
-from app.views.session_end import ask_to_sign_in_again, refusal_of, revoke_then_leave
+from app.views.session_end import KEYRING_PROBLEM_MS, ask_to_sign_in_again, refusal_of, sign_out_then_leave
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
@@ -62,6 +70,10 @@ if TYPE_CHECKING:
 # reading), or when a document's detail opens: spawning it and its 0.2-0.4 s of loading PyMuPDF
 # compete with repopulating lists for the CPU, which showed as stalls of the user's first clicks.
 PDF_ENGINE_IDLE_MS = 1000
+
+# The properties pane's first width: its longest names and role chips fit, and at 1280 px the lists
+# keep "Cedar Ridge Clubhouse" whole beside an invoice's dates and amounts (at 316 it was cut).
+SIDEBAR_WIDTH = 306
 
 TAB_SPECS = (
     TabSpec(
@@ -130,9 +142,9 @@ def _let_events_through() -> None:
 class MainWindow(QMainWindow):
     # Tests replace this to answer the question.
     confirm_discard_drafts: Callable[[QWidget, list[str], str], bool] = staticmethod(ask_discard_drafts)
-    signed_out = Signal()
+    signed_out = Signal(str)  # "" or what the sign-in screen should say (the keyring could not forget)
     assist_ended = Signal(str)  # why, for the Find customer screen
-    assist_token_refused = Signal(object)  # the PortalError (401) that ended the assist
+    reopen_assist_requested = Signal()  # the portal ended the assist: a new one for this window, please
 
     def __init__(
         self,
@@ -162,6 +174,7 @@ class MainWindow(QMainWindow):
         self.reauth_dialog: SignInDialog | None = None
         self.audit_dialog: QWidget | None = None
         self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
+        self._branch_switches = 0  # a later switch of branch drops an earlier one's keyring answer
         self._balance_generation = 0
         # The property filter the balance on screen was loaded for, and when (for "as of").
         self._balance_query: Hashable | None = None
@@ -200,7 +213,7 @@ class MainWindow(QMainWindow):
             "proposals": ProposalsModel(currency, self),
             "visits": VisitsModel(self.branch_day, self),
             "invoices": InvoicesModel(currency, self.branch_day, self),
-            "requests": RequestsModel(self),
+            "requests": RequestsModel(self.branch_day, self),
         }
         self.tab_widget = QTabWidget(splitter)
         self.tab_widget.setDocumentMode(True)
@@ -221,7 +234,7 @@ class MainWindow(QMainWindow):
         self.work_screens = WorkScreens(self)  # visit and request windows (issue 6)
 
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([316, 964])
+        splitter.setSizes([SIDEBAR_WIDTH, 1280 - SIDEBAR_WIDTH])
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(1)
         splitter.setAccessibleName("Properties and lists")
@@ -231,8 +244,13 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(False)
 
         self._setting_session = False
-        # Set once an assist is being ended (or has expired): the window may then close for good.
+        # Set once the staff member ends the assist: the window may then close for good.
         self._assist_over = False
+        # Why the portal ended the assist (its sentence, or why opening it again failed), while the
+        # window stays with everything open in it until it is opened again or ended; None while on.
+        self._assist_ended_why: str | None = None
+        self._reopening = False
+        self.assist_prompt: QMessageBox | None = None
         self.about_dialog: AboutDialog | None = None
         self.properties_model.selection_changed.connect(self._selection_changed)
         self.branch_day.changed.connect(self._branch_day_turned)
@@ -331,15 +349,21 @@ class MainWindow(QMainWindow):
         """Shown on every tab while staff act for a customer (SA-2): impossible to overlook."""
         banner = named(QFrame(), "AssistBanner")  # its colours: style.qss, assist_* of the palette
         self.assist_label = QLabel("")
+        self.assist_label.setWordWrap(True)
         self.assist_activity_button = QPushButton("Activity")
         self.assist_activity_button.setToolTip("What staff did for this customer")
+        self.open_again_button = QPushButton("Open again")
+        self.open_again_button.setToolTip("Open a new assist session for this customer, with the same reason")
+        self.open_again_button.hide()
         self.end_assist_button = QPushButton("End assist")
         self.assist_activity_button.clicked.connect(self.show_assist_activity)
+        self.open_again_button.clicked.connect(self.reopen_assist)
         self.end_assist_button.clicked.connect(self.end_assist)
         layout = QHBoxLayout(banner)
         layout.setContentsMargins(16, 8, 12, 8)
         layout.addWidget(self.assist_label, 1)
         layout.addWidget(self.assist_activity_button)
+        layout.addWidget(self.open_again_button)
         layout.addWidget(self.end_assist_button)
         banner.hide()
         self.assist_banner = banner
@@ -399,7 +423,7 @@ class MainWindow(QMainWindow):
         self.change_password_action.setVisible(assisting is None)  # only the customer sets their password
         self.sign_out_action.setText("End assist" if assisting else "Sign out")
         if assisting is not None:
-            self.assist_label.setText(f"{assisting.banner()} — actions are recorded with your name")
+            self._show_assist_state()
             self.setWindowTitle(f"{assisting.banner()} — Portal Desk")
             self.runner.set_unauthorized_handler(self._assist_expired)
         self.branch_button.setText(f"{config.branch.name}  ▾" if len(session.branches) > 1 else config.branch.name)
@@ -548,6 +572,7 @@ class MainWindow(QMainWindow):
         preload_pdf_engine()  # "View PDF" is likely next; the detail's request gives it a head start
         window = ProposalWindow(self.session, self.runner, proposal_id, self)
         window.signed.connect(lambda _: self.load_tab("proposals"))
+        window.changed.connect(lambda _: self.load_tab("proposals"))
         window.proposal_requested.connect(self.open_proposal)
         self.proposal_windows.add(proposal_id, window)
         window.show()
@@ -586,8 +611,8 @@ class MainWindow(QMainWindow):
         dialog = ChangePasswordDialog(self.session, self.runner, self)
         if dialog.exec() and dialog.new_password:
             self.session.password = dialog.new_password
-            self.accounts.signed_in(self.session, remember_password=self.remember_password)
             self.statusBar().showMessage("Your password was changed.", 6000)
+            self._keep_sign_in(self.session, self.remember_password)
 
     def show_about(self) -> None:
         """One About window: chosen again while it is open (the macOS application menu stays
@@ -607,38 +632,153 @@ class MainWindow(QMainWindow):
             return
         if not self.drafts_may_go("Sign out"):
             return
-        session = self.session
-        # Forgotten here first, so the app is signed out on this computer whatever the portal does.
-        self.accounts.signed_out(session)
         self.setEnabled(False)
         self.statusBar().showMessage("Signing out…")
-        revoke_then_leave(self, self.runner, session, self.signed_out.emit)
+        sign_out_then_leave(self, self.runner, self.accounts, self.session, self.signed_out.emit)
 
     # -- staff assistance (SA-2, SA-3, SA-4) ---------------------------------------------
 
     def end_assist(self) -> None:
-        """Ends the assist session on the server (audited) and hands back to the Find customer screen."""
-        if self._assist_over or not self.drafts_may_go("End assist"):
+        """Ends the assist session on the server (audited) and hands back to the Find customer screen.
+        Calls held since the portal ended it fail first (a signature being sent becomes a drawn one
+        again), so the drafts question that follows names everything that would be lost."""
+        if self._assist_over or self._reopening:
+            return
+        self._close_assist_prompt()
+        self._give_up_pending()
+        if not self.drafts_may_go("End assist"):
             return
         self._assist_over = True
-        client = self.session.client
+        client, why = self.session.client, self._assist_ended_why or ""
         self.setEnabled(False)
         self.runner.set_unauthorized_handler(None)
 
         def finished(_: object) -> None:
-            self.assist_ended.emit("")
+            self.assist_ended.emit(why)
 
         self.runner.run(client.logout, finished, finished)
 
-    def _assist_expired(self, _retry: Callable[[], None], give_up: Callable[[], None], error: PortalError) -> None:
-        """An assist has no password to re-enter: once its token is refused it is simply over (SA-4).
-        Why is the server's to say (30 idle minutes, or the staff member's own session ended and
-        took the assist with it), so its sentence goes to Find customer, which tells them apart."""
-        give_up()
-        if not self._assist_over:
-            self._assist_over = True
-            self.setEnabled(False)
-            self.assist_token_refused.emit(error)
+    def _give_up_pending(self) -> None:
+        """The calls held for an assist opened again fail now, each saying so in its window."""
+        pending, self._pending_retries = self._pending_retries, []
+        for _, give_up in pending:
+            give_up()
+
+    def _assist_expired(self, retry: Callable[[], None], give_up: Callable[[], None], error: PortalError) -> None:
+        """An assist has no password to re-enter, and its end (30 idle minutes, or the staff member's
+        own session ended and took it along: SA-4) must cost nothing typed or drawn here. So the
+        window stays as it is, every call refused is held (as signing in again holds them), and the
+        staff member is asked, over the window, to open the assist again, which replays them, or end
+        it, which asks about the drafts as closing does."""
+        if self._assist_over:
+            give_up()
+            return
+        refusal = refusal_of(error, self.session)
+        if refusal != "current":
+            (retry if refusal == "replaced" else give_up)()
+            return
+        self._pending_retries.append((retry, give_up))
+        if self._reopening or self.assist_prompt is not None:
+            return  # replayed with the new token; or already being asked
+        if self._assist_ended_why is None:
+            self._assist_ended_why = error.detail
+            self._show_assist_state()
+        # Asked again for what is tried after "Not now": a reply sent then would wait unexplained.
+        self._ask_to_reopen_assist()
+
+    def _ask_to_reopen_assist(self) -> None:
+        """Window-modal, as the sign-in-again prompt: a New request form or a sign window open over
+        the window would otherwise keep the banner's buttons out of reach."""
+        self._close_assist_prompt()
+        box = QMessageBox(QMessageBox.Icon.Information, "Assist ended", self._assist_ended_why or "", parent=self)
+        box.setInformativeText(
+            "Nothing you typed or drew here is lost. Open the portal again to carry on where you left off "
+            "(what was being sent is sent then), or end the assist."
+        )
+        box.addButton("End assist", QMessageBox.ButtonRole.DestructiveRole)
+        reopen = box.addButton("Open again", QMessageBox.ButtonRole.AcceptRole)
+        later = box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(reopen)
+        box.setEscapeButton(later)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.finished.connect(lambda _: self._assist_prompt_answered(box))
+        self.assist_prompt = box
+        box.open()
+
+    def _assist_prompt_answered(self, box: QMessageBox) -> None:
+        if self.assist_prompt is not box:
+            return  # closed by the window itself (opened again, ended)
+        self.assist_prompt = None
+        box.deleteLater()
+        role = box.buttonRole(box.clickedButton()) if box.clickedButton() is not None else None
+        if role == QMessageBox.ButtonRole.AcceptRole:
+            self.reopen_assist()
+        elif role == QMessageBox.ButtonRole.DestructiveRole:
+            self.end_assist()
+        # "Not now": the banner keeps Open again and End assist.
+
+    def _close_assist_prompt(self) -> None:
+        box, self.assist_prompt = self.assist_prompt, None
+        if box is not None:
+            box.close()
+            box.deleteLater()
+
+    def reopen_assist(self) -> None:
+        """Opens a new assist session for the same customer and reason (the shell asks Find
+        customer, whose staff session it needs); this window keeps everything open in it."""
+        if self._assist_ended_why is None or self._reopening or self._assist_over:
+            return
+        self._close_assist_prompt()
+        self._reopening = True
+        self._show_assist_state()
+        self.reopen_assist_requested.emit()
+
+    def assist_reopened(self, ticket: Assist) -> None:
+        """The new assist token replaces the refused one in this window's client (as signing in
+        again replaces a token), and the calls held since are sent with it."""
+        assisting = self.session.assisting
+        if assisting is None:
+            return
+        self._reopening = False
+        self._assist_ended_why = None
+        self.session.client.use_token(ticket.token)
+        self.session.assisting = replace(assisting, contact=ticket.contact)
+        self._show_assist_state()
+        self.statusBar().showMessage(
+            f"{ticket.contact.name}'s portal is open again: carry on where you left off.", 8000
+        )
+        pending, self._pending_retries = self._pending_retries, []
+        for retry, _ in pending:
+            retry()
+
+    def assist_reopen_failed(self, sentence: str, gone: bool) -> None:
+        """The banner and the prompt say why, for another try; a customer the portal no longer
+        shows (`gone`) cannot be opened again, so ending is what is left: the drafts are asked
+        about as closing asks, and Keep editing stays here with them."""
+        if self.session.assisting is None:
+            return
+        self._reopening = False
+        self._assist_ended_why = sentence
+        self._show_assist_state()
+        if gone:
+            self.end_assist()
+        else:
+            self._ask_to_reopen_assist()
+
+    def _show_assist_state(self) -> None:
+        assisting = self.session.assisting
+        if assisting is None:
+            return
+        why = self._assist_ended_why
+        self.assist_activity_button.setVisible(why is None)
+        self.open_again_button.setVisible(why is not None)
+        self.open_again_button.setEnabled(not self._reopening)
+        self.open_again_button.setText("Opening again…" if self._reopening else "Open again")
+        self.end_assist_button.setEnabled(not self._reopening)
+        if why is None:
+            self.assist_label.setText(f"{assisting.banner()} — actions are recorded with your name")
+        else:
+            self.assist_label.setText(f"{why} Nothing you typed or drew here is lost.")
 
     def show_assist_activity(self) -> None:
         assisting = self.session.assisting
@@ -665,12 +805,37 @@ class MainWindow(QMainWindow):
         self._tick_current_branch()  # the tick moves when the other branch's session is shown
         if branch.portal_url == self.session.portal_url or self._waiting_for_portal():
             return
-        email = self.session.email
-        password = self.session.password or self.accounts.remembered_password(branch.portal_url, email)
-        if password is None:
-            self._ask_branch_sign_in(branch, None)
-            return
+        self._branch_switches += 1
         self.status_label.setText(f"Opening {branch.name}…")
+        if self.session.password is not None:
+            self._sign_in_to_branch(branch, self.session.password)
+            return
+        # Signed in by a stored token: the other branch's password is read from the keyring, on its
+        # lane (an OS keyring may wait for the user to unlock it); a later switch, or a session signed
+        # in again meanwhile, makes this answer stale.
+        switch, session, accounts = self._branch_switches, self.session, self.accounts
+
+        def current() -> bool:
+            return switch == self._branch_switches and session is self.session
+
+        def found(password: str | None) -> None:
+            if not current():
+                return
+            if password is None:
+                self._ask_branch_sign_in(branch, None)
+            else:
+                self._sign_in_to_branch(branch, password)
+
+        def unreadable(error: Exception) -> None:
+            if current():
+                self._ask_branch_sign_in(branch, error)  # its sentence says the password could not be read
+
+        self.runner.run_keyring(
+            lambda: accounts.remembered_password(branch.portal_url, session.email), found, unreadable
+        )
+
+    def _sign_in_to_branch(self, branch: Branch, password: str) -> None:
+        email = self.session.email
         self.runner.run(
             lambda: sessions.sign_in(branch.portal_url, email, password),
             lambda session: self._enter_branch(session, self.remember_password),
@@ -705,7 +870,7 @@ class MainWindow(QMainWindow):
             return
         self.work_screens.drop_windows()
         self.remember_password = remember
-        self.accounts.signed_in(session, remember_password=remember)
+        self._keep_sign_in(session, remember)
         self.set_session(session)
 
     def _ask_branch_sign_in(self, branch: Branch, error: Exception | None) -> None:
@@ -752,10 +917,21 @@ class MainWindow(QMainWindow):
         self.session.password = renewed.password
         renewed.client.close()
         self.remember_password = dialog.remember
-        self.accounts.signed_in(self.session, remember_password=dialog.remember)
+        self._keep_sign_in(self.session, dialog.remember)
         for retry, _ in pending:
             retry()
         dialog.deleteLater()
+
+    def _keep_sign_in(self, session: PortalSession, remember: bool) -> None:
+        """Stores or forgets the secrets as "Remember me" says, in the background; a keyring that
+        fails leaves the user signed in for this run and says so."""
+        self.accounts.signed_in(
+            session, remember_password=remember, runner=self.runner, failed=self.show_keyring_problem
+        )
+
+    def show_keyring_problem(self, sentence: str) -> None:
+        """What the keyring could not do, shown long enough to be read: the user stays signed in."""
+        self.statusBar().showMessage(sentence, KEYRING_PROBLEM_MS)
 
     # -- window state ----------------------------------------------------------------
 
@@ -765,7 +941,7 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1280, 800)
+            fit_to_screen(self, QSize(1280, 800))
         splitter_state = settings.splitter_state()
         if splitter_state is not None:
             self.splitter.restoreState(splitter_state)
@@ -820,8 +996,11 @@ class MainWindow(QMainWindow):
             return
         # Quit (its close events cancel quitting when ignored) or this window's close box (the app
         # quits with it); not once the assist has ended, which leaves nothing to keep.
-        if not self._assist_over and not self.drafts_may_go("Quit"):
-            event.ignore()
-            return
+        if not self._assist_over:
+            if self.session.assisting is not None:
+                self._give_up_pending()  # a signature held for an assist opened again is a draft again
+            if not self.drafts_may_go("Quit"):
+                event.ignore()
+                return
         self.save_layout()
         super().closeEvent(event)

@@ -135,6 +135,10 @@ class PayDialog(QDialog):
         self.amount_error = named(QLabel(""), "FormError")
         self.amount_error.hide()
         self.table: QTableWidget | None = None
+        # One form for the amount, the method, the fee and the total: the radios and every field
+        # start at one left edge (the "Other amount" box sat 7 px right of the method's), and the
+        # labels read down one column.
+        form = QFormLayout()
         if single and self.payable:
             invoice = self.payable[0]
             self.full_radio.setText(f"Full balance  {self._money(invoice.balance)}")
@@ -145,19 +149,28 @@ class PayDialog(QDialog):
             other_row = QHBoxLayout()
             other_row.addWidget(self.other_radio)
             other_row.addWidget(self.other_edit, 1)
-            layout.addWidget(self.full_radio)
+            form.addRow("Amount", self.full_radio)
             if self._partial:
-                layout.addLayout(other_row)
+                form.addRow("", other_row)
             else:
                 self.other_radio.hide()
                 self.other_edit.hide()
                 note = named(QLabel("This company takes payment of the full balance only."), "DialogSubtitle")
-                layout.addWidget(note)
+                form.addRow("", note)
+            form.addRow(self.amount_error)
             self.full_radio.toggled.connect(self._amount_mode_changed)
             self.other_edit.textChanged.connect(lambda _: self._changed())
         elif self.payable:
             self.table = QTableWidget(len(self.payable), 4)
             self.table.setHorizontalHeaderLabels(["Invoice", "Property", "Balance", "Amount"])
+            # Headings over their values as in the main lists: left, money right (Qt centres them).
+            self.table.horizontalHeader().setDefaultAlignment(
+                Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+            )
+            for column in (2, 3):
+                heading = self.table.horizontalHeaderItem(column)
+                if heading is not None:
+                    heading.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.table.verticalHeader().hide()
             # Numbers and money show whole (a cut "INV-2611…" could be any of a month's invoices);
             # the property's name gives way, elided, with the whole name as its tooltip.
@@ -188,11 +201,16 @@ class PayDialog(QDialog):
             if not self._partial:
                 layout.addWidget(named(QLabel("Each invoice is paid in full."), "DialogSubtitle"))
         if self.blocked:
-            reasons = "; ".join(f"{i.number}: {i.pay_blocked_reason or 'cannot be paid'}" for i in self.blocked)
-            blocked = named(QLabel(f"Not included: {reasons}"), "DialogSubtitle")
+            # One line per invoice: joined with "; " the portal's own sentences read "…this invoice.; INV-…".
+            reasons = "\n".join(
+                f"{i.number}: {i.pay_blocked_reason or 'It cannot be paid here.'}" for i in self.blocked
+            )
+            blocked = named(QLabel(f"Not included:\n{reasons}"), "DialogSubtitle")
+            blocked.setTextFormat(Qt.TextFormat.PlainText)
             blocked.setWordWrap(True)
             layout.addWidget(blocked)
-        layout.addWidget(self.amount_error)
+        if not (single and self.payable):  # the single invoice's form holds it, under the amount
+            layout.addWidget(self.amount_error)
 
         self.method_combo = QComboBox()
         self.method_combo.setMinimumWidth(300)
@@ -202,7 +220,6 @@ class PayDialog(QDialog):
         self.method_note.hide()
         self.fee_label = named(QLabel(CHOOSE_METHOD_HINT), "DialogSubtitle")
         self.total_label = named(QLabel("—"), "DialogTitle")
-        form = QFormLayout()
         form.addRow("Pay with", self.method_combo)
         form.addRow("", self.method_note)
         form.addRow("Convenience fee", self.fee_label)

@@ -37,8 +37,8 @@ from app.models.payment_input import (
     format_card_number,
     routing_account_problem,
 )
-from app.models.saved_methods import method_text
-from app.services.billing_records import PaymentMethod
+from app.models.saved_methods import method_text, receipts_marker
+from app.services.billing_records import PaymentMethod, ReceiptsSetting
 from app.services.errors import PortalError, ValidationError
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
@@ -331,6 +331,10 @@ class ManagePaymentsDialog(QDialog):
         self.add_bank_button.setVisible("ach" in accepted)
         self.receipts_check = QCheckBox("Email me payment receipts")
         self.receipts_hint = named(QLabel("Add a payment method to turn receipts on."), "DialogSubtitle")
+        # Who changed the setting for the customer in an assist session (SA-3), as requests mark it.
+        self.receipts_marker = named(QLabel(""), "AssistMarker")
+        self.receipts_marker.setWordWrap(True)
+        self.receipts_marker.hide()
         self.status_label = named(QLabel(""), "FormError")
         self.status_label.setWordWrap(True)
         self.status_label.hide()
@@ -365,6 +369,7 @@ class ManagePaymentsDialog(QDialog):
         layout.addWidget(self.list_card, 1)
         layout.addWidget(self.actions_row)
         layout.addWidget(self.receipts_check)
+        layout.addWidget(self.receipts_marker)
         layout.addWidget(self.receipts_hint)
         layout.addWidget(self.status_label)
         layout.addLayout(bottom)
@@ -399,7 +404,7 @@ class ManagePaymentsDialog(QDialog):
         if not self._loads_out:
             self.reload()
 
-    def _show(self, result: tuple[tuple[PaymentMethod, ...], bool]) -> None:
+    def _show(self, result: tuple[tuple[PaymentMethod, ...], ReceiptsSetting]) -> None:
         self._loads_out -= 1
         methods, receipts = result
         selected = self.selected()
@@ -430,8 +435,10 @@ class ManagePaymentsDialog(QDialog):
             self._show_empty("No payment methods", self.notice.text(), actions=False)
         self.notice.setVisible(bool(self.notice.text()) and bool(methods))
         self.actions_row.setVisible(bool(methods))
-        self._receipts = receipts
+        self._receipts = receipts.enabled
         self._show_receipts()
+        self.receipts_marker.setText(receipts_marker(receipts))
+        self.receipts_marker.setVisible(bool(self.receipts_marker.text()))
         self.receipts_hint.setVisible(not methods)
         self._change_done()
         self._update_buttons()

@@ -420,7 +420,11 @@ class PdfViewer(QWidget):
             self.zoom_combo.addItem(f"{round(step * 100)}%", step)
         self.zoom_combo.activated.connect(self._zoom_chosen)
         self.zoom_in_button = self._tool("+", "Zoom in (Ctrl++)", self.zoom_in)
-        self.search_edit = QLineEdit(placeholderText="Find in document", clearButtonEnabled=True)
+        # A placeholder that fits the width the toolbar can give ("Find in docum…" was cut there);
+        # a wider box would have raised the window's minimum width past a small laptop's screen.
+        self.search_edit = QLineEdit(placeholderText="Find text", clearButtonEnabled=True)
+        self.search_edit.setAccessibleName("Find in document")
+        self.search_edit.setMinimumWidth(self.search_edit.fontMetrics().horizontalAdvance("Find text") + 40)
         self.search_edit.setMaximumWidth(220)
         self.search_edit.returnPressed.connect(self._search_or_next)
         self.search_edit.textChanged.connect(lambda text: self.clear_search() if not text else None)

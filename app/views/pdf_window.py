@@ -8,7 +8,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QDialog, QPushButton, QVBoxLayout, QWidget
 
-from app.views.item_windows import set_up_document_window
+from app.views.item_windows import fit_to_screen, set_up_document_window
 from app.views.pdf_viewer import PdfViewer
 
 
@@ -25,7 +25,7 @@ class PdfWindow(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.viewer)
-        self.resize(QSize(900, 980))
+        fit_to_screen(self, QSize(900, 980))
         self.viewer.load(data, filename)
 
     def add_action(self, text: str, slot: Callable[[], object]) -> QPushButton:

@@ -198,8 +198,9 @@ class PropertySidebar(QFrame):
         invoices = "No invoices due" if due == 0 else f"{due} invoice{'s' if due != 1 else ''} due"
         self.balance_detail.setText(f"{invoices} · {scope}")
         if balance.unapplied_credits > 0:
+            # Plain words: "Unapplied credits … (not deducted above)" is the bookkeeper's phrase.
             self.credits_label.setText(
-                f"Unapplied credits: {money_text(balance.unapplied_credits, currency)} (not deducted above)"
+                f"{money_text(balance.unapplied_credits, currency)} in credit, not yet applied to an invoice"
             )
             self.credits_label.show()
         else:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.dates import branch_date_text
 from app.models.formatting import date_text, money_text, title_text
 from app.services.errors import PortalError
 from app.services.records import ProposalDetail
@@ -30,7 +31,7 @@ from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views import document_page as page
 from app.views.detail_support import PROPOSAL_LINK, follow_link
-from app.views.item_windows import close_with_standard_key
+from app.views.item_windows import close_with_standard_key, fit_to_screen
 from app.views.pdf_window import PdfWindow
 from app.views.sign_dialog import SignDialog
 from app.views.theme import colors, icon, named, theme_changed
@@ -38,8 +39,9 @@ from app.views.theme import colors, icon, named, theme_changed
 TYPE_NAMES = {"work_order": "Work order", "contract": "Contract"}
 
 
-def proposal_html(detail: ProposalDetail, currency: str) -> str:
-    """The detail as simple HTML for QTextBrowser: one column, so it wraps in a narrow window."""
+def proposal_html(detail: ProposalDetail, currency: str, time_zone: str) -> str:
+    """The detail as simple HTML for QTextBrowser: one column, so it wraps in a narrow window. The
+    signed date is the branch's day (`time_zone`), the one the signed PDF shows."""
 
     def money(amount: object) -> str:
         return page.e(money_text(amount, currency))  # type: ignore[arg-type]
@@ -74,7 +76,7 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
         parts.append(
             page.note(
                 f"<b>Signed by {page.e(signature.signer_name)}</b> on "
-                f"{page.e(date_text(signature.signed_at.astimezone().date()))}{captured}.<br/>"
+                f"{page.e(branch_date_text(signature.signed_at, time_zone))}{captured}.<br/>"
                 f"Approved amount: <b>{money(approved)}</b>",
                 "success",
             )
@@ -124,9 +126,11 @@ def proposal_html(detail: ProposalDetail, currency: str) -> str:
 
 
 class ProposalWindow(QDialog):
-    """Opened from the proposals list (double-click or Enter); emits `signed` so the list refreshes."""
+    """Opened from the proposals list (double-click or Enter); emits `signed` (or `changed`, when the
+    sign dialog found it signed by someone else or changed) so the list refreshes."""
 
     signed = Signal(object)
+    changed = Signal(object)
     # The proposal a change order revises, opened from its link: the number alone sent the customer
     # looking for it in the list.
     proposal_requested = Signal(int)
@@ -142,11 +146,14 @@ class ProposalWindow(QDialog):
         self.detail: ProposalDetail | None = None
         self.pdf_window: PdfWindow | None = None
         self.sign_dialog: SignDialog | None = None
+        # Bumped by each document asked for the viewer: a slow "View proposal" answering after a quick
+        # "View signed PDF" replaced it, so only the latest one asked for is shown.
+        self._viewing = 0
         self.setWindowTitle("Proposal")
         self.setWindowIcon(icon("app"))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setMinimumSize(QSize(420, 420))
-        self.resize(QSize(720, 760))
+        fit_to_screen(self, QSize(720, 760))
 
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)
@@ -161,12 +168,17 @@ class ProposalWindow(QDialog):
         self.reason_label = named(QLabel(""), "WarnText")
         self.reason_label.setWordWrap(True)
         self.reason_label.hide()
-        self.view_button = QPushButton("View proposal")
-        self.sign_button = QPushButton("Sign…")
+        # As on the invoice window: the view buttons are secondary, Sign is the one primary action.
+        # A QDialog's first button became its default, so "View proposal" was drawn green beside
+        # the green Sign button, and Enter opened the PDF rather than signing.
+        self.view_button = QPushButton("View proposal", autoDefault=False)
+        self.sign_button = QPushButton("Sign…", default=True)
         self.sign_button.setObjectName("PrimaryButton")
-        self.signed_view_button = QPushButton("View signed PDF")
-        self.signed_download_button = QPushButton("Download signed PDF…")
-        self.retry_button = QPushButton("Try again")
+        self.signed_view_button = QPushButton("View signed PDF", autoDefault=False)
+        self.signed_download_button = QPushButton("Download signed PDF…", autoDefault=False)
+        self.retry_button = QPushButton("Try again", autoDefault=False)
+        close = QPushButton("Close", autoDefault=False)
+        close.clicked.connect(self.close)
         self.retry_button.hide()
         self.view_button.clicked.connect(self.view_pdf)
         self.sign_button.clicked.connect(lambda: self.open_sign_dialog())
@@ -179,6 +191,7 @@ class ProposalWindow(QDialog):
         for button in (self.view_button, self.signed_view_button, self.signed_download_button, self.retry_button):
             actions.addWidget(button)
         actions.addStretch()
+        actions.addWidget(close)
         actions.addWidget(self.sign_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
@@ -211,7 +224,8 @@ class ProposalWindow(QDialog):
         self.detail = detail
         self.setWindowTitle(f"Proposal {detail.number} — {title_text(detail.title)}")
         scroll = self.browser.verticalScrollBar().value()
-        self.browser.setHtml(proposal_html(detail, self.session.config.currency))
+        config = self.session.config
+        self.browser.setHtml(proposal_html(detail, config.currency, config.branch.time_zone))
         self.browser.verticalScrollBar().setValue(scroll)
         self._set_actions()
 
@@ -263,9 +277,11 @@ class ProposalWindow(QDialog):
         if self.detail is None:
             return
         detail, client = self.detail, self.session.client
+        self._viewing += 1
+        viewing = self._viewing
         self._fetch(
             lambda: client.proposal_pdf(detail.id),
-            lambda data: self._open_viewer(f"Proposal {detail.number}", data, f"{detail.number}.pdf"),
+            lambda data: self._open_viewer(f"Proposal {detail.number}", data, f"{detail.number}.pdf", viewing),
             self.view_button,
         )
 
@@ -273,10 +289,12 @@ class ProposalWindow(QDialog):
         if self.detail is None:
             return
         detail, client = self.detail, self.session.client
+        self._viewing += 1
+        viewing = self._viewing
         self._fetch(
             lambda: client.signed_proposal_pdf(detail.id),
             lambda data: self._open_viewer(
-                f"Signed proposal {detail.number}", data, f"{detail.number}-signed.pdf", signed=True
+                f"Signed proposal {detail.number}", data, f"{detail.number}-signed.pdf", viewing, signed=True
             ),
             self.signed_view_button,
         )
@@ -305,7 +323,9 @@ class ProposalWindow(QDialog):
 
         self._fetch(lambda: client.signed_proposal_pdf(detail.id), save, self.signed_download_button)
 
-    def _open_viewer(self, title: str, data: bytes, filename: str, *, signed: bool = False) -> None:
+    def _open_viewer(self, title: str, data: bytes, filename: str, viewing: int, *, signed: bool = False) -> None:
+        if viewing != self._viewing:
+            return  # another document was asked for since
         if self.pdf_window is not None:
             self.pdf_window.close()
         window = PdfWindow(title, data, filename, self)
@@ -333,6 +353,7 @@ class ProposalWindow(QDialog):
             parent=over or self,
         )
         dialog.signed.connect(self._signed)
+        dialog.outdated.connect(self._outdated)
         dialog.finished.connect(lambda _: setattr(self, "sign_dialog", None))
         self.sign_dialog = dialog
         dialog.open()
@@ -342,3 +363,9 @@ class ProposalWindow(QDialog):
             self.pdf_window.close()
         self.show_detail(detail)
         self.signed.emit(detail)
+
+    def _outdated(self, detail: ProposalDetail) -> None:
+        """Someone else signed it, or it changed, while this window's sign dialog was out: the window
+        shows it as it is now, so it no longer offers Sign for what can no longer be signed."""
+        self.show_detail(detail)
+        self.changed.emit(detail)

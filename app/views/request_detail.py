@@ -10,7 +10,7 @@ from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QImage
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -31,7 +31,7 @@ from app.views.detail_pages import (
 )
 from app.views.detail_support import ask_save_path, error_sentence, open_link
 from app.views.image_window import ImageWindow
-from app.views.item_windows import close_with_standard_key, present, reload_with_standard_key
+from app.views.item_windows import close_with_standard_key, fit_to_screen, present, reload_with_standard_key
 from app.views.pdf_window import PdfWindow
 from app.views.theme import named, theme_changed
 
@@ -64,10 +64,13 @@ class RequestDetailDialog(QDialog):
         self.pdf_window: PdfWindow | None = None
         self.image_window: ImageWindow | None = None
         self._generation = 0
+        # Bumped by each attachment opened: only the latest click's answer is shown. A large file
+        # asked for first answered last and replaced the one asked for after it.
+        self._opening = 0
         self.reply_key = DraftKey()  # one per reply, kept across failed sends
         self._scroll_to_end = False
         self.setWindowTitle(f"{summary.number} — {title_text(summary.subject)}")
-        self.resize(680, 780)
+        fit_to_screen(self, QSize(680, 780))
 
         self.browser = make_browser()
         self.browser.anchorClicked.connect(self._link)
@@ -212,8 +215,11 @@ class RequestDetailDialog(QDialog):
             return
         client = self.client
         self._show_notice(f"Opening “{_html(info.filename)}”…")
+        latest = self._next_opening()
 
         def opened(data: bytes) -> None:
+            if not latest():
+                return
             self._show_notice("")
             if self.pdf_window is not None:
                 self.pdf_window.close()
@@ -223,7 +229,8 @@ class RequestDetailDialog(QDialog):
             window.show()
 
         def failed(error: Exception) -> None:
-            self._show_notice(error_sentence(error), error=True)
+            if latest():
+                self._show_notice(error_sentence(error), error=True)
 
         self.runner.run(lambda: client.attachment_pdf(wanted), opened, failed)
 
@@ -234,11 +241,14 @@ class RequestDetailDialog(QDialog):
             return
         client = self.client
         self._show_notice(f"Opening “{_html(info.filename)}”…")
+        latest = self._next_opening()
 
         def fetch() -> QImage:
             return QImage.fromData(client.attachment_bytes(wanted))
 
         def opened(image: QImage) -> None:
+            if not latest():
+                return
             if image.isNull():
                 self._show_notice(
                     f"“{_html(info.filename)}” cannot be shown here. Use Download to save it and open it "
@@ -255,9 +265,17 @@ class RequestDetailDialog(QDialog):
             window.show()
 
         def failed(error: Exception) -> None:
-            self._show_notice(error_sentence(error), error=True)
+            if latest():
+                self._show_notice(error_sentence(error), error=True)
 
         self.runner.run(fetch, opened, failed)
+
+    def _next_opening(self) -> Callable[[], bool]:
+        """For an attachment being opened: whether it is still the latest one asked for, as load()
+        drops a superseded thread (a PDF and a picture alike: the last click is what is wanted)."""
+        self._opening += 1
+        opening = self._opening
+        return lambda: opening == self._opening
 
     def open_last_download(self) -> None:
         """The saved file in the program the user chose for its kind."""

@@ -1,6 +1,6 @@
 """The two ends of a window's session, done alike by the customer's window and staff's Find customer:
 signing in again in place when the portal ends the session, and signing out without waiting on a
-portal that hangs."""
+portal that hangs or a keyring that does not answer."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from app.services.accounts import Accounts
-from app.services.errors import PortalError, UnauthorizedError
+from app.services.credentials import FORGET_FAILED
+from app.services.errors import KeyringUnavailableError, PortalError, UnauthorizedError
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner
 from app.views.sign_in_dialog import SignInDialog
@@ -19,6 +20,8 @@ from app.views.sign_in_dialog import SignInDialog
 # A portal that hangs would hold a signing-out window for the client's whole timeout (20 s): the
 # revocation carries on in the background and the user is back at the sign-in screen after this.
 SIGN_OUT_WAIT_MS = 3000
+# A sentence about the keyring (a password not saved) stays in a window's status bar this long.
+KEYRING_PROBLEM_MS = 20000
 
 
 # Why the portal refused the session, by the code of its 401 (server/api/deps.py).
@@ -75,17 +78,37 @@ def ask_to_sign_in_again(
     return dialog
 
 
-def revoke_then_leave(owner: QWidget, runner: TaskRunner, session: PortalSession, leave: Callable[[], None]) -> None:
-    """Revokes the session on the portal in the background and calls `leave` once: when the portal
-    answers, or after SIGN_OUT_WAIT_MS if it does not."""
+def sign_out_then_leave(
+    owner: QWidget, runner: TaskRunner, accounts: Accounts, session: PortalSession, leave: Callable[[str], None]
+) -> None:
+    """Forgets the session's secrets on this computer (asked first, so the app is signed out here
+    whatever the portal does) and revokes the session on the portal, both in the background, and
+    calls `leave` once: when both have answered, or after SIGN_OUT_WAIT_MS if they have not. `leave`
+    gets "" or the sentence saying the keyring could not forget, for the sign-in screen that follows
+    (this window is about to close, so a sentence shown here would go unread)."""
+    waiting = {"forget", "revoke"}
+    problem = ""
     left = False
 
-    def leave_once(_: object = None) -> None:
+    def leave_once() -> None:
         nonlocal left
         if not left:
             left = True
-            leave()
+            leave(problem)
+
+    def answered(part: str) -> None:
+        waiting.discard(part)
+        if not waiting:
+            leave_once()
+
+    def not_forgotten(error: Exception) -> None:
+        nonlocal problem
+        problem = error.detail if isinstance(error, KeyringUnavailableError) else FORGET_FAILED
+        answered("forget")
 
     runner.set_unauthorized_handler(None)
-    runner.run(session.client.logout, leave_once, leave_once)
+    runner.run_keyring(
+        lambda: accounts.forget(session.portal_url, session.email), lambda _: answered("forget"), not_forgotten
+    )
+    runner.run(session.client.logout, lambda _: answered("revoke"), lambda _: answered("revoke"))
     QTimer.singleShot(SIGN_OUT_WAIT_MS, owner, leave_once)

@@ -12,10 +12,15 @@ from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer
 from app.services.errors import PortalError
+from app.services.portal_client import PortalClient
+from app.services.records import Assist
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner
+from app.services.tasks import TaskRunner, keyring_lane_done
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
+
+# How long quitting waits for keyring calls still queued.
+QUIT_KEYRING_WAIT_MS = 5000
 
 if TYPE_CHECKING:  # office staff only: imported when a staff member signs in
     from app.views.staff_views import FindCustomerWindow
@@ -32,6 +37,7 @@ class AppShell(QObject):
         self.window: MainWindow | None = None
         self.find_window: FindCustomerWindow | None = None
         self.dialog: SignInDialog | None = None
+        self._keyring_problem: str | None = None  # what the keyring could not do, for the window opening
         app.setQuitOnLastWindowClosed(True)
         app.aboutToQuit.connect(self.shutdown)
 
@@ -84,10 +90,10 @@ class AppShell(QObject):
             self._app.quit()
 
     def open_window(self, session: PortalSession, *, remember: bool) -> None:
-        self.accounts.remember_portal(session)
-        # The keyring write runs beside the window's construction, never in its way.
-        accounts = self.accounts
-        self.runner.run(lambda: accounts.store_secrets(session, remember_password=remember), lambda _: None)
+        # The keyring write runs beside the window's construction, never in its way; its failure is
+        # told by the window that opened meanwhile.
+        self._keyring_problem = None
+        self.accounts.signed_in(session, remember_password=remember, runner=self.runner, failed=self._keyring_failed)
         try:
             if session.is_staff:
                 self.open_find_customer(session, remember=remember)
@@ -96,8 +102,20 @@ class AppShell(QObject):
                 window.signed_out.connect(self._signed_out)
                 self.window = window
                 window.show()
+            self._tell_keyring_problem()
         finally:  # a window that failed to build must not leave the app running with none
             self._app.setQuitOnLastWindowClosed(True)
+
+    def _keyring_failed(self, sentence: str) -> None:
+        """Told by the window; one still being built (it lets events through meanwhile) is told once shown."""
+        self._keyring_problem = sentence
+        self._tell_keyring_problem()
+
+    def _tell_keyring_problem(self) -> None:
+        shown = self.find_window if self.find_window is not None else self.window
+        if shown is not None and self._keyring_problem is not None:
+            shown.show_keyring_problem(self._keyring_problem)
+            self._keyring_problem = None
 
     # -- staff (SA-1, SA-2) -----------------------------------------------------------
 
@@ -117,13 +135,36 @@ class AppShell(QObject):
         # The assist token is never stored: it lives only as long as this window.
         window = MainWindow(assisted, self.accounts)
         window.assist_ended.connect(self._assist_ended)
-        window.assist_token_refused.connect(self._assist_token_refused)
+        window.reopen_assist_requested.connect(lambda: self._reopen_assist(window))
         self.window = window
+        find.assist_window = window
         window.show()
         find.hide()
 
+    def _reopen_assist(self, window: MainWindow) -> None:
+        """The portal ended the assist shown in `window`: Find customer opens a new one with the
+        staff member's session, for the same window (an answer for a window closed meanwhile is dropped)."""
+        find, assisting = self.find_window, window.session.assisting
+        if find is None or assisting is None:
+            return
+
+        def opened(ticket: Assist) -> None:
+            if self.window is window:
+                window.assist_reopened(ticket)
+            else:  # the window went meanwhile: the new assist is not left running for 30 minutes
+                client = PortalClient(window.session.portal_url, token=ticket.token)
+                self.runner.run(client.logout, lambda _: client.close(), lambda _: client.close())
+
+        def failed(sentence: str, gone: bool) -> None:
+            if self.window is window:
+                window.assist_reopen_failed(sentence, gone)
+
+        find.reopen_assist(assisting, opened, failed)
+
     def _close_assist_window(self) -> None:
         window, self.window = self.window, None
+        if self.find_window is not None:
+            self.find_window.assist_window = None
         if window is not None:
             window.session.client.close()
             window.close()
@@ -134,24 +175,19 @@ class AppShell(QObject):
         if self.find_window is not None:
             self.find_window.assist_ended(message or None)
 
-    def _assist_token_refused(self, error: PortalError) -> None:
-        self._close_assist_window()
-        if self.find_window is not None:
-            self.find_window.assist_token_refused(error)
-
-    def _staff_signed_out(self) -> None:
+    def _staff_signed_out(self, problem: str) -> None:
         find, self.find_window = self.find_window, None
         self._assist_ended("")
         self._portal_url = None
-        self.show_sign_in()
+        self.show_sign_in(error=problem or None)
         if find is not None:
             find.close()
             find.deleteLater()
 
-    def _signed_out(self) -> None:
+    def _signed_out(self, problem: str) -> None:
         window, self.window = self.window, None
         self._portal_url = None
-        self.show_sign_in()
+        self.show_sign_in(error=problem or None)
         if window is not None:
             window.close()
             window.deleteLater()
@@ -163,3 +199,6 @@ class AppShell(QObject):
             self.find_window.save_layout()
         if self.demo is not None:
             self.demo.stop()
+        # A forget or save still queued (a sign-out's, an unticked "Remember me"'s) must reach the
+        # keyring before the process ends; a keyring waiting for the user is not waited for long.
+        keyring_lane_done(QUIT_KEYRING_WAIT_MS)

@@ -2,6 +2,11 @@
 
 Nothing the signer entered is lost when the portal refuses: the dialog stays open with the
 drawing, the name and the choices, and says what the portal said.
+
+When the answer to the signature is lost (no answer in time, a dropped connection, a 5xx) the portal
+may well have recorded it; a 409 on the retry may be that very signature. The dialog then reads the
+proposal again before it says anything: a clerk told "it failed" told the customer so, while it had
+signed.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.models.formatting import money_text
-from app.services.errors import PortalError, ValidationError
+from app.services.errors import ConflictError, PortalError, ServerError, UnreachableError, ValidationError
 from app.services.portal_client import PortalClient
 from app.services.records import ProposalDetail
 from app.services.tasks import OwnedRunner, TaskRunner
@@ -30,10 +35,32 @@ from app.views.signature_pad import SignaturePad
 from app.views.theme import named
 
 FIELD_NAMES = {"signer_name": "Name", "signature_png": "Signature", "optional_service_ids": "Optional services"}
+NOT_RECORDED = "Your signature was not recorded."
+# After a lost answer, what the proposal read again says (or, when that failed too, does not).
+NOT_SIGNED = "The proposal was not signed."
+UNKNOWN_YET = "It may have been signed: Sign proposal again finds out, and never signs it twice."
+
+
+def outcome_unknown(error: Exception) -> bool:
+    """The portal may have recorded the signature although the answer says otherwise or never came:
+    no answer, a 5xx or unreadable answer, or a 409 not_signable (the earlier, lost try signed it)."""
+    if isinstance(error, UnreachableError | ServerError):
+        return True
+    return isinstance(error, ConflictError) and error.code == "not_signable"
+
+
+def same_terms(before: ProposalDetail, now: ProposalDetail) -> bool:
+    """What the signer agreed to is still what the proposal says: its total and optional services."""
+    return before.total == now.total and [(o.id, o.amount) for o in before.optional_services] == [
+        (o.id, o.amount) for o in now.optional_services
+    ]
 
 
 class SignDialog(QDialog):
     signed = Signal(object)  # the ProposalDetail the portal answered with
+    # The ProposalDetail as it is now, when someone else signed it or it changed while this signer
+    # signed: the proposal's window shows it, as it no longer offers what this dialog does.
+    outdated = Signal(object)
 
     def __init__(
         self,
@@ -52,8 +79,11 @@ class SignDialog(QDialog):
         self._client = client
         self._runner = OwnedRunner(runner, self)
         self._currency = currency
+        self._assisted_by = assisted_by
         self.result_detail: ProposalDetail | None = None
         self.submitting = False
+        self.closed_for_signing = False  # signed by someone else or changed: nothing left to sign here
+        self._sent: tuple[str, frozenset[int]] = ("", frozenset())  # the name and options last sent
         self.setWindowTitle(f"Sign proposal {proposal.number}")
         self.setMinimumWidth(560)
 
@@ -100,7 +130,7 @@ class SignDialog(QDialog):
         pad_buttons.addWidget(self.clear_button)
 
         self.agreement_label = QLabel(
-            f"By signing, I accept this proposal and authorise {company_name} to do the work described, with the "
+            f"By signing, I accept this proposal and authorize {company_name} to do the work described, with the "
             "optional services ticked above, for the approved amount."
         )
         self.agreement_label.setWordWrap(True)
@@ -168,6 +198,7 @@ class SignDialog(QDialog):
     def can_submit(self) -> bool:
         return (
             not self.submitting
+            and not self.closed_for_signing
             and bool(self.name_edit.text().strip())
             and not self.pad.is_empty
             and self.agree_check.isChecked()
@@ -176,8 +207,9 @@ class SignDialog(QDialog):
     def _update(self) -> None:
         self.total_label.setText(f"Approved total: {self.approved_total_text()}")
         self.sign_button.setEnabled(self.can_submit())
-        self.undo_button.setEnabled(not self.pad.is_empty and not self.submitting)
-        self.clear_button.setEnabled(not self.pad.is_empty and not self.submitting)
+        editable = not self.submitting and not self.closed_for_signing
+        self.undo_button.setEnabled(not self.pad.is_empty and editable)
+        self.clear_button.setEnabled(not self.pad.is_empty and editable)
         # Why the button is greyed out, in the order of the form. The name was left out: staff signing
         # in an assist start with it empty, and the button stayed grey with nothing saying why.
         if not self.name_edit.text().strip():
@@ -203,6 +235,7 @@ class SignDialog(QDialog):
         name = self.name_edit.text().strip()
         png = self.pad.to_png()
         options = self.selected_ids()
+        self._sent = (name, frozenset(options))
         client = self._client
         self._runner.run(
             lambda: client.sign_proposal(
@@ -233,17 +266,86 @@ class SignDialog(QDialog):
         self.accept()
 
     def _failed(self, error: Exception) -> None:
-        """Keeps every input as it was; shows the portal's words (and which field, for a 422)."""
-        self.submitting = False
+        """An answer that may hide a recorded signature is checked first; any other refusal is said
+        as it is. Either way the inputs stay as they were until the outcome is known."""
+        if not outcome_unknown(error):
+            self._refused(error)
+            return
+        self.sign_button.setText("Checking…")
+        client, proposal_id = self._client, self.proposal.id
+        self._runner.run(
+            lambda: client.proposal(proposal_id),
+            lambda detail: self._checked(detail, error),
+            lambda _: self._refused(error, UNKNOWN_YET),  # the signer keeps everything; a retry finds out
+        )
+
+    def is_own_signature(self, detail: ProposalDetail) -> bool:
+        """The signature on `detail` is the one this dialog sent: the name, the optional services
+        and who captured it all match (the API does not say which contact signed; a same-named
+        signer choosing the same services on another device at the same moment signed the same)."""
+        signature = detail.signature
+        if signature is None:
+            return False
+        name, options = self._sent
+        chosen = frozenset(o.id for o in detail.optional_services if o.selected)
+        captured = signature.captured_by.name if signature.captured_by else None
+        return signature.signer_name == name and chosen == options and captured == self._assisted_by
+
+    def _checked(self, detail: ProposalDetail, error: Exception) -> None:
+        if self.is_own_signature(detail):
+            self._signed(detail)
+        elif detail.signature is not None:
+            self._outdated(
+                detail, f"This proposal has already been signed by {detail.signature.signer_name}. {NOT_RECORDED}"
+            )
+        elif not detail.can_sign:
+            self._outdated(
+                detail, f"{detail.sign_blocked_reason or 'This proposal can no longer be signed.'} {NOT_RECORDED}"
+            )
+        elif not same_terms(self.proposal, detail):
+            self._outdated(
+                detail,
+                f"This proposal was changed while you were signing. {NOT_RECORDED} "
+                "Close this, read the proposal again and sign it then.",
+            )
+        elif isinstance(error, ConflictError):
+            # The 409 no longer holds (whatever stood in the way has gone): signing again may work.
+            self._refused(
+                PortalError(
+                    "The portal refused the signature a moment ago, but it can be signed now. Please try again."
+                )
+            )
+        else:
+            self._refused(error, NOT_SIGNED)
+
+    def _outdated(self, detail: ProposalDetail, message: str) -> None:
+        """Nothing left to sign: the drawing and name stay on screen, only Close remains."""
+        self.closed_for_signing = True
+        self._show_failure(message)
         self.sign_button.setText("Sign proposal")
-        self._set_inputs_enabled(True)
+        self.cancel_button.setText("Close")
+        for widget in (self.name_edit, self.pad, self.agree_check, *self.option_checks.values()):
+            widget.setEnabled(False)
+        self._update()
+        self.outdated.emit(detail)
+
+    def _refused(self, error: Exception, outcome: str = "") -> None:
+        """Keeps every input as it was; shows the portal's words (and which field, for a 422), and
+        for a lost answer what is known of the outcome."""
         message = error.detail if isinstance(error, PortalError) else "The proposal could not be signed. Try again."
         if isinstance(error, ValidationError) and error.field_errors:
             message = " ".join(
                 f"{FIELD_NAMES.get(field.field, field.field.replace('_', ' ').capitalize())}: {field.message}"
                 for field in error.field_errors
             )
+        self._show_failure(f"{message} {outcome}".strip())
+        self._set_inputs_enabled(True)
+        self._update()
+
+    def _show_failure(self, message: str) -> None:
+        self.submitting = False
+        self.sign_button.setText("Sign proposal")
+        self.cancel_button.setEnabled(True)
         self.error_label.setText(message)
         self.error_label.show()
-        self._update()
         self.error_label.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -35,6 +35,7 @@ from app.services.portal_client import PortalClient, normalize_portal_url
 from app.services.session import PortalSession
 from app.services.settings import SavedPortal
 from app.services.tasks import TaskRunner
+from app.views.fit_height import HeightFitter
 from app.views.icon_label import IconLabel
 from app.views.theme import icon, named
 
@@ -154,6 +155,9 @@ class SignInDialog(QDialog):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(18, 18, 18, 18)
         outer.addWidget(card)
+        # A refusal ("That email and password don't match…") wraps over two lines: without this the
+        # window kept its height and squeezed the form, the fields drawn over each other.
+        HeightFitter(self)
 
         self.error_label.hide()
         self.info_label.hide()
@@ -193,14 +197,15 @@ class SignInDialog(QDialog):
     def try_stored_token(self) -> None:
         """Skips the password when the chosen saved portal still accepts the stored token.
 
-        The keyring is read on the worker thread too: the first read finds the backend (hundreds
-        of ms scanning installed packages) and an OS keyring may answer slowly or ask to unlock."""
+        The keyring is read on its lane first, then the portal asked on the network's threads: the
+        first read finds the backend (hundreds of ms scanning installed packages) and an OS keyring
+        may answer slowly or ask to unlock. One that fails says so, and the form asks for the password."""
         choice = self.portal_combo.currentData()
         if not isinstance(choice, SavedPortal):
             return
         accounts = self._accounts
 
-        def resume() -> tuple[PortalSession, bool] | None:
+        def read() -> tuple[str, str] | None:
             token = accounts.stored_token(choice.url, choice.email)
             if token is None:
                 return None
@@ -210,18 +215,23 @@ class SignInDialog(QDialog):
                 # left by an unticked sign-in of an earlier version: unticked means asked again.
                 accounts.forget(choice.url, choice.email)
                 return None
-            session = sessions.resume(choice.url, choice.email, token)
-            session.password = password
-            return session, True
+            return token, password
 
-        def resumed(answer: tuple[PortalSession, bool] | None) -> None:
-            if answer is None:
+        def found(secrets: tuple[str, str] | None) -> None:
+            if secrets is None:
                 self._set_busy(False)
-            else:
-                self._signed_in(*answer)
+                return
+            token, password = secrets
+
+            def resume() -> PortalSession:
+                session = sessions.resume(choice.url, choice.email, token)
+                session.password = password
+                return session
+
+            self._runner.run(resume, lambda session: self._signed_in(session, True), self._resume_failed)
 
         self._set_busy(True, "Signing in…")
-        self._runner.run(resume, resumed, self._resume_failed)
+        self._runner.run_keyring(read, found, self._resume_failed)
 
     def _resume_failed(self, error: Exception) -> None:
         self._set_busy(False)
@@ -243,16 +253,24 @@ class SignInDialog(QDialog):
     def _fill_remembered_password(self, choice: SavedPortal) -> None:
         """The keyring is read on a worker thread (finding its backend alone takes hundreds of
         ms, and an OS keyring may ask to unlock). The answer fills the form only if that portal
-        is still the one chosen and nothing was typed meanwhile."""
+        is still the one chosen and nothing was typed meanwhile; a keyring that fails says so, unless
+        the form already says something (the same sentence from the stored-token attempt, or why
+        the last sign-out could not forget)."""
         accounts = self._accounts
 
-        def found(remembered: str | None) -> None:
-            if remembered is None or self.portal_combo.currentData() != choice or self.password_edit.text():
-                return
-            self.password_edit.setText(remembered)
-            self.remember_check.setChecked(True)
+        def still_chosen() -> bool:
+            return self.portal_combo.currentData() == choice and not self.password_edit.text()
 
-        self._runner.run(lambda: accounts.remembered_password(choice.url, choice.email), found)
+        def found(remembered: str | None) -> None:
+            if remembered is not None and still_chosen():
+                self.password_edit.setText(remembered)
+                self.remember_check.setChecked(True)
+
+        def unreadable(error: Exception) -> None:
+            if isinstance(error, PortalError) and still_chosen() and self.error_label.isHidden():
+                self.show_error(error.detail)
+
+        self._runner.run_keyring(lambda: accounts.remembered_password(choice.url, choice.email), found, unreadable)
 
     def _update_portal_fields(self) -> None:
         choice = self.portal_combo.currentData()

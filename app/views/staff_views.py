@@ -35,22 +35,30 @@ from PySide6.QtWidgets import (
 from app.models.staff import AuditModel, StaffContactsModel, property_lines
 from app.services import session as sessions
 from app.services.accounts import Accounts
-from app.services.errors import PortalError
+from app.services.errors import NotFoundError, PortalError
 from app.services.feeds import ListFeed
-from app.services.records import Page, StaffContact
-from app.services.session import PortalSession
+from app.services.records import Assist, Page, StaffContact
+from app.services.session import AssistContext, PortalSession
+from app.services.settings import RECENT_CUSTOMERS_KEPT, RecentCustomer
 from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
+from app.views.delegates import ContactDelegate
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
-from app.views.session_end import ask_to_sign_in_again, ended_sentence, refusal_of, revoke_then_leave
+from app.views.session_end import (
+    KEYRING_PROBLEM_MS,
+    ask_to_sign_in_again,
+    ended_sentence,
+    refusal_of,
+    sign_out_then_leave,
+)
 from app.views.sign_in_dialog import SignInDialog
 from app.views.table_card import TableCard
 from app.views.theme import icon, named
 
 SEARCH_DELAY_MS = 250
 MIN_QUERY = 2
-RECENT_LIMIT = 8
+REASON_LENGTH = 500  # the longest reason the portal takes (AssistIn.reason)
 RECENT_WIDTH = 260
 RECENT_ITEM_PADDING = 10  # #RecentList::item's left padding in style.qss: the title lines up with it
 NAME_WIDTH = 240  # the widest the name and contact columns are fitted to; a longer text is
@@ -103,12 +111,19 @@ class SearchEdit(QLineEdit):
 
 
 class ReasonDialog(QDialog):
-    """Asks why the staff member opens this customer's portal; the reason goes into the audit trail."""
+    """Asks why the staff member opens this customer's portal; the reason goes into the audit trail.
 
-    def __init__(self, contact: StaffContact, parent: QWidget | None = None) -> None:
+    It stays open while the assist opens (`open_requested`): a failure is said in it, under the
+    reason as typed, and Open portal tries again. Closed first, a refused open lost the reason typed
+    and said a raw field message in the status line behind it."""
+
+    open_requested = Signal(str)  # the reason
+
+    def __init__(self, contact: StaffContact, parent: QWidget | None = None, *, reason: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Open customer portal")
         self.setMinimumWidth(440)
+        self.opening = False
         self.reason_combo = QComboBox()
         self.reason_combo.setEditable(True)
         self.reason_combo.addItems(COMMON_REASONS)
@@ -118,21 +133,29 @@ class ReasonDialog(QDialog):
         line = self.reason_combo.lineEdit()
         assert line is not None
         line.setPlaceholderText("Why are you opening this portal?")
+        line.setMaxLength(REASON_LENGTH)  # the portal's limit: typing stops there instead of a refusal later
         self.open_button = QPushButton("Open portal", default=True)
         self.open_button.setEnabled(False)
-        cancel = QPushButton("Cancel", autoDefault=False)
-        self.reason_combo.currentTextChanged.connect(lambda text: self.open_button.setEnabled(bool(text.strip())))
-        self.open_button.clicked.connect(self.accept)
+        self.cancel_button = cancel = QPushButton("Cancel", autoDefault=False)
+        self.problem_label = named(QLabel(""), "FormError")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.hide()
+        self.reason_combo.currentTextChanged.connect(self._update)
+        self.open_button.clicked.connect(self._open)
         cancel.clicked.connect(self.reject)
+        if reason:
+            self.reason_combo.setCurrentText(reason)
 
         # Escaped: a name from the back office such as "Lakeside <HOA>" lost its "<HOA>" as a tag.
         # Every property with the contact's role there: the results row has room for three names,
         # and the caller may be calling about the fourth.
+        # A recent customer kept from an earlier run has no properties with it (only its name and
+        # email are kept): no "0 properties" then; the assist shows them.
         reach = " · ".join(filter(None, [contact.email, contact.phone]))
         count = len(contact.properties)
         heading = f"{count} {'property' if count == 1 else 'properties'}"
-        properties = "<br>".join(map(escape, property_lines(contact)))
-        summary = QLabel(f"<b>{escape(contact.name)}</b><br>{escape(reach)}<p><b>{heading}</b><br>{properties}</p>")
+        properties = f"<p><b>{heading}</b><br>{'<br>'.join(map(escape, property_lines(contact)))}</p>" if count else ""
+        summary = QLabel(f"<b>{escape(contact.name)}</b><br>{escape(reach)}{properties}")
         summary.setTextFormat(Qt.TextFormat.RichText)
         summary.setWordWrap(True)  # a long name or email wrapped nowhere and widened the dialog
         self.summary_label = summary
@@ -153,11 +176,43 @@ class ReasonDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(QLabel("Reason"))
         layout.addWidget(self.reason_combo)
+        layout.addWidget(self.problem_label)
         layout.addLayout(buttons)
 
     @property
     def reason(self) -> str:
         return " ".join(self.reason_combo.currentText().split())
+
+    def _update(self) -> None:
+        self.open_button.setEnabled(bool(self.reason) and not self.opening)
+
+    def _open(self) -> None:
+        if not self.reason or self.opening:
+            return
+        self.set_opening(True)
+        self.open_requested.emit(self.reason)
+
+    def set_opening(self, opening: bool) -> None:
+        """While the portal opens nothing can be changed or cancelled: an assist opened on the
+        portal after Cancel would run unseen (and unended) for its 30 minutes."""
+        self.opening = opening
+        self.reason_combo.setEnabled(not opening)
+        self.cancel_button.setEnabled(not opening)
+        self.open_button.setText("Opening…" if opening else "Open portal")
+        if opening:
+            self.problem_label.hide()
+        self._update()
+
+    def show_problem(self, sentence: str) -> None:
+        """The assist did not open: why, under the reason kept as typed, ready to try again."""
+        self.set_opening(False)
+        self.problem_label.setText(sentence)
+        self.problem_label.show()
+        self.reason_combo.setFocus()
+
+    def reject(self) -> None:
+        if not self.opening:
+            super().reject()
 
 
 class AuditDialog(QDialog):
@@ -250,7 +305,7 @@ class FindCustomerWindow(QMainWindow):
     """What a staff member sees after signing in: search, recent customers, the audit trail."""
 
     assist_opened = Signal(object)  # PortalSession of the assist
-    signed_out = Signal()
+    signed_out = Signal(str)  # "" or what the sign-in screen should say (the keyring could not forget)
 
     def __init__(
         self,
@@ -270,14 +325,25 @@ class FindCustomerWindow(QMainWindow):
         self.settings = settings = accounts.settings
         self.reauth_dialog: SignInDialog | None = None
         self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
-        # Bumped by every successful sign-in again: tells an assist that ended with the staff
-        # member's own session apart from one ended on its own.
-        self._renewals = 0
-        self.recent: list[StaffContact] = []
+        # Newest first. Kept in settings for this branch and this staff member (id, name and email
+        # only): after a restart a customer comes back without phone or properties until opened.
+        self.recent: list[StaffContact] = [
+            StaffContact(kept.id, kept.name, kept.email, None, ())
+            for kept in settings.recent_customers(session.portal_url, session.email)
+        ]
         self.reason_dialog: ReasonDialog | None = None
         self.audit_dialog: AuditDialog | None = None
         self._opening = False
         self._query = ""  # the search the results on screen answer
+        # Enter pressed before the results were in: the search (its query) whose first result then
+        # opens. Cleared by any change of the text, a search that fails or is too short, and when
+        # it opens; one flag, so Enter pressed twice arms it once.
+        self._open_when_found: str | None = None
+        # A reason typed for a customer whose portal then failed to open, for the next try.
+        self._kept_reasons: dict[int, str] = {}
+        # The customer's window of the assist open now: the staff sign-in prompt goes over it
+        # while this window is hidden behind it.
+        self.assist_window: QWidget | None = None
         self._sized_by_user: set[int] = set()  # columns whose width the staff member set
         self._fitting = False
         branch = session.config.branch.name
@@ -326,6 +392,7 @@ class FindCustomerWindow(QMainWindow):
         self.recent_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.recent_list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.recent_list.setAccessibleName("Recent customers")
+        self.recent_list.setItemDelegate(ContactDelegate(self.recent_list))
         self.recent_empty = EmptyState(icon_size=56, text_width=RECENT_WIDTH - 40, parent=self.recent_stack)
         self.recent_empty.set_text(
             "No recent customers", "Customers whose portal you open show up here, so you can go back to them quickly."
@@ -374,6 +441,7 @@ class FindCustomerWindow(QMainWindow):
         self.recent_list.itemActivated.connect(self._open_recent)
         self.activity_button.clicked.connect(lambda: self.show_activity(None))
         self.sign_out_button.clicked.connect(self.sign_out)
+        self._show_recent()
         self.search_edit.setFocus()
 
     def _build_results(self) -> None:
@@ -403,6 +471,7 @@ class FindCustomerWindow(QMainWindow):
     # -- searching -------------------------------------------------------------------
 
     def _text_changed(self, text: str) -> None:
+        self._open_when_found = None  # Enter armed it for the text that was there
         if text:
             self._search_timer.start()
         else:  # cleared (Esc, the clear button): ready for the next caller at once
@@ -412,6 +481,7 @@ class FindCustomerWindow(QMainWindow):
         self._search_timer.stop()
         query = self.search_edit.text().strip()
         if len(query) < MIN_QUERY:
+            self._open_when_found = None
             self.feed.clear()
             self.model.clear()
             self.status_label.setText("Type at least two characters to search.")
@@ -423,6 +493,7 @@ class FindCustomerWindow(QMainWindow):
         self.feed.load(lambda cursor: client.staff_contacts(query, cursor, 50))
 
     def _results(self, page: Page[StaffContact]) -> None:
+        armed, self._open_when_found = self._open_when_found, None
         self.model.query = self._query
         self.model.set_page(page)
         if page.total == 0:
@@ -434,6 +505,8 @@ class FindCustomerWindow(QMainWindow):
             self.results_card.show_rows()
             self._fit_columns()
             self.table.selectRow(0)
+            if armed == self._query:
+                self.open_contact(page.items[0])
 
     def _fit_columns(self) -> None:
         """Name and contact as wide as the rows found need, within limits, so the properties
@@ -460,6 +533,7 @@ class FindCustomerWindow(QMainWindow):
     def _search_failed(self, error: Exception) -> None:
         """The rows of the previous search go: Enter must not open a customer the search on
         screen did not find. Try again asks once more."""
+        self._open_when_found = None
         sentence = error_sentence(error)
         self.model.clear()
         self.status_label.setText(sentence)
@@ -478,17 +552,15 @@ class FindCustomerWindow(QMainWindow):
             self.search_now()  # Enter after a failed search tries it again, as Try again does
             return
         if self._search_timer.isActive() or self.feed.loading:
-            # Enter right after typing: search first, then open the best match.
-            self.search_now()
-            self.feed.reset.connect(self._open_after_search, Qt.ConnectionType.SingleShotConnection)
+            # Enter right after typing: search first (once), then open the best match of that search.
+            if self._search_timer.isActive():
+                self.search_now()
+            if len(self.search_edit.text().strip()) >= MIN_QUERY:
+                self._open_when_found = self._query
             return
         index = self.table.currentIndex()
         if self.model.rowCount():
             self.open_contact(self.model.contact(index.row() if index.isValid() else 0))
-
-    def _open_after_search(self, page: Page[StaffContact]) -> None:
-        if page.items:
-            self.open_contact(page.items[0])
 
     def _open_index(self, index: QModelIndex | QPersistentModelIndex) -> None:
         if index.isValid():
@@ -500,36 +572,94 @@ class FindCustomerWindow(QMainWindow):
             self.open_contact(contact)
 
     def open_contact(self, contact: StaffContact) -> None:
-        """Asks for the reason, then opens the assist session off the GUI thread."""
-        if self._opening:
+        """Asks for the reason; the dialog stays open while the assist opens off the GUI thread,
+        and closes once the customer's portal is there."""
+        if self._opening or self.reason_dialog is not None:
             return
-        dialog = ReasonDialog(contact, self)
+        dialog = ReasonDialog(contact, self, reason=self._kept_reasons.get(contact.id, ""))
+        dialog.open_requested.connect(lambda reason: self.start_assist(contact, reason, dialog))
         self.reason_dialog = dialog
-        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        dialog.exec()
         self.reason_dialog = None
-        if accepted:
-            self.start_assist(contact, dialog.reason)
+        dialog.deleteLater()
 
-    def start_assist(self, contact: StaffContact, reason: str) -> None:
+    def start_assist(self, contact: StaffContact, reason: str, dialog: ReasonDialog | None = None) -> None:
         self._opening = True
         self.status_label.setText(f"Opening {contact.name}'s portal…")
         staff = self.session
 
         def opened(assisted: PortalSession) -> None:
             self._opening = False
+            self._kept_reasons.pop(contact.id, None)
             assert assisted.assisting is not None
             self.remember(assisted.assisting.contact)
             self.status_label.setText(f"Assisting {contact.name}.")
+            if dialog is not None:
+                dialog.set_opening(False)
+                dialog.accept()
             self.assist_opened.emit(assisted)
 
         def failed(error: Exception) -> None:
             self._opening = False
-            self.status_label.setText(error_sentence(error))
+            sentence = self.open_failed_sentence(contact, error)
+            self.status_label.setText(sentence)
+            if isinstance(error, NotFoundError):  # gone: no other try can open them
+                if dialog is not None:
+                    dialog.set_opening(False)
+                    dialog.reject()
+                return
+            self._kept_reasons[contact.id] = reason
+            if dialog is not None:
+                dialog.show_problem(sentence)
 
         self.runner.run(lambda: sessions.open_assist(staff, contact, reason), opened, failed)
 
+    def open_failed_sentence(self, contact: StaffContact, error: Exception) -> str:
+        """Why `contact`'s portal did not open; one the portal no longer shows this staff member
+        (404: removed, or moved to another branch) also leaves Recent customers."""
+        if not isinstance(error, NotFoundError):
+            return f"{contact.name}'s portal could not be opened. {error_sentence(error)}"
+        if any(c.id == contact.id for c in self.recent):
+            self._keep_recent([c for c in self.recent if c.id != contact.id])
+            return (
+                f"{contact.name} is no longer a customer of this branch you can open, "
+                "so they were taken off Recent customers."
+            )
+        return f"{contact.name} is no longer a customer of this branch you can open."
+
+    def reopen_assist(
+        self,
+        assisting: AssistContext,
+        opened: Callable[[Assist], None],
+        failed: Callable[[str, bool], None],
+    ) -> None:
+        """A new assist session for the customer of one the portal ended (idle, revoked), with the
+        same reason, for the window still showing them: only its token changes, so the windows and
+        drafts open in it carry on. Run with this window's runner: when the staff member's own
+        session has ended too, they sign in again first (over the customer's window), then it opens.
+        `failed` gets the sentence and whether the customer is gone (404: opening again cannot work)."""
+        contact, client = assisting.contact, self.session.client
+
+        def done(ticket: Assist) -> None:
+            self.remember(ticket.contact)
+            opened(ticket)
+
+        def refused(error: Exception) -> None:
+            failed(self.open_failed_sentence(contact, error), isinstance(error, NotFoundError))
+
+        self.runner.run(lambda: client.open_assist(contact.id, assisting.reason), done, refused)
+
     def remember(self, contact: StaffContact) -> None:
-        self.recent = [contact, *(c for c in self.recent if c.id != contact.id)][:RECENT_LIMIT]
+        """Newest first, in the list and in settings (a restart keeps them)."""
+        self._keep_recent([contact, *(c for c in self.recent if c.id != contact.id)])
+
+    def _keep_recent(self, contacts: list[StaffContact]) -> None:
+        self.recent = contacts[:RECENT_CUSTOMERS_KEPT]
+        kept = [RecentCustomer(c.id, c.name, c.email) for c in self.recent]
+        self.settings.set_recent_customers(self.session.portal_url, self.session.email, kept)
+        self._show_recent()
+
+    def _show_recent(self) -> None:
         self.recent_list.clear()
         for recent in self.recent:
             # The phone and email under the name: what a call back needs, and what tells two
@@ -559,30 +689,6 @@ class FindCustomerWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def assist_token_refused(self, error: PortalError) -> None:
-        """Back from a customer's portal whose assist token the server refused: says why. The
-        server's code names an assist that ended on its own (assist_idle, SA-4); otherwise the assist went
-        with the staff member's own session (signed out elsewhere, revoked or expired), which only
-        asking the portal with that session tells: a 401 there brings up the sign-in prompt."""
-        self.assist_ended("The assist session ended. Checking your own sign-in…")
-        renewals = self._renewals
-
-        def checked(_: object) -> None:
-            if self._renewals != renewals:
-                self.status_label.setText(
-                    "The assist ended because your own session had ended. You are signed in again: "
-                    "open the customer's portal again."
-                )
-            elif error.code == "assist_idle":
-                self.status_label.setText(error.detail)
-            else:
-                self.status_label.setText("The assist session was ended on the portal. Open it again.")
-
-        def failed(check_error: Exception) -> None:
-            self.status_label.setText(error_sentence(check_error))
-
-        self.runner.run(self.session.client.me, checked, failed)
-
     # -- token expiry ----------------------------------------------------------------
 
     def _session_expired(self, retry: Callable[[], None], give_up: Callable[[], None], error: PortalError) -> None:
@@ -596,8 +702,9 @@ class FindCustomerWindow(QMainWindow):
         if self.reauth_dialog is not None:
             return
         self.status_label.setText(f"{ended_sentence(error)} Sign in again to carry on.")
+        shown = self.assist_window if self.assist_window is not None and not self.isVisible() else self
         self.reauth_dialog = ask_to_sign_in_again(
-            self, self.accounts, self.session, self._reauth_finished, remember=self.remember_password, reason=error
+            shown, self.accounts, self.session, self._reauth_finished, remember=self.remember_password, reason=error
         )
 
     def _reauth_finished(self, dialog: SignInDialog) -> None:
@@ -610,13 +717,14 @@ class FindCustomerWindow(QMainWindow):
                 give_up()
             self.status_label.setText("Your session has ended. Sign out, then sign in again to find customers.")
             return
-        self._renewals += 1
         self.session.client.use_token(renewed.token)
         self.session.password = renewed.password
         renewed.client.close()
         self.remember_password = dialog.remember
-        self.accounts.signed_in(self.session, remember_password=dialog.remember)
         self.status_label.setText("Signed in again.")
+        self.accounts.signed_in(
+            self.session, remember_password=dialog.remember, runner=self.runner, failed=self.show_keyring_problem
+        )
         for retry, _ in pending:
             retry()
 
@@ -626,11 +734,15 @@ class FindCustomerWindow(QMainWindow):
         """Signing staff out also ends every assist session they opened (server side, SA-4). The
         token is forgotten on this computer at once; a portal that hangs is waited for only
         `session_end.SIGN_OUT_WAIT_MS`, with "Signing out…" on screen, instead of the client's 20 s timeout."""
-        self.accounts.signed_out(self.session)
         self.sign_out_button.setText("Signing out…")
         self.status_label.setText("Signing out…")
         self.setEnabled(False)
-        revoke_then_leave(self, self.runner, self.session, self.signed_out.emit)
+        sign_out_then_leave(self, self.runner, self.accounts, self.session, self.signed_out.emit)
+
+    def show_keyring_problem(self, sentence: str) -> None:
+        """What the keyring could not do: the staff member stays signed in for this run. In the status
+        bar, where the search's own messages (which replace the status line's) leave it be."""
+        self.statusBar().showMessage(sentence, KEYRING_PROBLEM_MS)
 
     def save_layout(self) -> None:
         self.settings.set_find_window_geometry(self.saveGeometry())

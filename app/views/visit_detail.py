@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QSize, QUrl
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPushButton, QVBoxLayout, QWidget
 
 from app.models.branch_day import BranchDay
@@ -13,7 +13,7 @@ from app.services.tasks import OwnedRunner, TaskRunner
 from app.services.work_records import VisitDetail
 from app.views.detail_pages import make_browser, visit_page
 from app.views.detail_support import error_sentence, open_link
-from app.views.item_windows import close_with_standard_key, reload_with_standard_key
+from app.views.item_windows import close_with_standard_key, fit_to_screen, reload_with_standard_key
 from app.views.theme import theme_changed
 
 
@@ -37,7 +37,7 @@ class VisitDetailDialog(QDialog):
         self.problem: str | None = None
         self._generation = 0
         self.setWindowTitle(f"Visit {day_heading(visit.date, day.today())} — {visit.property.name}")
-        self.resize(560, 580)
+        fit_to_screen(self, QSize(560, 580))
 
         self.browser = make_browser()
         self.browser.anchorClicked.connect(self._link)

@@ -22,6 +22,10 @@ from server.settings import Settings
 
 # Touching last_used_at on every request would turn every read into a write.
 _TOUCH_INTERVAL = timedelta(seconds=60)
+# An assist ends after 30 idle minutes (SA-4), counted from last_used_at: touched only every minute, it
+# could end up to a minute early, under a clerk who was still working. Assists are few, so their
+# reads may write; requests of the same second (a window's tabs loading together) share one write.
+_ASSIST_TOUCH_INTERVAL = timedelta(seconds=1)
 # Selection: from this many picked properties on, all the caller's roles are read once rather than the
 # picked ids bound one by one into the check.
 MANY_PICKED = 200
@@ -114,7 +118,7 @@ def get_caller(
         raise unauthorized("Your session has expired. Please sign in again.", "session_expired")
     if assist and auth.last_used_at + settings.assist_idle_timeout <= now:
         raise unauthorized("The assist session ended after 30 minutes without activity. Open it again.", "assist_idle")
-    if now - auth.last_used_at >= _TOUCH_INTERVAL:
+    if now - auth.last_used_at >= (_ASSIST_TOUCH_INTERVAL if assist else _TOUCH_INTERVAL):
         auth.last_used_at = now
         session.commit()
     return Caller(

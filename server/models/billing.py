@@ -84,6 +84,10 @@ class PaymentMethod(Base):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The staff member who added it in an assist session: shown to the customer with the method (SA-3).
+    captured_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    captured_by: Mapped[Staff | None] = relationship()
 
 
 PAYMENT_PENDING = "pending"

@@ -85,9 +85,14 @@ class Contact(Base):
     # Digits only, so staff can find "(555) 010-1234" by typing 5550101234 (SA-1).
     phone_digits: Mapped[str] = mapped_column(String(50), default="", index=True)
     email_receipts: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last change of email_receipts: when, and by which staff member if made in an assist session
+    # (null when the customer made it), so the customer sees the setting was changed for them (SA-3).
+    email_receipts_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email_receipts_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     branch: Mapped[Branch] = relationship()
     identity: Mapped[Identity] = relationship()
+    email_receipts_changed_by: Mapped[Staff | None] = relationship()
 
 
 class Property(Base):

@@ -146,9 +146,16 @@ def check_type_accepted(branch: Branch, kind: str, field: str = "type") -> None:
 
 
 def add_method(
-    session: Session, gateway: Gateway, branch: Branch, contact: Contact, details: NewCard | NewBankAccount, today: date
+    session: Session,
+    gateway: Gateway,
+    branch: Branch,
+    contact: Contact,
+    details: NewCard | NewBankAccount,
+    today: date,
+    captured_by_id: int | None,
 ) -> PaymentMethod:
-    """Validates, tokenizes at the gateway and stores the token; the first method becomes the default (PM-1)."""
+    """Validates, tokenizes at the gateway and stores the token; the first method becomes the default (PM-1).
+    `captured_by_id` is the staff member adding it in an assist session, kept so the customer sees it (SA-3)."""
     kind = "card" if isinstance(details, NewCard) else "ach"
     check_type_accepted(branch, kind)
     try:
@@ -214,6 +221,7 @@ def add_method(
         exp_year=tokenized.exp_year,
         holder_name=holder,
         is_default=not has_default,
+        captured_by_id=captured_by_id,
     )
     session.add(method)
     session.flush()
@@ -233,9 +241,18 @@ def make_default(session: Session, contact_id: int, method_id: int) -> PaymentMe
     return method
 
 
-def remove_method(session: Session, contact: Contact, method_id: int) -> PaymentMethod:
+def set_email_receipts(contact: Contact, enabled: bool, changed_by_id: int | None) -> None:
+    """Every change of the setting says when and, in an assist session, which staff member made it:
+    the customer sees a setting changed for them as such (SA-3); their own change clears that."""
+    contact.email_receipts = enabled
+    contact.email_receipts_changed_at = utcnow()
+    contact.email_receipts_changed_by_id = changed_by_id
+
+
+def remove_method(session: Session, contact: Contact, method_id: int, removed_by_id: int | None) -> PaymentMethod:
     """Soft delete (past payments still name it). The newest remaining method inherits the default;
-    with none left, emailed receipts turn off since they need a method on file (PM-5)."""
+    with none left, emailed receipts turn off since they need a method on file (PM-5), a change of the
+    setting made by whoever removed the method."""
     method = owned_method(session, contact.id, method_id)
     method.deleted_at = utcnow()
     was_default = method.is_default
@@ -245,6 +262,6 @@ def remove_method(session: Session, contact: Contact, method_id: int) -> Payment
     if was_default and remaining:
         newest = max(remaining, key=lambda m: (m.created_at, m.id))
         newest.is_default = True
-    if not remaining:
-        contact.email_receipts = False
+    if not remaining and contact.email_receipts:
+        set_email_receipts(contact, False, removed_by_id)
     return method

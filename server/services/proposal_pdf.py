@@ -226,7 +226,7 @@ class _ProposalWriter:
         flow.ensure(14 + HEADING_HEIGHT + 3 * TEXT.line_height + 8 + ACCEPTANCE_HEIGHT)
         flow.heading("Acceptance")
         flow.paragraph(
-            f"By signing below, I accept this proposal and authorise {self.branch.name} to perform the work "
+            f"By signing below, I accept this proposal and authorize {self.branch.name} to perform the work "
             "described, together with the optional services I select, for the approved amount.",
             TEXT,
         )

@@ -151,7 +151,17 @@ def revoke(session: Session, session_id: int) -> None:
 
 
 def revoke_all_for_identity(session: Session, identity_id: int, keep_session_id: int | None = None) -> None:
-    statement = update(AuthSession).where(AuthSession.identity_id == identity_id, AuthSession.revoked_at.is_(None))
+    """Ends the identity's sessions (but `keep_session_id`) and the assist sessions opened from them.
+
+    An assist session carries the customer's identity, not the staff member's: without its parent
+    it would outlive the staff password change or reset meant to lock the staff member out (SA-4).
+    """
+    ended = select(AuthSession.id).where(AuthSession.identity_id == identity_id)
     if keep_session_id is not None:
-        statement = statement.where(AuthSession.id != keep_session_id)
-    session.execute(statement.values(revoked_at=utcnow()))
+        ended = ended.where(AuthSession.id != keep_session_id)
+    session.execute(
+        update(AuthSession)
+        .where(AuthSession.revoked_at.is_(None))
+        .where(AuthSession.id.in_(ended) | AuthSession.parent_session_id.in_(ended))
+        .values(revoked_at=utcnow())
+    )

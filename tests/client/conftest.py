@@ -9,7 +9,8 @@ from __future__ import annotations
 import gc
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -75,3 +76,17 @@ def unsent_drafts_discarded_at_teardown(monkeypatch: pytest.MonkeyPatch) -> None
 @pytest.fixture
 def settings_store(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def computer_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Sets this computer's time zone (TZ) for the test, so a date taken in it would differ from the
+    branch's; the zone the run started with comes back afterwards."""
+
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QComboBox, QFrame, QHBoxLayout, QLabel, QLineEdit
+from PySide6.QtWidgets import QApplication, QComboBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
@@ -68,6 +68,10 @@ def test_text_tokens_keep_aa_contrast_on_their_backgrounds(palette: theme.Palett
         "green text (links, approved total)": (palette.accent_text, palette.window),
         "green text on cards": (palette.accent_text, palette.surface),
         "primary buttons": (palette.on_accent, palette.accent),
+        "primary buttons under the mouse": (palette.on_accent, palette.accent_hover),
+        "selected rows": (palette.text, palette.selection),
+        "green text on a selected row": (palette.accent_text, palette.selection),
+        "secondary text on alternate rows": (palette.muted, palette.surface_alt),
         "header bar": (palette.on_accent, palette.header),
         "errors": (palette.error_text, palette.error_bg),
         "notes": (palette.info_text, palette.soft),
@@ -103,6 +107,27 @@ def test_assist_banner_and_sign_note_as_painted(qtbot: QtBot, app: QApplication,
     assert note_bg == QColor(palette.warn_bg)
     assert contrast(label.palette().color(QPalette.ColorRole.WindowText), banner_bg) >= AA_TEXT
     assert contrast(note.palette().color(QPalette.ColorRole.WindowText), note_bg) >= AA_TEXT
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_buttons_that_cannot_be_used_look_it_primary_ones_too(
+    qtbot: QtBot, app: QApplication, palette: theme.Palette
+) -> None:
+    """A paid invoice's Pay invoice and a proposal one may not sign had their primary button drawn
+    as green as a working one: "#PrimaryButton" outranked the sheet's ":disabled"."""
+    theme.apply_theme(app, palette.scheme)
+    primary = theme.named(QPushButton("Pay invoice"), "PrimaryButton")
+    default = QPushButton("Continue", default=True)
+    plain = QPushButton("View invoice")
+    for button in (primary, default, plain):
+        qtbot.addWidget(button)
+        button.show()
+    qtbot.waitExposed(primary)
+    assert primary.grab().toImage().pixelColor(6, primary.height() // 2) == QColor(palette.accent)
+    for button in (primary, default, plain):
+        button.setEnabled(False)
+        shown = button.grab().toImage().pixelColor(6, button.height() // 2)
+        assert shown == QColor(palette.disabled_bg), button.text()
 
 
 @pytest.mark.parametrize("palette", PALETTES)

@@ -3,18 +3,23 @@ instants either side of a branch's midnight, with the clock injected."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from pytestqt.qtbot import QtBot
 
 from app.models.branch_day import BranchDay
-from app.models.dates import branch_today, until_branch_midnight
-from app.models.lists import InvoicesModel
+from app.models.dates import branch_date, branch_date_text, branch_today, until_branch_midnight
+from app.models.formatting import date_text
+from app.models.lists import InvoicesModel, RequestsModel
+from app.services.records import Page, PropertyRef, RequestSummary
 
 NEW_YORK = "America/New_York"
 # 00:00 on Nov 27 in New York (UTC-5): 05:00 UTC.
 BEFORE = datetime(2026, 11, 27, 4, 59, 59, tzinfo=UTC)
 AFTER = datetime(2026, 11, 27, 5, 0, 0, tzinfo=UTC)
+# 23:30 on Nov 27 in New York: Nov 28 in UTC and in Tokyo.
+LATE_EVENING = datetime(2026, 11, 28, 4, 30, tzinfo=UTC)
 
 
 def test_branch_today_turns_at_the_branch_midnight_not_utc_or_the_computer() -> None:
@@ -81,3 +86,24 @@ def test_overdue_follows_the_branch_day(qtbot: QtBot) -> None:
     with qtbot.waitSignal(model.dataChanged, timeout=100):  # the list is painted again
         model.day.check()
     assert model.data(status) == "Overdue"
+
+
+def test_a_timestamp_s_business_day_is_the_branch_s_not_the_computer_s(
+    computer_zone: Callable[[str], None],
+) -> None:
+    """The signed PDF dates a signature in the branch's zone; the app used the computer's."""
+    for zone in ("UTC", "Asia/Tokyo"):
+        computer_zone(zone)
+        assert LATE_EVENING.astimezone().date() == date(2026, 11, 28), "the computer's day differs"
+        assert branch_date(LATE_EVENING, NEW_YORK) == date(2026, 11, 27)
+        assert branch_date_text(LATE_EVENING, NEW_YORK) == date_text(date(2026, 11, 27))
+    assert branch_date_text(None, NEW_YORK) == ""
+
+
+def test_requests_are_dated_by_the_branch_day(computer_zone: Callable[[str], None]) -> None:
+    computer_zone("Asia/Tokyo")
+    model = RequestsModel(BranchDay(NEW_YORK, FakeClock(LATE_EVENING)))
+    request = RequestSummary(1, "REQ-1", "Gate", PropertyRef(1, "Oak"), "open", LATE_EVENING, LATE_EVENING, 0)
+    model.set_page(Page(items=(request,), next_cursor=None, total=1))
+    for column in ("created_at", "last_activity_at"):
+        assert model.data(model.index(0, model.column_index(column))) == date_text(date(2026, 11, 27)), column

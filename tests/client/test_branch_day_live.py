@@ -98,7 +98,8 @@ def test_visits_list_says_today_by_the_branch_day_not_the_computer(
         session = sign_in(portal.portal_url("east"), company.MORGAN, company.PASSWORD)
         assert session.config.branch.time_zone == branch_zone
         accounts = Accounts(AppSettings(settings_store))
-        accounts.signed_in(session, remember_password=False)
+        accounts.remember_portal(session)
+        accounts.store_secrets(session, remember_password=False)
         window = MainWindow(session, accounts)
         qtbot.addWidget(window)
         window.show()

@@ -32,7 +32,8 @@ WAIT_MS = 15000
 def window(qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal) -> Iterator[MainWindow]:
     accounts = Accounts(AppSettings(settings_store))
     session = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
-    accounts.signed_in(session, remember_password=False)
+    accounts.remember_portal(session)
+    accounts.store_secrets(session, remember_password=False)
     main = MainWindow(session, accounts)
     qtbot.addWidget(main)
     main.show()

@@ -67,7 +67,8 @@ def test_sign_in_success_remembers_portal_and_secrets(
     session = dialog.session
     assert session is not None
     assert session.user.name == "Morgan Many"
-    accounts.signed_in(session, remember_password=dialog.remember)
+    accounts.remember_portal(session)
+    accounts.store_secrets(session, remember_password=dialog.remember)
     assert accounts.stored_token(session.portal_url, company.MORGAN) == session.token
     assert accounts.remembered_password(session.portal_url, company.MORGAN) == company.PASSWORD
     assert accounts.settings.portals()[0].branch_name == "East Branch"
@@ -128,6 +129,22 @@ def test_sign_in_invalid_url(qtbot: QtBot, accounts: Accounts) -> None:
     assert dialog.error_label.text().startswith("That is not a portal address.")
 
 
+def test_a_refusal_that_wraps_grows_the_window_instead_of_squeezing_the_form(
+    qtbot: QtBot, accounts: Accounts, live_portal: LivePortal
+) -> None:
+    """The two-line "don't match" sentence was fitted into the window's old height: the email and
+    password rows and "Remember me" were drawn over each other."""
+    dialog = dialog_for(qtbot, accounts, live_portal.portal_url(), "nobody@example.com", "not-the-password")
+    height = dialog.height()
+    assert error_after_submit(qtbot, dialog) == BAD_CREDENTIALS
+    qtbot.waitUntil(lambda: dialog.height() > height, timeout=5000)
+    rows = [dialog.email_edit, dialog.password_edit, dialog.remember_check, dialog.error_label, dialog.sign_in_button]
+    tops = [row.mapTo(dialog, row.rect().topLeft()).y() for row in rows]
+    bottoms = [row.mapTo(dialog, row.rect().bottomLeft()).y() for row in rows]
+    assert all(bottom < top for bottom, top in zip(bottoms, tops[1:], strict=False)), (tops, bottoms)
+    assert all(row.height() >= row.sizeHint().height() for row in rows[:3]), "no field is squeezed"
+
+
 @pytest.fixture
 def morgan_session(live_portal: LivePortal) -> PortalSession:
     return sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
@@ -135,7 +152,8 @@ def morgan_session(live_portal: LivePortal) -> PortalSession:
 
 @pytest.fixture
 def window(qtbot: QtBot, morgan_session: PortalSession, accounts: Accounts) -> Iterator[MainWindow]:
-    accounts.signed_in(morgan_session, remember_password=False)
+    accounts.remember_portal(morgan_session)
+    accounts.store_secrets(morgan_session, remember_password=False)
     main = MainWindow(morgan_session, accounts)
     qtbot.addWidget(main)
     main.show()
@@ -340,7 +358,8 @@ def test_sign_out_revokes_and_clears_keyring(
     qtbot: QtBot, window: MainWindow, live_portal: LivePortal, memory_keyring: MemoryKeyring
 ) -> None:
     token = window.session.token
-    window.accounts.signed_in(window.session, remember_password=True)
+    window.accounts.remember_portal(window.session)
+    window.accounts.store_secrets(window.session, remember_password=True)
     assert memory_keyring._items
     with qtbot.waitSignal(window.signed_out, timeout=10000):
         window.sign_out()

@@ -219,9 +219,13 @@ def test_every_tab_at_1280_shows_whole_headers_and_never_cuts_numbers_dates_or_m
     )
 
 
-def test_a_shortfall_is_shared_in_proportion_to_what_each_column_has_above_its_floor() -> None:
-    # {column: (width, floor)}: 60 px to find; 150 and 50 px above the floors.
-    assert share_shortfall(60, {1: (250, 100), 2: (150, 100)}) == {1: 45, 2: 15}
+def test_a_shortfall_is_taken_from_the_widest_column_first_down_to_the_next() -> None:
+    # {column: (width, floor)}: 60 px to find; the 250 px column gives them all and is still wider.
+    assert share_shortfall(60, {1: (250, 100), 2: (150, 100)}) == {1: 60}
+    # A title hundreds of pixels wide gives before a property's name loses a letter.
+    assert share_shortfall(150, {1: (600, 100), 2: (180, 120)}) == {1: 150}
+    # Once level, both give alike: 600 -> 180 costs 420, the last 80 are split.
+    assert share_shortfall(500, {1: (600, 100), 2: (180, 100)}) == {1: 460, 2: 40}
     assert share_shortfall(0, {1: (250, 100)}) == {}
     # Never below a floor: only what there is above them is given, however short the room.
     assert share_shortfall(500, {1: (250, 100), 2: (100, 100), 3: (130, 100)}) == {1: 150, 3: 30}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,11 +10,13 @@ from PySide6.QtCore import QLocale, QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from app.models.dates import moment_long
 from app.models.formatting import amount_input_text, date_text, money_text, parse_amount, title_text
 from app.models.lists import InvoicesModel, ProposalsModel, invoice_status
 from app.models.properties import PropertiesModel
 from app.models.roles import Role
-from app.services.records import InvoiceSummary, Page, Property, PropertyRef, ProposalSummary
+from app.models.staff import AuditModel
+from app.services.records import AuditItem, InvoiceSummary, Page, Property, PropertyRef, ProposalSummary
 
 US = QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
 OAK = PropertyRef(1, "Oak Plaza")
@@ -125,6 +127,11 @@ def test_proposals_show_change_orders_and_money() -> None:
     model.set_page(Page((proposal,), None, 1))
     assert "change order" in model.data(model.index(0, model.column_index("title")))
     assert model.data(model.index(0, model.column_index("total"))).endswith("1,500.00")
+    named = ProposalSummary(
+        10, "OPP-10", "Change order: add drip line", OAK, "pending", Decimal("480"), date(2026, 3, 2), True, True
+    )
+    model.set_page(Page((named,), None, 1))
+    assert model.data(model.index(0, model.column_index("title"))) == "Change order: add drip line"
 
 
 @pytest.fixture
@@ -167,3 +174,13 @@ def test_a_long_subject_is_cut_at_a_word_for_a_window_title() -> None:
     assert len(cut) <= 80 and cut.endswith("…") and long.startswith(cut[:-1])
     assert cut == "The irrigation controller by the north gate keeps resetting itself, The…"
     assert title_text("x" * 200) == "x" * 79 + "…"
+
+
+def test_the_activity_list_words_its_times_as_the_rest_of_the_app() -> None:
+    """ "Nov 27, 2026 at 3:23 PM", as a request's thread; ISO "2026-11-27 15:23" read as a log file."""
+    at = datetime(2026, 11, 27, 15, 23, tzinfo=UTC)
+    model = AuditModel()
+    model.set_page(Page((AuditItem(at, "Olivia Office", 1, "Pat Customer", "assist_start", "", "Call"),), None, 1))
+    shown = model.data(model.index(0, model.column_index("at")))
+    assert shown == moment_long(at)
+    assert "2026-" not in shown and ", 2026 at " in shown

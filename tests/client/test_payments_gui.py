@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from app.models.dates import branch_today
 from app.models.formatting import amount_input_text
 from app.services.accounts import Accounts
 from app.services.billing_records import InvoiceDetail, PaymentMethod
-from app.services.session import PortalSession, sign_in
+from app.services.session import PortalSession, open_assist, sign_in
 from app.services.settings import AppSettings
 from app.services.tasks import TaskRunner
 from app.views.main_window import MainWindow
@@ -393,7 +393,7 @@ def test_manage_payments_add_default_remove_and_receipts(
     qtbot.waitUntil(lambda: manager.methods[0].label == "Mastercard ending 4444", timeout=TIMEOUT_MS)
     manager.receipts_check.setChecked(True)
     qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
-    assert session.client.email_receipts() is True
+    assert session.client.email_receipts().enabled is True
     manager.list_widget.setCurrentRow(0)
     manager.remove_selected(confirmed=True)
     qtbot.waitUntil(lambda: len(manager.methods) == 1 and not runner.busy, timeout=TIMEOUT_MS)
@@ -648,7 +648,7 @@ def test_invoice_detail_and_pdf(qtbot: QtBot, pay_portal: LivePortal, runner: Ta
 
     session = session_for(pay_portal.portal_url("east"))
     invoice = detail(session, "INV-20001")  # Birch: Morgan is its billing contact
-    text = invoice_html(invoice, "USD", branch_today(session.config.branch.time_zone))
+    text = invoice_html(invoice, "USD", branch_today(session.config.branch.time_zone), "UTC")
     for expected in ("Invoice INV-20001", "Balance due: <b>$480.00</b>", "Birch Office Park", "Riley Rep", "Mowing"):
         assert expected in text
     assert "<td align='right'>$480.00</td>" in text, "amounts are right-aligned"
@@ -674,7 +674,7 @@ def test_invoice_credits_read_as_taken_off_the_total(pay_portal: LivePortal) -> 
         invoice, applied_credits=Decimal("25.00"), balance=invoice.balance - Decimal("25.00")
     )
     document = QTextDocument()
-    document.setHtml(invoice_html(credited, "USD", branch_today(session.config.branch.time_zone)))
+    document.setHtml(invoice_html(credited, "USD", branch_today(session.config.branch.time_zone), "UTC"))
     text = " ".join(document.toPlainText().split())  # one space for every run of (non-breaking) spaces
     assert "Balance due: $455.00 of $480.00" in text
     assert "Total $480.00 Less $25.00 in credits applied" in text
@@ -690,11 +690,28 @@ def test_invoice_past_its_due_date_reads_overdue_as_in_the_list(pay_portal: Live
     late = detail(session, "INV-10031")  # 31 days old on 30-day terms, unpaid
     today = branch_today(session.config.branch.time_zone)
     assert late.status == "due" and late.due_date < today
-    text = invoice_html(late, "USD", today)
+    text = invoice_html(late, "USD", today, "UTC")
     assert chip("overdue") in text and chip("due") not in text
     assert page_note_background("warning") in text
-    on_time = invoice_html(detail(session, "INV-20001"), "USD", today)
+    on_time = invoice_html(detail(session, "INV-20001"), "USD", today, "UTC")
     assert chip("due") in on_time and page_note_background("info") in on_time
+
+
+def test_a_payment_is_dated_by_the_branch_s_day(pay_portal: LivePortal, computer_zone: Callable[[str], None]) -> None:
+    """A payment taken at 23:30 in New York is the 27th's, as the branch's records say; on a
+    computer set to UTC or Tokyo the invoice page said the 28th."""
+    from app.views.invoice_detail import invoice_html
+
+    session = session_for(pay_portal.portal_url("east"))
+    paid = detail(session, "INV-10000")
+    assert paid.payments
+    late = datetime(2026, 11, 28, 4, 30, tzinfo=UTC)  # 23:30 on Nov 27 in New York
+    evening = dataclasses.replace(paid, payments=(dataclasses.replace(paid.payments[0], paid_at=late),))
+    for zone in ("UTC", "Asia/Tokyo"):
+        computer_zone(zone)
+        document = QTextDocument()
+        document.setHtml(invoice_html(evening, "USD", date(2026, 11, 27), "America/New_York"))
+        assert "Nov 27, 2026" in document.toPlainText() and "Nov 28, 2026" not in document.toPlainText()
 
 
 def page_note_background(tone: str) -> str:
@@ -1143,7 +1160,7 @@ def test_the_receipts_box_waits_for_every_change_and_its_own(
             hold.release.set()
             qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
             assert [request.split(" ")[0] for request in hold.requests] == ["PATCH"], "sent once"
-            assert direct.client.email_receipts() is True
+            assert direct.client.email_receipts().enabled is True
             assert manager.receipts_check.isChecked() and manager.receipts_check.isEnabled()
             assert manager.receipts_check.text() == "Email me payment receipts"
 
@@ -1174,3 +1191,59 @@ def test_the_receipts_box_waits_for_every_change_and_its_own(
             hold.release.set()
             for method in direct.client.payment_methods():
                 direct.client.remove_payment_method(method.id)
+
+
+def test_what_office_staff_changed_in_an_assist_is_marked_where_the_customer_sees_it(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner, tmp_path: Path
+) -> None:  # SA-3, PM-1, PM-5
+    """A method office staff added, and the receipts switch they turned on, looked like the
+    customer's own in Manage payments and the pay window: audited, but unmarked for the customer."""
+    url = pay_portal.portal_url("east")
+    staff = sign_in(url, company.OFFICE, company.PASSWORD)
+    contact = next(c for c in staff.client.staff_contacts(company.MORGAN).items if c.email == company.MORGAN)
+    assisted = open_assist(staff, contact, "Customer on the phone")
+    session = session_for(url)
+    client = session.client
+    before = client.payment_methods()
+    receipts_before = client.email_receipts().enabled
+    added = assisted.client.add_payment_method(card("5555555555554444"))
+    own = client.add_payment_method(card())
+    try:
+        assert added.captured_by is not None and added.captured_by.name == "Olive Office"
+        assert assisted.client.set_email_receipts(True).changed_by == added.captured_by
+        manager = ManagePaymentsDialog(session, runner)
+        qtbot.addWidget(manager)
+        manager.show()
+        qtbot.waitUntil(lambda: bool(manager.methods) and not runner.busy, timeout=TIMEOUT_MS)
+        rows = {
+            manager.list_widget.item(i).data(Qt.ItemDataRole.UserRole): manager.list_widget.item(i).text()
+            for i in range(manager.list_widget.count())
+        }
+        assert rows[added.id].endswith(" · captured by office staff (Olive Office)")
+        assert "office staff" not in rows[own.id]
+        assert manager.receipts_check.isChecked()
+        assert manager.receipts_marker.isVisible()
+        assert manager.receipts_marker.text().startswith("Turned on by office staff (Olive Office) on ")
+        manager.grab().save(str(tmp_path / "manage-payments-assisted.png"))
+        # The customer's own change makes the setting theirs again: the mark goes.
+        manager.receipts_check.setChecked(False)
+        qtbot.waitUntil(lambda: not runner.busy and manager.receipts_check.isEnabled(), timeout=TIMEOUT_MS)
+        assert not manager.receipts_check.isChecked()
+        assert not manager.receipts_marker.isVisible()
+        manager.close()
+
+        dialog = open_pay(qtbot, session, runner, [detail(session, "INV-20001")])
+        listed = dialog.method_combo.itemText(dialog.method_combo.findData(added.id))
+        assert listed.endswith(" · captured by office staff (Olive Office)"), "worded as in Manage payments"
+        assert "office staff" not in dialog.method_combo.itemText(dialog.method_combo.findData(own.id))
+        dialog.reject()
+    finally:
+        for method in (added, own):
+            client.remove_payment_method(method.id)
+        for method in before:
+            if method.is_default:
+                client.set_default_payment_method(method.id)
+        if before:
+            client.set_email_receipts(receipts_before)
+        assisted.client.close()
+        staff.client.close()

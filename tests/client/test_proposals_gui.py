@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
-from datetime import date, timedelta
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 from shiboken6 import isValid
 
-from app.models.formatting import money_text
-from app.services.portal_client import PortalClient
+from app.models.formatting import date_text, money_text
+from app.services.portal_client import PortalClient, Timeouts
 from app.services.session import PortalSession, open_assist, sign_in
 from app.services.tasks import TaskRunner
 from app.views.pdf_viewer import PdfViewer
@@ -31,6 +32,7 @@ from app.views.sign_dialog import SignDialog
 from app.views.signature_pad import EXPORT_HEIGHT, SignaturePad
 from tests.client import company
 from tests.client.live_server import LivePortal, _server_available, running_portal
+from tests.client.portal_proxy import Proxy, QuietHandler, relay, reply, serving
 
 pytestmark = pytest.mark.gui
 
@@ -77,6 +79,13 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
         _proposal("g-escape", "maple", "OPP-7006", "Lawn aeration", "delivered"),
         _proposal("g-from-pdf", "maple", "OPP-7008", "Rain garden", "delivered"),
         _proposal("g-nothing-chosen", "maple", "OPP-7009", "Irrigation check", "delivered"),
+        _proposal("g-lost-drop", "maple", "OPP-7010", "Edging, answer dropped", "delivered"),
+        _proposal("g-lost-hold", "maple", "OPP-7011", "Edging, answer too late", "delivered"),
+        _proposal("g-lost-error", "maple", "OPP-7012", "Edging, answer a 500", "delivered"),
+        _proposal("g-never-sent", "maple", "OPP-7013", "Edging, never arrived", "delivered"),
+        _proposal("g-lost-twice", "maple", "OPP-7014", "Edging, answer and check lost", "delivered"),
+        _proposal("g-evening", "maple", "OPP-7015", "Signed late in the evening", "delivered"),
+        _proposal("g-two-copies", "maple", "OPP-7016", "Both copies asked for", "delivered"),
         {
             **_proposal("g-change", "maple", "OPP-7007", "Patio lighting, two more posts", "delivered"),
             "change_order_of": "g-view",
@@ -96,6 +105,80 @@ def session(portal: LivePortal) -> Iterator[PortalSession]:
 @pytest.fixture
 def runner() -> TaskRunner:
     return TaskRunner()
+
+
+class SignFaults(Proxy):
+    """Forwards everything to the portal, except as `sign` says for the next signature POSTs and
+    `lose_checks` for the next GETs of a proposal's detail.
+
+    "drop": the portal signs, the connection closes without an answer; "hold": the portal signs, the
+    answer is held longer than the client waits; "error": the portal signs, the client gets a 500;
+    "never": the POST never reaches the portal (the connection closes). With `hold_pdf`, the unsigned
+    PDF's answer comes HOLD_S late."""
+
+    def __init__(self, upstream: str) -> None:
+        self.sign: list[str] = []
+        self.lose_checks = 0
+        self.hold_pdf = False
+        self.sign_posts = 0
+        super().__init__(upstream, _SignFaultHandler)
+
+
+class _SignFaultHandler(QuietHandler):
+    server: SignFaults
+
+    def _forward(self) -> None:
+        path = self.path.split("?")[0]
+        proxy = self.server
+        if self.command == "POST" and path.endswith("/signature"):
+            proxy.sign_posts += 1
+            fault = proxy.sign.pop(0) if proxy.sign else None
+            if fault == "never":
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                self.close_connection = True
+                return
+            answer = relay(self, proxy.upstream)
+            if fault == "hold":
+                time.sleep(HOLD_S)
+            if fault in ("drop", "hold"):
+                self.close_connection = True
+                return
+            if fault == "error":
+                reply(self, 500, {"Content-Type": "application/problem+json"}, b'{"detail": "Internal error."}')
+                return
+            reply(self, answer.status_code, answer.headers, answer.content)
+            return
+        answer = relay(self, proxy.upstream)
+        if self.command == "GET" and path.endswith("/pdf") and proxy.hold_pdf:
+            time.sleep(HOLD_S)
+        if self.command == "GET" and path.rsplit("/", 1)[-1].isdigit() and "/proposals/" in path and proxy.lose_checks:
+            proxy.lose_checks -= 1
+            self.close_connection = True
+            return
+        reply(self, answer.status_code, answer.headers, answer.content)
+
+    do_GET = do_POST = _forward  # noqa: N815
+
+
+HOLD_S = 2.5  # longer than the proxied client waits for an answer (PROXIED_READ_S)
+PROXIED_READ_S = 1.0
+
+
+@pytest.fixture
+def faults(portal: LivePortal) -> Iterator[SignFaults]:
+    with serving(SignFaults(portal.origin)) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def proxied(faults: SignFaults) -> Iterator[PortalSession]:
+    """Morgan signed in through the proxy, with a client that gives up on an answer after a second."""
+    opened = sign_in(f"{faults.origin}/portal/east", company.MORGAN, company.PASSWORD)
+    client = PortalClient(opened.portal_url, token=opened.token, timeouts=Timeouts(read=PROXIED_READ_S))
+    yield dataclasses.replace(opened, client=client)
+    client.close()
+    opened.client.close()
 
 
 def proposal_id(session: PortalSession, number: str) -> int:
@@ -279,17 +362,132 @@ def test_a_server_refusal_keeps_everything_entered(
         window.proposal_id, signer_name="Other Device", signature_png=dialog.pad.to_png(), optional_service_ids=[]
     )
     other.close()
-    qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=WAIT_MS)
-    assert "already been signed" in dialog.error_label.text()
+    with qtbot.waitSignal(window.changed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert dialog.error_label.isVisible()
+    assert dialog.error_label.text() == (
+        "This proposal has already been signed by Other Device. Your signature was not recorded."
+    )
     assert dialog.isVisible()
     assert dialog.name_edit.text() == "Morgan M. Many"
     assert len(dialog.pad.strokes) == 2
     assert next(iter(dialog.option_checks.values())).isChecked()
     assert dialog.agree_check.isChecked()
-    assert dialog.sign_button.isEnabled()
+    # Signing again could only be refused again: the dialog only closes now, and the window below
+    # shows who signed instead of offering Sign.
+    assert not dialog.sign_button.isEnabled()
     assert dialog.sign_button.text() == "Sign proposal"
-    dialog.reject()
+    assert dialog.cancel_button.isEnabled() and dialog.cancel_button.text() == "Close"
+    assert "Signed by Other Device" in window.browser.toPlainText()
+    assert not window.sign_button.isVisible()
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    assert not dialog.isVisible()
+
+
+def fill_in(qtbot: QtBot, dialog: SignDialog) -> None:
+    """Garden lights ticked, a drawn signature, agreed."""
+    next(iter(dialog.option_checks.values())).setChecked(True)
+    draw(qtbot, dialog.pad, zigzag())
+    dialog.agree_check.setChecked(True)
+
+
+def assert_signed_by_morgan(qtbot: QtBot, window: ProposalWindow, dialog: SignDialog) -> None:
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT_MS)
+    assert dialog.result() == SignDialog.DialogCode.Accepted
+    assert window.detail is not None and window.detail.signature is not None
+    assert window.detail.signature.signer_name == "Morgan Many"
+    assert [o.selected for o in window.detail.optional_services] == [True, False]
+    assert "Signed by Morgan Many" in window.browser.toPlainText()
+    assert not window.sign_button.isVisible() and window.signed_view_button.isVisible()
+
+
+@pytest.mark.parametrize(("fault", "number"), [("drop", "OPP-7010"), ("hold", "OPP-7011"), ("error", "OPP-7012")])
+def test_a_signature_whose_answer_is_lost_is_shown_as_signed(
+    qtbot: QtBot, proxied: PortalSession, faults: SignFaults, runner: TaskRunner, fault: str, number: str
+) -> None:  # PR-5
+    """The portal recorded the signature but the answer was lost (connection dropped, no answer in
+    time, a 500): the dialog said "did not answer in time. Please try again." and the retry was
+    refused as already signed, so the clerk told the customer it had failed."""
+    window = open_window(qtbot, proxied, runner, number)
+    dialog = open_sign_dialog(qtbot, window)
+    fill_in(qtbot, dialog)
+    faults.sign = [fault]
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert_signed_by_morgan(qtbot, window, dialog)
+    assert dialog.error_label.text() == "", "no failure was ever said"
+    assert dialog.sign_button.text() == "Checking…", "the outcome was checked before anything was said"
+    assert faults.sign_posts == 1, "signed once, not again"
+
+
+def test_a_signature_that_never_reached_the_portal_keeps_the_drawing_for_a_retry(
+    qtbot: QtBot, proxied: PortalSession, faults: SignFaults, runner: TaskRunner
+) -> None:  # PR-5
+    window = open_window(qtbot, proxied, runner, "OPP-7013")
+    dialog = open_sign_dialog(qtbot, window)
+    fill_in(qtbot, dialog)
+    dialog.name_edit.setText("Morgan Many")
+    faults.sign = ["never"]
+    qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=WAIT_MS)
+    assert dialog.error_label.text().startswith("Cannot reach the portal at 127.0.0.1")
+    assert dialog.error_label.text().endswith("then try again. The proposal was not signed.")
+    assert not dialog.submitting and dialog.isVisible()
+    assert len(dialog.pad.strokes) == 1 and dialog.name_edit.text() == "Morgan Many"
+    assert dialog.agree_check.isChecked() and next(iter(dialog.option_checks.values())).isChecked()
+    assert dialog.sign_button.isEnabled() and dialog.sign_button.text() == "Sign proposal"
+    assert window.detail is not None and window.detail.signature is None and window.sign_button.isEnabled()
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert_signed_by_morgan(qtbot, window, dialog)
+
+
+def test_a_retry_refused_as_already_signed_after_a_lost_answer_is_shown_as_signed(
+    qtbot: QtBot, proxied: PortalSession, faults: SignFaults, runner: TaskRunner
+) -> None:  # PR-4, PR-5
+    """The reviewer's case: the answer is lost and so is the check that follows, so the signer is
+    asked to try again; the retry's 409 not_signable is their own earlier signature."""
+    window = open_window(qtbot, proxied, runner, "OPP-7014")
+    dialog = open_sign_dialog(qtbot, window)
+    fill_in(qtbot, dialog)
+    faults.sign = ["drop"]
+    faults.lose_checks = 3  # the GET and both of its retries
+    qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.error_label.isVisible(), timeout=WAIT_MS)
+    assert dialog.error_label.text().startswith("Cannot reach the portal at 127.0.0.1")
+    assert dialog.error_label.text().endswith(
+        " It may have been signed: Sign proposal again finds out, and never signs it twice."
+    )
+    assert len(dialog.pad.strokes) == 1 and dialog.sign_button.isEnabled(), "outcome unknown: nothing lost"
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert_signed_by_morgan(qtbot, window, dialog)
+    assert faults.sign_posts == 2
+
+
+def test_a_slow_proposal_pdf_does_not_replace_the_signed_copy_asked_for_after_it(
+    qtbot: QtBot, faults: SignFaults, runner: TaskRunner
+) -> None:  # PR-9
+    """ "View proposal" answering after a quicker "View signed PDF" replaced the signed copy."""
+    session = sign_in(f"{faults.origin}/portal/east", company.MORGAN, company.PASSWORD)
+    pad = SignaturePad()
+    qtbot.addWidget(pad)
+    draw(qtbot, pad, zigzag())
+    session.client.sign_proposal(
+        proposal_id(session, "OPP-7016"), signer_name="Morgan Many", signature_png=pad.to_png(), optional_service_ids=[]
+    )
+    window = open_window(qtbot, session, runner, "OPP-7016")
+    faults.hold_pdf = True
+    qtbot.mouseClick(window.view_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.signed_view_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pdf_window is not None, timeout=WAIT_MS)
+    shown = window.pdf_window
+    assert shown is not None and shown.windowTitle() == "Signed proposal OPP-7016"
+    qtbot.waitUntil(lambda: not runner.busy, timeout=WAIT_MS)  # the unsigned copy has answered now
+    assert window.pdf_window is shown and shown.windowTitle() == "Signed proposal OPP-7016"
+    assert window.view_button.text() == "View proposal" and window.view_button.isEnabled()
+    shown.close()
+    session.client.close()
 
 
 def test_escape_while_signing_waits_for_the_portal(
@@ -431,9 +629,35 @@ def test_an_approved_amount_of_zero_is_shown_as_zero(qtbot: QtBot, session: Port
     session.client.sign_proposal(pid, signer_name="Morgan Many", signature_png=pad.to_png(), optional_service_ids=[])
     signed = session.client.proposal(pid)
     assert signed.approved_total == signed.total == Decimal("399.99")
-    assert "Approved amount: $399.99" in html_text(proposal_html(signed, "USD"))
+    assert "Approved amount: $399.99" in html_text(proposal_html(signed, "USD", "UTC"))
     nothing = dataclasses.replace(signed, approved_total=Decimal("0.00"))
-    assert "Approved amount: $0.00" in html_text(proposal_html(nothing, "USD"))
+    assert "Approved amount: $0.00" in html_text(proposal_html(nothing, "USD", "UTC"))
+
+
+def test_the_signed_date_is_the_branch_s_day_as_on_the_signed_pdf(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner, computer_zone: Callable[[str], None]
+) -> None:  # PR-9
+    """Signed at 23:30 in New York, the signed PDF says the 27th (the branch's day); on a computer
+    set to UTC or Tokyo the app said the 28th."""
+    pad = SignaturePad()
+    qtbot.addWidget(pad)
+    draw(qtbot, pad, zigzag())
+    pid = proposal_id(session, "OPP-7015")
+    session.client.sign_proposal(pid, signer_name="Morgan Many", signature_png=pad.to_png(), optional_service_ids=[])
+    signed = session.client.proposal(pid)
+    assert signed.signature is not None
+    late = datetime(2026, 11, 28, 4, 30, tzinfo=UTC)  # 23:30 on Nov 27 in New York
+    evening = dataclasses.replace(signed, signature=dataclasses.replace(signed.signature, signed_at=late))
+    for zone in ("UTC", "Asia/Tokyo"):
+        computer_zone(zone)
+        assert "Signed by Morgan Many on Nov 27, 2026." in html_text(proposal_html(evening, "USD", "America/New_York"))
+    assert "Signed by Morgan Many on Nov 28, 2026." in html_text(proposal_html(evening, "USD", "Asia/Tokyo"))
+    # The window dates it in its branch's zone (this portal's: UTC), whatever the computer's.
+    computer_zone("Pacific/Kiritimati")
+    window = open_window(qtbot, session, runner, "OPP-7015")
+    assert window.detail is not None and window.detail.signature is not None
+    shown = date_text(window.detail.signature.signed_at.astimezone(UTC).date())
+    assert f"Signed by Morgan Many on {shown}." in window.browser.toPlainText()
 
 
 def html_text(html: str) -> str:

@@ -166,7 +166,8 @@ def morgan(live_portal: LivePortal) -> PortalSession:
 
 
 def customer_window(qtbot: QtBot, accounts: Accounts, session: PortalSession, *, remember: bool) -> MainWindow:
-    accounts.signed_in(session, remember_password=remember)
+    accounts.remember_portal(session)
+    accounts.store_secrets(session, remember_password=remember)
     window = MainWindow(session, accounts, remember_password=remember)
     qtbot.addWidget(window)
     window.show()
@@ -234,7 +235,7 @@ def test_switching_branch_keeps_the_choice(
     window = customer_window(qtbot, accounts, morgan, remember=remember)
     west = next(b for b in window.session.branches if b.slug == "west")
     window.switch_branch(west)
-    qtbot.waitUntil(lambda: window.session.portal_url == west_url, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.session.portal_url == west_url and not window.runner.busy, timeout=WAIT_MS)
     east_url = live_portal.portal_url("east")
     if remember:
         assert secrets(memory_keyring) == {

@@ -30,6 +30,7 @@ from app.views.staff_views import FindCustomerWindow
 from tests.client import company
 from tests.client.fault_server import FaultServer, answer, problem, sequence
 from tests.client.live_server import ServerProcess, _server_available
+from tests.client.portal_proxy import Proxy, QuietHandler, relay, reply, serving
 from tests.client.test_proposals_gui import draw, open_sign_dialog, zigzag
 
 pytestmark = pytest.mark.gui
@@ -59,7 +60,8 @@ def running(server: ServerProcess) -> ServerProcess:
 def make_window(qtbot: QtBot, server: ServerProcess, tmp_path: Path, **options: object) -> MainWindow:
     session = sign_in(server.portal.portal_url("east"), company.MORGAN, company.PASSWORD)
     accounts = Accounts(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    accounts.signed_in(session, remember_password=False)
+    accounts.remember_portal(session)
+    accounts.store_secrets(session, remember_password=False)
     window = MainWindow(session, accounts, **options)  # type: ignore[arg-type]
     qtbot.addWidget(window)
     window.show()
@@ -112,6 +114,7 @@ def test_outage_shows_banner_keeps_data_marked_stale_and_recovers_by_itself(
         assert tab.model.rowCount() == rows, f"{key} kept its rows"
         assert tab.stale and not tab.stale_label.isHidden(), f"{key} marked as out of date"
         assert tab.stale_label.text().startswith("Not up to date · as loaded at ")
+        assert tab.stale_label.toolTip().endswith("The list refreshes by itself once the portal answers again.")
         assert tab._error is None
     assert window.sidebar.balance_label.text() == balance_before
     assert window.sidebar.stale
@@ -169,6 +172,52 @@ def test_retry_reconnects_at_once(qtbot: QtBot, running: ServerProcess, tmp_path
     assert not any(tab.stale for tab in window.tabs.values())
 
 
+class FailingLists(Proxy):
+    """Forwards everything but the invoice list while `failing`: that one gets the portal's 500."""
+
+    def __init__(self, upstream: str) -> None:
+        self.failing = False
+        super().__init__(upstream, _FailingHandler)
+
+
+class _FailingHandler(QuietHandler):
+    server: FailingLists
+
+    def do_GET(self) -> None:
+        if self.server.failing and self.path.split("?")[0].endswith("/invoices"):
+            body = b'{"status": 500, "code": "internal_error", "detail": "Something went wrong on the portal."}'
+            reply(self, 500, {"Content-Type": "application/problem+json"}, body)
+            return
+        answer = relay(self, self.server.upstream)
+        reply(self, answer.status_code, answer.headers, answer.content)
+
+    do_POST = do_GET  # noqa: N815
+
+
+def test_a_list_the_portal_refused_to_reload_says_to_refresh_not_to_wait(
+    qtbot: QtBot, running: ServerProcess, tmp_path: Path
+) -> None:
+    """Only a portal that does not answer is watched and reloaded from; after a refusal the list said
+    it would refresh by itself, and stayed out of date."""
+    with serving(FailingLists(running.portal.origin)) as proxy:
+        session = sign_in(f"{proxy.origin}/portal/east", company.MORGAN, company.PASSWORD)
+        accounts = Accounts(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
+        window = MainWindow(session, accounts)
+        qtbot.addWidget(window)
+        window.show()
+        wait_idle(qtbot, window)
+        invoices = window.tabs["invoices"]
+        assert invoices.model.rowCount() > 0
+        proxy.failing = True
+        window.refresh()
+        wait_idle(qtbot, window)
+        assert invoices.stale and not window.monitor.offline
+        assert invoices.stale_label.toolTip().startswith("Something went wrong on the portal.")
+        assert "refreshes by itself" not in invoices.stale_label.toolTip()
+        assert invoices.stale_label.toolTip().endswith("to try again.")
+        session.client.close()
+
+
 def test_a_changed_filter_while_offline_does_not_show_the_old_rows(
     qtbot: QtBot, window: MainWindow, running: ServerProcess
 ) -> None:
@@ -214,7 +263,8 @@ def test_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
     """The window greyed out for the client's whole 20 s timeout with no word; now it says
     "Signing out…", forgets the token at once and is back at sign-in within seconds."""
     session = window.session
-    window.accounts.signed_in(session, remember_password=True)  # "Remember me": a token to forget
+    window.accounts.remember_portal(session)
+    window.accounts.store_secrets(session, remember_password=True)  # "Remember me": a token to forget
     assert window.accounts.stored_token(session.portal_url, session.email) == session.token
     assert running.process is not None
     os.kill(running.process.pid, signal.SIGSTOP)
@@ -222,7 +272,8 @@ def test_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
         with qtbot.waitSignal(window.signed_out, timeout=8000):
             window.sign_out()
             assert window.statusBar().currentMessage() == "Signing out…"
-            assert window.accounts.stored_token(session.portal_url, session.email) is None
+        # Forgotten on the keyring's lane, which the hanging portal does not hold up.
+        assert window.accounts.stored_token(session.portal_url, session.email) is None
     finally:
         os.kill(running.process.pid, signal.SIGCONT)
 
@@ -233,7 +284,8 @@ def test_staff_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
 ) -> None:
     staff = sign_in(running.portal.portal_url("east"), company.OFFICE, company.PASSWORD)
     accounts = Accounts(AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    accounts.signed_in(staff, remember_password=True)  # "Remember me": a token to forget
+    accounts.remember_portal(staff)
+    accounts.store_secrets(staff, remember_password=True)  # "Remember me": a token to forget
     find = FindCustomerWindow(staff, accounts=accounts, remember_password=True)
     qtbot.addWidget(find)
     find.show()
@@ -244,7 +296,7 @@ def test_staff_sign_out_while_the_portal_hangs_says_so_and_signs_out_here(
             qtbot.mouseClick(find.sign_out_button, Qt.MouseButton.LeftButton)
             assert find.sign_out_button.text() == "Signing out…"
             assert find.status_label.text() == "Signing out…"
-            assert accounts.stored_token(staff.portal_url, staff.email) is None
+        assert accounts.stored_token(staff.portal_url, staff.email) is None
     finally:
         os.kill(running.process.pid, signal.SIGCONT)
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from PySide6.QtCore import QModelIndex, QPoint, QRect, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QImage, QTextDocumentFragment
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
@@ -27,6 +27,7 @@ from tests.client.live_server import LivePortal
 pytestmark = pytest.mark.gui
 
 BANNER = "Assisting Morgan Many (Primary, Billing, Contact, 3 properties)"
+ENDED = "The assist session was ended: closed in another window, or its staff member signed out."
 
 
 @pytest.fixture
@@ -41,6 +42,11 @@ def staff_session(live_portal: LivePortal) -> PortalSession:
 
 @pytest.fixture
 def shell(qtbot: QtBot, accounts: Accounts, staff_session: PortalSession) -> Iterator[AppShell]:
+    yield from staff_shell(accounts, staff_session)
+
+
+def staff_shell(accounts: Accounts, staff_session: PortalSession) -> Iterator[AppShell]:
+    """The app as a staff member signed in to it: at Find customer (for other modules' `shell` fixtures)."""
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     shell = AppShell(app, accounts, None, None)
@@ -210,22 +216,28 @@ def test_alt_r_goes_to_the_recent_customers(qtbot: QtBot, shell: AppShell) -> No
     assert find.recent_list.hasFocus()
 
 
-def test_an_ended_assist_session_returns_to_search(
+def test_an_ended_assist_says_why_in_its_window_and_end_assist_returns_to_search(
     qtbot: QtBot, shell: AppShell, live_portal: LivePortal
 ) -> None:  # SA-4
+    """The portal ended the assist: the customer's window stays (it may hold drafts) and says why,
+    with Open again and End assist; ending it goes back to Find customer with that sentence."""
     window = open_assist(qtbot, shell, "morgan")
     requests.post(
         live_portal.api() + "/auth/logout", headers={"Authorization": f"Bearer {window.session.token}"}, timeout=5
     )
     qtbot.keyClick(window, Qt.Key.Key_F5)
-    qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
-    find = find_window(shell)
-    assert "ended" in find.status_label.text()
+    qtbot.waitUntil(lambda: window.assist_prompt is not None, timeout=10000)
+    prompt = window.assist_prompt
+    assert prompt is not None and prompt.text() == ENDED
     assert window.reauth_dialog is None, "no password prompt for an assist"
-    # The staff member's own session is fine: the assist alone was ended, not by 30 idle minutes.
-    qtbot.waitUntil(lambda: not find.runner.busy, timeout=10000)
-    assert find.status_label.text() == "The assist session was ended on the portal. Open it again."
-    assert find.reauth_dialog is None
+    assert shell.window is window and window.isVisible()
+    find = find_window(shell)
+    assert find.reauth_dialog is None and not find.isVisible()
+    end = next(b for b in prompt.findChildren(QPushButton) if b.text() == "End assist")
+    qtbot.mouseClick(end, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
+    assert find.isVisible()
+    assert find.status_label.text() == ENDED
 
 
 def sign_in_again(qtbot: QtBot, find: FindCustomerWindow) -> None:
@@ -256,24 +268,37 @@ def test_staff_session_end_asks_to_sign_in_again_and_keeps_the_search(
     assert shell.accounts.stored_token(find.session.portal_url, company.OFFICE) is None
 
 
-def test_an_assist_ended_with_the_staff_members_own_session_says_so(
+def test_an_assist_ended_with_the_staff_members_own_session_opens_again_once_signed_in(
     qtbot: QtBot, shell: AppShell, live_portal: LivePortal
 ) -> None:  # SA-4
-    """Every ended assist said "after 30 minutes without activity", also when the staff member's
-    own session had been revoked (taking the assist with it)."""
+    """The staff member's own session ended and took the assist along: Open again asks for their
+    password (over the customer's window); cancelled, the window says the assist could not be
+    opened and offers it again; signed in, the assist opens again in the same window."""
     window = open_assist(qtbot, shell, "morgan")
     find = find_window(shell)
     requests.post(
         live_portal.api() + "/auth/logout", headers={"Authorization": f"Bearer {find.session.token}"}, timeout=5
     )
     qtbot.keyClick(window, Qt.Key.Key_F5)
-    qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
+    qtbot.waitUntil(lambda: window.assist_prompt is not None, timeout=10000)
+    prompt = window.assist_prompt
+    assert prompt is not None
+    later = next(b for b in prompt.findChildren(QPushButton) if b.text() == "Not now")
+    qtbot.mouseClick(later, Qt.MouseButton.LeftButton)
+    assert window.assist_prompt is None and window.open_again_button.isVisible()
+    qtbot.mouseClick(window.open_again_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: find.reauth_dialog is not None and find.reauth_dialog.isVisible(), timeout=10000)
+    assert find.reauth_dialog is not None and find.reauth_dialog.parent() is window
+    find.reauth_dialog.reject()
+    qtbot.waitUntil(lambda: window.assist_prompt is not None, timeout=10000)
+    assert window.assist_prompt is not None
+    assert window.assist_prompt.text().startswith("Morgan Many's portal could not be opened. You were signed out")
+    assert window.open_again_button.isEnabled() and window.end_assist_button.isEnabled()
+    reopen = next(b for b in window.assist_prompt.findChildren(QPushButton) if b.text() == "Open again")
+    qtbot.mouseClick(reopen, Qt.MouseButton.LeftButton)
     sign_in_again(qtbot, find)
-    assert "30 minutes" not in find.status_label.text()
-    assert find.status_label.text() == (
-        "The assist ended because your own session had ended. You are signed in again: "
-        "open the customer's portal again."
-    )
+    qtbot.waitUntil(lambda: window.assist_label.text().startswith(BANNER), timeout=10000)
+    assert shell.window is window and not find.isVisible()
 
 
 def test_staff_sign_out_ends_assists_and_shows_sign_in(

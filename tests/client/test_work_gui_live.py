@@ -43,7 +43,8 @@ def accounts(settings_store: QSettings) -> Accounts:
 
 def open_window(qtbot: QtBot, accounts: Accounts, portal: LivePortal, email: str) -> MainWindow:
     session = sign_in(portal.portal_url("east"), email, company.PASSWORD)
-    accounts.signed_in(session, remember_password=False)
+    accounts.remember_portal(session)
+    accounts.store_secrets(session, remember_password=False)
     window = MainWindow(session, accounts)
     qtbot.addWidget(window)
     window.show()
@@ -523,8 +524,9 @@ def test_quit_and_sign_out_ask_before_discarding_an_unsent_reply(
     assert dialog.isVisible() and dialog.composer.text_edit.toPlainText() == reply, "the reply is shown again"
 
     signed_out: list[bool] = []
-    window.signed_out.connect(lambda: signed_out.append(True))
-    window.accounts.signed_in(window.session, remember_password=True)  # a token that signing out would forget
+    window.signed_out.connect(lambda _: signed_out.append(True))
+    window.accounts.remember_portal(window.session)
+    window.accounts.store_secrets(window.session, remember_password=True)  # a token that signing out would forget
     window.sign_out()
     assert asked[-1] == (named, "Sign out")
     assert window.isEnabled() and signed_out == []

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from server.models import AuditEntry, PaymentMethod
+from server.models import AuditEntry, PaymentMethod, Staff
 from server.settings import Settings
 from tests.server.conftest import NORTH, SOUTH, database, login
 from tests.server.payment_helpers import (
@@ -53,6 +54,7 @@ def test_first_method_becomes_default_and_list_shows_only_token_facts(
         "exp_year": NEXT_YEAR,
         "holder_name": "Pat Customer",
         "is_default": True,
+        "captured_by": None,
     }
     second = add_method(client, pat, ach_body())
     listed = methods(client, pat)
@@ -220,11 +222,11 @@ def test_receipts_need_a_method_on_file(client: TestClient, pat: dict[str, str])
     visa = add_card(client, pat)
     response = client.patch(f"{NORTH}/me/preferences", headers=pat, json={"email_receipts": True})
     assert response.status_code == 200
-    assert response.json() == {"email_receipts": True}
-    assert client.get(f"{NORTH}/me", headers=pat).json()["preferences"] == {"email_receipts": True}
+    assert response.json()["email_receipts"] is True
+    assert client.get(f"{NORTH}/me", headers=pat).json()["preferences"]["email_receipts"] is True
     # Removing the last method turns receipts off: they need a method on file.
     assert client.delete(f"{NORTH}/payment-methods/{visa}", headers=pat).status_code == 204
-    assert client.get(f"{NORTH}/me", headers=pat).json()["preferences"] == {"email_receipts": False}
+    assert client.get(f"{NORTH}/me", headers=pat).json()["preferences"]["email_receipts"] is False
 
 
 def test_methods_cannot_be_added_when_the_branch_takes_no_electronic_payments(
@@ -253,3 +255,68 @@ def test_assisted_method_changes_are_audited(client: TestClient, settings: Setti
         ).all()
     assert [e.action for e in entries] == ["payment_method.add", "payment_method.default", "payment_method.delete"]
     assert all(e.detail == "Visa ending 4242" for e in entries)
+
+
+def office_ref(settings: Settings) -> dict[str, Any]:
+    with database(settings) as session:
+        office_id = session.scalar(select(Staff.id).where(Staff.key == "office"))
+    return {"id": office_id, "name": "Olivia Office"}
+
+
+def test_a_method_added_in_an_assist_says_who_added_it_to_the_customer(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # SA-3, PM-1
+    helper = assisted_by_office(client)
+    added = client.post(f"{NORTH}/payment-methods", headers=helper, json=card_body(VISA))
+    assert added.status_code == 201
+    olivia = office_ref(settings)
+    assert added.json()["captured_by"] == olivia
+    own = add_method(client, pat, ach_body())
+    # The customer's own sign-in sees which method office staff added, and that theirs was their own.
+    assert [(m["id"], m["captured_by"]) for m in methods(client, pat)] == [(added.json()["id"], olivia), (own, None)]
+    # Making it the default (by the customer) does not change who added it.
+    made_default = client.post(f"{NORTH}/payment-methods/{own}/default", headers=pat).json()
+    assert made_default["captured_by"] is None
+    again = client.post(f"{NORTH}/payment-methods/{added.json()['id']}/default", headers=pat).json()
+    assert again["captured_by"] == olivia
+    with database(settings) as session:
+        rows = {m.id: m.captured_by_id for m in session.scalars(select(PaymentMethod))}
+    assert rows == {added.json()["id"]: olivia["id"], own: None}
+
+
+def test_receipts_changed_in_an_assist_say_who_changed_them_until_the_customer_does(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # SA-3, PM-5
+    before = client.get(f"{NORTH}/me", headers=pat).json()["preferences"]
+    assert before == {"email_receipts": False, "email_receipts_changed_at": None, "email_receipts_changed_by": None}
+    helper = assisted_by_office(client)
+    add_card(client, helper)
+    olivia = office_ref(settings)
+    on = client.patch(f"{NORTH}/me/preferences", headers=helper, json={"email_receipts": True})
+    assert on.status_code == 200
+    assert on.json()["email_receipts"] is True
+    assert on.json()["email_receipts_changed_by"] == olivia
+    changed_at = datetime.fromisoformat(on.json()["email_receipts_changed_at"])
+    assert changed_at.tzinfo is not None
+    seen = client.get(f"{NORTH}/me", headers=pat).json()["preferences"]
+    assert seen == on.json()
+    # Sending the same value changes nothing, so the staff member stays named.
+    same = client.patch(f"{NORTH}/me/preferences", headers=pat, json={"email_receipts": True})
+    assert same.json() == on.json()
+    # The customer's own change clears the mark: the setting is theirs again.
+    off = client.patch(f"{NORTH}/me/preferences", headers=pat, json={"email_receipts": False})
+    assert off.json()["email_receipts_changed_by"] is None
+    assert datetime.fromisoformat(off.json()["email_receipts_changed_at"]) >= changed_at
+    assert client.get(f"{NORTH}/me", headers=pat).json()["preferences"] == off.json()
+
+
+def test_receipts_turned_off_by_removing_the_last_method_in_an_assist_name_the_staff_member(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # SA-3, PM-5
+    visa = add_card(client, pat)
+    assert client.patch(f"{NORTH}/me/preferences", headers=pat, json={"email_receipts": True}).status_code == 200
+    helper = assisted_by_office(client)
+    assert client.delete(f"{NORTH}/payment-methods/{visa}", headers=helper).status_code == 204
+    seen = client.get(f"{NORTH}/me", headers=pat).json()["preferences"]
+    assert seen["email_receipts"] is False
+    assert seen["email_receipts_changed_by"] == office_ref(settings)

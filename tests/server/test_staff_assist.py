@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from server.models import AuthSession, Contact, Identity, Staff
 from server.settings import Settings
 from tests.server.company import PASSWORD
-from tests.server.conftest import NORTH, SOUTH, database, login, property_ids
+from tests.server.conftest import NORTH, SOUTH, database, login, mails, property_ids
 from tests.server.staff_helpers import assist, find_contact
 
 
@@ -239,6 +240,50 @@ def test_sign_out_of_another_staff_session_leaves_this_assist(
     assisted = assist(client, office, "pat@example.com")
     other_office_window = login(client, "office@example.com")
     assert client.post(f"{NORTH}/auth/logout", headers=other_office_window).status_code == 204
+    assert client.get(f"{NORTH}/properties", headers=assisted).status_code == 200
+
+
+def test_staff_password_change_elsewhere_ends_the_assists_of_their_other_sessions(
+    client: TestClient, office: dict[str, str]
+) -> None:  # SA-4
+    assisted = assist(client, office, "pat@example.com")
+    other_window = login(client, "office@example.com")
+    kept = assist(client, other_window, "otto@example.com")
+    changed = client.post(
+        f"{NORTH}/auth/password-change",
+        json={"current_password": PASSWORD, "new_password": "a-new-staff-password"},
+        headers=other_window,
+    )
+    assert changed.status_code == 204
+    for headers in (office, assisted):
+        ended = client.get(f"{NORTH}/invoices", headers=headers)
+        assert (ended.status_code, ended.json()["code"]) == (401, "session_revoked")
+    # The window that changed the password keeps its session, and the assist it opened.
+    assert client.get(f"{NORTH}/invoices", headers=kept).status_code == 200
+
+
+def test_staff_password_reset_ends_every_assist_they_opened(
+    client: TestClient, office: dict[str, str], settings: Settings
+) -> None:  # SA-4
+    assisted = assist(client, office, "pat@example.com")
+    client.post(f"{NORTH}/auth/password-reset", json={"email": "office@example.com"})
+    token = re.search(r"Your reset code: (\S+)", mails(settings)[-1]).group(1)  # type: ignore[union-attr]
+    confirm = client.post(
+        f"{NORTH}/auth/password-reset/confirm", json={"token": token, "new_password": "a-reset-staff-password"}
+    )
+    assert confirm.status_code == 204
+    ended = client.get(f"{NORTH}/me", headers=assisted)
+    assert (ended.status_code, ended.json()["code"]) == (401, "session_revoked")
+
+
+def test_an_assist_is_not_ended_early_by_the_once_a_minute_touch(
+    client: TestClient, office: dict[str, str], settings: Settings
+) -> None:  # SA-4
+    """Used 59 s after it was last touched, the assist counts its 30 idle minutes from that use."""
+    assisted = assist(client, office, "pat@example.com")
+    _age_sessions(settings, timedelta(seconds=59), assisted=True)
+    assert client.get(f"{NORTH}/properties", headers=assisted).status_code == 200
+    _age_sessions(settings, timedelta(minutes=29, seconds=30), assisted=True)
     assert client.get(f"{NORTH}/properties", headers=assisted).status_code == 200
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, StrictBool
+from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import exists, select
 
 from server.api.deps import CallerDep, ContactDep, SessionDep
 from server.api.routes.auth import UserOut
-from server.api.schemas import Body, StaffRef, json_response, staff_ref
+from server.api.schemas import Body, StaffRef, Timestamp, json_response, staff_ref
 from server.errors import conflict
-from server.models import PaymentMethod
-from server.services.audit import record_if_assisted
+from server.models import Contact, PaymentMethod
+from server.services.audit import captured_by_id, record_if_assisted
+from server.services.payment_methods import set_email_receipts
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -25,6 +26,20 @@ class ContactOut(BaseModel):
 
 class Preferences(BaseModel):
     email_receipts: bool
+    email_receipts_changed_at: Timestamp | None = Field(description="the last change of email_receipts, if any")
+    email_receipts_changed_by: StaffRef | None = Field(
+        description="the office staff member who made that change in an assist session (SA-3); null for the contact's own"
+    )
+
+
+def preferences(contact: Contact | None) -> Preferences:
+    if contact is None:  # staff signed in as themselves have no receipts to send
+        return Preferences(email_receipts=False, email_receipts_changed_at=None, email_receipts_changed_by=None)
+    return Preferences(
+        email_receipts=contact.email_receipts,
+        email_receipts_changed_at=contact.email_receipts_changed_at,
+        email_receipts_changed_by=staff_ref(contact.email_receipts_changed_by),
+    )
 
 
 class PreferencesIn(Body):
@@ -53,7 +68,7 @@ def me(caller: CallerDep) -> Response:
         if contact
         else None,
         assisted_by=staff_ref(caller.assisted_by),
-        preferences=Preferences(email_receipts=contact.email_receipts if contact else False),
+        preferences=preferences(contact),
     )
     return json_response(answer)
 
@@ -67,7 +82,7 @@ def update_preferences(body: PreferencesIn, caller: CallerDep, contact: ContactD
         if not has_method:
             raise conflict("no_payment_method", "Add a payment method first; receipts are sent for portal payments.")
     if contact.email_receipts != body.email_receipts:
-        contact.email_receipts = body.email_receipts
+        set_email_receipts(contact, body.email_receipts, captured_by_id(caller))
         record_if_assisted(
             session,
             caller,
@@ -76,4 +91,4 @@ def update_preferences(body: PreferencesIn, caller: CallerDep, contact: ContactD
             f"email_receipts={'on' if body.email_receipts else 'off'}",
         )
         session.commit()
-    return Preferences(email_receipts=body.email_receipts)
+    return preferences(contact)

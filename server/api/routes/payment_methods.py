@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 
 from server.api.deps import CallerDep, ContactDep, SessionDep
 from server.api.routes.payments import get_gateway
-from server.api.schemas import Body
+from server.api.schemas import Body, StaffRef, staff_ref
 from server.errors import FieldError, invalid
 from server.models import PaymentMethod
-from server.services.audit import record_if_assisted
+from server.services.audit import captured_by_id, record_if_assisted
 from server.services.clock import branch_today
 from server.services.gateway import Gateway
 from server.services.payment_methods import (
@@ -38,6 +38,7 @@ class PaymentMethodOut(BaseModel):
     exp_year: int | None
     holder_name: str
     is_default: bool
+    captured_by: StaffRef | None = Field(description="the office staff member who added it in an assist session (SA-3)")
 
 
 class PaymentMethodList(BaseModel):
@@ -97,6 +98,7 @@ def method_out(method: PaymentMethod) -> PaymentMethodOut:
         exp_year=method.exp_year,
         holder_name=method.holder_name,
         is_default=method.is_default,
+        captured_by=staff_ref(method.captured_by),
     )
 
 
@@ -112,7 +114,9 @@ def add(
     """PM-2/PM-3 checks, then the number goes to the gateway and only its token is kept (PM-4)."""
     details = body.details()
     session.commit()  # the gateway writes on its own connection; hold no lock while it does
-    method = add_method(session, gateway, caller.branch, contact, details, branch_today(caller.branch))
+    method = add_method(
+        session, gateway, caller.branch, contact, details, branch_today(caller.branch), captured_by_id(caller)
+    )
     record_if_assisted(
         session, caller, "payment_method.add", f"payment_method:{method.id}", f"{method.brand} ending {method.last4}"
     )
@@ -136,7 +140,7 @@ def set_default(method_id: int, caller: CallerDep, contact: ContactDep, session:
 
 @router.delete("/{method_id}", status_code=204, response_class=Response, responses={404: {}})
 def delete(method_id: int, caller: CallerDep, contact: ContactDep, session: SessionDep) -> Response:
-    method = remove_method(session, contact, method_id)
+    method = remove_method(session, contact, method_id, captured_by_id(caller))
     record_if_assisted(
         session,
         caller,

@@ -95,28 +95,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("scope", name=op.f("pk_sign_in_failures")),
     )
     op.create_table(
-        "contacts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("key", sa.String(length=100), nullable=False),
-        sa.Column("branch_id", sa.Integer(), nullable=False),
-        sa.Column("identity_id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=200), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=False),
-        sa.Column("phone", sa.String(length=50), nullable=True),
-        sa.Column("phone_digits", sa.String(length=50), nullable=False),
-        sa.Column("email_receipts", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(["branch_id"], ["branches.id"], name=op.f("fk_contacts_branch_id_branches")),
-        sa.ForeignKeyConstraint(["identity_id"], ["identities.id"], name=op.f("fk_contacts_identity_id_identities")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
-        sa.UniqueConstraint("key", name=op.f("uq_contacts_key")),
-    )
-    with op.batch_alter_table("contacts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_contacts_branch_id"), ["branch_id"], unique=False)
-        batch_op.create_index("ix_contacts_branch_name", ["branch_id", "name"], unique=False)
-        batch_op.create_index(batch_op.f("ix_contacts_identity_id"), ["identity_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_contacts_phone_digits"), ["phone_digits"], unique=False)
-
-    op.create_table(
         "staff",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("key", sa.String(length=100), nullable=False),
@@ -131,6 +109,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_staff_identity_id"), ["identity_id"], unique=False)
+
+    op.create_table(
+        "contacts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("branch_id", sa.Integer(), nullable=False),
+        sa.Column("identity_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("phone", sa.String(length=50), nullable=True),
+        sa.Column("phone_digits", sa.String(length=50), nullable=False),
+        sa.Column("email_receipts", sa.Boolean(), nullable=False),
+        sa.Column("email_receipts_changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("email_receipts_changed_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["branch_id"], ["branches.id"], name=op.f("fk_contacts_branch_id_branches")),
+        sa.ForeignKeyConstraint(
+            ["email_receipts_changed_by_id"], ["staff.id"], name=op.f("fk_contacts_email_receipts_changed_by_id_staff")
+        ),
+        sa.ForeignKeyConstraint(["identity_id"], ["identities.id"], name=op.f("fk_contacts_identity_id_identities")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contacts")),
+        sa.UniqueConstraint("key", name=op.f("uq_contacts_key")),
+    )
+    with op.batch_alter_table("contacts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_contacts_branch_id"), ["branch_id"], unique=False)
+        batch_op.create_index("ix_contacts_branch_name", ["branch_id", "name"], unique=False)
+        batch_op.create_index(batch_op.f("ix_contacts_identity_id"), ["identity_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_contacts_phone_digits"), ["phone_digits"], unique=False)
 
     op.create_table(
         "audit_entries",
@@ -221,6 +226,8 @@ def upgrade() -> None:
         sa.Column("is_default", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("captured_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["captured_by_id"], ["staff.id"], name=op.f("fk_payment_methods_captured_by_id_staff")),
         sa.ForeignKeyConstraint(["contact_id"], ["contacts.id"], name=op.f("fk_payment_methods_contact_id_contacts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_methods")),
     )
@@ -718,10 +725,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_branch_at")
 
     op.drop_table("audit_entries")
-    with op.batch_alter_table("staff", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_staff_identity_id"))
-
-    op.drop_table("staff")
     with op.batch_alter_table("contacts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contacts_phone_digits"))
         batch_op.drop_index(batch_op.f("ix_contacts_identity_id"))
@@ -729,6 +732,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_contacts_branch_id"))
 
     op.drop_table("contacts")
+    with op.batch_alter_table("staff", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_staff_identity_id"))
+
+    op.drop_table("staff")
     op.drop_table("sign_in_failures")
     op.drop_table("identities")
     op.drop_table("sandbox_gateway_methods")
