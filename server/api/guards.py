@@ -1,6 +1,6 @@
 """Input checks that hold for every endpoint, so no route has to remember them (found by fuzzing, see test_regressions.py).
 
-install(app) adds them; the API router lists ROUTER_DEPENDENCIES.
+install(app) adds them; each API router is included with ROUTER_DEPENDENCIES (server.api.app).
 """
 
 from __future__ import annotations
