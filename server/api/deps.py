@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated
 
@@ -93,12 +93,13 @@ _REVOKED_ASSIST = "The assist session was ended: closed in another window, or it
 def get_caller(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     branch_slug: Annotated[str, Path(description="The branch's portal slug")],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     """The token's session, its branch and its people in one query and one thread-pool hop: this runs on
-    every authenticated request, so it costs what the database needs and no more."""
+    every authenticated request, so it costs what the database needs and no more (the settings are read
+    from the app rather than through a dependency of their own, which FastAPI solves on every request)."""
+    settings: Settings = request.app.state.settings
     if credentials is None or credentials.scheme.lower() != "bearer":
         get_branch(session, branch_slug)  # an unknown portal is a 404 before any word about the token
         raise unauthorized("Please sign in.")
@@ -196,18 +197,10 @@ class Selection:
 
     @property
     def roles(self) -> dict[int, str]:
-        """Role per property for every property the caller sees; role_on reads only the ones a page needs."""
+        """Role per property for every property the caller sees."""
         if self._roles is None:
             self._roles = contact_roles(self._session, self._contact_id)
         return self._roles
-
-    def role_on(self, property_ids: Collection[int]) -> dict[int, str]:
-        """The caller's role on these properties (all of them visible, e.g. a list page's)."""
-        if self._requested:
-            return self._checked()
-        if self._roles is not None:
-            return self._roles
-        return contact_roles(self._session, self._contact_id, sorted(set(property_ids)))
 
     @property
     def selected(self) -> list[int]:

@@ -1,6 +1,6 @@
 """Input checks that hold for every endpoint, so no route has to remember them (found by fuzzing, see test_regressions.py).
 
-install(app) adds them; the API router lists ROUTER_DEPENDENCIES.
+install(app) adds them; each API router is included with ROUTER_DEPENDENCIES (server.api.app).
 """
 
 from __future__ import annotations
@@ -187,7 +187,13 @@ def document_integer_bounds(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
-ROUTER_DEPENDENCIES = [Depends(require_json_body), Depends(bounded_integers)]
+async def guard_request(request: Request) -> None:
+    """Both checks as one dependency: FastAPI's work per dependency, on every request, cost more than either."""
+    await require_json_body(request)
+    await bounded_integers(request)
+
+
+ROUTER_DEPENDENCIES = [Depends(guard_request)]
 
 
 def install(app: FastAPI) -> None:

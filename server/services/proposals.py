@@ -11,12 +11,12 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import ColumnElement, Select, and_, literal, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from server.errors import FieldError, Problem, conflict, forbidden, invalid, not_found
-from server.models import Property, Proposal, ProposalItem, ProposalSignature
+from server.models import Property, PropertyContact, Proposal, ProposalItem, ProposalSignature
 from server.models.base import utcnow
 from server.services.access import Caller, ScopeKind, contact_roles, scope_filter
 from server.services.audit import captured_by_id, record_if_assisted
@@ -80,6 +80,7 @@ class ProposalRow(NamedTuple):
     shared_on: date | None
     change_order_of_id: int | None
     property_name: str
+    role: str
 
 
 def portal_status(proposal: ProposalState) -> str:
@@ -139,9 +140,22 @@ def sign_blocked_reason(proposal: ProposalState, role: str) -> str | None:
 
 @cache
 def visible_proposals(scope: ScopeKind, status: str) -> Select[*tuple[Any, ...]]:
-    """PR-1: shared, never drafts, on the selected properties; the list's columns (ProposalFields, property_name).
+    """PR-1: shared, never drafts, on the selected properties; the list's columns (ProposalFields, property_name)
+    and the role of the contact bound as `role_contact` on each row's property (for can_sign).
+
+    The role is read with the page's rows (one tie per contact and property, and every listed property
+    is the contact's), which spares a query of its own. As a subquery per row, not a join: joined, SQLite
+    drove the page from the contact's thousand ties and read every proposal of them (4.6 ms a page).
 
     Built once per variant, the scope's params bound at execution (see PropertyScope)."""
+    role = (
+        select(PropertyContact.role)
+        .where(
+            PropertyContact.property_id == Proposal.property_id, PropertyContact.contact_id == bindparam("role_contact")
+        )
+        .scalar_subquery()
+        .label("role")
+    )
     return (
         select(
             Proposal.id,
@@ -154,6 +168,7 @@ def visible_proposals(scope: ScopeKind, status: str) -> Select[*tuple[Any, ...]]
             Proposal.shared_on,
             Proposal.change_order_of_id,
             Property.name.label("property_name"),
+            role,
         )
         .join(Property, Property.id == Proposal.property_id)
         .where(

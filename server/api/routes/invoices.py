@@ -28,6 +28,7 @@ from server.api.schemas import (
     PropertyRef,
     StaffRef,
     Timestamp,
+    json_response,
     page_response,
     staff_ref,
 )
@@ -169,10 +170,10 @@ def succeeded_payments(invoice: Invoice) -> list[Payment]:
 
 
 @router.get("/{invoice_id}", response_model=InvoiceDetailOut, responses={404: {}})
-def invoice_detail(invoice_id: int, contact: ContactDep, caller: CallerDep, session: SessionDep) -> InvoiceDetailOut:
+def invoice_detail(invoice_id: int, contact: ContactDep, caller: CallerDep, session: SessionDep) -> Response:
     invoice, role = visible_invoice(session, contact.id, invoice_id)
     blocked = pay_block(invoice, contact, role, caller.branch)
-    return InvoiceDetailOut(
+    detail = InvoiceDetailOut(
         **invoice_item(invoice, invoice.property.name),
         lines=[
             InvoiceLineOut(
@@ -204,6 +205,7 @@ def invoice_detail(invoice_id: int, contact: ContactDep, caller: CallerDep, sess
         can_pay=blocked is None,
         pay_blocked_reason=blocked.detail if blocked else None,
     )
+    return json_response(detail)
 
 
 @router.get(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import exists, select
 
 from server.api.deps import CallerDep, ContactDep, SessionDep
 from server.api.routes.auth import UserOut
-from server.api.schemas import Body, StaffRef, Timestamp, staff_ref
+from server.api.schemas import Body, StaffRef, Timestamp, json_response, staff_ref
 from server.errors import conflict
 from server.models import Contact, PaymentMethod
 from server.services.audit import captured_by_id, record_if_assisted
@@ -55,14 +55,14 @@ class MeOut(BaseModel):
 
 
 @router.get("", response_model=MeOut)
-def me(caller: CallerDep) -> MeOut:
+def me(caller: CallerDep) -> Response:
     contact = caller.contact
     if caller.kind == "staff" and caller.staff is not None:
         user = UserOut(id=caller.staff.id, kind="staff", name=caller.staff.name, email=caller.staff.email)
     else:
         assert contact is not None
         user = UserOut(id=contact.id, kind="contact", name=contact.name, email=contact.email)
-    return MeOut(
+    answer = MeOut(
         user=user,
         contact=ContactOut(id=contact.id, name=contact.name, email=contact.email, phone=contact.phone)
         if contact
@@ -70,6 +70,7 @@ def me(caller: CallerDep) -> MeOut:
         assisted_by=staff_ref(caller.assisted_by),
         preferences=preferences(contact),
     )
+    return json_response(answer)
 
 
 @router.patch("/preferences", response_model=Preferences, responses={409: {}})

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from server import API_VERSION, __version__
 from server.api.deps import BranchDep, CallerDep
-from server.api.schemas import MoneyOut
+from server.api.schemas import MoneyOut, json_response
 
 router = APIRouter(tags=["meta"])
 
@@ -37,14 +37,14 @@ class ConfigOut(BaseModel):
 
 
 @router.get("/version", response_model=VersionOut, summary="Server and API version (no sign-in needed)")
-def version(_branch: BranchDep) -> VersionOut:
-    return VersionOut(server_version=__version__, api_version=API_VERSION)
+def version(_branch: BranchDep) -> Response:
+    return json_response(VersionOut(server_version=__version__, api_version=API_VERSION))
 
 
 @router.get("/config", response_model=ConfigOut)
-def config(caller: CallerDep) -> ConfigOut:
+def config(caller: CallerDep) -> Response:
     branch = caller.branch
-    return ConfigOut(
+    answer = ConfigOut(
         branch=BranchOut(slug=branch.slug, name=branch.name, time_zone=branch.time_zone),
         currency=branch.currency,
         show_line_item_details=branch.show_line_item_details,
@@ -56,3 +56,4 @@ def config(caller: CallerDep) -> ConfigOut:
         ach_fee_flat=branch.ach_fee_flat,
         requests_enabled=branch.requests_enabled,
     )
+    return json_response(answer)

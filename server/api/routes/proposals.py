@@ -20,6 +20,7 @@ from server.api.schemas import (
     PropertyRef,
     StaffRef,
     Timestamp,
+    json_response,
     page_response,
     staff_ref,
 )
@@ -200,22 +201,20 @@ def list_proposals(
         session,
         visible_proposals(scope.kind, status),
         PROPOSAL_ORDER,
-        params=scope.params,
+        params={**scope.params, "role_contact": scope.contact_id},
         descending=True,
         cursor=paging.cursor,
         limit=paging.limit,
         display_joins=True,
     )
-    rows = list(map(ProposalRow._make, page.items))
-    roles = selection.role_on([row.property_id for row in rows])
-    items = [proposal_item(row, row.property_name, roles[row.property_id]) for row in rows]
+    items = [proposal_item(row, row.property_name, row.role) for row in map(ProposalRow._make, page.items)]
     return page_response(ItemList[ProposalItemOut], items, page.next_cursor, page.total)
 
 
 @router.get("/{proposal_id}", response_model=ProposalDetailOut, responses={404: {}})
-def get_proposal(proposal_id: int, contact: ContactDep, session: SessionDep) -> ProposalDetailOut:
+def get_proposal(proposal_id: int, contact: ContactDep, session: SessionDep) -> Response:
     proposal, role = visible_proposal(session, contact.id, proposal_id)
-    return proposal_detail(proposal, role)
+    return json_response(proposal_detail(proposal, role))
 
 
 @router.get("/{proposal_id}/pdf", response_class=Response, responses=PDF_RESPONSES)

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import CallerDep, ContactDep, PagingDep, SelectionDep, SessionDep, SettingsDep
 from server.api.paging import paginate
-from server.api.schemas import Body, ItemList, PropertyRef, StaffRef, Timestamp, page_response, staff_ref
+from server.api.schemas import Body, ItemList, PropertyRef, StaffRef, Timestamp, json_response, page_response, staff_ref
 from server.api.uploads import MAX_FILES, parse_fields, received
 from server.errors import not_found
 from server.models import Attachment, RequestComment, ServiceRequest
@@ -221,8 +221,8 @@ def list_requests(selection: SelectionDep, paging: PagingDep, session: SessionDe
 
 
 @router.get("/{request_id}", response_model=RequestDetailOut, responses={404: {}})
-def get_request(request_id: int, contact: ContactDep, session: SessionDep) -> RequestDetailOut:
-    return request_detail(session, visible_request(session, contact, request_id))
+def get_request(request_id: int, contact: ContactDep, session: SessionDep) -> Response:
+    return json_response(request_detail(session, visible_request(session, contact, request_id)))
 
 
 @router.post(

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from server.api.deps import ContactDep, PagingDep, SelectionDep, SessionDep
 from server.api.paging import paginate
-from server.api.schemas import ItemList, PersonContact, PropertyRef, Timestamp, page_response
+from server.api.schemas import ItemList, PersonContact, PropertyRef, Timestamp, json_response, page_response
 from server.models import Visit
 from server.services.clock import branch_today
 from server.services.listing import VisitFields, VisitRow, visit_window, visits_query
@@ -76,15 +76,17 @@ def list_visits(
 
 
 @router.get("/{visit_id}", response_model=VisitDetailOut, responses={404: {}})
-def get_visit(visit_id: int, contact: ContactDep, session: SessionDep) -> VisitDetailOut:
+def get_visit(visit_id: int, contact: ContactDep, session: SessionDep) -> Response:
     """VI-2: date, services, published notes and the service contact."""
     visit = visible_visit(session, contact, visit_id)
     rep = visit.property.sales_rep
     service_contact = (
         PersonContact(name=rep.name, email=rep.email, phone=contact_phone(rep, contact.branch)) if rep else None
     )
-    return VisitDetailOut(
-        **visit_item(visit, visit.property.name),
-        notes=[VisitNoteOut(text=n.text, created_at=n.created_at) for n in published_notes(visit)],
-        service_contact=service_contact,
+    return json_response(
+        VisitDetailOut(
+            **visit_item(visit, visit.property.name),
+            notes=[VisitNoteOut(text=n.text, created_at=n.created_at) for n in published_notes(visit)],
+            service_contact=service_contact,
+        )
     )
