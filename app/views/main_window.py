@@ -627,11 +627,13 @@ class MainWindow(QMainWindow):
         self.about_dialog.open()
 
     def sign_out(self) -> None:
-        """Revokes the token on the server, then forgets it here even if the server is gone."""
-        if self._waiting_for_portal("Sign out"):
-            return
+        """Revokes the token on the server, then forgets it here even if the server is gone. During an
+        assist it ends the assist, which first gives up calls held since the portal ended it (they
+        wait for Open again, not for the portal) and then checks what the portal still has to answer."""
         if self.session.assisting is not None:
             self.end_assist()
+            return
+        if self._waiting_for_portal("Sign out"):
             return
         if not self.drafts_may_go("Sign out"):
             return
@@ -968,9 +970,8 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def close_window(self) -> None:
-        """Ctrl+W. During an assist it ends the assist, as the close box does (see closeEvent)."""
-        if self._waiting_for_portal("Close the window"):
-            return
+        """Ctrl+W. During an assist it ends the assist, as the close box does; otherwise closeEvent
+        refuses while a payment or signature is out."""
         if self.session.assisting is not None:
             self.end_assist()
         else:

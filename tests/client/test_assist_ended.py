@@ -191,3 +191,36 @@ def test_a_customer_who_cannot_be_opened_again_is_asked_about_like_closing(
     qtbot.waitUntil(lambda: shell.window is None, timeout=WAIT_MS)
     assert len(asked) == 2
     assert find.isVisible() and find.status_label.text() == said
+
+
+def test_sign_out_from_the_menu_ends_an_ended_assist_that_holds_a_signature(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-4
+    """A signature refused with the assist waits for Open again, not for the portal: the menu's Sign
+    out (End assist) and Ctrl+W refused as if the portal still had to answer, for as long as the
+    assist stayed ended. Ending it gives the signature back as a drawn one, asked about as a draft."""
+    window = open_assist(qtbot, shell, "morgan")
+    asked: list[str] = []
+
+    def discard(_parent: object, _names: list[str], action: str) -> bool:
+        asked.append(action)
+        return True
+
+    window.confirm_discard_drafts = discard  # type: ignore[method-assign]
+    proposal = window.open_proposal(
+        next(p.id for p in window.session.client.proposals("all").items if p.number == "OPP-1001")
+    )
+    qtbot.waitUntil(lambda: proposal.detail is not None, timeout=WAIT_MS)
+    sign = open_sign_dialog(qtbot, proposal)
+    sign.name_edit.setText("Morgan Many")
+    draw(qtbot, sign.pad, zigzag())
+    sign.agree_check.setChecked(True)
+    revoke(live_portal, window.session.token)
+    qtbot.mouseClick(sign.sign_button, Qt.MouseButton.LeftButton)
+    wait_for_prompt(qtbot, window)
+    assert sign.submitting, "held for Open again"
+
+    window.sign_out()
+    qtbot.waitUntil(lambda: shell.window is None, timeout=WAIT_MS)
+    assert asked == ["End assist"]
+    assert find_window(shell).isVisible()
