@@ -88,12 +88,16 @@ class CredentialStore:
         self._delete(_account(portal_url, email, "password"))
 
     # Backends raise more than KeyringError when the OS store fails (a D-Bus error from Secret Service,
-    # a Windows API error, an import error for a missing backend), hence `Exception` below.
+    # a Windows API error, an import error for a missing backend), hence `Exception` below. A computer
+    # with no keyring at all (NoKeyringError) holds nothing to read or remove: only saving there fails,
+    # and only that is worth a sentence; otherwise every start and sign-out would raise a false alarm.
 
     def _get(self, account: str) -> str | None:
         try:
             secret: str | None = _keyring().get_password(SERVICE, account)
         except Exception as exc:
+            if isinstance(exc, _errors().NoKeyringError):
+                return None
             log.warning("keyring unavailable, nothing read: %s", type(exc).__name__)
             raise KeyringUnavailableError(READ_FAILED, code="keyring_read") from exc
         return secret
@@ -109,7 +113,7 @@ class CredentialStore:
         try:
             _keyring().delete_password(SERVICE, account)
         except Exception as exc:
-            if isinstance(exc, _errors().PasswordDeleteError):
-                return  # nothing was stored under that name
+            if isinstance(exc, (_errors().PasswordDeleteError, _errors().NoKeyringError)):
+                return  # nothing was stored under that name, or nowhere to store it
             log.warning("keyring unavailable, nothing deleted: %s", type(exc).__name__)
             raise KeyringUnavailableError(FORGET_FAILED, code="keyring_forget") from exc

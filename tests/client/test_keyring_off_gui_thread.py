@@ -351,3 +351,22 @@ def test_a_locked_keyring_keeps_staffs_sign_in_after_their_session_ended(
     qtbot.waitUntil(lambda: find.reauth_dialog is None and not find.runner.busy, timeout=WAIT_MS)
     assert find.statusBar().currentMessage() == SAVE_FAILED
     assert find.model.rowCount() >= 1, "the search carried on, signed in for this run"
+
+
+def test_a_computer_without_a_keyring_holds_nothing_and_says_so_only_when_saving() -> None:
+    """No backend at all (Linux without Secret Service) answered every read and forget with "could
+    not be read / removed": a false alarm at each start, sign-in without Remember me, and sign-out."""
+    from keyring.backends import fail
+
+    from app.services.credentials import CredentialStore
+    from app.services.errors import KeyringUnavailableError
+
+    keyring.set_keyring(fail.Keyring())
+    store = CredentialStore()
+    portal = "http://127.0.0.1:1/portal/east"
+    assert store.token(portal, company.MORGAN) is None
+    assert store.password(portal, company.MORGAN) is None
+    store.forget(portal, company.MORGAN)
+    with pytest.raises(KeyringUnavailableError) as refused:
+        store.save(portal, company.MORGAN, token="t", password="p")
+    assert refused.value.detail == SAVE_FAILED
