@@ -101,6 +101,8 @@ class PayDialog(QDialog):
         # form_error holds why a payment failed (IN-9): it stays until the payer changes something,
         # whatever quote comes back meanwhile; a failed load or quote's sentence goes once it works.
         self._payment_sentence = False
+        # The portal's refusal of the last payment, kept apart so a failed balance check adds to it once.
+        self._refusal = ""
         self._methods_loaded = False
         self._balances_stale = False  # refused for a changed balance, and the invoices not read again yet
         self._method_id: int | None = None  # the method last chosen, restored when adding one is cancelled
@@ -675,6 +677,7 @@ class PayDialog(QDialog):
         self._show_page(self.PAGE_FORM)
         self._failed(error, prefix="Payment declined. " if isinstance(error, DeclinedError) else "")
         self._payment_sentence = True
+        self._refusal = self.form_error.text()
         if isinstance(error, DeclinedError):
             return  # a definite refusal of this card: the quote still holds, and the sentence stays
         if isinstance(error, PortalError) and error.code in BALANCE_CHANGED:
@@ -708,13 +711,15 @@ class PayDialog(QDialog):
             for widget in (self.full_radio, self.other_radio, self.other_edit):
                 widget.setEnabled(False)
         self.method_combo.setEnabled(bool(self.payable))
+        if self._payment_sentence:
+            self.form_error.setText(self._refusal)  # without a failed check's sentence from before
         self._requote()
 
     def _reload_failed(self, error: Exception) -> None:
         """The portal's refusal stays (it says what changed), followed by why the balance could not
         be read; Continue waits, as a quote of the old balance would be refused again."""
         self._show_fee(None, "The balance could not be checked (see below)")
-        self.form_error.setText(f"{self.form_error.text()} {error_sentence(error)}")
+        self.form_error.setText(f"{self._refusal} {error_sentence(error)}".strip())
         self.form_error.show()
         self.retry_button.show()
 

@@ -329,6 +329,7 @@ class Outage(Proxy):
 
     def __init__(self, upstream: str) -> None:
         self.down = False
+        self.invoices_down = False  # the same for reading an invoice
         super().__init__(upstream, _OutageHandler)
 
 
@@ -338,6 +339,9 @@ class _OutageHandler(QuietHandler):
     def _forward(self) -> None:
         path = self.path.split("?")[0]
         if self.server.down and (path.endswith("/payment-methods") or path.endswith("/payment-quote")):
+            self.close_connection = True
+            return
+        if self.server.invoices_down and self.command == "GET" and "/invoices/" in path:
             self.close_connection = True
             return
         answer = relay(self, self.server.upstream)
@@ -424,3 +428,33 @@ def test_cancelling_a_new_card_goes_back_to_the_method_chosen(
     assert dialog.method_combo.currentData() == bank.id
     wait_quote(qtbot, dialog)
     assert dialog.quote is not None and dialog.quote.convenience_fee == Decimal("1.00")
+
+
+def test_a_balance_that_cannot_be_checked_says_so_once_and_goes_when_it_can(
+    qtbot: QtBot, outage: Outage, runner: TaskRunner
+) -> None:  # IN-9
+    """After a balance-changed refusal, each failed check (Try again, the connection restored) added
+    its sentence to the last one ("… Cannot reach … Cannot reach …"), and a check that worked left
+    the failed one's on screen."""
+    session = session_for(f"{outage.origin}/portal/east")
+    visa = session.client.add_payment_method(card())
+    invoice = detail(session, "INV-10033")
+    dialog = open_pay(qtbot, session, runner, [invoice])
+    choose_method(dialog, visa)
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    session.client.pay((Allocation(invoice.id, Decimal("10.00")),), visa.id, str(uuid.uuid4()))
+    outage.invoices_down = True
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.retry_button.isVisible(), timeout=TIMEOUT_MS)
+    first = dialog.form_error.text()
+    refusal = first.split(" Cannot reach")[0]
+    assert "Cannot reach" in first and refusal
+    for _ in range(2):
+        qtbot.mouseClick(dialog.retry_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.retry_button.isVisible() and not runner.busy, timeout=TIMEOUT_MS)
+        assert dialog.form_error.text() == first
+    outage.invoices_down = False
+    qtbot.mouseClick(dialog.retry_button, Qt.MouseButton.LeftButton)
+    wait_quote(qtbot, dialog)
+    assert dialog.form_error.isVisible() and dialog.form_error.text() == refusal
