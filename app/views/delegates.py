@@ -52,6 +52,22 @@ def _color(name: str) -> QColor:
     return color
 
 
+def _draw_item_without_text(
+    delegate: QStyledItemDelegate, painter: QPainter, option: QStyleOptionViewItem, index: Index
+) -> tuple[QStyleOptionViewItem, QStyle, str] | None:
+    """The row's background, selection, focus and check box as the style draws them, but not its text,
+    which the delegate draws in its own lines; None when the view has no style to draw with."""
+    opt = QStyleOptionViewItem(option)
+    delegate.initStyleOption(opt, index)
+    text, opt.text = opt.text, ""
+    widget = opt.widget
+    style = widget.style() if widget else None
+    if style is None:
+        return None
+    style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+    return opt, style, text
+
+
 class PropertyDelegate(QStyledItemDelegate):
     """Name with the contact's role as a small chip at the right; the address beneath, in grey.
 
@@ -59,15 +75,11 @@ class PropertyDelegate(QStyledItemDelegate):
     shown whole in the row's tooltip."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        name = opt.text  # the display role, drawn by hand below
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget else None
-        if style is None:
+        drawn = _draw_item_without_text(self, painter, option, index)
+        if drawn is None:
             return
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        opt, style, name = drawn  # the display role, drawn by hand below
+        widget = opt.widget
         text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget)
         prop = index.data(Role.RECORD)
         role = ROLE_CHIPS.get(prop.role, prop.role) if prop else ""
@@ -124,15 +136,12 @@ class ContactDelegate(QStyledItemDelegate):
     level with the list's title above them."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        lines = opt.text.replace("\u2028", "\n").split("\n")  # Qt shows "\n" as a line separator
-        opt.text = ""
-        widget = opt.widget
-        style = widget.style() if widget else None
-        if style is None:
+        drawn = _draw_item_without_text(self, painter, option, index)
+        if drawn is None:
             return
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        opt, style, text = drawn
+        widget = opt.widget
+        lines = text.replace("\u2028", "\n").split("\n")  # Qt shows "\n" as a line separator
         margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
         text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, widget).adjusted(
             margin, 0, -margin, 0
