@@ -120,7 +120,7 @@ TAB_SPECS = (
         "invoices",
         (
             ShowOption("all", "All", "No invoices yet", "Invoices appear here once your service company shares them."),
-            ShowOption("due", "Due", "You're all paid up", "No invoice for these properties has a balance due."),
+            ShowOption("due", "Due", "You are all paid up", "No invoice for these properties has a balance due."),
             ShowOption("paid", "Paid", "No paid invoices", "Invoices you have paid in full are listed here."),
         ),
         "services",

@@ -485,7 +485,7 @@ def test_try_again_after_a_failed_first_load_shows_it_loading_and_loads_once(
     qtbot.addWidget(manager)
     manager.show()
     qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
-    assert manager.empty.title.text() == "Couldn't load payment methods"
+    assert manager.empty.title.text() == "Could not load payment methods"
     assert manager.empty.message.text() == FlakyMethods.DETAIL
     assert manager.empty_retry_button.isVisible()
     flaky.failing = False
