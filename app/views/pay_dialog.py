@@ -283,10 +283,22 @@ class PayDialog(QDialog):
         table.blockSignals(False)
 
     def _show_blocked(self) -> None:
-        # One line per invoice: joined with "; " the portal's own sentences read "…this invoice.; INV-…".
-        reasons = "\n".join(f"{i.number}: {i.pay_blocked_reason or 'It cannot be paid here.'}" for i in self.blocked)
-        self.blocked_label.setText(f"Not included:\n{reasons}" if reasons else "")
-        self.blocked_label.setVisible(bool(reasons))
+        """A "Not included:" heading is for a list left out of a payment of several; for the window's only
+        invoice it read as if others were being paid, so that one gets the portal's sentence alone
+        (the heading above already names the invoice)."""
+        if not self.blocked:
+            text = ""
+        elif len(self.blocked) == 1 and not self.payable:
+            text = self.blocked[0].pay_blocked_reason or "This invoice cannot be paid here."
+        else:
+            # One line per invoice: joined with "; " the portal's own sentences read "…this invoice.; INV-…".
+            heading = "None of these invoices can be paid here:" if not self.payable else "Not included:"
+            reasons = "\n".join(
+                f"{i.number}: {i.pay_blocked_reason or 'It cannot be paid here.'}" for i in self.blocked
+            )
+            text = f"{heading}\n{reasons}"
+        self.blocked_label.setText(text)
+        self.blocked_label.setVisible(bool(text))
 
     def _build_confirm(self) -> QWidget:
         page = QWidget()
