@@ -64,6 +64,12 @@ class Confirmed:
     quote: Quote
 
 
+def total_hint(fee_hint: str) -> str:
+    """What the Total row says while the fee waits: what to do, as for the fee ("Choose how to pay
+    to see the total"); a quiet dash while it is worked out or could not be (said once, by the fee)."""
+    return fee_hint.removesuffix("the fee") + "the total" if fee_hint.endswith("to see the fee") else "—"
+
+
 class PayDialog(QDialog):
     paid = Signal(object)  # PaymentResult
     # Closed after an answer got lost: the payment may have gone through, so what the owner shows
@@ -227,7 +233,7 @@ class PayDialog(QDialog):
         self.method_note.setWordWrap(True)
         self.method_note.hide()
         self.fee_label = named(QLabel(CHOOSE_METHOD_HINT), "DialogSubtitle")
-        self.total_label = named(QLabel("—"), "DialogTitle")
+        self.total_label = named(QLabel(total_hint(CHOOSE_METHOD_HINT)), "DialogSubtitle")
         form.addRow("Pay with", self.method_combo)
         form.addRow("", self.method_note)
         form.addRow("Convenience fee", self.fee_label)
@@ -445,18 +451,23 @@ class PayDialog(QDialog):
         self._quote_timer.start()
 
     def _show_fee(self, quote: Quote | None, hint: str = "") -> None:
-        """The fee and total rows: the quoted amounts, or a sentence saying what they are waiting for."""
+        """The fee and total rows: the quoted amounts, or a sentence saying what they are waiting for.
+        The total is large and bold once known; until then it is as quiet as the fee's sentence (a
+        large bold "—" looked like an amount)."""
         if quote is not None:
             fee = quote.convenience_fee
             self.fee_label.setText(self._money(fee) if fee else "No fee")
             self.fee_label.setObjectName("")
             self.total_label.setText(self._money(quote.total))
+            self.total_label.setObjectName("DialogTitle")
         else:
             self.fee_label.setText(hint)
             self.fee_label.setObjectName("DialogSubtitle")
-            self.total_label.setText("—")
-        self.fee_label.style().unpolish(self.fee_label)
-        self.fee_label.style().polish(self.fee_label)
+            self.total_label.setText(total_hint(hint))
+            self.total_label.setObjectName("DialogSubtitle")
+        for label in (self.fee_label, self.total_label):
+            label.style().unpolish(label)
+            label.style().polish(label)
 
     # -- payment methods ---------------------------------------------------------------
 
