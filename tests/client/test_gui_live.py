@@ -183,6 +183,16 @@ def window(qtbot: QtBot, morgan_session: PortalSession, accounts: Accounts) -> I
     main.runner.set_unauthorized_handler(None)
 
 
+def test_the_status_bar_names_the_branch_and_keeps_the_address_for_support(
+    window: MainWindow, morgan_session: PortalSession
+) -> None:
+    """Customers saw "Signed in as … · http://127.0.0.1:38859/portal/east", an address that meant
+    nothing to them; the office on the phone still asks for it, so it is the tooltip."""
+    assert window.status_label.text() == f"Signed in as {company.MORGAN} · East Branch"
+    assert window.status_label.toolTip() == f"Portal address: {morgan_session.portal_url}"
+    assert "http" not in window.status_label.text()
+
+
 def wait_idle(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.wait(10)
     qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)

@@ -154,6 +154,11 @@ def test_open_shows_the_customers_portal_under_a_banner(qtbot: QtBot, shell: App
     assert not window.change_password_action.isVisible()
     assert window.sign_out_action.text() == "End assist"
     assert not window.branch_button.isEnabled()
+    staff = window.session.assisting
+    assert staff is not None
+    who = f"{staff.staff.user.name} assisting {window.session.email} · East Branch"
+    assert window.status_label.text() == who, "the branch by name, the address as the tooltip"
+    assert window.status_label.toolTip() == f"Portal address: {window.session.portal_url}"
 
 
 def test_activity_lists_the_audit_trail(qtbot: QtBot, shell: AppShell) -> None:  # SA-3
