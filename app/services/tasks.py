@@ -177,7 +177,7 @@ SLOW_AFTER_S = 4.0
 
 
 def is_connection_problem(error: Exception) -> bool:
-    """No usable answer from the portal: worth a "can't reach" banner and a later retry, as
+    """No usable answer from the portal: worth a "Cannot reach" banner and a later retry, as
     opposed to an answer that refuses the request (which retrying will not change)."""
     if isinstance(error, UnreachableError):
         return True

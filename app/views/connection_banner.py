@@ -75,7 +75,7 @@ class ConnectionBanner(QFrame):
                 seconds = monitor.seconds_until_probe()
                 unit = "second" if seconds == 1 else "seconds"
                 next_try = f"Trying again in {seconds} {unit}." if seconds is not None else ""
-            headline = f"Can't reach the portal at {host}" + (f" since {clock_text(since)}" if since else "") + "."
+            headline = f"Cannot reach the portal at {host}" + (f" since {clock_text(since)}" if since else "") + "."
             rest = f" What you see may be out of date; what you typed is kept. {next_try}"
         elif monitor.slow:
             headline, rest = f"The portal at {host} is slow to answer.", " Still waiting…"

@@ -573,7 +573,7 @@ class ListTab(QWidget):
         loaded, visible = self.model.rowCount(), self.proxy.rowCount()
         self.retry_button.setVisible(self._error is not None)
         if self._error is not None:
-            self._show_empty(f"Couldn't load {noun}", self._error)
+            self._show_empty(f"Could not load {noun}", self._error)
         elif loaded == 0 and self.feed.loading:
             self._show_empty(f"Loading {noun}…", "This takes a moment on a slow connection.")
         elif loaded == 0 and self._reason is not None:

@@ -120,7 +120,7 @@ TAB_SPECS = (
         "invoices",
         (
             ShowOption("all", "All", "No invoices yet", "Invoices appear here once your service company shares them."),
-            ShowOption("due", "Due", "You're all paid up", "No invoice for these properties has a balance due."),
+            ShowOption("due", "Due", "You are all paid up", "No invoice for these properties has a balance due."),
             ShowOption("paid", "Paid", "No paid invoices", "Invoices you have paid in full are listed here."),
         ),
         "services",
@@ -851,11 +851,12 @@ class MainWindow(QMainWindow):
         )
 
     def _show_who(self) -> None:
+        """Who and which branch, in the customer's words: the raw portal address meant nothing to
+        them. Support and the office still need the address, so it is the tooltip."""
         session, assisting = self.session, self.session.assisting
-        if assisting is not None:
-            self.status_label.setText(f"{assisting.staff.user.name} assisting {session.email} · {session.portal_url}")
-        else:
-            self.status_label.setText(f"Signed in as {session.email} · {session.portal_url}")
+        who = f"{assisting.staff.user.name} assisting" if assisting is not None else "Signed in as"
+        self.status_label.setText(f"{who} {session.email} · {session.config.branch.name}")
+        self.status_label.setToolTip(f"Portal address: {session.portal_url}")
 
     def _waiting_for_portal(self, action: str = "Switch branch") -> bool:
         """A window still waiting for the portal (a payment, a signature being sent) cannot close, and

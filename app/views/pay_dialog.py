@@ -64,6 +64,12 @@ class Confirmed:
     quote: Quote
 
 
+def total_hint(fee_hint: str) -> str:
+    """What the Total row says while the fee waits: what to do, as for the fee ("Choose how to pay
+    to see the total"); a quiet dash while it is worked out or could not be (said once, by the fee)."""
+    return fee_hint.removesuffix("the fee") + "the total" if fee_hint.endswith("to see the fee") else "—"
+
+
 class PayDialog(QDialog):
     paid = Signal(object)  # PaymentResult
     # Closed after an answer got lost: the payment may have gone through, so what the owner shows
@@ -229,7 +235,7 @@ class PayDialog(QDialog):
         self.method_note.setWordWrap(True)
         self.method_note.hide()
         self.fee_label = named(QLabel(CHOOSE_METHOD_HINT), "DialogSubtitle")
-        self.total_label = named(QLabel("—"), "DialogTitle")
+        self.total_label = named(QLabel(total_hint(CHOOSE_METHOD_HINT)), "DialogSubtitle")
         form.addRow("Pay with", self.method_combo)
         form.addRow("", self.method_note)
         form.addRow("Convenience fee", self.fee_label)
@@ -285,10 +291,22 @@ class PayDialog(QDialog):
         table.blockSignals(False)
 
     def _show_blocked(self) -> None:
-        # One line per invoice: joined with "; " the portal's own sentences read "…this invoice.; INV-…".
-        reasons = "\n".join(f"{i.number}: {i.pay_blocked_reason or 'It cannot be paid here.'}" for i in self.blocked)
-        self.blocked_label.setText(f"Not included:\n{reasons}" if reasons else "")
-        self.blocked_label.setVisible(bool(reasons))
+        """A "Not included:" heading is for a list left out of a payment of several; for the window's only
+        invoice it read as if others were being paid, so that one gets the portal's sentence alone
+        (the heading above already names the invoice)."""
+        if not self.blocked:
+            text = ""
+        elif len(self.blocked) == 1 and not self.payable:
+            text = self.blocked[0].pay_blocked_reason or "This invoice cannot be paid here."
+        else:
+            # One line per invoice: joined with "; " the portal's own sentences read "…this invoice.; INV-…".
+            heading = "None of these invoices can be paid here:" if not self.payable else "Not included:"
+            reasons = "\n".join(
+                f"{i.number}: {i.pay_blocked_reason or 'It cannot be paid here.'}" for i in self.blocked
+            )
+            text = f"{heading}\n{reasons}"
+        self.blocked_label.setText(text)
+        self.blocked_label.setVisible(bool(text))
 
     def _build_confirm(self) -> QWidget:
         page = QWidget()
@@ -435,18 +453,23 @@ class PayDialog(QDialog):
         self._quote_timer.start()
 
     def _show_fee(self, quote: Quote | None, hint: str = "") -> None:
-        """The fee and total rows: the quoted amounts, or a sentence saying what they are waiting for."""
+        """The fee and total rows: the quoted amounts, or a sentence saying what they are waiting for.
+        The total is large and bold once known; until then it is as quiet as the fee's sentence (a
+        large bold "—" looked like an amount)."""
         if quote is not None:
             fee = quote.convenience_fee
             self.fee_label.setText(self._money(fee) if fee else "No fee")
             self.fee_label.setObjectName("")
             self.total_label.setText(self._money(quote.total))
+            self.total_label.setObjectName("DialogTitle")
         else:
             self.fee_label.setText(hint)
             self.fee_label.setObjectName("DialogSubtitle")
-            self.total_label.setText("—")
-        self.fee_label.style().unpolish(self.fee_label)
-        self.fee_label.style().polish(self.fee_label)
+            self.total_label.setText(total_hint(hint))
+            self.total_label.setObjectName("DialogSubtitle")
+        for label in (self.fee_label, self.total_label):
+            label.style().unpolish(label)
+            label.style().polish(label)
 
     # -- payment methods ---------------------------------------------------------------
 

@@ -565,7 +565,7 @@ class ManagePaymentsDialog(QDialog):
         if self._loaded:
             self._failed(error)
         else:
-            self._show_empty("Couldn't load payment methods", error_sentence(error), actions=False, retry=True)
+            self._show_empty("Could not load payment methods", error_sentence(error), actions=False, retry=True)
         self._change_done()
         self._update_buttons()
 

@@ -43,8 +43,10 @@ DEMO = "demo"
 OTHER = "other"
 
 BAD_CREDENTIALS = (
-    "That email and password don't match an account on this portal. Check both, or use “Forgot password?”."
+    "That email and password do not match an account on this portal. Check both, or use “Forgot password?”."
 )
+# The demo has no "Forgot password?" (no mail goes out): its sign-in is spelled out just above.
+BAD_DEMO_CREDENTIALS = "That email and password do not match the demo's sign-in, shown just above."
 
 
 def describe_wait(seconds: int) -> str:
@@ -155,7 +157,7 @@ class SignInDialog(QDialog):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(18, 18, 18, 18)
         outer.addWidget(card)
-        # A refusal ("That email and password don't match…") wraps over two lines: without this the
+        # A refusal ("That email and password do not match…") wraps over two lines: without this the
         # window kept its height and squeezed the form, the fields drawn over each other.
         HeightFitter(self)
 
@@ -355,7 +357,7 @@ class SignInDialog(QDialog):
     def _failed(self, error: Exception) -> None:
         self._set_busy(False)
         if isinstance(error, UnauthorizedError):
-            self.show_error(BAD_CREDENTIALS)
+            self.show_error(BAD_DEMO_CREDENTIALS if self.forgot_button.isHidden() else BAD_CREDENTIALS)
             self.password_edit.selectAll()
             self.password_edit.setFocus()
         elif isinstance(error, SlowedDownError):

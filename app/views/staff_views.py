@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -45,6 +45,7 @@ from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.delegates import ContactDelegate
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
+from app.views.item_windows import fit_to_screen
 from app.views.session_end import (
     KEYRING_PROBLEM_MS,
     ask_to_sign_in_again,
@@ -82,6 +83,11 @@ class _ResultsTable(SteadyOnActivation, QTableView):
     the first row, goes back to the search box, so the next try is typed without the mouse."""
 
     back_to_search = Signal()
+    scrolled_down = Signal()  # by the staff member: the wheel, the scroll bar, Down, Page Down, End
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.verticalScrollBar().actionTriggered.connect(lambda _: self.scrolled_down.emit())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
@@ -92,6 +98,14 @@ class _ResultsTable(SteadyOnActivation, QTableView):
             self.back_to_search.emit()
             return
         super().keyPressEvent(event)
+        if key in (Qt.Key.Key_Down, Qt.Key.Key_PageDown, Qt.Key.Key_End):
+            self.scrolled_down.emit()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        """Also when the rows fit and there is nothing to scroll: "Scroll down to try again"."""
+        super().wheelEvent(event)
+        if event.angleDelta().y() < 0:
+            self.scrolled_down.emit()
 
 
 class SearchEdit(QLineEdit):
@@ -345,6 +359,7 @@ class FindCustomerWindow(QMainWindow):
         # while this window is hidden behind it.
         self.assist_window: QWidget | None = None
         self._sized_by_user: set[int] = set()  # columns whose width the staff member set
+        self._more_waits_for_scroll = False  # a further page failed: asked again by a scroll only
         self._fitting = False
         branch = session.config.branch.name
         self.setWindowTitle(f"Find customer — {branch} — Portal Desk")
@@ -352,7 +367,7 @@ class FindCustomerWindow(QMainWindow):
         # Staff keep this window open all day: it comes back at the size and place they gave it.
         geometry = settings.find_window_geometry()
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1100, 700)
+            fit_to_screen(self, QSize(1100, 700))
 
         header = named(QFrame(), "HeaderBar")
         title = named(QLabel(f"Find customer · {branch}"), "AppTitle")
@@ -429,7 +444,8 @@ class FindCustomerWindow(QMainWindow):
         self.feed.appended.connect(self.model.append_page)
         self.feed.failed.connect(self._search_failed)
         self.feed.more_failed.connect(self._more_failed)
-        self.model.more_requested.connect(self.feed.load_more)
+        self.model.more_requested.connect(self._more_wanted)
+        self.table.scrolled_down.connect(self._scrolled_down)
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.search_now)
         self.search_edit.textChanged.connect(self._text_changed)
@@ -494,6 +510,7 @@ class FindCustomerWindow(QMainWindow):
 
     def _results(self, page: Page[StaffContact]) -> None:
         armed, self._open_when_found = self._open_when_found, None
+        self._more_waits_for_scroll = False
         self.model.query = self._query
         self.model.set_page(page)
         if page.total == 0:
@@ -543,7 +560,23 @@ class FindCustomerWindow(QMainWindow):
         """A further page that failed left the list waiting for it for good: the customers
         beyond the first 50 could not be reached. Scrolling down asks again."""
         self.model.more_failed()
+        self._more_waits_for_scroll = True
         self.status_label.setText(f"Could not load more customers: {error_sentence(error)} Scroll down to try again.")
+
+    def _more_wanted(self) -> None:
+        """Qt asks for the next page whenever the list is laid out with its last row in view: in a
+        narrow window the failure's own sentence, wrapping onto a second line, did that, and the
+        page was asked for again at once. After a failure only the staff member's scroll asks."""
+        if self._more_waits_for_scroll:
+            self.model.more_failed()  # not asked: the model may be asked again
+        else:
+            self.feed.load_more()
+
+    def _scrolled_down(self) -> None:
+        if self._more_waits_for_scroll:
+            self._more_waits_for_scroll = False
+            if self.model.canFetchMore(QModelIndex()):
+                self.model.fetchMore(QModelIndex())
 
     # -- opening an assist -----------------------------------------------------------
 

@@ -12,7 +12,19 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QComboBox, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
@@ -170,6 +182,41 @@ def test_a_disabled_field_does_not_look_like_one_that_takes_input(
         assert field.grab().toImage().pixelColor(*inside) == QColor(palette.surface)
         field.setEnabled(False)
         assert field.grab().toImage().pixelColor(*inside) == QColor(palette.readonly_bg), type(field).__name__
+
+
+@pytest.mark.parametrize("palette", PALETTES)
+def test_a_focused_check_box_shows_a_ring_not_a_green_label(
+    qtbot: QtBot, app: QApplication, palette: theme.Palette
+) -> None:
+    """A focused box's label turned green, which reads as "added" or "selected"; on a ticked box
+    the ring was the fill's own green, so nothing at all showed where the focus was."""
+    theme.apply_theme(app, palette.scheme)
+    window = QWidget()
+    layout = QVBoxLayout(window)
+    box, radio, elsewhere = QCheckBox("Email me receipts"), QRadioButton("Other amount"), QLineEdit()
+    for widget in (box, radio, elsewhere):
+        layout.addWidget(widget)
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+
+    def looks(widget: QCheckBox | QRadioButton, focused: bool) -> tuple[set[str], set[str]]:
+        (widget if focused else elsewhere).setFocus()
+        qtbot.waitUntil(lambda: widget.hasFocus() == focused)
+        image = widget.grab().toImage()
+        # The sheet's 16 px indicator and its 8 px spacing: the ring left of x=20, the label right of 24.
+        ring = {image.pixelColor(x, y).name() for x in range(20) for y in range(image.height())}
+        label = {image.pixelColor(x, y).name() for x in range(24, image.width()) for y in range(image.height())}
+        return ring, label
+
+    for widget in (box, radio):
+        for checked in (False, True):
+            widget.setChecked(checked)
+            (plain_ring, plain_label), (focus_ring, focus_label) = looks(widget, False), looks(widget, True)
+            assert focus_label == plain_label, f"{widget.text()} checked={checked}: the label stays as it was"
+            ring = QColor(palette.text if checked else palette.focus).name()
+            assert ring in focus_ring and ring not in plain_ring, f"{widget.text()} checked={checked}: the ring shows"
 
 
 COLOUR_LITERAL = re.compile(

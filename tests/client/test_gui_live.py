@@ -21,14 +21,14 @@ from app.models.formatting import money_text
 from app.models.roles import Role
 from app.services.accounts import Accounts
 from app.services.credentials import SERVICE
-from app.services.demo_server import free_port
+from app.services.demo_server import DEMO_EMAIL, DemoServer, free_port
 from app.services.errors import UnauthorizedError
 from app.services.memory_keyring import MemoryKeyring
 from app.services.portal_client import PortalClient
 from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings, SavedPortal
 from app.views.main_window import MainWindow
-from app.views.sign_in_dialog import BAD_CREDENTIALS, OTHER, SignInDialog
+from app.views.sign_in_dialog import BAD_CREDENTIALS, BAD_DEMO_CREDENTIALS, DEMO, OTHER, SignInDialog
 from tests.client import company
 from tests.client.live_server import ROOT, LivePortal
 
@@ -79,6 +79,27 @@ def test_sign_in_success_remembers_portal_and_secrets(
 def test_sign_in_bad_password(qtbot: QtBot, accounts: Accounts, live_portal: LivePortal) -> None:
     dialog = dialog_for(qtbot, accounts, live_portal.portal_url(), company.MORGAN, "not-the-password")
     assert error_after_submit(qtbot, dialog) == BAD_CREDENTIALS
+
+
+def test_a_wrong_demo_password_points_to_the_demo_sign_in_not_to_a_hidden_link(
+    qtbot: QtBot, accounts: Accounts, tmp_path: Path
+) -> None:
+    """The demo hides "Forgot password?" (no mail goes out), yet its refusal said to use it."""
+    demo = DemoServer(tmp_path / "demo-server")
+    try:
+        dialog = SignInDialog(accounts, demo=demo)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        assert dialog.portal_combo.currentData() == DEMO
+        assert dialog.forgot_button.isHidden() and dialog.hint_label.isVisible()
+        dialog.email_edit.setText(DEMO_EMAIL)
+        dialog.password_edit.setText("not-the-password")
+        qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(dialog.error_label.isVisible, timeout=60000)  # the demo server starts first
+        assert dialog.error_label.text() == BAD_DEMO_CREDENTIALS
+        assert "Forgot" not in dialog.error_label.text()
+    finally:
+        demo.stop()
 
 
 def test_sign_in_slowed_down_says_when_to_retry(qtbot: QtBot, accounts: Accounts, live_portal: LivePortal) -> None:
@@ -132,7 +153,7 @@ def test_sign_in_invalid_url(qtbot: QtBot, accounts: Accounts) -> None:
 def test_a_refusal_that_wraps_grows_the_window_instead_of_squeezing_the_form(
     qtbot: QtBot, accounts: Accounts, live_portal: LivePortal
 ) -> None:
-    """The two-line "don't match" sentence was fitted into the window's old height: the email and
+    """The two-line "do not match" sentence was fitted into the window's old height: the email and
     password rows and "Remember me" were drawn over each other."""
     dialog = dialog_for(qtbot, accounts, live_portal.portal_url(), "nobody@example.com", "not-the-password")
     height = dialog.height()
@@ -160,6 +181,16 @@ def window(qtbot: QtBot, morgan_session: PortalSession, accounts: Accounts) -> I
     wait_idle(qtbot, main)
     yield main
     main.runner.set_unauthorized_handler(None)
+
+
+def test_the_status_bar_names_the_branch_and_keeps_the_address_for_support(
+    window: MainWindow, morgan_session: PortalSession
+) -> None:
+    """Customers saw "Signed in as … · http://127.0.0.1:38859/portal/east", an address that meant
+    nothing to them; the office on the phone still asks for it, so it is the tooltip."""
+    assert window.status_label.text() == f"Signed in as {company.MORGAN} · East Branch"
+    assert window.status_label.toolTip() == f"Portal address: {morgan_session.portal_url}"
+    assert "http" not in window.status_label.text()
 
 
 def wait_idle(qtbot: QtBot, window: MainWindow) -> None:
@@ -246,7 +277,7 @@ def test_tab_filters(qtbot: QtBot, window: MainWindow) -> None:
     invoices = window.tabs["invoices"]
     invoices.show_combo.setCurrentIndex(invoices.show_combo.findData("due"))
     wait_idle(qtbot, window)
-    assert invoices.empty_title.text() == "You're all paid up"
+    assert invoices.empty_title.text() == "You are all paid up"
 
 
 def test_lazy_paging_loads_more_than_one_page(qtbot: QtBot, window: MainWindow) -> None:

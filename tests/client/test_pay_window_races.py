@@ -319,8 +319,24 @@ def test_an_invoice_paid_elsewhere_is_no_longer_offered(
     qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
     qtbot.wait(500)
     assert dialog.form_error.text() == "Invoice INV-10027 is already paid in full."
-    assert dialog.blocked_label.isVisible() and "INV-10027" in dialog.blocked_label.text()
+    assert dialog.blocked_label.isVisible()
+    assert dialog.blocked_label.text() == "Invoice INV-10027 is already paid in full.", "one invoice, no list heading"
     assert not dialog.continue_button.isEnabled() and not dialog.method_combo.isEnabled()
+
+
+def test_what_cannot_be_paid_is_worded_for_one_invoice_or_several(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-6
+    """The window for one paid invoice said "Not included:" over it, a heading for a list left out
+    of a payment of several, as if other invoices were being paid."""
+    session = session_for(pay_portal.portal_url("east"))
+    paid = detail(session, "INV-10002")
+    one = open_pay(qtbot, session, runner, [paid])
+    assert one.blocked_label.text() == "Invoice INV-10002 is already paid in full."
+    several = open_pay(qtbot, session, runner, [detail(session, "INV-10001"), paid])
+    assert several.blocked_label.text() == "Not included:\nINV-10002: Invoice INV-10002 is already paid in full."
+    none = open_pay(qtbot, session, runner, [detail(session, "INV-10000"), paid])
+    assert none.blocked_label.text().startswith("None of these invoices can be paid here:\nINV-10000: ")
 
 
 class Outage(Proxy):

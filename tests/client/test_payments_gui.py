@@ -136,12 +136,18 @@ def test_fee_rows_say_what_they_wait_for(qtbot: QtBot, pay_portal: LivePortal, r
     dialog = open_pay(qtbot, session, runner, [detail(session, "INV-20001")])
     dialog._show_methods((), None)  # a contact with nothing on file: no method is chosen yet
     assert dialog.method_combo.currentText() == "Choose how to pay"
-    assert (dialog.fee_label.text(), dialog.total_label.text()) == (CHOOSE_METHOD_HINT, "—")
+    # The total waits as quietly as the fee: a large bold "—" read as an amount.
+    assert (dialog.fee_label.text(), dialog.total_label.text()) == (
+        CHOOSE_METHOD_HINT,
+        "Choose how to pay to see the total",
+    )
+    assert dialog.total_label.objectName() == dialog.fee_label.objectName() == "DialogSubtitle"
     qtbot.wait(QUOTE_WAIT_MS)
     assert dialog.fee_label.text() == CHOOSE_METHOD_HINT, "no quote without a method"
     dialog.other_radio.setChecked(True)
     qtbot.wait(QUOTE_WAIT_MS)
     assert dialog.fee_label.text() == ENTER_AMOUNT_HINT
+    assert dialog.total_label.text() == "Enter the amount to see the total"
     assert not dialog.amount_error.isVisible(), "an empty field is not an error yet"
     assert not dialog.continue_button.isEnabled()
 
@@ -162,6 +168,7 @@ def test_other_amount_is_quoted_as_typed(
     dialog.other_edit.setText("15.00")
     wait_quote(qtbot, dialog)
     assert (dialog.fee_label.text(), dialog.total_label.text()) == ("$0.44", "$15.44")  # 0.435 rounds up
+    assert dialog.total_label.objectName() == "DialogTitle", "large and bold once known"
 
 
 def test_amounts_are_typed_with_the_locales_decimal_mark(
@@ -485,7 +492,7 @@ def test_try_again_after_a_failed_first_load_shows_it_loading_and_loads_once(
     qtbot.addWidget(manager)
     manager.show()
     qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
-    assert manager.empty.title.text() == "Couldn't load payment methods"
+    assert manager.empty.title.text() == "Could not load payment methods"
     assert manager.empty.message.text() == FlakyMethods.DETAIL
     assert manager.empty_retry_button.isVisible()
     flaky.failing = False

@@ -108,7 +108,7 @@ def test_outage_shows_banner_keeps_data_marked_stale_and_recovers_by_itself(
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
     wait_idle(qtbot, window)
     assert window.monitor.offline
-    assert window.banner.message_label.text().startswith("<b>Can't reach the portal at 127.0.0.1:")
+    assert window.banner.message_label.text().startswith("<b>Cannot reach the portal at 127.0.0.1:")
     assert "out of date" in window.banner.message_label.accessibleName()
     assert window.banner.retry_button.isVisible()
     for key, rows in rows_before.items():
@@ -230,7 +230,7 @@ def test_a_changed_filter_while_offline_does_not_show_the_old_rows(
     qtbot.waitUntil(lambda: window.monitor.offline, timeout=10000)
     wait_idle(qtbot, window)
     assert invoices.model.rowCount() == 0, "rows of the previous filter would be wrong, not just old"
-    assert invoices.empty_title.text() == "Couldn't load invoices"
+    assert invoices.empty_title.text() == "Could not load invoices"
     assert invoices.retry_button.isVisible()
     running.start()
     qtbot.waitUntil(lambda: not window.monitor.offline, timeout=15000)

@@ -18,7 +18,7 @@ from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
 from app.views.main_window import MainWindow
 from app.views.shell import AppShell
-from app.views.staff_views import COMMON_REASONS, CONTACT_WIDTH, FindCustomerWindow, ReasonDialog
+from app.views.staff_views import COMMON_REASONS, CONTACT_WIDTH, NAME_WIDTH, FindCustomerWindow, ReasonDialog
 from app.views.theme import apply_theme
 from tests.client import company
 from tests.client.fault_server import FaultServer, answer, problem, sequence
@@ -154,6 +154,11 @@ def test_open_shows_the_customers_portal_under_a_banner(qtbot: QtBot, shell: App
     assert not window.change_password_action.isVisible()
     assert window.sign_out_action.text() == "End assist"
     assert not window.branch_button.isEnabled()
+    staff = window.session.assisting
+    assert staff is not None
+    who = f"{staff.staff.user.name} assisting {window.session.email} · East Branch"
+    assert window.status_label.text() == who, "the branch by name, the address as the tooltip"
+    assert window.status_label.toolTip() == f"Portal address: {window.session.portal_url}"
 
 
 def test_activity_lists_the_audit_trail(qtbot: QtBot, shell: AppShell) -> None:  # SA-3
@@ -392,10 +397,19 @@ def test_results_name_roles_apart_from_properties_with_the_callers_first(qtbot: 
         "Birch Office Park — Billing",
         "Cedar Villas — Contact",
     ]
+    # The properties get every pixel the other columns do not need, at whatever width the window
+    # has on its screen (the offscreen one is 800 px: too narrow for this row whatever the columns).
     header = find.table.horizontalHeader()
     column = find.model.column_index("properties")
+    for key, widest in (("name", NAME_WIDTH), ("contact", CONTACT_WIDTH), ("roles", None)):
+        other = find.model.column_index(key)
+        needs = max(find.table.sizeHintForColumn(other), header.sectionSizeHint(other))
+        assert header.sectionSize(other) == (needs if widest is None else min(needs, widest)), key
+    others = sum(header.sectionSize(c) for c in range(find.model.columnCount()) if c != column)
+    room = find.table.viewport().width() - others
     needed = find.table.fontMetrics().horizontalAdvance(str(properties.data()))
-    assert header.sectionSize(column) > needed, "the property names are not cut at the window's size"
+    assert header.sectionSize(column) >= min(room, needed), "the property names take the room left"
+    assert find.width() <= find.screen().availableGeometry().width(), "the window fits its screen"
 
     dialog = ReasonDialog(find.model.contact(row))
     qtbot.addWidget(dialog)
@@ -655,8 +669,15 @@ def test_a_further_page_that_fails_says_so_and_can_be_asked_again(qtbot: QtBot, 
         )
         assert find.model.rowCount() == 3, "the customers found stay"
         assert find.model.canFetchMore(QModelIndex()), "scrolling asks for the next page again"
+        # In a window as narrow as its 800 px screen the sentence wraps and the list is laid out
+        # again, which made Qt ask for the page at once: only a scroll asks again.
         qtbot.wait(500)
         assert fault.hits.count(("GET", "/staff/contacts")) == 2, "no storm of retries"
+        qtbot.keyClick(find.table, Qt.Key.Key_End)
+        qtbot.waitUntil(lambda: fault.hits.count(("GET", "/staff/contacts")) == 3, timeout=10000)
+        qtbot.waitUntil(lambda: "Could not load more customers" in find.status_label.text(), timeout=10000)
+        qtbot.wait(500)
+        assert fault.hits.count(("GET", "/staff/contacts")) == 3, "asked once per scroll"
         find.search_edit.clear()  # nothing left to ask the fault server for once it stops
         qtbot.waitUntil(lambda: not find.runner.busy, timeout=10000)
     finally:
