@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from app.models.dates import branch_date_text
 from app.models.formatting import date_text, money_text, title_text
@@ -145,6 +146,7 @@ class ProposalWindow(QDialog):
         self.proposal_id = proposal_id
         self.detail: ProposalDetail | None = None
         self.pdf_window: PdfWindow | None = None
+        self._pdf_sign_button: QPushButton | None = None  # the PDF toolbar's "Sign…", kept in step with ours
         self.sign_dialog: SignDialog | None = None
         # Bumped by each document asked for the viewer: a slow "View proposal" answering after a quick
         # "View signed PDF" replaced it, so only the latest one asked for is shown.
@@ -248,6 +250,11 @@ class ProposalWindow(QDialog):
         self.reason_label.setText(reason or "")
         self.reason_label.setVisible(bool(reason))
         self.sign_button.setToolTip(reason or "")
+        pdf_sign = self._pdf_sign_button
+        if pdf_sign is not None and isValid(pdf_sign):  # signed or changed since the PDF was opened
+            pdf_sign.setVisible(not signed)
+            pdf_sign.setEnabled(self.sign_button.isEnabled())
+            pdf_sign.setToolTip(reason or "")
 
     def _show_error(self, error: Exception, fallback: str) -> None:
         self.message.setText(error.detail if isinstance(error, PortalError) else fallback)
@@ -329,8 +336,9 @@ class ProposalWindow(QDialog):
         if self.pdf_window is not None:
             self.pdf_window.close()
         window = PdfWindow(title, data, filename, self)
+        self._pdf_sign_button = None
         if not signed and self.detail is not None and self.detail.can_sign:
-            window.add_action("Sign…", lambda: self.open_sign_dialog(window))
+            self._pdf_sign_button = window.add_action("Sign…", lambda: self.open_sign_dialog(window))
         window.finished.connect(lambda _: setattr(self, "pdf_window", None))
         self.pdf_window = window
         window.show()

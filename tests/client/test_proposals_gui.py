@@ -349,6 +349,10 @@ def test_a_server_refusal_keeps_everything_entered(
     qtbot: QtBot, session: PortalSession, runner: TaskRunner, portal: LivePortal
 ) -> None:  # PR-4
     window = open_window(qtbot, session, runner, "OPP-7002")
+    qtbot.mouseClick(window.view_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pdf_window is not None, timeout=WAIT_MS)
+    assert window.pdf_window is not None
+    pdf_sign = next(b for b in window.pdf_window.findChildren(QPushButton) if b.text() == "Sign…")
     dialog = open_sign_dialog(qtbot, window)
     dialog.name_edit.setText("Morgan M. Many")
     next(iter(dialog.option_checks.values())).setChecked(True)
@@ -380,6 +384,7 @@ def test_a_server_refusal_keeps_everything_entered(
     assert dialog.cancel_button.isEnabled() and dialog.cancel_button.text() == "Close"
     assert "Signed by Other Device" in window.browser.toPlainText()
     assert not window.sign_button.isVisible()
+    assert isValid(pdf_sign) and not pdf_sign.isVisible(), "the PDF's toolbar no longer offers Sign… either"
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible()
 
