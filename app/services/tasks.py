@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import queue
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,51 +32,18 @@ def thread_pool() -> QThreadPool:
     return _pool
 
 
-class _KeyringLane:
-    """The OS keyring's own lane: one thread, so its calls run one at a time in the order they were
-    asked (a sign-out's forget lands before the next sign-in dialog reads the password; a backend
-    such as Secret Service is not called from two threads at once), and a keyring waiting on an
-    "allow access" prompt holds only this lane, never the network's threads.
-
-    A daemon thread rather than a QThreadPool: at exit a pool's destructor waits for its running task
-    without limit, so a keyring call still waiting for the user kept the quit app's process alive."""
-
-    def __init__(self) -> None:
-        self._tasks: queue.SimpleQueue[QRunnable] = queue.SimpleQueue()
-        self._idle = threading.Condition()
-        self._pending = 0
-        self._thread: threading.Thread | None = None
-
-    def start(self, task: QRunnable) -> None:
-        with self._idle:
-            self._pending += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="keyring lane", daemon=True)
-                self._thread.start()
-        self._tasks.put(task)
-
-    def _work(self) -> None:
-        while True:
-            task = self._tasks.get()
-            try:
-                task.run()
-            finally:
-                with self._idle:
-                    self._pending -= 1
-                    self._idle.notify_all()
-
-    def wait_done(self, wait_ms: int) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: self._pending == 0, timeout=wait_ms / 1000)
-
-
-_keyring_lane = _KeyringLane()
+# The OS keyring gets a lane of its own: one thread, so its calls run one at a time in the order they
+# were asked (a sign-out's forget lands before the next sign-in dialog reads the password; a backend
+# such as Secret Service is not called from two threads at once), and a keyring waiting on an
+# "allow access" prompt holds only this lane, never the network's threads.
+_keyring_lane = QThreadPool()
+_keyring_lane.setMaxThreadCount(1)
 
 
 def keyring_lane_done(wait_ms: int) -> bool:
     """At quit: waits up to `wait_ms` for keyring calls still queued (a forget that "Remember me"
     unticked asked for must reach the keyring before the process ends). False if some did not finish."""
-    return _keyring_lane.wait_done(wait_ms)
+    return _keyring_lane.waitForDone(wait_ms)
 
 
 @dataclass(frozen=True)
