@@ -106,8 +106,8 @@ class PayDialog(QDialog):
         self._invoices = list(invoices)
         # form_error holds why a payment failed (IN-9): it stays until the payer changes something,
         # whatever quote comes back meanwhile; a failed load or quote's sentence goes once it works.
-        self._payment_sentence = False
-        # The portal's refusal of the last payment, kept apart so a failed balance check adds to it once.
+        # The portal's refusal of the last payment ("" when none stands), kept apart from form_error so
+        # a failed balance check adds to it once.
         self._refusal = ""
         self._methods_loaded = False
         self._balances_stale = False  # refused for a changed balance, and the invoices not read again yet
@@ -503,9 +503,9 @@ class PayDialog(QDialog):
             self.try_again()
 
     def _clear_form_error(self, *, payment_too: bool) -> None:
-        if self._payment_sentence and not payment_too:
+        if self._refusal and not payment_too:
             return
-        self._payment_sentence = False
+        self._refusal = ""
         self.form_error.hide()
 
     def _show_methods(self, methods: tuple[PaymentMethod, ...], select_id: int | None) -> None:
@@ -595,7 +595,7 @@ class PayDialog(QDialog):
                 self._quoted_for = None
                 self.continue_button.setEnabled(False)
                 self._show_fee(None, "The fee could not be worked out (see below)")
-                if not self._payment_sentence:
+                if not self._refusal:
                     self._failed(error)
                 self.retry_button.show()
 
@@ -699,7 +699,6 @@ class PayDialog(QDialog):
         self.idempotency_key = None
         self._show_page(self.PAGE_FORM)
         self._failed(error, prefix="Payment declined. " if isinstance(error, DeclinedError) else "")
-        self._payment_sentence = True
         self._refusal = self.form_error.text()
         if isinstance(error, DeclinedError):
             return  # a definite refusal of this card: the quote still holds, and the sentence stays
@@ -734,7 +733,7 @@ class PayDialog(QDialog):
             for widget in (self.full_radio, self.other_radio, self.other_edit):
                 widget.setEnabled(False)
         self.method_combo.setEnabled(bool(self.payable))
-        if self._payment_sentence:
+        if self._refusal:
             self.form_error.setText(self._refusal)  # without a failed check's sentence from before
         self._requote()
 
@@ -767,6 +766,6 @@ class PayDialog(QDialog):
             text = " ".join(e.message for e in error.field_errors)
         else:
             text = error_sentence(error)
-        self._payment_sentence = False
+        self._refusal = ""
         self.form_error.setText(prefix + text)
         self.form_error.show()
