@@ -56,6 +56,15 @@ class InvoiceDetail(InvoiceSummary):
     billing_contact: str | None
     can_pay: bool
     pay_blocked_reason: str | None
+    # Payments the card processor has not confirmed yet: still part of the balance (nothing is paid
+    # until it confirms), but not payable again meanwhile. None when there are none, or from a portal
+    # that does not say.
+    pending_payment_amount: Decimal | None = None
+
+    @property
+    def payable_amount(self) -> Decimal:
+        """The most a new payment may take (IN-6): the balance less what is in progress."""
+        return self.balance - (self.pending_payment_amount or Decimal("0.00"))
 
 
 @dataclass(frozen=True)
@@ -147,6 +156,9 @@ def parse_invoice_detail(data: Json) -> InvoiceDetail:
         billing_contact=str(billing["name"]) if billing else None,
         can_pay=bool(data["can_pay"]),
         pay_blocked_reason=data.get("pay_blocked_reason"),
+        pending_payment_amount=None
+        if data.get("pending_payment_amount") is None
+        else money(data["pending_payment_amount"]),
     )
 
 

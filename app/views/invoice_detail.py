@@ -4,6 +4,7 @@ payments, service contact, property and the proposal it came from; "View invoice
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
@@ -19,6 +20,10 @@ from app.views.detail_support import PROPOSAL_LINK, error_sentence, follow_link
 from app.views.item_windows import close_with_standard_key, fit_to_screen, refuses_to_close
 from app.views.pdf_window import PdfWindow
 from app.views.theme import colors, icon, named, theme_changed
+
+
+def in_progress_text(amount: Decimal, currency: str) -> str:
+    return f"Payment of {money_text(amount, currency)} in progress — the processor has not confirmed it yet."
 
 
 def invoice_html(invoice: InvoiceDetail, currency: str, today: date, time_zone: str) -> str:
@@ -50,6 +55,9 @@ def invoice_html(invoice: InvoiceDetail, currency: str, today: date, time_zone: 
         )
     else:
         parts.append(page.note(f"<b>Paid in full.</b> Invoice total {money(invoice.total)}.", "success"))
+    if invoice.pending_payment_amount:
+        # Not paid yet, so still in the balance above; said here so the payer does not pay it twice.
+        parts.append(page.note(page.e(in_progress_text(invoice.pending_payment_amount, currency)), "warning"))
     if invoice.proposal_id is not None and invoice.proposal_number:
         parts.append(
             f"<p style='color:{colors().muted};'>From proposal "

@@ -153,7 +153,7 @@ class PayDialog(QDialog):
             invoice = invoices[0]
             parts = [f"Invoice {invoice.number}", ", ".join(invoice.services), f"due {date_text(invoice.due_date)}"]
             return properties[0], " · ".join(part for part in parts if part)
-        due = self._money(sum((i.balance for i in self.payable), Decimal("0.00")))
+        due = self._money(sum((i.payable_amount for i in self.payable), Decimal("0.00")))
         if self.blocked:
             summary = f"{len(invoices)} invoices · {due} due on the {len(self.payable)} that can be paid here"
         else:
@@ -178,7 +178,7 @@ class PayDialog(QDialog):
         form = QFormLayout()
         if single and self.payable:
             invoice = self.payable[0]
-            self.full_radio.setText(f"Full balance  {self._money(invoice.balance)}")
+            self.full_radio.setText(self._full_text(invoice))
             self.full_radio.setChecked(True)
             group = QButtonGroup(page)
             group.addButton(self.full_radio)
@@ -275,8 +275,8 @@ class PayDialog(QDialog):
                 (
                     invoice.number,
                     invoice.property.name,
-                    self._money(invoice.balance),
-                    amount_input_text(invoice.balance),
+                    self._balance_text(invoice),
+                    amount_input_text(invoice.payable_amount),
                 )
             ):
                 item = QTableWidgetItem(text)
@@ -360,6 +360,25 @@ class PayDialog(QDialog):
     def _money(self, amount: Decimal) -> str:
         return money_text(amount, self._currency)
 
+    # A payment the processor has not confirmed yet is still in the balance but cannot be paid again
+    # (IN-6): what the window offers is the balance less it, and says why it is less.
+
+    def _full_text(self, invoice: InvoiceDetail) -> str:
+        if invoice.pending_payment_amount:
+            return f"Rest of the balance  {self._money(invoice.payable_amount)}"
+        return f"Full balance  {self._money(invoice.balance)}"
+
+    def _balance_text(self, invoice: InvoiceDetail) -> str:
+        if invoice.pending_payment_amount:
+            return f"{self._money(invoice.balance)} ({self._money(invoice.pending_payment_amount)} in progress)"
+        return self._money(invoice.balance)
+
+    def _most_text(self, invoice: InvoiceDetail) -> str:
+        most = self._money(invoice.payable_amount)
+        if invoice.pending_payment_amount:
+            return f"{most} (a payment of {self._money(invoice.pending_payment_amount)} is in progress)"
+        return most
+
     def _show_page(self, page: int) -> None:
         """Each page gives the keyboard focus to what it is for: the form its first input (what to
         pay, or how when nothing can be paid), confirm its Pay, the receipt its Done. Left to Qt, the
@@ -394,7 +413,7 @@ class PayDialog(QDialog):
             if not self.payable:
                 return None
             invoice = self.payable[0]
-            amount = invoice.balance if self.full_radio.isChecked() else parse_amount(self.other_edit.text())
+            amount = invoice.payable_amount if self.full_radio.isChecked() else parse_amount(self.other_edit.text())
             if amount is None:
                 problem = (
                     f"Enter an amount such as {amount_input_text(Decimal(25))}."
@@ -403,16 +422,20 @@ class PayDialog(QDialog):
                 )
             elif amount <= 0:
                 problem = "The amount must be more than zero."
-            elif amount > invoice.balance:
-                problem = f"The amount cannot be more than the balance of {self._money(invoice.balance)}."
+            elif amount > invoice.payable_amount:
+                problem = (
+                    f"The amount cannot be more than {self._most_text(invoice)}."
+                    if invoice.pending_payment_amount
+                    else f"The amount cannot be more than the balance of {self._money(invoice.balance)}."
+                )
             else:
                 result.append(Allocation(invoice.id, amount))
         else:
             for row, invoice in enumerate(self.payable):
                 cell = self.table.item(row, 3)
                 amount = parse_amount(cell.text() if cell else "")
-                if amount is None or amount <= 0 or amount > invoice.balance:
-                    problem = f"{invoice.number}: enter an amount above zero and up to {self._money(invoice.balance)}."
+                if amount is None or amount <= 0 or amount > invoice.payable_amount:
+                    problem = f"{invoice.number}: enter an amount above zero and up to {self._most_text(invoice)}."
                     break
                 result.append(Allocation(invoice.id, amount))
         self.amount_error.setText(problem or "")
@@ -728,7 +751,7 @@ class PayDialog(QDialog):
         if self.table is not None:
             self._fill_table()
         elif self.payable:
-            self.full_radio.setText(f"Full balance  {self._money(self.payable[0].balance)}")
+            self.full_radio.setText(self._full_text(self.payable[0]))
         else:
             for widget in (self.full_radio, self.other_radio, self.other_edit):
                 widget.setEnabled(False)

@@ -18,6 +18,10 @@ class Invoice(Base):
     __table_args__ = (
         # The balance can never go below zero, whatever races happen (IN-6).
         CheckConstraint("balance >= 0", name="balance_not_negative"),
+        # Payments in flight never hold more than the open balance: what a new payment may take
+        # (balance - reserved) cannot go below zero, however payments race (IN-6).
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        CheckConstraint("balance - reserved >= 0", name="reserved_within_balance"),
         # Holds every column the invoice list and the balance filter and sort on, so a list's total, its
         # page's keys and the balance are read from the index alone, however many invoices match.
         Index("ix_invoices_property_listing", "property_id", "shared", "balance", "invoice_date", "id"),
@@ -41,6 +45,9 @@ class Invoice(Base):
     applied_credits: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     # total - applied_credits - successful payments, kept in step by every write (PF-3).
     balance: Mapped[Decimal] = mapped_column(Money)
+    # The amounts of this invoice's pending payments (charges the processor has not confirmed yet):
+    # not money taken, so not off the balance, but not payable again either until they succeed or fail.
+    reserved: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     property: Mapped[Property] = relationship()
@@ -95,9 +102,11 @@ PAYMENT_SUCCEEDED = "succeeded"
 
 
 class Payment(Base):
-    """One invoice's share of a charge. Portal payments are written "pending" (the balance reserved)
-    before the gateway is called and become "succeeded" once the charge is confirmed; a declined
-    charge deletes its pending rows and gives the balance back, so only succeeded rows are money taken."""
+    """One invoice's share of a charge. Portal payments are written "pending" before the gateway is
+    called, their amount added to the invoice's `reserved` (the balance is untouched: nothing is paid
+    yet), and become "succeeded" once the charge is confirmed, which moves the amount from reserved
+    to off the balance; a declined charge deletes its pending rows and releases the reservation, so
+    only succeeded rows are money taken."""
 
     __tablename__ = "payments"
 

@@ -33,6 +33,7 @@ from server.models import (
     VisitNote,
 )
 from server.models.base import Base
+from server.models.billing import PAYMENT_SUCCEEDED
 from server.models.search import write_terms
 from server.services import import_format as fmt
 from server.services.secrets import hash_password, token_hash
@@ -468,7 +469,10 @@ class _Writer:
             self._children(invoice.lines, inv.lines, InvoiceLine, self._invoice_line_values)
             imported = [p for p in invoice.payments if p.import_position is not None] if invoice.id else []
             portal_paid = (
-                sum((p.amount for p in invoice.payments if p.import_position is None), Decimal(0))
+                sum(
+                    (p.amount for p in invoice.payments if p.import_position is None and p.status == PAYMENT_SUCCEEDED),
+                    Decimal(0),
+                )
                 if invoice.id
                 else Decimal(0)
             )
@@ -482,9 +486,11 @@ class _Writer:
                     invoice.payments.append(Payment(import_position=position, amount=pay.amount, paid_at=paid_at))
             for row in imported[len(inv.payments) :]:
                 self.session.delete(row)
+            # Payments in flight stay reserved: should the file now say less is owed than they hold, the balance
+            # stays at what they hold (their success takes it to zero; a decline leaves it owed, as before).
             balance = max(
                 total - inv.applied_credits - sum((p.amount for p in inv.payments), Decimal(0)) - portal_paid,
-                Decimal(0),
+                invoice.reserved,
             )
             if invoice.balance != balance:
                 invoice.balance = balance

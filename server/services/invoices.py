@@ -7,10 +7,30 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.errors import Problem, conflict, forbidden, not_found
+from server.errors import Problem, conflict, forbidden, invalid, not_found
 from server.models import Branch, Contact, Invoice, PropertyContact
 
 ZERO = Decimal("0.00")
+
+
+def money(amount: Decimal, currency: str = "USD") -> str:
+    return f"${amount:,.2f}" if currency == "USD" else f"{currency} {amount:,.2f}"
+
+
+def payable(invoice: Invoice) -> Decimal:
+    """What a new payment may take (IN-6): the open balance less the payments still in flight, which
+    are not paid yet (PF-3) but would overpay the invoice if they succeed after another payment."""
+    return invoice.balance - invoice.reserved
+
+
+def in_progress(invoice: Invoice, currency: str) -> Problem:
+    """The whole open balance is held by payments the processor has not confirmed: nothing more fits."""
+    return invalid(
+        [],
+        "amount_exceeds_balance",
+        f"A payment of {money(invoice.reserved, currency)} on invoice {invoice.number} is in progress: "
+        "the card processor has not confirmed it yet, so nothing more can be paid on it until it does.",
+    )
 
 
 def visible_invoice(session: Session, contact_id: int, invoice_id: int) -> tuple[Invoice, str]:
@@ -41,4 +61,6 @@ def pay_block(invoice: Invoice, contact: Contact, role: str, branch: Branch) -> 
         return conflict("electronic_payments_disabled", f"{branch.name} does not take payments in the portal.")
     if invoice.balance <= ZERO:
         return conflict("invoice_paid", f"Invoice {invoice.number} is already paid in full.")
+    if payable(invoice) <= ZERO:
+        return in_progress(invoice, branch.currency)
     return None

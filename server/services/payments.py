@@ -3,13 +3,16 @@
 The order of operations is what keeps money and records in step:
 
 1. One transaction claims the Idempotency-Key (unique row), checks every rule, reserves each
-   invoice's amount with a conditional UPDATE (balance >= amount, so concurrent payments can never
-   overdraw it; the CHECK constraint backs that up) and writes the payments as "pending".
+   invoice's amount with a conditional UPDATE (balance - reserved >= amount, so concurrent payments
+   can never overdraw it; the CHECK constraints back that up) and writes the payments as "pending".
+   The balance itself does not move: a payment in flight is not money taken (PF-3), the invoice stays
+   due with its whole balance, and only what is not reserved can be paid again (IN-6).
 2. The gateway is called with no transaction open, under an idempotency key derived from the
    payment group, so the gateway charges at most once however often it is called.
-3. Success marks the payments succeeded and stores the answer; a decline deletes them and gives the
-   reserved balance back; a lost answer (timeout) is resolved by looking the charge up by its key;
-   if even that fails the payment stays pending and the next retry with the same key finishes it.
+3. Success marks the payments succeeded, moves their amounts from reserved to off the balance and
+   stores the answer, in one transaction; a decline deletes them and releases the reservation; a lost
+   answer (timeout) is resolved by looking the charge up by its key; if even that fails the payment
+   stays pending (and reserved) and the next retry with the same key, or the reconciler, finishes it.
 
 So money is never taken without a payment row reserving it, and no payment counts as made until the
 gateway confirmed the charge.
@@ -41,7 +44,7 @@ from server.services.access import Caller, contact_roles
 from server.services.audit import captured_by_id, record_if_assisted
 from server.services.clock import branch_today
 from server.services.gateway import Charge, Gateway, GatewayDeclined, GatewayError
-from server.services.invoices import ZERO, may_pay
+from server.services.invoices import ZERO, in_progress, may_pay, money, payable
 from server.services.mail import Mailer
 from server.services.payment_methods import check_type_accepted, owned_method
 
@@ -62,10 +65,6 @@ NOT_COMPLETED = GatewayDeclined(
     "payment_not_completed",
     "The payment was not completed and nothing was charged. Pay again when you are ready.",
 )
-
-
-def money(amount: Decimal, currency: str = "USD") -> str:
-    return f"${amount:,.2f}" if currency == "USD" else f"{currency} {amount:,.2f}"
 
 
 def convenience_fee(branch: Branch, method_type: str, amount: Decimal) -> Decimal:
@@ -165,22 +164,34 @@ class Plan:
 
 
 def _amount_problem(invoice: Invoice, amount: Decimal, branch: Branch) -> Problem | None:
-    """IN-6: the full open balance, or with partial payments on, anything above zero up to it."""
+    """IN-6: the full open balance, or with partial payments on, anything above zero up to it; a
+    payment still in flight holds its part of the balance until the processor confirms or declines it."""
     currency = branch.currency
+    available = payable(invoice)
     if amount <= ZERO:
         return invalid([], "amount_not_positive", "The amount must be more than zero.")
-    if amount > invoice.balance:
+    if available <= ZERO:
+        return in_progress(invoice, currency)
+    if amount > available:
+        if invoice.reserved > ZERO:
+            return invalid(
+                [],
+                "amount_exceeds_balance",
+                f"{money(amount, currency)} is more than the {money(available, currency)} that can be paid on "
+                f"invoice {invoice.number} now: a payment of {money(invoice.reserved, currency)} on it is in "
+                "progress (the card processor has not confirmed it yet).",
+            )
         return invalid(
             [],
             "amount_exceeds_balance",
             f"{money(amount, currency)} is more than the open balance of {money(invoice.balance, currency)} "
             f"on invoice {invoice.number}.",
         )
-    if not branch.partial_payments and amount != invoice.balance:
+    if not branch.partial_payments and amount != available:
         return invalid(
             [],
             "partial_payments_disabled",
-            f"{branch.name} takes full payments only: pay the open balance of {money(invoice.balance, currency)} "
+            f"{branch.name} takes full payments only: pay the open balance of {money(available, currency)} "
             f"on invoice {invoice.number}.",
         )
     return None
@@ -267,26 +278,48 @@ def plan_payment(session: Session, branch: Branch, contact: Contact, request: Pa
 
 
 def _reserve(session: Session, branch: Branch, plan: Plan) -> None:
-    """Takes each amount off its invoice's balance only if it still fits: the race-proof half of IN-6."""
+    """Reserves each amount on its invoice only if it still fits beside the payments already in flight:
+    the race-proof half of IN-6. The condition is evaluated on the row as it is when the UPDATE gets it
+    (SQLite runs one writer at a time; PostgreSQL re-checks it on the latest row version after waiting
+    for its lock), and the CHECK constraints back it up. The balance itself is untouched (PF-3)."""
     problems: list[tuple[Problem, FieldError]] = []
     # A fixed order (by invoice id) so two group payments lock rows in the same order and cannot deadlock.
     for share in sorted(plan.shares, key=lambda s: s.invoice_id):
-        fits = Invoice.balance >= share.amount if branch.partial_payments else Invoice.balance == share.amount
+        # "balance >= reserved + amount", not "balance - reserved >= amount": the amount must be bound
+        # beside a money column to be stored as cents (a difference of columns is a plain integer).
+        held = Invoice.reserved + share.amount
+        fits = Invoice.balance >= held if branch.partial_payments else Invoice.balance == held
         result = session.execute(
             update(Invoice)
             .where(Invoice.id == share.invoice_id, fits)
-            .values(balance=Invoice.balance - share.amount)
+            .values(reserved=Invoice.reserved + share.amount)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             problem = invalid(
                 [],
                 "amount_exceeds_balance",
-                f"The open balance of invoice {share.number} changed while paying; "
-                f"{money(share.amount, branch.currency)} no longer fits. Nothing was charged.",
+                f"The open balance of invoice {share.number} changed while paying (another payment on it was "
+                f"made or is in progress); {money(share.amount, branch.currency)} no longer fits. Nothing was charged.",
             )
             problems.append((problem, FieldError(share.field, problem.detail)))
     _raise_first(problems, grouped=len(plan.shares) > 1)
+
+
+def _settle_reservations(session: Session, payments: Sequence[Payment], succeeded: bool) -> None:
+    """Ends the reservations of a group's pending payments, in the transaction that changes their status:
+    a success takes each amount off the balance (money taken, PF-3), a decline only releases it."""
+    # By invoice id, like _reserve, so settlements and reservations lock invoices in one order.
+    for payment in sorted(payments, key=lambda p: p.invoice_id):
+        values: dict[str, Any] = {"reserved": Invoice.reserved - payment.amount}
+        if succeeded:
+            values["balance"] = Invoice.balance - payment.amount
+        session.execute(
+            update(Invoice)
+            .where(Invoice.id == payment.invoice_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
 
 
 @dataclass(frozen=True)
@@ -530,17 +563,25 @@ class PaymentService:
         )
         self.session.commit()
 
+    def _pending(self, group_id: str) -> list[Payment]:
+        return list(
+            self.session.scalars(select(Payment).where(Payment.group_id == group_id, Payment.status == PAYMENT_PENDING))
+        )
+
     def _finalize(self, attempt: Attempt, charge: Charge) -> Outcome:
         now = utcnow()
+        pending = self._pending(attempt.group_id)
         marked = self.session.execute(
             update(Payment)
             .where(Payment.group_id == attempt.group_id, Payment.status == PAYMENT_PENDING)
             .values(status=PAYMENT_SUCCEEDED, gateway_charge_id=charge.charge_id, paid_at=now)
             .execution_options(synchronize_session=False)
         )
-        if marked.rowcount == 0:  # type: ignore[attr-defined]
-            self.session.commit()
+        if not pending or marked.rowcount != len(pending):  # type: ignore[attr-defined]
+            # Another request (a retry, the reconciler) settled them first and records the answer.
+            self.session.rollback()
             return self._stored_outcome(attempt.record_id)
+        _settle_reservations(self.session, pending, succeeded=True)
         payments = self._group(attempt.group_id)
         wants_receipt = bool(self.session.scalar(select(Contact.email_receipts).where(Contact.id == self.contact.id)))
         body = self._success_body(attempt, payments, wants_receipt)
@@ -562,12 +603,8 @@ class PaymentService:
         return Outcome(201, body)
 
     def _decline(self, attempt: Attempt, declined: GatewayDeclined, title: str = "Payment declined") -> Outcome:
-        """IN-9: nothing changes: the reserved amounts go back and the reason is kept for retries."""
-        pending = list(
-            self.session.scalars(
-                select(Payment).where(Payment.group_id == attempt.group_id, Payment.status == PAYMENT_PENDING)
-            )
-        )
+        """IN-9: nothing changes: the reservations are released and the reason is kept for retries."""
+        pending = self._pending(attempt.group_id)
         removed = self.session.execute(
             delete(Payment)
             .where(Payment.group_id == attempt.group_id, Payment.status == PAYMENT_PENDING)
@@ -576,13 +613,8 @@ class PaymentService:
         if not pending or removed.rowcount != len(pending):  # type: ignore[attr-defined]
             self.session.rollback()
             return self._stored_outcome(attempt.record_id)
+        _settle_reservations(self.session, pending, succeeded=False)
         for payment in pending:
-            self.session.execute(
-                update(Invoice)
-                .where(Invoice.id == payment.invoice_id)
-                .values(balance=Invoice.balance + payment.amount)
-                .execution_options(synchronize_session=False)
-            )
             self.session.expunge(payment)
         body = {
             "type": "about:blank",

@@ -9,7 +9,7 @@ only touched once its lease expired, and a conditional UPDATE takes the lease, s
 reconcilers (or a reconciler and the payer's retry) exactly one proceeds; the other skips it
 (or, for the retry, waits for the answer and replays it). `older_than` adds a margin on top of the
 lease before releasing anything: a request still alive past its lease could otherwise charge
-after the reconciler gave the balance back.
+after the reconciler released the reservation.
 
 The one exception is a server starting on its own SQLite database (`requests_alive=False`): no
 request can be in flight then, so the leases left behind belong to a process that died (the crash

@@ -89,7 +89,7 @@ def check_sqlite_file(database_url: str) -> None:
 
 def check_books(settings: Settings) -> Books:
     """Money and records agree: every invoice's balance is its total less credits and succeeded payments,
-    never negative; nothing is left pending or unanswered; every charge the gateway took is exactly one
+    never negative; nothing is left pending or reserved or unanswered; every charge the gateway took is exactly one
     recorded payment (a group counts once) for exactly the amount charged, and nothing is recorded
     that the gateway did not charge."""
     if settings.database_url.startswith("sqlite"):
@@ -113,6 +113,7 @@ def check_books(settings: Settings) -> Books:
     for invoice in invoices:
         assert invoice.balance >= ZERO, invoice.number
         assert invoice.balance == invoice.total - invoice.applied_credits - paid[invoice.id], invoice.number
+        assert invoice.reserved == ZERO, f"{invoice.number}: a reservation outlived its payment"
     groups: dict[str, list[Payment]] = defaultdict(list)
     for payment in payments:
         if payment.import_position is None:

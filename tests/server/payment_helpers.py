@@ -1,8 +1,12 @@
-"""Helpers for the invoice and payment tests: test numbers, adding methods, paying, and direct data setup."""
+"""Helpers for the invoice and payment tests: test numbers, adding methods, paying (also racing, or left
+pending by a gateway that gives no usable answer), and direct data setup."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -12,6 +16,7 @@ from httpx import Response
 from sqlalchemy import select
 
 from server.models import Invoice, Payment, SandboxCharge
+from server.services.gateway import Charge, GatewayError, GatewayTimeout, SandboxGateway
 from server.settings import Settings
 from tests.server.conftest import NORTH, database
 
@@ -133,3 +138,47 @@ def set_invoice(settings: Settings, number: str, **values: Any) -> None:
         for name, value in values.items():
             setattr(row, name, value)
         session.commit()
+
+
+def race(count: int, request: Callable[[int], Response]) -> list[Response]:
+    """Runs `count` requests as close to simultaneously as threads allow."""
+    barrier = threading.Barrier(count)
+
+    def run(index: int) -> Response:
+        barrier.wait()
+        return request(index)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+class LookupDown(SandboxGateway):
+    """The sandbox whose lookups fail: the charge (if any) happens, but the portal never learns of it."""
+
+    def find_charge(self, idempotency_key: str) -> Charge | None:
+        raise GatewayError("lookup unavailable")
+
+
+class Unreachable(SandboxGateway):
+    """The sandbox nobody can reach: nothing is charged and nothing can be looked up."""
+
+    def charge(self, token: str, amount: Decimal, currency: str, idempotency_key: str, description: str) -> Charge:
+        raise GatewayTimeout("no route to the card processor")
+
+    def find_charge(self, idempotency_key: str) -> Charge | None:
+        raise GatewayError("no route to the card processor")
+
+
+def abandon(client: TestClient, headers: dict[str, str], gateway: SandboxGateway, *args: Any, base: str = NORTH) -> str:
+    """Pays through `gateway` until the request gives up with 503; returns the key the payer never retries."""
+    app = client.app
+    real = app.state.gateway  # type: ignore[attr-defined]
+    app.state.gateway = gateway  # type: ignore[attr-defined]
+    key = new_key()
+    try:
+        response = pay(client, headers, *args, key, base=base)
+    finally:
+        app.state.gateway = real  # type: ignore[attr-defined]
+    assert response.status_code == 503, response.text
+    assert response.json()["code"] == "payment_pending"
+    return key

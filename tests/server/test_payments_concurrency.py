@@ -6,10 +6,7 @@ money side: what the sandbox gateway charged equals what the portal recorded.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -27,19 +24,8 @@ from tests.server.payment_helpers import (
     pay,
     pay_many,
     portal_payments,
+    race,
 )
-
-
-def race(count: int, request: Callable[[int], Response]) -> list[Response]:
-    """Runs `count` requests as close to simultaneously as threads allow."""
-    barrier = threading.Barrier(count)
-
-    def run(index: int) -> Response:
-        barrier.wait()
-        return request(index)
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(run, range(count)))
 
 
 def assert_books_balance(settings: Settings) -> None:

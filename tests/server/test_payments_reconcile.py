@@ -21,55 +21,24 @@ from sqlalchemy import select
 from server.cli import main as cli_main
 from server.models import AuditEntry, IdempotencyRecord
 from server.models.base import utcnow
-from server.services.gateway import Charge, GatewayError, GatewayTimeout, SandboxGateway
 from server.services.reconcile import ReconcileReport, reconcile_pending_payments
 from server.settings import Settings
 from tests.server.conftest import NORTH, database, mails
 from tests.server.payment_helpers import (
     LOST_ANSWER,
     VISA,
+    LookupDown,
+    Unreachable,
+    abandon,
     add_card,
     balance_of,
     charges,
     invoice,
     invoice_ids,
-    new_key,
     pay,
     portal_payments,
 )
 from tests.server.staff_helpers import assisted_by_office
-
-
-class LookupDown(SandboxGateway):
-    """The sandbox whose lookups fail: the charge (if any) happens, but the portal never learns of it."""
-
-    def find_charge(self, idempotency_key: str) -> Charge | None:
-        raise GatewayError("lookup unavailable")
-
-
-class Unreachable(SandboxGateway):
-    """The sandbox nobody can reach: nothing is charged and nothing can be looked up."""
-
-    def charge(self, token: str, amount: Decimal, currency: str, idempotency_key: str, description: str) -> Charge:
-        raise GatewayTimeout("no route to the card processor")
-
-    def find_charge(self, idempotency_key: str) -> Charge | None:
-        raise GatewayError("no route to the card processor")
-
-
-def abandon(client: TestClient, headers: dict[str, str], gateway: SandboxGateway, *args: Any) -> str:
-    """Pays through `gateway` until the request gives up with 503; returns the key the payer never retries."""
-    app = client.app
-    real = app.state.gateway  # type: ignore[attr-defined]
-    app.state.gateway = gateway  # type: ignore[attr-defined]
-    key = new_key()
-    try:
-        response = pay(client, headers, *args, key)
-    finally:
-        app.state.gateway = real  # type: ignore[attr-defined]
-    assert response.status_code == 503, response.text
-    assert response.json()["code"] == "payment_pending"
-    return key
 
 
 def reconcile(client: TestClient, older_than: timedelta = timedelta(0)) -> ReconcileReport:
@@ -112,13 +81,15 @@ def test_pending_payment_never_charged_is_released(
     card = add_card(client, pat, VISA)
     unreachable = Unreachable(client.app.state.session_factory)  # type: ignore[attr-defined]
     key = abandon(client, pat, unreachable, due, "120.50", card)
-    assert balance_of(client, pat, due) == Decimal("0.00")  # reserved
+    detail = invoice(client, pat, due)
+    assert (detail["balance"], detail["pending_payment_amount"], detail["can_pay"]) == ("120.50", "120.50", False)
 
     report = reconcile(client)
     assert (report.settled, report.released) == (0, 1)
     assert charges(settings) == []  # the reconciler never charges
     assert portal_payments(settings) == []
-    assert balance_of(client, pat, due) == Decimal("120.50")
+    detail = invoice(client, pat, due)
+    assert (detail["balance"], detail["pending_payment_amount"], detail["can_pay"]) == ("120.50", None, True)
     replay = pay(client, pat, due, "120.50", card, key)
     assert replay.status_code == 402
     assert replay.json()["code"] == "payment_not_completed"
@@ -143,7 +114,8 @@ def test_payment_whose_request_still_holds_the_lease_is_left_alone(
 
     assert reconcile(client) == ReconcileReport()
     assert [p.status for p in portal_payments(settings)] == ["pending"]
-    assert balance_of(client, pat, due) == Decimal("20.50")
+    assert invoice(client, pat, due)["pending_payment_amount"] == "100.00"
+    assert balance_of(client, pat, due) == Decimal("120.50")
 
     # Too recent for the margin: left alone too, even once the lease ran out.
     with database(settings) as session:

@@ -36,7 +36,7 @@ from server.models import Invoice, Payment
 from server.models.billing import PAYMENT_SUCCEEDED
 from server.services.access import ScopeKind, wide_scope
 from server.services.invoice_pdf import InvoiceDocument, PdfLine, PdfPayment, render_invoice
-from server.services.invoices import pay_block, visible_invoice
+from server.services.invoices import ZERO, pay_block, visible_invoice
 from server.services.listing import InvoiceFields, InvoiceRow, invoices_query
 from server.services.payments import INVOICE_PAYMENT, Allocation, PaymentRequest, check_idempotency_key
 
@@ -147,6 +147,10 @@ class InvoiceDetailOut(InvoiceItemOut):
     billing_contact: NameRef | None
     can_pay: bool
     pay_blocked_reason: str | None
+    pending_payment_amount: MoneyOut | None = Field(
+        description="the amount of payments the card processor has not confirmed yet, null when none: not "
+        "paid (the balance still includes it) and not payable again, so at most balance less this can be paid"
+    )
 
 
 def _service_contact(invoice: Invoice) -> PersonContact | None:
@@ -204,6 +208,7 @@ def invoice_detail(invoice_id: int, contact: ContactDep, caller: CallerDep, sess
         billing_contact=NameRef(name=invoice.billing_contact.name) if invoice.billing_contact else None,
         can_pay=blocked is None,
         pay_blocked_reason=blocked.detail if blocked else None,
+        pending_payment_amount=invoice.reserved if invoice.reserved > ZERO else None,
     )
     return json_response(detail)
 

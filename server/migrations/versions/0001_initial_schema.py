@@ -439,8 +439,11 @@ def upgrade() -> None:
         sa.Column("total", sa.BigInteger(), nullable=False),
         sa.Column("applied_credits", sa.BigInteger(), nullable=False),
         sa.Column("balance", sa.BigInteger(), nullable=False),
+        sa.Column("reserved", sa.BigInteger(), nullable=False),
         sa.Column("services", sa.JSON(), nullable=False),
         sa.CheckConstraint("balance >= 0", name=op.f("ck_invoices_balance_not_negative")),
+        sa.CheckConstraint("reserved >= 0", name=op.f("ck_invoices_reserved_not_negative")),
+        sa.CheckConstraint("balance - reserved >= 0", name=op.f("ck_invoices_reserved_within_balance")),
         sa.ForeignKeyConstraint(
             ["billing_contact_id"], ["contacts.id"], name=op.f("fk_invoices_billing_contact_id_contacts")
         ),
