@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self._build_header())
         layout.addWidget(self._build_assist_banner())
-        self.banner = ConnectionBanner(self.monitor, session.portal_url)
+        self.banner = ConnectionBanner(self.monitor, session.portal_url, session.config.branch.name)
         self.banner.retry_requested.connect(self.retry_connection)
         layout.addWidget(self.banner)
         self.splitter = splitter = QSplitter(central)
@@ -458,7 +458,7 @@ class MainWindow(QMainWindow):
         requests_index = self.tab_widget.indexOf(self.tabs["requests"])
         self.tab_widget.setTabVisible(requests_index, config.requests_enabled)  # RQ-5
         self._show_who()
-        self.banner.set_portal_url(session.portal_url)
+        self.banner.set_portal(session.portal_url, config.branch.name)
         self.sidebar.search_edit.clear()
         self._setting_session = True  # one reload below, not a second one for the new selection or day
         try:

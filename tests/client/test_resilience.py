@@ -27,6 +27,7 @@ from app.services.session import sign_in
 from app.services.settings import AppSettings
 from app.services.tasks import is_connection_problem
 from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
+from app.views.connection_banner import ConnectionBanner
 from app.views.main_window import MainWindow
 from app.views.staff_views import FindCustomerWindow
 from tests.client import company
@@ -108,7 +109,10 @@ def test_outage_shows_banner_keeps_data_marked_stale_and_recovers_by_itself(
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
     wait_idle(qtbot, window)
     assert window.monitor.offline
-    assert window.banner.message_label.text().startswith("<b>Cannot reach the portal at 127.0.0.1:")
+    # In the words the customer knows (the branch's name from sign-in), not "127.0.0.1:53211".
+    branch = window.session.config.branch.name
+    assert window.banner.message_label.text().startswith(f"<b>Cannot reach the {branch} portal since ")
+    assert "127.0.0.1" not in window.banner.message_label.accessibleName()
     assert "out of date" in window.banner.message_label.accessibleName()
     assert window.banner.retry_button.isVisible()
     for key, rows in rows_before.items():
@@ -237,6 +241,17 @@ def test_a_changed_filter_while_offline_does_not_show_the_old_rows(
     wait_idle(qtbot, window)
     assert invoices.model.rowCount() > 0
     assert all(invoices.model.record(row).status == "paid" for row in range(invoices.model.rowCount()))
+
+
+def test_the_banner_names_the_portal_by_its_address_only_when_it_has_no_name(qtbot: QtBot) -> None:
+    monitor = ConnectionMonitor(lambda: None)
+    banner = ConnectionBanner(monitor, "http://127.0.0.1:53211/portal/east", "Greenleaf  North")
+    qtbot.addWidget(banner)
+    monitor.setParent(banner)
+    monitor.lost(RuntimeError("no answer"))
+    assert banner.message_label.text().startswith("<b>Cannot reach the Greenleaf North portal since ")
+    banner.set_portal("http://127.0.0.1:53211/portal/west", "")
+    assert banner.message_label.text().startswith("<b>Cannot reach the portal at 127.0.0.1:53211 since ")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="freezes the server with SIGSTOP")
