@@ -19,12 +19,15 @@ from app.views.theme import named
 class ConnectionBanner(QFrame):
     retry_requested = Signal()
 
-    def __init__(self, monitor: ConnectionMonitor, portal_url: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, monitor: ConnectionMonitor, portal_url: str, portal_name: str = "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("ConnectionBanner")
         self.setAccessibleName("Connection status")
         self._monitor = monitor
         self._portal_url = portal_url
+        self._portal_name = portal_name
         self.icon_label = IconLabel("offline", 20)
         self.message_label = named(QLabel(""), "BannerMessage")
         self.message_label.setWordWrap(True)
@@ -43,9 +46,18 @@ class ConnectionBanner(QFrame):
         monitor.changed.connect(self.refresh)
         self.hide()
 
-    def set_portal_url(self, portal_url: str) -> None:
+    def set_portal(self, portal_url: str, portal_name: str = "") -> None:
+        """The portal now shown (another branch): `portal_name` is what the customer knows it by."""
         self._portal_url = portal_url
+        self._portal_name = portal_name
         self._update_text()
+
+    def portal_words(self) -> str:
+        """The portal as the customer knows it: "the Greenleaf North portal" (the branch's name from
+        sign-in), not "127.0.0.1:53211", which meant nothing to them; the address only when the
+        name is not known. Support still reads the address in the status bar's tooltip."""
+        name = " ".join(self._portal_name.split())
+        return f"the {name} portal" if name else f"the portal at {urlsplit(self._portal_url).netloc}"
 
     def refresh(self) -> None:
         monitor = self._monitor
@@ -66,7 +78,7 @@ class ConnectionBanner(QFrame):
 
     def _update_text(self) -> None:
         monitor = self._monitor
-        host = urlsplit(self._portal_url).netloc
+        portal = self.portal_words()
         if monitor.offline:
             since = monitor.offline_since
             if monitor.probing:
@@ -75,10 +87,10 @@ class ConnectionBanner(QFrame):
                 seconds = monitor.seconds_until_probe()
                 unit = "second" if seconds == 1 else "seconds"
                 next_try = f"Trying again in {seconds} {unit}." if seconds is not None else ""
-            headline = f"Cannot reach the portal at {host}" + (f" since {clock_text(since)}" if since else "") + "."
+            headline = f"Cannot reach {portal}" + (f" since {clock_text(since)}" if since else "") + "."
             rest = f" What you see may be out of date; what you typed is kept. {next_try}"
         elif monitor.slow:
-            headline, rest = f"The portal at {host} is slow to answer.", " Still waiting…"
+            headline, rest = f"{portal[0].upper()}{portal[1:]} is slow to answer.", " Still waiting…"
         else:
             headline, rest = "", ""
         self.message_label.setText(f"<b>{headline}</b>{rest}" if headline else "")

@@ -7,7 +7,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
-from app.views.item_windows import set_up_document_window
+from app.views.item_windows import fit_to_screen, set_up_document_window
 
 MARGIN = 12  # px around the picture
 
@@ -28,7 +28,8 @@ class ImageWindow(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(MARGIN, MARGIN, MARGIN, MARGIN)
         layout.addWidget(self.label)
-        self.resize(image.size().boundedTo(QSize(1000, 800)).expandedTo(QSize(320, 240)) + QSize(2, 2) * MARGIN)
+        # Within the free area of its screen: a photo's 1000 x 800 ran off a laptop's 614 px.
+        fit_to_screen(self, image.size().boundedTo(QSize(1000, 800)).expandedTo(QSize(320, 240)) + QSize(2, 2) * MARGIN)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

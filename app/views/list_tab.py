@@ -41,6 +41,7 @@ from app.models.roles import Role
 from app.services.feeds import ListFeed, PageFetcher
 from app.services.tasks import TaskRunner, is_connection_problem
 from app.views.activation import SteadyOnActivation, SteadyTableView
+from app.views.compact_label import CompactLabel
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
 from app.views.list_cells import ListCellDelegate
@@ -67,6 +68,7 @@ class TabSpec:
     stretch_column: str
 
 
+SEARCH_MIN_WIDTH = 150  # with "Not up to date" and "Pay selected (2)" beside it in a 1000 px window
 MAX_AUTO_WIDTH = 180  # descriptive (elastic) columns start at most this wide
 RIGHT_ALIGNED_HEADER_ROOM = 12  # px a right-aligned header needs beyond its measured text
 SORT_ARROW_ROOM = 14  # px the sorted column's label gives up for the arrow (gap included)
@@ -207,7 +209,7 @@ class ListTab(QWidget):
         self.show_combo = QComboBox(self)
         for option in spec.options:
             self.show_combo.addItem(option.label, option.value)
-        self.show_combo.setMinimumWidth(140)
+        self.show_combo.setMinimumWidth(120)  # its longest choice ("Completed") fits; 140 crowded a 1000 px window
         self.show_combo.setAccessibleName(f"Show which {spec.noun}")
         show_label = QLabel("Show", self)
         show_label.setBuddy(self.show_combo)
@@ -215,12 +217,14 @@ class ListTab(QWidget):
         self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         # It grows with the window; 240 px as a floor pushed the toolbar past a narrow window's edge
         # (Invoices at 1000 px, with "Pay selected (1)"), cutting the box and squeezing the sidebar.
-        self.search_edit.setMinimumWidth(180)
+        self.search_edit.setMinimumWidth(SEARCH_MIN_WIDTH)
         self.search_edit.setAccessibleName(f"Search {spec.noun}")
         self.search_edit.setAccessibleDescription(f"Filters the {spec.noun} loaded so far as you type")
-        self.count_label = named(QLabel("", self), "CountLabel")
+        # Compact: with the window narrow they shorten before the toolbar pushes past its edge.
+        self.count_label = named(CompactLabel("", self), "CountLabel")
         self.count_label.setAccessibleName(f"Number of {spec.noun}")
-        self.stale_label = named(QLabel("", self), "StaleMarker")
+        self.stale_label = named(CompactLabel("", self), "StaleMarker")
+        self.stale_label.setAlignment(Qt.AlignmentFlag.AlignCenter)  # shortened, in the middle of its pill
         self.stale_label.setAccessibleName(f"{spec.title} may be out of date")
         self.stale_label.hide()
         if spec.options:
@@ -524,7 +528,9 @@ class ListTab(QWidget):
     def _more_failed(self, error: Exception) -> None:
         message = error_sentence(error)
         self.model.more_failed()
-        self.count_label.setText(f"Could not load more {self.spec.noun}: {message}")
+        self.count_label.set_text(
+            f"Could not load more {self.spec.noun}: {message}", f"Could not load more {self.spec.noun}"
+        )
 
     def _set_stale(self, reason: str | None, refreshes_itself: bool = False) -> None:
         """Marks the rows on screen as possibly out of date (reason = why the refresh failed).
@@ -534,7 +540,7 @@ class ListTab(QWidget):
         tooltip promises only what will happen."""
         self.stale = reason is not None
         if reason is not None and self._loaded_at is not None:
-            self.stale_label.setText(f"Not up to date · as loaded at {clock_text(self._loaded_at)}")
+            self.stale_label.set_text(f"Not up to date · as loaded at {clock_text(self._loaded_at)}", "Not up to date")
             if refreshes_itself:
                 then = "The list refreshes by itself once the portal answers again."
             else:
@@ -593,7 +599,9 @@ class ListTab(QWidget):
         if self._error is not None or (loaded == 0 and (self.feed.loading or self._reason)):
             self.count_label.setText("")
         elif self.proxy.filterRegularExpression().pattern():
-            self.count_label.setText(f"{visible} of {loaded} loaded {self.spec.noun} match")
+            self.count_label.set_text(
+                f"{visible} of {loaded} loaded {self.spec.noun} match", f"{visible} of {loaded} match"
+            )
         else:
             total = self.model.total
             self.count_label.setText(f"{total} {self.spec.noun if total != 1 else self.spec.noun.rstrip('s')}")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QEventLoop, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -74,6 +74,13 @@ PDF_ENGINE_IDLE_MS = 1000
 # The properties pane's first width: its longest names and role chips fit, and at 1280 px the lists
 # keep "Cedar Ridge Clubhouse" whole beside an invoice's dates and amounts (at 316 it was cut).
 SIDEBAR_WIDTH = 306
+# Narrow windows (a 1366 x 768 laptop at 125 % offers about 1093 x 614, less the title bar; 1280 x 720
+# at 125 % less) keep the lists' room: the sidebar starts narrower there and may be dragged to this.
+SIDEBAR_MIN_WIDTH = 230
+# Below this the lists are too cramped to use; it fits those screens with the title bar and taskbar,
+# and the window's parts' own minimums add up to less, in every state (test_platform_fit).
+MINIMUM_SIZE = QSize(960, 540)
+HEADER_NAME_WIDTH = 240  # a long branch or user name is elided to this (whole in the tooltip)
 
 TAB_SPECS = (
     TabSpec(
@@ -139,6 +146,22 @@ def _let_events_through() -> None:
     QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
 
 
+def set_header_text(button: QToolButton, name: str, tip: str, menu: bool) -> None:
+    """A branch or user name on the header bar, elided to HEADER_NAME_WIDTH: a long one held the
+    window wider than a laptop's screen. The whole name is then in the tooltip, above `tip`."""
+    button.ensurePolished()  # the style sheet's font (bold for the branch) is what is measured
+    shown = button.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, HEADER_NAME_WIDTH)
+    button.setText(f"{shown}  ▾" if menu else shown)
+    button.setToolTip("\n".join(filter(None, [name if shown != name else "", tip])))
+
+
+def sidebar_width(window_width: int) -> int:
+    """The sidebar's width in a window of `window_width` until the user drags it: SIDEBAR_WIDTH at
+    1280 px and wider; narrower windows take a quarter of the difference from it, so the lists
+    keep most of their room and property names stay mostly whole."""
+    return max(SIDEBAR_MIN_WIDTH, SIDEBAR_WIDTH - max(0, 1280 - window_width) // 4)
+
+
 class MainWindow(QMainWindow):
     # Tests replace this to answer the question.
     confirm_discard_drafts: Callable[[QWidget, list[str], str], bool] = staticmethod(ask_discard_drafts)
@@ -181,7 +204,8 @@ class MainWindow(QMainWindow):
         self._balance_loaded_at: datetime | None = None
         self.setWindowTitle("Portal Desk")
         self.setWindowIcon(icon("app"))
-        self.setMinimumSize(QSize(1000, 620))
+        self.setMinimumSize(MINIMUM_SIZE)
+        self._sidebar_by_user = False  # see _restore_layout
 
         # Built top-down: each container is in the window before its children are made, so the
         # app's style sheet resolves every widget about once. Built bottom-up (children first,
@@ -194,7 +218,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         layout.addWidget(self._build_header())
         layout.addWidget(self._build_assist_banner())
-        self.banner = ConnectionBanner(self.monitor, session.portal_url)
+        self.banner = ConnectionBanner(self.monitor, session.portal_url, session.config.branch.name)
         self.banner.retry_requested.connect(self.retry_connection)
         layout.addWidget(self.banner)
         self.splitter = splitter = QSplitter(central)
@@ -204,7 +228,7 @@ class MainWindow(QMainWindow):
         self.proposal_windows: ItemWindows[ProposalWindow] = ItemWindows()
         _let_events_through()
         self.sidebar = PropertySidebar(self.properties_model, splitter)
-        self.sidebar.setMinimumWidth(270)
+        self.sidebar.setMinimumWidth(SIDEBAR_MIN_WIDTH)
         self.sidebar.setMaximumWidth(440)
         splitter.addWidget(self.sidebar)
         currency = session.config.currency
@@ -281,7 +305,6 @@ class MainWindow(QMainWindow):
         title = named(QLabel("Portal Desk"), "AppTitle")
         self.branch_button = named(QToolButton(), "BranchButton")
         self.branch_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.branch_button.setToolTip("Switch branch")
         self.branch_button.setAccessibleDescription("Opens the list of branches you can switch to")
         self.branch_menu = QMenu(self.branch_button)
         self.branch_button.setMenu(self.branch_menu)
@@ -426,8 +449,9 @@ class MainWindow(QMainWindow):
             self._show_assist_state()
             self.setWindowTitle(f"{assisting.banner()} — Portal Desk")
             self.runner.set_unauthorized_handler(self._assist_expired)
-        self.branch_button.setText(f"{config.branch.name}  ▾" if len(session.branches) > 1 else config.branch.name)
-        self.branch_button.setEnabled(len(session.branches) > 1)
+        switchable = len(session.branches) > 1
+        set_header_text(self.branch_button, config.branch.name, "Switch branch" if switchable else "", switchable)
+        self.branch_button.setEnabled(switchable)
         self.branch_menu.clear()
         for branch in session.branches:
             action = self.branch_menu.addAction(branch.name)
@@ -435,7 +459,7 @@ class MainWindow(QMainWindow):
             action.setData(branch.slug)
             action.triggered.connect(lambda _=False, b=branch: self.switch_branch(b))
         self._tick_current_branch()
-        self.profile_button.setText(f"{session.user.name}  ▾")
+        set_header_text(self.profile_button, session.user.name, "", True)
         self.profile_button.setAccessibleName(f"Account: {session.user.name}")
         self.branch_button.setAccessibleName(f"Branch: {config.branch.name}")
         self.profile_menu.clear()
@@ -458,7 +482,7 @@ class MainWindow(QMainWindow):
         requests_index = self.tab_widget.indexOf(self.tabs["requests"])
         self.tab_widget.setTabVisible(requests_index, config.requests_enabled)  # RQ-5
         self._show_who()
-        self.banner.set_portal_url(session.portal_url)
+        self.banner.set_portal(session.portal_url, config.branch.name)
         self.sidebar.search_edit.clear()
         self._setting_session = True  # one reload below, not a second one for the new selection or day
         try:
@@ -953,18 +977,37 @@ class MainWindow(QMainWindow):
         else:
             fit_to_screen(self, QSize(1280, 800))
         splitter_state = settings.splitter_state()
+        # A width the user dragged the sidebar to stands (and is kept); until then it follows the window.
+        self._sidebar_by_user = splitter_state is not None
         if splitter_state is not None:
             self.splitter.restoreState(splitter_state)
+        else:
+            self._fit_sidebar(self.width())
+        self.splitter.splitterMoved.connect(self._sidebar_dragged)
         for key, tab in self.tabs.items():
             tab.restore_column_widths(settings.column_widths(key))
         last = settings.last_tab()
         if last in self.tabs:
             self.tab_widget.setCurrentWidget(self.tabs[last])
 
+    def _fit_sidebar(self, window_width: int) -> None:
+        if not self._sidebar_by_user:
+            sidebar = sidebar_width(window_width)
+            self.splitter.setSizes([sidebar, max(0, window_width - sidebar)])
+
+    def _sidebar_dragged(self) -> None:
+        self._sidebar_by_user = True
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Before the splitter lays out at the new width: the sidebar narrows with a narrow window."""
+        self._fit_sidebar(event.size().width())
+        super().resizeEvent(event)
+
     def save_layout(self) -> None:
         settings = self.accounts.settings
         settings.set_window_geometry(self.saveGeometry())
-        settings.set_splitter_state(self.splitter.saveState())
+        if self._sidebar_by_user:  # saved, a width that followed the window would stop following it
+            settings.set_splitter_state(self.splitter.saveState())
         for key, tab in self.tabs.items():
             settings.set_column_widths(key, tab.column_widths())
         settings.set_last_tab(self.current_tab().spec.key)

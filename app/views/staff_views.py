@@ -242,7 +242,8 @@ class AuditDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Activity — {contact.name}" if contact else "Activity — all customers")
-        self.resize(900, 520)
+        # Within the free area of its screen, as the item windows are: 900 px ran off an 800 px one.
+        fit_to_screen(self, QSize(900, 520))
         self.model = AuditModel(self)
         self.table = SteadyTableView()
         self.table.setModel(self.model)

@@ -162,4 +162,4 @@ class VisitsTab(ListTab):
         super()._update_count(loaded, visible)
         text = self.count_label.text()
         if self.filter_value == "completed" and text and not self.proxy.filterRegularExpression().pattern():
-            self.count_label.setText(f"{text} in the last {self.days} days")
+            self.count_label.set_text(f"{text} in the last {self.days} days", text)

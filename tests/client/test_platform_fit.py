@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtCore import QPoint, QSettings, QSize, Qt
 from PySide6.QtGui import QAccessible, QColor, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -26,11 +27,21 @@ from app.services.accounts import Accounts
 from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
 from app.views import theme
-from app.views.account_dialogs import ChangePasswordDialog
+from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
 from app.views.icon_label import IconLabel
+from app.views.image_window import ImageWindow
 from app.views.item_windows import FRAME_ALLOWANCE, fit_to_screen
-from app.views.main_window import SIDEBAR_WIDTH, MainWindow
+from app.views.list_tab import ListTab
+from app.views.main_window import (
+    MINIMUM_SIZE,
+    SIDEBAR_MIN_WIDTH,
+    SIDEBAR_WIDTH,
+    MainWindow,
+    set_header_text,
+    sidebar_width,
+)
 from app.views.sign_in_dialog import SignInDialog
+from app.views.staff_views import FindCustomerWindow, ReasonDialog
 from tests.client import company
 from tests.client.live_server import ROOT, LivePortal
 
@@ -323,18 +334,30 @@ def test_file_dialogs_stay_native() -> None:
     assert offenders == []
 
 
+def drag_sidebar_edge(qtbot: QtBot, window: MainWindow, by: int) -> None:
+    """A real drag of the handle between the sidebar and the lists."""
+    handle = window.splitter.handle(1)
+    middle = handle.rect().center()
+    qtbot.mousePress(handle, Qt.MouseButton.LeftButton, pos=middle)
+    for step in range(1, 5):
+        qtbot.mouseMove(handle, middle + QPoint(by * step // 4, 0))
+    qtbot.mouseRelease(handle, Qt.MouseButton.LeftButton, pos=middle + QPoint(by, 0))
+
+
 def test_window_state_is_restored(qtbot: QtBot, session: PortalSession, accounts: Accounts) -> None:
     first = open_window(qtbot, session, accounts)
-    first.resize(1000, 700)  # the offscreen screen is 800 px wide: Qt keeps a restored window's width at its minimum
-    first.splitter.setSizes([270, 729])  # stays within the 800 px offscreen screen with the lists at their minimum
+    # The offscreen screen is 800 px wide: Qt keeps a restored window's width at its minimum.
+    first.resize(MINIMUM_SIZE.width(), 700)
+    qtbot.waitUntil(lambda: first.splitter.sizes()[0] == sidebar_width(MINIMUM_SIZE.width()), timeout=2000)
+    drag_sidebar_edge(qtbot, first, 40)  # stays within the 800 px offscreen screen with the lists at their minimum
     first.tab_widget.setCurrentWidget(first.tabs["invoices"])
     qtbot.wait(50)
     first.close()
     sizes = first.splitter.sizes()  # as saved: the splitter settles within its panes' minimum widths
-    assert abs(sizes[0] - SIDEBAR_WIDTH) > 12, "moved away from the default"
+    assert abs(sizes[0] - sidebar_width(MINIMUM_SIZE.width())) > 12, "moved away from the default"
     assert accounts.settings.window_geometry() == first.saveGeometry()
     second = open_window(qtbot, session, accounts)
-    assert second.size() == QSize(1000, 700)
+    assert second.size() == QSize(MINIMUM_SIZE.width(), 700)
     # The restored splitter may settle a few pixels off once its panes lay out (seen: 300 vs 290 under load).
     assert abs(second.splitter.sizes()[0] - sizes[0]) <= 12
     assert second.current_tab().spec.key == "invoices"
@@ -356,3 +379,152 @@ def test_a_window_opens_no_larger_than_the_free_area_of_its_screen(qtbot: QtBot)
     dialog.setMinimumSize(room + QSize(10, 10))  # never below what the window needs to work
     fit_to_screen(dialog, QSize(5000, 5000))
     assert dialog.size() == dialog.minimumSize()
+
+
+# -- small screens ----------------------------------------------------------------------
+
+# Logical pixels office staff have: a 1366 x 768 laptop at 125 % offers about 1093 x 614, less
+# the taskbar and title bar; 1280 x 720 screens exist too.
+SMALL_SCREEN = QSize(1000, 600)
+
+
+def least_size(window: QWidget) -> QSize:
+    """The smallest the window can be made: its own minimum or its layout's, whichever is larger."""
+    return window.minimumSize().expandedTo(window.minimumSizeHint())
+
+
+def misfits(windows: dict[str, QWidget]) -> list[str]:
+    """Windows that cannot be made as small as SMALL_SCREEN, or that opened larger than the free
+    area of their screen (the offscreen one is 800 x 800) although they could be smaller."""
+    problems = []
+    for name, window in windows.items():
+        QApplication.processEvents()
+        least = least_size(window)
+        if least.width() > SMALL_SCREEN.width() or least.height() > SMALL_SCREEN.height():
+            problems.append(f"{name} needs at least {least.width()} x {least.height()}")
+        screen = window.screen()
+        assert screen is not None
+        room = (screen.availableGeometry().size() - FRAME_ALLOWANCE).expandedTo(least)
+        if window.width() > room.width() or window.height() > room.height():
+            problems.append(f"{name} opened at {window.width()} x {window.height()}, beyond its screen's free area")
+    return problems
+
+
+def select_rows(tab: ListTab, rows: int) -> None:
+    model = tab.table.selectionModel()
+    for row in range(rows):
+        model.select(tab.proxy.index(row, 0), model.SelectionFlag.Select | model.SelectionFlag.Rows)
+
+
+def test_the_main_window_fits_a_small_laptop_screen(qtbot: QtBot, window: MainWindow) -> None:
+    """It could not be made narrower than 1000 x 620; nor, with a long name on the header and
+    "Pay selected (2)" on the invoices' toolbar, narrower than its parts."""
+    invoices = window.tabs["invoices"]
+    window.tab_widget.setCurrentWidget(invoices)
+    qtbot.waitUntil(lambda: invoices.proxy.rowCount() >= 2, timeout=10000)
+    select_rows(invoices, 2)
+    assert invoices.toolbar.indexOf(window.invoice_actions.pay_selected_button) >= 0
+    assert window.invoice_actions.pay_selected_button.text().startswith("Pay selected (")
+    long_name = "Greenleaf Landscaping & Grounds Maintenance, Northern Commercial Division"
+    set_header_text(window.branch_button, long_name, "Switch branch", True)
+    set_header_text(window.profile_button, long_name, "", True)
+    assert window.branch_button.toolTip() == f"{long_name}\nSwitch branch", "the whole name is in the tooltip"
+    window.monitor.lost(RuntimeError("no answer"))
+    qtbot.waitUntil(window.banner.isVisible, timeout=2000)
+    assert misfits({"the main window": window}) == []
+    window.resize(SMALL_SCREEN)
+    qtbot.waitUntil(lambda: window.size() == SMALL_SCREEN, timeout=2000)
+    assert toolbar_overlaps(invoices) == []
+    assert window.sidebar.width() < SIDEBAR_WIDTH or window.splitter.sizes()[0] < SIDEBAR_WIDTH
+
+
+def toolbar_overlaps(tab: ListTab) -> list[str]:
+    """Toolbar widgets that overlap another or run past the tab's edge."""
+    shown = [tab.toolbar.itemAt(i).widget() for i in range(tab.toolbar.count())]
+    widgets = [w for w in shown if w is not None and w.isVisible()]
+    problems = [describe(w) for w in widgets if not tab.rect().contains(w.geometry())]
+    for first, second in pairwise(widgets):
+        if first.geometry().intersects(second.geometry()):
+            problems.append(f"{describe(first)} over {describe(second)}")
+    return problems
+
+
+def test_a_narrow_window_gives_the_lists_room(qtbot: QtBot, session: PortalSession, accounts: Accounts) -> None:
+    """Until the user drags it, the sidebar of a window narrower than 1280 px starts narrower."""
+    assert sidebar_width(1280) == sidebar_width(1600) == SIDEBAR_WIDTH
+    assert SIDEBAR_MIN_WIDTH <= sidebar_width(1000) < SIDEBAR_WIDTH
+    assert sidebar_width(600) == SIDEBAR_MIN_WIDTH
+    window = open_window(qtbot, session, accounts)  # on the 800 px offscreen screen: at its minimum width
+    assert window.splitter.sizes()[0] == sidebar_width(window.width())
+    for width in (1280, 1000, 1400):
+        window.resize(width, 700)
+        qtbot.waitUntil(lambda width=width: window.splitter.sizes()[0] == sidebar_width(width), timeout=2000)
+    drag_sidebar_edge(qtbot, window, -30)
+    dragged = window.splitter.sizes()[0]
+    assert dragged < SIDEBAR_WIDTH
+    window.resize(1000, 700)
+    qtbot.wait(50)
+    assert window.splitter.sizes()[0] == dragged, "a width the user chose stands"
+
+
+def test_every_window_of_a_customer_fits_a_small_laptop_screen(qtbot: QtBot, window: MainWindow) -> None:
+    windows: dict[str, QWidget] = {"the main window": window}
+    proposals = window.tabs["proposals"]
+    qtbot.waitUntil(lambda: proposals.model.rowCount() > 0, timeout=10000)
+    signable = next(
+        record for row in range(proposals.model.rowCount()) if (record := proposals.model.record(row)).can_sign
+    )
+    proposal = window.open_proposal(signable.id)
+    qtbot.waitUntil(lambda: proposal.detail is not None and proposal.sign_button.isEnabled(), timeout=10000)
+    windows["a proposal"] = proposal
+    proposal.open_sign_dialog()
+    assert proposal.sign_dialog is not None
+    windows["the sign window"] = proposal.sign_dialog
+    client = window.session.client
+    due = next(i for i in client.invoices("due", limit=50).items if i.balance > 0)
+    invoice = client.invoice(due.id)
+    windows["an invoice"] = detail = window.invoice_actions.show_detail(invoice)
+    windows["the pay window"] = window.invoice_actions.pay([invoice], detail)
+    windows["Manage payments"] = window.invoice_actions.manage_payments()
+    visits = window.tabs["visits"]
+    qtbot.waitUntil(lambda: visits.model.rowCount() > 0, timeout=10000)
+    windows["a visit"] = window.work_screens.open_visit(visits.model.record(0))
+    requests_tab = window.tabs["requests"]
+    qtbot.waitUntil(lambda: requests_tab.model.rowCount() > 0, timeout=10000)
+    windows["a request"] = window.work_screens.open_request(requests_tab.model.record(0))
+    windows["a new request"] = window.work_screens.new_request()
+    photo = QImage(4000, 3000, QImage.Format.Format_RGB32)
+    photo.fill(QColor("seagreen"))
+    windows["a photo"] = ImageWindow("IMG_0001.jpg", photo, window)
+    windows["Change password"] = ChangePasswordDialog(window.session, window.runner, window)
+    windows["About"] = AboutDialog(window.session, window.runner, window)
+    windows["Sign in"] = SignInDialog(window.accounts, portal_url=window.session.portal_url)
+    for opened in windows.values():
+        if opened.parentWidget() is None:
+            qtbot.addWidget(opened)
+        opened.show()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=15000)
+    assert misfits(windows) == []
+    for name in ("the sign window", "the pay window", "a new request", "Change password", "About", "Sign in"):
+        windows[name].hide()  # no "discard?" questions at teardown
+
+
+def test_every_window_of_office_staff_fits_a_small_laptop_screen(
+    qtbot: QtBot, live_portal: LivePortal, accounts: Accounts
+) -> None:
+    """The Activity window opened 900 px wide whatever the screen (the offscreen one is 800)."""
+    staff = sign_in(live_portal.portal_url("east"), company.OFFICE, company.PASSWORD)
+    find = FindCustomerWindow(staff, accounts=accounts)
+    qtbot.addWidget(find)
+    find.show()
+    find.search_edit.setText("morgan")
+    find.search_now()
+    qtbot.waitUntil(lambda: not find.feed.loading and find.model.rowCount() > 0, timeout=10000)
+    reason = ReasonDialog(find.model.contact(0), find)
+    reason.show()
+    activity = find.show_activity(None)
+    qtbot.waitUntil(lambda: not activity.feed.loading, timeout=10000)
+    assert misfits({"Find customer": find, "the reason asked": reason, "Activity": activity}) == []
+    reason.reject()
+    activity.close()
+    find.runner.set_unauthorized_handler(None)

@@ -15,7 +15,7 @@ import pytest
 import requests
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import QTextDocument
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from app.models.roles import Role
@@ -26,13 +26,16 @@ from app.services.portal_client import PortalClient
 from app.services.session import sign_in
 from app.services.settings import AppSettings
 from app.services.tasks import is_connection_problem
+from app.views import theme
 from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
+from app.views.connection_banner import ConnectionBanner
 from app.views.main_window import MainWindow
 from app.views.staff_views import FindCustomerWindow
 from tests.client import company
 from tests.client.fault_server import FaultServer, answer, problem, sequence
 from tests.client.live_server import ServerProcess, _server_available
 from tests.client.portal_proxy import Proxy, QuietHandler, relay, reply, serving
+from tests.client.test_platform_fit import SMALL_SCREEN, least_size, select_rows, toolbar_overlaps
 from tests.client.test_proposals_gui import draw, open_sign_dialog, zigzag
 
 pytestmark = pytest.mark.gui
@@ -108,7 +111,10 @@ def test_outage_shows_banner_keeps_data_marked_stale_and_recovers_by_itself(
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=10000)
     wait_idle(qtbot, window)
     assert window.monitor.offline
-    assert window.banner.message_label.text().startswith("<b>Cannot reach the portal at 127.0.0.1:")
+    # In the words the customer knows (the branch's name from sign-in), not "127.0.0.1:53211".
+    branch = window.session.config.branch.name
+    assert window.banner.message_label.text().startswith(f"<b>Cannot reach the {branch} portal since ")
+    assert "127.0.0.1" not in window.banner.message_label.accessibleName()
     assert "out of date" in window.banner.message_label.accessibleName()
     assert window.banner.retry_button.isVisible()
     for key, rows in rows_before.items():
@@ -214,7 +220,8 @@ def test_a_list_the_portal_refused_to_reload_says_to_refresh_not_to_wait(
         window.refresh()
         wait_idle(qtbot, window)
         assert invoices.stale and not window.monitor.offline
-        assert invoices.stale_label.toolTip().startswith("Something went wrong on the portal.")
+        # (A marker shortened to "Not up to date" in a narrow window has its whole text on the first line.)
+        assert "Something went wrong on the portal." in invoices.stale_label.toolTip().splitlines()[-2:]
         assert "refreshes by itself" not in invoices.stale_label.toolTip()
         assert invoices.stale_label.toolTip().endswith("to try again.")
         session.client.close()
@@ -237,6 +244,51 @@ def test_a_changed_filter_while_offline_does_not_show_the_old_rows(
     wait_idle(qtbot, window)
     assert invoices.model.rowCount() > 0
     assert all(invoices.model.record(row).status == "paid" for row in range(invoices.model.rowCount()))
+
+
+def test_the_banner_names_the_portal_by_its_address_only_when_it_has_no_name(qtbot: QtBot) -> None:
+    monitor = ConnectionMonitor(lambda: None)
+    banner = ConnectionBanner(monitor, "http://127.0.0.1:53211/portal/east", "Greenleaf  North")
+    qtbot.addWidget(banner)
+    monitor.setParent(banner)
+    monitor.lost(RuntimeError("no answer"))
+    assert banner.message_label.text().startswith("<b>Cannot reach the Greenleaf North portal since ")
+    banner.set_portal("http://127.0.0.1:53211/portal/west", "")
+    assert banner.message_label.text().startswith("<b>Cannot reach the portal at 127.0.0.1:53211 since ")
+
+
+def test_while_the_portal_is_away_the_window_still_fits_a_small_laptop_screen(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:
+    """ "Not up to date · as loaded at 6:44 PM" beside "Pay selected (2)" held the window at 1229 px:
+    the markers shorten instead ("Not up to date", the whole text in the tooltip)."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme.apply_theme(app, "light")  # measured with the app's style sheet: its padding counts
+    try:
+        invoices = window.tabs["invoices"]
+        window.tab_widget.setCurrentWidget(invoices)
+        qtbot.waitUntil(lambda: invoices.proxy.rowCount() >= 2, timeout=10000)
+        select_rows(invoices, 2)
+        running.stop()
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+        qtbot.waitUntil(lambda: window.banner.isVisible() and invoices.stale, timeout=10000)
+        wait_idle(qtbot, window)
+        least = least_size(window)
+        assert least.width() <= SMALL_SCREEN.width() and least.height() <= SMALL_SCREEN.height()
+        window.resize(SMALL_SCREEN)
+        qtbot.waitUntil(lambda: window.size() == SMALL_SCREEN, timeout=2000)
+        qtbot.wait(20)
+        assert toolbar_overlaps(invoices) == []
+        marker = invoices.stale_label
+        assert marker.text().startswith("Not up to date · as loaded at "), "the whole text, for screen readers"
+        if marker.shown_text() != marker.text():
+            assert marker.shown_text() == "Not up to date"
+            assert marker.toolTip().startswith(marker.text())
+    finally:
+        theme.apply_theme(app, "light")
+        app.setStyleSheet("")
+        app.setPalette(app.style().standardPalette())
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="freezes the server with SIGSTOP")
