@@ -23,6 +23,7 @@ class Settings:
     mail_url: str
     mail_from: str = "Portal Desk <no-reply@portal.example>"
     session_lifetime: timedelta = timedelta(hours=12)
+    # SA-4's 30 minutes by default; a company may want its clerks' assists to end sooner (or later).
     assist_idle_timeout: timedelta = timedelta(minutes=30)
     reset_token_lifetime: timedelta = timedelta(hours=2)
     invitation_lifetime: timedelta = timedelta(days=14)
@@ -68,5 +69,11 @@ def load_settings(database_url: str | None = None) -> Settings:
         database_url=url,
         mail_url=mail_url,
         payment_lease=_duration("PORTAL_PAYMENT_LEASE_SECONDS", "seconds", Settings.payment_lease, positive=True),
+        session_lifetime=_duration(
+            "PORTAL_SESSION_LIFETIME_SECONDS", "seconds", Settings.session_lifetime, positive=True
+        ),
+        assist_idle_timeout=_duration(
+            "PORTAL_ASSIST_IDLE_SECONDS", "seconds", Settings.assist_idle_timeout, positive=True
+        ),
         sandbox_charge_latency=_duration("PORTAL_SANDBOX_CHARGE_LATENCY_MS", "milliseconds", timedelta(0)),
     )
