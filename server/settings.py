@@ -38,6 +38,15 @@ class Settings:
     # The sandbox gateway's answer time after it has taken the money, as a real gateway's round trip
     # has one; zero by default. A crash inside that window is the one a payment must survive.
     sandbox_charge_latency: timedelta = timedelta(0)
+    # Housekeeping (server/services/housekeeping.py). A key's answer is replayed to a retry only while its
+    # record is kept, and a retry after that pays (or posts) again: keep it well past the longest a client
+    # holds a key. The desktop app keeps one while its dialog or draft stays open, which can be days.
+    idempotency_retention: timedelta = timedelta(days=7)
+    # An ended session still tells its token's holder why (session_expired / session_revoked) this long;
+    # after that the token is merely unknown (a plain 401).
+    session_retention: timedelta = timedelta(days=30)
+    # Spent reset tokens and sign-in failure counters whose window is over, kept for support's questions.
+    spent_record_retention: timedelta = timedelta(days=7)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -74,6 +83,9 @@ def load_settings(database_url: str | None = None) -> Settings:
         ),
         assist_idle_timeout=_duration(
             "PORTAL_ASSIST_IDLE_SECONDS", "seconds", Settings.assist_idle_timeout, positive=True
+        ),
+        idempotency_retention=_duration(
+            "PORTAL_IDEMPOTENCY_RETENTION_HOURS", "hours", Settings.idempotency_retention, positive=True
         ),
         sandbox_charge_latency=_duration("PORTAL_SANDBOX_CHARGE_LATENCY_MS", "milliseconds", timedelta(0)),
     )

@@ -1,4 +1,4 @@
-"""Settings from the environment: the session lifetime and the assist idle timeout (SA-4)."""
+"""Settings from the environment: the session lifetime, the assist idle timeout (SA-4) and key retention."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tests.server.staff_helpers import assist
 VARIABLES = [
     ("PORTAL_ASSIST_IDLE_SECONDS", "assist_idle_timeout", "600", timedelta(minutes=10), timedelta(minutes=30)),
     ("PORTAL_SESSION_LIFETIME_SECONDS", "session_lifetime", "3600", timedelta(hours=1), timedelta(hours=12)),
+    ("PORTAL_IDEMPOTENCY_RETENTION_HOURS", "idempotency_retention", "48", timedelta(hours=48), timedelta(days=7)),
 ]
 
 
