@@ -1,4 +1,4 @@
-"""`python -m server`: serve, migrate, seed-demo, import FILE.json, create-staff, reconcile-payments."""
+"""`python -m server`: serve, migrate, seed-demo, import FILE.json, create-staff, reconcile-payments, housekeeping."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from typing import Any
 
 from server import __version__
 from server.settings import Settings, load_settings
+
+# How often a server that owns its SQLite database deletes what housekeeping deletes (its first round
+# runs as it starts): hourly keeps each round small, and the retention periods are days.
+HOUSEKEEPING_INTERVAL = timedelta(hours=1)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -48,7 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from server.api.app import create_app
 
     settings = _settings(args)
-    if args.demo or settings.database_url.startswith("sqlite"):
+    owns_database = settings.database_url.startswith("sqlite")
+    if args.demo or owns_database:
         _migrate(settings)
     if args.demo:
         from server.schema import reset_demo_database
@@ -56,8 +61,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         reset_demo_database(settings.database_url)
         seed_demo_if_empty(settings)
-    app = create_app(settings)
-    if settings.database_url.startswith("sqlite"):
+    # The process that owns a SQLite database also does its housekeeping, on a thread of its own.
+    app = create_app(settings, housekeeping_every=HOUSEKEEPING_INTERVAL if owns_database else None)
+    if owns_database:
         # One process owns a SQLite database, so at start-up no request of ours is in flight: payments
         # left pending by a crash are finished now, without waiting for the dead request's lease
         # (PostgreSQL deployments, several processes on one database, run `reconcile-payments` on a
@@ -153,6 +159,19 @@ def cmd_reconcile_payments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_housekeeping(args: argparse.Namespace) -> int:
+    from server.db import make_engine, make_session_factory
+    from server.services.housekeeping import housekeeping
+
+    settings = _settings(args)
+    engine = make_engine(settings.database_url)
+    try:
+        print(housekeeping(make_session_factory(engine), settings).summary())
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m server", description="Portal Desk portal server")
     parser.add_argument("--version", action="version", version=__version__)
@@ -198,6 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="only payments started at least this long ago whose request lease ran out (default: 15)",
     )
     reconcile.set_defaults(func=cmd_reconcile_payments)
+    with_db(
+        sub.add_parser(
+            "housekeeping",
+            help="delete answered idempotency keys, ended sessions and spent reset tokens past their retention; "
+            "run it on a schedule (serve does it by itself on SQLite)",
+        )
+    ).set_defaults(func=cmd_housekeeping)
     return parser
 
 

@@ -23,6 +23,7 @@ class Settings:
     mail_url: str
     mail_from: str = "Portal Desk <no-reply@portal.example>"
     session_lifetime: timedelta = timedelta(hours=12)
+    # SA-4's 30 minutes by default; a company may want its clerks' assists to end sooner (or later).
     assist_idle_timeout: timedelta = timedelta(minutes=30)
     reset_token_lifetime: timedelta = timedelta(hours=2)
     invitation_lifetime: timedelta = timedelta(days=14)
@@ -37,6 +38,15 @@ class Settings:
     # The sandbox gateway's answer time after it has taken the money, as a real gateway's round trip
     # has one; zero by default. A crash inside that window is the one a payment must survive.
     sandbox_charge_latency: timedelta = timedelta(0)
+    # Housekeeping (server/services/housekeeping.py). A key's answer is replayed to a retry only while its
+    # record is kept, and a retry after that pays (or posts) again: keep it well past the longest a client
+    # holds a key. The desktop app keeps one while its dialog or draft stays open, which can be days.
+    idempotency_retention: timedelta = timedelta(days=7)
+    # An ended session still tells its token's holder why (session_expired / session_revoked) this long;
+    # after that the token is merely unknown (a plain 401).
+    session_retention: timedelta = timedelta(days=30)
+    # Spent reset tokens and sign-in failure counters whose window is over, kept for support's questions.
+    spent_record_retention: timedelta = timedelta(days=7)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -68,5 +78,14 @@ def load_settings(database_url: str | None = None) -> Settings:
         database_url=url,
         mail_url=mail_url,
         payment_lease=_duration("PORTAL_PAYMENT_LEASE_SECONDS", "seconds", Settings.payment_lease, positive=True),
+        session_lifetime=_duration(
+            "PORTAL_SESSION_LIFETIME_SECONDS", "seconds", Settings.session_lifetime, positive=True
+        ),
+        assist_idle_timeout=_duration(
+            "PORTAL_ASSIST_IDLE_SECONDS", "seconds", Settings.assist_idle_timeout, positive=True
+        ),
+        idempotency_retention=_duration(
+            "PORTAL_IDEMPOTENCY_RETENTION_HOURS", "hours", Settings.idempotency_retention, positive=True
+        ),
         sandbox_charge_latency=_duration("PORTAL_SANDBOX_CHARGE_LATENCY_MS", "milliseconds", timedelta(0)),
     )

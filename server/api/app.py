@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from server import __version__
 from server.api import guards, problems
+from server.api.housekeeper import housekeeping_lifespan
 from server.api.routes import (
     attachments,
     auth,
@@ -44,12 +47,14 @@ ROUTERS = (
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, housekeeping_every: timedelta | None = None) -> FastAPI:
+    """`housekeeping_every`: run housekeeping while serving, for a server that owns its database (SQLite)."""
     settings = settings or load_settings()
     app = FastAPI(
         title="Portal Desk portal API",
         version=__version__,
         description="The customer portal's REST contract (v1). Money is a string with two decimals.",
+        lifespan=housekeeping_lifespan(housekeeping_every) if housekeeping_every is not None else None,
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings

@@ -117,7 +117,10 @@ def get_caller(
     if auth.expires_at <= now:
         raise unauthorized("Your session has expired. Please sign in again.", "session_expired")
     if assist and auth.last_used_at + settings.assist_idle_timeout <= now:
-        raise unauthorized("The assist session ended after 30 minutes without activity. Open it again.", "assist_idle")
+        raise unauthorized(
+            f"The assist session ended after {_spoken(settings.assist_idle_timeout)} without activity. Open it again.",
+            "assist_idle",
+        )
     if now - auth.last_used_at >= (_ASSIST_TOUCH_INTERVAL if assist else _TOUCH_INTERVAL):
         auth.last_used_at = now
         session.commit()
@@ -134,6 +137,16 @@ def get_caller(
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def _spoken(duration: timedelta) -> str:
+    """Says "30 minutes", "2 hours" or "90 seconds": the idle timeout is configurable (PORTAL_ASSIST_IDLE_SECONDS)."""
+    seconds = round(duration.total_seconds())
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} second{'' if seconds == 1 else 's'}"
 
 
 async def get_contact(caller: CallerDep) -> Contact:
