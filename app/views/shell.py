@@ -19,8 +19,9 @@ from app.services.tasks import TaskRunner, keyring_lane_done
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
 
-# How long quitting waits for keyring calls still queued.
-QUIT_KEYRING_WAIT_MS = 5000
+# How long quitting waits for keyring calls still queued: a save or forget the keyring finishes
+# quickly lands; one waiting for the user (an "Allow access" nobody will see now) is abandoned.
+QUIT_KEYRING_WAIT_MS = 1500
 
 if TYPE_CHECKING:  # office staff only: imported when a staff member signs in
     from app.views.staff_views import FindCustomerWindow
@@ -199,6 +200,6 @@ class AppShell(QObject):
             self.find_window.save_layout()
         if self.demo is not None:
             self.demo.stop()
-        # A forget or save still queued (a sign-out's, an unticked "Remember me"'s) must reach the
+        # A forget or save still queued (a sign-out's, an unticked "Remember me"'s) should reach the
         # keyring before the process ends; a keyring waiting for the user is not waited for long.
         keyring_lane_done(QUIT_KEYRING_WAIT_MS)
