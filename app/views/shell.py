@@ -39,6 +39,7 @@ class AppShell(QObject):
         self.find_window: FindCustomerWindow | None = None
         self.dialog: SignInDialog | None = None
         self._keyring_problem: str | None = None  # what the keyring could not do, for the window opening
+        accounts.tell_late_problems_to(self._keyring_failed)
         app.setQuitOnLastWindowClosed(True)
         app.aboutToQuit.connect(self.shutdown)
 
@@ -108,15 +109,24 @@ class AppShell(QObject):
             self._app.setQuitOnLastWindowClosed(True)
 
     def _keyring_failed(self, sentence: str) -> None:
-        """Told by the window; one still being built (it lets events through meanwhile) is told once shown."""
+        """Told wherever the user is: the window, or the sign-in dialog (a sign-out's forget that failed
+        after the dialog replaced the window); a window still being built (it lets events through
+        meanwhile) is told once shown."""
         self._keyring_problem = sentence
         self._tell_keyring_problem()
 
     def _tell_keyring_problem(self) -> None:
+        sentence = self._keyring_problem
+        if sentence is None:
+            return
         shown = self.find_window if self.find_window is not None else self.window
-        if shown is not None and self._keyring_problem is not None:
-            shown.show_keyring_problem(self._keyring_problem)
-            self._keyring_problem = None
+        if shown is not None:
+            shown.show_keyring_problem(sentence)
+        elif self.dialog is not None:
+            self.dialog.show_error(sentence)
+        else:
+            return
+        self._keyring_problem = None
 
     # -- staff (SA-1, SA-2) -----------------------------------------------------------
 
