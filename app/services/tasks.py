@@ -9,6 +9,7 @@ callbacks are silently skipped.
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import logging
 import queue
@@ -126,6 +127,11 @@ class _KeyringLane:
                 self._lock.notify_all()
 
     def _deliver_finished(self) -> None:
+        """Posts each answer (through the dispatcher's queued signal, from this GUI thread) instead of
+        delivering it here: an answer may open a modal dialog, and while this timer's slot runs, Qt does
+        not fire the timer again, which would hold every later keyring answer (the dialog's own
+        password read among them) until that dialog closed."""
+        dispatcher = _gui_dispatcher()
         while True:
             with self._lock:
                 if not self._finished:
@@ -135,7 +141,7 @@ class _KeyringLane:
             # Taken off the call first: an exception's traceback holds the frame that holds the call.
             outcome, call.outcome = call.outcome, None
             assert outcome is not None
-            call.deliver(outcome)
+            dispatcher.deliver.emit(functools.partial(call.deliver, outcome))
         if self._out == 0 and self._collector is not None:
             self._collector.stop()
 

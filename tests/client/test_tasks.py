@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import shiboken6
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
@@ -74,3 +75,22 @@ def test_what_a_keyring_call_holds_is_let_go_of_on_the_gui_thread(qtbot: QtBot) 
     assert answers == ["the keyring is locked", "secret"]
     qtbot.waitUntil(lambda: len(released) == 2, timeout=5000)
     assert released == [threading.main_thread()] * 2
+
+
+def test_a_keyring_answer_arrives_while_an_earlier_one_shows_a_modal_dialog(qtbot: QtBot) -> None:
+    """An answer may open a modal dialog (another branch's sign-in, its password not kept) whose own
+    keyring read must be answered while it is up: delivered from the lane's collecting timer, the
+    dialog's loop held it, as Qt does not fire a timer again while its slot runs."""
+    runner = TaskRunner()
+    seen: list[object] = []
+
+    def open_dialog(_: None) -> None:
+        dialog = QDialog()
+        QTimer.singleShot(5000, dialog, dialog.reject)  # a failing test leaves no dialog up
+        runner.run_keyring(lambda: "read in the dialog", lambda answer: (seen.append(answer), dialog.accept()))
+        seen.append(QDialog.DialogCode(dialog.exec()))
+        dialog.deleteLater()
+
+    runner.run_keyring(lambda: None, open_dialog)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=10000)
+    assert seen == ["read in the dialog", QDialog.DialogCode.Accepted]
