@@ -6,6 +6,7 @@ unlock it): windows run them through `TaskRunner.run_keyring`, never on the GUI 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from app.services.credentials import SAVE_FAILED, CredentialStore
@@ -14,12 +15,25 @@ from app.services.session import PortalSession
 from app.services.settings import AppSettings, SavedPortal
 from app.services.tasks import TaskRunner
 
+log = logging.getLogger(__name__)
+
 
 class Accounts:
     def __init__(self, settings: AppSettings, credentials: CredentialStore | None = None) -> None:
         self.settings = settings
         self.credentials = credentials or CredentialStore()
         self._unlisted_origins: set[str] = set()
+        self._told_late: Callable[[str], None] = _unheard
+
+    def tell_late_problems_to(self, listener: Callable[[str], None]) -> None:
+        """`listener` hears what the keyring could not do when the window that asked has gone meanwhile:
+        a sign-out's forget held up by a keyring waiting for the user can fail after the sign-in screen
+        (or the next window) replaced the window that signed out. The app's shell listens: it knows
+        what the user sees by then."""
+        self._told_late = listener
+
+    def tell_late_problem(self, sentence: str) -> None:
+        self._told_late(sentence)
 
     def do_not_list(self, origin: str) -> None:
         """The demo server gets a new port each run; listing its portals would offer dead addresses."""
@@ -75,6 +89,11 @@ class Accounts:
     def stored_token(self, portal_url: str, email: str) -> str | None:
         """Blocking; raises KeyringUnavailableError."""
         return self.credentials.token(portal_url, email)
+
+
+def _unheard(sentence: str) -> None:
+    """No shell listening (a window opened on its own, as in tests): the sentence goes to the log."""
+    log.warning("keyring problem told to no one: %s", sentence)
 
 
 def _kept(_: None) -> None:

@@ -1,21 +1,26 @@
 """Running blocking work (HTTP, the OS keyring, waiting for the demo server) off the GUI thread.
 
 Modelled on Anki's QueryOp and Picard's run_task: the op runs on a pool thread and its result
-or exception comes back to the GUI thread through a queued signal, so callbacks may touch
-widgets. When the parent QObject is destroyed first, the callbacks are silently skipped.
+or exception comes back to the GUI thread (through a queued signal; from the keyring's own lane,
+see _KeyringLane), so callbacks may touch widgets. When the parent QObject is destroyed first, the
+callbacks are silently skipped.
 """
 
 from __future__ import annotations
 
+import collections
+import functools
 import itertools
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 
 from app.services.errors import PortalError, ServerError, UnauthorizedError, UnreachableError
 
@@ -32,24 +37,116 @@ def thread_pool() -> QThreadPool:
     return _pool
 
 
-# The OS keyring gets a lane of its own: one thread, so its calls run one at a time in the order they
-# were asked (a sign-out's forget lands before the next sign-in dialog reads the password; a backend
-# such as Secret Service is not called from two threads at once), and a keyring waiting on an
-# "allow access" prompt holds only this lane, never the network's threads.
-_keyring_lane = QThreadPool()
-_keyring_lane.setMaxThreadCount(1)
+# How often the GUI thread collects finished keyring calls while any is out: well under what a
+# keyring call itself takes, and nothing at all while none is.
+KEYRING_COLLECT_MS = 15
 
 
 def keyring_lane_done(wait_ms: int) -> bool:
     """At quit: waits up to `wait_ms` for keyring calls still queued (a forget that "Remember me"
     unticked asked for must reach the keyring before the process ends). False if some did not finish."""
-    return _keyring_lane.waitForDone(wait_ms)
+    return _keyring_lane.wait_done(wait_ms)
 
 
 @dataclass(frozen=True)
 class _Outcome:
     result: Any
     error: Exception | None
+
+
+class _KeyringCall:
+    """One keyring call and, once run, its outcome: plain Python (no QRunnable), so nothing of Qt's is
+    made or destroyed for it on the lane's thread."""
+
+    __slots__ = ("deliver", "op", "outcome")
+
+    def __init__(self, op: Callable[[], Any], deliver: Callable[[_Outcome], None]) -> None:
+        self.op = op
+        self.deliver = deliver
+        self.outcome: _Outcome | None = None
+
+    def run(self) -> None:
+        try:
+            self.outcome = _Outcome(self.op(), None)
+        except Exception as exc:
+            self.outcome = _Outcome(None, exc)
+
+
+class _KeyringLane:
+    """The OS keyring's own lane: one thread, so its calls run one at a time in the order they were
+    asked (a sign-out's forget lands before the next sign-in dialog reads the password; a backend
+    such as Secret Service is not called from two threads at once), and a keyring waiting on an
+    "allow access" prompt holds only this lane, never the network's threads.
+
+    A daemon thread, so that a call still waiting for the user at quit is abandoned instead of keeping
+    the process alive (a QThreadPool's destructor waits for its running task without limit). That
+    thread never calls into Qt, not even to post an answer: a daemon thread is frozen wherever it is
+    at exit, and a QRunnable once released on it destroyed a QObject there, which waited for the GIL
+    while holding a lock of Qt's that the GUI thread wanted. So the calls are plain Python, a GUI-thread
+    timer collects the finished ones while any is out, and each is handed over under the lock with no
+    reference left on the lane's side: whatever a call holds (its callbacks, their widgets, an
+    exception's traceback) is released on the GUI thread."""
+
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[_KeyringCall] = queue.SimpleQueue()
+        self._lock = threading.Condition()
+        self._finished: collections.deque[_KeyringCall] = collections.deque()  # under _lock
+        self._running = 0  # asked and not yet run to the end, under _lock
+        self._thread: threading.Thread | None = None
+        self._collector: QTimer | None = None
+        self._out = 0  # asked and not yet delivered; GUI thread only
+
+    def start(self, op: Callable[[], Any], deliver: Callable[[_Outcome], None]) -> None:
+        """On the GUI thread: `deliver` gets the outcome there."""
+        if self._collector is None:
+            # The application's child: gone with it, never torn down after it at the interpreter's exit.
+            self._collector = QTimer(QCoreApplication.instance(), interval=KEYRING_COLLECT_MS)
+            self._collector.timeout.connect(self._deliver_finished)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="keyring lane", daemon=True)
+            self._thread.start()
+        with self._lock:
+            self._running += 1
+        self._out += 1
+        self._calls.put(_KeyringCall(op, deliver))
+        if not self._collector.isActive():
+            self._collector.start()
+
+    def wait_done(self, wait_ms: int) -> bool:
+        with self._lock:
+            return self._lock.wait_for(lambda: self._running == 0, timeout=wait_ms / 1000)
+
+    def _work(self) -> None:
+        while True:
+            call = self._calls.get()
+            call.run()
+            with self._lock:  # the GUI thread takes the call only after this thread has let go of it
+                self._finished.append(call)
+                del call
+                self._running -= 1
+                self._lock.notify_all()
+
+    def _deliver_finished(self) -> None:
+        """Posts each answer (through the dispatcher's queued signal, from this GUI thread) instead of
+        delivering it here: an answer may open a modal dialog, and while this timer's slot runs, Qt does
+        not fire the timer again, which would hold every later keyring answer (the dialog's own
+        password read among them) until that dialog closed."""
+        dispatcher = _gui_dispatcher()
+        while True:
+            with self._lock:
+                if not self._finished:
+                    break
+                call = self._finished.popleft()
+            self._out -= 1
+            # Taken off the call first: an exception's traceback holds the frame that holds the call.
+            outcome, call.outcome = call.outcome, None
+            assert outcome is not None
+            dispatcher.deliver.emit(functools.partial(call.deliver, outcome))
+        if self._out == 0 and self._collector is not None:
+            self._collector.stop()
+
+
+_keyring_lane = _KeyringLane()
 
 
 class _Dispatcher(QObject):
@@ -111,7 +208,10 @@ class BackgroundOp(Generic[T]):
 
     def run_in_background(self, *, keyring: bool = False) -> None:
         """`keyring`: on the keyring's own lane (one call at a time, in order) instead of the pool."""
-        (_keyring_lane if keyring else _pool).start(_Runner(self._op, self._finish))
+        if keyring:
+            _keyring_lane.start(self._op, self._finish)
+        else:
+            _pool.start(_Runner(self._op, self._finish))
 
     def _finish(self, outcome: _Outcome) -> None:
         if not shiboken6.isValid(self._parent):

@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from app.services.accounts import Accounts
 from app.services.credentials import FORGET_FAILED
 from app.services.errors import KeyringUnavailableError, PortalError, UnauthorizedError
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner
+from app.services.tasks import BackgroundOp, TaskRunner
 from app.views.sign_in_dialog import SignInDialog
 
 # A portal that hangs would hold a signing-out window for the client's whole timeout (20 s): the
@@ -85,7 +85,9 @@ def sign_out_then_leave(
     whatever the portal does) and revokes the session on the portal, both in the background, and
     calls `leave` once: when both have answered, or after SIGN_OUT_WAIT_MS if they have not. `leave`
     gets "" or the sentence saying the keyring could not forget, for the sign-in screen that follows
-    (this window is about to close, so a sentence shown here would go unread)."""
+    (this window is about to close, so a sentence shown here would go unread). A forget that fails
+    only after that (a keyring that waited for the user) is told through `accounts`, to wherever the
+    user is by then."""
     waiting = {"forget", "revoke"}
     problem = ""
     left = False
@@ -103,12 +105,20 @@ def sign_out_then_leave(
 
     def not_forgotten(error: Exception) -> None:
         nonlocal problem
-        problem = error.detail if isinstance(error, KeyringUnavailableError) else FORGET_FAILED
+        sentence = error.detail if isinstance(error, KeyringUnavailableError) else FORGET_FAILED
+        if left:
+            accounts.tell_late_problem(sentence)
+            return
+        problem = sentence
         answered("forget")
 
     runner.set_unauthorized_handler(None)
-    runner.run_keyring(
-        lambda: accounts.forget(session.portal_url, session.email), lambda _: answered("forget"), not_forgotten
-    )
+    # Not on the window's runner: the keyring may answer after the window is gone, and the answer
+    # must still be heard. Tied to the application, which outlives every window.
+    app = QCoreApplication.instance()
+    assert app is not None
+    BackgroundOp(
+        parent=app, op=lambda: accounts.forget(session.portal_url, session.email), success=lambda _: answered("forget")
+    ).failure(not_forgotten).run_in_background(keyring=True)
     runner.run(session.client.logout, lambda _: answered("revoke"), lambda _: answered("revoke"))
     QTimer.singleShot(SIGN_OUT_WAIT_MS, owner, leave_once)

@@ -19,8 +19,9 @@ from app.services.tasks import TaskRunner, keyring_lane_done
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
 
-# How long quitting waits for keyring calls still queued.
-QUIT_KEYRING_WAIT_MS = 5000
+# How long quitting waits for keyring calls still queued: a save or forget the keyring finishes
+# quickly lands; one waiting for the user (an "Allow access" nobody will see now) is abandoned.
+QUIT_KEYRING_WAIT_MS = 1500
 
 if TYPE_CHECKING:  # office staff only: imported when a staff member signs in
     from app.views.staff_views import FindCustomerWindow
@@ -38,6 +39,7 @@ class AppShell(QObject):
         self.find_window: FindCustomerWindow | None = None
         self.dialog: SignInDialog | None = None
         self._keyring_problem: str | None = None  # what the keyring could not do, for the window opening
+        accounts.tell_late_problems_to(self._keyring_failed)
         app.setQuitOnLastWindowClosed(True)
         app.aboutToQuit.connect(self.shutdown)
 
@@ -107,15 +109,24 @@ class AppShell(QObject):
             self._app.setQuitOnLastWindowClosed(True)
 
     def _keyring_failed(self, sentence: str) -> None:
-        """Told by the window; one still being built (it lets events through meanwhile) is told once shown."""
+        """Told wherever the user is: the window, or the sign-in dialog (a sign-out's forget that failed
+        after the dialog replaced the window); a window still being built (it lets events through
+        meanwhile) is told once shown."""
         self._keyring_problem = sentence
         self._tell_keyring_problem()
 
     def _tell_keyring_problem(self) -> None:
+        sentence = self._keyring_problem
+        if sentence is None:
+            return
         shown = self.find_window if self.find_window is not None else self.window
-        if shown is not None and self._keyring_problem is not None:
-            shown.show_keyring_problem(self._keyring_problem)
-            self._keyring_problem = None
+        if shown is not None:
+            shown.show_keyring_problem(sentence)
+        elif self.dialog is not None:
+            self.dialog.show_error(sentence)
+        else:
+            return
+        self._keyring_problem = None
 
     # -- staff (SA-1, SA-2) -----------------------------------------------------------
 
@@ -199,6 +210,6 @@ class AppShell(QObject):
             self.find_window.save_layout()
         if self.demo is not None:
             self.demo.stop()
-        # A forget or save still queued (a sign-out's, an unticked "Remember me"'s) must reach the
+        # A forget or save still queued (a sign-out's, an unticked "Remember me"'s) should reach the
         # keyring before the process ends; a keyring waiting for the user is not waited for long.
         keyring_lane_done(QUIT_KEYRING_WAIT_MS)

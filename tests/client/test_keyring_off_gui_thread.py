@@ -23,6 +23,7 @@ from app.services.credentials import FORGET_FAILED, READ_FAILED, SAVE_FAILED
 from app.services.memory_keyring import MemoryKeyring
 from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings, SavedPortal
+from app.views import session_end
 from app.views.main_window import MainWindow
 from app.views.shell import AppShell
 from app.views.sign_in_dialog import SignInDialog
@@ -68,6 +69,15 @@ class GatedKeyring(MemoryKeyring):
     def delete_password(self, service: str, username: str) -> None:
         self._hold()
         super().delete_password(service, username)
+
+
+class RefusingToForgetLate(GatedKeyring):
+    """Removing waits for the gate, then is refused: a keyring that asked the user to unlock it, in
+    vain, while the app had already moved on."""
+
+    def delete_password(self, service: str, username: str) -> None:
+        self._hold()
+        raise KeyringLocked("the keyring is locked")
 
 
 class LockedKeyring(KeyringBackend):
@@ -326,6 +336,83 @@ def test_a_locked_keyring_at_sign_out_is_told_on_the_sign_in_screen(
     qtbot.waitUntil(lambda: not dialog._runner.busy, timeout=WAIT_MS)
     assert dialog.error_label.text() == FORGET_FAILED
     assert shell.window is None, "signed out here all the same"
+
+
+@pytest.fixture
+def refusing_late(monkeypatch: pytest.MonkeyPatch) -> Iterator[RefusingToForgetLate]:
+    """Installed by the test before it signs out; opened at the end whatever happened. The sign-out
+    stops waiting for it soon, so the forget fails only once the sign-in screen is up."""
+    monkeypatch.setattr(session_end, "SIGN_OUT_WAIT_MS", 300)
+    backend = RefusingToForgetLate()
+    yield backend
+    backend.gate.set()
+
+
+def signed_out_while_the_keyring_waits(
+    qtbot: QtBot, accounts: Accounts, morgan: PortalSession, shells: list[AppShell], backend: RefusingToForgetLate
+) -> tuple[AppShell, SignInDialog]:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    shell = AppShell(app, accounts, None, None)
+    app.setQuitOnLastWindowClosed(False)
+    shells.append(shell)
+    shell.open_window(morgan, remember=True)
+    window = shell.window
+    assert window is not None
+    qtbot.waitUntil(lambda: not shell.runner.busy and not window.runner.busy, timeout=WAIT_MS)
+    keyring.set_keyring(backend)
+    window.sign_out()
+    qtbot.waitUntil(lambda: shell.dialog is not None, timeout=WAIT_MS)
+    dialog = shell.dialog
+    assert dialog is not None and shell.window is None
+    assert backend.waiting > 0, "the forget is still waiting for the user"
+    return shell, dialog
+
+
+def test_a_forget_refused_after_the_sign_in_screen_showed_is_told_there_once(
+    qtbot: QtBot,
+    accounts: Accounts,
+    live_portal: LivePortal,
+    morgan: PortalSession,
+    shells: list[AppShell],
+    refusing_late: RefusingToForgetLate,
+) -> None:
+    """The forget was the signed-out window's: refused after the sign-out stopped waiting for it,
+    its sentence went to a window already gone, and the user never learnt the password stayed."""
+    shell, dialog = signed_out_while_the_keyring_waits(qtbot, accounts, morgan, shells, refusing_late)
+    assert dialog.error_label.isHidden()
+    told: list[str] = []
+    show_error = dialog.show_error
+    dialog.show_error = lambda text: (told.append(text), show_error(text))  # type: ignore[method-assign]
+    refusing_late.gate.set()
+    qtbot.waitUntil(lambda: not dialog._runner.busy and not shell.runner.busy, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(told), timeout=WAIT_MS)
+    qtbot.wait(200)
+    assert told == [FORGET_FAILED]
+    assert dialog.error_label.isVisible() and dialog.error_label.text() == FORGET_FAILED
+
+
+def test_a_forget_refused_after_signing_in_again_is_told_in_the_new_window(
+    qtbot: QtBot,
+    accounts: Accounts,
+    live_portal: LivePortal,
+    morgan: PortalSession,
+    shells: list[AppShell],
+    refusing_late: RefusingToForgetLate,
+) -> None:
+    """Signed in again before the keyring answered: the sentence is the new window's (ticked, "Remember
+    me" saves, so no forget of the new sign-in's could say the same)."""
+    shell, dialog = signed_out_while_the_keyring_waits(qtbot, accounts, morgan, shells, refusing_late)
+    dialog.password_edit.setText(company.PASSWORD)
+    dialog.remember_check.setChecked(True)
+    qtbot.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: shell.window is not None, timeout=WAIT_MS)
+    window = shell.window
+    assert isinstance(window, MainWindow)
+    refusing_late.gate.set()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == FORGET_FAILED, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.runner.busy and not shell.runner.busy, timeout=WAIT_MS)
+    assert secrets(refusing_late)[f"token:{company.MORGAN}@{window.session.portal_url}"] == window.session.token
 
 
 def test_a_locked_keyring_keeps_staffs_sign_in_after_their_session_ended(

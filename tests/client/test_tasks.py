@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 
 import shiboken6
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
+from app.services.errors import KeyringUnavailableError
 from app.services.tasks import OwnedRunner, TaskRunner
 
 
@@ -39,3 +41,56 @@ def test_an_answer_for_an_open_dialog_arrives_on_the_gui_thread(qtbot: QtBot) ->
     qtbot.waitUntil(lambda: bool(delivered), timeout=5000)
     assert delivered == [("quote", threading.main_thread())]
     dialog.deleteLater()
+
+
+class Held:
+    """Something a keyring call holds, as its callbacks hold widgets: says on which thread it was let go of."""
+
+    def __init__(self, released: list[threading.Thread]) -> None:
+        self._released = released
+
+    def __del__(self) -> None:
+        self._released.append(threading.current_thread())
+
+
+def test_what_a_keyring_call_holds_is_let_go_of_on_the_gui_thread(qtbot: QtBot) -> None:
+    """Let go of on the keyring's thread, a call's last reference destroyed what it held there: a
+    QRunnable released on that thread once destroyed a QObject there, which waited for the GIL while
+    holding a lock of Qt's that the GUI thread wanted (a deadlock in CI). Succeeding or failing, each
+    call, the last one too, is released on the GUI thread."""
+    runner = TaskRunner()
+    released: list[threading.Thread] = []
+    answers: list[str] = []
+
+    def refused(held: Held = Held(released)) -> None:
+        raise KeyringUnavailableError("the keyring is locked")  # its traceback holds this frame, and `held`
+
+    def answered(held: Held = Held(released)) -> str:
+        return "secret"
+
+    runner.run_keyring(refused, answers.append, lambda error: answers.append(str(error)))
+    runner.run_keyring(answered, answers.append)
+    del refused, answered
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    assert answers == ["the keyring is locked", "secret"]
+    qtbot.waitUntil(lambda: len(released) == 2, timeout=5000)
+    assert released == [threading.main_thread()] * 2
+
+
+def test_a_keyring_answer_arrives_while_an_earlier_one_shows_a_modal_dialog(qtbot: QtBot) -> None:
+    """An answer may open a modal dialog (another branch's sign-in, its password not kept) whose own
+    keyring read must be answered while it is up: delivered from the lane's collecting timer, the
+    dialog's loop held it, as Qt does not fire a timer again while its slot runs."""
+    runner = TaskRunner()
+    seen: list[object] = []
+
+    def open_dialog(_: None) -> None:
+        dialog = QDialog()
+        QTimer.singleShot(5000, dialog, dialog.reject)  # a failing test leaves no dialog up
+        runner.run_keyring(lambda: "read in the dialog", lambda answer: (seen.append(answer), dialog.accept()))
+        seen.append(QDialog.DialogCode(dialog.exec()))
+        dialog.deleteLater()
+
+    runner.run_keyring(lambda: None, open_dialog)
+    qtbot.waitUntil(lambda: len(seen) == 2, timeout=10000)
+    assert seen == ["read in the dialog", QDialog.DialogCode.Accepted]
