@@ -531,7 +531,7 @@ class _Writer:
             public = sum(1 for c in request.comments if c.public)
             if request.public_comment_count != public:
                 request.public_comment_count = public
-            latest = max([request.created_at, *(c.created_at for c in request.comments)])
+            latest = max([request.created_at, *(c.created_at for c in request.comments if c.public)])  # RQ-1
             if request.last_activity_at != latest:
                 request.last_activity_at = latest
         self.session.flush()
@@ -709,7 +709,9 @@ class _Writer:
                     key=r.key,
                     **self._request_values(r),
                     created_at=created,
-                    last_activity_at=max([created, *(c.created_at or now for c in r.comments)]),
+                    # RQ-1: internal comments are not the customer's to see, nor is when staff wrote them
+                    # (the customer's list is sorted by this time).
+                    last_activity_at=max([created, *(c.created_at or now for c in r.comments if c.public)]),
                     public_comment_count=sum(1 for c in r.comments if c.public),
                 )
             )
