@@ -34,6 +34,7 @@ from server.models import (
 )
 from server.models.base import Base
 from server.models.search import write_terms
+from server.models.work import proposal_total
 from server.services import import_format as fmt
 from server.services.secrets import hash_password, token_hash
 from server.settings import Settings
@@ -552,7 +553,7 @@ class _Writer:
             shared_on=o.shared_on,
             sales_rep_id=self._id(Staff, o.sales_rep),
             terms=o.terms,
-            total=_proposal_total(o),
+            total=proposal_total(o.items),
         )
 
     def _visit_values(self, v: fmt.VisitIn) -> dict[str, Any]:
@@ -742,11 +743,6 @@ def _proposal_item_values(it: fmt.ProposalItemIn, position: int) -> dict[str, An
         unit_price=it.unit_price,
         optional=it.optional,
     )
-
-
-def _proposal_total(o: fmt.ProposalIn) -> Decimal:
-    """The lump sum shown before signing: the non-optional items."""
-    return sum((it.quantity * it.unit_price for it in o.items if not it.optional), Decimal(0)).quantize(Decimal("0.01"))
 
 
 def import_document(settings: Settings, document: Any) -> ImportReport:
