@@ -27,6 +27,7 @@ from server.api.schemas import (
 )
 from server.errors import conflict
 from server.models import Proposal
+from server.services.access import linked_proposal
 from server.services.proposal_pdf import render_proposal, render_signed_proposal, sales_rep, signed_document
 from server.services.proposals import (
     ProposalFields,
@@ -154,7 +155,7 @@ def proposal_detail(proposal: Proposal, role: str) -> ProposalDetailOut:
         ]
     rep = sales_rep(proposal)
     signature = proposal.signature
-    original = proposal.change_order_of
+    original = linked_proposal(proposal.change_order_of, proposal.property_id)
     return ProposalDetailOut(
         **item,
         opportunity_type=proposal.opportunity_type,  # type: ignore[arg-type]
