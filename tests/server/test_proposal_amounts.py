@@ -34,7 +34,13 @@ def thirds_company() -> dict[str, Any]:
                     {"key": f"o-cents-{n}", "description": f"Bed {n}", "quantity": "2.5", "unit_price": "10.33"}
                     for n in range(3)
                 ),
-                {"key": "o-cents-x", "description": "Edging", "quantity": "0.5", "unit_price": "0.25", "optional": True},
+                {
+                    "key": "o-cents-x",
+                    "description": "Edging",
+                    "quantity": "0.5",
+                    "unit_price": "0.25",
+                    "optional": True,
+                },
             ],
         }
     )
