@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
@@ -380,15 +381,26 @@ class PortalClient:
         return self._pdf(f"/proposals/{proposal_id}/signed-pdf")
 
     def sign_proposal(
-        self, proposal_id: int, *, signer_name: str, signature_png: bytes, optional_service_ids: Sequence[int]
+        self,
+        proposal_id: int,
+        *,
+        signer_name: str,
+        signature_png: bytes,
+        optional_service_ids: Sequence[int],
+        expected_approved_total: Decimal | None = None,
     ) -> records.ProposalDetail:
-        """Never retried (a POST); the caller has already had the signer tick "I agree"."""
-        body = {
+        """Never retried (a POST); the caller has already had the signer tick "I agree".
+
+        `expected_approved_total` is the amount the signer was shown: the portal refuses to sign for
+        another one (409 proposal_changed)."""
+        body: dict[str, object] = {
             "signer_name": signer_name,
             "signature_png": base64.b64encode(signature_png).decode("ascii"),
             "optional_service_ids": list(optional_service_ids),
             "agree": True,
         }
+        if expected_approved_total is not None:
+            body["expected_approved_total"] = f"{expected_approved_total:.2f}"
         return self._json(
             self._send("POST", f"/proposals/{proposal_id}/signature", body=body), records.parse_proposal_detail
         )

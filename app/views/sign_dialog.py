@@ -3,6 +3,11 @@
 Nothing the signer entered is lost when the portal refuses: the dialog stays open with the
 drawing, the name and the choices, and says what the portal said.
 
+The signature carries the approved amount the dialog showed. When staff changed the proposal
+meanwhile, the portal refuses it (409 proposal_changed) rather than record an amount the signer
+never saw; the dialog then reads the proposal again, shows its new figures with the drawing, the
+name and the choices still there, and asks for the agreement again before signing for them.
+
 When the answer to the signature is lost (no answer in time, a dropped connection, a 5xx) the portal
 may well have recorded it; a 409 on the retry may be that very signature. The dialog then reads the
 proposal again before it says anything: a clerk told "it failed" told the customer so, while it had
@@ -10,6 +15,8 @@ signed.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -39,6 +46,8 @@ NOT_RECORDED = "Your signature was not recorded."
 # After a lost answer, what the proposal read again says (or, when that failed too, does not).
 NOT_SIGNED = "The proposal was not signed."
 UNKNOWN_YET = "It may have been signed: Sign proposal again finds out, and never signs it twice."
+CHANGED = "This proposal was changed while you were signing. Your signature was not recorded."
+SIGN_AGAIN = "The new figures are shown above; your name and signature are kept. Tick “I agree” to sign for them."
 
 
 def outcome_unknown(error: Exception) -> bool:
@@ -87,28 +96,19 @@ class SignDialog(QDialog):
         self.setWindowTitle(f"Sign proposal {proposal.number}")
         self.setMinimumWidth(560)
 
-        title = named(QLabel(f"Sign “{proposal.title}”"), "DialogTitle")
-        title.setWordWrap(True)
-        summary = QLabel(
-            f"Proposal {proposal.number} · {proposal.property.name}"
-            + (" · change order" if proposal.is_change_order else "")
-        )
-        summary.setObjectName("DialogSubtitle")
+        self.title_label = named(QLabel(""), "DialogTitle")
+        self.title_label.setWordWrap(True)
+        self.summary_label = QLabel("")
+        self.summary_label.setObjectName("DialogSubtitle")
 
         self.option_checks: dict[int, QCheckBox] = {}
-        options_box = QVBoxLayout()
-        options_box.setSpacing(6)
-        if proposal.optional_services:
-            caption = QLabel("Optional services — tick the ones you want added:")
-            caption.setWordWrap(True)
-            options_box.addWidget(caption)
-            for option in proposal.optional_services:
-                check = QCheckBox(f"{option.description}   +{money_text(option.amount, currency)}")
-                check.toggled.connect(self._update)
-                self.option_checks[option.id] = check
-                options_box.addWidget(check)
+        self.options_caption = QLabel("Optional services — tick the ones you want added:")
+        self.options_caption.setWordWrap(True)
+        self._options_box = QVBoxLayout()
+        self._options_box.setSpacing(6)
+        self._options_box.addWidget(self.options_caption)
 
-        self.base_label = QLabel(f"Proposal total: {money_text(proposal.total, currency)}")
+        self.base_label = QLabel("")
         self.total_label = named(QLabel(""), "ApprovedTotal")
 
         self.name_edit = QLineEdit(signer_name)
@@ -169,10 +169,10 @@ class SignDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 20, 24, 20)
         layout.setSpacing(12)
-        layout.addWidget(title)
-        layout.addWidget(summary)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.summary_label)
         layout.addWidget(self.assist_note)
-        layout.addLayout(options_box)
+        layout.addLayout(self._options_box)
         layout.addWidget(self.base_label)
         layout.addWidget(self.total_label)
         layout.addWidget(line)
@@ -183,17 +183,44 @@ class SignDialog(QDialog):
         layout.addWidget(self.agree_check)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
-        self._update()
+        self._show_terms(proposal, set())
         # Keeps the pad's buttons from being laid over the pad when an error line appears.
         HeightFitter(self).fit()
+
+    def _show_terms(self, proposal: ProposalDetail, ticked: set[int]) -> None:
+        """What is being signed: the title, the optional services (those in `ticked` ticked) and the totals."""
+        self.proposal = proposal
+        currency = self._currency
+        self.title_label.setText(f"Sign “{proposal.title}”")
+        self.summary_label.setText(
+            f"Proposal {proposal.number} · {proposal.property.name}"
+            + (" · change order" if proposal.is_change_order else "")
+        )
+        for check in self.option_checks.values():
+            self._options_box.removeWidget(check)
+            check.deleteLater()
+        self.option_checks = {}
+        for option in proposal.optional_services:
+            check = QCheckBox(f"{option.description}   +{money_text(option.amount, currency)}")
+            check.setChecked(option.id in ticked)
+            check.toggled.connect(self._update)
+            self.option_checks[option.id] = check
+            self._options_box.addWidget(check)
+        self.options_caption.setVisible(bool(proposal.optional_services))
+        self.base_label.setText(f"Proposal total: {money_text(proposal.total, currency)}")
+        self._update()
 
     # -- state -------------------------------------------------------------------------
 
     def selected_ids(self) -> list[int]:
         return [option_id for option_id, check in self.option_checks.items() if check.isChecked()]
 
+    def approved_total(self) -> Decimal:
+        """What the dialog shows, and the signature says it showed (the portal refuses another amount)."""
+        return self.proposal.approved_amount(set(self.selected_ids()))
+
     def approved_total_text(self) -> str:
-        return money_text(self.proposal.approved_amount(set(self.selected_ids())), self._currency)
+        return money_text(self.approved_total(), self._currency)
 
     def can_submit(self) -> bool:
         return (
@@ -235,11 +262,16 @@ class SignDialog(QDialog):
         name = self.name_edit.text().strip()
         png = self.pad.to_png()
         options = self.selected_ids()
+        shown = self.approved_total()
         self._sent = (name, frozenset(options))
         client = self._client
         self._runner.run(
             lambda: client.sign_proposal(
-                proposal_id, signer_name=name, signature_png=png, optional_service_ids=options
+                proposal_id,
+                signer_name=name,
+                signature_png=png,
+                optional_service_ids=options,
+                expected_approved_total=shown,
             ),
             self._signed,
             self._failed,
@@ -268,11 +300,19 @@ class SignDialog(QDialog):
     def _failed(self, error: Exception) -> None:
         """An answer that may hide a recorded signature is checked first; any other refusal is said
         as it is. Either way the inputs stay as they were until the outcome is known."""
+        client, proposal_id = self._client, self.proposal.id
+        if isinstance(error, ConflictError) and error.code == "proposal_changed":
+            self.sign_button.setText("Reading the proposal again…")
+            self._runner.run(
+                lambda: client.proposal(proposal_id),
+                lambda detail: self._reread(detail, error.detail),
+                lambda _: self._refused(error),  # signing again asks the portal again
+            )
+            return
         if not outcome_unknown(error):
             self._refused(error)
             return
         self.sign_button.setText("Checking…")
-        client, proposal_id = self._client, self.proposal.id
         self._runner.run(
             lambda: client.proposal(proposal_id),
             lambda detail: self._checked(detail, error),
@@ -294,7 +334,14 @@ class SignDialog(QDialog):
     def _checked(self, detail: ProposalDetail, error: Exception) -> None:
         if self.is_own_signature(detail):
             self._signed(detail)
-        elif detail.signature is not None:
+        else:
+            self._reread(detail, CHANGED, error)
+
+    def _reread(self, detail: ProposalDetail, changed: str, error: Exception | None = None) -> None:
+        """The proposal as read again after a refusal or a lost answer (not signed by this dialog): signed
+        by someone else or no longer signable closes signing here; changed terms are shown for signing
+        again; otherwise the refusal (`error`) is said."""
+        if detail.signature is not None:
             self._outdated(
                 detail, f"This proposal has already been signed by {detail.signature.signer_name}. {NOT_RECORDED}"
             )
@@ -302,12 +349,8 @@ class SignDialog(QDialog):
             self._outdated(
                 detail, f"{detail.sign_blocked_reason or 'This proposal can no longer be signed.'} {NOT_RECORDED}"
             )
-        elif not same_terms(self.proposal, detail):
-            self._outdated(
-                detail,
-                f"This proposal was changed while you were signing. {NOT_RECORDED} "
-                "Close this, read the proposal again and sign it then.",
-            )
+        elif error is None or not same_terms(self.proposal, detail):
+            self._changed(detail, changed)
         elif isinstance(error, ConflictError):
             # The 409 no longer holds (whatever stood in the way has gone): signing again may work.
             self._refused(
@@ -317,6 +360,17 @@ class SignDialog(QDialog):
             )
         else:
             self._refused(error, NOT_SIGNED)
+
+    def _changed(self, detail: ProposalDetail, message: str) -> None:
+        """Staff changed the proposal while it was open: its new figures replace the old ones, the name,
+        the drawing and the optional services still offered stay as they were, and the agreement, given
+        to the old amount, is asked for again. The proposal's window shows the new figures too."""
+        self._show_terms(detail, set(self.selected_ids()))
+        self.agree_check.setChecked(False)
+        self._show_failure(f"{message} {SIGN_AGAIN}")
+        self._set_inputs_enabled(True)
+        self._update()
+        self.outdated.emit(detail)
 
     def _outdated(self, detail: ProposalDetail, message: str) -> None:
         """Nothing left to sign: the drawing and name stay on screen, only Close remains."""

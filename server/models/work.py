@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +14,32 @@ from server.models.base import Base, Money, ScaledDecimal, UTCDateTime, utcnow
 from server.models.company import Contact, Property, Staff
 
 OPPORTUNITY_STATUSES = ("draft", "delivered", "won", "lost", "approved", "in_production", "complete")
+CENT = Decimal("0.01")
+
+
+class PricedItem(Protocol):
+    """A proposal line as stored (ProposalItem) or as imported (import_format.ProposalItemIn)."""
+
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def unit_price(self) -> Decimal: ...
+    @property
+    def optional(self) -> bool: ...
+
+
+def item_amount(item: PricedItem) -> Decimal:
+    """A line's amount as printed: rounded half-up to the cent, like every amount the portal computes (IN-7).
+
+    Half-even rounded 2.5 x 10.33 = 25.825 down to 25.82 while the total rounded the unrounded sum up:
+    the lines, the total and the approved amount then disagreed by cents (PR-5, PR-6)."""
+    return (item.quantity * item.unit_price).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def proposal_total(items: Iterable[PricedItem]) -> Decimal:
+    """The total before optional services: the sum of the printed amounts of the non-optional lines, so the
+    lines a customer reads add up to it and the approved amount (PR-5) starts from it."""
+    return sum((item_amount(item) for item in items if not item.optional), Decimal("0.00"))
 
 
 class Proposal(Base):
@@ -62,7 +90,7 @@ class ProposalItem(Base):
 
     @property
     def amount(self) -> Decimal:
-        return (self.quantity * self.unit_price).quantize(Decimal("0.01"))
+        return item_amount(self)
 
 
 class ProposalSignature(Base):

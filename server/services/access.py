@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Integer, bindparam, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from server.errors import not_found
-from server.models import Branch, Contact, Property, PropertyContact, Staff
+from server.models import Branch, Contact, Property, PropertyContact, Proposal, Staff
 
 PAYING_ROLES = frozenset({"primary", "billing"})
 # A selection holding at least 1/WIDE_SHARE of the branch's properties is "wide" (see wide_scope).
@@ -139,3 +139,18 @@ def visible_property(session: Session, contact_id: int, property_id: int) -> tup
     if row is None:
         raise not_found("That property")
     return row[0], row[1]
+
+
+def linked_proposal(target: Proposal | None, property_id: int) -> Proposal | None:
+    """The proposal a record of `property_id` names (a change order's original, an invoice's proposal), when
+    everyone who sees that record may open it: on the same property (PR-3), shared and not a draft (PR-1).
+    Otherwise None: a draft's or another customer's proposal is never named (api.md: ids are not revealed),
+    whatever an import once wrote."""
+    if (
+        target is None
+        or target.property_id != property_id
+        or target.shared_on is None
+        or target.opportunity_status == "draft"
+    ):
+        return None
+    return target

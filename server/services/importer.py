@@ -35,6 +35,7 @@ from server.models import (
 from server.models.base import Base
 from server.models.billing import PAYMENT_SUCCEEDED
 from server.models.search import write_terms
+from server.models.work import proposal_total
 from server.services import import_format as fmt
 from server.services.secrets import hash_password, token_hash
 from server.settings import Settings
@@ -114,6 +115,21 @@ class _Checker:
                 self.error(f"$.{section}[{index}].{what}", f"{what} {value!r} appears twice in the file")
             seen.add(value)
 
+    def _property_of(self, model: type[Proposal] | type[Visit], in_file: dict[str, str]) -> dict[str, str]:
+        """key -> property key of the records in the file (as the file says) and already in the database."""
+        known = dict(in_file)
+        for key, property_key in self.session.execute(select(model.key, Property.key).join(Property)):
+            known.setdefault(key, property_key)
+        return known
+
+    def _same_property(
+        self, path: str, target: str | None, property_of: dict[str, str], property_key: str, what: str
+    ) -> None:
+        """A change order's original, an invoice's proposal and a line's visit belong to the same property:
+        every contact who sees the record may open what it names, and no record names another customer's."""
+        if target is not None and target in property_of and property_of[target] != property_key:
+            self.error(path, f"{what} {target!r} belongs to another property")
+
     def run(self) -> list[ImportProblem]:
         doc = self.doc
         self._unique("branches", [b.slug for b in doc.branches], "slug")
@@ -134,8 +150,8 @@ class _Checker:
         property_branch = {p.key: p.branch for p in doc.properties}
         for key, slug in self.session.execute(select(Property.key, Branch.slug).join(Branch)):
             property_branch.setdefault(key, slug)
-        proposals = set(self._known(Proposal, "key", (p.key for p in doc.proposals)))
-        visits = set(self._known(Visit, "key", (v.key for v in doc.visits)))
+        proposal_property = self._property_of(Proposal, {o.key: o.property for o in doc.proposals})
+        visit_property = self._property_of(Visit, {v.key: v.property for v in doc.visits})
 
         def ref(path: str, value: str | None, known: Iterable[str], what: str) -> None:
             if value is not None and value not in known:
@@ -164,21 +180,27 @@ class _Checker:
         for i, o in enumerate(doc.proposals):
             ref(f"$.proposals[{i}].property", o.property, property_branch, "property")
             ref(f"$.proposals[{i}].sales_rep", o.sales_rep, staff, "staff member")
-            ref(f"$.proposals[{i}].change_order_of", o.change_order_of, proposals, "proposal")
+            ref(f"$.proposals[{i}].change_order_of", o.change_order_of, proposal_property, "proposal")
             if o.change_order_of == o.key:
                 self.error(f"$.proposals[{i}].change_order_of", "a proposal cannot be a change order of itself")
+            self._same_property(
+                f"$.proposals[{i}].change_order_of", o.change_order_of, proposal_property, o.property, "proposal"
+            )
         for i, v in enumerate(doc.visits):
             ref(f"$.visits[{i}].property", v.property, property_branch, "property")
         for i, inv in enumerate(doc.invoices):
             ref(f"$.invoices[{i}].property", inv.property, property_branch, "property")
-            ref(f"$.invoices[{i}].proposal", inv.proposal, proposals, "proposal")
+            ref(f"$.invoices[{i}].proposal", inv.proposal, proposal_property, "proposal")
+            self._same_property(f"$.invoices[{i}].proposal", inv.proposal, proposal_property, inv.property, "proposal")
             if inv.billing_contact is not None:
                 if inv.billing_contact not in contact_branch:
                     self.error(f"$.invoices[{i}].billing_contact", f"no contact with key {inv.billing_contact!r}")
                 elif contact_branch[inv.billing_contact] != property_branch.get(inv.property):
                     self.error(f"$.invoices[{i}].billing_contact", "the billing contact belongs to another branch")
             for j, line in enumerate(inv.lines):
-                ref(f"$.invoices[{i}].lines[{j}].visit", line.visit, visits, "visit")
+                path = f"$.invoices[{i}].lines[{j}].visit"
+                ref(path, line.visit, visit_property, "visit")
+                self._same_property(path, line.visit, visit_property, inv.property, "visit")
             total = sum((line.amount for line in inv.lines), Decimal(0))
             paid = sum((p.amount for p in inv.payments), Decimal(0))
             if inv.applied_credits + paid > total:
@@ -537,7 +559,7 @@ class _Writer:
             public = sum(1 for c in request.comments if c.public)
             if request.public_comment_count != public:
                 request.public_comment_count = public
-            latest = max([request.created_at, *(c.created_at for c in request.comments)])
+            latest = max([request.created_at, *(c.created_at for c in request.comments if c.public)])  # RQ-1
             if request.last_activity_at != latest:
                 request.last_activity_at = latest
         self.session.flush()
@@ -558,7 +580,7 @@ class _Writer:
             shared_on=o.shared_on,
             sales_rep_id=self._id(Staff, o.sales_rep),
             terms=o.terms,
-            total=_proposal_total(o),
+            total=proposal_total(o.items),
         )
 
     def _visit_values(self, v: fmt.VisitIn) -> dict[str, Any]:
@@ -715,7 +737,9 @@ class _Writer:
                     key=r.key,
                     **self._request_values(r),
                     created_at=created,
-                    last_activity_at=max([created, *(c.created_at or now for c in r.comments)]),
+                    # RQ-1: internal comments are not the customer's to see, nor is when staff wrote them
+                    # (the customer's list is sorted by this time).
+                    last_activity_at=max([created, *(c.created_at or now for c in r.comments if c.public)]),
                     public_comment_count=sum(1 for c in r.comments if c.public),
                 )
             )
@@ -746,11 +770,6 @@ def _proposal_item_values(it: fmt.ProposalItemIn, position: int) -> dict[str, An
         unit_price=it.unit_price,
         optional=it.optional,
     )
-
-
-def _proposal_total(o: fmt.ProposalIn) -> Decimal:
-    """The lump sum shown before signing: the non-optional items."""
-    return sum((it.quantity * it.unit_price for it in o.items if not it.optional), Decimal(0)).quantize(Decimal("0.01"))
 
 
 def import_document(settings: Settings, document: Any) -> ImportReport:

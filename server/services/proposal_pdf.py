@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from server.models import Proposal, ProposalItem, ProposalSignature, Staff
 from server.services import pdf_layout as layout
+from server.services.access import linked_proposal
 from server.services.clock import branch_zone
 from server.services.pdf_engine import pymupdf
 from server.services.pdf_layout import (
@@ -156,9 +157,10 @@ class _ProposalWriter:
     def title(self) -> None:
         flow, proposal = self.flow, self.proposal
         flow.paragraph(proposal.title, TITLE)
-        if proposal.change_order_of is not None:
+        original = linked_proposal(proposal.change_order_of, proposal.property_id)
+        if original is not None:
             flow.space(6)
-            flow.note(f"This is a change order: it revises proposal {proposal.change_order_of.number}.")
+            flow.note(f"This is a change order: it revises proposal {original.number}.")
 
     def lines_table(self, items: list[ProposalItem], optional: bool) -> None:
         """Quantities and prices per item (PR-6 on); optional items keyed so signing can mark them."""

@@ -202,9 +202,36 @@ def optional_items(proposal: Proposal) -> list[ProposalItem]:
 
 
 def approved_total(proposal: Proposal, selected_ids: set[int]) -> Decimal:
-    """PR-5: every non-optional item plus the optional items the signer selected."""
-    return sum(
-        (item.amount for item in proposal.items if not item.optional or item.id in selected_ids), Decimal("0.00")
+    """PR-5: every non-optional item plus the optional items the signer selected: the total the signer was
+    shown (the importer keeps it the sum of the non-optional items, see proposal_total) plus their choices."""
+    return proposal.total + sum(
+        (item.amount for item in proposal.items if item.optional and item.id in selected_ids), Decimal("0.00")
+    )
+
+
+def check_unchanged(proposal: Proposal, optional_service_ids: Sequence[int], expected_total: Decimal | None) -> None:
+    """409 proposal_changed when the signer was shown another approved amount than signing would record (PR-5,
+    PR-9): staff re-imported the proposal while it was open. Nothing to compare when the client did not say
+    (an older client)."""
+    if expected_total is None:
+        return
+    offered = {item.id for item in optional_items(proposal)}
+    chosen = set(optional_service_ids)
+    currency = proposal.property.branch.currency
+    if not chosen <= offered:
+        change = "an optional service you chose is no longer offered"
+    else:
+        total = approved_total(proposal, chosen)
+        if total == expected_total:
+            return
+        amount = money_text(total, currency)
+        change = (
+            f"with the optional services you chose, the approved amount is now {amount}"
+            if chosen
+            else f"the total is now {amount}"
+        )
+    raise conflict(
+        "proposal_changed", f"This proposal changed since you opened it: {change}. Review it and sign again."
     )
 
 

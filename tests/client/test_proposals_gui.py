@@ -31,7 +31,7 @@ from app.views.proposal_detail import ProposalWindow, proposal_html
 from app.views.sign_dialog import SignDialog
 from app.views.signature_pad import EXPORT_HEIGHT, SignaturePad
 from tests.client import company
-from tests.client.live_server import LivePortal, _server_available, running_portal
+from tests.client.live_server import LivePortal, ServerProcess, _server_available, running_portal
 from tests.client.portal_proxy import Proxy, QuietHandler, relay, reply, serving
 
 pytestmark = pytest.mark.gui
@@ -66,7 +66,13 @@ def _proposal(key: str, prop: str, number: str, title: str, status: str) -> dict
 
 
 @pytest.fixture(scope="module")
-def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
+def portal_work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The portal's folder: its database, which a test may import changes into while it serves."""
+    return tmp_path_factory.mktemp("proposal-portal")
+
+
+@pytest.fixture(scope="module")
+def portal(portal_work: Path) -> Iterator[LivePortal]:
     if not _server_available():
         pytest.skip("the portal server is not in this checkout yet")
     document = company.build(date.today())
@@ -86,12 +92,14 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
         _proposal("g-lost-twice", "maple", "OPP-7014", "Edging, answer and check lost", "delivered"),
         _proposal("g-evening", "maple", "OPP-7015", "Signed late in the evening", "delivered"),
         _proposal("g-two-copies", "maple", "OPP-7016", "Both copies asked for", "delivered"),
+        _proposal("g-repriced", "maple", "OPP-7017", "Repriced while open", "delivered"),
+        _proposal("g-repriced-lost", "maple", "OPP-7018", "Repriced, signature lost", "delivered"),
         {
             **_proposal("g-change", "maple", "OPP-7007", "Patio lighting, two more posts", "delivered"),
             "change_order_of": "g-view",
         },
     ]
-    with running_portal(tmp_path_factory.mktemp("proposal-portal"), document) as live:
+    with running_portal(portal_work, document) as live:
         yield live
 
 
@@ -387,6 +395,72 @@ def test_a_server_refusal_keeps_everything_entered(
     assert isValid(pdf_sign) and not pdf_sign.isVisible(), "the PDF's toolbar no longer offers Sign… either"
     qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
     assert not dialog.isVisible()
+
+
+def test_a_proposal_repriced_while_signing_is_shown_again_and_nothing_drawn_is_lost(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner, portal_work: Path
+) -> None:  # PR-5, PR-9
+    """The reviewer's case: the dialog showed one amount, staff re-imported a new price, and the signature
+    was recorded for the new amount, never shown. The portal now refuses it; the dialog shows the new
+    figures with the name, the drawing and the choices kept, and signs once agreed to again."""
+    window = open_window(qtbot, session, runner, "OPP-7017")
+    dialog = open_sign_dialog(qtbot, window)
+    dialog.name_edit.setText("Morgan M. Many")
+    lights = next(iter(dialog.option_checks))
+    dialog.option_checks[lights].setChecked(True)
+    draw(qtbot, dialog.pad, zigzag())
+    draw(qtbot, dialog.pad, zigzag(40, 90, 8))
+    dialog.agree_check.setChecked(True)
+    assert dialog.approved_total_text() == money_text(Decimal("649.99"), "USD")
+    repriced = _proposal("g-repriced", "maple", "OPP-7017", "Repriced while open", "delivered")
+    repriced["items"][0]["unit_price"] = "175.00"  # Labour x 2: the total goes from 399.99 to 449.99
+    ServerProcess(portal_work).load({"proposals": [repriced]})
+    with qtbot.waitSignal(window.changed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.submitting, timeout=WAIT_MS)
+    assert dialog.error_label.text() == (
+        "This proposal changed since you opened it: with the optional services you chose, the approved amount "
+        "is now $699.99. Review it and sign again. The new figures are shown above; your name and signature "
+        "are kept. Tick “I agree” to sign for them."
+    )
+    assert dialog.base_label.text() == f"Proposal total: {money_text(Decimal('449.99'), 'USD')}"
+    assert dialog.total_label.text() == f"Approved total: {money_text(Decimal('699.99'), 'USD')}"
+    assert dialog.name_edit.text() == "Morgan M. Many" and len(dialog.pad.strokes) == 2
+    assert dialog.option_checks[lights].isChecked() and dialog.option_checks[lights].isEnabled()
+    assert not dialog.agree_check.isChecked(), "agreed to the old amount, not to this one"
+    assert dialog.agree_check.isEnabled() and not dialog.sign_button.isEnabled()
+    assert window.detail is not None and window.detail.total == Decimal("449.99") and window.detail.signature is None
+    dialog.agree_check.setChecked(True)
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS) as signal:
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert signal.args[0].approved_total == Decimal("699.99")
+    assert signal.args[0].signature.signer_name == "Morgan M. Many"
+
+
+def test_a_lost_signature_on_a_repriced_proposal_offers_the_new_figures(
+    qtbot: QtBot, proxied: PortalSession, faults: SignFaults, runner: TaskRunner, portal_work: Path
+) -> None:  # PR-5
+    """The signature never reached the portal and the proposal read again has other terms: the dialog
+    used to close signing ("Close this, read the proposal again"); it now shows them for signing again."""
+    window = open_window(qtbot, proxied, runner, "OPP-7018")
+    dialog = open_sign_dialog(qtbot, window)
+    fill_in(qtbot, dialog)
+    repriced = _proposal("g-repriced-lost", "maple", "OPP-7018", "Repriced, signature lost", "delivered")
+    repriced["items"][1]["unit_price"] = "100.99"  # Materials: the total goes from 399.99 to 400.99
+    ServerProcess(portal_work).load({"proposals": [repriced]})
+    faults.sign = ["never"]
+    with qtbot.waitSignal(window.changed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert dialog.error_label.text().startswith(
+        "This proposal was changed while you were signing. Your signature was not recorded. The new figures"
+    )
+    assert dialog.base_label.text() == f"Proposal total: {money_text(Decimal('400.99'), 'USD')}"
+    assert len(dialog.pad.strokes) == 1 and dialog.cancel_button.text() == "Cancel"
+    dialog.agree_check.setChecked(True)
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert_signed_by_morgan(qtbot, window, dialog)
+    assert window.detail is not None and window.detail.approved_total == Decimal("650.99")
 
 
 def fill_in(qtbot: QtBot, dialog: SignDialog) -> None:

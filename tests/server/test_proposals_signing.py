@@ -385,3 +385,79 @@ def test_the_signed_document_survives_later_changes_to_the_proposal(
     assert sha256(before) in signed_text.replace("\n", "")
     assert "$150.00" in signed_text
     assert "$175.00" not in signed_text
+
+
+def reprice(settings: Settings, key: str, unit_price: str, *, drop_option: bool = False) -> None:
+    """Staff re-import the proposal `key` with its first item at `unit_price` (and without its first option)."""
+    document = build_company(date.today())
+    proposal = next(p for p in document["proposals"] if p["key"] == key)
+    proposal["items"][0]["unit_price"] = unit_price
+    if drop_option:
+        del proposal["items"][2]
+    import_document(settings, document)
+
+
+def test_a_proposal_repriced_while_open_is_not_signed_for_an_amount_never_shown(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # PR-5, PR-9
+    """The reviewer's case: shown $399.99, staff re-import a new price, the signer signs: 200 with
+    approved_total 649.99 (unseen). The signer now says what they were shown, and a 409 says what it is."""
+    proposal_id = proposal_ids(client, pat)["OPP-O-DELIVERED"]
+    shown = client.get(f"{NORTH}/proposals/{proposal_id}", headers=pat).json()
+    assert shown["total"] == "399.99"
+    reprice(settings, "o-delivered", "275.00")
+    response = sign(client, pat, proposal_id, expected_approved_total=shown["total"])
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "proposal_changed"
+    assert response.json()["detail"] == (
+        "This proposal changed since you opened it: the total is now $649.99. Review it and sign again."
+    )
+    now = client.get(f"{NORTH}/proposals/{proposal_id}", headers=pat).json()
+    assert now["signature"] is None and now["can_sign"] is True, "nothing was signed"
+    assert now["total"] == "649.99"
+    again = sign(client, pat, proposal_id, expected_approved_total="649.99")
+    assert again.status_code == 200, again.text
+    assert again.json()["approved_total"] == "649.99"
+    certificate = pdf_text(client.get(f"{NORTH}/proposals/{proposal_id}/signed-pdf", headers=pat).content)
+    assert "$649.99" in certificate and "$399.99" not in certificate
+
+
+def test_the_expected_amount_includes_the_chosen_optional_services(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # PR-5
+    ids = proposal_ids(client, pat)
+    lights = optional_ids(client, pat, ids["OPP-O-DELIVERED"])["Optional lights"]
+    reprice(settings, "o-delivered", "160.00")
+    response = sign(
+        client, pat, ids["OPP-O-DELIVERED"], optional_service_ids=[lights], expected_approved_total="649.99"
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        "This proposal changed since you opened it: with the optional services you chose, the approved amount "
+        "is now $669.99. Review it and sign again."
+    )
+    ok = sign(client, pat, ids["OPP-O-DELIVERED"], optional_service_ids=[lights], expected_approved_total="669.99")
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["approved_total"] == "669.99"
+
+
+def test_an_optional_service_withdrawn_while_open_is_a_change_not_a_form_error(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # PR-5
+    proposal_id = proposal_ids(client, pat)["OPP-O-DELIVERED"]
+    lights = optional_ids(client, pat, proposal_id)["Optional lights"]
+    reprice(settings, "o-delivered", "150.00", drop_option=True)
+    response = sign(client, pat, proposal_id, optional_service_ids=[lights], expected_approved_total="649.99")
+    assert response.status_code == 409
+    assert response.json()["code"] == "proposal_changed"
+    assert "an optional service you chose is no longer offered" in response.json()["detail"]
+
+
+def test_clients_that_do_not_say_what_they_showed_still_sign(client: TestClient, pat: dict[str, str]) -> None:
+    """An older client sends no expected_approved_total: signing works as before (api.md: optional)."""
+    proposal_id = proposal_ids(client, pat)["OPP-O-DELIVERED"]
+    assert "expected_approved_total" not in sign_body()
+    response = sign(client, pat, proposal_id)
+    assert response.status_code == 200, response.text
+    bad = sign(client, pat, proposal_ids(client, pat)["OPP-O-WON"], expected_approved_total=399.99)
+    assert bad.status_code == 422, "money is a string, never a JSON number"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from email import message_from_string
 from typing import Any
 
@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from server.models import Activity, AuditEntry, Branch, ServiceRequest, Staff
+from server.services.importer import import_document
 from server.settings import Settings
+from tests.server.company import build_company
 from tests.server.conftest import NORTH, SOUTH, login, mails, property_ids
 from tests.server.staff_helpers import assisted_by_office
 from tests.server.support_requests import PNG, db, id_of
@@ -51,6 +53,39 @@ def test_detail_shows_only_public_comments(client: TestClient, pat: dict[str, st
     assert detail["attachments"] == []
     assert detail["author_name"] is None  # made in the back office
     assert all(c["captured_by"] is None and c["attachments"] == [] for c in detail["comments"])
+
+
+def test_internal_comments_do_not_move_the_last_activity(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # RQ-1
+    """The customer's list is sorted by last activity: an internal comment moving it told the customer
+    when staff talked about their request. Both import paths: a new request, then a re-import of it."""
+    document = build_company(date.today())
+    document["requests"] = [
+        {
+            "key": f"r-{name}",
+            "property": "p1",
+            "number": f"REQ-{name.upper()}",
+            "subject": name,
+            "include_client": True,
+            "created_at": "2026-01-01T09:00:00+00:00",
+            "comments": [
+                {"author": "rep", "body": "Seen", "public": True, "created_at": public_at}
+                for public_at in ([f"2026-01-0{day}T09:00:00+00:00"] if day else [])
+            ]
+            + [{"author": "rep", "body": "Internal", "public": False, "created_at": "2026-03-01T09:00:00+00:00"}],
+        }
+        for name, day in (("quiet", 0), ("talked", 5), ("older", 3))
+    ]
+    expected = [
+        ("REQ-TALKED", "2026-01-05T09:00:00+00:00"),
+        ("REQ-OLDER", "2026-01-03T09:00:00+00:00"),
+        ("REQ-QUIET", "2026-01-01T09:00:00+00:00"),
+    ]
+    for _ in range(2):
+        import_document(settings, document)
+        items = client.get(f"{NORTH}/requests", headers=pat).json()["items"]
+        assert [(i["number"], i["last_activity_at"]) for i in items if i["number"] != "REQ-1"] == expected
 
 
 def test_any_contact_of_the_property_can_create_a_request(

@@ -32,9 +32,9 @@ from server.api.schemas import (
     page_response,
     staff_ref,
 )
-from server.models import Invoice, Payment
+from server.models import Invoice, InvoiceLine, Payment, Visit
 from server.models.billing import PAYMENT_SUCCEEDED
-from server.services.access import ScopeKind, wide_scope
+from server.services.access import ScopeKind, linked_proposal, wide_scope
 from server.services.invoice_pdf import InvoiceDocument, PdfLine, PdfPayment, render_invoice
 from server.services.invoices import ZERO, pay_block, visible_invoice
 from server.services.listing import InvoiceFields, InvoiceRow, invoices_query
@@ -163,10 +163,15 @@ def _service_contact(invoice: Invoice) -> PersonContact | None:
 
 
 def _visible_proposal(invoice: Invoice) -> ProposalRef | None:
-    proposal = invoice.proposal
-    if proposal is None or proposal.shared_on is None or proposal.opportunity_status == "draft":
-        return None  # a link the customer could not open would only 404 (PR-1)
-    return ProposalRef(id=proposal.id, number=proposal.number)
+    """IN-4's link, only to a proposal every viewer of the invoice may open (PR-1, PR-3; see linked_proposal)."""
+    proposal = linked_proposal(invoice.proposal, invoice.property_id)
+    return ProposalRef(id=proposal.id, number=proposal.number) if proposal else None
+
+
+def _line_visit(invoice: Invoice, line: InvoiceLine) -> Visit | None:
+    """A line's visit, when it is one of the invoice's property (another property's visit is another customer's)."""
+    visit = line.visit
+    return visit if visit is not None and visit.property_id == invoice.property_id else None
 
 
 def succeeded_payments(invoice: Invoice) -> list[Payment]:
@@ -183,7 +188,7 @@ def invoice_detail(invoice_id: int, contact: ContactDep, caller: CallerDep, sess
             InvoiceLineOut(
                 service=line.service,
                 description=line.description,
-                visit=VisitRef(id=line.visit.id, date=line.visit.date) if line.visit else None,
+                visit=VisitRef(id=visit.id, date=visit.date) if (visit := _line_visit(invoice, line)) else None,
                 amount=line.amount,
             )
             for line in invoice.lines
@@ -234,7 +239,12 @@ def invoice_pdf(invoice_id: int, contact: ContactDep, request: Request, session:
         bill_to=invoice.billing_contact.name if invoice.billing_contact else None,
         proposal_number=proposal.number if proposal else None,
         lines=[
-            PdfLine(line.service, line.description, line.visit.date if line.visit else None, line.amount)
+            PdfLine(
+                line.service,
+                line.description,
+                visit.date if (visit := _line_visit(invoice, line)) else None,
+                line.amount,
+            )
             for line in invoice.lines
         ],
         total=invoice.total,

@@ -15,6 +15,7 @@ from server.api.paging import paginate
 from server.api.schemas import (
     Body,
     ItemList,
+    MoneyIn,
     MoneyOut,
     PersonContact,
     PropertyRef,
@@ -26,10 +27,12 @@ from server.api.schemas import (
 )
 from server.errors import conflict
 from server.models import Proposal
+from server.services.access import linked_proposal
 from server.services.proposal_pdf import render_proposal, render_signed_proposal, sales_rep, signed_document
 from server.services.proposals import (
     ProposalFields,
     ProposalRow,
+    check_unchanged,
     notify_sales_rep,
     portal_status,
     safe_filename,
@@ -108,6 +111,13 @@ class SignatureIn(Body):
     signature_png: Annotated[str, Field(max_length=2_000_000, description="base64 PNG with a visible signature")]
     optional_service_ids: Annotated[list[int], Field(max_length=500)] = []
     agree: StrictBool
+    expected_approved_total: Annotated[
+        MoneyIn | None,
+        Field(
+            description="The approved amount the signer was shown (total plus the chosen optional services); "
+            "when the proposal now comes to another amount: 409 proposal_changed. Optional, for older clients."
+        ),
+    ] = None
 
 
 def proposal_item(proposal: ProposalFields, property_name: str, role: str) -> dict[str, Any]:
@@ -145,7 +155,7 @@ def proposal_detail(proposal: Proposal, role: str) -> ProposalDetailOut:
         ]
     rep = sales_rep(proposal)
     signature = proposal.signature
-    original = proposal.change_order_of
+    original = linked_proposal(proposal.change_order_of, proposal.property_id)
     return ProposalDetailOut(
         **item,
         opportunity_type=proposal.opportunity_type,  # type: ignore[arg-type]
@@ -234,16 +244,28 @@ def get_signed_proposal_pdf(proposal_id: int, contact: ContactDep, session: Sess
 
 
 @router.post(
-    "/{proposal_id}/signature", response_model=ProposalDetailOut, responses={403: {}, 404: {}, 409: {}, 422: {}}
+    "/{proposal_id}/signature",
+    response_model=ProposalDetailOut,
+    responses={
+        403: {},
+        404: {},
+        409: {"description": "not_signable; proposal_changed (expected_approved_total is no longer the amount)"},
+        422: {},
+    },
 )
 def sign_proposal(
     proposal_id: int, body: SignatureIn, request: Request, caller: CallerDep, contact: ContactDep, session: SessionDep
 ) -> ProposalDetailOut:
-    """PR-3..PR-5, PR-8: the state and role are checked first, then the form; the sales rep is mailed after commit."""
+    """PR-3..PR-5, PR-8: the state and role are checked first, then whether the signer saw what would be
+    signed, then the form; the sales rep is mailed after commit.
+
+    The amount is checked before the form, as a changed proposal may no longer offer an optional service the
+    signer chose (a 422 for that would hide why)."""
     proposal, role = visible_proposal(session, contact.id, proposal_id)
     block = sign_block(proposal, role)
     if block is not None:
         raise block.problem()
+    check_unchanged(proposal, body.optional_service_ids, body.expected_approved_total)
     data = validate_signature(proposal, body.signer_name, body.agree, body.signature_png, body.optional_service_ids)
     sign(session, caller, proposal, role, data, render_proposal(proposal))
     session.commit()
