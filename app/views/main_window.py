@@ -540,7 +540,10 @@ class MainWindow(QMainWindow):
             tab.show_reason(title, message.format(noun=tab.spec.noun))
             return
         ids = self._property_filter()
-        query = (self.session.portal_url, tab.filter_value, tuple(ids) if ids is not None else None)
+        # The visits' day window belongs to the query: a "Show older" that fails must not keep the
+        # 30 days' rows as if they were the wider window's (their label says the new range).
+        days = tab.completed_days() if isinstance(tab, VisitsTab) else None
+        query = (self.session.portal_url, tab.filter_value, tuple(ids) if ids is not None else None, days)
         tab.load(self._fetcher(key, tab.filter_value), query)
 
     def _fetcher(self, key: str, show: str) -> PageFetcher:
