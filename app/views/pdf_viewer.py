@@ -66,6 +66,14 @@ ZOOM_STEPS = (0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 
 PAGE_GAP = 12
 CACHE_PAGES = 12
 PRINT_DPI = 300
+# What the user can do about a file MuPDF cannot read; MuPDF's own message ("Failed to open
+# stream") goes to the log, it means nothing to someone on the phone with a customer.
+DAMAGED_MESSAGE = (
+    "This document cannot be shown: the file is damaged or is not a PDF. "
+    "Use “Save a copy…” to open it in another program."
+)
+EMPTY_MESSAGE = "This document cannot be shown: the file is empty."
+DAMAGED_PAGE = "the page is damaged. Use “Save a copy…” to print it from another program."
 HIT_COLOR = QColor(theme.SEARCH_HIT)
 CURRENT_HIT_COLOR = QColor(theme.CURRENT_SEARCH_HIT)
 
@@ -123,7 +131,8 @@ class PdfRenderer(QObject):
         try:
             document = self._service.open(data)
         except RenderError as exc:
-            self.failed.emit(generation, f"This document cannot be shown: {exc}")
+            log.warning("a document could not be opened (pdf-renderer.log has MuPDF's words): %s", exc)
+            self.failed.emit(generation, DAMAGED_MESSAGE if data else EMPTY_MESSAGE)
             return
         except RendererStopped as exc:
             self.failed.emit(generation, str(exc))
@@ -176,7 +185,8 @@ class PdfRenderer(QObject):
                 self._lost(self._generation, str(exc))
                 return
             except RenderError as exc:
-                self.print_failed.emit(job, f"Page {number + 1} could not be prepared for printing: {exc}.")
+                log.warning("page %s could not be rendered for printing: %s", number + 1, exc)
+                self.print_failed.emit(job, f"Page {number + 1} could not be prepared for printing: {DAMAGED_PAGE}")
                 return
             self.printed_page.emit(job, number, _image(page))
 

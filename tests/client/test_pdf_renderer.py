@@ -21,6 +21,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.pdf_render_child import MAX_RENDER_PIXELS
+from app.services.paths import log_dir
 from app.services.pdf_protocol import read_message, write_message
 from app.services.pdf_renderer import (
     REQUEST_TIMEOUT_S,
@@ -33,7 +34,7 @@ from app.services.pdf_renderer import (
     pdf_render_service,
     render_child_command,
 )
-from app.views.pdf_viewer import PdfViewer
+from app.views.pdf_viewer import DAMAGED_MESSAGE, EMPTY_MESSAGE, PdfViewer
 from tests.client.live_server import ROOT
 
 pytestmark = pytest.mark.gui
@@ -296,13 +297,26 @@ def test_the_document_that_held_the_renderer_up_says_so_and_the_other_viewer_goe
     culprit.shutdown()
 
 
-def test_a_corrupt_pdf_says_it_cannot_be_shown(qtbot: QtBot) -> None:
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"%PDF-1.7 broken", DAMAGED_MESSAGE),
+        (b"not a PDF: a proxy's error page <html></html>", DAMAGED_MESSAGE),
+        (b"%PDF-1.4\n1 0 obj garbage", DAMAGED_MESSAGE),  # MuPDF opens it, with no pages
+        (b"", EMPTY_MESSAGE),
+    ],
+)
+def test_a_damaged_pdf_says_so_in_a_sentence_and_logs_mupdfs_words(qtbot: QtBot, data: bytes, expected: str) -> None:
+    """MuPDF's "Failed to open stream" was the sentence, and a document of no pages an empty viewer
+    "of 0" that said nothing."""
     viewer = PdfViewer()
     qtbot.addWidget(viewer)
     viewer.show()
-    viewer.load(b"%PDF-1.7 broken", "broken.pdf")
+    viewer.load(data, "broken.pdf")
     qtbot.waitUntil(lambda: viewer.message.isVisible(), timeout=WAIT_MS)
-    assert viewer.message.text().startswith("This document cannot be shown: ")
-    assert viewer.message.text() != STOPPED_MESSAGE
-    assert viewer.page_count == 0
+    assert viewer.message.text() == expected
+    assert viewer.page_count == 0 and not viewer.print_button.isEnabled()
+    assert viewer.save_button.isEnabled() == bool(data)
+    log = log_dir() / "pdf-renderer.log"
+    qtbot.waitUntil(lambda: log.exists() and "open failed: " in log.read_text(errors="replace"), timeout=WAIT_MS)
     viewer.shutdown()
