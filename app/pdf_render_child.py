@@ -61,11 +61,18 @@ class Renderer:
                     document.close()
                 return {"ok": True}, b""
         except Exception as exc:
-            return {"ok": False, "error": str(exc) or type(exc).__name__}, b""
+            error = str(exc) or type(exc).__name__
+            # MuPDF's own words are for whoever reads the log (stderr is pdf-renderer.log); the
+            # viewer says in a sentence of its own what the user can do.
+            print(f"{operation} failed: {error}", file=sys.stderr, flush=True)
+            return {"ok": False, "error": error}, b""
         return {"ok": False, "error": f"unknown operation {operation!r}"}, b""
 
     def open(self, data: bytes) -> Header:
         document = self.pymupdf.open("pdf", data)
+        if document.page_count == 0:  # MuPDF "repairs" much garbage into a document of no pages
+            document.close()
+            raise ValueError("the document has no pages")
         sizes = [[page.rect.width, page.rect.height] for page in document]
         number, self._next_id = self._next_id, self._next_id + 1
         self.documents[number] = document

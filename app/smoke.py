@@ -134,6 +134,7 @@ def _save_no_match(window: MainWindow, key: str, path: Path) -> None:
     tab = window.tabs[key]
     window.tab_widget.setCurrentWidget(tab)
     tab.search_edit.setText("sprinkler winterizing")
+    tab.apply_search()  # not waiting for the pause in typing
     _idle(window.runner, f"the {key} search")
     if tab.proxy.rowCount():
         raise SmokeFailed(f"the {key} search for a missing word matched rows")

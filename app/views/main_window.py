@@ -564,7 +564,10 @@ class MainWindow(QMainWindow):
             tab.show_reason(title, message.format(noun=tab.spec.noun))
             return
         ids = self._property_filter()
-        query = (self.session.portal_url, tab.filter_value, tuple(ids) if ids is not None else None)
+        # The visits' day window belongs to the query: a "Show older" that fails must not keep the
+        # 30 days' rows as if they were the wider window's (their label says the new range).
+        days = tab.completed_days() if isinstance(tab, VisitsTab) else None
+        query = (self.session.portal_url, tab.filter_value, tuple(ids) if ids is not None else None, days)
         tab.load(self._fetcher(key, tab.filter_value), query)
 
     def _fetcher(self, key: str, show: str) -> PageFetcher:
@@ -634,8 +637,10 @@ class MainWindow(QMainWindow):
         from app.views.account_dialogs import ChangePasswordDialog
 
         dialog = ChangePasswordDialog(self.session, self.runner, self)
-        if dialog.exec() and dialog.new_password:
-            self.session.password = dialog.new_password
+        accepted, new_password = dialog.exec(), dialog.new_password
+        dialog.deleteLater()  # a child of this window: kept, every change would leave one behind
+        if accepted and new_password:
+            self.session.password = new_password
             self.statusBar().showMessage("Your password was changed.", 6000)
             self._keep_sign_in(self.session, self.remember_password)
 
@@ -919,7 +924,9 @@ class MainWindow(QMainWindow):
         )
         if isinstance(error, PortalError):
             dialog.show_error(error.detail)
-        if dialog.exec() and dialog.session is not None:
+        accepted = dialog.exec()
+        dialog.deleteLater()  # a child of this window, like every sign-in it asked for
+        if accepted and dialog.session is not None:
             self._enter_branch(dialog.session, dialog.remember)
         else:
             self._show_who()
@@ -941,6 +948,7 @@ class MainWindow(QMainWindow):
 
     def _reauth_finished(self, dialog: SignInDialog) -> None:
         self.reauth_dialog = None
+        dialog.deleteLater()  # given up or signed in, it is done with
         pending, self._pending_retries = self._pending_retries, []
         renewed = dialog.session
         if renewed is None:
@@ -954,7 +962,6 @@ class MainWindow(QMainWindow):
         self._keep_sign_in(self.session, dialog.remember)
         for retry, _ in pending:
             retry()
-        dialog.deleteLater()
 
     def _keep_sign_in(self, session: PortalSession, remember: bool) -> None:
         """Stores or forgets the secrets as "Remember me" says, in the background; a keyring that

@@ -66,6 +66,14 @@ ZOOM_STEPS = (0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 
 PAGE_GAP = 12
 CACHE_PAGES = 12
 PRINT_DPI = 300
+# What the user can do about a file MuPDF cannot read; MuPDF's own message ("Failed to open
+# stream") goes to the log, it means nothing to someone on the phone with a customer.
+DAMAGED_MESSAGE = (
+    "This document cannot be shown: the file is damaged or is not a PDF. "
+    "Use “Save a copy…” to open it in another program."
+)
+EMPTY_MESSAGE = "This document cannot be shown: the file is empty."
+DAMAGED_PAGE = "the page is damaged. Use “Save a copy…” to print it from another program."
 HIT_COLOR = QColor(theme.SEARCH_HIT)
 CURRENT_HIT_COLOR = QColor(theme.CURRENT_SEARCH_HIT)
 
@@ -99,7 +107,7 @@ class PdfRenderer(QObject):
     failed = Signal(int, str)  # generation, a sentence for the viewer
     rendered = Signal(int, int, float, QImage)  # generation, page, scale, image
     found = Signal(int, str, list)  # generation, query, [(page, [QRectF in points])]
-    printed_page = Signal(int, int, QImage)  # job, page, image at PRINT_DPI
+    printed_page = Signal(int, int, QImage)  # job, page, its image at PRINT_DPI
     print_failed = Signal(int, str)  # job, why
     # From the service's watcher thread to this object's own: the check runs in order with the slots.
     _child_lost = Signal(int, str)  # child, the sentence
@@ -123,7 +131,8 @@ class PdfRenderer(QObject):
         try:
             document = self._service.open(data)
         except RenderError as exc:
-            self.failed.emit(generation, f"This document cannot be shown: {exc}")
+            log.warning("a document could not be opened (pdf-renderer.log has MuPDF's words): %s", exc)
+            self.failed.emit(generation, DAMAGED_MESSAGE if data else EMPTY_MESSAGE)
             return
         except RendererStopped as exc:
             self.failed.emit(generation, str(exc))
@@ -161,24 +170,23 @@ class PdfRenderer(QObject):
         hits = [(page, [QRectF(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in rects]) for page, rects in found]
         self.found.emit(generation, text, hits)
 
-    @Slot(int)
-    def render_for_print(self, job: int) -> None:
-        """Page by page, stopping as soon as the viewer closes (a long document at 300 dpi takes a while)."""
-        if self._document is None:
+    @Slot(int, int)
+    def render_for_print(self, job: int, number: int) -> None:
+        """One page at PRINT_DPI (25 MB of pixels for a Letter page). The viewer asks for the next
+        only once it has printed this one: all of them waiting at once took a 30-page document's
+        printing to ~1 GB."""
+        if self._document is None or self.cancelled.is_set():
             return
-        scale = PRINT_DPI / 72
-        for number in range(len(self._document.page_sizes)):
-            if self.cancelled.is_set():
-                return
-            try:
-                page = self._again_if_lost(partial(self._render_page, number=number, scale=scale))
-            except RendererStopped as exc:
-                self._lost(self._generation, str(exc))
-                return
-            except RenderError as exc:
-                self.print_failed.emit(job, f"Page {number + 1} could not be prepared for printing: {exc}.")
-                return
-            self.printed_page.emit(job, number, _image(page))
+        try:
+            page = self._again_if_lost(partial(self._render_page, number=number, scale=PRINT_DPI / 72))
+        except RendererStopped as exc:
+            self._lost(self._generation, str(exc))
+            return
+        except RenderError as exc:
+            log.warning("page %s could not be rendered for printing: %s", number + 1, exc)
+            self.print_failed.emit(job, f"Page {number + 1} could not be prepared for printing: {DAMAGED_PAGE}")
+            return
+        self.printed_page.emit(job, number, _image(page))
 
     @Slot()
     def shutdown(self) -> None:
@@ -315,7 +323,7 @@ class PdfViewer(QWidget):
     _open_requested = Signal(int, bytes)
     _render_requested = Signal(int, int, float)
     _search_requested = Signal(int, str)
-    _print_requested = Signal(int)
+    _print_requested = Signal(int, int)  # job, page
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -332,8 +340,9 @@ class PdfViewer(QWidget):
         self._hit_index = -1
         self._shown = False
         self._print_job = 0
-        self._print_pages: dict[int, QImage] = {}
+        # The print under way: its printer and the painter open on it from the first page to the last.
         self._printer: QPrinter | None = None
+        self._print_painter: QPainter | None = None
 
         # The thread has no Qt parent: it must outlive this widget's destructor long enough to be
         # stopped cleanly (destroying a running QThread aborts the process).
@@ -505,7 +514,7 @@ class PdfViewer(QWidget):
         self._in_flight.clear()
         self._hits, self._hit_index = [], -1
         self.hit_label.setText("")
-        self._printer = None
+        self._stop_printing(abort=True)
         self.canvas.set_pages(0)
         self.canvas.relayout(self.scroll_area.viewport().width())
         self.message.setText(message)
@@ -669,6 +678,7 @@ class PdfViewer(QWidget):
         )  # fmt: skip
         for widget in controls:
             widget.setEnabled(has_document)
+        self.print_button.setEnabled(has_document and not self.printing)
         # The bytes are here even when they cannot be shown: the customer can still keep a copy.
         self.save_button.setEnabled(bool(self.data))
         self.prev_hit_button.setEnabled(len(self._hits) > 1)
@@ -770,9 +780,15 @@ class PdfViewer(QWidget):
             return None
         return target
 
+    @property
+    def printing(self) -> bool:
+        return self._print_painter is not None
+
     def print_document(self, printer: QPrinter | None = None) -> None:
-        """Pages are rendered at print resolution on the worker, then painted here as they arrive."""
-        if not self.page_sizes:
+        """Pages are rendered at print resolution on the worker, one at a time, each printed here
+        as it arrives and then let go: the window stays usable, and only one page's pixels are
+        held however long the document."""
+        if not self.page_sizes or self.printing:
             return
         if printer is None:
             printer = QPrinter(QPrinter.PrinterMode.HighResolution)
@@ -780,38 +796,45 @@ class PdfViewer(QWidget):
             dialog = QPrintDialog(printer, self)
             if dialog.exec() != QPrintDialog.DialogCode.Accepted:
                 return
-        self._print_job += 1
-        self._print_pages = {}
-        self._printer = printer
-        self._print_requested.emit(self._print_job)
-
-    @Slot(int, str)
-    def _print_failed(self, job: int, message: str) -> None:
-        if job == self._print_job and self._printer is not None:
-            self._printer = None
-            QMessageBox.warning(self, "Could not print", message)
-
-    @Slot(int, int, QImage)
-    def _printed_page(self, job: int, number: int, image: QImage) -> None:
-        if job != self._print_job or self._printer is None:
-            return
-        self._print_pages[number] = image
-        if len(self._print_pages) < self.page_count:
-            return
-        printer, self._printer = self._printer, None
         painter = QPainter()
         if not painter.begin(printer):
             QMessageBox.warning(self, "Could not print", "The printer could not be started.")
             return
-        for index in range(self.page_count):
-            if index:
-                printer.newPage()
-            page_image = self._print_pages[index]
-            target = painter.viewport()
-            size = page_image.size().scaled(target.size(), Qt.AspectRatioMode.KeepAspectRatio)
-            painter.drawImage(QRectF(QPointF(0, 0), size.toSizeF()), page_image)
+        self._print_job += 1
+        self._printer, self._print_painter = printer, painter
+        self._update_controls()
+        self._print_requested.emit(self._print_job, 0)
+
+    @Slot(int, str)
+    def _print_failed(self, job: int, message: str) -> None:
+        if job == self._print_job and self.printing:
+            self._stop_printing(abort=True)
+            QMessageBox.warning(self, "Could not print", message)
+
+    @Slot(int, int, QImage)
+    def _printed_page(self, job: int, number: int, image: QImage) -> None:
+        printer, painter = self._printer, self._print_painter
+        if job != self._print_job or printer is None or painter is None:
+            return
+        if number:
+            printer.newPage()
+        size = image.size().scaled(painter.viewport().size(), Qt.AspectRatioMode.KeepAspectRatio)
+        painter.drawImage(QRectF(QPointF(0, 0), size.toSizeF()), image)
+        if number + 1 < self.page_count:
+            self._print_requested.emit(job, number + 1)
+        else:
+            self._stop_printing()
+
+    def _stop_printing(self, *, abort: bool = False) -> None:
+        """Ends the print under way: finished, or (`abort`) given up, as far as the printer allows."""
+        printer, painter = self._printer, self._print_painter
+        self._printer = self._print_painter = None
+        if painter is None or printer is None:
+            return
+        if abort:
+            printer.abort()
         painter.end()
-        self._print_pages = {}
+        self._update_controls()
 
     # -- lifetime ----------------------------------------------------------------------
 

@@ -1,11 +1,14 @@
 """Opens the visit and request windows from the main window's tabs (issue 6).
 
-Kept out of MainWindow so that window only wires signals; the windows opened here stay alive
-(hidden) when closed, one per record, so reopening a request finds its unsent reply again.
+Kept out of MainWindow so that window only wires signals. A closed visit window is deleted (it
+holds nothing the user made, and each one kept cost memory and a repaint at every theme change);
+a closed request window stays alive (hidden) only while its reply box holds an unsent reply, so
+reopening the request finds it again.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
@@ -77,6 +80,7 @@ class WorkScreens(QObject):
 
             window = self.window
             dialog = VisitDetailDialog(window.session.client, window.runner, visit, window.branch_day, window)
+            dialog.finished.connect(partial(self._visit_closed, key, dialog))
             self.visit_dialogs[key] = dialog
         else:
             dialog.load()
@@ -91,7 +95,8 @@ class WorkScreens(QObject):
             from app.views.request_detail import RequestDetailDialog
 
             dialog = RequestDetailDialog(session.client, self.window.runner, request, session.user.name, self.window)
-            dialog.posted.connect(lambda _comment: self.window.load_tab("requests"))
+            dialog.posted.connect(partial(self._reply_posted, key, dialog))
+            dialog.finished.connect(partial(self._request_closed, key, dialog))
             self.request_dialogs[key] = dialog
         else:
             dialog.load()
@@ -152,6 +157,25 @@ class WorkScreens(QObject):
             dialog.deleteLater()
         self.visit_dialogs.clear()
         self.request_dialogs.clear()
+
+    def _visit_closed(self, key: tuple[str, int], dialog: VisitDetailDialog, _result: int) -> None:
+        if self.visit_dialogs.get(key) is dialog:
+            del self.visit_dialogs[key]
+        dialog.deleteLater()
+
+    def _request_closed(self, key: tuple[str, int], dialog: RequestDetailDialog, _result: int = 0) -> None:
+        """Deleted unless its reply box holds a reply not sent yet (also one being sent: a failure
+        brings the window back with it)."""
+        if not dialog.composer.is_empty() or dialog.isVisible():
+            return
+        if self.request_dialogs.get(key) is dialog:
+            del self.request_dialogs[key]
+        dialog.deleteLater()
+
+    def _reply_posted(self, key: tuple[str, int], dialog: RequestDetailDialog, _comment: object) -> None:
+        """The list shows the new activity; a window closed while its reply was out goes now."""
+        self.window.load_tab("requests")
+        self._request_closed(key, dialog)
 
     def _new_request_finished(self, dialog: NewRequestDialog, result: int) -> None:
         if self.new_request_dialog is dialog:

@@ -329,6 +329,7 @@ def test_pay_selected_pays_several_invoices_in_one_charge(
     tab = window.tabs["invoices"]
     window.tab_widget.setCurrentWidget(tab)
     tab.search_edit.setText("INV-1001")  # INV-10011, INV-10013, ... in the loaded rows
+    tab.apply_search()
     qtbot.waitUntil(lambda: tab.proxy.rowCount() > 2 and not window.runner.busy, timeout=TIMEOUT_MS)
     wanted = {"INV-10011", "INV-10013"}
     selection = tab.table.selectionModel()

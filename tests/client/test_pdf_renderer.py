@@ -18,9 +18,12 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtPrintSupport import QPrinter
 from pytestqt.qtbot import QtBot
 
 from app.pdf_render_child import MAX_RENDER_PIXELS
+from app.services.paths import log_dir
 from app.services.pdf_protocol import read_message, write_message
 from app.services.pdf_renderer import (
     REQUEST_TIMEOUT_S,
@@ -33,7 +36,7 @@ from app.services.pdf_renderer import (
     pdf_render_service,
     render_child_command,
 )
-from app.views.pdf_viewer import PdfViewer
+from app.views.pdf_viewer import DAMAGED_MESSAGE, EMPTY_MESSAGE, PdfViewer
 from tests.client.live_server import ROOT
 
 pytestmark = pytest.mark.gui
@@ -296,13 +299,64 @@ def test_the_document_that_held_the_renderer_up_says_so_and_the_other_viewer_goe
     culprit.shutdown()
 
 
-def test_a_corrupt_pdf_says_it_cannot_be_shown(qtbot: QtBot) -> None:
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"%PDF-1.7 broken", DAMAGED_MESSAGE),
+        (b"not a PDF: a proxy's error page <html></html>", DAMAGED_MESSAGE),
+        (b"%PDF-1.4\n1 0 obj garbage", DAMAGED_MESSAGE),  # MuPDF opens it, with no pages
+        (b"", EMPTY_MESSAGE),
+    ],
+)
+def test_a_damaged_pdf_says_so_in_a_sentence_and_logs_mupdfs_words(qtbot: QtBot, data: bytes, expected: str) -> None:
+    """MuPDF's "Failed to open stream" was the sentence, and a document of no pages an empty viewer
+    "of 0" that said nothing."""
     viewer = PdfViewer()
     qtbot.addWidget(viewer)
     viewer.show()
-    viewer.load(b"%PDF-1.7 broken", "broken.pdf")
+    viewer.load(data, "broken.pdf")
     qtbot.waitUntil(lambda: viewer.message.isVisible(), timeout=WAIT_MS)
-    assert viewer.message.text().startswith("This document cannot be shown: ")
-    assert viewer.message.text() != STOPPED_MESSAGE
-    assert viewer.page_count == 0
+    assert viewer.message.text() == expected
+    assert viewer.page_count == 0 and not viewer.print_button.isEnabled()
+    assert viewer.save_button.isEnabled() == bool(data)
+    log = log_dir() / "pdf-renderer.log"
+    qtbot.waitUntil(lambda: log.exists() and "open failed: " in log.read_text(errors="replace"), timeout=WAIT_MS)
+    viewer.shutdown()
+
+
+def numbered_pages_pdf(count: int) -> bytes:
+    """`count` pages, each with a red square on its left edge, lower down the further in."""
+    with pymupdf.open() as document:
+        for number in range(count):
+            page = document.new_page()
+            top = 100 * number
+            page.draw_rect(pymupdf.Rect(0, top, 100, top + 100), color=None, fill=(1, 0, 0))
+        data: bytes = document.tobytes()
+    return data
+
+
+def test_printing_asks_for_each_page_once_the_one_before_is_printed(qtbot: QtBot, tmp_path: Path) -> None:
+    """Every page at 300 dpi (25 MB each) was held until the last arrived, then all were printed
+    at once: a 30-page document took the app to ~1 GB and froze the window for seconds."""
+    count = 4
+    viewer = open_viewer(qtbot, numbered_pages_pdf(count), "pages.pdf")
+    events: list[str] = []
+    viewer._print_requested.connect(lambda *args: events.append(f"ask {args[-1]}"))
+    viewer.renderer.printed_page.connect(
+        lambda job, number, image: events.append(f"got {number}"), Qt.ConnectionType.DirectConnection
+    )
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    viewer.print_document(printer)
+    assert viewer.printing and not viewer.print_button.isEnabled()
+    qtbot.waitUntil(lambda: not viewer.printing, timeout=WAIT_MS * 2)
+    assert events == [event for number in range(count) for event in (f"ask {number}", f"got {number}")]
+    assert viewer.print_button.isEnabled()
+    with pymupdf.open(tmp_path / "printed.pdf") as printed:
+        assert printed.page_count == count
+        for number, page in enumerate(printed):
+            pixmap = page.get_pixmap(matrix=pymupdf.Matrix(0.5, 0.5))
+            red, green, blue = pixel(pixmap.samples, pixmap.stride, 5, 50 * number + 25)
+            assert red > 240 and green < 16 and blue < 16, f"page {number + 1} is that page, printed"
     viewer.shutdown()

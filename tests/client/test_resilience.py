@@ -31,6 +31,7 @@ from app.views.account_dialogs import AboutDialog, ChangePasswordDialog
 from app.views.connection_banner import ConnectionBanner
 from app.views.main_window import MainWindow
 from app.views.staff_views import FindCustomerWindow
+from app.views.visits_tab import VisitsTab
 from tests.client import company
 from tests.client.fault_server import FaultServer, answer, problem, sequence
 from tests.client.live_server import ServerProcess, _server_available
@@ -289,6 +290,29 @@ def test_while_the_portal_is_away_the_window_still_fits_a_small_laptop_screen(
         theme.apply_theme(app, "light")
         app.setStyleSheet("")
         app.setPalette(app.style().standardPalette())
+
+
+def test_show_older_while_offline_does_not_label_the_30_days_rows_as_older(
+    qtbot: QtBot, window: MainWindow, running: ServerProcess
+) -> None:
+    """The rows of the last 30 days, kept as "not up to date", were counted as "in the last 90 days"."""
+    visits = window.tabs["visits"]
+    assert isinstance(visits, VisitsTab)
+    window.tab_widget.setCurrentWidget(visits)
+    visits.show_combo.setCurrentIndex(visits.show_combo.findData("completed"))
+    wait_idle(qtbot, window)
+    assert visits.model.rowCount() > 0 and visits.count_label.text().endswith("in the last 30 days")
+    running.stop()
+    visits.show_older()
+    qtbot.waitUntil(lambda: window.monitor.offline, timeout=10000)
+    wait_idle(qtbot, window)
+    assert visits.model.rowCount() == 0, "the 30 days' rows are not the 90 days' visits"
+    assert visits.empty_title.text() == "Could not load visits"
+    assert "90 days" not in visits.count_label.text()
+    running.start()
+    qtbot.waitUntil(lambda: not window.monitor.offline, timeout=15000)
+    wait_idle(qtbot, window)
+    assert visits.model.rowCount() > 0 and visits.count_label.text().endswith("in the last 90 days")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="freezes the server with SIGSTOP")
