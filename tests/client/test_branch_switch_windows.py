@@ -21,6 +21,8 @@ from app.views.proposal_detail import ProposalWindow
 from app.views.sign_in_dialog import SignInDialog
 from tests.client import company
 from tests.client.live_server import LivePortal
+from tests.client.portal_proxy import serving
+from tests.client.test_payments_gui import HoldAnswers
 from tests.client.test_proposals_gui import draw, open_sign_dialog, zigzag
 
 pytestmark = pytest.mark.gui
@@ -28,16 +30,22 @@ pytestmark = pytest.mark.gui
 WAIT_MS = 15000
 
 
-@pytest.fixture
-def window(qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal) -> Iterator[MainWindow]:
+def open_window(qtbot: QtBot, settings_store: QSettings, portal: LivePortal) -> MainWindow:
+    """Morgan's window on the east branch of `portal`."""
     accounts = Accounts(AppSettings(settings_store))
-    session = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
+    session = sign_in(portal.portal_url("east"), company.MORGAN, company.PASSWORD)
     accounts.remember_portal(session)
     accounts.store_secrets(session, remember_password=False)
     main = MainWindow(session, accounts)
     qtbot.addWidget(main)
     main.show()
     wait_idle(qtbot, main)
+    return main
+
+
+@pytest.fixture
+def window(qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal) -> Iterator[MainWindow]:
+    main = open_window(qtbot, settings_store, live_portal)
     yield main
     main.runner.set_unauthorized_handler(None)
 
@@ -178,3 +186,61 @@ def test_a_cancelled_branch_sign_in_keeps_the_drafts_and_windows(qtbot: QtBot, w
     assert asked == [], "nothing asked for a switch that did not happen"
     assert new_request.isVisible() and new_request.subject_edit.text() == "Fence post leaning"
     assert window.session.config.branch.slug == "east"
+
+
+def is_request_or_reply(method: str, path: str) -> bool:
+    return method == "POST" and path.endswith(("/requests", "/comments"))
+
+
+def test_switch_quit_and_sign_out_wait_for_a_request_or_reply_being_sent(
+    qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal
+) -> None:  # AC-2, RQ-2
+    """Send, then Switch branch (or Sign out, or Quit) asked "Discard what you have not sent yet?
+    Your new request": Discard closed the form while it was being sent, yet the portal made the
+    request, and a send that failed took its refusal and the text with it. Now they wait for the
+    answer, as they do for a payment, and nothing being sent is offered for discarding."""
+    with serving(HoldAnswers(live_portal.origin, is_request_or_reply)) as hold:
+        window = open_window(qtbot, settings_store, LivePortal(hold.origin))
+        request = record(window, "requests", "REQ-1")
+        assert isinstance(request, RequestSummary)
+        reply_window = window.work_screens.open_request(request)
+        wait_idle(qtbot, window)
+        qtbot.keyClicks(reply_window.composer.text_edit, "The valve box lid is cracked too.")
+        qtbot.mouseClick(reply_window.composer.send_button, Qt.MouseButton.LeftButton)
+        reply_window.close()  # kept hidden, its reply on the way
+        new_request = window.work_screens.new_request()
+        subject = "Gate latch broken while sending"
+        qtbot.keyClicks(new_request.subject_edit, subject)
+        qtbot.mouseClick(new_request.send_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: len(hold.requests) == 2, timeout=WAIT_MS)  # both made, both answers held
+
+        asked: list[str] = []
+
+        def confirm(parent: object, drafts: list[str], action: str) -> bool:
+            asked.append(action)
+            return True
+
+        window.confirm_discard_drafts = confirm  # type: ignore[method-assign]
+        signed_out: list[bool] = []
+        window.signed_out.connect(lambda _: signed_out.append(True))
+        assert window.work_screens.unsent_drafts() == [], "what is being sent is no draft"
+        waiting = f"“{reply_window.windowTitle()}” is waiting for the portal."
+        west = next(b for b in window.session.branches if b.slug == "west")
+        window.switch_branch(west)
+        assert window.statusBar().currentMessage() == f"{waiting} Switch branch once it is done."
+        assert reply_window.isVisible(), "the window that waits is brought forward"
+        assert not window.close()
+        assert window.statusBar().currentMessage() == f"{waiting} Quit once it is done."
+        window.sign_out()
+        assert window.statusBar().currentMessage() == f"{waiting} Sign out once it is done."
+        assert asked == [] and signed_out == []
+        assert new_request.isVisible() and new_request.sending
+
+        with qtbot.waitSignal(new_request.finished, timeout=WAIT_MS):
+            hold.release.set()
+        wait_idle(qtbot, window)
+        assert new_request.created is not None and new_request.created.summary.subject == subject
+        assert reply_window.composer.is_empty(), "the reply was sent"
+        assert window.session.config.branch.slug == "east"
+        assert window.close(), "nothing is waiting, nothing is left to ask about"
+        assert asked == []
