@@ -118,8 +118,9 @@ class WorkScreens(QObject):
     def unsent_drafts(self) -> list[tuple[str, QDialog]]:
         """The windows holding text, files or a signature not sent yet, each with a line naming it:
         request windows (open, or closed and kept hidden with their reply), the New request form
-        and a proposal's sign window with a signature drawn. What is being sent is no draft: it
-        waits for the portal's answer (see MainWindow._waiting_for_portal), never to be discarded."""
+        and a proposal's sign window with a signature drawn or a name typed. What is being sent is
+        no draft: it waits for the portal's answer (see MainWindow._waiting_for_portal), never to be
+        discarded."""
         drafts: list[tuple[str, QDialog]] = [
             (f"Your reply to {dialog.summary.number} “{dialog.summary.subject}”", dialog)
             for dialog in self.request_dialogs.values()
@@ -129,7 +130,7 @@ class WorkScreens(QObject):
         if new_request is not None and new_request.has_draft() and not new_request.waiting_for_portal:
             drafts.append(("Your new request", new_request))
         for sign in self._sign_dialogs():
-            if not sign.pad.is_empty and not sign.submitting:
+            if sign.has_draft() and not sign.waiting_for_portal:
                 drafts.append((f"Your signature on {sign.proposal.number} “{sign.proposal.title}”", sign))
         return drafts
 
@@ -147,7 +148,8 @@ class WorkScreens(QObject):
         if new_request is not None and not new_request.waiting_for_portal:  # its own reject() refuses too
             new_request.done(QDialog.DialogCode.Rejected)
         for sign in self._sign_dialogs():
-            sign.reject()
+            if not sign.waiting_for_portal:  # its reject() would ask again
+                sign.done(QDialog.DialogCode.Rejected)
 
     def drop_windows(self) -> None:
         """The branch was switched and its windows closed: the visit and request windows kept
