@@ -4,6 +4,7 @@ branch's windows (proposal, invoice, visit and request windows, and the PDFs ope
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -13,9 +14,12 @@ from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
+from app.services.errors import UnauthorizedError
+from app.services.portal_client import PortalClient
 from app.services.records import InvoiceSummary, RequestSummary, VisitSummary
-from app.services.session import sign_in
+from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
+from app.views import main_window
 from app.views.main_window import MainWindow
 from app.views.proposal_detail import ProposalWindow
 from app.views.sign_in_dialog import SignInDialog
@@ -244,3 +248,74 @@ def test_switch_quit_and_sign_out_wait_for_a_request_or_reply_being_sent(
         assert window.session.config.branch.slug == "east"
         assert window.close(), "nothing is waiting, nothing is left to ask about"
         assert asked == []
+
+
+def is_east_invoice(method: str, path: str) -> bool:
+    return method == "GET" and "/portal/east/" in path and re.search(r"/invoices/\d+$", path) is not None
+
+
+def test_an_invoice_answered_after_a_branch_switch_is_not_opened(
+    qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal
+) -> None:  # AC-2, IN-10
+    """An invoice (or Pay selected's invoices) asked for on East and answered once West was shown
+    opened there: East's invoice in a window, and its pay window, on West's session."""
+    with serving(HoldAnswers(live_portal.origin, is_east_invoice)) as hold:
+        window = open_window(qtbot, settings_store, LivePortal(hold.origin))
+        tab = window.tabs["invoices"]
+        row = next(r for r in range(tab.model.rowCount()) if tab.model.record(r).balance > 0)
+        invoice = tab.model.record(row)
+        assert isinstance(invoice, InvoiceSummary)
+        window.invoice_actions.open_invoice(invoice)
+        tab.table.selectRow(tab.proxy.mapFromSource(tab.model.index(row, 0)).row())
+        window.invoice_actions.pay_selected()
+        qtbot.waitUntil(lambda: len(hold.requests) == 2, timeout=WAIT_MS)
+        west = next(b for b in window.session.branches if b.slug == "west")
+        window.switch_branch(west)
+        qtbot.waitUntil(lambda: window.session.config.branch.slug == "west", timeout=WAIT_MS)
+        hold.release.set()
+        wait_idle(qtbot, window)
+        assert window.invoice_actions.details.open() == []
+        assert window.invoice_actions.pay_dialog is None
+        assert not [w for w in window.findChildren(QDialog) if w.isVisible()]
+
+
+def test_a_branch_chosen_again_while_it_opens_is_signed_in_once(
+    qtbot: QtBot, window: MainWindow, live_portal: LivePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:  # AC-2
+    """West chosen twice while "Opening West…" signed in twice: the first token stayed valid on the
+    portal, never revoked, and entering West again closed what had been opened on it meanwhile. And
+    East chosen back while West opens leaves no West session signed in behind the customer's back."""
+    signed_in: list[PortalSession] = []
+
+    def sign_in_noted(portal_url: str, email: str, password: str) -> PortalSession:
+        opened = sign_in(portal_url, email, password)
+        signed_in.append(opened)
+        return opened
+
+    monkeypatch.setattr(main_window.sessions, "sign_in", sign_in_noted)
+    entered: list[str] = []
+    set_session = window.set_session
+
+    def set_session_noted(session: PortalSession) -> None:
+        entered.append(session.config.branch.slug)
+        set_session(session)
+
+    monkeypatch.setattr(window, "set_session", set_session_noted)
+    west = next(b for b in window.session.branches if b.slug == "west")
+    east = next(b for b in window.session.branches if b.slug == "east")
+
+    window.switch_branch(west)
+    window.switch_branch(east)  # back to the branch shown before West answered
+    wait_idle(qtbot, window)
+    assert window.session.config.branch.slug == "east" and entered == []
+    assert window.status_label.text().endswith("· East Branch")
+    assert len(signed_in) == 1
+    with pytest.raises(UnauthorizedError):
+        PortalClient(west.portal_url, token=signed_in[0].token).me()
+
+    window.switch_branch(west)
+    window.switch_branch(west)  # chosen again while it opens
+    qtbot.waitUntil(lambda: entered == ["west"], timeout=WAIT_MS)
+    wait_idle(qtbot, window)
+    assert entered == ["west"] and len(signed_in) == 2
+    assert window.session is signed_in[1]
