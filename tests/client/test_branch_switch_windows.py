@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 
 import pytest
 import shiboken6
@@ -24,7 +26,7 @@ from app.views.main_window import MainWindow
 from app.views.proposal_detail import ProposalWindow
 from app.views.sign_in_dialog import SignInDialog
 from tests.client import company
-from tests.client.live_server import LivePortal
+from tests.client.live_server import LivePortal, running_portal
 from tests.client.portal_proxy import serving
 from tests.client.test_payments_gui import HoldAnswers
 from tests.client.test_proposals_gui import draw, open_sign_dialog, zigzag
@@ -196,14 +198,22 @@ def is_request_or_reply(method: str, path: str) -> bool:
     return method == "POST" and path.endswith(("/requests", "/comments"))
 
 
+@pytest.fixture
+def own_portal(tmp_path: Path) -> Iterator[LivePortal]:
+    """A portal of the test's own: what it sends (a request, a reply) would change the requests
+    the shared portal's tests count."""
+    with running_portal(tmp_path / "portal", company.build(date.today())) as portal:
+        yield portal
+
+
 def test_switch_quit_and_sign_out_wait_for_a_request_or_reply_being_sent(
-    qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal
+    qtbot: QtBot, settings_store: QSettings, own_portal: LivePortal
 ) -> None:  # AC-2, RQ-2
     """Send, then Switch branch (or Sign out, or Quit) asked "Discard what you have not sent yet?
     Your new request": Discard closed the form while it was being sent, yet the portal made the
     request, and a send that failed took its refusal and the text with it. Now they wait for the
     answer, as they do for a payment, and nothing being sent is offered for discarding."""
-    with serving(HoldAnswers(live_portal.origin, is_request_or_reply)) as hold:
+    with serving(HoldAnswers(own_portal.origin, is_request_or_reply)) as hold:
         window = open_window(qtbot, settings_store, LivePortal(hold.origin))
         request = record(window, "requests", "REQ-1")
         assert isinstance(request, RequestSummary)
