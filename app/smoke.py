@@ -210,7 +210,7 @@ def _proposal_screens(app: QApplication, window: MainWindow, out_dir: Path) -> d
         next(iter(dialog.option_checks.values())).setChecked(True)
     dialog.agree_check.setChecked(True)
     _save(dialog, out_dir / "sign-dialog.png")
-    dialog.reject()
+    QDialog.reject(dialog)  # the sample signature goes without the "Discard your signature?" question
     detail_window.close()
     return {"view_proposal_to_first_page_s": round(first_page, 3)}
 

@@ -22,6 +22,7 @@ class CommentComposer(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("Composer")
+        self.sending = False  # a reply is out: its text and files are no draft to discard
         self.draft = AttachmentDraft(self)
         self.text_edit = QPlainTextEdit()
         self.text_edit.setPlaceholderText("Write a reply…")
@@ -79,6 +80,7 @@ class CommentComposer(QFrame):
             self.error_label.hide()
 
     def set_sending(self, sending: bool) -> None:
+        self.sending = sending
         self.send_button.setEnabled(not sending)
         self.send_button.setText("Sending…" if sending else "Send reply")
         self.text_edit.setReadOnly(sending)

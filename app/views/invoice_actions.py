@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # imported when first opened, or in the background once the a
     from app.views.payment_methods_dialog import ManagePaymentsDialog
 
 MAX_SELECTED = 100
+T = TypeVar("T")
 
 
 class InvoiceActions(QObject):
@@ -85,14 +86,24 @@ class InvoiceActions(QObject):
         # While the detail's request is out, the PDF render child starts ("View invoice" is likely
         # next), unless the app was idle long enough to start it already.
         preload_pdf_engine()
-        client = self._session().client
-        self._runner.run(lambda: client.invoice(record.id), self._detail_loaded, self._failed)
+        session = self._session()
+        client = session.client
+        self._runner.run(
+            lambda: client.invoice(record.id),
+            self._if_current(session, self.show_detail),
+            self._if_current(session, self._failed),
+        )
 
-    def _detail_loaded(self, invoice: InvoiceDetail) -> None:
-        self.show_detail(invoice)
+    def _if_current(self, session: PortalSession, handle: Callable[[T], object]) -> Callable[[T], None]:
+        """`handle` for an answer asked for on `session`, dropped once another session is shown: an
+        invoice asked for before a branch switch opened after it, the old branch's invoice in a
+        window (and a pay window) working on the new branch's session."""
 
-    def _selection_loaded(self, invoices: list[InvoiceDetail]) -> None:
-        self.pay(invoices)
+        def deliver(outcome: T) -> None:
+            if session is self._session():
+                handle(outcome)
+
+        return deliver
 
     def show_detail(self, invoice: InvoiceDetail) -> InvoiceDetailDialog:
         from app.views.invoice_detail import InvoiceDetailDialog
@@ -121,9 +132,14 @@ class InvoiceActions(QObject):
         due = [i for i in self.selected_invoices() if i.balance > 0][:MAX_SELECTED]
         if not due:
             return
-        client = self._session().client
+        session = self._session()
+        client = session.client
         # Fresh details: current balances and whether each one may be paid by this contact (IN-5).
-        self._runner.run(lambda: [client.invoice(i.id) for i in due], self._selection_loaded, self._failed)
+        self._runner.run(
+            lambda: [client.invoice(i.id) for i in due],
+            self._if_current(session, self.pay),
+            self._if_current(session, self._failed),
+        )
 
     def pay(self, invoices: Sequence[InvoiceDetail], parent: QWidget | None = None) -> PayDialog:
         """One payment at a time: while a pay window is open, asking again brings that one forward."""

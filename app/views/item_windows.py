@@ -71,9 +71,11 @@ def set_up_document_window(window: QDialog, title: str) -> None:
 
 def window_waiting_for_portal(owner: QWidget) -> QDialog | None:
     """The first window opened from `owner` that waits for the portal's answer to something it sent
-    (its `waiting_for_portal`: a payment, a signature): it refuses to close until the answer is in."""
+    (its `waiting_for_portal`: a payment, a signature, a request or a reply): it refuses to close
+    until the answer is in. Hidden ones count: a request window closed right after Send keeps its
+    reply going, and its answer (or the refusal, with the reply) still has to reach it."""
     for window in owner.findChildren(QDialog):
-        if window.isWindow() and window.isVisible() and getattr(window, "waiting_for_portal", False):
+        if window.isWindow() and getattr(window, "waiting_for_portal", False):
             return window
     return None
 

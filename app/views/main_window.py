@@ -197,7 +197,8 @@ class MainWindow(QMainWindow):
         self.reauth_dialog: SignInDialog | None = None
         self.audit_dialog: QWidget | None = None
         self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
-        self._branch_switches = 0  # a later switch of branch drops an earlier one's keyring answer
+        self._branch_switches = 0  # a later switch of branch drops an earlier one's answers
+        self._opening_branch: str | None = None  # the portal of the branch a switch is signing in to
         self._balance_generation = 0
         # The property filter the balance on screen was loaded for, and when (for "as of").
         self._balance_query: Hashable | None = None
@@ -839,21 +840,34 @@ class MainWindow(QMainWindow):
             action.setChecked(action.data() == current)
 
     def switch_branch(self, branch: Branch) -> None:
+        """The last branch chosen wins. Chosen again while it opens, the switch under way goes on (a
+        second one signed in twice: the first token was never revoked, and entering the branch again
+        closed the windows opened on it meanwhile); the branch shown chosen meanwhile drops it."""
         self._tick_current_branch()  # the tick moves when the other branch's session is shown
-        if branch.portal_url == self.session.portal_url or self._waiting_for_portal():
+        if branch.portal_url == self._opening_branch:
+            return
+        if branch.portal_url == self.session.portal_url:
+            if self._opening_branch is not None:
+                self._branch_switches += 1  # its sign-in, when it answers, is signed out again
+                self._opening_branch = None
+                self._show_who()
+            return
+        if self._waiting_for_portal():
             return
         self._branch_switches += 1
+        self._opening_branch = branch.portal_url
         self.status_label.setText(f"Opening {branch.name}…")
-        if self.session.password is not None:
-            self._sign_in_to_branch(branch, self.session.password)
-            return
-        # Signed in by a stored token: the other branch's password is read from the keyring, on its
-        # lane (an OS keyring may wait for the user to unlock it); a later switch, or a session signed
-        # in again meanwhile, makes this answer stale.
+        # A later switch, or a session signed in again meanwhile, makes this one's answers stale.
         switch, session, accounts = self._branch_switches, self.session, self.accounts
 
         def current() -> bool:
             return switch == self._branch_switches and session is self.session
+
+        if self.session.password is not None:
+            self._sign_in_to_branch(branch, self.session.password, current)
+            return
+        # Signed in by a stored token: the other branch's password is read from the keyring, on its
+        # lane (an OS keyring may wait for the user to unlock it).
 
         def found(password: str | None) -> None:
             if not current():
@@ -861,7 +875,7 @@ class MainWindow(QMainWindow):
             if password is None:
                 self._ask_branch_sign_in(branch, None)
             else:
-                self._sign_in_to_branch(branch, password)
+                self._sign_in_to_branch(branch, password, current)
 
         def unreadable(error: Exception) -> None:
             if current():
@@ -871,13 +885,25 @@ class MainWindow(QMainWindow):
             lambda: accounts.remembered_password(branch.portal_url, session.email), found, unreadable
         )
 
-    def _sign_in_to_branch(self, branch: Branch, password: str) -> None:
+    def _sign_in_to_branch(self, branch: Branch, password: str, current: Callable[[], bool]) -> None:
         email = self.session.email
-        self.runner.run(
-            lambda: sessions.sign_in(branch.portal_url, email, password),
-            lambda session: self._enter_branch(session, self.remember_password),
-            lambda error: self._ask_branch_sign_in(branch, error),
-        )
+
+        def signed_in(session: PortalSession) -> None:
+            if current():
+                self._enter_branch(session, self.remember_password)
+            else:  # superseded: its token is revoked on the portal, not left valid and forgotten
+                self._sign_out_unused(session)
+
+        def failed(error: Exception) -> None:
+            if current():
+                self._ask_branch_sign_in(branch, error)
+
+        self.runner.run(lambda: sessions.sign_in(branch.portal_url, email, password), signed_in, failed)
+
+    def _sign_out_unused(self, session: PortalSession) -> None:
+        """A branch's session signed in but not shown: logged out on the portal, then let go."""
+        client = session.client
+        self.runner.run(client.logout, lambda _: client.close(), lambda _: client.close())
 
     def _show_who(self) -> None:
         """Who and which branch, in the customer's words: the raw portal address meant nothing to
@@ -903,8 +929,9 @@ class MainWindow(QMainWindow):
         windows closed (as on sign-out: left open, they showed the old branch's records under the
         new one). A sign-in that failed or was cancelled so costs no draft, and a window opened while
         it was signing in closes too. Staying ("Keep editing"), the new session is signed out."""
+        self._opening_branch = None
         if self._waiting_for_portal() or not self.drafts_may_go("Switch branch") or close_opened_windows(self):
-            self.runner.run(session.client.logout, lambda _: None, lambda _: None)
+            self._sign_out_unused(session)
             self._show_who()
             return
         self.work_screens.drop_windows()
@@ -913,6 +940,7 @@ class MainWindow(QMainWindow):
         self.set_session(session)
 
     def _ask_branch_sign_in(self, branch: Branch, error: Exception | None) -> None:
+        self._opening_branch = None  # the switch is the dialog's now (modal: no other is chosen meanwhile)
         dialog = SignInDialog(
             self.accounts,
             portal_url=branch.portal_url,

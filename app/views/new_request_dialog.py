@@ -207,6 +207,13 @@ class NewRequestDialog(QDialog):
     def has_draft(self) -> bool:
         return bool(self.subject_edit.text().strip() or self.description_edit.toPlainText().strip() or self.draft.files)
 
+    @property
+    def waiting_for_portal(self) -> bool:
+        """The request is out: the portal may already have made it, and only its answer says which
+        number it got or why it was refused. Quit, Sign out and Switch branch wait for it, as they
+        wait for a payment: closed now, a refusal and everything typed went with the form."""
+        return self.sending
+
     def reject(self) -> None:
         """Not while sending: the request may already exist and the answer says which number it got.
         Not unasked once something is written or attached: Escape and the close box (which come

@@ -15,6 +15,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -42,7 +43,7 @@ from app.services.tasks import OwnedRunner, TaskRunner
 from app.views.detail_support import error_sentence
 from app.views.fit_height import HeightFitter
 from app.views.payment_methods_dialog import AddPaymentMethodDialog
-from app.views.theme import named
+from app.views.theme import colors, named
 
 QUOTE_DELAY_MS = 300
 CHOOSE_METHOD_HINT = "Choose how to pay to see the fee"
@@ -743,6 +744,8 @@ class PayDialog(QDialog):
 
     def _invoices_reloaded(self, invoices: list[InvoiceDetail]) -> None:
         self._balances_stale = False
+        before = {i.id: (i.balance, i.payable_amount) for i in self.payable}
+        typed = self._typed_amounts()
         self._invoices = invoices
         self.payable = [i for i in invoices if i.can_pay]
         self.blocked = [i for i in invoices if not i.can_pay]
@@ -750,6 +753,9 @@ class PayDialog(QDialog):
         self.summary.setText(self._headings(invoices)[1])
         if self.table is not None:
             self._fill_table()
+            changes = self._keep_typed_amounts(typed, before)
+            if changes and self._refusal:
+                self._refusal = f"{self._refusal} {changes}"
         elif self.payable:
             self.full_radio.setText(self._full_text(self.payable[0]))
         else:
@@ -759,6 +765,54 @@ class PayDialog(QDialog):
         if self._refusal:
             self.form_error.setText(self._refusal)  # without a failed check's sentence from before
         self._requote()
+
+    def _typed_amounts(self) -> dict[int, str]:
+        """The table's amounts by invoice, as the payer left them."""
+        table = self.table
+        if table is None:
+            return {}
+        cells = ((invoice.id, table.item(row, 3)) for row, invoice in enumerate(self.payable))
+        return {invoice_id: cell.text() for invoice_id, cell in cells if cell is not None}
+
+    def _keep_typed_amounts(self, typed: dict[int, str], before: dict[int, tuple[Decimal, Decimal]]) -> str:
+        """After the balances were read again: each amount the payer typed stays while it still fits
+        its invoice's balance (refilled with whole balances, amounts of $1, $2 and $3 became $684 to
+        pay); one above what can be paid now (the balance less a payment in progress) is lowered to it. The rows whose balance changed are marked,
+        and the sentence returned says which changed and which amount was lowered ("" when none)."""
+        table = self.table
+        if table is None:
+            return ""
+        changed: list[str] = []
+        lowered: list[str] = []
+        table.blockSignals(True)
+        for row, invoice in enumerate(self.payable):
+            amount_cell, balance_cell = table.item(row, 3), table.item(row, 2)
+            text = typed.get(invoice.id)
+            if amount_cell is not None and text is not None:
+                amount = parse_amount(text)
+                if amount is not None and amount > invoice.payable_amount:
+                    lowered.append(invoice.number)  # what can be paid now, as _fill_table wrote it
+                else:
+                    amount_cell.setText(text)  # kept, even when not an amount yet: the form says why
+            old = before.get(invoice.id)
+            if old == (invoice.balance, invoice.payable_amount) or balance_cell is None or amount_cell is None:
+                continue
+            changed.append(invoice.number)
+            if old is not None and old[0] != invoice.balance:
+                balance_cell.setText(f"{self._balance_text(invoice)} (was {self._money(old[0])})")
+            for cell in (balance_cell, amount_cell):
+                _mark(cell, "The balance changed since this window opened.")
+        table.blockSignals(False)
+        if not changed:
+            return ""
+        parts = [f"The balance of {_listed(changed)} changed (marked in the list)"]
+        if lowered:
+            parts.append(f"the amount for {_listed(lowered)} was lowered to the new balance")
+        if len(lowered) < len(self.payable):
+            parts.append(
+                "the other amounts are as you entered them" if lowered else "the amounts are as you entered them"
+            )
+        return "; ".join(parts) + "."
 
     def _reload_failed(self, error: Exception) -> None:
         """The portal's refusal stays (it says what changed), followed by why the balance could not
@@ -792,3 +846,19 @@ class PayDialog(QDialog):
         self._refusal = ""
         self.form_error.setText(prefix + text)
         self.form_error.show()
+
+
+def _listed(numbers: Sequence[str]) -> str:
+    """Invoice numbers as a sentence names them: INV-1, INV-2 and INV-3."""
+    return numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+def _mark(cell: QTableWidgetItem, why: str) -> None:
+    """Set apart as a warning is, in bold for when colours are not told apart."""
+    palette = colors()
+    font = cell.font()
+    font.setBold(True)
+    cell.setFont(font)
+    cell.setBackground(QColor(palette.warn_bg))
+    cell.setForeground(QColor(palette.warn_text))
+    cell.setToolTip(why)

@@ -137,6 +137,13 @@ class RequestDetailDialog(QDialog):
 
     # -- replying --------------------------------------------------------------------
 
+    @property
+    def waiting_for_portal(self) -> bool:
+        """A reply is out (even with this window closed, kept hidden): quitting, signing out or
+        switching branch waits for its answer, which either empties the box or brings the window
+        back with the refusal and the reply as it was."""
+        return self.composer.sending
+
     def send(self) -> None:
         composer = self.composer
         if composer.is_empty():

@@ -16,6 +16,7 @@ signed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from PySide6.QtCore import Qt, Signal
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -38,6 +40,7 @@ from app.services.portal_client import PortalClient
 from app.services.records import ProposalDetail
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views.fit_height import HeightFitter
+from app.views.item_windows import close_with_standard_key
 from app.views.signature_pad import SignaturePad
 from app.views.theme import named
 
@@ -65,7 +68,28 @@ def same_terms(before: ProposalDetail, now: ProposalDetail) -> bool:
     ]
 
 
+def ask_discard_signature(parent: QWidget) -> bool:
+    """True when the signer chooses to throw the signature away; Keep signing is the default, as
+    Keep editing is in the New request form's question."""
+    box = QMessageBox(
+        QMessageBox.Icon.Question,
+        "Discard signature",
+        "Discard your signature?",
+        QMessageBox.StandardButton.NoButton,
+        parent,
+    )
+    box.setInformativeText("What you drew and typed here is not sent, and the proposal stays unsigned.")
+    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep signing", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is discard
+
+
 class SignDialog(QDialog):
+    # Tests replace this to answer the question.
+    confirm_discard: Callable[[QWidget], bool] = staticmethod(ask_discard_signature)
     signed = Signal(object)  # the ProposalDetail the portal answered with
     # The ProposalDetail as it is now, when someone else signed it or it changed while this signer
     # signed: the proposal's window shows it, as it no longer offers what this dialog does.
@@ -84,11 +108,13 @@ class SignDialog(QDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        close_with_standard_key(self)  # as in every other window; it asks, as Escape does
         self.proposal = proposal
         self._client = client
         self._runner = OwnedRunner(runner, self)
         self._currency = currency
         self._assisted_by = assisted_by
+        self._given_name = signer_name.strip()
         self.result_detail: ProposalDetail | None = None
         self.submitting = False
         self.closed_for_signing = False  # signed by someone else or changed: nothing left to sign here
@@ -281,11 +307,22 @@ class SignDialog(QDialog):
     def waiting_for_portal(self) -> bool:
         return self.submitting
 
+    def has_draft(self) -> bool:
+        """A signature drawn or a name typed that could still be sent; once nothing is left to sign
+        here (closed_for_signing), there is nothing to keep either."""
+        typed = self.name_edit.text().strip() != self._given_name
+        return not self.closed_for_signing and (not self.pad.is_empty or typed)
+
     def reject(self) -> None:
         """Not while signing: Escape or the close box looked like cancelling, yet the portal still
-        signed, and the answer saying so never reached the proposal's window."""
-        if not self.submitting:
-            super().reject()
+        signed, and the answer saying so never reached the proposal's window. Not unasked once a
+        signature is drawn or a name typed: Escape, Cancel, Ctrl+W and the close box are easily hit,
+        and a customer at the counter cannot draw the same signature again."""
+        if self.submitting:
+            return
+        if self.has_draft() and not self.confirm_discard(self):
+            return
+        super().reject()
 
     def _set_inputs_enabled(self, enabled: bool) -> None:
         for widget in (self.name_edit, self.pad, self.agree_check, self.cancel_button, *self.option_checks.values()):

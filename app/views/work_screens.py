@@ -123,16 +123,19 @@ class WorkScreens(QObject):
     def unsent_drafts(self) -> list[tuple[str, QDialog]]:
         """The windows holding text, files or a signature not sent yet, each with a line naming it:
         request windows (open, or closed and kept hidden with their reply), the New request form
-        and a proposal's sign window with a signature drawn."""
+        and a proposal's sign window with a signature drawn or a name typed. What is being sent is
+        no draft: it waits for the portal's answer (see MainWindow._waiting_for_portal), never to be
+        discarded."""
         drafts: list[tuple[str, QDialog]] = [
             (f"Your reply to {dialog.summary.number} “{dialog.summary.subject}”", dialog)
             for dialog in self.request_dialogs.values()
-            if not dialog.composer.is_empty()
+            if not dialog.composer.is_empty() and not dialog.waiting_for_portal
         ]
-        if self.new_request_dialog is not None and self.new_request_dialog.has_draft():
-            drafts.append(("Your new request", self.new_request_dialog))
+        new_request = self.new_request_dialog
+        if new_request is not None and new_request.has_draft() and not new_request.waiting_for_portal:
+            drafts.append(("Your new request", new_request))
         for sign in self._sign_dialogs():
-            if not sign.pad.is_empty and not sign.submitting:
+            if sign.has_draft() and not sign.waiting_for_portal:
                 drafts.append((f"Your signature on {sign.proposal.number} “{sign.proposal.title}”", sign))
         return drafts
 
@@ -144,11 +147,14 @@ class WorkScreens(QObject):
         """The user chose to throw the drafts away: emptied now, so nothing asks about them again
         (the New request form closes without its own "Discard?" question)."""
         for dialog in self.request_dialogs.values():
-            dialog.composer.clear()
-        if self.new_request_dialog is not None:
-            self.new_request_dialog.done(QDialog.DialogCode.Rejected)
+            if not dialog.waiting_for_portal:
+                dialog.composer.clear()
+        new_request = self.new_request_dialog
+        if new_request is not None and not new_request.waiting_for_portal:  # its own reject() refuses too
+            new_request.done(QDialog.DialogCode.Rejected)
         for sign in self._sign_dialogs():
-            sign.reject()
+            if not sign.waiting_for_portal:  # its reject() would ask again
+                sign.done(QDialog.DialogCode.Rejected)
 
     def drop_windows(self) -> None:
         """The branch was switched and its windows closed: the visit and request windows kept

@@ -4,7 +4,10 @@ branch's windows (proposal, invoice, visit and request windows, and the PDFs ope
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 
 import pytest
 import shiboken6
@@ -13,14 +16,19 @@ from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
 from app.services.accounts import Accounts
+from app.services.errors import UnauthorizedError
+from app.services.portal_client import PortalClient
 from app.services.records import InvoiceSummary, RequestSummary, VisitSummary
-from app.services.session import sign_in
+from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
+from app.views import main_window
 from app.views.main_window import MainWindow
 from app.views.proposal_detail import ProposalWindow
 from app.views.sign_in_dialog import SignInDialog
 from tests.client import company
-from tests.client.live_server import LivePortal
+from tests.client.live_server import LivePortal, running_portal
+from tests.client.portal_proxy import serving
+from tests.client.test_payments_gui import HoldAnswers
 from tests.client.test_proposals_gui import draw, open_sign_dialog, zigzag
 
 pytestmark = pytest.mark.gui
@@ -28,16 +36,22 @@ pytestmark = pytest.mark.gui
 WAIT_MS = 15000
 
 
-@pytest.fixture
-def window(qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal) -> Iterator[MainWindow]:
+def open_window(qtbot: QtBot, settings_store: QSettings, portal: LivePortal) -> MainWindow:
+    """Morgan's window on the east branch of `portal`."""
     accounts = Accounts(AppSettings(settings_store))
-    session = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
+    session = sign_in(portal.portal_url("east"), company.MORGAN, company.PASSWORD)
     accounts.remember_portal(session)
     accounts.store_secrets(session, remember_password=False)
     main = MainWindow(session, accounts)
     qtbot.addWidget(main)
     main.show()
     wait_idle(qtbot, main)
+    return main
+
+
+@pytest.fixture
+def window(qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal) -> Iterator[MainWindow]:
+    main = open_window(qtbot, settings_store, live_portal)
     yield main
     main.runner.set_unauthorized_handler(None)
 
@@ -184,3 +198,140 @@ def test_a_cancelled_branch_sign_in_keeps_the_drafts_and_windows(qtbot: QtBot, w
     assert asked == [], "nothing asked for a switch that did not happen"
     assert new_request.isVisible() and new_request.subject_edit.text() == "Fence post leaning"
     assert window.session.config.branch.slug == "east"
+
+
+def is_request_or_reply(method: str, path: str) -> bool:
+    return method == "POST" and path.endswith(("/requests", "/comments"))
+
+
+@pytest.fixture
+def own_portal(tmp_path: Path) -> Iterator[LivePortal]:
+    """A portal of the test's own: what it sends (a request, a reply) would change the requests
+    the shared portal's tests count."""
+    with running_portal(tmp_path / "portal", company.build(date.today())) as portal:
+        yield portal
+
+
+def test_switch_quit_and_sign_out_wait_for_a_request_or_reply_being_sent(
+    qtbot: QtBot, settings_store: QSettings, own_portal: LivePortal
+) -> None:  # AC-2, RQ-2
+    """Send, then Switch branch (or Sign out, or Quit) asked "Discard what you have not sent yet?
+    Your new request": Discard closed the form while it was being sent, yet the portal made the
+    request, and a send that failed took its refusal and the text with it. Now they wait for the
+    answer, as they do for a payment, and nothing being sent is offered for discarding."""
+    with serving(HoldAnswers(own_portal.origin, is_request_or_reply)) as hold:
+        window = open_window(qtbot, settings_store, LivePortal(hold.origin))
+        request = record(window, "requests", "REQ-1")
+        assert isinstance(request, RequestSummary)
+        reply_window = window.work_screens.open_request(request)
+        wait_idle(qtbot, window)
+        qtbot.keyClicks(reply_window.composer.text_edit, "The valve box lid is cracked too.")
+        qtbot.mouseClick(reply_window.composer.send_button, Qt.MouseButton.LeftButton)
+        reply_window.close()  # kept hidden, its reply on the way
+        new_request = window.work_screens.new_request()
+        subject = "Gate latch broken while sending"
+        qtbot.keyClicks(new_request.subject_edit, subject)
+        qtbot.mouseClick(new_request.send_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: len(hold.requests) == 2, timeout=WAIT_MS)  # both made, both answers held
+
+        asked: list[str] = []
+
+        def confirm(parent: object, drafts: list[str], action: str) -> bool:
+            asked.append(action)
+            return True
+
+        window.confirm_discard_drafts = confirm  # type: ignore[method-assign]
+        signed_out: list[bool] = []
+        window.signed_out.connect(lambda _: signed_out.append(True))
+        assert window.work_screens.unsent_drafts() == [], "what is being sent is no draft"
+        waiting = f"“{reply_window.windowTitle()}” is waiting for the portal."
+        west = next(b for b in window.session.branches if b.slug == "west")
+        window.switch_branch(west)
+        assert window.statusBar().currentMessage() == f"{waiting} Switch branch once it is done."
+        assert reply_window.isVisible(), "the window that waits is brought forward"
+        assert not window.close()
+        assert window.statusBar().currentMessage() == f"{waiting} Quit once it is done."
+        window.sign_out()
+        assert window.statusBar().currentMessage() == f"{waiting} Sign out once it is done."
+        assert asked == [] and signed_out == []
+        assert new_request.isVisible() and new_request.sending
+
+        with qtbot.waitSignal(new_request.finished, timeout=WAIT_MS):
+            hold.release.set()
+        wait_idle(qtbot, window)
+        assert new_request.created is not None and new_request.created.summary.subject == subject
+        assert reply_window.composer.is_empty(), "the reply was sent"
+        assert window.session.config.branch.slug == "east"
+        assert window.close(), "nothing is waiting, nothing is left to ask about"
+        assert asked == []
+
+
+def is_east_invoice(method: str, path: str) -> bool:
+    return method == "GET" and "/portal/east/" in path and re.search(r"/invoices/\d+$", path) is not None
+
+
+def test_an_invoice_answered_after_a_branch_switch_is_not_opened(
+    qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal
+) -> None:  # AC-2, IN-10
+    """An invoice (or Pay selected's invoices) asked for on East and answered once West was shown
+    opened there: East's invoice in a window, and its pay window, on West's session."""
+    with serving(HoldAnswers(live_portal.origin, is_east_invoice)) as hold:
+        window = open_window(qtbot, settings_store, LivePortal(hold.origin))
+        tab = window.tabs["invoices"]
+        row = next(r for r in range(tab.model.rowCount()) if tab.model.record(r).balance > 0)
+        invoice = tab.model.record(row)
+        assert isinstance(invoice, InvoiceSummary)
+        window.invoice_actions.open_invoice(invoice)
+        tab.table.selectRow(tab.proxy.mapFromSource(tab.model.index(row, 0)).row())
+        window.invoice_actions.pay_selected()
+        qtbot.waitUntil(lambda: len(hold.requests) == 2, timeout=WAIT_MS)
+        west = next(b for b in window.session.branches if b.slug == "west")
+        window.switch_branch(west)
+        qtbot.waitUntil(lambda: window.session.config.branch.slug == "west", timeout=WAIT_MS)
+        hold.release.set()
+        wait_idle(qtbot, window)
+        assert window.invoice_actions.details.open() == []
+        assert window.invoice_actions.pay_dialog is None
+        assert not [w for w in window.findChildren(QDialog) if w.isVisible()]
+
+
+def test_a_branch_chosen_again_while_it_opens_is_signed_in_once(
+    qtbot: QtBot, window: MainWindow, live_portal: LivePortal, monkeypatch: pytest.MonkeyPatch
+) -> None:  # AC-2
+    """West chosen twice while "Opening West…" signed in twice: the first token stayed valid on the
+    portal, never revoked, and entering West again closed what had been opened on it meanwhile. And
+    East chosen back while West opens leaves no West session signed in behind the customer's back."""
+    signed_in: list[PortalSession] = []
+
+    def sign_in_noted(portal_url: str, email: str, password: str) -> PortalSession:
+        opened = sign_in(portal_url, email, password)
+        signed_in.append(opened)
+        return opened
+
+    monkeypatch.setattr(main_window.sessions, "sign_in", sign_in_noted)
+    entered: list[str] = []
+    set_session = window.set_session
+
+    def set_session_noted(session: PortalSession) -> None:
+        entered.append(session.config.branch.slug)
+        set_session(session)
+
+    monkeypatch.setattr(window, "set_session", set_session_noted)
+    west = next(b for b in window.session.branches if b.slug == "west")
+    east = next(b for b in window.session.branches if b.slug == "east")
+
+    window.switch_branch(west)
+    window.switch_branch(east)  # back to the branch shown before West answered
+    wait_idle(qtbot, window)
+    assert window.session.config.branch.slug == "east" and entered == []
+    assert window.status_label.text().endswith("· East Branch")
+    assert len(signed_in) == 1
+    with pytest.raises(UnauthorizedError):
+        PortalClient(west.portal_url, token=signed_in[0].token).me()
+
+    window.switch_branch(west)
+    window.switch_branch(west)  # chosen again while it opens
+    qtbot.waitUntil(lambda: entered == ["west"], timeout=WAIT_MS)
+    wait_idle(qtbot, window)
+    assert entered == ["west"] and len(signed_in) == 2
+    assert window.session is signed_in[1]

@@ -303,6 +303,48 @@ def test_a_balance_changed_elsewhere_is_read_again_and_offered(
     assert session.client.invoice(invoice.id).balance == Decimal("0.00")
 
 
+def test_amounts_typed_for_several_invoices_outlive_a_balance_changed_elsewhere(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # IN-6, IN-10
+    """$1, $2 and $3 typed for three invoices, refused because the office took a payment meanwhile:
+    every amount was reset to its whole balance, and Continue, Pay would have charged $429 for $6.
+    Each typed amount stays while it fits; only the rows whose balance changed are marked."""
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    invoices = [detail(session, number) for number in ("INV-10041", "INV-10043", "INV-10045")]  # 141, 143, 145 due
+    dialog = open_pay(qtbot, session, runner, invoices)
+    table = dialog.table
+    assert table is not None
+    choose_method(dialog, visa)
+    for row, amount in enumerate(("1.00", "2.00", "3.00")):
+        cell = table.item(row, 3)
+        assert cell is not None
+        cell.setText(amount)
+    wait_quote(qtbot, dialog)
+    qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+    office = (Allocation(invoices[0].id, Decimal("140.50")), Allocation(invoices[1].id, Decimal("10.00")))
+    session.client.pay(office, visa.id, str(uuid.uuid4()))
+    qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.form_error.isVisible(), timeout=TIMEOUT_MS)
+    refusal = dialog.form_error.text()
+    qtbot.waitUntil(lambda: not runner.busy and dialog.continue_button.isEnabled(), timeout=TIMEOUT_MS)
+
+    def column(index: int) -> list[str]:
+        return [cell.text() if (cell := table.item(row, index)) else "" for row in range(table.rowCount())]
+
+    assert column(3) == ["0.50", "2.00", "3.00"], "$1.00 no longer fits INV-10041: lowered to its $0.50"
+    assert column(2) == ["$0.50 (was $141.00)", "$133.00 (was $143.00)", "$145.00"]
+    bold = [
+        [cell is not None and cell.font().bold() for cell in (table.item(r, 2), table.item(r, 3))] for r in range(3)
+    ]
+    assert bold == [[True, True], [True, True], [False, False]], "only the rows that changed are marked"
+    assert dialog.form_error.text() == (
+        f"{refusal} The balance of INV-10041 and INV-10043 changed (marked in the list); the amount for "
+        "INV-10041 was lowered to the new balance; the other amounts are as you entered them."
+    )
+    assert dialog.quote is not None and dialog.quote.amount == Decimal("5.50")
+
+
 def test_an_invoice_paid_elsewhere_is_no_longer_offered(
     qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
 ) -> None:  # IN-6

@@ -16,9 +16,9 @@ from typing import Any
 
 import pymupdf
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QImage, QTextDocument
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 from shiboken6 import isValid
 
@@ -587,6 +587,59 @@ def test_escape_while_signing_waits_for_the_portal(
     assert window.detail is not None and window.detail.status == "accepted"
 
 
+def test_closing_the_sign_window_asks_before_a_signature_goes(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner
+) -> None:  # PR-3
+    """Escape, Cancel, Ctrl+W and the close box threw a drawn signature away without a word (the New
+    request form asks); now they ask, Keep signing being the default, and keep everything when kept."""
+    window = open_window(qtbot, session, runner, "OPP-7009")
+    dialog = open_sign_dialog(qtbot, window)
+    draw(qtbot, dialog.pad, zigzag())
+    seen: list[tuple[str, str]] = []
+
+    def keep_signing() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.defaultButton() is not None:
+            seen.append((box.text(), box.defaultButton().text()))
+            box.defaultButton().click()
+
+    QTimer.singleShot(0, keep_signing)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # the real question, answered with its default button
+    assert seen == [("Discard your signature?", "Keep signing")]
+    assert dialog.isVisible() and len(dialog.pad.strokes) == 1
+
+    asked: list[bool] = []
+    answer = False
+
+    def confirm(parent: object) -> bool:
+        asked.append(answer)
+        return answer
+
+    dialog.confirm_discard = confirm  # type: ignore[method-assign]
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    qtbot.keyClick(dialog.name_edit, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    dialog.close()
+    assert asked == [False, False, False]
+    assert dialog.isVisible() and len(dialog.pad.strokes) == 1 and dialog.name_edit.text() == "Morgan Many"
+    answer = True
+    with qtbot.waitSignal(dialog.rejected, timeout=WAIT_MS):
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert window.sign_dialog is None
+
+    dialog = open_sign_dialog(qtbot, window)
+    dialog.confirm_discard = confirm  # type: ignore[method-assign]
+    dialog.name_edit.setText("Morgan M. Many")
+    answer = False
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert asked[-1] is False and dialog.isVisible(), "a name typed is asked about too"
+    dialog.name_edit.setText("Morgan Many")  # the name it came with, nothing drawn: nothing to lose
+    count = len(asked)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert len(asked) == count and not dialog.isVisible()
+
+
 def test_staff_signing_in_an_assist_session_are_told_the_customer_draws(
     qtbot: QtBot, portal: LivePortal, runner: TaskRunner
 ) -> None:  # SA-2, SA-3
@@ -651,6 +704,7 @@ def test_sign_button_says_the_signer_name_is_missing(
     assert dialog.sign_button.toolTip() == "Type the signer's name first."
     dialog.name_edit.setText("Morgan Many")
     assert dialog.sign_button.isEnabled() and dialog.sign_button.toolTip() == ""
+    dialog.pad.clear()  # nothing left to ask about
     dialog.reject()
 
 
