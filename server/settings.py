@@ -30,6 +30,11 @@ class Settings:
     account_failure_limit: int = 5
     address_failure_limit: int = 20
     failure_window: timedelta = timedelta(minutes=15)
+    # AC-3: reset mails one email address receives per window (more requests answer 202 and send nothing),
+    # and reset requests one client address may make per window (more are a 429).
+    reset_mail_limit: int = 3
+    reset_address_limit: int = 20
+    reset_limit_window: timedelta = timedelta(hours=1)
     max_attachment_bytes: int = 10 * 1024 * 1024
     # How long a payment request owns its Idempotency-Key before a retry (or the reconciler) may take
     # over and finish the payment by looking the charge up: longer than the gateway ever takes to answer.
