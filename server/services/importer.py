@@ -305,6 +305,7 @@ class _Writer:
             )
             wanted = [self.branches[slug] for slug in st.branches]
             if {b.slug for b in row.branches} != set(st.branches):
+                self._end_sessions_on_removed_branches(row, set(st.branches))
                 row.branches = wanted
         s.flush()
 
@@ -450,6 +451,21 @@ class _Writer:
             )
             .values(revoked_at=self.now)
         )
+
+    def _end_sessions_on_removed_branches(self, staff: Staff, kept: set[str]) -> None:
+        """Staff taken off a branch lose it now, not when their token expires (SA-1): their sessions there
+        and the assist sessions they opened there (which carry their staff id too) end."""
+        removed = [b.id for b in staff.branches if b.slug not in kept]
+        if removed:
+            self.session.execute(
+                update(AuthSession)
+                .where(
+                    AuthSession.staff_id == staff.id,
+                    AuthSession.branch_id.in_(removed),
+                    AuthSession.revoked_at.is_(None),
+                )
+                .values(revoked_at=self.now)
+            )
 
     def _property_contacts(self, properties: list[fmt.PropertyIn]) -> None:
         """Each property's contacts become exactly the file's; the current links are read in one pass."""
