@@ -42,6 +42,9 @@ class Settings:
     # The sandbox gateway's answer time after it has taken the money, as a real gateway's round trip
     # has one; zero by default. A crash inside that window is the one a payment must survive.
     sandbox_charge_latency: timedelta = timedelta(0)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips syntax);
+    # empty: none, so nobody can pick the address the sign-in slow-down (AC-4) and the audit see.
+    forwarded_allow_ips: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -74,4 +77,5 @@ def load_settings(database_url: str | None = None) -> Settings:
         mail_url=mail_url,
         payment_lease=_duration("PORTAL_PAYMENT_LEASE_SECONDS", "seconds", Settings.payment_lease, positive=True),
         sandbox_charge_latency=_duration("PORTAL_SANDBOX_CHARGE_LATENCY_MS", "milliseconds", timedelta(0)),
+        forwarded_allow_ips=os.environ.get("PORTAL_FORWARDED_ALLOW_IPS", "").strip(),
     )
