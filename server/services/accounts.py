@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.errors import FieldError, conflict, forbidden, invalid
 from server.models import Branch, Contact, Identity, OneTimeToken
@@ -39,8 +38,6 @@ ALREADY_ACCEPTED = (
     "This email already has a portal account: sign in with its password (the same on every branch), "
     "or use \u201cForgot password\u201d to choose a new one."
 )
-# A mail to send once the answer is out (so its time tells nothing, AC-3), or None.
-Outgoing = Callable[[], None] | None
 
 
 def create_token(
@@ -92,47 +89,50 @@ def _set_password(session: Session, identity: Identity, password: str) -> None:
     )
 
 
-def request_reset(
-    session: Session, mailer: Mailer, settings: Settings, branch: Branch, email: str, address: str, portal_url: str
-) -> Outgoing:
-    """Counts the request and makes a reset token when the email has an account here.
+def request_reset(session: Session, settings: Settings, email: str, address: str) -> bool:
+    """Counts the request; answers whether a reset may be mailed to `email` (the caller answers 202 either way).
 
-    Answers the mail to send after the response (the caller answers 202 either way): sending it inside
-    the request made known accounts slower to answer. Every request writes its counters, so unknown
-    emails cost a commit too. Past `reset_mail_limit` mails an hour to one address nothing more is sent
-    (a mailbox cannot be flooded); past `reset_address_limit` requests an hour from one client address,
-    that client is slowed down (429: it says nothing about the email).
+    Nothing here depends on whether the email has an account, so every request costs the same: the lookup
+    and the mail happen after the answer (`send_reset`); done inside the request they made known accounts
+    slower to answer. Past `reset_mail_limit` requests an hour for one email nothing more is sent (a
+    mailbox cannot be flooded); past `reset_address_limit` requests an hour from one client address, that
+    client is slowed down (429: it says nothing about the email).
     """
     now = utcnow()
-    normalised = normalise_email(email)
     window = settings.reset_limit_window
     from_address = count_in_window(session, f"reset-address:{address}", window, now)
     if from_address.count > settings.reset_address_limit:
         session.commit()
         too_many(math.ceil((from_address.window_started_at + window - now).total_seconds()), "password reset requests")
-    to_email = count_in_window(session, f"reset:{normalised}", window, now).count
-    identity = session.scalar(select(Identity).where(Identity.email == normalised))
-    contact, staff = account_on_branch(session, identity, branch) if identity is not None else (None, None)
-    person = contact or staff
-    if identity is None or person is None or to_email > settings.reset_mail_limit:
-        session.commit()
-        return None
-    lifetime = settings.reset_token_lifetime
-    token = create_token(session, identity, "reset", lifetime)
+    to_email = count_in_window(session, f"reset:{normalise_email(email)}", window, now)
     session.commit()
-    to, name = identity.email, person.name
+    return to_email.count <= settings.reset_mail_limit
 
-    def send() -> None:
+
+def send_reset(
+    sessions: sessionmaker[Session], mailer: Mailer, settings: Settings, branch_id: int, email: str, portal_url: str
+) -> None:
+    """Mails a reset code when the email has an account on the branch; runs after the answer is out."""
+    with sessions() as session:
+        identity = session.scalar(select(Identity).where(Identity.email == normalise_email(email)))
+        branch = session.get(Branch, branch_id)
+        if identity is None or branch is None:
+            return
+        contact, staff = account_on_branch(session, identity, branch)
+        person = contact or staff
+        if person is None:
+            return
+        lifetime = settings.reset_token_lifetime
+        token = create_token(session, identity, "reset", lifetime)
+        session.commit()
         mailer.send(
-            to,
+            identity.email,
             f"Reset your {branch.name} portal password",
-            f"Hello {name},\n\nSomeone asked to reset the password of your customer portal account at "
+            f"Hello {person.name},\n\nSomeone asked to reset the password of your customer portal account at "
             f"{portal_url}.\n\nYour reset code: {token}\n\nIt works once and expires in "
             f"{int(lifetime.total_seconds() // 3600)} hours. If you did not ask for this, ignore this message; "
             "your password stays as it is.\n",
         )
-
-    return send
 
 
 def confirm_reset(session: Session, settings: Settings, token: str, new_password: str, address: str) -> None:
