@@ -78,7 +78,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
-        proxy_headers=True,
+        # Forwarded headers only from the proxies named in PORTAL_FORWARDED_ALLOW_IPS: believed from anyone
+        # else, a client could pick its own address and so escape the per-address sign-in limit (AC-4).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         access_log=args.log_level == "debug",
     )
     return 0

@@ -31,6 +31,11 @@ class Settings:
     account_failure_limit: int = 5
     address_failure_limit: int = 20
     failure_window: timedelta = timedelta(minutes=15)
+    # AC-3: reset mails one email address receives per window (more requests answer 202 and send nothing),
+    # and reset requests one client address may make per window (more are a 429).
+    reset_mail_limit: int = 3
+    reset_address_limit: int = 20
+    reset_limit_window: timedelta = timedelta(hours=1)
     max_attachment_bytes: int = 10 * 1024 * 1024
     # How long a payment request owns its Idempotency-Key before a retry (or the reconciler) may take
     # over and finish the payment by looking the charge up: longer than the gateway ever takes to answer.
@@ -47,6 +52,9 @@ class Settings:
     session_retention: timedelta = timedelta(days=30)
     # Spent reset tokens and sign-in failure counters whose window is over, kept for support's questions.
     spent_record_retention: timedelta = timedelta(days=7)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips syntax);
+    # empty: none, so nobody can pick the address the sign-in slow-down (AC-4) and the audit see.
+    forwarded_allow_ips: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -88,4 +96,5 @@ def load_settings(database_url: str | None = None) -> Settings:
             "PORTAL_IDEMPOTENCY_RETENTION_HOURS", "hours", Settings.idempotency_retention, positive=True
         ),
         sandbox_charge_latency=_duration("PORTAL_SANDBOX_CHARGE_LATENCY_MS", "milliseconds", timedelta(0)),
+        forwarded_allow_ips=os.environ.get("PORTAL_FORWARDED_ALLOW_IPS", "").strip(),
     )

@@ -16,8 +16,13 @@ CARD_BRANDS = (
 )
 
 
+def is_digit(char: str) -> bool:
+    """0-9 only, as the portal takes them: str.isdigit() also passes '²' or '٣', which int() refuses."""
+    return "0" <= char <= "9" and len(char) == 1
+
+
 def digits_only(text: str) -> str:
-    return "".join(char for char in text if char.isdigit())
+    return "".join(char for char in text if is_digit(char))
 
 
 def card_brand(digits: str) -> str | None:
@@ -47,13 +52,17 @@ def luhn_ok(digits: str) -> bool:
 
 def card_number_problem(text: str) -> str | None:
     digits = digits_only(text)
-    if any(not (char.isdigit() or char in " -") for char in text):
+    if any(not (is_digit(char) or char in " -") for char in text):
         return "A card number has digits only."
     if not 12 <= len(digits) <= 19:
         return "Enter the whole card number."
     if not luhn_ok(digits):
         return "This card number is not valid; check for a typo."
     return None
+
+
+def cvc_problem(text: str) -> str | None:
+    return None if len(text) >= 3 and all(is_digit(char) for char in text) else "3 or 4 digits."
 
 
 def expiry_problem(month: int, year: int, today: date) -> str | None:
@@ -66,7 +75,7 @@ def routing_account_problem(text: str) -> str | None:
     """PM-3 as the payer types: digits and one '/', no spaces; the portal names a bad checksum."""
     if not text:
         return None
-    if any(not (char.isdigit() or char == "/") for char in text):
+    if any(not (is_digit(char) or char == "/") for char in text):
         return "Use digits and one '/', no spaces or other characters."
     if text.count("/") > 1:
         return "Use only one '/', between the routing number and the account number."

@@ -109,7 +109,7 @@ class Timeouts:
 
 
 def _retry_after_seconds(value: str | None) -> int:
-    if value and value.strip().isdigit():
+    if value and value.strip().isascii() and value.strip().isdigit():
         return max(1, int(value.strip()))
     return 60
 

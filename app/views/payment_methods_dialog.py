@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from app.models.payment_input import (
     card_brand,
     card_number_problem,
+    cvc_problem,
     digits_only,
     expiry_problem,
     format_card_number,
@@ -201,7 +202,7 @@ class AddPaymentMethodDialog(QDialog):
             problems = {
                 "card_number": card_number_problem(self.number_edit.text()),
                 "exp_year": expiry_problem(self.month_spin.value(), self.year_spin.value(), date.today()),
-                "cvc": None if self.cvc_edit.text().isdigit() and len(self.cvc_edit.text()) >= 3 else "3 or 4 digits.",
+                "cvc": cvc_problem(self.cvc_edit.text()),
                 "holder_name": None if self.name_edit.text().strip() else "Enter the name on the card.",
                 "postal_code": None if self.postal_edit.text().strip() else "Enter the billing postal code.",
             }

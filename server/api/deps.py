@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from server.api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from server.api.schemas import ItemId
 from server.errors import forbidden, not_found, unauthorized
-from server.models import AuthSession, Branch, Contact
+from server.models import AuthSession, Branch, Contact, staff_branches
 from server.models.base import utcnow
 from server.services.access import Caller, PropertyScope, contact_roles
 from server.services.secrets import token_hash
@@ -78,8 +78,15 @@ def client_address(request: Request) -> str:
 
 # Built once: on every authenticated request, building this statement and its cache key cost more than the
 # database's answer.
+# `on_staff` rides along in the same round trip (a primary-key probe of staff_branches): staff taken off a
+# branch lose it on their next request, as do the assist sessions they opened there (SA-1).
+_ON_STAFF = (
+    exists()
+    .where(staff_branches.c.staff_id == AuthSession.staff_id, staff_branches.c.branch_id == AuthSession.branch_id)
+    .label("on_staff")
+)
 _CALLER_QUERY = (
-    select(AuthSession, Branch)
+    select(AuthSession, Branch, _ON_STAFF)
     .join(Branch, Branch.id == AuthSession.branch_id)
     .where(AuthSession.token_hash == bindparam("token_hash"), Branch.slug == bindparam("branch_slug"))
     .options(joinedload(AuthSession.contact), joinedload(AuthSession.staff), joinedload(AuthSession.assisted_by))
@@ -88,6 +95,8 @@ _CALLER_QUERY = (
 
 _REVOKED = "You were signed out of this portal (in another window, or your password was changed). Please sign in again."
 _REVOKED_ASSIST = "The assist session was ended: closed in another window, or its staff member signed out."
+_OFF_STAFF = "Your access to this branch's portal was removed. Sign in again, or ask an administrator."
+_OFF_STAFF_ASSIST = "The assist session was ended: its staff member no longer works for this branch."
 
 
 def get_caller(
@@ -109,9 +118,11 @@ def get_caller(
     if row is None:  # no such token, or one of another branch's portal
         get_branch(session, branch_slug)
         raise unauthorized()
-    auth, branch = row
+    auth, branch, on_staff = row
     now = utcnow()
     assist = auth.assisted_by_id is not None
+    if auth.staff_id is not None and not on_staff:  # the truer reason when an import also revoked the session
+        raise unauthorized(_OFF_STAFF_ASSIST if assist else _OFF_STAFF, "branch_access_removed")
     if auth.revoked_at is not None:
         raise unauthorized(_REVOKED_ASSIST if assist else _REVOKED, "session_revoked")
     if auth.expires_at <= now:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import QueryableAttribute, Session, selectinload
 
 from server.db import make_engine, make_session_factory
 from server.models import (
+    AuthSession,
     Branch,
     Contact,
     Identity,
@@ -219,9 +220,11 @@ class _Checker:
 class _Writer:
     """Upserts by key: a record already imported is updated in place, so ids stay stable."""
 
-    def __init__(self, session: Session, report: ImportReport) -> None:
+    def __init__(self, session: Session, report: ImportReport, invitation_lifetime: timedelta) -> None:
         self.session = session
         self.report = report
+        self.invitation_lifetime = invitation_lifetime
+        self.now = datetime.now(UTC)
         self.branches: dict[str, Branch] = {}
         self.staff: dict[str, Staff] = {}
         self.contacts: dict[str, Contact] = {}
@@ -325,12 +328,16 @@ class _Writer:
             )
             wanted = [self.branches[slug] for slug in st.branches]
             if {b.slug for b in row.branches} != set(st.branches):
+                self._end_sessions_on_removed_branches(row, set(st.branches))
                 row.branches = wanted
         s.flush()
 
         self.contacts.update(self._existing(Contact, "key", [c.key for c in doc.contacts]))
         for c in doc.contacts:
             identity = self.identity(c.email, c.password)
+            before = self.contacts.get(c.key)
+            if before is not None and before.identity_id is not None and before.identity_id != identity.id:
+                self._contact_moved(before, before.identity_id)
             contact = self._upsert(
                 self.contacts,
                 Contact,
@@ -429,6 +436,8 @@ class _Writer:
         return self.branches[slug]
 
     def _invitation(self, identity: Identity, contact: Contact, token: str) -> None:
+        """A token the back office issued lives `invitation_lifetime` from its first import. A re-import finds
+        it by its hash and leaves it alone: it neither extends it nor opens it again once used or closed."""
         hashed = token_hash(token)
         if self.session.scalar(select(OneTimeToken.id).where(OneTimeToken.token_hash == hashed)) is None:
             self.session.flush()
@@ -438,8 +447,47 @@ class _Writer:
                     purpose="invitation",
                     identity_id=identity.id,
                     contact_id=contact.id,
-                    expires_at=datetime(9999, 1, 1, tzinfo=UTC),
+                    expires_at=self.now + self.invitation_lifetime,
                 )
+            )
+
+    def _contact_moved(self, contact: Contact, old_identity_id: int) -> None:
+        """The contact's email changed: whoever reads the old mailbox must not stay, or become, this contact.
+        Invitations mailed there close, and the old identity's own sessions as this contact end."""
+        self.session.execute(
+            update(OneTimeToken)
+            .where(
+                OneTimeToken.contact_id == contact.id,
+                OneTimeToken.purpose == "invitation",
+                OneTimeToken.used_at.is_(None),
+                OneTimeToken.expires_at > self.now,
+            )
+            .values(expires_at=self.now)
+        )
+        self.session.execute(
+            update(AuthSession)
+            .where(
+                AuthSession.contact_id == contact.id,
+                AuthSession.identity_id == old_identity_id,
+                AuthSession.assisted_by_id.is_(None),
+                AuthSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=self.now)
+        )
+
+    def _end_sessions_on_removed_branches(self, staff: Staff, kept: set[str]) -> None:
+        """Staff taken off a branch lose it now, not when their token expires (SA-1): their sessions there
+        and the assist sessions they opened there (which carry their staff id too) end."""
+        removed = [b.id for b in staff.branches if b.slug not in kept]
+        if removed:
+            self.session.execute(
+                update(AuthSession)
+                .where(
+                    AuthSession.staff_id == staff.id,
+                    AuthSession.branch_id.in_(removed),
+                    AuthSession.revoked_at.is_(None),
+                )
+                .values(revoked_at=self.now)
             )
 
     def _property_contacts(self, properties: list[fmt.PropertyIn]) -> None:
@@ -786,7 +834,7 @@ def import_document(settings: Settings, document: Any) -> ImportReport:
             if errors:
                 raise ImportFailed(errors)
             report = ImportReport()
-            _Writer(session, report).write(doc)
+            _Writer(session, report, settings.invitation_lifetime).write(doc)
         report.seconds = clock.perf_counter() - started
         return report
     finally:

@@ -23,6 +23,12 @@ _CARD_SEPARATORS = re.compile(r"[ -]")
 _POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{1,9}$")
 
 
+def ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also takes superscripts and other scripts' digits, which int() may refuse
+    (a 500 with the number in its traceback) or which a gateway would not read as the payer meant."""
+    return text.isascii() and text.isdigit()
+
+
 def luhn_ok(digits: str) -> bool:
     total = 0
     for index, char in enumerate(reversed(digits)):
@@ -49,7 +55,7 @@ def card_errors(
     digits = _CARD_SEPARATORS.sub("", number)
     if not digits:
         errors.append(FieldError("card_number", "Enter the card number."))
-    elif not digits.isdigit():
+    elif not ascii_digits(digits):
         errors.append(FieldError("card_number", "A card number has digits only (spaces are fine)."))
     elif not 12 <= len(digits) <= 19:
         errors.append(FieldError("card_number", f"A card number has 12 to 19 digits; this one has {len(digits)}."))
@@ -66,7 +72,7 @@ def card_errors(
         errors.append(FieldError("exp_year", f"The expiry year {exp_year} is too far in the future."))
     elif month_ok and (exp_year, exp_month) < (today.year, today.month):
         errors.append(FieldError("exp_year", f"This card expired at the end of {exp_month:02d}/{exp_year}."))
-    if not (cvc.isdigit() and 3 <= len(cvc) <= 4):
+    if not (ascii_digits(cvc) and 3 <= len(cvc) <= 4):
         errors.append(FieldError("cvc", "The security code (CVC) is 3 or 4 digits."))
     if not holder_name.strip():
         errors.append(FieldError("holder_name", "Enter the name on the card."))
@@ -80,7 +86,7 @@ def routing_account_errors(value: str) -> tuple[str, str, list[FieldError]]:
     field = "routing_account"
     if not value:
         return "", "", [FieldError(field, "Enter the routing number and the account number separated by '/'.")]
-    if any(not (char.isdigit() or char == "/") for char in value):
+    if any(not (ascii_digits(char) or char == "/") for char in value):
         found = "spaces" if any(char.isspace() for char in value) else "other characters"
         return "", "", [FieldError(field, f"Use digits and one '/', no spaces or other characters (found {found}).")]
     if value.count("/") != 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,22 +31,34 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def account_scope(email: str) -> str:
+    return f"account:{normalise_email(email)}"
+
+
+def address_scope(address: str) -> str:
+    """One budget of failures per client address, whatever it guesses: passwords, invitation or reset codes."""
+    return f"address:{address}"
+
+
 def _scopes(email: str, address: str) -> list[tuple[str, int]]:
-    return [(f"account:{normalise_email(email)}", 0), (f"address:{address}", 1)]
+    return [(account_scope(email), 0), (address_scope(address), 1)]
 
 
-def _check_not_blocked(session: Session, scopes: list[str], now: datetime) -> None:
+def check_not_blocked(session: Session, scopes: list[str], now: datetime, what: str = "failed sign-ins") -> None:
     rows = session.scalars(select(SignInFailures).where(SignInFailures.scope.in_(scopes))).all()
     waits = [row.blocked_until - now for row in rows if row.blocked_until and row.blocked_until > now]
     if waits:
-        seconds = math.ceil(max(waits).total_seconds())
-        raise Problem(
-            429,
-            "too_many_attempts",
-            f"Too many failed sign-ins. Try again in {_describe(seconds)}.",
-            "Too many attempts",
-            headers={"Retry-After": str(seconds)},
-        )
+        too_many(math.ceil(max(waits).total_seconds()), what)
+
+
+def too_many(seconds: int, what: str) -> NoReturn:
+    raise Problem(
+        429,
+        "too_many_attempts",
+        f"Too many {what}. Try again in {_describe(seconds)}.",
+        "Too many attempts",
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def _describe(seconds: int) -> str:
@@ -54,10 +67,10 @@ def _describe(seconds: int) -> str:
     return f"{math.ceil(seconds / 60)} minutes"
 
 
-def _record_failure(session: Session, settings: Settings, scope: str, limit: int, now: datetime) -> None:
+def _counter(session: Session, scope: str, now: datetime) -> SignInFailures:
+    """The scope's row, locked; two processes may create it at once: the loser re-reads the winner's row."""
     row = session.get(SignInFailures, scope, with_for_update=True)
     if row is None:
-        # Two processes may record the first failure of a scope at once: the loser re-reads the winner's row.
         try:
             with session.begin_nested():
                 session.add(SignInFailures(scope=scope, count=0, window_started_at=now))
@@ -65,6 +78,21 @@ def _record_failure(session: Session, settings: Settings, scope: str, limit: int
             pass
         row = session.get(SignInFailures, scope, with_for_update=True, populate_existing=True)
         assert row is not None
+    return row
+
+
+def count_in_window(session: Session, scope: str, window: timedelta, now: datetime) -> SignInFailures:
+    """Counts one more event of `scope` (a reset mail asked for, say); the row tells how many fell in the
+    current window and when it started."""
+    row = _counter(session, scope, now)
+    if row.window_started_at + window <= now:
+        row.count, row.window_started_at = 0, now
+    row.count += 1
+    return row
+
+
+def record_failure(session: Session, settings: Settings, scope: str, limit: int, now: datetime) -> None:
+    row = _counter(session, scope, now)
     if row.window_started_at + settings.failure_window <= now and (
         row.blocked_until is None or row.blocked_until <= now
     ):
@@ -119,14 +147,14 @@ def account_on_branch(session: Session, identity: Identity, branch: Branch) -> t
 def sign_in(session: Session, settings: Settings, branch: Branch, email: str, password: str, address: str) -> Issued:
     now = utcnow()
     scopes = _scopes(email, address)
-    _check_not_blocked(session, [scope for scope, _ in scopes], now)
+    check_not_blocked(session, [scope for scope, _ in scopes], now)
     identity = session.scalar(select(Identity).where(Identity.email == normalise_email(email)))
     valid = verify_password(identity.password_hash if identity else None, password)
     contact, staff = account_on_branch(session, identity, branch) if identity and valid else (None, None)
     if identity is None or not valid or (contact is None and staff is None):
         limits = (settings.account_failure_limit, settings.address_failure_limit)
         for scope, which in scopes:
-            _record_failure(session, settings, scope, limits[which], now)
+            record_failure(session, settings, scope, limits[which], now)
         session.commit()
         raise unauthorized(BAD_CREDENTIALS)
     session.execute(

@@ -320,3 +320,24 @@ def test_receipts_turned_off_by_removing_the_last_method_in_an_assist_name_the_s
     seen = client.get(f"{NORTH}/me", headers=pat).json()["preferences"]
     assert seen["email_receipts"] is False
     assert seen["email_receipts_changed_by"] == office_ref(settings)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (card_body("4242 4242 4242 424\u00b2"), "card_number"),  # superscript two: int() refuses it
+        (card_body("4242424242424242", cvc="12\u0663"), "cvc"),  # Arabic-Indic three
+        (ach_body("011000015/0001234567\u0668\u0669"), "routing_account"),
+        (ach_body("01100001\u2075/000123456789"), "routing_account"),
+    ],
+)
+def test_only_ascii_digits_are_digits(
+    client: TestClient, pat: dict[str, str], caplog: pytest.LogCaptureFixture, body: dict[str, Any], field: str
+) -> None:  # PM-2, PM-3, PM-4
+    typed = body.get("card_number") or body["routing_account"]
+    response = client.post(f"{NORTH}/payment-methods", headers=pat, json=body)
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert "digits" in response.json()["detail"]
+    assert typed not in response.text and typed not in caplog.text
+    assert methods(client, pat) == []
