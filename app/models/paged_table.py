@@ -33,12 +33,22 @@ _DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
 _ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
 _TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
 _RECORD, _ID, _STATUS, _SORT = int(Role.RECORD), int(Role.ID), int(Role.STATUS), int(Role.SORT)
-_SEARCH = int(Role.SEARCH)
 # The roles the model answers; painting asks for seven roles a cell, most of which none answers.
-_ANSWERED = frozenset((_DISPLAY, _ALIGNMENT, _TOOLTIP, _RECORD, _ID, _STATUS, _SORT, _SEARCH))
+_ANSWERED = frozenset((_DISPLAY, _ALIGNMENT, _TOOLTIP, _RECORD, _ID, _STATUS, _SORT))
 # Between the cells of a row's search text: a search box cannot type it, so no search matches
 # across two cells.
 _CELL_BREAK = "\n"
+
+
+@dataclass(frozen=True)
+class SearchablePage(Page[Any]):
+    """A page with each row's search text, made where the page was fetched (off the GUI thread):
+    made on the first search instead, formatting 5,000 rows' money and dates held the window
+    0.3-2 s. `text_generation` is the model's when they were made; texts made before the cells'
+    wording changed (currency, the branch's day) are not used."""
+
+    search_texts: tuple[str, ...] = ()
+    text_generation: int = -1
 
 
 @dataclass(frozen=True)
@@ -69,10 +79,13 @@ class PagedTableModel(QAbstractTableModel):
         # Each cell's text, formatted once (money, dates, joined services) rather than on every
         # repaint; keyed by the record's identity, so sorting and later pages keep it valid.
         self._texts: dict[tuple[int, int], str] = {}
-        # Each row's cells as one case-folded string, made the first time a search looks at the row:
-        # a filter then asks once per row, not once per cell (5,000 rows x 7 columns was 35,000
-        # Python calls on every search).
-        self._search_texts: dict[int, str] = {}
+        # Each row's cells as one case-folded string, made with its page off the GUI thread (see
+        # `searchable`), else the first time a search looks at the row: a filter then looks once
+        # per row, not once per cell (5,000 rows x 7 columns was 35,000 Python calls a search).
+        # Keyed by the record's identity and holding the record, so an id reused by a later
+        # record never finds another's text.
+        self._search_texts: dict[int, tuple[Any, str]] = {}
+        self._text_generation = 0  # counts changes of the cells' wording
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -95,21 +108,44 @@ class PagedTableModel(QAbstractTableModel):
 
     # -- feeding -----------------------------------------------------------------------
 
+    def searchable(self, page: Page[Any]) -> SearchablePage:
+        """`page` with its rows' search texts. Runs on the worker that fetched the page: it only
+        reads the columns and what their texts read (the currency, the branch's zone), never
+        the GUI thread's caches."""
+        generation = self._text_generation  # first: wording that changes meanwhile voids the texts
+        columns = self._columns
+        texts = tuple(_CELL_BREAK.join(column.text(item) for column in columns).casefold() for item in page.items)
+        return SearchablePage(page.items, page.next_cursor, page.total, texts, generation)
+
+    def adopt_search_texts(self, page: Page[Any]) -> None:
+        """Keeps the search texts `page` came with, unless the cells' wording changed since."""
+        if isinstance(page, SearchablePage) and page.text_generation == self._text_generation:
+            for item, text in zip(page.items, page.search_texts, strict=True):
+                self._search_texts[id(item)] = (item, text)
+
     def forget_texts(self) -> None:
         """The cells' texts depend on more than their records (e.g. the currency) and changed."""
         self._texts.clear()
-        self._search_texts.clear()
+        self._forget_search_texts()
 
     def show_rows_again(self) -> None:
         """What the cells say depends on more than their records (the branch's day) and changed."""
-        self._search_texts.clear()  # a status ("Overdue") is searched as it reads
+        self._forget_search_texts()  # a status ("Overdue") is searched as it reads
         if self._rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.columnCount() - 1))
+
+    def _forget_search_texts(self) -> None:
+        self._text_generation += 1
+        self._search_texts.clear()
 
     def set_page(self, page: Page[Any]) -> None:
         self.beginResetModel()
         self._texts.clear()
-        self._search_texts.clear()
+        # The new rows' texts adopted as their pages came (a refresh gathers several pages first).
+        kept = self._search_texts
+        self._search_texts = {
+            id(item): entry for item in page.items if (entry := kept.get(id(item))) is not None and entry[0] is item
+        }
         self._rows = list(page.items)
         self._accept(page)
         self._apply_sort()
@@ -207,16 +243,19 @@ class PagedTableModel(QAbstractTableModel):
             return tooltip(item) if tooltip else None
         if role == _SORT:
             return self._columns[column].sort_key(item)
-        if role == _SEARCH:
-            return self._search_text(item)
         return None
 
+    def search_text(self, row: int) -> str:
+        """Every cell of the row as painted, case-folded, in one string; no search typed in a box
+        matches across two cells."""
+        return self._search_text(self._rows[row])
+
     def _search_text(self, item: Any) -> str:
-        """Every cell of the row as painted, case-folded, in one string (whatever the column asked)."""
-        text = self._search_texts.get(id(item))
-        if text is None:
-            text = _CELL_BREAK.join(self._text(item, column) for column in range(len(self._columns))).casefold()
-            self._search_texts[id(item)] = text
+        entry = self._search_texts.get(id(item))
+        if entry is not None and entry[0] is item:
+            return entry[1]
+        text = _CELL_BREAK.join(self._text(item, column) for column in range(len(self._columns))).casefold()
+        self._search_texts[id(item)] = (item, text)
         return text
 
     def _text(self, item: Any, column: int) -> str:

@@ -14,6 +14,7 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QObject,
+    QPersistentModelIndex,
     QRect,
     QSize,
     Qt,
@@ -186,6 +187,21 @@ class _SearchProxy(MultiDataProxy):
     """Filters loaded rows by the search box; sorting stays with the source model, which also
     keeps later pages in order."""
 
+    def __init__(self, model: PagedTableModel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._model = model
+        self._needle = ""  # case-folded
+        self.setSourceModel(model)
+
+    def set_needle(self, text: str) -> None:
+        self._needle = text.casefold()
+        self.setFilterFixedString(self._needle)  # refilters
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
+        """The row's one search text, straight from the model: Qt's own filter asked the model
+        through data() and a QModelIndex, and matched case-insensitively, for every row."""
+        return not self._needle or self._needle in self._model.search_text(source_row)
+
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.sourceModel().sort(column, order)
 
@@ -201,11 +217,7 @@ class ListTab(QWidget):
         self.spec = spec
         self.model = model
         self.feed = ListFeed(runner, self)
-        self.proxy = _SearchProxy(self)
-        self.proxy.setSourceModel(model)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.proxy.setFilterRole(Role.SEARCH)  # the whole row's text, once per row
-        self.proxy.setFilterKeyColumn(0)
+        self.proxy = _SearchProxy(model, self)
         self._error: str | None = None
         self._reason: tuple[str, str] | None = None
         # Columns fit the table's width until the user drags one; from then on theirs stand (and
@@ -393,7 +405,9 @@ class ListTab(QWidget):
         self._reason = None
         self._pending_query = query
         self._refill = None
-        self.feed.load(fetch)
+        model = self.model
+        # The rows' search texts are made with each page, on the worker that fetched it.
+        self.feed.load(lambda cursor: model.searchable(fetch(cursor)))
 
     def reload(self) -> None:
         self._error = None
@@ -528,6 +542,7 @@ class ListTab(QWidget):
     # -- feed and model events -------------------------------------------------------
 
     def _first_page(self, page: Page[Any]) -> None:
+        self.model.adopt_search_texts(page)
         same_query = self._rows_query is not None and self._rows_query == self._pending_query
         kept = self._view_position() if same_query else None
         loaded = self.model.rowCount()
@@ -558,6 +573,7 @@ class ListTab(QWidget):
         self.table.executeDelayedItemsLayout()
 
     def _next_page(self, page: Page[Any]) -> None:
+        self.model.adopt_search_texts(page)
         refill = self._refill
         if refill is not None:
             if refill.add(page):
@@ -646,7 +662,7 @@ class ListTab(QWidget):
     def apply_search(self) -> None:
         """Filters the loaded rows by the search box now (typing waits for a pause)."""
         self._search_timer.stop()
-        self.proxy.setFilterFixedString(self.search_edit.text().strip().casefold())
+        self.proxy.set_needle(self.search_edit.text().strip())
         self._refresh_state()
 
     def _activated(self, index: QModelIndex) -> None:

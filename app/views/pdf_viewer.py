@@ -22,7 +22,6 @@ from PySide6.QtCore import (
     QCoreApplication,
     QMetaObject,
     QObject,
-    QPointF,
     QRectF,
     QSize,
     Qt,
@@ -66,6 +65,7 @@ ZOOM_STEPS = (0.25, 0.33, 0.5, 0.67, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0, 
 PAGE_GAP = 12
 CACHE_PAGES = 12
 PRINT_DPI = 300
+PRINT_STRIP_ROWS = 192  # of a page's PRINT_DPI image painted into the printer at once
 # What the user can do about a file MuPDF cannot read; MuPDF's own message ("Failed to open
 # stream") goes to the log, it means nothing to someone on the phone with a customer.
 DAMAGED_MESSAGE = (
@@ -248,6 +248,79 @@ class PdfRenderer(QObject):
             self._service.close(document)
 
 
+class PagePrinter(QObject):
+    """Paints one print job's pages into its printer, on its own thread: one 300 dpi page took
+    0.3-0.5 s to paint into a PDF printer, which held the window that long per page. The painter
+    is begun, used and ended here, on this thread (Qt supports painting on a QPrinter outside
+    the GUI thread); the printer itself is made and set up on the GUI thread (print dialog)."""
+
+    page_printed = Signal(int, int)  # job, page: ready for the next
+    ended = Signal(int, str)  # job, "" once every page is printed, else why it could not be
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cancelled = threading.Event()  # set by the GUI thread when the viewer closes
+        self._job = 0
+        self._printer: QPrinter | None = None
+        self._painter: QPainter | None = None
+
+    @Slot(int, object)
+    def begin(self, job: int, printer: QPrinter) -> None:
+        self._end(abort=True)  # one job at a time: the viewer starts none while one runs
+        painter = QPainter()
+        if not painter.begin(printer):
+            self.ended.emit(job, "The printer could not be started.")
+            return
+        self._job, self._printer, self._painter = job, printer, painter
+
+    @Slot(int, int, bool, QImage)
+    def paint(self, job: int, number: int, last: bool, image: QImage) -> None:
+        printer, painter = self._printer, self._painter
+        if job != self._job or printer is None or painter is None or self.cancelled.is_set():
+            return
+        if number:
+            printer.newPage()
+        size = image.size().scaled(painter.viewport().size(), Qt.AspectRatioMode.KeepAspectRatio)
+        scale = size.height() / max(1, image.height())
+        # In strips: PySide holds the GIL through each Qt call, and the GUI thread needs it for
+        # every Python slot and paint; one whole page (0.2-0.5 s) would hold the window as long
+        # on this thread as it did on the GUI thread. A strip takes a few tens of ms.
+        for top in range(0, image.height(), PRINT_STRIP_ROWS):
+            if self.cancelled.is_set():
+                return
+            rows = min(PRINT_STRIP_ROWS, image.height() - top)
+            target = QRectF(0, top * scale, size.width(), rows * scale)
+            painter.drawImage(target, image, QRectF(0, top, image.width(), rows))
+        if last:
+            self._end(abort=False)
+            self.ended.emit(job, "")
+        else:
+            self.page_printed.emit(job, number)
+
+    @Slot(int)
+    def abort(self, job: int) -> None:
+        """The viewer gave the job up (lost document, damaged page): nothing more is painted."""
+        if job == self._job:
+            self._end(abort=True)
+
+    @Slot()
+    def shutdown(self) -> None:
+        """The viewer closed or the app quits: a print under way is given up, then the thread ends."""
+        self._end(abort=True)
+        thread = self.thread()
+        if thread is not None:
+            thread.quit()
+
+    def _end(self, *, abort: bool) -> None:
+        printer, painter = self._printer, self._painter
+        self._printer = self._painter = None
+        if printer is None or painter is None:
+            return
+        if abort:
+            printer.abort()
+        painter.end()
+
+
 class _PageWidget(QWidget):
     """One page: white paper with a shadow, the rendered image once it arrives, search hits on top."""
 
@@ -324,6 +397,9 @@ class PdfViewer(QWidget):
     _render_requested = Signal(int, int, float)
     _search_requested = Signal(int, str)
     _print_requested = Signal(int, int)  # job, page
+    _print_begin = Signal(int, object)  # job, QPrinter: to the page printer
+    _paint_requested = Signal(int, int, bool, QImage)  # job, page, the last one, its image
+    _print_abort = Signal(int)  # job
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -340,9 +416,10 @@ class PdfViewer(QWidget):
         self._hit_index = -1
         self._shown = False
         self._print_job = 0
-        # The print under way: its printer and the painter open on it from the first page to the last.
-        self._printer: QPrinter | None = None
-        self._print_painter: QPainter | None = None
+        self._printing = False  # a job is under way: pages go to the page printer as they come
+        # Made at the first print: most viewers never print.
+        self._print_thread: QThread | None = None
+        self._page_printer: PagePrinter | None = None
 
         # The thread has no Qt parent: it must outlive this widget's destructor long enough to be
         # stopped cleanly (destroying a running QThread aborts the process).
@@ -782,12 +859,12 @@ class PdfViewer(QWidget):
 
     @property
     def printing(self) -> bool:
-        return self._print_painter is not None
+        return self._printing
 
     def print_document(self, printer: QPrinter | None = None) -> None:
-        """Pages are rendered at print resolution on the worker, one at a time, each printed here
-        as it arrives and then let go: the window stays usable, and only one page's pixels are
-        held however long the document."""
+        """Pages are rendered at print resolution on the render worker, one at a time, and each is
+        painted into the printer on the print worker, which then asks for the next: the GUI thread
+        only passes pages along, and only one page's pixels are held however long the document."""
         if not self.page_sizes or self.printing:
             return
         if printer is None:
@@ -796,14 +873,29 @@ class PdfViewer(QWidget):
             dialog = QPrintDialog(printer, self)
             if dialog.exec() != QPrintDialog.DialogCode.Accepted:
                 return
-        painter = QPainter()
-        if not painter.begin(printer):
-            QMessageBox.warning(self, "Could not print", "The printer could not be started.")
-            return
+        self._start_page_printer()
         self._print_job += 1
-        self._printer, self._print_painter = printer, painter
+        self._printing = True
         self._update_controls()
-        self._print_requested.emit(self._print_job, 0)
+        self._print_begin.emit(self._print_job, printer)
+        self._print_requested.emit(self._print_job, 0)  # rendered while the printer starts
+
+    def _start_page_printer(self) -> None:
+        if self._print_thread is not None:
+            return
+        # Like the render thread: no Qt parent, stopped through the reaper when the viewer goes.
+        thread = self._print_thread = QThread()
+        thread.setObjectName("pdf-print")
+        worker = self._page_printer = PagePrinter()
+        worker.moveToThread(thread)
+        thread.finished.connect(worker.deleteLater)
+        self.destroyed.connect(partial(_stop, thread, worker))
+        self._print_begin.connect(worker.begin)
+        self._paint_requested.connect(worker.paint)
+        self._print_abort.connect(worker.abort)
+        worker.page_printed.connect(self._page_printed)
+        worker.ended.connect(self._print_ended)
+        thread.start()
 
     @Slot(int, str)
     def _print_failed(self, job: int, message: str) -> None:
@@ -813,34 +905,41 @@ class PdfViewer(QWidget):
 
     @Slot(int, int, QImage)
     def _printed_page(self, job: int, number: int, image: QImage) -> None:
-        printer, painter = self._printer, self._print_painter
-        if job != self._print_job or printer is None or painter is None:
-            return
-        if number:
-            printer.newPage()
-        size = image.size().scaled(painter.viewport().size(), Qt.AspectRatioMode.KeepAspectRatio)
-        painter.drawImage(QRectF(QPointF(0, 0), size.toSizeF()), image)
-        if number + 1 < self.page_count:
+        """A page rendered for printing: handed on to the print worker (the pixels are shared, not copied)."""
+        if job == self._print_job and self.printing:
+            self._paint_requested.emit(job, number, number + 1 >= self.page_count, image)
+
+    @Slot(int, int)
+    def _page_printed(self, job: int, number: int) -> None:
+        if job == self._print_job and self.printing:
             self._print_requested.emit(job, number + 1)
-        else:
-            self._stop_printing()
+
+    @Slot(int, str)
+    def _print_ended(self, job: int, message: str) -> None:
+        if job != self._print_job or not self.printing:
+            return
+        self._printing = False
+        self._update_controls()
+        if message:
+            QMessageBox.warning(self, "Could not print", message)
 
     def _stop_printing(self, *, abort: bool = False) -> None:
-        """Ends the print under way: finished, or (`abort`) given up, as far as the printer allows."""
-        printer, painter = self._printer, self._print_painter
-        self._printer = self._print_painter = None
-        if painter is None or printer is None:
+        """Gives up the print under way (`abort`: as far as the printer allows)."""
+        if not self.printing:
             return
+        self._printing = False
         if abort:
-            printer.abort()
-        painter.end()
+            self._print_abort.emit(self._print_job)
         self._update_controls()
 
     # -- lifetime ----------------------------------------------------------------------
 
     def shutdown(self) -> None:
-        """Closes the document and stops the worker thread (also done when the widget is destroyed)."""
+        """Closes the document, gives up a print under way and stops the worker threads (also done
+        when the widget is destroyed)."""
         _stop(self._thread, self.renderer)
+        if self._print_thread is not None and self._page_printer is not None:
+            _stop(self._print_thread, self._page_printer)
 
 
 # How often stopped viewers' threads are checked for having finished, and how long quitting waits.
@@ -889,9 +988,10 @@ class _ThreadReaper(QObject):
 _reaper: _ThreadReaper | None = None
 
 
-def _stop(thread: QThread, renderer: PdfRenderer, *_: object) -> None:
-    """Asks the worker to close its document and end, without waiting for it here: a page still
-    being rendered (tens of ms, more for a large page) would otherwise hold the GUI thread."""
+def _stop(thread: QThread, renderer: PdfRenderer | PagePrinter, *_: object) -> None:
+    """Asks the worker to close its document (or give up its print) and end, without waiting for
+    it here: a page still being rendered or painted (tens of ms, more for a large page) would
+    otherwise hold the GUI thread."""
     global _reaper
     if not shiboken6.isValid(thread) or not thread.isRunning():
         return

@@ -12,12 +12,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pymupdf
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtPrintSupport import QPrinter
 from pytestqt.qtbot import QtBot
@@ -324,6 +326,9 @@ def test_a_damaged_pdf_says_so_in_a_sentence_and_logs_mupdfs_words(qtbot: QtBot,
     viewer.shutdown()
 
 
+MAIN_THREAD = threading.get_ident()  # pytest-qt's tests run on the GUI thread
+
+
 def numbered_pages_pdf(count: int) -> bytes:
     """`count` pages, each with a red square on its left edge, lower down the further in."""
     with pymupdf.open() as document:
@@ -360,3 +365,46 @@ def test_printing_asks_for_each_page_once_the_one_before_is_printed(qtbot: QtBot
             red, green, blue = pixel(pixmap.samples, pixmap.stride, 5, 50 * number + 25)
             assert red > 240 and green < 16 and blue < 16, f"page {number + 1} is that page, printed"
     viewer.shutdown()
+
+
+def pdf_printer(path: Path) -> QPrinter:
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(path))
+    return printer
+
+
+def test_pages_are_painted_into_the_printer_on_the_print_worker_in_order(qtbot: QtBot, tmp_path: Path) -> None:
+    """Painting a 300 dpi page into the printer took 0.3-0.5 s on the GUI thread, per page."""
+    count = 3
+    viewer = open_viewer(qtbot, numbered_pages_pdf(count), "pages.pdf")
+    viewer._start_page_printer()
+    worker = viewer._page_printer
+    assert worker is not None
+    painted: list[tuple[int, bool]] = []
+    worker.page_printed.connect(
+        lambda job, number: painted.append((number, threading.get_ident() == MAIN_THREAD)),
+        Qt.ConnectionType.DirectConnection,
+    )
+    viewer.print_document(pdf_printer(tmp_path / "printed.pdf"))
+    qtbot.waitUntil(lambda: not viewer.printing, timeout=WAIT_MS * 2)
+    assert painted == [(0, False), (1, False)], "each page but the last says so from the worker, in order"
+    with pymupdf.open(tmp_path / "printed.pdf") as printed:
+        assert printed.page_count == count
+    viewer.shutdown()
+
+
+def test_closing_the_viewer_mid_print_ends_the_print_worker_cleanly(qtbot: QtBot, tmp_path: Path) -> None:
+    count = 12
+    viewer = open_viewer(qtbot, numbered_pages_pdf(count), "pages.pdf")
+    asked: list[int] = []
+    viewer._print_requested.connect(lambda job, number: asked.append(number))
+    viewer.print_document(pdf_printer(tmp_path / "printed.pdf"))
+    worker, thread = viewer._page_printer, viewer._print_thread
+    assert worker is not None and thread is not None
+    qtbot.waitUntil(lambda: len(asked) >= 2, timeout=WAIT_MS)  # page 0 painted, page 1 asked for
+    viewer.shutdown()  # what closing its window does
+    qtbot.waitUntil(thread.isFinished, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(worker), timeout=WAIT_MS)  # deleted on its own thread
+    qtbot.wait(200)
+    assert len(asked) < count, "no page asked for after the close"
