@@ -10,7 +10,9 @@ import base64
 import logging
 import os
 import re
+import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import requests
 
 from app import __version__
 from app.services import records
+from app.services.abortable_http import AbortableAdapter
 from app.services.billing_records import (
     Allocation,
     InvoiceDetail,
@@ -84,6 +87,19 @@ _DOWNLOAD_CHUNK = 64 * 1024
 _PORTAL_PATH = re.compile(r"^(?P<prefix>(/[^/]+)*)/portal/(?P<slug>[A-Za-z0-9_-]+)(/api/v1)?/?$")
 _RETRYABLE_STATUS = frozenset({502, 503, 504})
 
+_live_lock = threading.Lock()
+_live: weakref.WeakSet[PortalClient] = weakref.WeakSet()  # under _live_lock
+
+
+def abort_all_calls() -> None:
+    """At quit, on the GUI thread: every client's calls in flight come back now (their sockets are cut,
+    no retry follows) and any later call on them fails at once, so the network threads end instead of
+    waiting out a portal that never answers. Clients made afterwards work as usual."""
+    with _live_lock:
+        clients = list(_live)
+    for client in clients:
+        client.abort()
+
 
 def normalize_portal_url(text: str) -> str:
     """Accepts what people paste (trailing slash, the API base, no scheme) and returns the portal URL."""
@@ -134,11 +150,22 @@ class PortalClient:
         self._timeouts = timeouts
         self._retries = retries
         self._backoff = backoff
+        self._aborted = False
+        self._adapter = AbortableAdapter()
         self._session = requests.Session()
+        self._session.mount("http://", self._adapter)
+        self._session.mount("https://", self._adapter)
         self._session.headers.update({"Accept": "application/json", "User-Agent": f"PortalDesk/{__version__}"})
+        with _live_lock:
+            _live.add(self)
 
     def close(self) -> None:
         self._session.close()
+
+    def abort(self) -> None:
+        """From any thread: see abort_all_calls."""
+        self._aborted = True
+        self._adapter.cut_connections()
 
     # -- transport -------------------------------------------------------------------------
 
@@ -162,6 +189,8 @@ class PortalClient:
         url = self.api_base + path
         for attempt in range(attempts):
             last_try = attempt + 1 == attempts
+            if self._aborted:
+                raise UnreachableError("The app is closing; the portal was not asked.", code="aborted")
             try:
                 response = self._session.request(
                     method,

@@ -1,9 +1,8 @@
 """Running blocking work (HTTP, the OS keyring, waiting for the demo server) off the GUI thread.
 
-Modelled on Anki's QueryOp and Picard's run_task: the op runs on a pool thread and its result
-or exception comes back to the GUI thread (through a queued signal; from the keyring's own lane,
-see _KeyringLane), so callbacks may touch widgets. When the parent QObject is destroyed first, the
-callbacks are silently skipped.
+Modelled on Anki's QueryOp and Picard's run_task: the op runs on a worker thread of a lane (see
+_Lane) and its result or exception comes back to the GUI thread, so callbacks may touch widgets.
+When the parent QObject is destroyed first, the callbacks are silently skipped.
 """
 
 from __future__ import annotations
@@ -20,26 +19,19 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal, Slot
 
 from app.services.errors import PortalError, ServerError, UnauthorizedError, UnreachableError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-_pool = QThreadPool()
 # Several lists load at once and one thread may be waiting for a slow server; two CPUs' worth
 # of threads would queue the rest behind it.
-_pool.setMaxThreadCount(8)
-
-
-def thread_pool() -> QThreadPool:
-    return _pool
-
-
-# How often the GUI thread collects finished keyring calls while any is out: well under what a
+NETWORK_THREADS = 8
+# How often the GUI thread collects finished calls while any is out: well under what a network or
 # keyring call itself takes, and nothing at all while none is.
-KEYRING_COLLECT_MS = 15
+COLLECT_MS = 10
 
 
 def keyring_lane_done(wait_ms: int) -> bool:
@@ -48,14 +40,21 @@ def keyring_lane_done(wait_ms: int) -> bool:
     return _keyring_lane.wait_done(wait_ms)
 
 
+def network_calls_done(wait_ms: int) -> bool:
+    """At quit, once the portal clients were aborted: waits up to `wait_ms` for the network calls
+    still out to come back (with their aborted error, which nothing delivers any more), so their threads
+    are not frozen halfway at the interpreter's exit. False if some did not; those are abandoned."""
+    return _network_lane.wait_done(wait_ms)
+
+
 @dataclass(frozen=True)
 class _Outcome:
     result: Any
     error: Exception | None
 
 
-class _KeyringCall:
-    """One keyring call and, once run, its outcome: plain Python (no QRunnable), so nothing of Qt's is
+class _Call:
+    """One call and, once run, its outcome: plain Python (no QRunnable), so nothing of Qt's is
     made or destroyed for it on the lane's thread."""
 
     __slots__ = ("deliver", "op", "outcome")
@@ -72,27 +71,33 @@ class _KeyringCall:
             self.outcome = _Outcome(None, exc)
 
 
-class _KeyringLane:
-    """The OS keyring's own lane: one thread, so its calls run one at a time in the order they were
-    asked (a sign-out's forget lands before the next sign-in dialog reads the password; a backend
-    such as Secret Service is not called from two threads at once), and a keyring waiting on an
-    "allow access" prompt holds only this lane, never the network's threads.
+class _Lane:
+    """Worker threads for blocking calls: the network's (several at once) and the OS keyring's.
 
-    A daemon thread, so that a call still waiting for the user at quit is abandoned instead of keeping
-    the process alive (a QThreadPool's destructor waits for its running task without limit). That
-    thread never calls into Qt, not even to post an answer: a daemon thread is frozen wherever it is
-    at exit, and a QRunnable once released on it destroyed a QObject there, which waited for the GIL
-    while holding a lock of Qt's that the GUI thread wanted. So the calls are plain Python, a GUI-thread
-    timer collects the finished ones while any is out, and each is handed over under the lock with no
-    reference left on the lane's side: whatever a call holds (its callbacks, their widgets, an
-    exception's traceback) is released on the GUI thread."""
+    The keyring's lane has one thread, so its calls run one at a time in the order they were asked
+    (a sign-out's forget lands before the next sign-in dialog reads the password; a backend such as
+    Secret Service is not called from two threads at once), and a keyring waiting on an "allow
+    access" prompt holds only that lane, never the network's threads.
 
-    def __init__(self) -> None:
-        self._calls: queue.SimpleQueue[_KeyringCall] = queue.SimpleQueue()
+    Daemon threads, so that a call still waiting at quit (a keyring prompt nobody will see now, a
+    portal or proxy that took the connection and never answers) is abandoned instead of keeping the
+    process alive: a QThreadPool's destructor waits for its running task without limit, which kept
+    a windowless app alive until the call's timeouts and retries ran out. A thread never calls into
+    Qt, not even to post an answer: a daemon thread is frozen wherever it is at exit, and a QRunnable
+    once released on it destroyed a QObject there, which waited for the GIL while holding a lock of
+    Qt's that the GUI thread wanted. So the calls are plain Python, a GUI-thread timer collects the
+    finished ones while any is out, and each is handed over under the lock with no reference left on
+    the lane's side: whatever a call holds (its callbacks, their widgets, an exception's traceback)
+    is released on the GUI thread."""
+
+    def __init__(self, name: str, threads: int) -> None:
+        self._name = name
+        self._max_threads = threads
+        self._calls: queue.SimpleQueue[_Call] = queue.SimpleQueue()
         self._lock = threading.Condition()
-        self._finished: collections.deque[_KeyringCall] = collections.deque()  # under _lock
+        self._finished: collections.deque[_Call] = collections.deque()  # under _lock
         self._running = 0  # asked and not yet run to the end, under _lock
-        self._thread: threading.Thread | None = None
+        self._threads = 0  # started (they never end), under _lock
         self._collector: QTimer | None = None
         self._out = 0  # asked and not yet delivered; GUI thread only
 
@@ -100,15 +105,18 @@ class _KeyringLane:
         """On the GUI thread: `deliver` gets the outcome there."""
         if self._collector is None:
             # The application's child: gone with it, never torn down after it at the interpreter's exit.
-            self._collector = QTimer(QCoreApplication.instance(), interval=KEYRING_COLLECT_MS)
+            self._collector = QTimer(QCoreApplication.instance(), interval=COLLECT_MS)
             self._collector.timeout.connect(self._deliver_finished)
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="keyring lane", daemon=True)
-            self._thread.start()
         with self._lock:
             self._running += 1
+            # Every started thread busy with a call of its own: this one needs another, up to the limit.
+            spawn = self._running > self._threads < self._max_threads
+            if spawn:
+                self._threads += 1
+        if spawn:
+            threading.Thread(target=self._work, name=f"{self._name} {self._threads}", daemon=True).start()
         self._out += 1
-        self._calls.put(_KeyringCall(op, deliver))
+        self._calls.put(_Call(op, deliver))
         if not self._collector.isActive():
             self._collector.start()
 
@@ -129,7 +137,7 @@ class _KeyringLane:
     def _deliver_finished(self) -> None:
         """Posts each answer (through the dispatcher's queued signal, from this GUI thread) instead of
         delivering it here: an answer may open a modal dialog, and while this timer's slot runs, Qt does
-        not fire the timer again, which would hold every later keyring answer (the dialog's own
+        not fire the timer again, which would hold every later answer (the dialog's own
         password read among them) until that dialog closed."""
         dispatcher = _gui_dispatcher()
         while True:
@@ -146,7 +154,8 @@ class _KeyringLane:
             self._collector.stop()
 
 
-_keyring_lane = _KeyringLane()
+_keyring_lane = _Lane("keyring lane", 1)
+_network_lane = _Lane("network", NETWORK_THREADS)
 
 
 class _Dispatcher(QObject):
@@ -174,27 +183,11 @@ def _gui_dispatcher() -> _Dispatcher:
     return _dispatcher
 
 
-class _Runner(QRunnable):
-    def __init__(self, op: Callable[[], Any], deliver: Callable[[_Outcome], None]) -> None:
-        super().__init__()
-        self._op = op
-        self._deliver = deliver
-        self._dispatcher = _gui_dispatcher()
-
-    def run(self) -> None:
-        try:
-            outcome = _Outcome(self._op(), None)
-        except Exception as exc:
-            outcome = _Outcome(None, exc)
-        deliver = self._deliver
-        self._dispatcher.deliver.emit(lambda: deliver(outcome))
-
-
 class BackgroundOp(Generic[T]):
     """`BackgroundOp(parent=w, op=fn, success=cb).failure(eb).run_in_background()`.
 
-    Deliberately not a QObject: nothing Qt has to be deleted when the op ends, and the parent
-    is only checked for being alive when the outcome arrives."""
+    Deliberately not a QObject: nothing Qt has to be made or deleted for it on a worker thread, and
+    the parent is only checked for being alive when the outcome arrives."""
 
     def __init__(self, *, parent: QObject, op: Callable[[], T], success: Callable[[T], None]) -> None:
         self._parent = parent
@@ -207,11 +200,8 @@ class BackgroundOp(Generic[T]):
         return self
 
     def run_in_background(self, *, keyring: bool = False) -> None:
-        """`keyring`: on the keyring's own lane (one call at a time, in order) instead of the pool."""
-        if keyring:
-            _keyring_lane.start(self._op, self._finish)
-        else:
-            _pool.start(_Runner(self._op, self._finish))
+        """`keyring`: on the keyring's own lane (one call at a time, in order) instead of the network's."""
+        (_keyring_lane if keyring else _network_lane).start(self._op, self._finish)
 
     def _finish(self, outcome: _Outcome) -> None:
         if not shiboken6.isValid(self._parent):

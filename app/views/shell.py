@@ -12,16 +12,19 @@ from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer
 from app.services.errors import PortalError
-from app.services.portal_client import PortalClient
+from app.services.portal_client import PortalClient, abort_all_calls
 from app.services.records import Assist
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner, keyring_lane_done
+from app.services.tasks import TaskRunner, keyring_lane_done, network_calls_done
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
 
 # How long quitting waits for keyring calls still queued: a save or forget the keyring finishes
 # quickly lands; one waiting for the user (an "Allow access" nobody will see now) is abandoned.
 QUIT_KEYRING_WAIT_MS = 1500
+# How long quitting waits for the network calls it aborted to come back: a cut connection returns at
+# once; one still connecting or resolving the name is abandoned (its thread never holds up the exit).
+QUIT_NETWORK_WAIT_MS = 500
 
 if TYPE_CHECKING:  # office staff only: imported when a staff member signs in
     from app.views.staff_views import FindCustomerWindow
@@ -204,6 +207,9 @@ class AppShell(QObject):
             window.deleteLater()
 
     def shutdown(self) -> None:
+        # First, so the calls end while the rest is saved and stopped; their outcomes, delivered
+        # through the event loop that has already ended, reach no window.
+        abort_all_calls()
         if self.window is not None:
             self.window.save_layout()
         if self.find_window is not None:
@@ -213,3 +219,4 @@ class AppShell(QObject):
         # A forget or save still queued (a sign-out's, an unticked "Remember me"'s) should reach the
         # keyring before the process ends; a keyring waiting for the user is not waited for long.
         keyring_lane_done(QUIT_KEYRING_WAIT_MS)
+        network_calls_done(QUIT_NETWORK_WAIT_MS)

@@ -54,6 +54,15 @@ def slow(seconds: float, then: Behaviour) -> Behaviour:
     return respond
 
 
+def hang(released: threading.Event) -> Behaviour:
+    """Takes the request and never answers (a hung portal, a dead proxy) until `released` is set."""
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        released.wait()
+
+    return respond
+
+
 def sequence(*behaviours: Behaviour) -> Behaviour:
     """Each hit gets the next behaviour; the last one repeats."""
     remaining = list(behaviours)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog
 from pytestqt.qtbot import QtBot
 
-from app.services.errors import KeyringUnavailableError
+from app.services.errors import KeyringUnavailableError, UnreachableError
 from app.services.tasks import OwnedRunner, TaskRunner
 
 
@@ -73,6 +73,29 @@ def test_what_a_keyring_call_holds_is_let_go_of_on_the_gui_thread(qtbot: QtBot) 
     del refused, answered
     qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
     assert answers == ["the keyring is locked", "secret"]
+    qtbot.waitUntil(lambda: len(released) == 2, timeout=5000)
+    assert released == [threading.main_thread()] * 2
+
+
+def test_what_a_network_call_holds_is_let_go_of_on_the_gui_thread(qtbot: QtBot) -> None:
+    """The network's calls run on abandonable daemon threads like the keyring's (so quitting never
+    waits on a portal that does not answer), hence the same rule: nothing of a call is let go of on its
+    worker thread. The pool's QRunnable, autodeleted there, released its op and callbacks there."""
+    runner = TaskRunner()
+    released: list[threading.Thread] = []
+    answers: list[str] = []
+
+    def unreachable(held: Held = Held(released)) -> None:
+        raise UnreachableError("Cannot reach the portal.", code="unreachable")
+
+    def answered(held: Held = Held(released)) -> str:
+        return "page"
+
+    runner.run(unreachable, answers.append, lambda error: answers.append(str(error)))
+    runner.run(answered, answers.append)
+    del unreachable, answered
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
+    assert sorted(answers) == ["Cannot reach the portal.", "page"]
     qtbot.waitUntil(lambda: len(released) == 2, timeout=5000)
     assert released == [threading.main_thread()] * 2
 
