@@ -69,6 +69,10 @@ class _Call:
             self.outcome = _Outcome(self.op(), None)
         except Exception as exc:
             self.outcome = _Outcome(None, exc)
+        except BaseException as exc:
+            # A SystemExit or KeyboardInterrupt raised inside an op would end the lane's thread for good
+            # (the keyring's has one: every later keyring call would wait forever); it fails this call only.
+            self.outcome = _Outcome(None, RuntimeError(f"the background call was interrupted ({exc!r})"))
 
 
 class _Lane:

@@ -117,3 +117,20 @@ def test_a_keyring_answer_arrives_while_an_earlier_one_shows_a_modal_dialog(qtbo
     runner.run_keyring(lambda: None, open_dialog)
     qtbot.waitUntil(lambda: len(seen) == 2, timeout=10000)
     assert seen == ["read in the dialog", QDialog.DialogCode.Accepted]
+
+
+def test_an_op_raising_a_base_exception_fails_alone_and_the_lane_goes_on(qtbot: QtBot) -> None:
+    """The keyring lane has one thread: a KeyboardInterrupt out of one op ended it, and every later
+    keyring call (and the quit's wait for them) waited forever."""
+    runner = TaskRunner()
+    answers: list[str] = []
+
+    def interrupted() -> str:
+        raise KeyboardInterrupt
+
+    runner.run_keyring(interrupted, answers.append, lambda error: answers.append(f"failed: {error}"))
+    runner.run_keyring(lambda: "read after it", answers.append)
+    qtbot.waitUntil(lambda: len(answers) == 2, timeout=5000)
+    assert answers[0].startswith("failed: the background call was interrupted (KeyboardInterrupt")
+    assert answers[1] == "read after it"
+    qtbot.waitUntil(lambda: not runner.busy, timeout=5000)
