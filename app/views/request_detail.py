@@ -7,6 +7,7 @@ opens the same request again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from html import escape
 from pathlib import Path
 
@@ -40,6 +41,8 @@ SavePathAsker = Callable[[QWidget, str], Path | None]
 
 class RequestDetailDialog(QDialog):
     posted = Signal(object)  # Comment: the list's last activity and count changed
+    # The last attachment window it opened closed: a request window closed before it may go now.
+    viewers_closed = Signal()
     # Tests replace this to answer the save dialog.
     ask_save_path: SavePathAsker = staticmethod(ask_save_path)
 
@@ -231,7 +234,7 @@ class RequestDetailDialog(QDialog):
             if self.pdf_window is not None:
                 self.pdf_window.close()
             window = PdfWindow(info.filename, data, info.filename, self)
-            window.finished.connect(lambda _: setattr(self, "pdf_window", None))
+            window.finished.connect(partial(self._viewer_closed, "pdf_window", window))
             self.pdf_window = window
             window.show()
 
@@ -240,6 +243,16 @@ class RequestDetailDialog(QDialog):
                 self._show_notice(error_sentence(error), error=True)
 
         self.runner.run(lambda: client.attachment_pdf(wanted), opened, failed)
+
+    def has_open_viewer(self) -> bool:
+        """An attachment window is open: it is this window's child and would be destroyed with it."""
+        return self.pdf_window is not None or self.image_window is not None
+
+    def _viewer_closed(self, slot: str, window: QDialog, _result: int) -> None:
+        if getattr(self, slot) is window:
+            setattr(self, slot, None)
+        if not self.has_open_viewer():
+            self.viewers_closed.emit()
 
     def open_picture(self, wanted: int) -> None:
         """A picture attachment in a window of its own, fetched and decoded off the GUI thread."""
@@ -267,7 +280,7 @@ class RequestDetailDialog(QDialog):
             if self.image_window is not None:
                 self.image_window.close()
             window = ImageWindow(info.filename, image, self)
-            window.finished.connect(lambda _: setattr(self, "image_window", None))
+            window.finished.connect(partial(self._viewer_closed, "image_window", window))
             self.image_window = window
             window.show()
 

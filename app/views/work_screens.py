@@ -97,6 +97,7 @@ class WorkScreens(QObject):
             dialog = RequestDetailDialog(session.client, self.window.runner, request, session.user.name, self.window)
             dialog.posted.connect(partial(self._reply_posted, key, dialog))
             dialog.finished.connect(partial(self._request_closed, key, dialog))
+            dialog.viewers_closed.connect(partial(self._request_closed, key, dialog))
             self.request_dialogs[key] = dialog
         else:
             dialog.load()
@@ -171,8 +172,9 @@ class WorkScreens(QObject):
 
     def _request_closed(self, key: tuple[str, int], dialog: RequestDetailDialog, _result: int = 0) -> None:
         """Deleted unless its reply box holds a reply not sent yet (also one being sent: a failure
-        brings the window back with it)."""
-        if not dialog.composer.is_empty() or dialog.isVisible():
+        brings the window back with it), or an attachment window it opened is still open (its child:
+        deleting the request window closed the document and stopped its printing)."""
+        if not dialog.composer.is_empty() or dialog.isVisible() or dialog.has_open_viewer():
             return
         if self.request_dialogs.get(key) is dialog:
             del self.request_dialogs[key]

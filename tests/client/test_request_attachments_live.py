@@ -14,13 +14,17 @@ from pathlib import Path
 
 import pymupdf
 import pytest
-from PySide6.QtCore import QUrl
+import shiboken6
+from PySide6.QtCore import QSettings, QUrl
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
+from app.services.accounts import Accounts
 from app.services.session import PortalSession, sign_in
+from app.services.settings import AppSettings
 from app.services.tasks import TaskRunner
 from app.services.work_records import AttachmentInfo
+from app.views.main_window import MainWindow
 from app.views.request_detail import RequestDetailDialog
 from tests.client import company
 from tests.client.live_server import LivePortal, running_portal
@@ -154,3 +158,36 @@ def test_a_slow_attachment_opened_first_does_not_replace_the_one_opened_after_it
         assert window is not None
         window.close()
     qtbot.waitUntil(lambda: dialog.pdf_window is None and dialog.image_window is None, timeout=WAIT_MS)
+
+
+def test_a_closed_request_window_stays_while_an_attachment_window_it_opened_is_open(
+    qtbot: QtBot, own_portal: LivePortal, settings_store: QSettings, tmp_path: Path
+) -> None:
+    """The attachment windows are the request window's children: deleting the closed request window
+    (it held no reply) closed the picture or document still being read, and stopped its printing."""
+    session = sign_in(own_portal.portal_url("east"), company.REQUESTER, company.PASSWORD)
+    main = MainWindow(session, Accounts(AppSettings(settings_store)))
+    qtbot.addWidget(main)
+    summary = next(r for r in session.client.requests().items if r.number == company.REQUESTER_REQUEST)
+    screens = main.work_screens
+    dialog = screens.open_request(summary)
+    qtbot.waitUntil(lambda: dialog.detail is not None and not main.runner.busy, timeout=WAIT_MS)
+    photo = QImage(64, 48, QImage.Format.Format_RGB32)
+    photo.fill(QColor("#2e7d32"))
+    assert photo.save(str(tmp_path / "gate.png"))
+    dialog.composer.text_edit.setPlainText("The gate")
+    dialog.composer.picker.add_paths([tmp_path / "gate.png"])
+    dialog.send()
+    qtbot.waitUntil(lambda: dialog.composer.is_empty() and not main.runner.busy, timeout=WAIT_MS)
+    click_open(dialog, sent(dialog)["gate.png"])
+    qtbot.waitUntil(lambda: dialog.image_window is not None, timeout=WAIT_MS)
+    picture = dialog.image_window
+    assert picture is not None
+
+    dialog.close()
+    qtbot.wait(50)
+    assert shiboken6.isValid(dialog) and shiboken6.isValid(picture) and picture.isVisible()
+    picture.close()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=WAIT_MS)
+    assert screens.request_dialogs == {}
+    main.runner.set_unauthorized_handler(None)
