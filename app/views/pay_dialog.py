@@ -777,8 +777,9 @@ class PayDialog(QDialog):
     def _keep_typed_amounts(self, typed: dict[int, str], before: dict[int, tuple[Decimal, Decimal]]) -> str:
         """After the balances were read again: each amount the payer typed stays while it still fits
         its invoice's balance (refilled with whole balances, amounts of $1, $2 and $3 became $684 to
-        pay); one above what can be paid now (the balance less a payment in progress) is lowered to it. The rows whose balance changed are marked,
-        and the sentence returned says which changed and which amount was lowered ("" when none)."""
+        pay); one above what can be paid now (the balance less a payment in progress) is lowered to it.
+        The rows whose balance changed are marked, and the sentence returned says which changed and which
+        amount was lowered ("" when none)."""
         table = self.table
         if table is None:
             return ""
@@ -787,7 +788,8 @@ class PayDialog(QDialog):
         table.blockSignals(True)
         for row, invoice in enumerate(self.payable):
             amount_cell, balance_cell = table.item(row, 3), table.item(row, 2)
-            text = typed.get(invoice.id)
+            # Full payments only: the amounts are not the payer's to type, and are the new balances.
+            text = typed.get(invoice.id) if self._partial else None
             if amount_cell is not None and text is not None:
                 amount = parse_amount(text)
                 if amount is not None and amount > invoice.payable_amount:
@@ -808,7 +810,9 @@ class PayDialog(QDialog):
         parts = [f"The balance of {_listed(changed)} changed (marked in the list)"]
         if lowered:
             parts.append(f"the amount for {_listed(lowered)} was lowered to the new balance")
-        if len(lowered) < len(self.payable):
+        if not self._partial:
+            parts.append("the amounts to pay are the new balances")
+        elif len(lowered) < len(self.payable):
             parts.append(
                 "the other amounts are as you entered them" if lowered else "the amounts are as you entered them"
             )
