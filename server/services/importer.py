@@ -528,8 +528,24 @@ class _Writer:
                 existing.append(model(**wanted))
         del existing[len(incoming) :]
 
+    def _lock_invoices(self, keys: list[str]) -> None:
+        """Row-locks the invoices already imported under `keys` before their payments are read: a portal payment
+        reserving or succeeding on one meanwhile (PF-3) then waits for the import and sees the balance it wrote,
+        instead of the import overwriting the balance its success took off (PostgreSQL runs READ COMMITTED;
+        SQLite's BEGIN IMMEDIATE already serialises writers). Locked in id order, as payments lock them, so
+        the two cannot deadlock."""
+        ids: list[int] = []
+        for start in range(0, len(keys), 900):
+            ids.extend(self.session.scalars(select(Invoice.id).where(Invoice.key.in_(keys[start : start + 900]))))
+        ids.sort()
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            self.session.execute(select(Invoice.id).where(Invoice.id.in_(chunk)).order_by(Invoice.id).with_for_update())
+
     def _invoices(self, invoices: list[fmt.InvoiceIn]) -> None:
-        cache = self._existing(Invoice, "key", [i.key for i in invoices], Invoice.lines, Invoice.payments)
+        keys = [i.key for i in invoices]
+        self._lock_invoices(keys)
+        cache = self._existing(Invoice, "key", keys, Invoice.lines, Invoice.payments)
         for inv in invoices:
             if inv.key not in cache:
                 continue
