@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 import shiboken6
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QDialog, QWidget
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
 from app.views.theme import icon
 
@@ -127,3 +127,17 @@ class ItemWindows(Generic[W]):
     def _forget(self, item_id: int, window: W, *_: object) -> None:
         if self._windows.get(item_id) is window:
             del self._windows[item_id]
+
+
+def ask_to_discard(parent: QWidget, title: str, question: str, consequence: str, keep: str) -> bool:
+    """True when the user chooses to throw away what they made here. The keep button is the default and
+    Escape's, as what was typed or drawn cannot be had back."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, question, QMessageBox.StandardButton.NoButton, parent)
+    if consequence:
+        box.setInformativeText(consequence)
+    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    keep_button = box.addButton(keep, QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep_button)
+    box.setEscapeButton(keep_button)
+    box.exec()
+    return box.clickedButton() is discard

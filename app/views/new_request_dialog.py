@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -28,6 +27,7 @@ from app.services.tasks import OwnedRunner, TaskRunner
 from app.services.work_records import RequestDetail
 from app.views.attachment_picker import AttachmentPicker
 from app.views.detail_support import error_sentence
+from app.views.item_windows import ask_to_discard
 from app.views.theme import named
 
 MAX_SUBJECT = 300  # the server's limit; saying so while typing beats a 422 after sending
@@ -35,19 +35,13 @@ MAX_SUBJECT = 300  # the server's limit; saying so while typing beats a 422 afte
 
 def ask_discard(parent: QWidget) -> bool:
     """True when the customer chooses to throw the unsent request away; Keep editing is the default."""
-    box = QMessageBox(
-        QMessageBox.Icon.Question,
+    return ask_to_discard(
+        parent,
         "Discard request",
         "Discard this request? What you wrote and the files you attached are not sent.",
-        QMessageBox.StandardButton.NoButton,
-        parent,
+        "",
+        "Keep editing",
     )
-    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-    keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(keep)
-    box.setEscapeButton(keep)
-    box.exec()
-    return box.clickedButton() is discard
 
 
 class NewRequestDialog(QDialog):

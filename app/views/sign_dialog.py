@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -40,7 +39,7 @@ from app.services.portal_client import PortalClient
 from app.services.records import ProposalDetail
 from app.services.tasks import OwnedRunner, TaskRunner
 from app.views.fit_height import HeightFitter
-from app.views.item_windows import close_with_standard_key
+from app.views.item_windows import ask_to_discard, close_with_standard_key
 from app.views.signature_pad import SignaturePad
 from app.views.theme import named
 
@@ -69,22 +68,14 @@ def same_terms(before: ProposalDetail, now: ProposalDetail) -> bool:
 
 
 def ask_discard_signature(parent: QWidget) -> bool:
-    """True when the signer chooses to throw the signature away; Keep signing is the default, as
-    Keep editing is in the New request form's question."""
-    box = QMessageBox(
-        QMessageBox.Icon.Question,
+    """True when the signer chooses to throw the signature away; Keep signing is the default."""
+    return ask_to_discard(
+        parent,
         "Discard signature",
         "Discard your signature?",
-        QMessageBox.StandardButton.NoButton,
-        parent,
+        "What you drew and typed here is not sent, and the proposal stays unsigned.",
+        "Keep signing",
     )
-    box.setInformativeText("What you drew and typed here is not sent, and the proposal stays unsigned.")
-    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-    keep = box.addButton("Keep signing", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(keep)
-    box.setEscapeButton(keep)
-    box.exec()
-    return box.clickedButton() is discard
 
 
 class SignDialog(QDialog):

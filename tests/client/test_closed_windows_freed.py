@@ -16,31 +16,20 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.qtbot import QtBot
 
-from app.services.accounts import Accounts
 from app.services.records import RequestSummary, VisitSummary
-from app.services.session import sign_in
-from app.services.settings import AppSettings
 from app.views.account_dialogs import ChangePasswordDialog
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
 from app.views.visit_detail import VisitDetailDialog
-from tests.client import company
 from tests.client.live_server import LivePortal
-from tests.client.test_branch_switch_windows import WAIT_MS, record, wait_idle
+from tests.client.test_branch_switch_windows import WAIT_MS, open_window, record, wait_idle
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
 def window(qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal) -> Iterator[MainWindow]:
-    accounts = Accounts(AppSettings(settings_store))
-    session = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
-    accounts.remember_portal(session)
-    accounts.store_secrets(session, remember_password=False)
-    main = MainWindow(session, accounts)
-    qtbot.addWidget(main)
-    main.show()
-    wait_idle(qtbot, main)
+    main = open_window(qtbot, settings_store, live_portal)
     yield main
     main.runner.set_unauthorized_handler(None)
 

@@ -14,37 +14,21 @@ from PySide6.QtCore import QItemSelectionModel, QSettings
 from pytestqt.qtbot import QtBot
 
 from app.models.roles import Role
-from app.services.accounts import Accounts
-from app.services.session import sign_in
-from app.services.settings import AppSettings
 from app.views.list_tab import ListTab
 from app.views.main_window import MainWindow
-from tests.client import company
 from tests.client.live_server import LivePortal
+from tests.client.test_branch_switch_windows import open_window, wait_idle
 
 pytestmark = pytest.mark.gui
 
-WAIT_MS = 15000
 Flag = QItemSelectionModel.SelectionFlag
 
 
 @pytest.fixture
 def window(qtbot: QtBot, settings_store: QSettings, live_portal: LivePortal) -> Iterator[MainWindow]:
-    accounts = Accounts(AppSettings(settings_store))
-    session = sign_in(live_portal.portal_url("east"), company.MORGAN, company.PASSWORD)
-    accounts.remember_portal(session)
-    accounts.store_secrets(session, remember_password=False)
-    main = MainWindow(session, accounts)
-    qtbot.addWidget(main)
-    main.show()
-    wait_idle(qtbot, main)
+    main = open_window(qtbot, settings_store, live_portal)
     yield main
     main.runner.set_unauthorized_handler(None)
-
-
-def wait_idle(qtbot: QtBot, window: MainWindow) -> None:
-    qtbot.wait(10)
-    qtbot.waitUntil(lambda: not window.runner.busy, timeout=WAIT_MS)
 
 
 def invoices(qtbot: QtBot, window: MainWindow) -> ListTab:
