@@ -26,7 +26,7 @@ from app.views.main_window import MainWindow
 from app.views.pay_dialog import ADD_CARD, PayDialog
 from app.views.payment_methods_dialog import AddPaymentMethodDialog
 from tests.client import company
-from tests.client.live_server import LivePortal, running_portal
+from tests.client.live_server import LivePortal, ServerProcess, running_portal
 from tests.client.portal_proxy import Proxy, QuietHandler, relay, reply, serving
 from tests.client.test_payments_gui import (
     DECLINED,
@@ -516,3 +516,36 @@ def test_a_balance_that_cannot_be_checked_says_so_once_and_goes_when_it_can(
     qtbot.mouseClick(dialog.retry_button, Qt.MouseButton.LeftButton)
     wait_quote(qtbot, dialog)
     assert dialog.form_error.isVisible() and dialog.form_error.text() == refusal
+
+
+def test_full_payments_only_a_changed_balance_is_offered_whole_after_the_refusal(
+    qtbot: QtBot, tmp_path: Path, runner: TaskRunner
+) -> None:  # IN-6, IN-10
+    """A branch taking full payments only: the office corrected an invoice while the payer paid two.
+    The reload put the old amount back into the cell the payer cannot edit, and every later try was
+    refused the same way; the amounts are the new balances now."""
+    document = company.build(date.today())
+    east = next(b for b in document["branches"] if b["slug"] == "east")
+    east["config"] = {**east["config"], "partial_payments": False}
+    with running_portal(tmp_path / "portal", document) as portal:
+        session = session_for(portal.portal_url("east"))
+        visa = session.client.add_payment_method(card())
+        invoices = [detail(session, number) for number in ("INV-10041", "INV-10043")]  # 141, 143 due
+        dialog = open_pay(qtbot, session, runner, invoices)
+        table = dialog.table
+        assert table is not None
+        choose_method(dialog, visa)
+        wait_quote(qtbot, dialog)
+        qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+        corrected = next(i for i in document["invoices"] if i["number"] == "INV-10043")
+        corrected["lines"][0]["amount"] = "150.00"  # the back office's correction, imported meanwhile
+        ServerProcess(tmp_path / "portal").load(document)
+        qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.form_error.isVisible(), timeout=TIMEOUT_MS)
+        qtbot.waitUntil(lambda: not runner.busy and dialog.continue_button.isEnabled(), timeout=TIMEOUT_MS)
+        amounts = [cell.text() if (cell := table.item(row, 3)) else "" for row in range(table.rowCount())]
+        assert amounts == ["141.00", "150.00"]
+        assert dialog.form_error.text().endswith(
+            "The balance of INV-10043 changed (marked in the list); the amounts to pay are the new balances."
+        )
+        assert dialog.quote is not None and dialog.quote.amount == Decimal("291.00")
