@@ -18,9 +18,9 @@ from bench import generator
 from bench.client import ClientFigure, measure_client
 from bench.dataset import Dataset, prepare
 from bench.floor import Floor
-from bench.measure import Context, Result, measure_server
+from bench.measure import Context, Result, best_possible_ratios, measure_bare_app, measure_server
 from bench.report import git_state, machine, python_reference_ms, table, targets
-from bench.server import ROOT, Api, running_server
+from bench.server import ROOT, Api, running_bare_app, running_server
 
 
 def _log(message: str) -> None:
@@ -111,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
                     _log(f"measuring the server ({args.requests} requests each after {args.warmup} warm-up) ...")
                     ctx = Context(api, staff_api, db, dataset, today)
                     results = measure_server(ctx, pid, args.warmup, args.requests, _log)
+                    with running_bare_app(dataset.folder) as bare_port:
+                        bare = measure_bare_app(bare_port, args.warmup, args.requests, _log)
+                    best_possible_ratios(results, bare)
+                    results.insert(0, bare)
                 if args.only != "server":
                     _log("measuring the client (bench.client_probe) ...")
                     client, probe = measure_client(

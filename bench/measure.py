@@ -408,3 +408,30 @@ def measure_server(ctx: Context, server_pid: int, warmup: int, n: int, log: Call
             results.append(run_case(case, ctx, server_pid, warmup, n, log))
             results[-1].extra["seconds"] = round(time.perf_counter() - started, 2)
     return results
+
+
+BARE_APP = "reference: bare FastAPI route (no database, no middleware)"
+
+
+def measure_bare_app(port: int, warmup: int, n: int, log: Callable[[str], None]) -> Result:
+    """bench.bare_app's one route, timed as the portal's endpoints are: the least a FastAPI answer costs."""
+    api = Api(port, "")
+    try:
+        for _ in range(warmup):
+            api.call("GET", "/ping", absolute=True)
+        times = [api.call("GET", "/ping", absolute=True).seconds for _ in range(n)]
+    finally:
+        api.close()
+    result = Result(BARE_APP, "reference", available=True, n=n)
+    result.p50_ms = percentile(times, 0.5) * 1000
+    result.p95_ms = percentile(times, 0.95) * 1000
+    log(f"  {BARE_APP}: p50 {result.p50_ms:.2f} ms, p95 {result.p95_ms:.2f} ms")
+    return result
+
+
+def best_possible_ratios(results: Sequence[Result], bare: Result) -> None:
+    """Each list's API / floor had its route cost no more than the bare one (extra["best_possible_ratio"]):
+    a ratio target below it cannot be met by any FastAPI server on this machine."""
+    for result in results:
+        if result.floor_p50_ms and bare.p50_ms:
+            result.extra["best_possible_ratio"] = round(bare.p50_ms / result.floor_p50_ms, 2)

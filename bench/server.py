@@ -99,23 +99,34 @@ def running_server(database_url: str, data_dir: Path, branch: str) -> Iterator[t
         "PORTAL_MAIL_URL": (data_dir.resolve() / "mail").as_uri(),
     }
     env.pop("PORTAL_DATABASE_URL", None)
-    log = (data_dir / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--database-url", database_url, "--host", HOST, "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command = ["-m", "server", "serve", "--database-url", database_url, "--host", HOST, "--port", str(port)]
+    with _serving(command, env, port, f"/portal/{branch}/api/v1/version", data_dir / "server.log") as pid:
+        yield port, pid
+
+
+@contextmanager
+def running_bare_app(log_dir: Path) -> Iterator[int]:
+    """bench.bare_app under uvicorn as the portal runs it (its defaults: httptools, uvloop); yields the port."""
+    port = _free_port()
+    command = ["-m", "uvicorn", "bench.bare_app:app", "--host", HOST, "--port", str(port), "--no-access-log"]
+    with _serving(command, dict(os.environ), port, "/ping", log_dir / "bare-app.log"):
+        yield port
+
+
+@contextmanager
+def _serving(command: list[str], env: dict[str, str], port: int, ready_path: str, log_path: Path) -> Iterator[int]:
+    """A Python server process started with `command`; yields its process id once `ready_path` answers 200."""
+    log = log_path.open("wb")
+    process = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}; see {data_dir / 'server.log'}")
+                raise RuntimeError(f"the server exited with {process.returncode}; see {log_path}")
             try:
-                api = Api(port, branch)
-                ready = api.call("GET", "/version").status == 200
-                api.close()
+                probe = Api(port, "")
+                ready = probe.call("GET", ready_path, absolute=True).status == 200
+                probe.close()
                 if ready:
                     break
             except OSError:
@@ -123,7 +134,7 @@ def running_server(database_url: str, data_dir: Path, branch: str) -> Iterator[t
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not answer within 120 s")
             time.sleep(0.2)
-        yield port, process.pid
+        yield process.pid
     finally:
         process.terminate()
         try:

@@ -49,6 +49,10 @@ def test_small_run_imports_serves_measures_and_writes_results(tmp_path: Path) ->
     lists = [r for r in measured.values() if r["kind"] == "list"]
     assert len(lists) >= 6 and all(r["p50_ms"] > 0 and r["floor_p50_ms"] > 0 for r in lists)
     assert all({"name", "value", "limit", "unit"} <= set(t) for t in results["targets"])
+    bare = next(r for r in results["server"] if r["name"].startswith("reference: bare FastAPI"))
+    assert bare["p50_ms"] > 0
+    ratios = [t for t in results["targets"] if t["name"].endswith("API / floor (p50)")]
+    assert ratios and all(t["best_possible"] > 0 for t in ratios), "each ratio says how low FastAPI alone allows"
     assert any(t["name"].startswith("balance") for t in results["targets"])
     client = {t["name"]: t for t in results["targets"] if t["name"].startswith("client: ")}
     assert len(client) == 6 and all(t["value"] is not None and t["value"] > 0 for t in client.values()), results[
