@@ -147,6 +147,20 @@ def shells() -> Iterator[list[AppShell]]:
         shell.window = shell.find_window = shell.dialog = None
 
 
+def signed_in_shell(qtbot: QtBot, accounts: Accounts, session: PortalSession, shells: list[AppShell]) -> AppShell:
+    """The app as after a remembered sign-in: its window (or Find customer for staff) up, the keyring settled."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    shell = AppShell(app, accounts, None, None)
+    app.setQuitOnLastWindowClosed(False)
+    shells.append(shell)
+    shell.open_window(session, remember=True)
+    qtbot.waitUntil(
+        lambda: not shell.runner.busy and (shell.window is None or not shell.window.runner.busy), timeout=WAIT_MS
+    )
+    return shell
+
+
 def held_while_the_gui_turns(qtbot: QtBot, backend: GatedKeyring, start: Callable[[], None]) -> None:
     """Runs `start` with the keyring shut: it returns at once, and for HELD_MS the heartbeat keeps
     beating while a keyring call waits; then the gate opens."""
@@ -319,15 +333,9 @@ def test_a_locked_keyring_at_start_asks_for_the_password_and_keeps_the_sign_in(
 def test_a_locked_keyring_at_sign_out_is_told_on_the_sign_in_screen(
     qtbot: QtBot, accounts: Accounts, live_portal: LivePortal, morgan: PortalSession, shells: list[AppShell]
 ) -> None:
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    shell = AppShell(app, accounts, None, None)
-    app.setQuitOnLastWindowClosed(False)
-    shells.append(shell)
-    shell.open_window(morgan, remember=True)
+    shell = signed_in_shell(qtbot, accounts, morgan, shells)
     window = shell.window
     assert window is not None
-    qtbot.waitUntil(lambda: not shell.runner.busy and not window.runner.busy, timeout=WAIT_MS)
     keyring.set_keyring(LockedKeyring())
     window.sign_out()
     qtbot.waitUntil(lambda: shell.dialog is not None, timeout=WAIT_MS)
@@ -351,15 +359,9 @@ def refusing_late(monkeypatch: pytest.MonkeyPatch) -> Iterator[RefusingToForgetL
 def signed_out_while_the_keyring_waits(
     qtbot: QtBot, accounts: Accounts, morgan: PortalSession, shells: list[AppShell], backend: RefusingToForgetLate
 ) -> tuple[AppShell, SignInDialog]:
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    shell = AppShell(app, accounts, None, None)
-    app.setQuitOnLastWindowClosed(False)
-    shells.append(shell)
-    shell.open_window(morgan, remember=True)
+    shell = signed_in_shell(qtbot, accounts, morgan, shells)
     window = shell.window
     assert window is not None
-    qtbot.waitUntil(lambda: not shell.runner.busy and not window.runner.busy, timeout=WAIT_MS)
     keyring.set_keyring(backend)
     window.sign_out()
     qtbot.waitUntil(lambda: shell.dialog is not None, timeout=WAIT_MS)
@@ -418,13 +420,9 @@ def test_a_forget_refused_after_signing_in_again_is_told_in_the_new_window(
 def test_a_locked_keyring_keeps_staffs_sign_in_after_their_session_ended(
     qtbot: QtBot, accounts: Accounts, live_portal: LivePortal, shells: list[AppShell]
 ) -> None:  # SA-1
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    shell = AppShell(app, accounts, None, None)
-    app.setQuitOnLastWindowClosed(False)
-    shells.append(shell)
-    shell.open_window(sign_in(live_portal.portal_url("east"), company.OFFICE, company.PASSWORD), remember=True)
-    qtbot.waitUntil(lambda: not shell.runner.busy, timeout=WAIT_MS)
+    shell = signed_in_shell(
+        qtbot, accounts, sign_in(live_portal.portal_url("east"), company.OFFICE, company.PASSWORD), shells
+    )
     find = shell.find_window
     assert find is not None
     keyring.set_keyring(LockedKeyring())
