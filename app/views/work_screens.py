@@ -94,7 +94,10 @@ class WorkScreens(QObject):
         if dialog is None:
             from app.views.request_detail import RequestDetailDialog
 
-            dialog = RequestDetailDialog(session.client, self.window.runner, request, session.user.name, self.window)
+            zone = session.config.branch.time_zone
+            dialog = RequestDetailDialog(
+                session.client, self.window.runner, request, session.user.name, zone, self.window
+            )
             dialog.posted.connect(partial(self._reply_posted, key, dialog))
             dialog.finished.connect(partial(self._request_closed, key, dialog))
             dialog.viewers_closed.connect(partial(self._request_closed, key, dialog))

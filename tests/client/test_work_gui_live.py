@@ -334,7 +334,7 @@ def test_draft_kept_when_the_server_is_gone(qtbot: QtBot, robin_window: MainWind
     gone = PortalClient(
         f"http://127.0.0.1:{free_port()}/portal/east", token="x" * 20, timeouts=Timeouts(1.0, 1.0), retries=0
     )
-    dialog = RequestDetailDialog(gone, robin_window.runner, summary, "Robin Requests")
+    dialog = RequestDetailDialog(gone, robin_window.runner, summary, "Robin Requests", "UTC")
     qtbot.addWidget(dialog)
     dialog.show()
     wait_idle(qtbot, robin_window)
