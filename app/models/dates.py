@@ -105,5 +105,5 @@ def moment_long(moment: datetime, time_zone: str, locale: QLocale | None = None)
     clock = loc.toString(QTime(local.hour, local.minute), QLocale.FormatType.ShortFormat)
     text = f"{date_text(local.date(), loc)} at {clock}"
     if local.utcoffset() != moment.astimezone().utcoffset():
-        text += f" {local.strftime('%Z')}"
+        text += f"\u00a0{local.strftime('%Z')}"  # never wrapped apart from the time
     return text

@@ -153,7 +153,7 @@ def test_detail_windows_read_times_on_the_branch_clock_and_name_its_zone(
 
         dialog = window.work_screens.open_request(tab.model.record(row))
         qtbot.waitUntil(lambda: dialog.detail is not None, timeout=WAIT_MS)
-        page = dialog.browser.toPlainText().replace("\u202f", " ")
+        page = dialog.browser.toPlainText().replace("\u202f", " ").replace("\u00a0", " ")
         assert f"opened {listed} at 11:00 AM EST" in page
         assert "Nov 20, 2026 at 11:30 AM EST" in page  # the first reply
         assert "5:00 AM" not in page and "Nov 21" not in page
@@ -168,5 +168,7 @@ def test_detail_windows_read_times_on_the_branch_clock_and_name_its_zone(
         )
         visit_dialog = window.work_screens.open_visit(visits.model.record(visit_row))
         qtbot.waitUntil(lambda: visit_dialog.detail is not None, timeout=WAIT_MS)
-        assert "Nov 20, 2026 at 1:00 PM EST" in visit_dialog.browser.toPlainText().replace("\u202f", " ")
+        assert "Nov 20, 2026 at 1:00 PM EST" in visit_dialog.browser.toPlainText().replace("\u202f", " ").replace(
+            "\u00a0", " "
+        )
         window.runner.set_unauthorized_handler(None)
