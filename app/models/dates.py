@@ -2,7 +2,8 @@
 
 "Today" is the branch's calendar day in its time zone (from /config), as the server decides visit
 windows and due dates (api.md), not the computer's: office staff serve branches in other zones, and
-a customer travelling saw "Tomorrow" on the morning of a visit.
+a customer travelling saw "Tomorrow" on the morning of a visit. Times of day are the branch's
+clock too (moment_long), so a window never dates a record otherwise than its list.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from PySide6.QtCore import QDate, QDateTime, QLocale, QTime
+from PySide6.QtCore import QDate, QLocale, QTime
 
 from app.models.formatting import date_text, display_locale
 
@@ -93,11 +94,16 @@ def relative_day(day: date, today: date) -> str:
     return f"{ago // 30} months ago"
 
 
-def moment_long(moment: datetime, locale: QLocale | None = None) -> str:
-    """A timestamp in the computer's time zone: "Jun 3, 2025 at 4:05 PM"."""
-    local = moment.astimezone()
-    shown = QDateTime(_qdate(local.date()), QTime(local.hour, local.minute))
+def moment_long(moment: datetime, time_zone: str, locale: QLocale | None = None) -> str:
+    """A timestamp as the branch's clock read it, "Jun 3, 2025 at 4:05 PM", on the day its lists
+    show (they date by the branch's calendar). Where this computer's clock read otherwise at that
+    instant, the zone is named ("4:05 PM EST"): a customer abroad and office staff on the phone
+    (SA-2) then read the same time, and neither takes it for their own clock's. The computer's zone
+    had put a request opened on Nov 1 in the list at "Nov 2 at 12:00 AM" in its window."""
+    local = moment.astimezone(branch_zone(time_zone))
     loc = locale or display_locale()
-    return (
-        f"{loc.toString(shown.date(), 'MMM d, yyyy')} at {loc.toString(shown.time(), QLocale.FormatType.ShortFormat)}"
-    )
+    clock = loc.toString(QTime(local.hour, local.minute), QLocale.FormatType.ShortFormat)
+    text = f"{date_text(local.date(), loc)} at {clock}"
+    if local.utcoffset() != moment.astimezone().utcoffset():
+        text += f"\u00a0{local.strftime('%Z')}"  # never wrapped apart from the time
+    return text

@@ -68,6 +68,13 @@ def date_text(day: date | None, locale: QLocale | None = None) -> str:
     return (locale or display_locale()).toString(QDate(day.year, day.month, day.day), "MMM d, yyyy")
 
 
+def short_date_text(day: date | None, locale: QLocale | None = None) -> str:
+    """The locale's numeric date ("11/1/26" in en-US), for a list column on a small screen."""
+    if day is None:
+        return ""
+    return (locale or display_locale()).toString(QDate(day.year, day.month, day.day), QLocale.FormatType.ShortFormat)
+
+
 def status_label(status: str) -> str:
     return status.replace("_", " ").capitalize()
 

@@ -10,8 +10,8 @@ from typing import Any
 from PySide6.QtCore import QObject
 
 from app.models.branch_day import BranchDay
-from app.models.dates import branch_date_text
-from app.models.formatting import date_text, money_text, status_label
+from app.models.dates import branch_date, branch_date_text
+from app.models.formatting import date_text, money_text, short_date_text, status_label
 from app.models.paged_table import Column, PagedTableModel
 from app.services.records import InvoiceSummary, ProposalSummary, RequestSummary, VisitSummary
 
@@ -61,7 +61,13 @@ class ProposalsModel(MoneyTableModel):
                 Column("number", "Number", lambda p: p.number, lambda p: p.number),
                 Column("title", "Title", title, lambda p: p.title.casefold(), tooltip=title, elastic=True),
                 _property_column(),
-                Column("shared_on", "Shared", lambda p: date_text(p.shared_on), lambda p: p.shared_on or _NO_DATE),
+                Column(
+                    "shared_on",
+                    "Shared",
+                    lambda p: date_text(p.shared_on),
+                    lambda p: p.shared_on or _NO_DATE,
+                    short=lambda p: short_date_text(p.shared_on),
+                ),
                 _status_column(_status),
                 Column("total", "Total", lambda p: self.money(p.total), lambda p: p.total, numeric=True),
             ],
@@ -95,11 +101,18 @@ class InvoicesModel(MoneyTableModel):
                 _services_column(),
                 Column(
                     "invoice_date",
-                    "Invoice date",
+                    "Issued",  # as the invoice itself words it; "Invoice date" cost a 1000 px window its fit
                     lambda i: date_text(i.invoice_date),
                     lambda i: i.invoice_date,
+                    short=lambda i: short_date_text(i.invoice_date),
                 ),
-                Column("due_date", "Due date", lambda i: date_text(i.due_date), lambda i: i.due_date),
+                Column(
+                    "due_date",
+                    "Due date",
+                    lambda i: date_text(i.due_date),
+                    lambda i: i.due_date,
+                    short=lambda i: short_date_text(i.due_date),
+                ),
                 _status_column(lambda i: invoice_status(i, self.day.today())),
                 Column("total", "Total", lambda i: self.money(i.total), lambda i: i.total, numeric=True),
                 Column("balance", "Balance", lambda i: self.money(i.balance), lambda i: i.balance, numeric=True),
@@ -127,12 +140,19 @@ class RequestsModel(PagedTableModel):
                 ),
                 _property_column(),
                 _status_column(_status),
-                Column("created_at", "Opened", lambda r: self.day_text(r.created_at), lambda r: r.created_at),
+                Column(
+                    "created_at",
+                    "Opened",
+                    lambda r: self.day_text(r.created_at),
+                    lambda r: r.created_at,
+                    short=lambda r: self.short_day_text(r.created_at),
+                ),
                 Column(
                     "last_activity_at",
                     "Last activity",
                     lambda r: self.day_text(r.last_activity_at),
                     lambda r: r.last_activity_at or r.created_at,
+                    short=lambda r: self.short_day_text(r.last_activity_at),
                 ),
                 Column(
                     "comments",
@@ -148,6 +168,9 @@ class RequestsModel(PagedTableModel):
 
     def day_text(self, moment: datetime | None) -> str:
         return branch_date_text(moment, self.day.time_zone)
+
+    def short_day_text(self, moment: datetime | None) -> str:
+        return short_date_text(branch_date(moment, self.day.time_zone)) if moment is not None else ""
 
 
 def _follow(day: BranchDay | None, model: PagedTableModel) -> BranchDay:
@@ -168,7 +191,8 @@ def _services(item: VisitSummary | InvoiceSummary) -> str:
 
 
 def _property_column() -> Column:
-    """The property a record belongs to, in every list: descriptive, so it may be elided."""
+    """The property a record belongs to, in every list: descriptive, so it may be elided (in
+    the middle: a large customer's names share their start)."""
     return Column(
         "property",
         "Property",
@@ -176,6 +200,7 @@ def _property_column() -> Column:
         lambda item: _property_name(item).casefold(),
         tooltip=_property_name,
         elastic=True,
+        elide_middle=True,
     )
 
 

@@ -63,6 +63,12 @@ class Column:
     # Descriptive text (a title, a property name) that may give up width and be elided, its full
     # text in the tooltip; numbers, dates, money and statuses are never cut.
     elastic: bool = False
+    # Elided in the middle, not at the end: names that differ only in their ends ("Aspen Campus
+    # Hall 0014" and "... 0041") stay told apart in a narrow column.
+    elide_middle: bool = False
+    # The same value in fewer characters ("11/1/26" for "Nov 1, 2026"), painted where the column is
+    # too narrow for `text` (a small screen); search, sort and copy keep `text`.
+    short: Callable[[Any], str] | None = field(default=None)
 
 
 class PagedTableModel(QAbstractTableModel):

@@ -37,13 +37,13 @@ def captured_text(staff: StaffRef) -> str:
     return f"captured by office staff ({staff.name})"
 
 
-def receipts_marker(setting: ReceiptsSetting) -> str:
+def receipts_marker(setting: ReceiptsSetting, time_zone: str) -> str:
     """Under the receipts switch when office staff made its last change for the customer (SA-3);
-    empty when the customer made it (or it was never changed)."""
+    empty when the customer made it (or it was never changed). When is on the branch's clock."""
     if setting.changed_by is None:
         return ""
     state = "on" if setting.enabled else "off"
-    when = f" on {moment_long(setting.changed_at)}" if setting.changed_at is not None else ""
+    when = f" on {moment_long(setting.changed_at, time_zone)}" if setting.changed_at is not None else ""
     return f"Turned {state} by office staff ({setting.changed_by.name}){when}"
 
 

@@ -93,13 +93,14 @@ def action_label(action: str) -> str:
 
 
 class AuditModel(PagedTableModel):
-    """Newest first, as the server sends it."""
+    """Newest first, as the server sends it; its times on the branch's clock (`time_zone`)."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, time_zone: str = "UTC", parent: QObject | None = None) -> None:
+        self.time_zone = time_zone
         super().__init__(
             [
                 # As every other timestamp in the app ("Nov 27, 2026 at 3:23 PM"), not ISO "2026-11-27 15:23".
-                Column("at", "When", lambda e: moment_long(e.at), lambda e: e.at),
+                Column("at", "When", lambda e: moment_long(e.at, self.time_zone), lambda e: e.at),
                 Column("staff", "Staff", lambda e: e.staff_name, lambda e: e.staff_name.casefold()),
                 Column("contact", "Customer", lambda e: e.contact_name, lambda e: e.contact_name.casefold()),
                 Column("action", "Action", lambda e: action_label(e.action), lambda e: e.action),

@@ -131,8 +131,11 @@ def message_page(title: str, message: str, *, error: bool = False) -> str:
 # -- visits (VI-2) -------------------------------------------------------------------------
 
 
-def visit_page(visit: VisitSummary, detail: VisitDetail | None, today: date, *, problem: str | None = None) -> str:
-    """The row's facts at once; notes and the contact when the detail has arrived."""
+def visit_page(
+    visit: VisitSummary, detail: VisitDetail | None, today: date, time_zone: str, *, problem: str | None = None
+) -> str:
+    """The row's facts at once; notes and the contact when the detail has arrived. `today` and the
+    notes' times are the branch's (`time_zone`)."""
     meta = f"{_text(visit.property.name)} &nbsp;·&nbsp; {_text(relative_day(visit.date, today))}"
     # A bullet cell beside the text: a <ul> drew its bullet flush against the word ("•Mowing").
     services = "".join(
@@ -155,13 +158,13 @@ def visit_page(visit: VisitSummary, detail: VisitDetail | None, today: date, *, 
     if detail is None:
         return _page(*parts)
     parts.append(_section("Notes from your crew"))
-    parts.append(_card(_notes(detail)))
+    parts.append(_card(_notes(detail, time_zone)))
     parts.append(_section("Service contact"))
     parts.append(_card(_contact(detail)))
     return _page(*parts)
 
 
-def _notes(detail: VisitDetail) -> str:
+def _notes(detail: VisitDetail, time_zone: str) -> str:
     if not detail.notes:
         message = "No notes yet." if detail.summary.status == "scheduled" else "The crew left no notes for this visit."
         return f'<p class="muted">{message}</p>'
@@ -170,7 +173,7 @@ def _notes(detail: VisitDetail) -> str:
         spacing = "margin-top:12px;" if index else ""
         blocks.append(
             f'<p class="body" style="margin:0; {spacing}">{_text(note.text)}</p>'
-            f'<p class="muted small" style="margin:2px 0 0 0;">{_text(moment_long(note.created_at))}</p>'
+            f'<p class="muted small" style="margin:2px 0 0 0;">{_text(moment_long(note.created_at, time_zone))}</p>'
         )
     return "".join(blocks)
 
@@ -192,11 +195,14 @@ def _contact(detail: VisitDetail) -> str:
 # -- requests (RQ-1, RQ-4) -------------------------------------------------------------------
 
 
-def request_page(summary: RequestSummary, detail: RequestDetail | None, me: str, *, problem: str | None = None) -> str:
-    """The request as a conversation: the description first, then the comments oldest to newest."""
+def request_page(
+    summary: RequestSummary, detail: RequestDetail | None, me: str, time_zone: str, *, problem: str | None = None
+) -> str:
+    """The request as a conversation: the description first, then the comments oldest to newest;
+    its times on the branch's clock (`time_zone`), as the list dates it."""
     meta = (
         f"{_text(summary.number)} &nbsp;·&nbsp; {_text(summary.property.name)} &nbsp;·&nbsp; "
-        f"opened {_text(moment_long(summary.created_at))}"
+        f"opened {_text(moment_long(summary.created_at, time_zone))}"
     )
     parts = [_header(summary.subject, meta, summary.status), '<p style="margin:0 0 6px 0;"></p>']
     if problem is not None:
@@ -212,23 +218,25 @@ def request_page(summary: RequestSummary, detail: RequestDetail | None, me: str,
             detail.description or "(No description)",
             detail.captured_by,
             detail.attachments,
+            time_zone,
             mine=detail.author_name == me,
             label="Request",
         )
     )
-    parts += [_comment(c, me) for c in detail.comments]
+    parts += [_comment(c, me, time_zone) for c in detail.comments]
     if not detail.comments:
         parts.append('<p class="muted" align="center" style="margin-top:8px;">No replies yet.</p>')
     return _page(*parts)
 
 
-def _comment(comment: Comment, me: str) -> str:
+def _comment(comment: Comment, me: str, time_zone: str) -> str:
     return _message(
         comment.author_name,
         comment.created_at,
         comment.body,
         comment.captured_by,
         comment.attachments,
+        time_zone,
         mine=comment.author_name == me,
     )
 
@@ -239,6 +247,7 @@ def _message(
     body: str,
     captured_by: StaffRef | None,
     attachments: Iterable[AttachmentInfo],
+    time_zone: str,
     *,
     mine: bool,
     label: str | None = None,
@@ -249,7 +258,7 @@ def _message(
     head = (
         '<table width="100%" cellspacing="0" cellpadding="0"><tr>'
         f'<td class="author">{who}</td>'
-        f'<td align="right" class="muted small">{_text(moment_long(when))}</td>'
+        f'<td align="right" class="muted small">{_text(moment_long(when, time_zone))}</td>'
         "</tr></table>"
     )
     inner = head

@@ -32,6 +32,7 @@ from app.views.theme import chip_colors, colors
 Index = QModelIndex | QPersistentModelIndex
 
 _ELIDE_RIGHT = Qt.TextElideMode.ElideRight
+_ELIDE_MIDDLE = Qt.TextElideMode.ElideMiddle
 # State and feature flags as plain ints: a Qt flag operation in Python costs more than a cell's arithmetic.
 _SELECTED = QStyle.StateFlag.State_Selected.value
 _ENABLED = QStyle.StateFlag.State_Enabled.value
@@ -146,6 +147,9 @@ class ListCellDelegate(QStyledItemDelegate):
         self._model = model
         self._look: _CellLook | None = None
         self._chip_colors: dict[str, tuple[QColor, QColor]] = {}
+        # Columns (of the model) whose dates are all painted short: the columns were fitted so,
+        # and one column never mixes "Nov 1, 2026" with "10/21/26".
+        self.short_columns: frozenset[int] = frozenset()
 
     def look(self, option: QStyleOptionViewItem) -> _CellLook:
         look = self._look
@@ -169,7 +173,12 @@ class ListCellDelegate(QStyledItemDelegate):
             self._paint_chip(painter, option.rect, look, status, text)
         elif text:
             color = look.selected_text if state & _SELECTED else look.text if state & _ENABLED else look.disabled_text
-            self._paint_text(painter, option.rect, look, text, field.numeric, color)
+            if field.short is not None and (
+                column in self.short_columns or look.line(text).advance > option.rect.width() - look.left - look.right
+            ):
+                text = field.short(model.record(row))  # "11/1/26": a date elided to "Nov 1, …" says nothing
+            elide = _ELIDE_MIDDLE if field.elide_middle else _ELIDE_RIGHT
+            self._paint_text(painter, option.rect, look, text, field.numeric, color, elide)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         """The style's size for the text (as Qt's delegate gives it), wider by the chip's margins in
@@ -192,13 +201,20 @@ class ListCellDelegate(QStyledItemDelegate):
         return state
 
     def _paint_text(
-        self, painter: QPainter, rect: QRect, look: _CellLook, text: str, numeric: bool, color: QColor
+        self,
+        painter: QPainter,
+        rect: QRect,
+        look: _CellLook,
+        text: str,
+        numeric: bool,
+        color: QColor,
+        elide: Qt.TextElideMode,
     ) -> None:
         left, top, width, height = _edges(rect)
         room = width - look.left - look.right
         line = look.line(text)
         if line.advance > room:
-            line = look.line(look.metrics.elidedText(text, _ELIDE_RIGHT, room))
+            line = look.line(look.metrics.elidedText(text, elide, room))
         # Right-aligned text ends at the text box's edge to the fraction of a pixel, as Qt places it.
         x = left + width - look.right - line.exact_advance if numeric else left + look.left
         inner = height - look.top - look.bottom

@@ -81,7 +81,8 @@ RIGHT_ALIGNED_HEADER_ROOM = 12  # px a right-aligned header needs beyond its mea
 SORT_ARROW_ROOM = 14  # px the sorted column's label gives up for the arrow (gap included)
 SORT_ARROW_SIZE = 10
 HEADER_PADDING = 10  # the sections' right padding in style.qss: the arrow ends where text would
-MIN_ELASTIC_WIDTH = 100  # no descriptive column is squeezed below this (or below its header)
+MIN_ELASTIC_WIDTH = 100  # no descriptive column is squeezed below this (or below its header)...
+NARROW_ELASTIC_WIDTH = 64  # ...unless the list would scroll sideways otherwise (a 1000 px window)
 # The widest cells by plain text width that get a real size hint when columns are fitted.
 SIZE_HINT_CANDIDATES = 3
 
@@ -228,6 +229,7 @@ class ListTab(QWidget):
         self._fitted_width = -1
         self._fitted_rows = False
         self._content_widths: dict[int, int] = {}  # column -> widest cell, for the rows loaded now
+        self._short_widths: dict[int, int] = {}  # column -> widest cell in short form ("11/1/26")
         # What the rows on screen answer (filter, properties, portal) and what is being asked for:
         # a refresh of the same query that fails keeps the rows, marked as possibly out of date.
         self._rows_query: Hashable | None = None
@@ -365,8 +367,12 @@ class ListTab(QWidget):
         table.setModel(self.proxy)
         table.setAccessibleName(f"{self.spec.title} list")
         set_up_list_table(table)
-        table.setItemDelegate(ListCellDelegate(self.proxy, self.model, table))
+        self.cells = ListCellDelegate(self.proxy, self.model, table)
+        table.setItemDelegate(self.cells)
         table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Where a list must scroll sideways, by pixels: by whole columns, the last one jumped in and
+        # out of sight and a narrow window could not show a wide column's end.
+        table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         # Over the viewport, not beside it: the viewport keeps one width whatever the row count
         # (no second layout and paint of a page), and a short list's rows reach the card's edge.
         self.scroll_bar = OverlayScrollBar(table)
@@ -468,8 +474,11 @@ class ListTab(QWidget):
         columns start at most MAX_AUTO_WIDTH wide (the stretching one, the list's main text, as
         wide as its text) and, on a narrow table, share the shortfall (see share_shortfall), so
         that a request's subject and its property are both cut a little rather than one of them
-        to a stub; the stretching column takes whatever is left. Where that is less than
-        MIN_ELASTIC_WIDTH, it keeps that much and the list scrolls sideways instead.
+        to a stub; the stretching column takes whatever is left, at least MIN_ELASTIC_WIDTH.
+        Short of that, dates take their short form ("11/1/26", see Column.short), then the
+        descriptive columns go down to NARROW_ELASTIC_WIDTH (never below their header): at
+        1000 px the invoices had scrolled the Balance out of sight. Only where even that does not
+        fit does the list scroll sideways, by pixels.
         Only while the table shows (a hidden one has no final width) and the user never sized them."""
         table, header = self.table, self.table.horizontalHeader()
         width = table.viewport().width()
@@ -478,23 +487,18 @@ class ListTab(QWidget):
             return
         if width == self._fitted_width and has_rows == self._fitted_rows:
             return
-        columns = self.model.columns
         stretch = self.model.column_index(self.spec.stretch_column)
-        widths: dict[int, int] = {}
-        for index in range(header.count()):
-            if index != stretch:
-                natural = max(self._content_width(index), header.sectionSizeHint(index)) + 2
-                widths[index] = min(natural, MAX_AUTO_WIDTH) if columns[index].elastic else natural
-        room = max(self._content_width(stretch) + 2, header.sectionSizeHint(stretch))
-        least = max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(stretch))
-        descriptive = {
-            i: (widths[i], max(MIN_ELASTIC_WIDTH, header.sectionSizeHint(i))) for i in widths if columns[i].elastic
-        }
-        descriptive[stretch] = (room, least)
-        for index, cut in share_shortfall(room + sum(widths.values()) - width, descriptive).items():
-            if index != stretch:
-                widths[index] -= cut
-        squeezed = width - sum(widths.values()) < least
+        has_short = any(column.short is not None for column in self.model.columns)
+        tries = [(False, MIN_ELASTIC_WIDTH), (True, MIN_ELASTIC_WIDTH), (True, NARROW_ELASTIC_WIDTH)]
+        for short, floor in tries if has_short else [tries[0], tries[2]]:
+            widths, least = self._fitted_widths(width, stretch, short=short, floor=floor)
+            squeezed = width - sum(widths.values()) < least
+            if not squeezed:
+                break
+        shorts = frozenset(i for i, column in enumerate(self.model.columns) if short and column.short)
+        if shorts != self.cells.short_columns:
+            self.cells.short_columns = shorts
+            table.viewport().update()
         self._fitting = True
         try:
             if squeezed:  # a fixed width: the table grows past the viewport and scrolls sideways
@@ -507,6 +511,38 @@ class ListTab(QWidget):
         finally:
             self._fitting = False
         self._fitted_width, self._fitted_rows = width, has_rows
+
+    def _fitted_widths(self, width: int, stretch: int, *, short: bool, floor: int) -> tuple[dict[int, int], int]:
+        """The widths of the columns but the stretching one, in a table `width` wide, with dates
+        short or not and descriptive columns no narrower than `floor` (nor their header); and the
+        least the stretching one keeps."""
+        header, columns = self.table.horizontalHeader(), self.model.columns
+        widths: dict[int, int] = {}
+        for index in range(header.count()):
+            if index != stretch:
+                content = self._short_width(index) if short and columns[index].short else self._content_width(index)
+                natural = max(content, header.sectionSizeHint(index)) + 2
+                widths[index] = min(natural, MAX_AUTO_WIDTH) if columns[index].elastic else natural
+        room = max(self._content_width(stretch) + 2, header.sectionSizeHint(stretch))
+        least = max(floor, header.sectionSizeHint(stretch))
+        descriptive = {i: (widths[i], max(floor, header.sectionSizeHint(i))) for i in widths if columns[i].elastic}
+        descriptive[stretch] = (room, least)
+        for index, cut in share_shortfall(room + sum(widths.values()) - width, descriptive).items():
+            if index != stretch:
+                widths[index] -= cut
+        return widths, least
+
+    def _short_width(self, column: int) -> int:
+        """The width the column's widest short text needs ("12/16/26"), with the same margins
+        as its full text."""
+        if column not in self._short_widths:
+            short = self.model.columns[column].short
+            assert short is not None
+            metrics, model, rows = self.table.fontMetrics(), self.model, range(self.model.rowCount())
+            full = max((metrics.horizontalAdvance(model.text(row, column)) for row in rows), default=0)
+            widest = max((metrics.horizontalAdvance(short(model.record(row))) for row in rows), default=0)
+            self._short_widths[column] = self._content_width(column) - full + widest
+        return self._short_widths[column]
 
     def _content_width(self, column: int) -> int:
         """The width the column's widest loaded cell needs, measured once per page of rows.
@@ -558,6 +594,7 @@ class ListTab(QWidget):
         self.model.set_page(page)
         self._lay_out_rows()
         self._content_widths.clear()
+        self._short_widths.clear()
         self._rows_query = self._pending_query
         self._loaded_at = datetime.now()
         self._set_stale(None)

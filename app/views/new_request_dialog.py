@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QCompleter,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -31,6 +32,7 @@ from app.views.item_windows import ask_to_discard
 from app.views.theme import named
 
 MAX_SUBJECT = 300  # the server's limit; saying so while typing beats a 422 after sending
+CHOOSE_PROPERTY = "Choose the property this request is about."
 
 
 def ask_discard(parent: QWidget) -> bool:
@@ -55,6 +57,8 @@ class NewRequestDialog(QDialog):
         properties: Sequence[Property],
         company_name: str,
         parent: QWidget | None = None,
+        *,
+        preselected: int | None = None,
     ) -> None:
         super().__init__(parent)
         self.client = client
@@ -74,9 +78,7 @@ class NewRequestDialog(QDialog):
             "DialogSubtitle",
         )
         self.subtitle.setWordWrap(True)
-        self.property_combo = QComboBox()
-        for prop in properties:
-            self.property_combo.addItem(f"{prop.name}  ·  {prop.address}", prop.id)
+        self.property_combo = _property_combo(properties, preselected)
         self.subject_edit = QLineEdit(placeholderText="For example: Broken sprinkler head by the entrance")
         self.subject_edit.setMaxLength(MAX_SUBJECT)
         self.description_edit = QPlainTextEdit()
@@ -103,8 +105,12 @@ class NewRequestDialog(QDialog):
         self.send_button = QPushButton("Send request")
         self.send_button.setDefault(True)
         self.send_button.setToolTip("Send (Ctrl+Enter)")
+        # Why Send is greyed: a request filed against the wrong property emails the wrong account
+        # owner (RQ-3) and cannot be moved once sent, so the property is never guessed.
+        self.send_hint = named(QLabel(CHOOSE_PROPERTY), "Hint")
+        self.send_hint.setWordWrap(True)
         buttons = QHBoxLayout()
-        buttons.addStretch()
+        buttons.addWidget(self.send_hint, 1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.send_button)
 
@@ -125,9 +131,11 @@ class NewRequestDialog(QDialog):
         self.subject_edit.textChanged.connect(self.error_label.hide)
         self.description_edit.textChanged.connect(self._description_changed)
         self.draft.changed.connect(self.error_label.hide)  # e.g. the file the portal refused was removed
+        self.property_combo.currentTextChanged.connect(self._update_send)
         if self.property_combo.count() == 1:
             self.property_combo.setEnabled(False)
-        self.subject_edit.setFocus()
+        self._update_send()
+        (self.subject_edit if self.chosen_property() is not None else self.property_combo).setFocus()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Enter in the subject goes on to the description: as the dialog's default key it sent the
@@ -135,12 +143,23 @@ class NewRequestDialog(QDialog):
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.subject_edit.hasFocus():
             self.description_edit.setFocus(Qt.FocusReason.TabFocusReason)
             return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.property_combo.hasFocus():
+            self.subject_edit.setFocus(Qt.FocusReason.TabFocusReason)  # the property typed: on to the subject
+            return
         super().keyPressEvent(event)
 
-    def select_property(self, property_id: int) -> None:
-        index = self.property_combo.findData(property_id)
-        if index >= 0:
-            self.property_combo.setCurrentIndex(index)
+    def chosen_property(self) -> int | None:
+        """The property whose whole line is in the box; a part typed to search by chooses none."""
+        combo = self.property_combo
+        index = combo.findText(combo.currentText().strip(), Qt.MatchFlag.MatchFixedString)
+        return combo.itemData(index) if index >= 0 else None
+
+    def _update_send(self) -> None:
+        chosen = self.chosen_property() is not None
+        self.send_button.setEnabled(chosen and not self.sending)
+        self.send_hint.setVisible(not chosen and not self.sending)
+        if chosen and self.error_label.text() == CHOOSE_PROPERTY:
+            self.error_label.hide()
 
     def send(self) -> None:
         subject = " ".join(self.subject_edit.text().split())
@@ -148,9 +167,10 @@ class NewRequestDialog(QDialog):
             self.show_error("Please give the request a subject.")
             self.subject_edit.setFocus()
             return
-        property_id = self.property_combo.currentData()
+        property_id = self.chosen_property()
         if property_id is None:
-            self.show_error("Choose the property this request is about.")
+            self.show_error(CHOOSE_PROPERTY)
+            self.property_combo.setFocus()
             return
         too_long = self._description_too_long()
         if too_long:
@@ -220,7 +240,7 @@ class NewRequestDialog(QDialog):
 
     def _set_sending(self, sending: bool) -> None:
         self.sending = sending
-        self.send_button.setEnabled(not sending)
+        self._update_send()
         self.send_button.setText("Sending…" if sending else "Send request")
         for widget in (self.property_combo, self.subject_edit, self.cancel_button):
             widget.setEnabled(not sending)
@@ -240,3 +260,28 @@ def _places(properties: Sequence[Property]) -> str:
     if len(names) <= 3:
         return f"{', '.join(names[:-1])} or {names[-1]}"
     return f"any of your {len(names)} properties"
+
+
+def _property_combo(properties: Sequence[Property], preselected: int | None) -> QComboBox:
+    """The properties, searchable by any part of a name or address: with a thousand whose names
+    share their start, the first letters found nothing and the list was a long scroll. Typing
+    filters a popup (contains, any case); only a whole line chosen from it counts. Nothing is
+    chosen unless the caller knows which property is meant (`preselected`) or there is one."""
+    combo = QComboBox()
+    line = QLineEdit(placeholderText="Choose a property…")
+    line.setAccessibleName("Property")
+    combo.setLineEdit(line)  # editable: the search box
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(24)
+    for prop in properties:
+        combo.addItem(f"{prop.name}  ·  {prop.address}", prop.id)
+    completer = QCompleter(combo.model(), combo)
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    completer.setMaxVisibleItems(12)
+    combo.setCompleter(completer)
+    chosen = preselected if preselected is not None else (properties[0].id if len(properties) == 1 else None)
+    combo.setCurrentIndex(combo.findData(chosen) if chosen is not None else -1)
+    return combo

@@ -438,7 +438,7 @@ class ManagePaymentsDialog(QDialog):
         self.actions_row.setVisible(bool(methods))
         self._receipts = receipts.enabled
         self._show_receipts()
-        self.receipts_marker.setText(receipts_marker(receipts))
+        self.receipts_marker.setText(receipts_marker(receipts, self._session.config.branch.time_zone))
         self.receipts_marker.setVisible(bool(self.receipts_marker.text()))
         self.receipts_hint.setVisible(not methods)
         self._change_done()

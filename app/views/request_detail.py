@@ -52,6 +52,7 @@ class RequestDetailDialog(QDialog):
         runner: TaskRunner,
         summary: RequestSummary,
         me: str,
+        time_zone: str,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -61,6 +62,7 @@ class RequestDetailDialog(QDialog):
         self.runner = OwnedRunner(runner, self)
         self.summary = summary
         self.me = me
+        self.time_zone = time_zone  # the branch's: its times read as the list's dates
         self.detail: RequestDetail | None = None
         self.problem: str | None = None
         self.last_download: Path | None = None
@@ -131,7 +133,7 @@ class RequestDetailDialog(QDialog):
     def _render(self) -> None:
         bar = self.browser.verticalScrollBar()
         position = bar.value()
-        self.browser.setHtml(request_page(self.summary, self.detail, self.me, problem=self.problem))
+        self.browser.setHtml(request_page(self.summary, self.detail, self.me, self.time_zone, problem=self.problem))
         if self._scroll_to_end and self.detail is not None:
             self._scroll_to_end = False
             bar.setValue(bar.maximum())

@@ -244,7 +244,7 @@ class AuditDialog(QDialog):
         self.setWindowTitle(f"Activity — {contact.name}" if contact else "Activity — all customers")
         # Within the free area of its screen, as the item windows are: 900 px ran off an 800 px one.
         fit_to_screen(self, QSize(900, 520))
-        self.model = AuditModel(self)
+        self.model = AuditModel(staff.config.branch.time_zone, self)
         self.table = SteadyTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Activity")

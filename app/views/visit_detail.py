@@ -83,7 +83,9 @@ class VisitDetailDialog(QDialog):
 
     def _render(self) -> None:
         self.retry_button.setVisible(self.problem is not None)
-        self.browser.setHtml(visit_page(self.visit, self.detail, self.day.today(), problem=self.problem))
+        self.browser.setHtml(
+            visit_page(self.visit, self.detail, self.day.today(), self.day.time_zone, problem=self.problem)
+        )
 
     def _link(self, url: QUrl) -> None:
         open_link(url)

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
 
-from app.services.records import Property, RequestSummary, VisitSummary
+from app.models.roles import Role
+from app.services.records import InvoiceSummary, Property, ProposalSummary, RequestSummary, VisitSummary
 from app.views.item_windows import present
 from app.views.requests_tab import RequestsTab
 
@@ -94,7 +95,10 @@ class WorkScreens(QObject):
         if dialog is None:
             from app.views.request_detail import RequestDetailDialog
 
-            dialog = RequestDetailDialog(session.client, self.window.runner, request, session.user.name, self.window)
+            zone = session.config.branch.time_zone
+            dialog = RequestDetailDialog(
+                session.client, self.window.runner, request, session.user.name, zone, self.window
+            )
             dialog.posted.connect(partial(self._reply_posted, key, dialog))
             dialog.finished.connect(partial(self._request_closed, key, dialog))
             dialog.viewers_closed.connect(partial(self._request_closed, key, dialog))
@@ -105,7 +109,8 @@ class WorkScreens(QObject):
         return dialog
 
     def new_request(self) -> NewRequestDialog:
-        """Offers the properties checked in the sidebar, or every property when none is."""
+        """Offers the properties checked in the sidebar, or every property when none is; the one
+        meant is chosen only when known (see _meant_property)."""
         if self.new_request_dialog is not None and self.new_request_dialog.isVisible():
             present(self.new_request_dialog)
             return self.new_request_dialog
@@ -115,11 +120,31 @@ class WorkScreens(QObject):
         from app.views.new_request_dialog import NewRequestDialog
 
         session = self.window.session
-        dialog = NewRequestDialog(session.client, self.window.runner, choices, session.config.branch.name, self.window)
+        dialog = NewRequestDialog(
+            session.client,
+            self.window.runner,
+            choices,
+            session.config.branch.name,
+            self.window,
+            preselected=self._meant_property(choices),
+        )
         dialog.finished.connect(lambda result: self._new_request_finished(dialog, result))
         self.new_request_dialog = dialog
         dialog.open()
         return dialog
+
+    def _meant_property(self, choices: list[Property]) -> int | None:
+        """The property of the row highlighted in the current tab, if it is one of `choices` (a
+        single choice is chosen by the form itself). The first of a thousand had been chosen: a
+        request filed against the wrong property emails the wrong account owner (RQ-3)."""
+        table = self.window.current_tab().table
+        index = table.currentIndex()
+        if not index.isValid() or not table.selectionModel().isSelected(index):
+            return None
+        record = index.data(Role.RECORD)
+        if not isinstance(record, ProposalSummary | VisitSummary | InvoiceSummary | RequestSummary):
+            return None
+        return record.property.id if record.property.id in {p.id for p in choices} else None
 
     def unsent_drafts(self) -> list[tuple[str, QDialog]]:
         """The windows holding text, files or a signature not sent yet, each with a line naming it:

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pytestqt.qtbot import QtBot
 
 from app.models.branch_day import BranchDay
-from app.models.dates import branch_date, branch_date_text, branch_today, until_branch_midnight
+from app.models.dates import branch_date, branch_date_text, branch_today, moment_long, until_branch_midnight
 from app.models.formatting import date_text
 from app.models.lists import InvoicesModel, RequestsModel
 from app.services.records import Page, PropertyRef, RequestSummary
@@ -40,6 +40,28 @@ def test_time_until_the_branch_midnight() -> None:
     assert until_branch_midnight(NEW_YORK, datetime(2026, 11, 1, 4, 0, tzinfo=UTC)) == timedelta(hours=25)
     # Santiago skips 00:00 on Sep 6, 2026 (-04 to -03): the day starts at the first instant that exists.
     assert until_branch_midnight("America/Santiago", datetime(2026, 9, 6, 3, 0, tzinfo=UTC)) == timedelta(hours=1)
+
+
+def plain(text: str) -> str:
+    """The text with Qt's and our no-break spaces as plain ones."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def test_a_time_is_on_the_branch_clock_and_names_its_zone_where_the_computer_reads_otherwise(
+    computer_zone: Callable[[str], None],
+) -> None:
+    """The day a time falls on is the day the lists show, and a time not on this computer's clock
+    says whose it is: office staff and the customer read "11:00 AM EST" alike (SA-2)."""
+    computer_zone("Pacific/Auckland")  # 5:00 AM on Nov 21 here
+    moment = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+    shown = plain(moment_long(moment, NEW_YORK))
+    assert shown == "Nov 20, 2026 at 11:00 AM EST"
+    assert shown.startswith(branch_date_text(moment, NEW_YORK))
+    assert plain(moment_long(moment, "UTC")) == "Nov 20, 2026 at 4:00 PM UTC"
+    # The computer's own zone (or one whose clock reads the same then) needs no name.
+    assert plain(moment_long(moment, "Pacific/Auckland")) == "Nov 21, 2026 at 5:00 AM"
+    computer_zone("America/Toronto")
+    assert plain(moment_long(moment, NEW_YORK)) == "Nov 20, 2026 at 11:00 AM"
 
 
 class FakeClock:

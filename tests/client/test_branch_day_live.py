@@ -116,3 +116,59 @@ def test_visits_list_says_today_by_the_branch_day_not_the_computer(
         dialog = window.work_screens.open_visit(tab.model.record(rows[branch_today]))
         assert "Today" in dialog.browser.toPlainText()
         window.runner.set_unauthorized_handler(None)
+
+
+def test_detail_windows_read_times_on_the_branch_clock_and_name_its_zone(
+    qtbot: QtBot, tmp_path: Path, settings_store: QSettings, computer_zone: Any
+) -> None:  # RQ-1, VI-2, SA-2
+    """A request the list says was opened on Nov 20 (New York's day) said "opened Nov 21 at 5:00 AM"
+    in its window on a computer in Auckland: the computer's clock, unnamed. The window now reads the
+    branch's clock, and says so, as office staff on the phone read it."""
+    document = company.build(date.today())
+    document["branches"][0]["time_zone"] = "America/New_York"
+    opened = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)  # 11:00 AM EST; 5:00 AM on the 21st in Auckland
+    request = next(r for r in document["requests"] if r["number"] == company.REQUESTER_REQUEST)
+    request["created_at"] = opened.isoformat()
+    for minutes, comment in enumerate(request["comments"], start=1):
+        comment["created_at"] = (opened + timedelta(minutes=30 * minutes)).isoformat()
+    noted = next(v for v in document["visits"] if v["notes"])
+    for note in noted["notes"]:
+        note["created_at"] = (opened + timedelta(hours=2)).isoformat()
+    with running_portal(tmp_path / "portal", document) as portal:
+        computer_zone("Pacific/Auckland")
+        session = sign_in(portal.portal_url("east"), company.REQUESTER, company.PASSWORD)
+        accounts = Accounts(AppSettings(settings_store))
+        accounts.remember_portal(session)
+        accounts.store_secrets(session, remember_password=False)
+        window = MainWindow(session, accounts)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: not window.runner.busy, timeout=WAIT_MS)
+        tab = window.tabs["requests"]
+        window.tab_widget.setCurrentWidget(tab)
+        qtbot.waitUntil(lambda: tab.model.rowCount() > 0, timeout=WAIT_MS)
+        row = next(r for r in range(tab.model.rowCount()) if tab.model.record(r).number == company.REQUESTER_REQUEST)
+        listed = tab.model.data(tab.model.index(row, tab.model.column_index("created_at")))
+        assert listed == "Nov 20, 2026"
+
+        dialog = window.work_screens.open_request(tab.model.record(row))
+        qtbot.waitUntil(lambda: dialog.detail is not None, timeout=WAIT_MS)
+        page = dialog.browser.toPlainText().replace("\u202f", " ").replace("\u00a0", " ")
+        assert f"opened {listed} at 11:00 AM EST" in page
+        assert "Nov 20, 2026 at 11:30 AM EST" in page  # the first reply
+        assert "5:00 AM" not in page and "Nov 21" not in page
+
+        visits = window.tabs["visits"]
+        assert isinstance(visits, VisitsTab)
+        window.tab_widget.setCurrentWidget(visits)
+        visits.show_combo.setCurrentIndex(visits.show_combo.findData("completed"))
+        qtbot.waitUntil(lambda: not window.runner.busy and visits.model.rowCount() > 0, timeout=WAIT_MS)
+        visit_row = next(
+            r for r in range(visits.model.rowCount()) if visits.model.record(r).date.isoformat() == noted["date"]
+        )
+        visit_dialog = window.work_screens.open_visit(visits.model.record(visit_row))
+        qtbot.waitUntil(lambda: visit_dialog.detail is not None, timeout=WAIT_MS)
+        assert "Nov 20, 2026 at 1:00 PM EST" in visit_dialog.browser.toPlainText().replace("\u202f", " ").replace(
+            "\u00a0", " "
+        )
+        window.runner.set_unauthorized_handler(None)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, QSettings, QSize, Qt
@@ -43,7 +45,7 @@ from app.views.main_window import (
 from app.views.sign_in_dialog import SignInDialog
 from app.views.staff_views import FindCustomerWindow, ReasonDialog
 from tests.client import company
-from tests.client.live_server import ROOT, LivePortal
+from tests.client.live_server import ROOT, LivePortal, running_portal
 
 pytestmark = pytest.mark.gui
 
@@ -528,3 +530,124 @@ def test_every_window_of_office_staff_fits_a_small_laptop_screen(
     reason.reject()
     activity.close()
     find.runner.set_unauthorized_handler(None)
+
+
+DANA = "dana@example.com"
+# As a large customer's list reads (the benchmark company): long property names, several services,
+# six-digit numbers, five-figure amounts and the widest status chips.
+DENSE_PROPERTIES = ("Harborview Commons Office Park", "Riverside Medical Campus Hall", "Maple Court Residences")
+DENSE_SERVICES = ["Shrub pruning", "Irrigation check", "Leaf cleanup", "Snow removal"]
+
+
+def _dense(doc: dict[str, Any], today: date) -> None:
+    doc["contacts"].append(
+        {"key": "dana", "branch": "east", "name": "Dana Dense", "email": DANA, "password": company.PASSWORD}
+    )
+    for p, name in enumerate(DENSE_PROPERTIES):
+        key = f"dense-{p}"
+        doc["properties"].append(
+            {
+                "key": key,
+                "branch": "east",
+                "name": name,
+                "address": f"{1200 + p} {name} Boulevard, Springfield",
+                "account_owner": "rep",
+                "sales_rep": "rep",
+                "contacts": [{"contact": "dana", "role": "primary"}],
+                "unapplied_credits": "0.00",
+            }
+        )
+        for n in range(4):
+            day = today - timedelta(days=40 * n + 13)  # "Dec 16, 2026"-wide dates, overdue ones too
+            doc["invoices"].append(
+                {
+                    "key": f"{key}-inv-{n}",
+                    "property": key,
+                    "number": f"INV-10{p}9{n}8",
+                    "billing_contact": "dana",
+                    "invoice_date": day.isoformat(),
+                    "net_terms_days": 30,
+                    "lines": [{"service": s, "amount": "3086.42"} for s in DENSE_SERVICES[:3]]
+                    + [{"service": DENSE_SERVICES[3], "amount": "3086.41"}],  # $12,345.67
+                    "payments": [{"amount": "0.01", "paid_on": day.isoformat()}] if n % 2 else [],
+                }
+            )
+            doc["visits"].append(
+                {
+                    "key": f"{key}-visit-{n}",
+                    "property": key,
+                    "date": (today + timedelta(days=3 + 7 * n)).isoformat(),
+                    "status": "scheduled",
+                    "services": DENSE_SERVICES,
+                    "notes": [],
+                }
+            )
+        doc["proposals"].append(
+            {
+                "key": f"{key}-opp",
+                "property": key,
+                "number": f"OPP-10{p}234",
+                "title": "Spring enhancement: new mulch beds, drip irrigation and seasonal colour",
+                "opportunity_type": "work_order",
+                "opportunity_status": "in_production",
+                "shared_on": (today - timedelta(days=45)).isoformat(),
+                "sales_rep": "rep",
+                "items": [{"key": f"{key}-opp-1", "description": "Labour", "quantity": "1", "unit_price": "12345.67"}],
+            }
+        )
+        doc["requests"].append(
+            {
+                "key": f"{key}-req",
+                "property": key,
+                "number": f"REQ-30{p}041",
+                "subject": "Question about the fall cleanup price and the extra mulch delivery",
+                "description": "Please call me.",
+                "status": "waiting_on_client",
+                "comments": [{"author": "rep", "body": f"Reply {c}", "public": True} for c in range(12)],
+            }
+        )
+
+
+@pytest.fixture(scope="module")
+def dense_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LivePortal]:
+    document = company.build(date.today())
+    _dense(document, date.today())
+    with running_portal(tmp_path_factory.mktemp("dense-portal"), document) as live:
+        yield live
+
+
+def test_no_list_scrolls_sideways_at_1000_px_with_a_large_customers_data(
+    qtbot: QtBot, dense_portal: LivePortal, accounts: Accounts
+) -> None:
+    """At 1000 x 600 the invoices scrolled sideways by up to 90 px, the Balance column (money owed)
+    out of sight, and the requests' Comments header was cut to "C". Every column now fits, the
+    descriptive ones giving up more (elided, whole in their tooltips); money and the other headers
+    stay whole. Where a list still has to scroll, it scrolls by pixels, not by whole columns."""
+    session = sign_in(dense_portal.portal_url("east"), DANA, company.PASSWORD)
+    window = open_window(qtbot, session, accounts)
+    window.resize(SMALL_SCREEN)
+    qtbot.waitUntil(lambda: window.size() == SMALL_SCREEN, timeout=2000)
+    assert window.splitter.sizes()[0] == sidebar_width(SMALL_SCREEN.width())
+    for key in window._visible_tab_keys():
+        tab = window.tabs[key]
+        window.tab_widget.setCurrentWidget(tab)
+        qtbot.waitUntil(lambda tab=tab: tab.table.isVisible() and tab.model.rowCount() > 0, timeout=10000)
+        qtbot.wait(30)  # the fit runs on the next turn of the event loop after the table shows
+        table, header = tab.table, tab.table.horizontalHeader()
+        widths = {column.key: header.sectionSize(i) for i, column in enumerate(tab.model.columns)}
+        assert header.length() <= table.viewport().width(), (key, table.viewport().width(), widths)
+        assert table.horizontalScrollBar().maximum() == 0, key
+        metrics = table.fontMetrics()
+        for index, column in enumerate(tab.model.columns):
+            assert header.sectionSize(index) >= header.sectionSizeHint(index), (key, column.key, "header cut")
+            if column.elastic:
+                continue
+            for row in range(tab.model.rowCount()):  # money, numbers, statuses and dates whole
+                text = tab.model.text(row, index)
+                if column.short is not None and metrics.horizontalAdvance(text) + 16 > header.sectionSize(index):
+                    text = column.short(tab.model.record(row))  # "12/16/26": painted in its place
+                assert metrics.horizontalAdvance(text) + 16 <= header.sectionSize(index), (key, text, widths)
+        # Where a list must scroll (a user's wide columns), by pixels, never a whole column at a time.
+        assert table.horizontalScrollMode() == QAbstractItemView.ScrollMode.ScrollPerPixel, key
+    window.runner.set_unauthorized_handler(None)
+    session.client.close()

@@ -94,7 +94,7 @@ def pdf(path: Path, text: str, pages: int) -> Path:
 def open_with_files(qtbot: QtBot, session: PortalSession, runner: TaskRunner, files: list[Path]) -> RequestDetailDialog:
     """Rowan's request, after a reply carrying `files`."""
     summary = next(r for r in session.client.requests().items if r.number == company.REQUESTER_REQUEST)
-    dialog = RequestDetailDialog(session.client, runner, summary, "Robin Requests")
+    dialog = RequestDetailDialog(session.client, runner, summary, "Robin Requests", "UTC")
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.detail is not None and not runner.busy, timeout=WAIT_MS)

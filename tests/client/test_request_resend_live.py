@@ -109,7 +109,7 @@ def test_reply_sent_again_after_a_lost_answer_is_posted_once(
     runner = TaskRunner()
     client = session.client
     summary = next(r for r in client.requests().items if r.number == company.REQUESTER_REQUEST)
-    dialog = RequestDetailDialog(client, runner, summary, "Robin Requests")
+    dialog = RequestDetailDialog(client, runner, summary, "Robin Requests", "UTC")
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.waitUntil(lambda: dialog.detail is not None and not runner.busy, timeout=WAIT_MS)

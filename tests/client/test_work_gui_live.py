@@ -334,7 +334,7 @@ def test_draft_kept_when_the_server_is_gone(qtbot: QtBot, robin_window: MainWind
     gone = PortalClient(
         f"http://127.0.0.1:{free_port()}/portal/east", token="x" * 20, timeouts=Timeouts(1.0, 1.0), retries=0
     )
-    dialog = RequestDetailDialog(gone, robin_window.runner, summary, "Robin Requests")
+    dialog = RequestDetailDialog(gone, robin_window.runner, summary, "Robin Requests", "UTC")
     qtbot.addWidget(dialog)
     dialog.show()
     wait_idle(qtbot, robin_window)
@@ -386,6 +386,63 @@ def test_new_request_offers_only_the_selected_properties(
     dialog = window.work_screens.new_request()
     assert [dialog.property_combo.itemData(i) for i in range(dialog.property_combo.count())] == [cedar]
     dialog.reject()
+    window.runner.set_unauthorized_handler(None)
+
+
+def test_new_request_chooses_no_property_it_cannot_know_and_finds_one_by_any_part(
+    qtbot: QtBot, accounts: Accounts, live_portal: LivePortal
+) -> None:  # RQ-2, RQ-3
+    """With several properties the form chose the first: a request sent against the wrong one
+    emails the wrong account owner and cannot be moved. Nothing is chosen now unless a highlighted
+    row says which, Send says why it waits, and any part of a name or address finds a property
+    (its first letters found nothing among a thousand sharing them)."""
+    window = open_window(qtbot, accounts, live_portal, company.MORGAN)
+    ids = {p.name: p.id for p in window.properties_model.properties}
+    dialog = window.work_screens.new_request()
+    combo = dialog.property_combo
+    assert combo.currentText() == "" and dialog.chosen_property() is None
+    assert combo.lineEdit() is not None and combo.lineEdit().placeholderText() == "Choose a property…"
+    assert not dialog.send_button.isEnabled()
+    assert dialog.send_hint.isVisible() and dialog.send_hint.text() == "Choose the property this request is about."
+    qtbot.keyClicks(dialog.subject_edit, "Gate latch broken")
+
+    qtbot.keyClicks(combo.lineEdit(), "park")  # the middle of "Birch Office Park"
+    popup = combo.completer().popup()
+    qtbot.waitUntil(popup.isVisible, timeout=WAIT_MS)
+    assert [popup.model().index(r, 0).data() for r in range(popup.model().rowCount())] == [
+        "Birch Office Park  ·  17 Birch Street"
+    ]
+    assert dialog.chosen_property() is None and not dialog.send_button.isEnabled(), "a part typed chooses none"
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert dialog.chosen_property() == ids["Birch Office Park"]
+    assert dialog.send_button.isEnabled() and not dialog.send_hint.isVisible()
+    assert dialog.subject_edit.text() == "Gate latch broken", "nothing typed is lost"
+    combo.lineEdit().clear()
+    qtbot.keyClicks(combo.lineEdit(), "STREET")  # every address: all three offered
+    qtbot.waitUntil(popup.isVisible, timeout=WAIT_MS)
+    assert popup.model().rowCount() == 3
+    assert not dialog.send_button.isEnabled()
+    dialog.done(0)
+
+    # The property of the row highlighted in the current tab is the one meant.
+    tab = window.tabs["proposals"]
+    window.tab_widget.setCurrentWidget(tab)
+    wait_idle(qtbot, window)
+    row = next(r for r in range(tab.model.rowCount()) if tab.model.record(r).property.name == "Cedar Villas")
+    tab.table.setCurrentIndex(tab.proxy.mapFromSource(tab.model.index(row, 0)))
+    dialog = window.work_screens.new_request()
+    assert dialog.chosen_property() == ids["Cedar Villas"] and dialog.send_button.isEnabled()
+    dialog.done(0)
+
+    # As is the only property the sidebar shows, whatever row is highlighted.
+    model = window.properties_model
+    model.set_checked([i for name, i in ids.items() if name != "Maple Court"], False)
+    wait_idle(qtbot, window)
+    tab.table.clearSelection()
+    dialog = window.work_screens.new_request()
+    assert dialog.chosen_property() == ids["Maple Court"] and dialog.send_button.isEnabled()
+    dialog.done(0)
     window.runner.set_unauthorized_handler(None)
 
 

@@ -145,15 +145,15 @@ def test_visit_page_lists_services_notes_and_a_mail_link() -> None:  # VI-2
         (VisitNote("Beds <edged> & mulched.", NOON),),
         PersonContact("Sam Rep", "sam@example.com", "555-0100"),
     )
-    html = visit_page(summary, detail, today)
+    html = visit_page(summary, detail, today, "UTC")
     assert "Friday, May 8, 2026" in html
     assert "Edging &amp; trimming" in html
     assert "Beds &lt;edged&gt; &amp; mulched." in html
     assert 'href="mailto:sam@example.com"' in html
     assert 'href="tel:5550100"' in html
     assert "2 days ago" in html
-    assert "Loading" in visit_page(summary, None, today)
-    assert "No such visit." in visit_page(summary, None, today, problem="No such visit.")
+    assert "Loading" in visit_page(summary, None, today, "UTC")
+    assert "No such visit." in visit_page(summary, None, today, "UTC", problem="No such visit.")
 
 
 def request_detail(comments: tuple[Comment, ...], captured_by: StaffRef | None = None) -> RequestDetail:
@@ -172,7 +172,7 @@ def test_request_page_reads_as_a_conversation() -> None:  # RQ-1, RQ-4
         (AttachmentInfo(41, "gate.png", 2048, "image/png"),),
     )
     detail = request_detail((reply, mine))
-    html = request_page(detail.summary, detail, "Pat Customer")
+    html = request_page(detail.summary, detail, "Pat Customer", "UTC")
     assert "Broken &lt;gate&gt;" in html
     assert html.index("It swings open.") < html.index("We'll fix it") < html.index("Thanks")
     assert html.count("Captured by office staff (Olivia Office)") == 1
@@ -181,7 +181,7 @@ def test_request_page_reads_as_a_conversation() -> None:  # RQ-1, RQ-4
     assert "2 KB" in html
     assert "Pat Customer (you)" in html
     assert detail.attachment(41) == mine.attachments[0]
-    assert "No replies yet." in request_page(detail.summary, request_detail(()), "Pat Customer")
+    assert "No replies yet." in request_page(detail.summary, request_detail(()), "Pat Customer", "UTC")
 
 
 def test_captured_by_is_a_staff_reference_like_everywhere_else() -> None:  # RQ-2 (SA-3)
@@ -206,7 +206,7 @@ def test_captured_by_is_a_staff_reference_like_everywhere_else() -> None:  # RQ-
     detail = parse_request_detail(data)
     assert detail.captured_by == StaffRef(3, "Olivia Office")
     assert detail.comments[0].captured_by is None
-    assert "Captured by office staff (Olivia Office)" in request_page(detail.summary, detail, "Someone else")
+    assert "Captured by office staff (Olivia Office)" in request_page(detail.summary, detail, "Someone else", "UTC")
 
 
 def test_pdfs_and_pictures_can_be_opened_as_well_as_downloaded() -> None:  # RQ-4
@@ -216,7 +216,7 @@ def test_pdfs_and_pictures_can_be_opened_as_well_as_downloaded() -> None:  # RQ-
         AttachmentInfo(43, "quote.docx", 10, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
     )
     comment = Comment(8, "Sam Rep", "See the plan", NOON, None, files)
-    html = request_page(request_detail((comment,)).summary, request_detail((comment,)), "Pat Customer")
+    html = request_page(request_detail((comment,)).summary, request_detail((comment,)), "Pat Customer", "UTC")
     assert 'href="attachment-open:41"' in html
     assert 'href="attachment-open:42"' in html
     assert 'href="attachment-open:43"' not in html
@@ -285,7 +285,9 @@ def test_server_413_sentence_is_shown_and_the_draft_kept(qtbot: QtBot, tmp_path:
         server.route("POST", "/requests/3/comments", problem(413, "file_too_large", sentence))
         runner = TaskRunner()
         summary = RequestSummary(3, "WEB-3", "Gate", OAK, "open", NOON, NOON, 0)
-        dialog = RequestDetailDialog(PortalClient(server.portal_url, token="t" * 20), runner, summary, "Pat Customer")
+        dialog = RequestDetailDialog(
+            PortalClient(server.portal_url, token="t" * 20), runner, summary, "Pat Customer", "UTC"
+        )
         qtbot.addWidget(dialog)
         qtbot.waitUntil(lambda: dialog.detail is not None, timeout=5000)
         dialog.composer.text_edit.setPlainText("The plan")
