@@ -53,6 +53,7 @@ from app.services.errors import (
     UnreachableError,
     ValidationError,
 )
+from app.services.property_filter import PropertyFilter
 from app.services.records import (
     Assist,
     AuditItem,
@@ -318,13 +319,14 @@ class PortalClient:
         path: str,
         parse_item: Callable[[records.Json], T],
         *,
-        property_ids: Sequence[int] | None,
+        properties: PropertyFilter | None,
         cursor: str | None,
         limit: int | None,
         extra: Sequence[tuple[str, str]] = (),
     ) -> Page[T]:
         params = list(extra)
-        params += [("property_id", str(pid)) for pid in property_ids or ()]
+        if properties is not None:
+            params += properties.query()
         if limit is not None:
             params.append(("limit", str(limit)))
         if cursor:
@@ -379,20 +381,20 @@ class PortalClient:
     def properties(self) -> tuple[Property, ...]:
         return self._get("/properties", lambda data: tuple(records.parse_property(p) for p in data["items"]))
 
-    def balance(self, property_ids: Sequence[int] | None = None) -> Balance:
-        return self._get("/balance", records.parse_balance, [("property_id", str(pid)) for pid in property_ids or ()])
+    def balance(self, properties: PropertyFilter | None = None) -> Balance:
+        return self._get("/balance", records.parse_balance, properties.query() if properties else [])
 
     def proposals(
         self,
         status: str = "all",
-        property_ids: Sequence[int] | None = None,
+        properties: PropertyFilter | None = None,
         cursor: str | None = None,
         limit: int | None = None,
     ) -> Page[ProposalSummary]:
         return self._list(
             "/proposals",
             records.parse_proposal,
-            property_ids=property_ids,
+            properties=properties,
             cursor=cursor,
             limit=limit,
             extra=[("status", status)],
@@ -447,27 +449,27 @@ class PortalClient:
     def visits(
         self,
         when: str = "upcoming",
-        property_ids: Sequence[int] | None = None,
+        properties: PropertyFilter | None = None,
         cursor: str | None = None,
         limit: int | None = None,
         days: int | None = None,
     ) -> Page[VisitSummary]:
         extra = [("when", when)] + ([("days", str(days))] if days is not None else [])
         return self._list(
-            "/visits", records.parse_visit, property_ids=property_ids, cursor=cursor, limit=limit, extra=extra
+            "/visits", records.parse_visit, properties=properties, cursor=cursor, limit=limit, extra=extra
         )
 
     def invoices(
         self,
         status: str = "all",
-        property_ids: Sequence[int] | None = None,
+        properties: PropertyFilter | None = None,
         cursor: str | None = None,
         limit: int | None = None,
     ) -> Page[InvoiceSummary]:
         return self._list(
             "/invoices",
             records.parse_invoice,
-            property_ids=property_ids,
+            properties=properties,
             cursor=cursor,
             limit=limit,
             extra=[("status", status)],
@@ -512,9 +514,9 @@ class PortalClient:
         return self._json(response, parse_payment)
 
     def requests(
-        self, property_ids: Sequence[int] | None = None, cursor: str | None = None, limit: int | None = None
+        self, properties: PropertyFilter | None = None, cursor: str | None = None, limit: int | None = None
     ) -> Page[RequestSummary]:
-        return self._list("/requests", records.parse_request, property_ids=property_ids, cursor=cursor, limit=limit)
+        return self._list("/requests", records.parse_request, properties=properties, cursor=cursor, limit=limit)
 
     # -- visit and request details, uploads and downloads (issue 6) ------------------------
 
@@ -584,7 +586,7 @@ class PortalClient:
         return self._list(
             "/staff/contacts",
             records.parse_staff_contact,
-            property_ids=None,
+            properties=None,
             cursor=cursor,
             limit=limit,
             extra=[("q", query)],
@@ -602,7 +604,7 @@ class PortalClient:
     ) -> Page[AuditItem]:
         extra = [("contact_id", str(contact_id))] if contact_id is not None else []
         return self._list(
-            "/staff/audit", records.parse_audit_item, property_ids=None, cursor=cursor, limit=limit, extra=extra
+            "/staff/audit", records.parse_audit_item, properties=None, cursor=cursor, limit=limit, extra=extra
         )
 
 

@@ -39,6 +39,7 @@ from app.services.accounts import Accounts
 from app.services.connection import PROBE_DELAYS, ConnectionMonitor, version_probe
 from app.services.errors import PortalError
 from app.services.feeds import PageFetcher
+from app.services.property_filter import PropertyFilter
 from app.services.records import Assist, Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import SLOW_AFTER_S, TaskRunner
@@ -525,9 +526,9 @@ class MainWindow(QMainWindow):
         for key in self._visible_tab_keys():
             self.load_tab(key)
 
-    def _property_filter(self) -> list[int] | None:
-        """None asks for every property (the server's default) and keeps URLs short."""
-        return None if self.properties_model.all_selected() else self.properties_model.selected_ids()
+    def _property_filter(self) -> PropertyFilter | None:
+        model = self.properties_model
+        return PropertyFilter.choosing(model.selected_ids(), [p.id for p in model.properties])
 
     def load_balance(self) -> None:
         self._balance_generation += 1
@@ -535,8 +536,8 @@ class MainWindow(QMainWindow):
         if not self.properties_model.selected_ids():
             self.sidebar.show_no_selection()
             return
-        client, ids, currency = self.session.client, self._property_filter(), self.session.config.currency
-        query = (self.session.portal_url, tuple(ids) if ids is not None else None)
+        client, properties, currency = self.session.client, self._property_filter(), self.session.config.currency
+        query = (self.session.portal_url, properties)
 
         def shown(balance: Balance) -> None:
             if generation == self._balance_generation:
@@ -554,7 +555,7 @@ class MainWindow(QMainWindow):
                 self.sidebar.show_balance_error(reason)
 
         self.sidebar.show_balance_loading()
-        self.runner.run(lambda: client.balance(ids), shown, failed)
+        self.runner.run(lambda: client.balance(properties), shown, failed)
 
     def load_tab(self, key: str) -> None:
         tab = self.tabs[key]
@@ -564,24 +565,24 @@ class MainWindow(QMainWindow):
                 title, message = "No properties on this branch", "Your account has no properties on this portal yet."
             tab.show_reason(title, message.format(noun=tab.spec.noun))
             return
-        ids = self._property_filter()
+        properties = self._property_filter()
         # The visits' day window belongs to the query: a "Show older" that fails must not keep the
         # 30 days' rows as if they were the wider window's (their label says the new range).
         days = tab.completed_days() if isinstance(tab, VisitsTab) else None
-        query = (self.session.portal_url, tab.filter_value, tuple(ids) if ids is not None else None, days)
+        query = (self.session.portal_url, tab.filter_value, properties, days)
         tab.load(self._fetcher(key, tab.filter_value), query)
 
     def _fetcher(self, key: str, show: str) -> PageFetcher:
-        client, ids = self.session.client, self._property_filter()
+        client, properties = self.session.client, self._property_filter()
         if key == "proposals":
-            return lambda cursor: client.proposals(show, ids, cursor)
+            return lambda cursor: client.proposals(show, properties, cursor)
         if key == "visits":
             visits_tab = self.tabs["visits"]
             days = visits_tab.completed_days() if isinstance(visits_tab, VisitsTab) else None
-            return lambda cursor: client.visits(show, ids, cursor, days=days)
+            return lambda cursor: client.visits(show, properties, cursor, days=days)
         if key == "invoices":
-            return lambda cursor: client.invoices(show, ids, cursor)
-        return lambda cursor: client.requests(ids, cursor)
+            return lambda cursor: client.invoices(show, properties, cursor)
+        return lambda cursor: client.requests(properties, cursor)
 
     # -- commands --------------------------------------------------------------------
 

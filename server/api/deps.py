@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from server.api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from server.api.schemas import ItemId
-from server.errors import forbidden, not_found, unauthorized
+from server.errors import FieldError, forbidden, invalid, not_found, unauthorized
 from server.models import AuthSession, Branch, Contact, staff_branches
 from server.models.base import utcnow
 from server.services.access import Caller, PropertyScope, contact_roles
@@ -189,15 +189,28 @@ class Selection:
     Picked ids the caller cannot see are a 404 on first use, before any list query runs.
     """
 
-    def __init__(self, session: Session, contact: Contact, requested: list[int]) -> None:
+    def __init__(self, session: Session, contact: Contact, requested: list[int], excluded: list[int]) -> None:
         self._session = session
         self._contact_id = contact.id
         self._branch_id = contact.branch_id
         self._requested = requested
+        self._excluded = excluded
         self._roles: dict[int, str] | None = None  # all of the caller's properties, once read
         self._picked: dict[int, str] | None = None  # the requested ones, once checked
 
     def _checked(self) -> dict[int, str]:
+        if self._picked is None and self._excluded:
+            roles = self.roles
+            if any(pid not in roles for pid in self._excluded):
+                raise not_found("That property")
+            left = set(roles).difference(self._excluded)
+            if not left:
+                raise invalid(
+                    [FieldError("exclude_property_id", "exclude_property_id: leaves no property")],
+                    detail="Leaving out every property leaves nothing to show.",
+                )
+            self._requested = sorted(left)
+            self._picked = {pid: roles[pid] for pid in self._requested}
         if self._picked is None:
             if len(self._requested) > MANY_PICKED:  # reading all the caller's roles beats binding each id
                 roles = self.roles
@@ -210,7 +223,7 @@ class Selection:
 
     @property
     def scope(self) -> PropertyScope:
-        if not self._requested:
+        if not self._requested and not self._excluded:
             return PropertyScope(self._contact_id, self._branch_id)
         picked = self._checked()
         if self._roles is not None and len(picked) == len(self._roles):
@@ -228,7 +241,7 @@ class Selection:
 
     @property
     def selected(self) -> list[int]:
-        if self._requested:
+        if self._requested or self._excluded:
             self._checked()
             return self._requested
         return sorted(self.roles)
@@ -238,8 +251,20 @@ async def get_selection(
     session: SessionDep,
     contact: ContactDep,
     property_id: Annotated[list[ItemId] | None, Query(description="Repeat to select several properties")] = None,
+    exclude_property_id: Annotated[
+        list[ItemId] | None,
+        Query(
+            description="Repeat to select every property of the caller but these; not with property_id. "
+            "A client sends whichever list is shorter: 999 of 1,000 ids would not fit a proxy's URL limit."
+        ),
+    ] = None,
 ) -> Selection:
-    return Selection(session, contact, sorted(set(property_id or [])))
+    if property_id and exclude_property_id:
+        raise invalid(
+            [FieldError("exclude_property_id", "exclude_property_id: not with property_id")],
+            detail="Give the properties to show or the ones to leave out, not both.",
+        )
+    return Selection(session, contact, sorted(set(property_id or [])), sorted(set(exclude_property_id or [])))
 
 
 SelectionDep = Annotated[Selection, Depends(get_selection)]

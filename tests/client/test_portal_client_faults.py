@@ -26,6 +26,7 @@ from app.services.errors import (
     ValidationError,
 )
 from app.services.portal_client import PortalClient, Timeouts, normalize_portal_url
+from app.services.property_filter import PropertyFilter
 from app.services.tasks import BackgroundOp
 from tests.client.fault_server import FaultServer, answer, malformed, problem, sequence, slow
 
@@ -97,7 +98,7 @@ def test_wrong_shape_is_server_error(fault_server: FaultServer) -> None:
 def test_money_is_decimal_never_float(fault_server: FaultServer) -> None:
     body = {"current_balance": "1234.50", "due_invoice_count": 2, "unapplied_credits": "0.10"}
     fault_server.route("GET", "/balance", answer(200, body))
-    balance = quick_client(fault_server.portal_url).balance([3, 7])
+    balance = quick_client(fault_server.portal_url).balance(PropertyFilter.only([3, 7]))
     assert balance.current_balance == Decimal("1234.50")
     assert isinstance(balance.unapplied_credits, Decimal)
 

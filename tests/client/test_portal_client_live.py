@@ -8,6 +8,7 @@ import pytest
 
 from app.services.errors import NotFoundError, SlowedDownError, UnauthorizedError
 from app.services.portal_client import PortalClient
+from app.services.property_filter import PropertyFilter
 from tests.client import company
 from tests.client.live_server import LivePortal
 
@@ -35,8 +36,26 @@ def test_properties_and_balance(morgan: PortalClient) -> None:
     everything = morgan.balance()
     assert everything.current_balance == sum(company.DUE_BY_PROPERTY.values())
     assert everything.unapplied_credits == company.UNAPPLIED_BIRCH
-    birch = morgan.balance([properties["Birch Office Park"].id])
+    birch = morgan.balance(PropertyFilter.only([properties["Birch Office Park"].id]))
     assert birch.current_balance == company.DUE_BY_PROPERTY["Birch Office Park"]
+
+
+def test_a_portfolio_less_one_property_names_only_the_one_left_out(morgan: PortalClient) -> None:  # PF-2
+    """Unticking one property of a thousand must not put 999 ids in the URL (a proxy's 8 KB limit)."""
+    properties = {p.name: p.id for p in morgan.properties()}
+    assert PropertyFilter.choosing(list(properties.values()), properties.values()) is None, "all: no filter at all"
+    others = [pid for name, pid in properties.items() if name != "Birch Office Park"]
+    left_out = PropertyFilter.choosing(others, properties.values())
+    assert left_out == PropertyFilter((properties["Birch Office Park"],), leave_out=True)
+    assert left_out.query() == [("exclude_property_id", str(properties["Birch Office Park"]))]
+    expected = sum(amount for name, amount in company.DUE_BY_PROPERTY.items() if name != "Birch Office Park")
+    assert morgan.balance(left_out).current_balance == expected
+    shown = {i.property.name for i in morgan.invoices("all", left_out, limit=500).items}
+    assert shown and "Birch Office Park" not in shown
+    one = PropertyFilter.choosing([properties["Maple Court"]], properties.values())
+    assert one == PropertyFilter.only([properties["Maple Court"]]), "the shorter list is named"
+    thousand = PropertyFilter.choosing(range(2, 1001), range(1, 1001))
+    assert thousand is not None and len(thousand.query()) == 1
 
 
 def test_cursor_paging_walks_every_invoice(morgan: PortalClient) -> None:
@@ -63,7 +82,7 @@ def test_list_filters(morgan: PortalClient) -> None:
 
 def test_unknown_property_is_not_found(morgan: PortalClient) -> None:
     with pytest.raises(NotFoundError):
-        morgan.invoices(property_ids=[999_999])
+        morgan.invoices(properties=PropertyFilter.only([999_999]))
 
 
 def test_branches_list_both_portals(morgan: PortalClient, live_portal: LivePortal) -> None:
