@@ -56,7 +56,14 @@ from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
 from app.views.requests_tab import RequestsTab
-from app.views.session_end import KEYRING_PROBLEM_MS, ask_to_sign_in_again, refusal_of, sign_out_then_leave
+from app.views.session_end import (
+    ASK_AN_ADMINISTRATOR,
+    KEYRING_PROBLEM_MS,
+    access_removed,
+    ask_to_sign_in_again,
+    refusal_of,
+    sign_out_then_leave,
+)
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
@@ -275,6 +282,8 @@ class MainWindow(QMainWindow):
         # window stays with everything open in it until it is opened again or ended; None while on.
         self._assist_ended_why: str | None = None
         self._reopening = False
+        # The staff member was taken off the branch (401 branch_access_removed): no Open again.
+        self._access_removed = False
         self.assist_prompt: QMessageBox | None = None
         self.about_dialog: AboutDialog | None = None
         self.properties_model.selection_changed.connect(self._selection_changed)
@@ -716,12 +725,28 @@ class MainWindow(QMainWindow):
             (retry if refusal == "replaced" else give_up)()
             return
         self._pending_retries.append((retry, give_up))
-        if self._reopening or self.assist_prompt is not None:
-            return  # replayed with the new token; or already being asked
+        if self._reopening:
+            return  # replayed with the new token
+        if access_removed(error):
+            if self._access_removed and self.assist_prompt is not None:
+                return
+            self.access_was_removed(error.detail)
+            return
+        if self.assist_prompt is not None:
+            return  # already being asked
         if self._assist_ended_why is None:
             self._assist_ended_why = error.detail
             self._show_assist_state()
         # Asked again for what is tried after "Not now": a reply sent then would wait unexplained.
+        self._ask_to_reopen_assist()
+
+    def access_was_removed(self, sentence: str) -> None:
+        """The staff member was taken off the branch: opening the assist again (or signing in) can
+        only be refused, so neither is offered; what is left is ending it, after the drafts question."""
+        self._reopening = False
+        self._access_removed = True
+        self._assist_ended_why = f"{sentence} {ASK_AN_ADMINISTRATOR}"
+        self._show_assist_state()
         self._ask_to_reopen_assist()
 
     def _ask_to_reopen_assist(self) -> None:
@@ -729,14 +754,18 @@ class MainWindow(QMainWindow):
         the window would otherwise keep the banner's buttons out of reach."""
         self._close_assist_prompt()
         box = QMessageBox(QMessageBox.Icon.Information, "Assist ended", self._assist_ended_why or "", parent=self)
-        box.setInformativeText(
-            "Nothing you typed or drew here is lost. Open the portal again to carry on where you left off "
-            "(what was being sent is sent then), or end the assist."
-        )
-        box.addButton("End assist", QMessageBox.ButtonRole.DestructiveRole)
-        reopen = box.addButton("Open again", QMessageBox.ButtonRole.AcceptRole)
+        if self._access_removed:
+            box.setInformativeText("Nothing you typed or drew here is lost until you end the assist.")
+        else:
+            box.setInformativeText(
+                "Nothing you typed or drew here is lost. Open the portal again to carry on where you left off "
+                "(what was being sent is sent then), or end the assist."
+            )
+        default = box.addButton("End assist", QMessageBox.ButtonRole.DestructiveRole)
+        if not self._access_removed:
+            default = box.addButton("Open again", QMessageBox.ButtonRole.AcceptRole)
         later = box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(reopen)
+        box.setDefaultButton(default)
         box.setEscapeButton(later)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.finished.connect(lambda _: self._assist_prompt_answered(box))
@@ -764,7 +793,7 @@ class MainWindow(QMainWindow):
     def reopen_assist(self) -> None:
         """Opens a new assist session for the same customer and reason (the shell asks Find
         customer, whose staff session it needs); this window keeps everything open in it."""
-        if self._assist_ended_why is None or self._reopening or self._assist_over:
+        if self._assist_ended_why is None or self._reopening or self._assist_over or self._access_removed:
             return
         self._close_assist_prompt()
         self._reopening = True
@@ -789,11 +818,15 @@ class MainWindow(QMainWindow):
         for retry, _ in pending:
             retry()
 
-    def assist_reopen_failed(self, sentence: str, gone: bool) -> None:
+    def assist_reopen_failed(self, sentence: str, gone: bool, removed: bool) -> None:
         """The banner and the prompt say why, for another try; a customer the portal no longer
         shows (`gone`) cannot be opened again, so ending is what is left: the drafts are asked
-        about as closing asks, and Keep editing stays here with them."""
+        about as closing asks, and Keep editing stays here with them. A staff member taken off the
+        branch (`removed`) is told so and offered only the end."""
         if self.session.assisting is None:
+            return
+        if removed:
+            self.access_was_removed(sentence)
             return
         self._reopening = False
         self._assist_ended_why = sentence
@@ -809,7 +842,7 @@ class MainWindow(QMainWindow):
             return
         why = self._assist_ended_why
         self.assist_activity_button.setVisible(why is None)
-        self.open_again_button.setVisible(why is not None)
+        self.open_again_button.setVisible(why is not None and not self._access_removed)
         self.open_again_button.setEnabled(not self._reopening)
         self.open_again_button.setText("Opening again…" if self._reopening else "Open again")
         self.end_assist_button.setEnabled(not self._reopening)

@@ -140,6 +140,7 @@ class AppShell(QObject):
         find = FindCustomerWindow(session, accounts=self.accounts, remember_password=remember)
         find.assist_opened.connect(self._assist_opened)
         find.signed_out.connect(self._staff_signed_out)
+        find.branch_opened.connect(self._staff_branch_opened)
         self.find_window = find
         find.show()
 
@@ -169,9 +170,9 @@ class AppShell(QObject):
                 client = PortalClient(window.session.portal_url, token=ticket.token)
                 self.runner.run(client.logout, lambda _: client.close(), lambda _: client.close())
 
-        def failed(sentence: str, gone: bool) -> None:
+        def failed(sentence: str, gone: bool, removed: bool) -> None:
             if self.window is window:
-                window.assist_reopen_failed(sentence, gone)
+                window.assist_reopen_failed(sentence, gone, removed)
 
         find.reopen_assist(assisting, opened, failed)
 
@@ -195,6 +196,17 @@ class AppShell(QObject):
         self._portal_url = None
         self.show_sign_in(error=problem or None)
         if find is not None:
+            find.close()
+            find.deleteLater()
+
+    def _staff_branch_opened(self, session: PortalSession) -> None:
+        """Taken off one branch, the staff member carries on in another: its Find customer replaces
+        this one (whose token the portal already refuses)."""
+        find, self.find_window = self.find_window, None
+        self._assist_ended("")
+        self.open_window(session, remember=find.remember_password if find is not None else False)
+        if find is not None:
+            find.session.client.close()
             find.close()
             find.deleteLater()
 
