@@ -285,6 +285,7 @@ class MainWindow(QMainWindow):
         # The staff member was taken off the branch (401 branch_access_removed): no Open again.
         self._access_removed = False
         self.assist_prompt: QMessageBox | None = None
+        self.end_prompt: QMessageBox | None = None  # "End the assist for …?" (Ctrl+W, the close box)
         self.about_dialog: AboutDialog | None = None
         self.properties_model.selection_changed.connect(self._selection_changed)
         self.branch_day.changed.connect(self._branch_day_turned)
@@ -1082,12 +1083,47 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def close_window(self) -> None:
-        """Ctrl+W. During an assist it ends the assist, as the close box does; otherwise closeEvent
-        refuses while a payment or signature is out."""
+        """Ctrl+W. During an assist it asks whether to end the assist, as the close box does;
+        otherwise closeEvent refuses while a payment or signature is out."""
         if self.session.assisting is not None:
-            self.end_assist()
+            self.ask_to_end_assist()
         else:
             self.close()
+
+    def ask_to_end_assist(self) -> None:
+        """Ctrl+W or the close box meant for a pop-up ended the call's assist at once (audited, the
+        customer's portal gone). One question first: the drafts question where there are drafts (it
+        names them, and ends the assist), else this one; Enter ends, Esc stays. A payment or a
+        signature still out is said by end_assist, with nothing asked."""
+        assisting = self.session.assisting
+        if assisting is None or self._assist_over or self._reopening or self.end_prompt is not None:
+            return
+        if window_waiting_for_portal(self) is not None or self.work_screens.unsent_drafts():
+            self.end_assist()
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "End assist", f"End the assist for {assisting.contact.name}?", parent=self
+        )
+        box.setInformativeText("Their portal closes and you are back at Find customer.")
+        end = box.addButton("End assist", QMessageBox.ButtonRole.AcceptRole)
+        box.setEscapeButton(box.addButton("Stay", QMessageBox.ButtonRole.RejectRole))
+        box.setDefaultButton(end)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def answered() -> None:
+            self.end_prompt = None
+            box.deleteLater()
+            if box.clickedButton() is end:
+                self.end_assist()
+
+        box.finished.connect(lambda _: answered())
+        self.end_prompt = box
+        box.open()
+
+    @property
+    def assist_over(self) -> bool:
+        """The assist was ended here (its end is recorded, or on its way): nothing left to end at quit."""
+        return self._assist_over
 
     def drafts_may_go(self, action: str) -> bool:
         """Asks before `action` throws away replies, a new request or a signature not sent (request
@@ -1105,7 +1141,7 @@ class MainWindow(QMainWindow):
         return True
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Closing a customer's window during an assist with its close box (or Alt+F4) ends the
+        """Closing a customer's window during an assist with its close box (or Alt+F4) asks, then ends the
         assist: the staff member is back at Find customer, and the session is revoked, not left
         running for 30 minutes. Closed plainly, the hidden Find customer window was left with no
         window showing, and the app quit under them. Only the user's own close (spontaneous) is
@@ -1114,7 +1150,7 @@ class MainWindow(QMainWindow):
         would be the last one closed, which quits."""
         if event.spontaneous() and self.session.assisting is not None:
             event.ignore()
-            self.end_assist()  # nothing more once it is being ended
+            self.ask_to_end_assist()  # nothing more once it is being ended
             return
         # Quit (its close events cancel quitting when ignored) or this window's close box (the app
         # quits with it); not once the assist has ended, which leaves nothing to keep.

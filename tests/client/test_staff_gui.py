@@ -334,6 +334,9 @@ def test_closing_the_customers_window_ends_the_assist_and_returns_to_search(
             qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
         else:
             window.closeEvent(_CloseBoxEvent())  # what the window system sends
+        prompt = window.end_prompt
+        assert prompt is not None and prompt.text() == "End the assist for Morgan Many?", close
+        qtbot.keyClick(prompt, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
         assert find.isVisible(), close
         assert "Assist ended" in find.status_label.text()
@@ -343,6 +346,49 @@ def test_closing_the_customers_window_ends_the_assist_and_returns_to_search(
     window = open_assist(qtbot, shell, "Birch Office Park")
     window.close()
     assert not window.isVisible()
+
+
+def test_ctrl_w_asks_before_ending_the_assist_and_esc_stays(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-4
+    """Ctrl+W, pressed for a pop-up that had just closed, ended the customer's assist with no question."""
+    window = open_assist(qtbot, shell, "Birch Office Park")
+    token = window.session.token
+    qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    prompt = window.end_prompt
+    assert prompt is not None and prompt.isVisible()
+    assert prompt.text() == "End the assist for Morgan Many?"
+    assert prompt.defaultButton().text() == "End assist" and prompt.escapeButton().text() == "Stay"
+    qtbot.keyClick(prompt, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.end_prompt is None, timeout=5000)
+    qtbot.wait(200)
+    assert shell.window is window and window.isVisible() and window.isEnabled()
+    me = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert me.status_code == 200, "Esc stays in the assist"
+
+    # With a draft, the drafts question is the one question, and it ends the assist.
+    asked: list[str] = []
+    window.confirm_discard_drafts = lambda _w, _d, action: asked.append(action) or True  # type: ignore[method-assign]
+    window.work_screens.new_request().subject_edit.setText("Gate 3 sprinkler")
+    window.close_window()
+    assert asked == ["End assist"] and window.end_prompt is None
+    qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
+
+
+def test_quitting_during_an_assist_ends_it_on_the_portal(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-3, SA-4
+    """Ctrl+Q left the assist running on the portal, and the audit trail without its end."""
+    window = open_assist(qtbot, shell, "Birch Office Park")
+    token = window.session.token
+    contact = window.session.assisting.contact.id if window.session.assisting else None
+    window.close()  # what Quit does to every window, then the app's aboutToQuit
+    shell.shutdown()
+    me = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert me.status_code == 401
+    staff = sign_in(live_portal.portal_url("east"), company.OFFICE, company.PASSWORD)
+    assert staff.client.staff_audit(contact).items[0].action == "assist.end"
+    staff.client.logout()
 
 
 class _CloseBoxEvent(QCloseEvent):
