@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.assist_idle import AssistIdleClock, idle_sentence
 from app.models.branch_day import BranchDay
 from app.models.lists import InvoicesModel, ProposalsModel, RequestsModel, VisitsModel
 from app.models.paged_table import PagedTableModel
@@ -43,6 +44,7 @@ from app.services.records import Assist, Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.connection_banner import ConnectionBanner
+from app.views.empty_state import EmptyState
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
 from app.views.item_windows import (
@@ -231,6 +233,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         self.splitter = splitter = QSplitter(central)
         layout.addWidget(splitter, 1)
+        # In place of the customer's lists and balance while their assist is ended (SA-4).
+        self.assist_ended_state = EmptyState(parent=central)
+        self.assist_ended_state.hide()
+        layout.addWidget(self.assist_ended_state, 1)
 
         self.properties_model = PropertiesModel(self)
         self.proposal_windows: ItemWindows[ProposalWindow] = ItemWindows()
@@ -286,6 +292,13 @@ class MainWindow(QMainWindow):
         self._access_removed = False
         self.assist_prompt: QMessageBox | None = None
         self.end_prompt: QMessageBox | None = None  # "End the assist for …?" (Ctrl+W, the close box)
+        # The portal's idle rule, kept here too: an idle assist stops looking active (SA-4).
+        self.idle_clock = AssistIdleClock(self)
+        self.idle_clock.warning.connect(self._idle_warning)
+        self.idle_clock.expired.connect(self._idle_expired)
+        self.runner.answered.connect(self._portal_answered)
+        self._idle_warned = False
+        self._ended_by_clock = False
         self.about_dialog: AboutDialog | None = None
         self.properties_model.selection_changed.connect(self._selection_changed)
         self.branch_day.changed.connect(self._branch_day_turned)
@@ -389,6 +402,10 @@ class MainWindow(QMainWindow):
         self.open_again_button = QPushButton("Open again")
         self.open_again_button.setToolTip("Open a new assist session for this customer, with the same reason")
         self.open_again_button.hide()
+        self.keep_open_button = QPushButton("Keep open")
+        self.keep_open_button.setToolTip("The portal ends an assist left without activity; this counts as activity")
+        self.keep_open_button.hide()
+        self.keep_open_button.clicked.connect(self.keep_assist_open)
         self.end_assist_button = QPushButton("End assist")
         self.assist_activity_button.clicked.connect(self.show_assist_activity)
         self.open_again_button.clicked.connect(self.reopen_assist)
@@ -398,6 +415,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.assist_label, 1)
         layout.addWidget(self.assist_activity_button)
         layout.addWidget(self.open_again_button)
+        layout.addWidget(self.keep_open_button)
         layout.addWidget(self.end_assist_button)
         banner.hide()
         self.assist_banner = banner
@@ -460,6 +478,7 @@ class MainWindow(QMainWindow):
             self._show_assist_state()
             self.setWindowTitle(f"{assisting.banner()} — Portal Desk")
             self.runner.set_unauthorized_handler(self._assist_expired)
+            self.idle_clock.touch()
         switchable = len(session.branches) > 1
         set_header_text(self.branch_button, config.branch.name, "Switch branch" if switchable else "", switchable)
         self.branch_button.setEnabled(switchable)
@@ -697,6 +716,7 @@ class MainWindow(QMainWindow):
         if not self.drafts_may_go("End assist"):
             return
         self._assist_over = True
+        self.idle_clock.stop()
         client, why = self.session.client, self._assist_ended_why or ""
         self.setEnabled(False)
         self.runner.set_unauthorized_handler(None)
@@ -726,6 +746,7 @@ class MainWindow(QMainWindow):
             (retry if refusal == "replaced" else give_up)()
             return
         self._pending_retries.append((retry, give_up))
+        self.idle_clock.stop()
         if self._reopening:
             return  # replayed with the new token
         if access_removed(error):
@@ -811,7 +832,11 @@ class MainWindow(QMainWindow):
         self._assist_ended_why = None
         self.session.client.use_token(ticket.token)
         self.session.assisting = replace(assisting, contact=ticket.contact)
+        self.idle_clock.touch()
         self._show_assist_state()
+        if self._ended_by_clock:  # nothing was refused meanwhile to load again: the figures are old
+            self._ended_by_clock = False
+            self.reload_all()
         self.statusBar().showMessage(
             f"{ticket.contact.name}'s portal is open again: carry on where you left off.", 8000
         )
@@ -837,17 +862,62 @@ class MainWindow(QMainWindow):
         else:
             self._ask_to_reopen_assist()
 
+    def _portal_answered(self) -> None:
+        """Every request counts as activity on the portal (its last_used_at), so every answer
+        restarts the clock; not once the assist has ended (a refusal is an answer too)."""
+        if self.session.assisting is None or self._assist_ended_why is not None or self._assist_over:
+            return
+        self.idle_clock.touch()
+        if self._idle_warned:
+            self._idle_warned = False
+            self._show_assist_state()
+
+    def _idle_warning(self) -> None:
+        self._idle_warned = True
+        self._show_assist_state()
+
+    def keep_assist_open(self) -> None:
+        """One request, which is activity to the portal: its answer restarts the clock."""
+        self.runner.run(self.session.client.me, lambda _: None, lambda _: None)
+
+    def _idle_expired(self) -> None:
+        """The portal has ended the assist by now: the banner says so, in the portal's words, and
+        the customer's figures go behind the ended state; windows and drafts stay as they are."""
+        if self.session.assisting is None or self._assist_ended_why is not None or self._assist_over:
+            return
+        self._idle_warned = False
+        self._ended_by_clock = True
+        self._assist_ended_why = (
+            f"The assist session ended after {idle_sentence(self.idle_clock.limit_s)} without activity. Open it again."
+        )
+        self._show_assist_state()
+
     def _show_assist_state(self) -> None:
         assisting = self.session.assisting
         if assisting is None:
             return
         why = self._assist_ended_why
+        # What the ended assist showed stays out of sight (SA-4) until it is open again.
+        self.splitter.setVisible(why is None)
+        self.assist_ended_state.setVisible(why is not None)
+        self.assist_ended_state.set_text(
+            f"{assisting.contact.name}'s portal is closed",
+            "End the assist to go back to Find customer."
+            if self._access_removed
+            else "Open it again to see their lists and balance.",
+        )
+        warned = why is None and self._idle_warned
+        self.keep_open_button.setVisible(warned)
         self.assist_activity_button.setVisible(why is None)
         self.open_again_button.setVisible(why is not None and not self._access_removed)
         self.open_again_button.setEnabled(not self._reopening)
         self.open_again_button.setText("Opening again…" if self._reopening else "Open again")
         self.end_assist_button.setEnabled(not self._reopening)
-        if why is None:
+        if warned:
+            self.assist_label.setText(
+                f"{assisting.banner()} — the assist ends in {idle_sentence(self.idle_clock.warn_before_s)} without activity"
+            )
+        elif why is None:
             self.assist_label.setText(f"{assisting.banner()} — actions are recorded with your name")
         else:
             self.assist_label.setText(f"{why} Nothing you typed or drew here is lost.")
