@@ -407,15 +407,21 @@ class MainWindow(QMainWindow):
         self.keep_open_button.hide()
         self.keep_open_button.clicked.connect(self.keep_assist_open)
         self.end_assist_button = QPushButton("End assist")
+        # Find customer is hidden behind the assist: a caller asking about someone else needed
+        # End assist first, a step nobody found.
+        self.find_another_button = QPushButton("Find another customer")
+        self.find_another_button.setToolTip("End this assist and search for another customer")
+        self.find_another_button.clicked.connect(lambda: self.end_assist("Find another customer"))
         self.assist_activity_button.clicked.connect(self.show_assist_activity)
         self.open_again_button.clicked.connect(self.reopen_assist)
-        self.end_assist_button.clicked.connect(self.end_assist)
+        self.end_assist_button.clicked.connect(lambda: self.end_assist())
         layout = QHBoxLayout(banner)
         layout.setContentsMargins(16, 8, 12, 8)
         layout.addWidget(self.assist_label, 1)
         layout.addWidget(self.assist_activity_button)
         layout.addWidget(self.open_again_button)
         layout.addWidget(self.keep_open_button)
+        layout.addWidget(self.find_another_button)
         layout.addWidget(self.end_assist_button)
         banner.hide()
         self.assist_banner = banner
@@ -702,7 +708,7 @@ class MainWindow(QMainWindow):
 
     # -- staff assistance (SA-2, SA-3, SA-4) ---------------------------------------------
 
-    def end_assist(self) -> None:
+    def end_assist(self, action: str = "End assist") -> None:
         """Ends the assist session on the server (audited) and hands back to the Find customer screen.
         Calls held since the portal ended it fail first (a signature being sent becomes a drawn one
         again), so the drafts question that follows names everything that would be lost; a call the
@@ -711,9 +717,9 @@ class MainWindow(QMainWindow):
             return
         self._close_assist_prompt()
         self._give_up_pending()
-        if self._waiting_for_portal("End assist"):
+        if self._waiting_for_portal(action):
             return
-        if not self.drafts_may_go("End assist"):
+        if not self.drafts_may_go(action):
             return
         self._assist_over = True
         self.idle_clock.stop()
@@ -913,6 +919,7 @@ class MainWindow(QMainWindow):
         self.open_again_button.setEnabled(not self._reopening)
         self.open_again_button.setText("Opening again…" if self._reopening else "Open again")
         self.end_assist_button.setEnabled(not self._reopening)
+        self.find_another_button.setEnabled(not self._reopening)
         if warned:
             self.assist_label.setText(
                 f"{assisting.banner()} — the assist ends in {idle_sentence(self.idle_clock.warn_before_s)} without activity"

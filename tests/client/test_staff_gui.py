@@ -375,6 +375,30 @@ def test_ctrl_w_asks_before_ending_the_assist_and_esc_stays(
     qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
 
 
+def test_find_another_customer_from_the_banner_asks_about_drafts_then_lands_in_the_search(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-2, SA-4
+    """A caller asking about someone else: Find customer was hidden behind the assist, and only
+    End assist (a step nobody thought of for this) led back to it."""
+    find = find_window(shell)
+    window = open_assist(qtbot, shell, "Birch Office Park")
+    token = window.session.token
+    assert window.find_another_button.isVisible()
+    asked: list[str] = []
+    window.confirm_discard_drafts = lambda _w, _d, action: asked.append(action) or False  # type: ignore[method-assign]
+    new_request = window.work_screens.new_request()
+    new_request.subject_edit.setText("Gate 3 sprinkler")
+    qtbot.mouseClick(window.find_another_button, Qt.MouseButton.LeftButton)
+    assert asked == ["Find another customer"], "the drafts question first"
+    assert shell.window is window and new_request.isVisible(), "Keep editing stays"
+    window.confirm_discard_drafts = lambda _w, _d, action: asked.append(action) or True  # type: ignore[method-assign]
+    qtbot.mouseClick(window.find_another_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: shell.window is None and find.isVisible(), timeout=10000)
+    assert find.search_edit.text() == "Birch Office Park" and find.search_edit.selectedText() == "Birch Office Park"
+    me = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert me.status_code == 401, "the assist was ended on the portal"
+
+
 def test_quitting_during_an_assist_ends_it_on_the_portal(
     qtbot: QtBot, shell: AppShell, live_portal: LivePortal
 ) -> None:  # SA-3, SA-4
