@@ -247,7 +247,7 @@ class AuditDialog(QDialog):
         self.setWindowTitle(f"Activity — {contact.name}" if contact else "Activity — all customers")
         # Within the free area of its screen, as the item windows are: 900 px ran off an 800 px one.
         fit_to_screen(self, QSize(900, 520))
-        self.model = AuditModel(self)
+        self.model = AuditModel(staff.config.currency, self, per_customer=contact is not None)
         self.table = SteadyTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Activity")

@@ -25,6 +25,7 @@ from pytestqt.qtbot import QtBot
 
 from app.models.dates import branch_today
 from app.models.formatting import amount_input_text
+from app.models.staff import AuditModel
 from app.services.accounts import Accounts
 from app.services.billing_records import InvoiceDetail, PaymentMethod
 from app.services.session import PortalSession, open_assist, sign_in
@@ -1289,6 +1290,13 @@ def test_a_payment_taken_in_an_assist_names_the_customer_and_where_the_receipt_w
             receipt = dialog.receipt_label.text()
             assert sentence in receipt and "to you" not in receipt, number
             dialog.accept()
+        # The Activity list words the payment with its amounts as money (SA-3).
+        activity = AuditModel("USD", per_customer=True)
+        activity.set_page(staff.client.staff_audit(contact.id))
+        assert activity.data(activity.index(0, activity.column_index("action"))) == "Took a payment"
+        assert activity.data(activity.index(0, activity.column_index("detail"))) == (
+            "INV-10103 $203.00 · fee $5.89 · card ending 4242"
+        )
     finally:
         client.remove_payment_method(visa.id)
         client.set_email_receipts(receipts_before)

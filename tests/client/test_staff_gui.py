@@ -172,6 +172,9 @@ def test_activity_lists_the_audit_trail(qtbot: QtBot, shell: AppShell) -> None: 
     assert newest.detail == "Cannot find an invoice"
     assert newest.staff_name == "Olive Office"
     assert all(dialog.model.entry(r).contact_name == "Morgan Many" for r in range(dialog.model.rowCount()))
+    headers = [dialog.model.headerData(c, Qt.Orientation.Horizontal) for c in range(dialog.model.columnCount())]
+    assert headers == ["When", "Staff", "Action", "Detail"], "one customer's activity: no Customer column"
+    assert dialog.model.data(dialog.model.index(0, dialog.model.column_index("action"))) == "Opened the portal"
     dialog._shown(Page(items=(newest,), next_cursor=None, total=1))
     assert dialog.status_label.text() == "1 entry", "not “1 entries”"
     dialog.close()
