@@ -43,6 +43,7 @@ from app.services.feeds import PageFetcher
 from app.services.records import Assist, Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import SLOW_AFTER_S, TaskRunner
+from app.views.assist_titles import CustomerTitles
 from app.views.connection_banner import ConnectionBanner
 from app.views.empty_state import EmptyState
 from app.views.icon_label import IconLabel
@@ -299,6 +300,7 @@ class MainWindow(QMainWindow):
         self.runner.answered.connect(self._portal_answered)
         self._idle_warned = False
         self._ended_by_clock = False
+        self.customer_titles: CustomerTitles | None = None  # during an assist only
         self.about_dialog: AboutDialog | None = None
         self.properties_model.selection_changed.connect(self._selection_changed)
         self.branch_day.changed.connect(self._branch_day_turned)
@@ -485,6 +487,8 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"{assisting.banner()} — Portal Desk")
             self.runner.set_unauthorized_handler(self._assist_expired)
             self.idle_clock.touch()
+            if self.customer_titles is None:
+                self.customer_titles = CustomerTitles(self, self._assisted_name)
         switchable = len(session.branches) > 1
         set_header_text(self.branch_button, config.branch.name, "Switch branch" if switchable else "", switchable)
         self.branch_button.setEnabled(switchable)
@@ -867,6 +871,10 @@ class MainWindow(QMainWindow):
             self.end_assist()
         else:
             self._ask_to_reopen_assist()
+
+    def _assisted_name(self) -> str | None:
+        assisting = self.session.assisting
+        return assisting.contact.name if assisting is not None else None
 
     def _portal_answered(self) -> None:
         """Every request counts as activity on the portal (its last_used_at), so every answer

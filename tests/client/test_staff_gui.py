@@ -402,6 +402,33 @@ def test_find_another_customer_from_the_banner_asks_about_drafts_then_lands_in_t
     assert me.status_code == 401, "the assist was ended on the portal"
 
 
+def test_windows_opened_in_an_assist_say_whose_portal_they_show(qtbot: QtBot, shell: AppShell) -> None:  # SA-2
+    """Invoice, proposal, request, pay and New request windows were titled as for the customer: with
+    two calls' windows on screen, nothing said whose each was; Manage payments offered "Email me"."""
+    window = open_assist(qtbot, shell, "morgan")
+    client = window.session.client
+    suffix = " — Morgan Many"
+    birch = next(i for i in client.invoices("all", limit=500).items if i.number == "INV-20001")
+    invoice = window.invoice_actions.show_detail(client.invoice(birch.id))
+    assert invoice.windowTitle() == f"Invoice INV-20001{suffix}"
+    pay = window.invoice_actions.pay([client.invoice(birch.id)], invoice)
+    assert pay.windowTitle() == f"Pay invoice INV-20001{suffix}", "opened from the invoice's window: any depth"
+    pay.reject()
+    request = window.work_screens.open_request(client.requests().items[0])
+    assert request.windowTitle().endswith(suffix) and request.windowTitle().count(suffix) == 1
+    assert window.work_screens.new_request().windowTitle() == f"New request{suffix}"
+    proposal = window.open_proposal(next(p.id for p in client.proposals("all").items if p.number == "OPP-1001"))
+    qtbot.waitUntil(lambda: proposal.detail is not None, timeout=10000)
+    assert proposal.windowTitle().startswith("Proposal OPP-1001 — ") and proposal.windowTitle().endswith(suffix)
+    assert proposal.windowTitle().count(suffix) == 1, "titled again once loaded, named once"
+    manager = window.invoice_actions.manage_payments()
+    assert manager.windowTitle() == f"Manage payments{suffix}"
+    assert manager.receipts_check.text() == "Email Morgan payment receipts"
+    window.show_assist_activity()
+    assert window.audit_dialog is not None and window.audit_dialog.windowTitle() == "Activity — Morgan Many"
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10000)
+
+
 def test_quitting_during_an_assist_ends_it_on_the_portal(
     qtbot: QtBot, shell: AppShell, live_portal: LivePortal
 ) -> None:  # SA-3, SA-4
