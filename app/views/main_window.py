@@ -172,6 +172,33 @@ def sidebar_width(window_width: int) -> int:
     return max(SIDEBAR_MIN_WIDTH, SIDEBAR_WIDTH - max(0, 1280 - window_width) // 4)
 
 
+class BannerLabel(QLabel):
+    """A word-wrapping label beside buttons, as tall as its text at its width: Qt measured it at
+    another width, and in a narrow window the banner's third line (with the idle warning and four
+    buttons beside it) was cut off top and bottom."""
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        # Measured by the font, and fixed: QLabel.heightForWidth answered five lines for three under
+        # the style sheet's font, and the layout otherwise gave it its size hint's height, measured
+        # at yet another width (bands of empty orange above and below the text).
+        margins = self.contentsMargins()
+        width = self.width() - margins.left() - margins.right()
+        if width <= 0:
+            return
+        text = self.fontMetrics().boundingRect(0, 0, width, 10000, Qt.TextFlag.TextWordWrap, self.text())
+        needed = text.height() + margins.top() + margins.bottom()
+        if needed != self.minimumHeight() or needed != self.maximumHeight():
+            self.setFixedHeight(needed)
+
+
 class MainWindow(QMainWindow):
     # Tests replace this to answer the question.
     confirm_discard_drafts: Callable[[QWidget, list[str], str], bool] = staticmethod(ask_discard_drafts)
@@ -397,7 +424,7 @@ class MainWindow(QMainWindow):
     def _build_assist_banner(self) -> QWidget:
         """Shown on every tab while staff act for a customer (SA-2): impossible to overlook."""
         banner = named(QFrame(), "AssistBanner")  # its colours: style.qss, assist_* of the palette
-        self.assist_label = QLabel("")
+        self.assist_label = BannerLabel("")
         self.assist_label.setWordWrap(True)
         self.assist_activity_button = QPushButton("Activity")
         self.assist_activity_button.setToolTip("What staff did for this customer")

@@ -238,6 +238,12 @@ def test_an_idle_assist_warns_then_looks_ended_with_nothing_typed_lost(qtbot: Qt
     assert window.splitter.isVisible() and not window.keep_open_button.isVisible()
     qtbot.waitUntil(lambda: window.keep_open_button.isVisible(), timeout=WAIT_MS)
     assert window.assist_label.text().endswith("the assist ends in 2 seconds without activity")
+    window.resize(1000, 600)  # the smallest screen: the warning wraps to three lines beside four buttons
+    qtbot.wait(100)
+    label = window.assist_label
+    lines = label.fontMetrics().boundingRect(0, 0, label.width(), 10000, Qt.TextFlag.TextWordWrap, label.text())
+    assert label.height() >= lines.height(), "no line cut off"
+    assert window.assist_banner.rect().contains(label.geometry())
     qtbot.mouseClick(window.keep_open_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.keep_open_button.isVisible(), timeout=WAIT_MS)
     assert window.assist_label.text().endswith("actions are recorded with your name"), "the portal answered: active"
