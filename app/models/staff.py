@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 from PySide6.QtCore import QObject
 
 from app.models.dates import moment_long
+from app.models.formatting import money_text
 from app.models.paged_table import Column, PagedTableModel
 from app.models.properties import ROLE_CHIPS
 from app.services.records import AuditItem, ContactProperty, StaffContact
 
+# Every action the portal records (SA-3), as the staff member would say it on the phone.
 ACTION_LABELS = {
     "assist.start": "Opened the portal",
     "assist.end": "Ended the assist",
+    "payment.create": "Took a payment",
+    "payment_method.add": "Added a payment method",
+    "payment_method.default": "Made a payment method the default",
+    "payment_method.delete": "Removed a payment method",
     "preferences.update": "Changed receipt emails",
+    "proposal.sign": "Signed a proposal",
+    "request.create": "Sent a request",
+    "request.comment": "Replied to a request",
 }
+# "INV-2611-OAK 300.00", "fee 8.70": one part of a payment's detail that ends in an amount.
+_AMOUNT_PART = re.compile(r"^(?P<label>.*?) ?(?P<amount>-?\d+\.\d{2})$")
+_RECEIPTS = {"email_receipts=on": "Receipt emails turned on", "email_receipts=off": "Receipt emails turned off"}
 
 
 PROPERTIES_NAMED = 3  # names in the Properties cell; the tooltip and the reason prompt name more
@@ -92,24 +107,50 @@ def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action.replace(".", " ").replace("_", " ").capitalize())
 
 
-class AuditModel(PagedTableModel):
-    """Newest first, as the server sends it; its times on the branch's clock (`time_zone`)."""
+def detail_text(entry: AuditItem, currency: str) -> str:
+    """The portal's detail as words: a payment's amounts as money ("$300.00", not "300.00"), its
+    parts apart; the receipts switch as a sentence; a request or proposal led by its number."""
+    detail = entry.detail
+    if entry.action == "payment.create":
+        return " · ".join(_money_part(part, currency) for part in detail.split("; "))
+    if entry.action == "preferences.update":
+        return _RECEIPTS.get(detail, detail)
+    number = entry.target.partition(" ")[2] if entry.target.startswith(("request ", "proposal ")) else ""
+    return f"{number}: {detail}" if number and detail else number or detail
 
-    def __init__(self, time_zone: str = "UTC", parent: QObject | None = None) -> None:
+
+def _money_part(part: str, currency: str) -> str:
+    match = _AMOUNT_PART.match(part)
+    if match is None:
+        return part
+    money = money_text(Decimal(match["amount"]), currency)
+    return f"{match['label']} {money}" if match["label"] else money
+
+
+class AuditModel(PagedTableModel):
+    """Newest first, as the server sends it; its times on the branch's clock (`time_zone`). One
+    customer's activity (`per_customer`) has no Customer column: it named the same person on every
+    row, in the width the detail needed."""
+
+    def __init__(
+        self, time_zone: str, currency: str, parent: QObject | None = None, *, per_customer: bool = False
+    ) -> None:
         self.time_zone = time_zone
+        customer = Column("contact", "Customer", lambda e: e.contact_name, lambda e: e.contact_name.casefold())
         super().__init__(
             [
                 # As every other timestamp in the app ("Nov 27, 2026 at 3:23 PM"), not ISO "2026-11-27 15:23".
                 Column("at", "When", lambda e: moment_long(e.at, self.time_zone), lambda e: e.at),
                 Column("staff", "Staff", lambda e: e.staff_name, lambda e: e.staff_name.casefold()),
-                Column("contact", "Customer", lambda e: e.contact_name, lambda e: e.contact_name.casefold()),
+                *([] if per_customer else [customer]),
                 Column("action", "Action", lambda e: action_label(e.action), lambda e: e.action),
                 Column(
                     "detail",
                     "Detail",
-                    lambda e: e.detail,
-                    lambda e: e.detail.casefold(),
-                    tooltip=lambda e: f"{e.target}\n{e.detail}",
+                    lambda e: detail_text(e, currency),
+                    lambda e: detail_text(e, currency).casefold(),
+                    # Whole, where the cell cuts it short.
+                    tooltip=lambda e: detail_text(e, currency),
                 ),
             ],
             parent,

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.models.assist_idle import AssistIdleClock, idle_sentence
 from app.models.branch_day import BranchDay
 from app.models.lists import InvoicesModel, ProposalsModel, RequestsModel, VisitsModel
 from app.models.paged_table import PagedTableModel
@@ -43,7 +44,9 @@ from app.services.property_filter import PropertyFilter
 from app.services.records import Assist, Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import SLOW_AFTER_S, TaskRunner
+from app.views.assist_titles import CustomerTitles
 from app.views.connection_banner import ConnectionBanner
+from app.views.empty_state import EmptyState
 from app.views.icon_label import IconLabel
 from app.views.invoice_actions import InvoiceActions
 from app.views.item_windows import (
@@ -57,7 +60,14 @@ from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
 from app.views.property_sidebar import PropertySidebar
 from app.views.requests_tab import RequestsTab
-from app.views.session_end import KEYRING_PROBLEM_MS, ask_to_sign_in_again, refusal_of, sign_out_then_leave
+from app.views.session_end import (
+    ASK_AN_ADMINISTRATOR,
+    KEYRING_PROBLEM_MS,
+    access_removed,
+    ask_to_sign_in_again,
+    refusal_of,
+    sign_out_then_leave,
+)
 from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
@@ -163,6 +173,33 @@ def sidebar_width(window_width: int) -> int:
     return max(SIDEBAR_MIN_WIDTH, SIDEBAR_WIDTH - max(0, 1280 - window_width) // 4)
 
 
+class BannerLabel(QLabel):
+    """A word-wrapping label beside buttons, as tall as its text at its width: Qt measured it at
+    another width, and in a narrow window the banner's third line (with the idle warning and four
+    buttons beside it) was cut off top and bottom."""
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        # Measured by the font, and fixed: QLabel.heightForWidth answered five lines for three under
+        # the style sheet's font, and the layout otherwise gave it its size hint's height, measured
+        # at yet another width (bands of empty orange above and below the text).
+        margins = self.contentsMargins()
+        width = self.width() - margins.left() - margins.right()
+        if width <= 0:
+            return
+        text = self.fontMetrics().boundingRect(0, 0, width, 10000, Qt.TextFlag.TextWordWrap, self.text())
+        needed = text.height() + margins.top() + margins.bottom()
+        if needed != self.minimumHeight() or needed != self.maximumHeight():
+            self.setFixedHeight(needed)
+
+
 class MainWindow(QMainWindow):
     # Tests replace this to answer the question.
     confirm_discard_drafts: Callable[[QWidget, list[str], str], bool] = staticmethod(ask_discard_drafts)
@@ -225,6 +262,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         self.splitter = splitter = QSplitter(central)
         layout.addWidget(splitter, 1)
+        # In place of the customer's lists and balance while their assist is ended (SA-4).
+        self.assist_ended_state = EmptyState(parent=central)
+        self.assist_ended_state.hide()
+        layout.addWidget(self.assist_ended_state, 1)
 
         self.properties_model = PropertiesModel(self)
         self.proposal_windows: ItemWindows[ProposalWindow] = ItemWindows()
@@ -276,7 +317,18 @@ class MainWindow(QMainWindow):
         # window stays with everything open in it until it is opened again or ended; None while on.
         self._assist_ended_why: str | None = None
         self._reopening = False
+        # The staff member was taken off the branch (401 branch_access_removed): no Open again.
+        self._access_removed = False
         self.assist_prompt: QMessageBox | None = None
+        self.end_prompt: QMessageBox | None = None  # "End the assist for …?" (Ctrl+W, the close box)
+        # The portal's idle rule, kept here too: an idle assist stops looking active (SA-4).
+        self.idle_clock = AssistIdleClock(self)
+        self.idle_clock.warning.connect(self._idle_warning)
+        self.idle_clock.expired.connect(self._idle_expired)
+        self.runner.answered.connect(self._portal_answered)
+        self._idle_warned = False
+        self._ended_by_clock = False
+        self.customer_titles: CustomerTitles | None = None  # during an assist only
         self.about_dialog: AboutDialog | None = None
         self.properties_model.selection_changed.connect(self._selection_changed)
         self.branch_day.changed.connect(self._branch_day_turned)
@@ -373,22 +425,33 @@ class MainWindow(QMainWindow):
     def _build_assist_banner(self) -> QWidget:
         """Shown on every tab while staff act for a customer (SA-2): impossible to overlook."""
         banner = named(QFrame(), "AssistBanner")  # its colours: style.qss, assist_* of the palette
-        self.assist_label = QLabel("")
+        self.assist_label = BannerLabel("")
         self.assist_label.setWordWrap(True)
         self.assist_activity_button = QPushButton("Activity")
         self.assist_activity_button.setToolTip("What staff did for this customer")
         self.open_again_button = QPushButton("Open again")
         self.open_again_button.setToolTip("Open a new assist session for this customer, with the same reason")
         self.open_again_button.hide()
+        self.keep_open_button = QPushButton("Keep open")
+        self.keep_open_button.setToolTip("The portal ends an assist left without activity; this counts as activity")
+        self.keep_open_button.hide()
+        self.keep_open_button.clicked.connect(self.keep_assist_open)
         self.end_assist_button = QPushButton("End assist")
+        # Find customer is hidden behind the assist: a caller asking about someone else needed
+        # End assist first, a step nobody found.
+        self.find_another_button = QPushButton("Find another customer")
+        self.find_another_button.setToolTip("End this assist and search for another customer")
+        self.find_another_button.clicked.connect(lambda: self.end_assist("Find another customer"))
         self.assist_activity_button.clicked.connect(self.show_assist_activity)
         self.open_again_button.clicked.connect(self.reopen_assist)
-        self.end_assist_button.clicked.connect(self.end_assist)
+        self.end_assist_button.clicked.connect(lambda: self.end_assist())
         layout = QHBoxLayout(banner)
         layout.setContentsMargins(16, 8, 12, 8)
         layout.addWidget(self.assist_label, 1)
         layout.addWidget(self.assist_activity_button)
         layout.addWidget(self.open_again_button)
+        layout.addWidget(self.keep_open_button)
+        layout.addWidget(self.find_another_button)
         layout.addWidget(self.end_assist_button)
         banner.hide()
         self.assist_banner = banner
@@ -451,6 +514,9 @@ class MainWindow(QMainWindow):
             self._show_assist_state()
             self.setWindowTitle(f"{assisting.banner()} — Portal Desk")
             self.runner.set_unauthorized_handler(self._assist_expired)
+            self.idle_clock.touch()
+            if self.customer_titles is None:
+                self.customer_titles = CustomerTitles(self, self._assisted_name)
         switchable = len(session.branches) > 1
         set_header_text(self.branch_button, config.branch.name, "Switch branch" if switchable else "", switchable)
         self.branch_button.setEnabled(switchable)
@@ -674,7 +740,7 @@ class MainWindow(QMainWindow):
 
     # -- staff assistance (SA-2, SA-3, SA-4) ---------------------------------------------
 
-    def end_assist(self) -> None:
+    def end_assist(self, action: str = "End assist") -> None:
         """Ends the assist session on the server (audited) and hands back to the Find customer screen.
         Calls held since the portal ended it fail first (a signature being sent becomes a drawn one
         again), so the drafts question that follows names everything that would be lost; a call the
@@ -683,11 +749,12 @@ class MainWindow(QMainWindow):
             return
         self._close_assist_prompt()
         self._give_up_pending()
-        if self._waiting_for_portal("End assist"):
+        if self._waiting_for_portal(action):
             return
-        if not self.drafts_may_go("End assist"):
+        if not self.drafts_may_go(action):
             return
         self._assist_over = True
+        self.idle_clock.stop()
         client, why = self.session.client, self._assist_ended_why or ""
         self.setEnabled(False)
         self.runner.set_unauthorized_handler(None)
@@ -717,12 +784,29 @@ class MainWindow(QMainWindow):
             (retry if refusal == "replaced" else give_up)()
             return
         self._pending_retries.append((retry, give_up))
-        if self._reopening or self.assist_prompt is not None:
-            return  # replayed with the new token; or already being asked
+        self.idle_clock.stop()
+        if self._reopening:
+            return  # replayed with the new token
+        if access_removed(error):
+            if self._access_removed and self.assist_prompt is not None:
+                return
+            self.access_was_removed(error.detail)
+            return
+        if self.assist_prompt is not None:
+            return  # already being asked
         if self._assist_ended_why is None:
             self._assist_ended_why = error.detail
             self._show_assist_state()
         # Asked again for what is tried after "Not now": a reply sent then would wait unexplained.
+        self._ask_to_reopen_assist()
+
+    def access_was_removed(self, sentence: str) -> None:
+        """The staff member was taken off the branch: opening the assist again (or signing in) can
+        only be refused, so neither is offered; what is left is ending it, after the drafts question."""
+        self._reopening = False
+        self._access_removed = True
+        self._assist_ended_why = f"{sentence} {ASK_AN_ADMINISTRATOR}"
+        self._show_assist_state()
         self._ask_to_reopen_assist()
 
     def _ask_to_reopen_assist(self) -> None:
@@ -730,14 +814,18 @@ class MainWindow(QMainWindow):
         the window would otherwise keep the banner's buttons out of reach."""
         self._close_assist_prompt()
         box = QMessageBox(QMessageBox.Icon.Information, "Assist ended", self._assist_ended_why or "", parent=self)
-        box.setInformativeText(
-            "Nothing you typed or drew here is lost. Open the portal again to carry on where you left off "
-            "(what was being sent is sent then), or end the assist."
-        )
-        box.addButton("End assist", QMessageBox.ButtonRole.DestructiveRole)
-        reopen = box.addButton("Open again", QMessageBox.ButtonRole.AcceptRole)
+        if self._access_removed:
+            box.setInformativeText("Nothing you typed or drew here is lost until you end the assist.")
+        else:
+            box.setInformativeText(
+                "Nothing you typed or drew here is lost. Open the portal again to carry on where you left off "
+                "(what was being sent is sent then), or end the assist."
+            )
+        default = box.addButton("End assist", QMessageBox.ButtonRole.DestructiveRole)
+        if not self._access_removed:
+            default = box.addButton("Open again", QMessageBox.ButtonRole.AcceptRole)
         later = box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(reopen)
+        box.setDefaultButton(default)
         box.setEscapeButton(later)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.finished.connect(lambda _: self._assist_prompt_answered(box))
@@ -765,7 +853,7 @@ class MainWindow(QMainWindow):
     def reopen_assist(self) -> None:
         """Opens a new assist session for the same customer and reason (the shell asks Find
         customer, whose staff session it needs); this window keeps everything open in it."""
-        if self._assist_ended_why is None or self._reopening or self._assist_over:
+        if self._assist_ended_why is None or self._reopening or self._assist_over or self._access_removed:
             return
         self._close_assist_prompt()
         self._reopening = True
@@ -782,7 +870,11 @@ class MainWindow(QMainWindow):
         self._assist_ended_why = None
         self.session.client.use_token(ticket.token)
         self.session.assisting = replace(assisting, contact=ticket.contact)
+        self.idle_clock.touch()
         self._show_assist_state()
+        if self._ended_by_clock:  # nothing was refused meanwhile to load again: the figures are old
+            self._ended_by_clock = False
+            self.reload_all()
         self.statusBar().showMessage(
             f"{ticket.contact.name}'s portal is open again: carry on where you left off.", 8000
         )
@@ -790,11 +882,15 @@ class MainWindow(QMainWindow):
         for retry, _ in pending:
             retry()
 
-    def assist_reopen_failed(self, sentence: str, gone: bool) -> None:
+    def assist_reopen_failed(self, sentence: str, gone: bool, removed: bool) -> None:
         """The banner and the prompt say why, for another try; a customer the portal no longer
         shows (`gone`) cannot be opened again, so ending is what is left: the drafts are asked
-        about as closing asks, and Keep editing stays here with them."""
+        about as closing asks, and Keep editing stays here with them. A staff member taken off the
+        branch (`removed`) is told so and offered only the end."""
         if self.session.assisting is None:
+            return
+        if removed:
+            self.access_was_removed(sentence)
             return
         self._reopening = False
         self._assist_ended_why = sentence
@@ -804,17 +900,67 @@ class MainWindow(QMainWindow):
         else:
             self._ask_to_reopen_assist()
 
+    def _assisted_name(self) -> str | None:
+        assisting = self.session.assisting
+        return assisting.contact.name if assisting is not None else None
+
+    def _portal_answered(self) -> None:
+        """Every request counts as activity on the portal (its last_used_at), so every answer
+        restarts the clock; not once the assist has ended (a refusal is an answer too)."""
+        if self.session.assisting is None or self._assist_ended_why is not None or self._assist_over:
+            return
+        self.idle_clock.touch()
+        if self._idle_warned:
+            self._idle_warned = False
+            self._show_assist_state()
+
+    def _idle_warning(self) -> None:
+        self._idle_warned = True
+        self._show_assist_state()
+
+    def keep_assist_open(self) -> None:
+        """One request, which is activity to the portal: its answer restarts the clock."""
+        self.runner.run(self.session.client.me, lambda _: None, lambda _: None)
+
+    def _idle_expired(self) -> None:
+        """The portal has ended the assist by now: the banner says so, in the portal's words, and
+        the customer's figures go behind the ended state; windows and drafts stay as they are."""
+        if self.session.assisting is None or self._assist_ended_why is not None or self._assist_over:
+            return
+        self._idle_warned = False
+        self._ended_by_clock = True
+        self._assist_ended_why = (
+            f"The assist session ended after {idle_sentence(self.idle_clock.limit_s)} without activity. Open it again."
+        )
+        self._show_assist_state()
+
     def _show_assist_state(self) -> None:
         assisting = self.session.assisting
         if assisting is None:
             return
         why = self._assist_ended_why
+        # What the ended assist showed stays out of sight (SA-4) until it is open again.
+        self.splitter.setVisible(why is None)
+        self.assist_ended_state.setVisible(why is not None)
+        self.assist_ended_state.set_text(
+            f"{assisting.contact.name}'s portal is closed",
+            "End the assist to go back to Find customer."
+            if self._access_removed
+            else "Open it again to see their lists and balance.",
+        )
+        warned = why is None and self._idle_warned
+        self.keep_open_button.setVisible(warned)
         self.assist_activity_button.setVisible(why is None)
-        self.open_again_button.setVisible(why is not None)
+        self.open_again_button.setVisible(why is not None and not self._access_removed)
         self.open_again_button.setEnabled(not self._reopening)
         self.open_again_button.setText("Opening again…" if self._reopening else "Open again")
         self.end_assist_button.setEnabled(not self._reopening)
-        if why is None:
+        self.find_another_button.setEnabled(not self._reopening)
+        if warned:
+            self.assist_label.setText(
+                f"{assisting.banner()} — the assist ends in {idle_sentence(self.idle_clock.warn_before_s)} without activity"
+            )
+        elif why is None:
             self.assist_label.setText(f"{assisting.banner()} — actions are recorded with your name")
         else:
             self.assist_label.setText(f"{why} Nothing you typed or drew here is lost.")
@@ -1050,12 +1196,47 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def close_window(self) -> None:
-        """Ctrl+W. During an assist it ends the assist, as the close box does; otherwise closeEvent
-        refuses while a payment or signature is out."""
+        """Ctrl+W. During an assist it asks whether to end the assist, as the close box does;
+        otherwise closeEvent refuses while a payment or signature is out."""
         if self.session.assisting is not None:
-            self.end_assist()
+            self.ask_to_end_assist()
         else:
             self.close()
+
+    def ask_to_end_assist(self) -> None:
+        """Ctrl+W or the close box meant for a pop-up ended the call's assist at once (audited, the
+        customer's portal gone). One question first: the drafts question where there are drafts (it
+        names them, and ends the assist), else this one; Enter ends, Esc stays. A payment or a
+        signature still out is said by end_assist, with nothing asked."""
+        assisting = self.session.assisting
+        if assisting is None or self._assist_over or self._reopening or self.end_prompt is not None:
+            return
+        if window_waiting_for_portal(self) is not None or self.work_screens.unsent_drafts():
+            self.end_assist()
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "End assist", f"End the assist for {assisting.contact.name}?", parent=self
+        )
+        box.setInformativeText("Their portal closes and you are back at Find customer.")
+        end = box.addButton("End assist", QMessageBox.ButtonRole.AcceptRole)
+        box.setEscapeButton(box.addButton("Stay", QMessageBox.ButtonRole.RejectRole))
+        box.setDefaultButton(end)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def answered() -> None:
+            self.end_prompt = None
+            box.deleteLater()
+            if box.clickedButton() is end:
+                self.end_assist()
+
+        box.finished.connect(lambda _: answered())
+        self.end_prompt = box
+        box.open()
+
+    @property
+    def assist_over(self) -> bool:
+        """The assist was ended here (its end is recorded, or on its way): nothing left to end at quit."""
+        return self._assist_over
 
     def drafts_may_go(self, action: str) -> bool:
         """Asks before `action` throws away replies, a new request or a signature not sent (request
@@ -1073,7 +1254,7 @@ class MainWindow(QMainWindow):
         return True
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Closing a customer's window during an assist with its close box (or Alt+F4) ends the
+        """Closing a customer's window during an assist with its close box (or Alt+F4) asks, then ends the
         assist: the staff member is back at Find customer, and the session is revoked, not left
         running for 30 minutes. Closed plainly, the hidden Find customer window was left with no
         window showing, and the app quit under them. Only the user's own close (spontaneous) is
@@ -1082,7 +1263,7 @@ class MainWindow(QMainWindow):
         would be the last one closed, which quits."""
         if event.spontaneous() and self.session.assisting is not None:
             event.ignore()
-            self.end_assist()  # nothing more once it is being ended
+            self.ask_to_end_assist()  # nothing more once it is being ended
             return
         # Quit (its close events cancel quitting when ignored) or this window's close box (the app
         # quits with it); not once the assist has ended, which leaves nothing to keep.

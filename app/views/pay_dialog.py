@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from html import escape
 from typing import Any
 
 import shiboken6
@@ -36,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.models.formatting import amount_input_text, date_text, money_text, parse_amount
 from app.models.saved_methods import card_expired, expired_card_sentence, method_text
-from app.services.billing_records import Allocation, InvoiceDetail, PaymentMethod, PaymentResult, Quote
+from app.services.billing_records import Allocation, InvoiceDetail, PaymentMethod, PaymentResult, Quote, ReceiptsSetting
 from app.services.errors import DeclinedError, PortalError, ValidationError, payment_outcome_unknown
 from app.services.session import PortalSession
 from app.services.tasks import OwnedRunner, TaskRunner
@@ -46,6 +47,7 @@ from app.views.payment_methods_dialog import AddPaymentMethodDialog
 from app.views.theme import colors, named
 
 QUOTE_DELAY_MS = 300
+NO_RECEIPT_YET = "No receipt email."  # in an assist, until the customer's setting says why
 CHOOSE_METHOD_HINT = "Choose how to pay to see the fee"
 EXPIRED_METHOD_HINT = "Choose a card that has not expired to see the fee"
 ENTER_AMOUNT_HINT = "Enter the amount to see the fee"
@@ -98,6 +100,7 @@ class PayDialog(QDialog):
         self.methods: tuple[PaymentMethod, ...] = ()
         self.quote: Quote | None = None
         self.payment: PaymentResult | None = None
+        self._receipt_pending = False  # an assist's done page waits to say why no receipt went
         self.idempotency_key: str | None = None
         self.paying = False  # a payment request is out: the window stays until its answer
         self.outcome_unknown = False  # the last answer got lost; "Try again" asks about the same payment
@@ -638,8 +641,15 @@ class PayDialog(QDialog):
         self.confirmed = Confirmed(allocations, method, quote)
         numbers = {i.id: i.number for i in self.payable}
         rows = "".join(f"<li>{numbers[a.invoice_id]}: {self._money(a.amount)}</li>" for a in allocations)
+        assisting = self._session.assisting
+        # Staff taking a payment on the phone read the question out: it names whose card is charged.
+        question = (
+            f"Charge {escape(assisting.contact.name)}'s <b>{method.label}</b> — <b>{self._money(quote.total)}</b>?"
+            if assisting is not None
+            else f"Pay <b>{self._money(quote.total)}</b> with <b>{method.label}</b>?"
+        )
         self.confirm_label.setText(
-            f"<p>Pay <b>{self._money(quote.total)}</b> with <b>{method.label}</b>?</p>"
+            f"<p>{question}</p>"
             f"<ul>{rows}</ul>"
             f"<p>Amount {self._money(quote.amount)} + convenience fee {self._money(quote.convenience_fee)}"
             f" = <b>{self._money(quote.total)}</b></p>"
@@ -685,7 +695,7 @@ class PayDialog(QDialog):
         self.payment = result
         self.idempotency_key = None
         method = self.confirmed.method if self.confirmed is not None else None
-        emailed = "A receipt was emailed to you." if result.receipt_emailed else ""
+        emailed = self._receipt_sentence(result.receipt_emailed)
         self.receipt_label.setText(
             "<h3>Payment received. Thank you!</h3>"
             f"<p>Amount: {self._money(result.amount)}<br/>"
@@ -696,6 +706,30 @@ class PayDialog(QDialog):
         )
         self._show_page(self.PAGE_DONE)
         self.paid.emit(result)
+
+    def _receipt_sentence(self, emailed: bool) -> str:
+        """In an assist the receipt goes to the customer, not to the staff member reading "to you";
+        one not sent is either the customer's setting or a mail that failed, and the answer does not
+        say which, so the setting is asked for and the sentence completed when it comes."""
+        assisting = self._session.assisting
+        if assisting is None:
+            return "A receipt was emailed to you." if emailed else ""
+        address = escape(assisting.contact.email or self._session.email)
+        if emailed:
+            return f"Receipt emailed to {address}."
+        client = self._session.client
+
+        def known(setting: ReceiptsSetting) -> None:
+            if shiboken6.isValid(self) and self._receipt_pending:
+                self._receipt_pending = False
+                why = "receipts are turned off" if not setting.enabled else "the email could not be sent"
+                self.receipt_label.setText(
+                    self.receipt_label.text().replace(NO_RECEIPT_YET, f"No receipt email ({why}).")
+                )
+
+        self._receipt_pending = True
+        self._runner.runner.run(client.email_receipts, known, lambda _: None)
+        return NO_RECEIPT_YET
 
     def _pay_failed(self, error: Exception) -> None:
         self.paying = False

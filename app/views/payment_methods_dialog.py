@@ -330,7 +330,13 @@ class ManagePaymentsDialog(QDialog):
         self.remove_button = QPushButton("Remove…", autoDefault=False)
         self.add_card_button.setVisible("card" in accepted)
         self.add_bank_button.setVisible("ach" in accepted)
-        self.receipts_check = QCheckBox("Email me payment receipts")
+        assisting = session.assisting
+        # In an assist "me" would be the staff member: the receipts go to the customer.
+        self.receipts_check = QCheckBox(
+            "Email me payment receipts"
+            if assisting is None
+            else f"Email {next(iter(assisting.contact.name.split()), 'the customer')} payment receipts"
+        )
         self.receipts_hint = named(QLabel("Add a payment method to turn receipts on."), "DialogSubtitle")
         # Who changed the setting for the customer in an assist session (SA-3), as requests mark it.
         self.receipts_marker = named(QLabel(""), "AssistMarker")

@@ -24,15 +24,27 @@ SIGN_OUT_WAIT_MS = 3000
 KEYRING_PROBLEM_MS = 20000
 
 
+# The 401 of a staff member taken off the branch: their password still signs in, but not here, so
+# signing in again (or opening the assist again) can only fail, and said "email and password do not
+# match" to someone who typed them right.
+ACCESS_REMOVED = "branch_access_removed"
+ASK_AN_ADMINISTRATOR = "Ask an administrator to give you access to this branch again."
+
 # Why the portal refused the session, by the code of its 401 (server/api/deps.py).
 _ENDED = {
     "session_expired": "Your session has expired.",
     "session_revoked": "You were signed out of this portal (in another window, or your password was changed).",
+    ACCESS_REMOVED: "Your access to this branch's portal was removed.",
 }
 
 
 def ended_sentence(error: PortalError) -> str:
     return _ENDED.get(error.code, "Your session has ended.")
+
+
+def access_removed(error: PortalError) -> bool:
+    """No sign-in can give this branch back: only an administrator can."""
+    return error.code == ACCESS_REMOVED
 
 
 Refusal = Literal["current", "replaced", "other"]

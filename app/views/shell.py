@@ -3,6 +3,8 @@ demo server's lifetime."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
@@ -12,7 +14,7 @@ from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.demo_server import DEMO_EMAIL, DEMO_PASSWORD, DemoServer
 from app.services.errors import PortalError
-from app.services.portal_client import PortalClient, abort_all_calls
+from app.services.portal_client import PortalClient, Timeouts, abort_all_calls
 from app.services.records import Assist
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner, keyring_lane_done, network_calls_done
@@ -25,6 +27,9 @@ QUIT_KEYRING_WAIT_MS = 1500
 # How long quitting waits for the network calls it aborted to come back: a cut connection returns at
 # once; one still connecting or resolving the name is abandoned (its thread never holds up the exit).
 QUIT_NETWORK_WAIT_MS = 500
+# How long quitting during an assist waits for the portal to record its end (one call, no retry).
+QUIT_ASSIST_END_WAIT_MS = 1500
+QUIT_ASSIST_TIMEOUTS = Timeouts(connect=1.0, read=1.5)
 
 if TYPE_CHECKING:  # office staff only: imported when a staff member signs in
     from app.views.staff_views import FindCustomerWindow
@@ -140,6 +145,7 @@ class AppShell(QObject):
         find = FindCustomerWindow(session, accounts=self.accounts, remember_password=remember)
         find.assist_opened.connect(self._assist_opened)
         find.signed_out.connect(self._staff_signed_out)
+        find.branch_opened.connect(self._staff_branch_opened)
         self.find_window = find
         find.show()
 
@@ -169,9 +175,9 @@ class AppShell(QObject):
                 client = PortalClient(window.session.portal_url, token=ticket.token)
                 self.runner.run(client.logout, lambda _: client.close(), lambda _: client.close())
 
-        def failed(sentence: str, gone: bool) -> None:
+        def failed(sentence: str, gone: bool, removed: bool) -> None:
             if self.window is window:
-                window.assist_reopen_failed(sentence, gone)
+                window.assist_reopen_failed(sentence, gone, removed)
 
         find.reopen_assist(assisting, opened, failed)
 
@@ -198,6 +204,38 @@ class AppShell(QObject):
             find.close()
             find.deleteLater()
 
+    def _staff_branch_opened(self, session: PortalSession) -> None:
+        """Taken off one branch, the staff member carries on in another: its Find customer replaces
+        this one (whose token the portal already refuses)."""
+        find, self.find_window = self.find_window, None
+        self._assist_ended("")
+        self.open_window(session, remember=find.remember_password if find is not None else False)
+        if find is not None:
+            find.session.client.close()
+            find.close()
+            find.deleteLater()
+
+    def _end_assist_at_quit(self) -> None:
+        """Quitting during an assist left it running on the portal for 30 minutes, and the audit trail
+        without "Ended the assist". It is ended on a client of its own (the window's calls were just
+        cut off), waited for QUIT_ASSIST_END_WAIT_MS at most: a portal that does not answer costs the
+        record, never the quit (the portal then ends the idle assist itself)."""
+        window = self.window
+        if window is None or window.session.assisting is None or window.assist_over:
+            return
+        client = PortalClient(
+            window.session.portal_url, token=window.session.token, timeouts=QUIT_ASSIST_TIMEOUTS, retries=0
+        )
+
+        def end() -> None:
+            with contextlib.suppress(Exception):  # whatever it was, the quit goes on
+                client.logout()
+            client.close()
+
+        ender = threading.Thread(target=end, name="end-assist-at-quit", daemon=True)
+        ender.start()
+        ender.join(QUIT_ASSIST_END_WAIT_MS / 1000)
+
     def _signed_out(self, problem: str) -> None:
         window, self.window = self.window, None
         self._portal_url = None
@@ -210,6 +248,7 @@ class AppShell(QObject):
         # First, so the calls end while the rest is saved and stopped; their outcomes, delivered
         # through the event loop that has already ended, reach no window.
         abort_all_calls()
+        self._end_assist_at_quit()
         if self.window is not None:
             self.window.save_layout()
         if self.find_window is not None:

@@ -116,20 +116,17 @@ class SignInDialog(QDialog):
         self.email_edit.setAccessibleName("Email")
         self.password_edit.setAccessibleName("Password")
 
-        form = QFormLayout()
+        self._form = form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setVerticalSpacing(10)
         form.addRow("Portal", self.portal_combo)
-        form.addRow("", self.url_edit)
+        self._url_row_label = QLabel("")  # "Portal" once the list's row is hidden (signing in again)
+        form.addRow(self._url_row_label, self.url_edit)
         form.addRow("Email", self.email_edit)
         form.addRow("Password", self.password_edit)
-        self._url_row_label = form.labelForField(self.url_edit)
-        remember_row = QHBoxLayout()
-        remember_row.addWidget(self.remember_check)
-        remember_row.addStretch()
-        remember_row.addWidget(self.forgot_button)
-        form.addRow("", remember_row)
+        # Alone on its row: "Forgot password?" beside it cut it to "Remember me on this comput".
+        form.addRow("", self.remember_check)
 
         heading = QHBoxLayout()
         heading.setSpacing(14)
@@ -141,6 +138,7 @@ class SignInDialog(QDialog):
         heading.addLayout(texts, 1)
 
         buttons = QHBoxLayout()
+        buttons.addWidget(self.forgot_button)
         buttons.addStretch()
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.sign_in_button)
@@ -278,8 +276,7 @@ class SignInDialog(QDialog):
         choice = self.portal_combo.currentData()
         other = choice == OTHER
         self.url_edit.setVisible(other)
-        if self._url_row_label is not None:
-            self._url_row_label.setVisible(other)
+        self._url_row_label.setVisible(other)
         self.forgot_button.setVisible(choice != DEMO)
         self.hint_label.setVisible(choice == DEMO)
         self.hint_label.setText(
@@ -287,7 +284,10 @@ class SignInDialog(QDialog):
             f"Sign in as {DEMO_EMAIL} with the password {DEMO_PASSWORD}."
         )
         if self._locked:
-            self.portal_combo.setVisible(not other)
+            # Locked to an address (signing in again), the list's row goes, label and all, and the
+            # address takes its label: the "Portal" label stood alone a row above its field.
+            self._form.setRowVisible(self.portal_combo, not other)
+            self._url_row_label.setText("Portal" if other else "")
         self.adjustSize()
 
     def first_empty_field(self) -> QLineEdit:

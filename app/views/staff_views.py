@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QStyle,
@@ -37,7 +38,7 @@ from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.errors import NotFoundError, PortalError
 from app.services.feeds import ListFeed
-from app.services.records import Assist, Page, StaffContact
+from app.services.records import Assist, Branch, Page, StaffContact
 from app.services.session import AssistContext, PortalSession
 from app.services.settings import RECENT_CUSTOMERS_KEPT, RecentCustomer
 from app.services.tasks import TaskRunner
@@ -48,6 +49,7 @@ from app.views.empty_state import EmptyState
 from app.views.item_windows import fit_to_screen
 from app.views.session_end import (
     KEYRING_PROBLEM_MS,
+    access_removed,
     ask_to_sign_in_again,
     ended_sentence,
     refusal_of,
@@ -58,6 +60,7 @@ from app.views.table_card import TableCard
 from app.views.theme import icon, named
 
 SEARCH_DELAY_MS = 250
+NO_SIGN_IN_HELPS = "Signing in again cannot give it back: ask an administrator to give you access to this branch again."
 MIN_QUERY = 2
 REASON_LENGTH = 500  # the longest reason the portal takes (AssistIn.reason)
 RECENT_WIDTH = 260
@@ -244,7 +247,8 @@ class AuditDialog(QDialog):
         self.setWindowTitle(f"Activity — {contact.name}" if contact else "Activity — all customers")
         # Within the free area of its screen, as the item windows are: 900 px ran off an 800 px one.
         fit_to_screen(self, QSize(900, 520))
-        self.model = AuditModel(staff.config.branch.time_zone, self)
+        config = staff.config
+        self.model = AuditModel(config.branch.time_zone, config.currency, self, per_customer=contact is not None)
         self.table = SteadyTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Activity")
@@ -320,6 +324,7 @@ class FindCustomerWindow(QMainWindow):
     """What a staff member sees after signing in: search, recent customers, the audit trail."""
 
     assist_opened = Signal(object)  # PortalSession of the assist
+    branch_opened = Signal(object)  # PortalSession of staff on another branch, after this one's access was removed
     signed_out = Signal(str)  # "" or what the sign-in screen should say (the keyring could not forget)
 
     def __init__(
@@ -339,6 +344,9 @@ class FindCustomerWindow(QMainWindow):
         self.runner.set_unauthorized_handler(self._session_expired)
         self.settings = settings = accounts.settings
         self.reauth_dialog: SignInDialog | None = None
+        # The portal's sentence once the staff member was taken off this branch (no sign-in helps).
+        self.access_lost: str | None = None
+        self.access_prompt: QMessageBox | None = None
         self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
         # Newest first. Kept in settings for this branch and this staff member (id, name and email
         # only): after a restart a customer comes back without phone or properties until opened.
@@ -553,6 +561,8 @@ class FindCustomerWindow(QMainWindow):
         screen did not find. Try again asks once more."""
         self._open_when_found = None
         sentence = error_sentence(error)
+        if isinstance(error, PortalError) and access_removed(error):
+            sentence = f"{sentence} {NO_SIGN_IN_HELPS}"
         self.model.clear()
         self.status_label.setText(sentence)
         self.results_card.show_empty("The search did not go through", sentence, failed=True)
@@ -665,13 +675,14 @@ class FindCustomerWindow(QMainWindow):
         self,
         assisting: AssistContext,
         opened: Callable[[Assist], None],
-        failed: Callable[[str, bool], None],
+        failed: Callable[[str, bool, bool], None],
     ) -> None:
         """A new assist session for the customer of one the portal ended (idle, revoked), with the
         same reason, for the window still showing them: only its token changes, so the windows and
         drafts open in it carry on. Run with this window's runner: when the staff member's own
         session has ended too, they sign in again first (over the customer's window), then it opens.
-        `failed` gets the sentence and whether the customer is gone (404: opening again cannot work)."""
+        `failed` gets the sentence, whether the customer is gone (404: opening again cannot work) and
+        whether the staff member was taken off the branch (nothing opens it again)."""
         contact, client = assisting.contact, self.session.client
 
         def done(ticket: Assist) -> None:
@@ -679,7 +690,10 @@ class FindCustomerWindow(QMainWindow):
             opened(ticket)
 
         def refused(error: Exception) -> None:
-            failed(self.open_failed_sentence(contact, error), isinstance(error, NotFoundError))
+            if isinstance(error, PortalError) and access_removed(error):
+                failed(ended_sentence(error), False, True)
+                return
+            failed(self.open_failed_sentence(contact, error), isinstance(error, NotFoundError), False)
 
         self.runner.run(lambda: client.open_assist(contact.id, assisting.reason), done, refused)
 
@@ -713,6 +727,7 @@ class FindCustomerWindow(QMainWindow):
         self.search_edit.setFocus()
         self.search_edit.selectAll()
         self.status_label.setText(message or "Assist ended. Find the next customer.")
+        self.ask_about_lost_access()
 
     # -- audit and sign-out -----------------------------------------------------------
 
@@ -731,6 +746,9 @@ class FindCustomerWindow(QMainWindow):
         refusal = refusal_of(error, self.session)
         if refusal != "current":
             (retry if refusal == "replaced" else give_up)()
+            return
+        if access_removed(error):
+            self._lose_access(error, give_up)
             return
         self._pending_retries.append((retry, give_up))
         if self.reauth_dialog is not None:
@@ -761,6 +779,83 @@ class FindCustomerWindow(QMainWindow):
         )
         for retry, _ in pending:
             retry()
+
+    # -- taken off the branch ------------------------------------------------------------
+
+    def _lose_access(self, error: PortalError, give_up: Callable[[], None]) -> None:
+        """Taken off the branch, the staff member's password still signs in, but not here: the
+        sign-in prompt said the session had ended, then that the right password did not match. So
+        every call waiting fails now (an assist being opened again says why in its window), and
+        this window says who can help and offers the branches they still have."""
+        pending, self._pending_retries = self._pending_retries, []
+        first = self.access_lost is None
+        self.access_lost = error.detail
+        self.status_label.setText(f"{error.detail} {NO_SIGN_IN_HELPS}")
+        give_up()
+        for _, other in pending:
+            other()
+        if first and self.isVisible():
+            self.ask_about_lost_access()
+
+    def other_branches(self) -> list[Branch]:
+        return [b for b in self.session.branches if b.portal_url != self.session.portal_url]
+
+    def ask_about_lost_access(self) -> None:
+        """Window-modal, Close leaves the window as it is (its status line keeps saying why)."""
+        if self.access_lost is None or self.access_prompt is not None:
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Access removed", self.access_lost, parent=self)
+        others = self.other_branches()
+        names = ", ".join(b.name for b in others)
+        box.setInformativeText(NO_SIGN_IN_HELPS + (f" You can still open {names}." if others else ""))
+        choices = {box.addButton(f"Open {b.name}", QMessageBox.ButtonRole.AcceptRole): b for b in others}
+        sign_out = box.addButton("Sign out", QMessageBox.ButtonRole.DestructiveRole)
+        box.setEscapeButton(box.addButton("Close", QMessageBox.ButtonRole.RejectRole))
+        box.setDefaultButton(next(iter(choices), sign_out))
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+
+        def answered() -> None:
+            self.access_prompt = None
+            box.deleteLater()
+            clicked = box.clickedButton()
+            if clicked is sign_out:
+                self.sign_out()
+            elif clicked in choices:
+                self.open_branch(choices[clicked])
+
+        box.finished.connect(lambda _: answered())
+        self.access_prompt = box
+        box.open()
+
+    def open_branch(self, branch: Branch) -> None:
+        """Find customer on `branch`, signed in with the password kept in memory for this run, or
+        asked for when there is none (signed in by a stored token) or it is refused there."""
+        self.status_label.setText(f"Opening {branch.name}…")
+        password, email = self.session.password, self.session.email
+
+        def ask(error: Exception | None) -> None:
+            dialog = SignInDialog(
+                self.accounts,
+                portal_url=branch.portal_url,
+                email=email,
+                locked=True,
+                remember=self.remember_password,
+                message=f"Sign in to {branch.name} with your password.",
+                parent=self,
+            )
+            if isinstance(error, PortalError):
+                dialog.show_error(error.detail)
+            accepted = dialog.exec()
+            dialog.deleteLater()
+            if accepted and dialog.session is not None:
+                self.branch_opened.emit(dialog.session)
+            else:
+                self.status_label.setText(f"{self.access_lost or ''} {NO_SIGN_IN_HELPS}".strip())
+
+        if password is None:
+            ask(None)
+            return
+        self.runner.run(lambda: sessions.sign_in(branch.portal_url, email, password), self.branch_opened.emit, ask)
 
     # -- sign-out ----------------------------------------------------------------------
 

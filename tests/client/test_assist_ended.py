@@ -224,3 +224,44 @@ def test_sign_out_from_the_menu_ends_an_ended_assist_that_holds_a_signature(
     qtbot.waitUntil(lambda: shell.window is None, timeout=WAIT_MS)
     assert asked == ["End assist"]
     assert find_window(shell).isVisible()
+
+
+def test_an_idle_assist_warns_then_looks_ended_with_nothing_typed_lost(qtbot: QtBot, shell: AppShell) -> None:  # SA-4
+    """The portal ended an idle assist, and the window went on showing "Assisting …" with the
+    customer's lists and balance until the next click. The window now keeps the portal's rule: a
+    warning (with Keep open) before the limit, then the ended state, the figures out of sight."""
+    window = open_assist(qtbot, shell, "morgan")
+    assert window.idle_clock.running and window.idle_clock.limit_s == 30 * 60, "SA-4's limit, the portal's default"
+    window.idle_clock.set_limit(4, 2)
+    window.idle_clock.touch()
+    window.confirm_discard_drafts = never_asked  # type: ignore[method-assign]
+    assert window.splitter.isVisible() and not window.keep_open_button.isVisible()
+    qtbot.waitUntil(lambda: window.keep_open_button.isVisible(), timeout=WAIT_MS)
+    assert window.assist_label.text().endswith("the assist ends in 2 seconds without activity")
+    window.resize(1000, 600)  # the smallest screen: the warning wraps to three lines beside four buttons
+    qtbot.wait(100)
+    label = window.assist_label
+    lines = label.fontMetrics().boundingRect(0, 0, label.width(), 10000, Qt.TextFlag.TextWordWrap, label.text())
+    assert label.height() >= lines.height(), "no line cut off"
+    assert window.assist_banner.rect().contains(label.geometry())
+    qtbot.mouseClick(window.keep_open_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.keep_open_button.isVisible(), timeout=WAIT_MS)
+    assert window.assist_label.text().endswith("actions are recorded with your name"), "the portal answered: active"
+
+    new_request = window.work_screens.new_request()
+    qtbot.keyClicks(new_request.subject_edit, "Gate 3 sprinkler floods the walkway")
+    ended = "The assist session ended after 4 seconds without activity. Open it again."
+    qtbot.waitUntil(lambda: window.assist_label.text().startswith(ended), timeout=WAIT_MS)
+    assert not window.splitter.isVisible(), "the lists and the balance are out of sight"
+    assert window.assist_ended_state.isVisible()
+    assert window.assist_ended_state.title.text() == "Morgan Many's portal is closed"
+    assert window.open_again_button.isVisible() and not window.assist_activity_button.isVisible()
+    assert new_request.isVisible() and new_request.subject_edit.text() == "Gate 3 sprinkler floods the walkway"
+
+    window.idle_clock.set_limit(30 * 60, 60)
+    qtbot.mouseClick(window.open_again_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.assist_label.text().startswith("Assisting Morgan Many"), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=WAIT_MS)
+    assert window.splitter.isVisible() and not window.assist_ended_state.isVisible()
+    assert window.tabs["invoices"].model.total > 0
+    window.confirm_discard_drafts = lambda *_: True  # type: ignore[method-assign]

@@ -182,8 +182,62 @@ def test_the_activity_list_words_its_times_as_the_rest_of_the_app(computer_zone:
     On the branch's clock, as the customer's windows show it: office staff read it out on the phone."""
     computer_zone("Pacific/Auckland")
     at = datetime(2026, 11, 27, 15, 23, tzinfo=UTC)
-    model = AuditModel("America/New_York")
+    model = AuditModel("America/New_York", "USD")
     model.set_page(Page((AuditItem(at, "Olivia Office", 1, "Pat Customer", "assist_start", "", "Call"),), None, 1))
     shown = model.data(model.index(0, model.column_index("at")))
     assert shown == moment_long(at, "America/New_York")
     assert shown.replace("\u202f", " ").replace("\u00a0", " ") == "Nov 27, 2026 at 10:23 AM EST"
+
+
+def test_every_audited_action_reads_as_words_with_money_as_money() -> None:  # SA-3
+    """ "Payment create" and "INV-2611-OAK 300.00; f…" (no currency, the rest cut off), raw names for
+    half the actions, and a Customer column repeating the one customer of a per-customer list."""
+    at = datetime(2026, 11, 27, 15, 23, tzinfo=UTC)
+
+    def item(action: str, target: str, detail: str) -> AuditItem:
+        return AuditItem(at, "Olivia Office", 1, "Pat Customer", action, target, detail)
+
+    entries = (
+        item("payment.create", "payment:7f3a", "INV-2611-OAK 300.00; INV-2612-OAK 1200.50; fee 8.70; card ending 4242"),
+        item("payment_method.add", "payment_method:3", "Visa ending 4242"),
+        item("payment_method.default", "payment_method:3", "Visa ending 4242"),
+        item("payment_method.delete", "payment_method:3", "Visa ending 4242"),
+        item("proposal.sign", "proposal OPP-1001", "signed as Pat Customer; approved $1,234.00"),
+        item("request.create", "request R-1002", "Gate 3 sprinkler"),
+        item("request.comment", "request R-1002", "It floods the walkway"),
+        item("preferences.update", "contact:1", "email_receipts=off"),
+        item("assist.start", "contact:1", "Customer on the phone"),
+        item("assist.end", "contact:1", ""),
+    )
+    model = AuditModel("UTC", "USD", per_customer=True)
+    model.set_page(Page(entries, None, len(entries)))
+    assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())] == [
+        "When",
+        "Staff",
+        "Action",
+        "Detail",
+    ]
+    action, detail = model.column_index("action"), model.column_index("detail")
+    assert [model.data(model.index(r, action)) for r in range(len(entries))] == [
+        "Took a payment",
+        "Added a payment method",
+        "Made a payment method the default",
+        "Removed a payment method",
+        "Signed a proposal",
+        "Sent a request",
+        "Replied to a request",
+        "Changed receipt emails",
+        "Opened the portal",
+        "Ended the assist",
+    ]
+    paid = "INV-2611-OAK $300.00 · INV-2612-OAK $1,200.50 · fee $8.70 · card ending 4242"
+    assert model.data(model.index(0, detail)) == paid
+    assert model.data(model.index(0, detail), Qt.ItemDataRole.ToolTipRole) == paid, "whole where the cell cuts it"
+    assert model.data(model.index(4, detail)) == "OPP-1001: signed as Pat Customer; approved $1,234.00"
+    assert model.data(model.index(5, detail)) == "R-1002: Gate 3 sprinkler"
+    assert model.data(model.index(7, detail)) == "Receipt emails turned off"
+    assert model.data(model.index(9, detail)) == ""
+    assert "Customer" in [
+        AuditModel("UTC", "USD").headerData(c, Qt.Orientation.Horizontal)
+        for c in range(AuditModel("UTC", "USD").columnCount())
+    ], "the branch's activity names each row's customer"

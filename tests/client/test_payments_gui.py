@@ -25,6 +25,7 @@ from pytestqt.qtbot import QtBot
 
 from app.models.dates import branch_today
 from app.models.formatting import amount_input_text
+from app.models.staff import AuditModel
 from app.services.accounts import Accounts
 from app.services.billing_records import InvoiceDetail, PaymentMethod
 from app.services.session import PortalSession, open_assist, sign_in
@@ -1254,4 +1255,50 @@ def test_what_office_staff_changed_in_an_assist_is_marked_where_the_customer_see
         if before:
             client.set_email_receipts(receipts_before)
         assisted.client.close()
+        staff.client.close()
+
+
+def test_a_payment_taken_in_an_assist_names_the_customer_and_where_the_receipt_went(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # SA-2, IN-7, PM-5
+    """Office staff read "Pay $206.89 with Visa ending 4242?" and "A receipt was emailed to you."
+    while charging the customer's card: neither said whose card, nor that the receipt went to them."""
+    url = pay_portal.portal_url("east")
+    staff = sign_in(url, company.OFFICE, company.PASSWORD)
+    contact = next(c for c in staff.client.staff_contacts(company.MORGAN).items if c.email == company.MORGAN)
+    assisted = open_assist(staff, contact, "Customer on the phone")
+    client = assisted.client
+    receipts_before = client.email_receipts().enabled
+    visa = client.add_payment_method(card())
+    try:
+        for number, receipts, sentence in (
+            ("INV-10101", True, "Receipt emailed to morgan@example.com."),
+            ("INV-10103", False, "No receipt email (receipts are turned off)."),
+        ):
+            client.set_email_receipts(receipts)
+            dialog = open_pay(qtbot, assisted, runner, [detail(assisted, number)])
+            choose_method(dialog, visa)
+            wait_quote(qtbot, dialog)
+            qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+            total = dialog.total_label.text()
+            question = QTextDocument()
+            question.setHtml(dialog.confirm_label.text())
+            assert question.toPlainText().startswith(f"Charge Morgan Many's Visa ending 4242 — {total}?"), number
+            with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
+                qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: not runner.busy, timeout=TIMEOUT_MS)
+            receipt = dialog.receipt_label.text()
+            assert sentence in receipt and "to you" not in receipt, number
+            dialog.accept()
+        # The Activity list words the payment with its amounts as money (SA-3).
+        activity = AuditModel("UTC", "USD", per_customer=True)
+        activity.set_page(staff.client.staff_audit(contact.id))
+        assert activity.data(activity.index(0, activity.column_index("action"))) == "Took a payment"
+        assert activity.data(activity.index(0, activity.column_index("detail"))) == (
+            "INV-10103 $203.00 · fee $5.89 · card ending 4242"
+        )
+    finally:
+        client.remove_payment_method(visa.id)
+        client.set_email_receipts(receipts_before)
+        client.close()
         staff.client.close()

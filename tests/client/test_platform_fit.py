@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
     QDialog,
+    QLabel,
     QLineEdit,
     QTabBar,
     QWidget,
@@ -651,3 +652,28 @@ def test_no_list_scrolls_sideways_at_1000_px_with_a_large_customers_data(
         assert table.horizontalScrollMode() == QAbstractItemView.ScrollMode.ScrollPerPixel, key
     window.runner.set_unauthorized_handler(None)
     session.client.close()
+
+
+def test_signing_in_again_shows_every_word_and_the_portal_on_its_row(qtbot: QtBot, accounts: Accounts) -> None:
+    """The re-sign-in window cut "Remember me on this computer" to "…this comput" under "Forgot
+    password?", and its "Portal" label stood a row above the address it named."""
+    dialog = SignInDialog(
+        accounts,
+        portal_url="http://127.0.0.1:8000/portal/north",
+        email=company.OFFICE,
+        locked=True,
+        message="Your session has ended. Sign in again to carry on where you left off.",
+    )
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    check, forgot = dialog.remember_check, dialog.forgot_button
+    assert check.width() >= check.sizeHint().width(), "the box's text whole"
+    assert not check.geometry().intersects(forgot.geometry())
+    label = dialog._form.labelForField(dialog.url_edit)
+    assert isinstance(label, QLabel) and label.text() == "Portal" and label.isVisible()
+    assert abs(label.geometry().center().y() - dialog.url_edit.geometry().center().y()) <= 3
+    assert not dialog.portal_combo.isVisible()
+    combo_label = dialog._form.labelForField(dialog.portal_combo)
+    assert combo_label is None or not combo_label.isVisible(), "no label left without its field"
+    assert misfits({"Sign in again": dialog}) == []

@@ -172,6 +172,9 @@ def test_activity_lists_the_audit_trail(qtbot: QtBot, shell: AppShell) -> None: 
     assert newest.detail == "Cannot find an invoice"
     assert newest.staff_name == "Olive Office"
     assert all(dialog.model.entry(r).contact_name == "Morgan Many" for r in range(dialog.model.rowCount()))
+    headers = [dialog.model.headerData(c, Qt.Orientation.Horizontal) for c in range(dialog.model.columnCount())]
+    assert headers == ["When", "Staff", "Action", "Detail"], "one customer's activity: no Customer column"
+    assert dialog.model.data(dialog.model.index(0, dialog.model.column_index("action"))) == "Opened the portal"
     dialog._shown(Page(items=(newest,), next_cursor=None, total=1))
     assert dialog.status_label.text() == "1 entry", "not “1 entries”"
     dialog.close()
@@ -334,6 +337,9 @@ def test_closing_the_customers_window_ends_the_assist_and_returns_to_search(
             qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
         else:
             window.closeEvent(_CloseBoxEvent())  # what the window system sends
+        prompt = window.end_prompt
+        assert prompt is not None and prompt.text() == "End the assist for Morgan Many?", close
+        qtbot.keyClick(prompt, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
         assert find.isVisible(), close
         assert "Assist ended" in find.status_label.text()
@@ -343,6 +349,100 @@ def test_closing_the_customers_window_ends_the_assist_and_returns_to_search(
     window = open_assist(qtbot, shell, "Birch Office Park")
     window.close()
     assert not window.isVisible()
+
+
+def test_ctrl_w_asks_before_ending_the_assist_and_esc_stays(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-4
+    """Ctrl+W, pressed for a pop-up that had just closed, ended the customer's assist with no question."""
+    window = open_assist(qtbot, shell, "Birch Office Park")
+    token = window.session.token
+    qtbot.keyClick(window, Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier)
+    prompt = window.end_prompt
+    assert prompt is not None and prompt.isVisible()
+    assert prompt.text() == "End the assist for Morgan Many?"
+    assert prompt.defaultButton().text() == "End assist" and prompt.escapeButton().text() == "Stay"
+    qtbot.keyClick(prompt, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.end_prompt is None, timeout=5000)
+    qtbot.wait(200)
+    assert shell.window is window and window.isVisible() and window.isEnabled()
+    me = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert me.status_code == 200, "Esc stays in the assist"
+
+    # With a draft, the drafts question is the one question, and it ends the assist.
+    asked: list[str] = []
+    window.confirm_discard_drafts = lambda _w, _d, action: asked.append(action) or True  # type: ignore[method-assign]
+    window.work_screens.new_request().subject_edit.setText("Gate 3 sprinkler")
+    window.close_window()
+    assert asked == ["End assist"] and window.end_prompt is None
+    qtbot.waitUntil(lambda: shell.window is None, timeout=10000)
+
+
+def test_find_another_customer_from_the_banner_asks_about_drafts_then_lands_in_the_search(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-2, SA-4
+    """A caller asking about someone else: Find customer was hidden behind the assist, and only
+    End assist (a step nobody thought of for this) led back to it."""
+    find = find_window(shell)
+    window = open_assist(qtbot, shell, "Birch Office Park")
+    token = window.session.token
+    assert window.find_another_button.isVisible()
+    asked: list[str] = []
+    window.confirm_discard_drafts = lambda _w, _d, action: asked.append(action) or False  # type: ignore[method-assign]
+    new_request = window.work_screens.new_request()
+    new_request.subject_edit.setText("Gate 3 sprinkler")
+    qtbot.mouseClick(window.find_another_button, Qt.MouseButton.LeftButton)
+    assert asked == ["Find another customer"], "the drafts question first"
+    assert shell.window is window and new_request.isVisible(), "Keep editing stays"
+    window.confirm_discard_drafts = lambda _w, _d, action: asked.append(action) or True  # type: ignore[method-assign]
+    qtbot.mouseClick(window.find_another_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: shell.window is None and find.isVisible(), timeout=10000)
+    assert find.search_edit.text() == "Birch Office Park" and find.search_edit.selectedText() == "Birch Office Park"
+    me = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert me.status_code == 401, "the assist was ended on the portal"
+
+
+def test_windows_opened_in_an_assist_say_whose_portal_they_show(qtbot: QtBot, shell: AppShell) -> None:  # SA-2
+    """Invoice, proposal, request, pay and New request windows were titled as for the customer: with
+    two calls' windows on screen, nothing said whose each was; Manage payments offered "Email me"."""
+    window = open_assist(qtbot, shell, "morgan")
+    client = window.session.client
+    suffix = " — Morgan Many"
+    birch = next(i for i in client.invoices("all", limit=500).items if i.number == "INV-20001")
+    invoice = window.invoice_actions.show_detail(client.invoice(birch.id))
+    assert invoice.windowTitle() == f"Invoice INV-20001{suffix}"
+    pay = window.invoice_actions.pay([client.invoice(birch.id)], invoice)
+    assert pay.windowTitle() == f"Pay invoice INV-20001{suffix}", "opened from the invoice's window: any depth"
+    pay.reject()
+    request = window.work_screens.open_request(client.requests().items[0])
+    assert request.windowTitle().endswith(suffix) and request.windowTitle().count(suffix) == 1
+    assert window.work_screens.new_request().windowTitle() == f"New request{suffix}"
+    proposal = window.open_proposal(next(p.id for p in client.proposals("all").items if p.number == "OPP-1001"))
+    qtbot.waitUntil(lambda: proposal.detail is not None, timeout=10000)
+    assert proposal.windowTitle().startswith("Proposal OPP-1001 — ") and proposal.windowTitle().endswith(suffix)
+    assert proposal.windowTitle().count(suffix) == 1, "titled again once loaded, named once"
+    manager = window.invoice_actions.manage_payments()
+    assert manager.windowTitle() == f"Manage payments{suffix}"
+    assert manager.receipts_check.text() == "Email Morgan payment receipts"
+    window.show_assist_activity()
+    assert window.audit_dialog is not None and window.audit_dialog.windowTitle() == "Activity — Morgan Many"
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10000)
+
+
+def test_quitting_during_an_assist_ends_it_on_the_portal(
+    qtbot: QtBot, shell: AppShell, live_portal: LivePortal
+) -> None:  # SA-3, SA-4
+    """Ctrl+Q left the assist running on the portal, and the audit trail without its end."""
+    window = open_assist(qtbot, shell, "Birch Office Park")
+    token = window.session.token
+    contact = window.session.assisting.contact.id if window.session.assisting else None
+    window.close()  # what Quit does to every window, then the app's aboutToQuit
+    shell.shutdown()
+    me = requests.get(live_portal.api() + "/me", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert me.status_code == 401
+    staff = sign_in(live_portal.portal_url("east"), company.OFFICE, company.PASSWORD)
+    assert staff.client.staff_audit(contact).items[0].action == "assist.end"
+    staff.client.logout()
 
 
 class _CloseBoxEvent(QCloseEvent):
