@@ -419,11 +419,13 @@ class PortalClient:
         signature_png: bytes,
         optional_service_ids: Sequence[int],
         expected_approved_total: Decimal | None = None,
+        expected_revision: int | None = None,
     ) -> records.ProposalDetail:
         """Never retried (a POST); the caller has already had the signer tick "I agree".
 
-        `expected_approved_total` is the amount the signer was shown: the portal refuses to sign for
-        another one (409 proposal_changed)."""
+        `expected_approved_total` is the amount the signer was shown and `expected_revision` the revision
+        of the proposal: the portal refuses to sign for another one (409 proposal_changed), also when
+        staff changed its text but not its total."""
         body: dict[str, object] = {
             "signer_name": signer_name,
             "signature_png": base64.b64encode(signature_png).decode("ascii"),
@@ -432,6 +434,8 @@ class PortalClient:
         }
         if expected_approved_total is not None:
             body["expected_approved_total"] = f"{expected_approved_total:.2f}"
+        if expected_revision is not None:
+            body["expected_revision"] = expected_revision
         return self._json(
             self._send("POST", f"/proposals/{proposal_id}/signature", body=body), records.parse_proposal_detail
         )

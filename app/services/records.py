@@ -191,6 +191,9 @@ class ProposalDetail(ProposalSummary):
     signature: Signature | None
     change_order_of: ProposalRef | None
     sign_blocked_reason: str | None
+    # Goes up whenever staff change what a signer reads; the signature sends the one shown. None from a
+    # portal older than it (which would refuse the field).
+    revision: int | None
 
     @property
     def required_total(self) -> Decimal:
@@ -403,6 +406,7 @@ def parse_proposal_detail(data: Json) -> ProposalDetail:
         if original is None
         else ProposalRef(id=int(original["id"]), number=str(original["number"])),
         sign_blocked_reason=None if reason is None else str(reason),
+        revision=_optional(int, data.get("revision")),
     )
 
 

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QDialog, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.views.item_windows import fit_to_screen, refuses_to_close, set_up_document_window
 from app.views.pdf_viewer import PdfViewer
+from app.views.theme import named
 
 
 class PdfWindow(QDialog):
@@ -22,11 +23,37 @@ class PdfWindow(QDialog):
         super().__init__(parent)
         set_up_document_window(self, title)
         self.viewer = PdfViewer(self)
+        # Above the pages: what the owner says about the document shown (out of date, replaced), with
+        # its Reload when there is something to do.
+        self.notice = named(QLabel(""), "WarnText")
+        self.notice.setWordWrap(True)
+        self.reload_button = QPushButton("Reload", autoDefault=False)
+        self.reload_button.clicked.connect(lambda: self._reload())
+        self._reload: Callable[[], object] = lambda: None
+        self.notice_bar = QWidget()
+        bar = QHBoxLayout(self.notice_bar)
+        bar.setContentsMargins(12, 8, 12, 8)
+        bar.addWidget(self.notice, 1)
+        bar.addWidget(self.reload_button)
+        self.notice_bar.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.notice_bar)
         layout.addWidget(self.viewer)
         fit_to_screen(self, QSize(900, 980))
         self.viewer.load(data, filename)
+
+    def show_notice(self, text: str, reload: Callable[[], object] | None = None) -> None:
+        """Says `text` above the document; with `reload`, a Reload button beside it calls it."""
+        self.notice.setText(text)
+        self._reload = reload or (lambda: None)
+        self.reload_button.setVisible(reload is not None)
+        self.notice_bar.show()
+
+    def replace_document(self, data: bytes) -> None:
+        """Shows `data` in place of the document (a newer version of it), under the same file name."""
+        self.viewer.load(data, self.viewer.filename)
 
     def add_action(self, text: str, slot: Callable[[], object]) -> QPushButton:
         """The document's next step ("Sign…", "Pay invoice") at the end of the viewer's toolbar,

@@ -38,6 +38,11 @@ from app.views.sign_dialog import SignDialog
 from app.views.theme import colors, icon, named, theme_changed
 
 TYPE_NAMES = {"work_order": "Work order", "contract": "Contract"}
+# Said above an open proposal document once a detail read shows the proposal changed since it was fetched.
+PDF_RELOADING = "This proposal was changed since this copy was opened. Loading the new version…"
+PDF_RELOADED = "This proposal was changed since you opened it: this is the new version."
+PDF_OUTDATED = "This copy is out of date: the proposal was changed since it was opened."
+PDF_SIGN_OUTDATED = "This copy of the proposal is out of date: reload it before signing."
 
 
 def proposal_html(detail: ProposalDetail, currency: str, time_zone: str) -> str:
@@ -151,6 +156,11 @@ class ProposalWindow(QDialog):
         # Bumped by each document asked for the viewer: a slow "View proposal" answering after a quick
         # "View signed PDF" replaced it, so only the latest one asked for is shown.
         self._viewing = 0
+        # The revision of the proposal the open unsigned document was asked for with (None: no such document,
+        # or a portal that does not say): a detail read with another one means the document is out of date.
+        self._pdf_revision: int | None = None
+        self._pdf_reloading: int | None = None  # the revision a reload of the document is under way for
+        self._pdf_reloads = 0  # bumped per reload: only the latest one's document is shown
         self.setWindowTitle("Proposal")
         self.setWindowIcon(icon("app"))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -230,6 +240,7 @@ class ProposalWindow(QDialog):
         self.browser.setHtml(proposal_html(detail, config.currency, config.branch.time_zone))
         self.browser.verticalScrollBar().setValue(scroll)
         self._set_actions()
+        self._check_pdf()
 
     def _load_failed(self, error: Exception) -> None:
         self.browser.setHtml("")
@@ -252,9 +263,10 @@ class ProposalWindow(QDialog):
         self.sign_button.setToolTip(reason or "")
         pdf_sign = self._pdf_sign_button
         if pdf_sign is not None and isValid(pdf_sign):  # signed or changed since the PDF was opened
+            outdated = self.pdf_outdated()
             pdf_sign.setVisible(not signed)
-            pdf_sign.setEnabled(self.sign_button.isEnabled())
-            pdf_sign.setToolTip(reason or "")
+            pdf_sign.setEnabled(self.sign_button.isEnabled() and not outdated)
+            pdf_sign.setToolTip(reason or (PDF_SIGN_OUTDATED if outdated else ""))
 
     def _show_error(self, error: Exception, fallback: str) -> None:
         self.message.setText(error.detail if isinstance(error, PortalError) else fallback)
@@ -288,7 +300,9 @@ class ProposalWindow(QDialog):
         viewing = self._viewing
         self._fetch(
             lambda: client.proposal_pdf(detail.id),
-            lambda data: self._open_viewer(f"Proposal {detail.number}", data, f"{detail.number}.pdf", viewing),
+            lambda data: self._open_viewer(
+                f"Proposal {detail.number}", data, f"{detail.number}.pdf", viewing, revision=detail.revision
+            ),
             self.view_button,
         )
 
@@ -330,7 +344,18 @@ class ProposalWindow(QDialog):
 
         self._fetch(lambda: client.signed_proposal_pdf(detail.id), save, self.signed_download_button)
 
-    def _open_viewer(self, title: str, data: bytes, filename: str, viewing: int, *, signed: bool = False) -> None:
+    def _open_viewer(
+        self,
+        title: str,
+        data: bytes,
+        filename: str,
+        viewing: int,
+        *,
+        signed: bool = False,
+        revision: int | None = None,
+    ) -> None:
+        """`revision`: that of the detail the unsigned document was asked with (a detail read since with
+        another one has the document reloaded at once)."""
         if viewing != self._viewing:
             return  # another document was asked for since
         if self.pdf_window is not None:
@@ -341,7 +366,62 @@ class ProposalWindow(QDialog):
             self._pdf_sign_button = window.add_action("Sign…", lambda: self.open_sign_dialog(window))
         window.finished.connect(lambda _: setattr(self, "pdf_window", None))
         self.pdf_window = window
+        self._pdf_revision = None if signed else revision
+        self._pdf_reloading = None
         window.show()
+        self._set_actions()
+        self._check_pdf()
+
+    # -- the open document after the proposal changed ------------------------------------
+
+    def pdf_outdated(self) -> bool:
+        """The open unsigned document is of another revision than the proposal as last read."""
+        detail = self.detail
+        return (
+            self.pdf_window is not None
+            and self._pdf_revision is not None
+            and detail is not None
+            and detail.revision is not None
+            and detail.revision != self._pdf_revision
+        )
+
+    def _check_pdf(self) -> None:
+        """A detail read (the window's own, or the sign dialog's after a refusal) shows the proposal changed
+        since its open document was fetched: the document is fetched again at once, the window saying so
+        meanwhile, so the customer never reads, or signs after, text that no longer holds."""
+        if self.pdf_outdated() and self.detail is not None and self._pdf_reloading != self.detail.revision:
+            self.reload_pdf()
+
+    def reload_pdf(self) -> None:
+        window, detail, client = self.pdf_window, self.detail, self.session.client
+        if window is None or detail is None:
+            return
+        self._pdf_reloads += 1
+        reload, revision = self._pdf_reloads, detail.revision
+        self._pdf_reloading = revision
+        window.show_notice(PDF_RELOADING)
+        self.runner.run(
+            lambda: client.proposal_pdf(detail.id),
+            lambda data: self._pdf_reloaded(window, reload, revision, data),
+            lambda error: self._pdf_reload_failed(window, reload, error),
+        )
+
+    def _pdf_reloaded(self, window: PdfWindow, reload: int, revision: int | None, data: bytes) -> None:
+        if reload != self._pdf_reloads or window is not self.pdf_window:
+            return  # closed, replaced, or reloaded again since
+        window.replace_document(data)
+        window.show_notice(PDF_RELOADED)
+        self._pdf_revision, self._pdf_reloading = revision, None
+        self._set_actions()
+        self._check_pdf()  # changed once more meanwhile
+
+    def _pdf_reload_failed(self, window: PdfWindow, reload: int, error: Exception) -> None:
+        if reload != self._pdf_reloads or window is not self.pdf_window:
+            return
+        self._pdf_reloading = None
+        why = error.detail if isinstance(error, PortalError) else "The new version could not be loaded."
+        window.show_notice(f"{PDF_OUTDATED} {why}", reload=self.reload_pdf)
+        self._set_actions()
 
     def open_sign_dialog(self, over: QWidget | None = None) -> None:
         """Opens the sign dialog over `over`, the window the customer acted in (this one, or the PDF

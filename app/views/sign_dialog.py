@@ -3,10 +3,11 @@
 Nothing the signer entered is lost when the portal refuses: the dialog stays open with the
 drawing, the name and the choices, and says what the portal said.
 
-The signature carries the approved amount the dialog showed. When staff changed the proposal
-meanwhile, the portal refuses it (409 proposal_changed) rather than record an amount the signer
-never saw; the dialog then reads the proposal again, shows its new figures with the drawing, the
-name and the choices still there, and asks for the agreement again before signing for them.
+The signature carries the approved amount the dialog showed and the proposal's revision. When staff
+changed the proposal meanwhile (its amount, or only its wording, quantities or terms), the portal
+refuses it (409 proposal_changed) rather than record what the signer never saw; the dialog then reads
+the proposal again, shows its new figures with the drawing, the name and the choices still there, and
+asks for the agreement again before signing for them.
 
 When the answer to the signature is lost (no answer in time, a dropped connection, a 5xx) the portal
 may well have recorded it; a 409 on the retry may be that very signature. The dialog then reads the
@@ -50,6 +51,11 @@ NOT_SIGNED = "The proposal was not signed."
 UNKNOWN_YET = "It may have been signed: Sign proposal again finds out, and never signs it twice."
 CHANGED = "This proposal was changed while you were signing. Your signature was not recorded."
 SIGN_AGAIN = "The new figures are shown above; your name and signature are kept. Tick “I agree” to sign for them."
+# A change with the same figures (reworded items, new terms): the proposal's window and its document show it.
+READ_AGAIN = (
+    "The proposal's window and its document now show it as it is; your name and signature are kept. "
+    "Tick “I agree” to sign it."
+)
 
 
 def outcome_unknown(error: Exception) -> bool:
@@ -60,11 +66,17 @@ def outcome_unknown(error: Exception) -> bool:
     return isinstance(error, ConflictError) and error.code == "not_signable"
 
 
-def same_terms(before: ProposalDetail, now: ProposalDetail) -> bool:
-    """What the signer agreed to is still what the proposal says: its total and optional services."""
+def same_figures(before: ProposalDetail, now: ProposalDetail) -> bool:
+    """The dialog's figures still hold: the total and the optional services with their amounts."""
     return before.total == now.total and [(o.id, o.amount) for o in before.optional_services] == [
         (o.id, o.amount) for o in now.optional_services
     ]
+
+
+def same_terms(before: ProposalDetail, now: ProposalDetail) -> bool:
+    """What the signer agreed to is still what the proposal says: its figures and its revision (which
+    staff's wording, quantities and terms move too)."""
+    return same_figures(before, now) and before.revision == now.revision
 
 
 def ask_discard_signature(parent: QWidget) -> bool:
@@ -280,6 +292,7 @@ class SignDialog(QDialog):
         png = self.pad.to_png()
         options = self.selected_ids()
         shown = self.approved_total()
+        revision = self.proposal.revision
         self._sent = (name, frozenset(options))
         client = self._client
         self._runner.run(
@@ -289,6 +302,7 @@ class SignDialog(QDialog):
                 signature_png=png,
                 optional_service_ids=options,
                 expected_approved_total=shown,
+                expected_revision=revision,
             ),
             self._signed,
             self._failed,
@@ -392,10 +406,12 @@ class SignDialog(QDialog):
     def _changed(self, detail: ProposalDetail, message: str) -> None:
         """Staff changed the proposal while it was open: its new figures replace the old ones, the name,
         the drawing and the optional services still offered stay as they were, and the agreement, given
-        to the old amount, is asked for again. The proposal's window shows the new figures too."""
+        to the old amount or text, is asked for again. The proposal's window (and its open document) shows
+        the proposal as it is now too."""
+        again = READ_AGAIN if same_figures(self.proposal, detail) else SIGN_AGAIN
         self._show_terms(detail, set(self.selected_ids()))
         self.agree_check.setChecked(False)
-        self._show_failure(f"{message} {SIGN_AGAIN}")
+        self._show_failure(f"{message} {again}")
         self._set_inputs_enabled(True)
         self._update()
         self.outdated.emit(detail)

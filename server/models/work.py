@@ -63,6 +63,9 @@ class Proposal(Base):
     # Denormalised so lists can filter and sort by portal status without joining signatures.
     is_signed: Mapped[bool] = mapped_column(Boolean, default=False)
     total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    # 1 when imported, one more each time a re-import changes what a signer reads (see importer.shown):
+    # a signer says which revision they were shown, so a change that keeps the total is caught too.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
 
     property: Mapped[Property] = relationship()
     sales_rep: Mapped[Staff | None] = relationship()

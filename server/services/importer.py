@@ -378,6 +378,7 @@ class _Writer:
         fresh = {
             o.key for o in doc.proposals if o.key not in self.proposals and not any(it.key in items for it in o.items)
         }
+        shown_before = {o.key: shown(self.proposals[o.key]) for o in doc.proposals if o.key not in fresh}
         for o in doc.proposals:
             if o.key in fresh:
                 continue
@@ -401,6 +402,10 @@ class _Writer:
             target = self._lookup(self.proposals, Proposal, o.change_order_of)
             if self.proposals[o.key].change_order_of_id != (target.id if target else None):
                 self.proposals[o.key].change_order_of = target
+        s.flush()  # the change orders' ids, which shown() reads
+        for key, was in shown_before.items():
+            if shown(self.proposals[key]) != was:
+                self.proposals[key].revision += 1
         if change_orders:
             table = cast(Table, Proposal.__table__)
             statement = (
@@ -824,6 +829,24 @@ class _Writer:
                     )
                 )
         self._insert(RequestComment, comments, key=None)
+
+
+def shown(proposal: Proposal) -> tuple[object, ...]:
+    """What a signer reads of the proposal itself, in its detail and its document: a re-import that changes
+    any of it is a new revision, so a signature for the old one is refused (409 proposal_changed) even when
+    the total stays the same. Its status is left out: it says whether it can be signed, not what is signed."""
+    return (
+        proposal.property_id,
+        proposal.number,
+        proposal.title,
+        proposal.opportunity_type,
+        proposal.shared_on,
+        proposal.sales_rep_id,
+        proposal.change_order_of_id,
+        proposal.terms,
+        proposal.total,
+        tuple((item.key, item.description, item.quantity, item.unit_price, item.optional) for item in proposal.items),
+    )
 
 
 def _proposal_item_values(it: fmt.ProposalItemIn, position: int) -> dict[str, Any]:

@@ -209,12 +209,26 @@ def approved_total(proposal: Proposal, selected_ids: set[int]) -> Decimal:
     )
 
 
-def check_unchanged(proposal: Proposal, optional_service_ids: Sequence[int], expected_total: Decimal | None) -> None:
-    """409 proposal_changed when the signer was shown another approved amount than signing would record (PR-5,
-    PR-9): staff re-imported the proposal while it was open. Nothing to compare when the client did not say
-    (an older client)."""
-    if expected_total is None:
-        return
+def check_unchanged(
+    proposal: Proposal,
+    optional_service_ids: Sequence[int],
+    expected_total: Decimal | None,
+    expected_revision: int | None = None,
+) -> None:
+    """409 proposal_changed when the signer was shown another proposal than signing would record (PR-5, PR-9):
+    staff re-imported it while it was open. The amount is compared first, as its sentence says what changed;
+    the revision catches every other change (wording, quantities, terms). Nothing to compare when the client
+    did not say (an older client)."""
+    if expected_total is not None:
+        _check_amount(proposal, optional_service_ids, expected_total)
+    if expected_revision is not None and expected_revision != proposal.revision:
+        raise conflict(
+            "proposal_changed",
+            "This proposal changed since you opened it: the company has updated it. Review it and sign again.",
+        )
+
+
+def _check_amount(proposal: Proposal, optional_service_ids: Sequence[int], expected_total: Decimal) -> None:
     offered = {item.id for item in optional_items(proposal)}
     chosen = set(optional_service_ids)
     currency = proposal.property.branch.currency
@@ -298,6 +312,9 @@ def sign(
             Proposal.id == proposal.id,
             Proposal.is_signed.is_(False),
             Proposal.opportunity_status.in_(SIGNABLE_STATUSES),
+            # The revision check_unchanged compared and the document was rendered from: a re-import
+            # committed meanwhile (PostgreSQL re-checks the locked row) is not signed for unseen.
+            Proposal.revision == proposal.revision,
         )
         .values(is_signed=True)
         .execution_options(synchronize_session=False)

@@ -94,6 +94,8 @@ def portal(portal_work: Path) -> Iterator[LivePortal]:
         _proposal("g-two-copies", "maple", "OPP-7016", "Both copies asked for", "delivered"),
         _proposal("g-repriced", "maple", "OPP-7017", "Repriced while open", "delivered"),
         _proposal("g-repriced-lost", "maple", "OPP-7018", "Repriced, signature lost", "delivered"),
+        _proposal("g-reworded", "maple", "OPP-7019", "Reworded while open", "delivered"),
+        _proposal("g-new-terms", "maple", "OPP-7020", "New terms while reading", "delivered"),
         {
             **_proposal("g-change", "maple", "OPP-7007", "Patio lighting, two more posts", "delivered"),
             "change_order_of": "g-view",
@@ -461,6 +463,101 @@ def test_a_lost_signature_on_a_repriced_proposal_offers_the_new_figures(
         qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
     assert_signed_by_morgan(qtbot, window, dialog)
     assert window.detail is not None and window.detail.approved_total == Decimal("650.99")
+
+
+def test_a_proposal_reworded_with_the_same_total_while_signing_is_not_signed_unseen(
+    qtbot: QtBot, session: PortalSession, runner: TaskRunner, portal_work: Path
+) -> None:  # PR-5, PR-9
+    """Staff re-imported the proposal with a reworded item, 3 at $100 for 2 at $150 (the same total):
+    the signature went through for text the signer never saw. The portal now refuses it by revision;
+    the dialog says so with the name, the drawing and the choices kept, and signs once agreed to again."""
+    window = open_window(qtbot, session, runner, "OPP-7019")
+    assert window.detail is not None and window.detail.revision == 1
+    dialog = open_sign_dialog(qtbot, window)
+    dialog.name_edit.setText("Morgan M. Many")
+    fill_in(qtbot, dialog)
+    reworded = _proposal("g-reworded", "maple", "OPP-7019", "Reworded while open", "delivered")
+    reworded["items"][0].update(description="Labour, weekends included", quantity="3", unit_price="100.00")
+    ServerProcess(portal_work).load({"proposals": [reworded]})
+    with qtbot.waitSignal(window.changed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.submitting, timeout=WAIT_MS)
+    assert dialog.error_label.text() == (
+        "This proposal changed since you opened it: the company has updated it. Review it and sign again. "
+        "The proposal's window and its document now show it as it is; your name and signature are kept. "
+        "Tick “I agree” to sign it."
+    )
+    assert dialog.name_edit.text() == "Morgan M. Many" and len(dialog.pad.strokes) == 1
+    lights = next(iter(dialog.option_checks.values()))
+    assert lights.isChecked() and lights.isEnabled()
+    assert not dialog.agree_check.isChecked(), "agreed to the old text, not to this one"
+    assert dialog.total_label.text() == f"Approved total: {money_text(Decimal('649.99'), 'USD')}"
+    assert window.detail is not None and window.detail.revision == 2 and window.detail.signature is None
+    assert "Labour, weekends included" in window.browser.toPlainText()
+    dialog.agree_check.setChecked(True)
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS) as signal:
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert signal.args[0].signature.signer_name == "Morgan M. Many"
+    assert signal.args[0].approved_total == Decimal("649.99")
+
+
+def pdf_words(data: bytes) -> str:
+    with pymupdf.open("pdf", data) as document:
+        return " ".join(" ".join(page.get_text().split()) for page in document)
+
+
+def test_an_open_proposal_document_is_not_left_showing_a_changed_proposal(
+    qtbot: QtBot, proxied: PortalSession, faults: SignFaults, runner: TaskRunner, portal_work: Path
+) -> None:  # PR-9
+    """The document window kept showing the old terms after the app had learnt (here: from a refused
+    signature) that staff changed them. It now fetches the new version at once and says so; when that
+    fails it says the copy is out of date, offers Reload, and its Sign… waits for the new version."""
+    window = open_window(qtbot, proxied, runner, "OPP-7020")
+    qtbot.mouseClick(window.view_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.pdf_window is not None, timeout=WAIT_MS)
+    viewer_window = window.pdf_window
+    assert viewer_window is not None
+    qtbot.waitUntil(lambda: viewer_window.viewer.cached_image(0) is not None, timeout=WAIT_MS)
+    assert "Net 30. Prices valid for 60 days." in pdf_words(viewer_window.viewer.data)
+    assert not viewer_window.notice_bar.isVisible()
+    pdf_sign = next(b for b in viewer_window.findChildren(QPushButton) if b.text() == "Sign…")
+    changed = _proposal("g-new-terms", "maple", "OPP-7020", "New terms while reading", "delivered")
+    changed["terms"] = "Half of the approved amount is due before the work starts."
+    ServerProcess(portal_work).load({"proposals": [changed]})
+    dialog = open_sign_dialog(qtbot, window)
+    fill_in(qtbot, dialog)
+    faults.hold_pdf = True  # the new version does not come in time
+    with qtbot.waitSignal(window.changed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert viewer_window.notice_bar.isVisible()
+    assert (
+        viewer_window.notice.text() == "This proposal was changed since this copy was opened. Loading the new version…"
+    )
+    assert not pdf_sign.isEnabled()
+    qtbot.waitUntil(lambda: viewer_window.reload_button.isVisible(), timeout=WAIT_MS)
+    assert viewer_window.notice.text().startswith(
+        "This copy is out of date: the proposal was changed since it was opened."
+    )
+    assert not pdf_sign.isEnabled()
+    assert pdf_sign.toolTip() == "This copy of the proposal is out of date: reload it before signing."
+    assert "Net 30." in pdf_words(viewer_window.viewer.data), "the old copy, said to be out of date"
+    faults.hold_pdf = False
+    qtbot.mouseClick(viewer_window.reload_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: (
+            viewer_window.notice.text() == "This proposal was changed since you opened it: this is the new version."
+        ),
+        timeout=WAIT_MS,
+    )
+    assert not viewer_window.reload_button.isVisible()
+    words = pdf_words(viewer_window.viewer.data)
+    assert "Half of the approved amount is due before the work starts." in words and "Net 30." not in words
+    qtbot.waitUntil(lambda: viewer_window.viewer.cached_image(0) is not None, timeout=WAIT_MS)
+    assert pdf_sign.isEnabled() and pdf_sign.toolTip() == ""
+    dialog.agree_check.setChecked(True)
+    with qtbot.waitSignal(window.signed, timeout=WAIT_MS):
+        qtbot.mouseClick(dialog.sign_button, Qt.MouseButton.LeftButton)
+    assert window.detail is not None and window.detail.revision == 2
 
 
 def fill_in(qtbot: QtBot, dialog: SignDialog) -> None:

@@ -24,9 +24,10 @@ def test_detail_has_every_contract_field(client: TestClient, pat: dict[str, str]
     assert set(body) == {
         "id", "number", "title", "property", "status", "total", "shared_on", "is_change_order", "can_sign",
         "opportunity_type", "opportunity_status", "line_items", "optional_services", "approved_total", "sales_rep",
-        "signature", "change_order_of", "sign_blocked_reason",
+        "signature", "change_order_of", "sign_blocked_reason", "revision",
     }  # fmt: skip
     assert body["total"] == "399.99"
+    assert body["revision"] == 1
     assert body["opportunity_type"] == "work_order"
     assert body["approved_total"] is None
     assert body["signature"] is None

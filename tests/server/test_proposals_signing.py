@@ -461,3 +461,97 @@ def test_clients_that_do_not_say_what_they_showed_still_sign(client: TestClient,
     assert response.status_code == 200, response.text
     bad = sign(client, pat, proposal_ids(client, pat)["OPP-O-WON"], expected_approved_total=399.99)
     assert bad.status_code == 422, "money is a string, never a JSON number"
+
+
+def reword(proposal: dict[str, Any]) -> None:
+    proposal["items"][0]["description"] = "Labor, including haul-away"
+
+
+def requantify(proposal: dict[str, Any]) -> None:
+    """3 at $100.00 instead of 2 at $150.00: the same $300.00."""
+    proposal["items"][0].update(quantity="3", unit_price="100.00")
+
+
+def new_terms(proposal: dict[str, Any]) -> None:
+    proposal["terms"] = "Half of the approved amount is due before the work starts."
+
+
+def rename_option(proposal: dict[str, Any]) -> None:
+    proposal["items"][2]["description"] = "Optional lights (solar)"
+
+
+def retitle(proposal: dict[str, Any]) -> None:
+    proposal["title"] = "Front beds only"
+
+
+def reimport(settings: Settings, key: str, change: Any = None) -> None:
+    """Staff re-import the company file with the proposal `key` changed by `change` (none: the same file)."""
+    document = build_company(date.today())
+    if change is not None:
+        change(next(p for p in document["proposals"] if p["key"] == key))
+    import_document(settings, document)
+
+
+@pytest.mark.parametrize("change", [reword, requantify, new_terms, rename_option, retitle])
+def test_a_change_that_keeps_the_total_is_not_signed_for_unseen(
+    client: TestClient, pat: dict[str, str], settings: Settings, change: Any
+) -> None:  # PR-5, PR-9
+    """The amount alone let a reworded item, 3 at $100 for 2 at $150, new terms or a renamed optional service
+    through: the signer now also says which revision they were shown."""
+    proposal_id = proposal_ids(client, pat)["OPP-O-DELIVERED"]
+    shown = client.get(f"{NORTH}/proposals/{proposal_id}", headers=pat).json()
+    shown_pdf = client.get(f"{NORTH}/proposals/{proposal_id}/pdf", headers=pat)
+    reimport(settings, "o-delivered", change)
+    now = client.get(f"{NORTH}/proposals/{proposal_id}", headers=pat).json()
+    assert now["total"] == shown["total"] == "399.99"
+    assert now["revision"] == shown["revision"] + 1
+    assert client.get(f"{NORTH}/proposals/{proposal_id}/pdf", headers=pat).headers["ETag"] != shown_pdf.headers["ETag"]
+    response = sign(
+        client, pat, proposal_id, expected_approved_total=shown["total"], expected_revision=shown["revision"]
+    )
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "proposal_changed"
+    assert response.json()["detail"] == (
+        "This proposal changed since you opened it: the company has updated it. Review it and sign again."
+    )
+    assert client.get(f"{NORTH}/proposals/{proposal_id}", headers=pat).json() == now, "nothing was signed"
+    again = sign(client, pat, proposal_id, expected_approved_total=now["total"], expected_revision=now["revision"])
+    assert again.status_code == 200, again.text
+    assert again.json()["revision"] == now["revision"]
+
+
+def test_a_signer_shown_the_current_revision_signs(client: TestClient, pat: dict[str, str]) -> None:
+    proposal_id = proposal_ids(client, pat)["OPP-O-DELIVERED"]
+    shown = client.get(f"{NORTH}/proposals/{proposal_id}", headers=pat).json()
+    assert shown["revision"] == 1, "a proposal as first imported"
+    response = sign(client, pat, proposal_id, expected_revision=1)
+    assert response.status_code == 200, response.text
+    assert response.json()["signature"]["signer_name"] == "Pat Customer"
+
+
+def test_a_reimport_that_changes_nothing_a_signer_reads_keeps_the_revision(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:
+    """The same file again (api.md: changes nothing), or only a new opportunity status: the signer's
+    window is not refused for a change they could not see."""
+    proposal_id = proposal_ids(client, pat)["OPP-O-DELIVERED"]
+    reimport(settings, "o-delivered")
+    reimport(settings, "o-delivered", lambda proposal: proposal.update(opportunity_status="won"))
+    assert client.get(f"{NORTH}/proposals/{proposal_id}", headers=pat).json()["revision"] == 1
+    response = sign(client, pat, proposal_id, expected_revision=1)
+    assert response.status_code == 200, response.text
+
+
+def test_clients_that_do_not_send_the_revision_still_sign(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:
+    """An older client sends only expected_approved_total (or nothing): a same-total change is signed as
+    before; a revision that is not a whole number is a 422."""
+    proposal_id = proposal_ids(client, pat)["OPP-O-DELIVERED"]
+    reimport(settings, "o-delivered", reword)
+    assert "expected_revision" not in sign_body()
+    bad = sign(client, pat, proposal_id, expected_revision="2")
+    assert bad.status_code == 422, bad.text
+    response = sign(client, pat, proposal_id, expected_approved_total="399.99")
+    assert response.status_code == 200, response.text
+    assert response.json()["revision"] == 2

@@ -104,6 +104,10 @@ class ProposalDetailOut(ProposalItemOut):
     signature: SignatureOut | None
     change_order_of: ProposalRef | None
     sign_blocked_reason: str | None
+    revision: int = Field(
+        description="Goes up whenever staff change what a signer reads (title, items, prices, terms, totals…); "
+        "a signature sends the one it showed as expected_revision"
+    )
 
 
 class SignatureIn(Body):
@@ -116,6 +120,15 @@ class SignatureIn(Body):
         Field(
             description="The approved amount the signer was shown (total plus the chosen optional services); "
             "when the proposal now comes to another amount: 409 proposal_changed. Optional, for older clients."
+        ),
+    ] = None
+    expected_revision: Annotated[
+        int | None,
+        Field(
+            strict=True,
+            ge=1,
+            description="The revision of the proposal the signer was shown; when the proposal has changed since "
+            "(even with the same amount): 409 proposal_changed. Optional, for older clients.",
         ),
     ] = None
 
@@ -181,6 +194,7 @@ def proposal_detail(proposal: Proposal, role: str) -> ProposalDetailOut:
         else None,
         change_order_of=ProposalRef(id=original.id, number=original.number) if original else None,
         sign_blocked_reason=sign_blocked_reason(proposal, role),
+        revision=proposal.revision,
     )
 
 
@@ -249,7 +263,10 @@ def get_signed_proposal_pdf(proposal_id: int, contact: ContactDep, session: Sess
     responses={
         403: {},
         404: {},
-        409: {"description": "not_signable; proposal_changed (expected_approved_total is no longer the amount)"},
+        409: {
+            "description": "not_signable; proposal_changed (expected_approved_total is no longer the amount, "
+            "or expected_revision no longer the revision)"
+        },
         422: {},
     },
 )
@@ -265,7 +282,7 @@ def sign_proposal(
     block = sign_block(proposal, role)
     if block is not None:
         raise block.problem()
-    check_unchanged(proposal, body.optional_service_ids, body.expected_approved_total)
+    check_unchanged(proposal, body.optional_service_ids, body.expected_approved_total, body.expected_revision)
     data = validate_signature(proposal, body.signer_name, body.agree, body.signature_png, body.optional_service_ids)
     sign(session, caller, proposal, role, data, render_proposal(proposal))
     session.commit()

@@ -347,6 +347,7 @@ def upgrade() -> None:
         sa.Column("terms", sa.Text(), nullable=False),
         sa.Column("is_signed", sa.Boolean(), nullable=False),
         sa.Column("total", sa.BigInteger(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["change_order_of_id"], ["proposals.id"], name=op.f("fk_proposals_change_order_of_id_proposals")
         ),
