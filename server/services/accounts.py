@@ -62,8 +62,8 @@ def create_token(
 
 
 def _redeem(session: Session, settings: Settings, token: str, purpose: str, address: str) -> OneTimeToken:
-    """The token's record, marked used; a wrong guess counts against the client address like a failed
-    sign-in (AC-4), so codes cannot be tried one after another.
+    """The token's record, marked used, and its identity locked for the new password; a wrong guess counts
+    against the client address like a failed sign-in (AC-4), so codes cannot be tried one after another.
 
     The guess is counted before the code is looked up (see count_attempt), and taken back when it is good."""
     limits = [(address_scope(address), settings.address_failure_limit)]
@@ -71,6 +71,9 @@ def _redeem(session: Session, settings: Settings, token: str, purpose: str, addr
     now = utcnow()
     record = session.scalar(select(OneTimeToken).where(OneTimeToken.token_hash == token_hash(token)))
     if record is not None and _usable(record, purpose, now):
+        # The identity before the token, as a password change locks them (it ends the reset codes out):
+        # in the other order each could wait on the other.
+        _lock_identity(session, record.identity_id)
         session.refresh(record, with_for_update=True)
         if _usable(record, purpose, now):  # not redeemed meanwhile
             take_back(session, counted)
@@ -84,9 +87,17 @@ def _usable(record: OneTimeToken, purpose: str, now: datetime) -> bool:
     return record.purpose == purpose and record.used_at is None and record.expires_at > now
 
 
+def _lock_identity(session: Session, identity_id: int) -> Identity:
+    """The identity, locked for a new password: a sign-in checking the old one (which holds it shared)
+    has issued its session before this goes on, so that revoking the identity's sessions ends it too."""
+    identity = session.get(Identity, identity_id, with_for_update=True, populate_existing=True)
+    assert identity is not None
+    return identity
+
+
 def _set_password(session: Session, identity: Identity, password: str) -> None:
     """A new password makes every reset code still out for it worthless: a code mailed before a change
-    must not undo the change."""
+    must not undo the change. The identity is locked (_lock_identity) by the caller."""
     now = utcnow()
     identity.password_hash = hash_password(password)
     identity.password_changed_at = now
@@ -161,6 +172,7 @@ def change_password(
     assert identity is not None
     limits = [(account_scope(identity.email), settings.account_failure_limit)]
     (counted,) = count_attempt(session, settings, limits, "wrong passwords")
+    identity = _lock_identity(session, caller.identity_id)
     if not verify_password(identity.password_hash, current_password):
         session.rollback()
         raise invalid([FieldError("current_password", "The current password is not correct.")], code="wrong_password")

@@ -188,7 +188,11 @@ def sign_in(session: Session, settings: Settings, branch: Branch, email: str, pa
         (address_scope(address), settings.address_failure_limit),
     ]
     account, from_address = count_attempt(session, settings, limits)
-    identity = session.scalar(select(Identity).where(Identity.email == normalise_email(email)))
+    # Shared until the session is issued: a password change or reset (which locks the row for update)
+    # waits for this sign-in and then ends its session, or this sign-in waits and checks the new hash.
+    identity = session.scalar(
+        select(Identity).where(Identity.email == normalise_email(email)).with_for_update(read=True)
+    )
     valid = verify_password(identity.password_hash if identity else None, password)
     contact, staff = account_on_branch(session, identity, branch) if identity and valid else (None, None)
     if identity is None or not valid or (contact is None and staff is None):

@@ -8,19 +8,22 @@ Runs on SQLite and, with PORTAL_TEST_DATABASE_URL set, on PostgreSQL.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 
+from server.models import Contact, Identity
 from server.services import accounts, sign_in
 from server.settings import Settings
 from tests.server.company import PASSWORD
-from tests.server.conftest import NORTH, login
+from tests.server.conftest import NORTH, database, login, mails
 from tests.server.payment_helpers import race
-from tests.server.race_helpers import Gate
+from tests.server.race_helpers import Gate, Meanwhile
 
 NEW_PASSWORD = "a-brand-new-password"
 
@@ -99,4 +102,76 @@ def test_a_right_password_does_not_count_against_the_address(client: TestClient,
     assert (
         client.post(f"{NORTH}/auth/login", json={"email": "billie@example.com", "password": PASSWORD}).status_code
         == 429
+    )
+
+
+def _reset_code(client: TestClient, settings: Settings) -> str:
+    client.post(f"{NORTH}/auth/password-reset", json={"email": "pat@example.com"})
+    found = re.search(r"Your reset code: (\S+)", mails(settings)[-1])
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.mark.parametrize("how", ["change", "reset"])
+def test_a_sign_in_overlapping_a_new_password_does_not_keep_its_session(
+    client: TestClient, pat: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:  # AC-3, AC-5
+    if how == "change":
+        body = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+        new_password = lambda: client.post(f"{NORTH}/auth/password-change", json=body, headers=pat)  # noqa: E731
+    else:
+        body = {"token": _reset_code(client, settings), "new_password": NEW_PASSWORD}
+        new_password = lambda: client.post(f"{NORTH}/auth/password-reset/confirm", json=body)  # noqa: E731
+    real = sign_in.verify_password
+    changing: list[Meanwhile[Response]] = []
+
+    def slow_check(password_hash: str | None, password: str) -> bool:
+        valid = real(password_hash, password)  # the old password, checked against the old hash ...
+        if not changing:  # ... while the owner sets a new one
+            changing.append(Meanwhile(settings, new_password))
+        return valid
+
+    monkeypatch.setattr(sign_in, "verify_password", slow_check)
+    signed_in = client.post(f"{NORTH}/auth/login", json={"email": "pat@example.com", "password": PASSWORD})
+    assert changing[0].result().status_code == 204
+    if signed_in.status_code == 200:
+        me = client.get(f"{NORTH}/me", headers={"Authorization": f"Bearer {signed_in.json()['token']}"})
+        assert (me.status_code, me.json().get("code")) == (401, "session_revoked"), (
+            "the old password's session lived on"
+        )
+    else:
+        assert signed_in.status_code == 401
+    monkeypatch.setattr(sign_in, "verify_password", real)
+    assert (
+        client.post(f"{NORTH}/auth/login", json={"email": "pat@example.com", "password": PASSWORD}).status_code == 401
+    )
+
+
+def test_two_invitations_of_one_identity_accepted_at_once_set_one_password(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:  # AC-1, AC-2: an invitation never replaces a password already chosen
+    with database(settings) as session:
+        nora = session.scalars(select(Contact).join(Identity).where(Identity.email == "nora@example.com")).one()
+        second = accounts.create_token(session, nora.identity, "invitation", settings.invitation_lifetime, nora)
+        session.commit()
+    real = accounts.hash_password
+    other: list[Meanwhile[Response]] = []
+
+    def hashing(password: str) -> str:
+        if not other:
+            body = {"token": second, "password": "the-other-password"}
+            other.append(Meanwhile(settings, lambda: client.post(f"{NORTH}/auth/invitations/accept", json=body)))
+        return real(password)
+
+    monkeypatch.setattr(accounts, "hash_password", hashing)
+    first = client.post(
+        f"{NORTH}/auth/invitations/accept", json={"token": "invite-nora-0123456789", "password": NEW_PASSWORD}
+    )
+    later = other[0].result()
+    assert first.status_code == 200, first.text
+    assert (later.status_code, later.json()["code"]) == (409, "already_accepted")
+    monkeypatch.setattr(accounts, "hash_password", real)
+    assert (
+        client.post(f"{NORTH}/auth/login", json={"email": "nora@example.com", "password": NEW_PASSWORD}).status_code
+        == 200
     )
