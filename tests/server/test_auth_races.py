@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from server.models import Contact, Identity
-from server.services import accounts, sign_in
+from server.models import AuthSession, Contact, Identity
+from server.models.base import utcnow
+from server.services import accounts, sign_in, staff
+from server.services.secrets import token_hash
 from server.settings import Settings
 from tests.server.company import PASSWORD
 from tests.server.conftest import NORTH, database, login, mails
 from tests.server.payment_helpers import race
 from tests.server.race_helpers import Gate, Meanwhile
+from tests.server.staff_helpers import assist, find_contact
 
 NEW_PASSWORD = "a-brand-new-password"
 
@@ -145,6 +149,45 @@ def test_a_sign_in_overlapping_a_new_password_does_not_keep_its_session(
     assert (
         client.post(f"{NORTH}/auth/login", json={"email": "pat@example.com", "password": PASSWORD}).status_code == 401
     )
+
+
+@pytest.mark.parametrize("ended", ["revoked", "expired"])
+def test_an_assist_ends_with_its_staff_session_whatever_ended_it(
+    client: TestClient, office: dict[str, str], settings: Settings, ended: str
+) -> None:  # SA-4
+    assisted = assist(client, office, "pat@example.com")
+    token = assisted["Authorization"].removeprefix("Bearer ")
+    with database(settings) as session:  # the parent alone, as a revoke that did not see the assist yet
+        child = session.scalars(select(AuthSession).where(AuthSession.parent_session_id.is_not(None))).one()
+        assert child.token_hash == token_hash(token)
+        values = {"revoked_at": utcnow()} if ended == "revoked" else {"expires_at": utcnow() - timedelta(seconds=1)}
+        session.execute(update(AuthSession).where(AuthSession.id == child.parent_session_id).values(**values))
+        session.commit()
+    answer = client.get(f"{NORTH}/me", headers=assisted)
+    assert (answer.status_code, answer.json().get("code")) == (401, "session_revoked")
+    assert "staff member signed out" in answer.json()["detail"]
+
+
+def test_an_assist_opened_while_its_staff_member_signs_out_ends_too(
+    client: TestClient, office: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:  # SA-4
+    contact_id = find_contact(client, office, "pat@example.com")["id"]
+    real = staff.new_token
+    signing_out: list[Meanwhile[Response]] = []
+
+    def token_after_the_parent_was_read() -> str:
+        if not signing_out:
+            signing_out.append(Meanwhile(settings, lambda: client.post(f"{NORTH}/auth/logout", headers=office)))
+        return real()
+
+    monkeypatch.setattr(staff, "new_token", token_after_the_parent_was_read)
+    opened = client.post(
+        f"{NORTH}/staff/assist", json={"contact_id": contact_id, "reason": "On the phone"}, headers=office
+    )
+    assert signing_out[0].result().status_code == 204
+    assert opened.status_code == 201, opened.text
+    answer = client.get(f"{NORTH}/me", headers={"Authorization": f"Bearer {opened.json()['token']}"})
+    assert (answer.status_code, answer.json().get("code")) == (401, "session_revoked")
 
 
 def test_two_invitations_of_one_identity_accepted_at_once_set_one_password(
