@@ -117,7 +117,7 @@ def count_attempt(
 
     Read, refused and counted under the counters' row locks: parallel guesses, on any server process,
     each see the ones before them, and no more than the limit get to a check (AC-4). Locked in the order
-    given, the account before the address, so two attempts never wait on each other."""
+    given, the account before the address, so two attempts cannot deadlock."""
     now = utcnow()
     rows = [_counter(session, scope, now) for scope, _ in limits]
     try:
