@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import bindparam, exists, select
-from sqlalchemy.orm import Session, joinedload, sessionmaker
+from sqlalchemy.orm import Session, aliased, joinedload, sessionmaker
 
 from server.api.paging import DEFAULT_LIMIT, MAX_LIMIT
 from server.api.schemas import ItemId
@@ -85,9 +85,14 @@ _ON_STAFF = (
     .where(staff_branches.c.staff_id == AuthSession.staff_id, staff_branches.c.branch_id == AuthSession.branch_id)
     .label("on_staff")
 )
+# An assist session's parent (the staff session that opened it) rides along too, another primary-key probe:
+# an assist opened while its staff member signed out, or changed their password, was not yet there for the
+# revoking UPDATE to end; whatever path ends the parent, the assist ends with it (SA-4).
+_PARENT = aliased(AuthSession)
 _CALLER_QUERY = (
-    select(AuthSession, Branch, _ON_STAFF)
+    select(AuthSession, Branch, _ON_STAFF, _PARENT.id, _PARENT.revoked_at, _PARENT.expires_at)
     .join(Branch, Branch.id == AuthSession.branch_id)
+    .outerjoin(_PARENT, _PARENT.id == AuthSession.parent_session_id)
     .where(AuthSession.token_hash == bindparam("token_hash"), Branch.slug == bindparam("branch_slug"))
     .options(joinedload(AuthSession.contact), joinedload(AuthSession.staff), joinedload(AuthSession.assisted_by))
 )
@@ -118,12 +123,14 @@ def get_caller(
     if row is None:  # no such token, or one of another branch's portal
         get_branch(session, branch_slug)
         raise unauthorized()
-    auth, branch, on_staff = row
+    auth, branch, on_staff, parent_id, parent_revoked_at, parent_expires_at = row
     now = utcnow()
     assist = auth.assisted_by_id is not None
     if auth.staff_id is not None and not on_staff:  # the truer reason when an import also revoked the session
         raise unauthorized(_OFF_STAFF_ASSIST if assist else _OFF_STAFF, "branch_access_removed")
-    if auth.revoked_at is not None:
+    if auth.revoked_at is not None or (
+        assist and (parent_id is None or parent_revoked_at is not None or parent_expires_at <= now)
+    ):
         raise unauthorized(_REVOKED_ASSIST if assist else _REVOKED, "session_revoked")
     if auth.expires_at <= now:
         raise unauthorized("Your session has expired. Please sign in again.", "session_expired")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from server.errors import FieldError, conflict, forbidden, invalid
+from server.errors import FieldError, Problem, conflict, forbidden, invalid
 from server.models import Branch, Contact, Identity, OneTimeToken
 from server.models.base import utcnow
 from server.services.access import Caller
@@ -24,11 +24,11 @@ from server.services.sign_in import (
     account_on_branch,
     account_scope,
     address_scope,
-    check_not_blocked,
+    count_attempt,
     count_in_window,
     normalise_email,
-    record_failure,
     revoke_all_for_identity,
+    take_back,
     too_many,
 )
 from server.settings import Settings
@@ -62,23 +62,42 @@ def create_token(
 
 
 def _redeem(session: Session, settings: Settings, token: str, purpose: str, address: str) -> OneTimeToken:
-    """The token's record, marked used; a wrong guess counts against the client address like a failed
-    sign-in (AC-4), so codes cannot be tried one after another."""
+    """The token's record, marked used, and its identity locked for the new password; a wrong guess counts
+    against the client address like a failed sign-in (AC-4), so codes cannot be tried one after another.
+
+    The guess is counted before the code is looked up (see count_attempt), and taken back when it is good."""
+    limits = [(address_scope(address), settings.address_failure_limit)]
+    (counted,) = count_attempt(session, settings, limits, "attempts with invalid codes")
     now = utcnow()
-    scope = address_scope(address)
-    check_not_blocked(session, [scope], now, "attempts with invalid codes")
-    record = session.scalar(select(OneTimeToken).where(OneTimeToken.token_hash == token_hash(token)).with_for_update())
-    if record is None or record.purpose != purpose or record.used_at is not None or record.expires_at <= now:
-        record_failure(session, settings, scope, settings.address_failure_limit, now)
-        session.commit()
-        raise invalid([FieldError("token", INVALID_LINK)], code="invalid_token")
-    record.used_at = now
-    return record
+    record = session.scalar(select(OneTimeToken).where(OneTimeToken.token_hash == token_hash(token)))
+    if record is not None and _usable(record, purpose, now):
+        # The identity before the token, as a password change locks them (it ends the reset codes out):
+        # in the other order each could wait on the other.
+        _lock_identity(session, record.identity_id)
+        session.refresh(record, with_for_update=True)
+        if _usable(record, purpose, now):  # not redeemed meanwhile
+            take_back(session, counted)
+            record.used_at = now
+            return record
+    session.rollback()
+    raise invalid([FieldError("token", INVALID_LINK)], code="invalid_token")
+
+
+def _usable(record: OneTimeToken, purpose: str, now: datetime) -> bool:
+    return record.purpose == purpose and record.used_at is None and record.expires_at > now
+
+
+def _lock_identity(session: Session, identity_id: int) -> Identity:
+    """The identity, locked for a new password: a sign-in checking the old one (which holds it shared)
+    has issued its session before this goes on, so that revoking the identity's sessions ends it too."""
+    identity = session.get(Identity, identity_id, with_for_update=True, populate_existing=True)
+    assert identity is not None
+    return identity
 
 
 def _set_password(session: Session, identity: Identity, password: str) -> None:
     """A new password makes every reset code still out for it worthless: a code mailed before a change
-    must not undo the change."""
+    must not undo the change. The identity is locked (_lock_identity) by the caller."""
     now = utcnow()
     identity.password_hash = hash_password(password)
     identity.password_changed_at = now
@@ -146,19 +165,23 @@ def change_password(
     session: Session, settings: Settings, caller: Caller, current_password: str, new_password: str
 ) -> None:
     """A stolen session must not turn into the password: wrong current passwords count against the account
-    like failed sign-ins (AC-4) and are slowed down alike."""
+    like failed sign-ins (AC-4) and are slowed down alike (counted before the check, see count_attempt)."""
     if caller.assisted_by is not None:
         raise forbidden("not_allowed_during_assist", "Only the customer can change their own password.")
     identity = session.get(Identity, caller.identity_id)
     assert identity is not None
-    now = utcnow()
-    scope = account_scope(identity.email)
-    check_not_blocked(session, [scope], now, "wrong passwords")
+    limits = [(account_scope(identity.email), settings.account_failure_limit)]
+    (counted,) = count_attempt(session, settings, limits, "wrong passwords")
+    identity = _lock_identity(session, caller.identity_id)
     if not verify_password(identity.password_hash, current_password):
-        record_failure(session, settings, scope, settings.account_failure_limit, now)
-        session.commit()
+        session.rollback()
         raise invalid([FieldError("current_password", "The current password is not correct.")], code="wrong_password")
-    check_password_rules(new_password, "new_password")
+    take_back(session, counted)
+    try:
+        check_password_rules(new_password, "new_password")
+    except Problem:
+        session.commit()  # the current password was right, whatever the new one is
+        raise
     _set_password(session, identity, new_password)
     revoke_all_for_identity(session, identity.id, keep_session_id=caller.session_id)
 

@@ -207,6 +207,7 @@ def add_method(
             "The card processor could not be reached. Nothing was saved; please try again in a moment.",
             headers={"Retry-After": "5"},
         ) from None
+    lock_contact(session, contact)
     has_default = (
         session.scalar(
             select(PaymentMethod.id).where(
@@ -234,12 +235,22 @@ def add_method(
     return method
 
 
-def make_default(session: Session, contact_id: int, method_id: int) -> PaymentMethod:
-    method = owned_method(session, contact_id, method_id)
+def lock_contact(session: Session, contact: Contact) -> None:
+    """The contact's methods and receipts setting change one request at a time, across server processes:
+    two first methods added at once both became the default, and two removals at once each saw the other
+    method still there, leaving receipts on with no method on file (PM-1, PM-5). Re-reads the contact,
+    whose setting another request may have changed meanwhile. Held until the caller commits; taken
+    after any gateway call, so no request waits on the card processor."""
+    session.refresh(contact, with_for_update=True)
+
+
+def make_default(session: Session, contact: Contact, method_id: int) -> PaymentMethod:
+    lock_contact(session, contact)  # a removal meanwhile could otherwise pass the default to the method it removes
+    method = owned_method(session, contact.id, method_id)
     # One statement, so two clicks at once can never leave two defaults.
     session.execute(
         update(PaymentMethod)
-        .where(PaymentMethod.contact_id == contact_id, PaymentMethod.deleted_at.is_(None))
+        .where(PaymentMethod.contact_id == contact.id, PaymentMethod.deleted_at.is_(None))
         .values(is_default=PaymentMethod.id == method_id)
         .execution_options(synchronize_session=False)
     )
@@ -259,6 +270,7 @@ def remove_method(session: Session, contact: Contact, method_id: int, removed_by
     """Soft delete (past payments still name it). The newest remaining method inherits the default;
     with none left, emailed receipts turn off since they need a method on file (PM-5), a change of the
     setting made by whoever removed the method."""
+    lock_contact(session, contact)
     method = owned_method(session, contact.id, method_id)
     method.deleted_at = utcnow()
     was_default = method.is_default

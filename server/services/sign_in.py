@@ -40,12 +40,7 @@ def address_scope(address: str) -> str:
     return f"address:{address}"
 
 
-def _scopes(email: str, address: str) -> list[tuple[str, int]]:
-    return [(account_scope(email), 0), (address_scope(address), 1)]
-
-
-def check_not_blocked(session: Session, scopes: list[str], now: datetime, what: str = "failed sign-ins") -> None:
-    rows = session.scalars(select(SignInFailures).where(SignInFailures.scope.in_(scopes))).all()
+def _refuse_if_blocked(rows: list[SignInFailures], now: datetime, what: str) -> None:
     waits = [row.blocked_until - now for row in rows if row.blocked_until and row.blocked_until > now]
     if waits:
         too_many(math.ceil(max(waits).total_seconds()), what)
@@ -91,8 +86,17 @@ def count_in_window(session: Session, scope: str, window: timedelta, now: dateti
     return row
 
 
-def record_failure(session: Session, settings: Settings, scope: str, limit: int, now: datetime) -> None:
-    row = _counter(session, scope, now)
+@dataclass(frozen=True)
+class Counted:
+    """An attempt counted as a failure before it was checked, so that a success can take it back."""
+
+    scope: str
+    blocked_before: datetime | None
+    blocked_by_this: datetime | None  # the block this attempt set, if it set one
+
+
+def _record_failure(settings: Settings, row: SignInFailures, limit: int, now: datetime) -> Counted:
+    before = row.blocked_until
     if row.window_started_at + settings.failure_window <= now and (
         row.blocked_until is None or row.blocked_until <= now
     ):
@@ -102,6 +106,40 @@ def record_failure(session: Session, settings: Settings, scope: str, limit: int,
         # Each failure past the limit doubles the wait: 30 s, 1 min, 2 min ... up to 15 min.
         delay = min(timedelta(seconds=30) * 2 ** (row.count - limit), _MAX_BLOCK)
         row.blocked_until = now + delay
+    return Counted(row.scope, before, row.blocked_until if row.blocked_until != before else None)
+
+
+def count_attempt(
+    session: Session, settings: Settings, limits: list[tuple[str, int]], what: str = "failed sign-ins"
+) -> list[Counted]:
+    """Counts an attempt as a failure of each (scope, limit) before its check, or refuses it (429) when
+    a scope is blocked; commits, so the slow check that follows holds no counter.
+
+    Read, refused and counted under the counters' row locks: parallel guesses, on any server process,
+    each see the ones before them, and no more than the limit get to a check (AC-4). Locked in the order
+    given, the account before the address, so two attempts cannot deadlock."""
+    now = utcnow()
+    rows = [_counter(session, scope, now) for scope, _ in limits]
+    try:
+        _refuse_if_blocked(rows, now, what)
+    except Problem:
+        session.rollback()
+        raise
+    counted = [_record_failure(settings, row, limit, now) for row, (_, limit) in zip(rows, limits, strict=True)]
+    session.commit()
+    return counted
+
+
+def take_back(session: Session, counted: Counted) -> None:
+    """A success is no failure: the attempt counted before its check no longer counts, nor the block it set.
+
+    Relative to what is there now, as other attempts may have counted since."""
+    row = session.get(SignInFailures, counted.scope, with_for_update=True, populate_existing=True)
+    if row is None:  # swept by the housekeeper meanwhile
+        return
+    row.count = max(row.count - 1, 0)
+    if counted.blocked_by_this is not None and row.blocked_until == counted.blocked_by_this:
+        row.blocked_until = counted.blocked_before
 
 
 def _issue(
@@ -145,21 +183,25 @@ def account_on_branch(session: Session, identity: Identity, branch: Branch) -> t
 
 
 def sign_in(session: Session, settings: Settings, branch: Branch, email: str, password: str, address: str) -> Issued:
-    now = utcnow()
-    scopes = _scopes(email, address)
-    check_not_blocked(session, [scope for scope, _ in scopes], now)
-    identity = session.scalar(select(Identity).where(Identity.email == normalise_email(email)))
+    limits = [
+        (account_scope(email), settings.account_failure_limit),
+        (address_scope(address), settings.address_failure_limit),
+    ]
+    account, from_address = count_attempt(session, settings, limits)
+    # Shared until the session is issued: a password change or reset (which locks the row for update)
+    # waits for this sign-in and then ends its session, or this sign-in waits and checks the new hash.
+    identity = session.scalar(
+        select(Identity).where(Identity.email == normalise_email(email)).with_for_update(read=True)
+    )
     valid = verify_password(identity.password_hash if identity else None, password)
     contact, staff = account_on_branch(session, identity, branch) if identity and valid else (None, None)
     if identity is None or not valid or (contact is None and staff is None):
-        limits = (settings.account_failure_limit, settings.address_failure_limit)
-        for scope, which in scopes:
-            record_failure(session, settings, scope, limits[which], now)
-        session.commit()
+        session.rollback()
         raise unauthorized(BAD_CREDENTIALS)
     session.execute(
-        update(SignInFailures).where(SignInFailures.scope == scopes[0][0]).values(count=0, blocked_until=None)
+        update(SignInFailures).where(SignInFailures.scope == account.scope).values(count=0, blocked_until=None)
     )
+    take_back(session, from_address)
     return _issue(session, settings, identity, branch, contact=contact, staff=staff)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from server.models import Invoice
 from server.services import importer
@@ -26,21 +26,7 @@ from server.settings import Settings
 from tests.server.company import build_company
 from tests.server.conftest import database
 from tests.server.payment_helpers import Unreachable, abandon, add_card, invoice_ids, pay
-
-
-def _waiting_on_a_lock(settings: Settings) -> bool:
-    """Whether some PostgreSQL session of this database waits for a row lock (the payer, behind the import)."""
-    if not settings.database_url.startswith("postgresql"):
-        return False
-    engine = create_engine(settings.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as conn:
-            query = text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            return bool(conn.execute(query).scalar_one())
-    finally:
-        engine.dispose()
+from tests.server.race_helpers import waiting_on_a_lock
 
 
 def _import_while(
@@ -59,7 +45,7 @@ def _import_while(
             started[0].start()
             # SQLite: the payer cannot begin while the import holds the write lock; a moment suffices.
             deadline = time.monotonic() + (10 if settings.database_url.startswith("postgresql") else 1)
-            while started[0].is_alive() and not _waiting_on_a_lock(settings) and time.monotonic() < deadline:
+            while started[0].is_alive() and not waiting_on_a_lock(settings) and time.monotonic() < deadline:
                 time.sleep(0.05)
         return found
 

@@ -12,7 +12,7 @@ from server.api.schemas import Body, StaffRef, Timestamp, json_response, staff_r
 from server.errors import conflict
 from server.models import Contact, PaymentMethod
 from server.services.audit import captured_by_id, record_if_assisted
-from server.services.payment_methods import set_email_receipts
+from server.services.payment_methods import lock_contact, set_email_receipts
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -75,6 +75,7 @@ def me(caller: CallerDep) -> Response:
 
 @router.patch("/preferences", response_model=Preferences, responses={409: {}})
 def update_preferences(body: PreferencesIn, caller: CallerDep, contact: ContactDep, session: SessionDep) -> Preferences:
+    lock_contact(session, contact)  # receipts turned on as the last method goes would stay on without one
     if body.email_receipts:
         has_method = session.scalar(
             select(exists().where(PaymentMethod.contact_id == contact.id, PaymentMethod.deleted_at.is_(None)))

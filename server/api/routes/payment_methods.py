@@ -126,7 +126,7 @@ def add(
 
 @router.post("/{method_id}/default", response_model=PaymentMethodOut, responses={404: {}})
 def set_default(method_id: int, caller: CallerDep, contact: ContactDep, session: SessionDep) -> PaymentMethodOut:
-    method = make_default(session, contact.id, method_id)
+    method = make_default(session, contact, method_id)
     record_if_assisted(
         session,
         caller,
