@@ -1,10 +1,9 @@
 """The client's copy of the portal's idle rule for assist sessions (SA-4), so the window stops
 looking active when the portal has ended the assist, not at the next click.
 
-The portal does not tell its limit (GET /me and GET /config carry no idle field; POST /staff/assist
-gives only the session's absolute `expires_at`), so the clock runs on the limit SA-4 names, the
-portal's default (PORTAL_ASSIST_IDLE_SECONDS). The portal stays the truth: a call refused with
-`assist_idle` ends the assist in the window whatever this clock says."""
+The portal says its limit in the assist's answer (`idle_seconds`, PORTAL_ASSIST_IDLE_SECONDS); from
+a portal that does not, the clock runs on the limit SA-4 names. The portal stays the truth: a call
+refused with `assist_idle` ends the assist in the window whatever this clock says."""
 
 from __future__ import annotations
 
@@ -46,6 +45,12 @@ class AssistIdleClock(QObject):
         self.limit_s, self.warn_before_s = limit_s, warn_before_s
         self._warn.setInterval(int(max(0.0, limit_s - warn_before_s) * 1000))
         self._end.setInterval(int(limit_s * 1000))
+
+    def follow(self, portal_limit_s: int | None) -> None:
+        """The portal's own limit when it gave one (SA-4's otherwise); the warning a minute before,
+        or halfway on a limit shorter than two minutes."""
+        limit = float(portal_limit_s) if portal_limit_s else float(ASSIST_IDLE_SECONDS)
+        self.set_limit(limit, min(float(WARN_BEFORE_SECONDS), limit / 2))
 
     def touch(self) -> None:
         self._warn.start()

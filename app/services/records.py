@@ -246,6 +246,7 @@ class Assist:
     token: str
     expires_at: datetime
     contact: StaffContact
+    idle_seconds: int | None = None  # SA-4's limit as this portal sets it; None from a portal that does not say
 
 
 @dataclass(frozen=True)
@@ -464,6 +465,7 @@ def parse_assist(data: Json) -> Assist:
         token=str(data["token"]),
         expires_at=moment(data["expires_at"]),
         contact=parse_staff_contact(data["contact"]),
+        idle_seconds=_optional(int, data.get("idle_seconds")),
     )
 
 

@@ -16,6 +16,7 @@ class AssistContext:
     staff: PortalSession
     contact: StaffContact
     reason: str
+    idle_seconds: int | None = None  # the portal's SA-4 limit, when it says it
 
     def banner(self) -> str:
         return f"Assisting {self.contact.name} ({self.contact.summary()})"
@@ -66,7 +67,9 @@ def open_assist(staff: PortalSession, contact: StaffContact, reason: str) -> Por
     session = _open(client, ticket.contact.email, client.me(), None)
     # The assist is bound to this branch's portal: no switching to the contact's other branches.
     session.branches = tuple(b for b in session.branches if b.portal_url == staff.portal_url)
-    session.assisting = AssistContext(staff=staff, contact=ticket.contact, reason=reason)
+    session.assisting = AssistContext(
+        staff=staff, contact=ticket.contact, reason=reason, idle_seconds=ticket.idle_seconds
+    )
     return session
 
 

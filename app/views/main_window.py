@@ -514,6 +514,7 @@ class MainWindow(QMainWindow):
             self._show_assist_state()
             self.setWindowTitle(f"{assisting.banner()} — Portal Desk")
             self.runner.set_unauthorized_handler(self._assist_expired)
+            self.idle_clock.follow(assisting.idle_seconds)
             self.idle_clock.touch()
             if self.customer_titles is None:
                 self.customer_titles = CustomerTitles(self, self._assisted_name)
@@ -869,7 +870,8 @@ class MainWindow(QMainWindow):
         self._reopening = False
         self._assist_ended_why = None
         self.session.client.use_token(ticket.token)
-        self.session.assisting = replace(assisting, contact=ticket.contact)
+        self.session.assisting = replace(assisting, contact=ticket.contact, idle_seconds=ticket.idle_seconds)
+        self.idle_clock.follow(ticket.idle_seconds)
         self.idle_clock.touch()
         self._show_assist_state()
         if self._ended_by_clock:  # nothing was refused meanwhile to load again: the figures are old

@@ -60,7 +60,7 @@ from app.views.table_card import TableCard
 from app.views.theme import icon, named
 
 SEARCH_DELAY_MS = 250
-NO_SIGN_IN_HELPS = "Signing in again cannot give it back: ask an administrator to give you access to this branch again."
+NO_SIGN_IN_HELPS = "Signing in again cannot give it back."
 MIN_QUERY = 2
 REASON_LENGTH = 500  # the longest reason the portal takes (AssistIn.reason)
 RECENT_WIDTH = 260

@@ -100,7 +100,7 @@ _CALLER_QUERY = (
 
 _REVOKED = "You were signed out of this portal (in another window, or your password was changed). Please sign in again."
 _REVOKED_ASSIST = "The assist session was ended: closed in another window, or its staff member signed out."
-_OFF_STAFF = "Your access to this branch's portal was removed. Sign in again, or ask an administrator."
+_OFF_STAFF = "Your access to this branch's portal was removed. Ask an administrator to give it back."
 _OFF_STAFF_ASSIST = "The assist session was ended: its staff member no longer works for this branch."
 
 

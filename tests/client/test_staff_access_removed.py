@@ -28,7 +28,7 @@ from tests.client.test_staff_gui import find_window, open_assist, search, staff_
 pytestmark = pytest.mark.gui
 
 WAIT_MS = 15000
-NO_SIGN_IN_HELPS = "Signing in again cannot give it back: ask an administrator to give you access to this branch again."
+NO_SIGN_IN_HELPS = "Signing in again cannot give it back."
 OFF_BRANCH_ASSIST = "The assist session was ended: its staff member no longer works for this branch."
 
 
@@ -92,7 +92,7 @@ def test_taken_off_the_branch_mid_assist_says_so_and_offers_the_other_branch(
     assert find.reauth_dialog is None, "no sign-in that would refuse the right password"
     access = find.access_prompt
     assert access is not None
-    assert access.text() == "Your access to this branch's portal was removed. Sign in again, or ask an administrator."
+    assert access.text() == "Your access to this branch's portal was removed. Ask an administrator to give it back."
     assert access.informativeText() == f"{NO_SIGN_IN_HELPS} You can still open West Branch."
     assert find.status_label.text().endswith(NO_SIGN_IN_HELPS)
     west = next(b for b in access.findChildren(QPushButton) if b.text() == "Open West Branch")
@@ -103,3 +103,26 @@ def test_taken_off_the_branch_mid_assist_says_so_and_offers_the_other_branch(
     assert moved.isVisible() and "West Branch" in moved.windowTitle()
     search(qtbot, moved, "morgan")
     assert moved.model.rowCount() >= 1 and moved.access_lost is None
+
+
+@pytest.fixture
+def quick_idle_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path / "portal", env={"PORTAL_ASSIST_IDLE_SECONDS": "90"})
+    process.load(company.build(date.today()))
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_the_idle_clock_keeps_the_portals_own_limit(
+    qtbot: QtBot, settings_store: QSettings, quick_idle_server: ServerProcess
+) -> None:  # SA-4
+    """A portal set to end idle assists after 90 seconds says so when the assist opens: the window's
+    clock ran on SA-4's 30 minutes and went on showing the customer's figures for 28 more."""
+    staff = sign_in(quick_idle_server.portal.portal_url("east"), company.OFFICE, company.PASSWORD)
+    for started in staff_shell(Accounts(AppSettings(settings_store)), staff):
+        window = open_assist(qtbot, started, "morgan")
+        assert window.idle_clock.running
+        assert (window.idle_clock.limit_s, window.idle_clock.warn_before_s) == (90, 45), "the portal's limit"

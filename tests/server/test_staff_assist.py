@@ -63,8 +63,9 @@ def test_assist_answers_token_and_contact(client: TestClient, office: dict[str, 
     response = open_assist(client, office, pat["id"])
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"token", "expires_at", "contact"}
+    assert set(body) == {"token", "expires_at", "idle_seconds", "contact"}
     assert body["contact"] == pat
+    assert body["idle_seconds"] == 30 * 60, "SA-4's limit as this portal keeps it, for the client's clock"
     me = client.get(f"{NORTH}/me", headers=bearer(body["token"])).json()
     assert me["user"] == {"id": pat["id"], "kind": "contact", "name": "Pat Customer", "email": "pat@example.com"}
     assert me["contact"]["id"] == pat["id"]

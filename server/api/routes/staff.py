@@ -38,6 +38,10 @@ class AssistIn(Body):
 class AssistOut(BaseModel):
     token: str
     expires_at: Timestamp
+    idle_seconds: int = Field(
+        description="SA-4: the assist ends after this many seconds without a request (PORTAL_ASSIST_IDLE_SECONDS), "
+        "so a client can show it ending when it does, not at the next click"
+    )
     contact: StaffContactOut
 
 
@@ -91,6 +95,7 @@ def assist(body: AssistIn, caller: StaffDep, session: SessionDep, settings: Sett
     return AssistOut(
         token=opened.token,
         expires_at=opened.session.expires_at,
+        idle_seconds=round(settings.assist_idle_timeout.total_seconds()),
         contact=_contact_out(opened.contact, properties[opened.contact.id]),
     )
 
