@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from server.errors import FieldError, Problem, conflict, invalid
 from server.models import Branch, Contact, IdempotencyRecord, Invoice, Payment, PaymentMethod
 from server.models.base import utcnow
-from server.models.billing import PAYMENT_PENDING, PAYMENT_SUCCEEDED
+from server.models.billing import PAYMENT_PENDING, PAYMENT_SUCCEEDED, PAYMENT_TARGET, payment_reference
 from server.services.access import Caller, contact_roles
 from server.services.audit import captured_by_id, record_if_assisted
 from server.services.clock import branch_today
@@ -590,7 +590,7 @@ class PaymentService:
             self.session,
             self.caller,
             "payment.create",
-            f"payment:{attempt.group_id}",
+            f"{PAYMENT_TARGET}{attempt.group_id}",
             "; ".join(f"{numbers[p.invoice_id]} {p.amount:.2f}" for p in payments)
             + f"; fee {body['convenience_fee']}; {payments[0].method_type} ending {payments[0].method_last4}",
         )
@@ -674,6 +674,7 @@ class PaymentService:
             "total_charged": f"{amount + fee:.2f}",
             "status": "succeeded",
             "receipt_emailed": receipt,
+            "reference": payment_reference(attempt.group_id),
         }
         if attempt.operation == INVOICE_PAYMENT:
             return {"id": payments[0].id, "invoice_id": payments[0].invoice_id, **body}
@@ -696,7 +697,8 @@ class PaymentService:
             f"Total charged: {money(amount + fee, currency)}",
             f"Paid with: {kind} ending in {first.method_last4}",
             f"Date: {branch_today(self.branch).isoformat()}",
-            f"Reference: {attempt.group_id} ({charge.charge_id})",
+            f"Reference: {payment_reference(attempt.group_id)}",
+            f"Processor reference: {charge.charge_id}",
         ]
         if self.caller.assisted_by is not None:
             lines.append(f"Taken on your behalf by {self.caller.assisted_by.name} of {self.branch.name}.")
