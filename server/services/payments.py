@@ -40,6 +40,7 @@ from server.errors import FieldError, Problem, conflict, invalid
 from server.models import Branch, Contact, IdempotencyRecord, Invoice, Payment, PaymentMethod
 from server.models.base import utcnow
 from server.models.billing import PAYMENT_PENDING, PAYMENT_SUCCEEDED, PAYMENT_TARGET, payment_reference
+from server.models.search import write_terms
 from server.services.access import Caller, contact_roles
 from server.services.audit import captured_by_id, record_if_assisted
 from server.services.clock import branch_today
@@ -583,6 +584,9 @@ class PaymentService:
             return self._stored_outcome(attempt.record_id)
         _settle_reservations(self.session, pending, succeeded=True)
         payments = self._group(attempt.group_id)
+        # The bulk update above bypassed the flush that keeps the staff search index in step, and
+        # only now is the payment one a staff member can find by its reference.
+        write_terms(self.session.connection(), payments, [])
         wants_receipt = bool(self.session.scalar(select(Contact.email_receipts).where(Contact.id == self.contact.id)))
         body = self._success_body(attempt, payments, wants_receipt)
         numbers = self._numbers(payments)

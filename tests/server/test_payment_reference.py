@@ -9,11 +9,11 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from server.models import Payment, SandboxCharge
+from server.models import Payment, SandboxCharge, SearchTerm
 from server.models.billing import payment_reference
 from server.settings import Settings
-from tests.server.conftest import NORTH, database, mails
-from tests.server.payment_helpers import add_card, invoice, invoice_ids, new_key, pay, pay_many
+from tests.server.conftest import NORTH, SOUTH, database, login, mails
+from tests.server.payment_helpers import DECLINED, add_card, invoice, invoice_ids, new_key, pay, pay_many
 from tests.server.staff_helpers import assisted_by_office, audit_entries
 
 REFERENCE = re.compile(r"PAY-[0-9A-F]{10}")
@@ -91,3 +91,37 @@ def test_the_audit_names_the_payment_by_its_reference(
     [entry] = audit_entries(client, office, action="payment.create")
     assert entry["reference"] == reference
     assert {e["reference"] for e in audit_entries(client, office, action="assist.start")} == {None}
+
+
+def staff_search(client: TestClient, headers: dict[str, str], q: str, base: str = NORTH) -> list[str]:
+    response = client.get(f"{base}/staff/contacts", params={"q": q}, headers=headers)
+    assert response.status_code == 200, response.text
+    return [item["name"] for item in response.json()["items"]]
+
+
+def test_staff_find_the_payer_by_the_reference(
+    client: TestClient, pat: dict[str, str], office: dict[str, str], settings: Settings
+) -> None:  # SA-1
+    ids = invoice_ids(client, pat)
+    card = add_card(client, pat)
+    # Birch Court's invoice: Billie is its other contact, but Pat paid.
+    reference = pay(client, pat, ids["INV-I-BILLING"], "60.00", card).json()["reference"]
+    code = reference.removeprefix("PAY-")
+    for query in (reference, reference.lower(), f"PAY {code}", f"PAY{code}", code, reference[:8]):
+        assert staff_search(client, office, query) == ["Pat Customer"], query
+    # Only on the payer's branch.
+    assert staff_search(client, login(client, "sofia@example.com", base=SOUTH), reference, SOUTH) == []
+
+
+def test_a_declined_payment_leaves_nothing_to_find(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:  # SA-1, IN-9
+    """A pending payment is not indexed (its rows may yet be deleted by a decline, which bypasses the flush)."""
+    due = invoice_ids(client, pat)["INV-I-DUE"]
+    declined = add_card(client, pat, DECLINED)
+    assert pay(client, pat, due, "20.00", declined).status_code == 402
+    card = add_card(client, pat)
+    paid = pay(client, pat, due, "20.00", card).json()
+    with database(settings) as session:
+        indexed = session.scalars(select(SearchTerm.source_id).where(SearchTerm.source == "payment")).all()
+    assert set(indexed) == {paid["id"]}
