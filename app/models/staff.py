@@ -88,6 +88,11 @@ class StaffContactsModel(PagedTableModel):
         return record
 
 
+def detail_text(entry: AuditItem) -> str:
+    """A payment's entry leads with its reference, the one on the customer's receipt."""
+    return f"Reference {entry.reference}; {entry.detail}" if entry.reference else entry.detail
+
+
 def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action.replace(".", " ").replace("_", " ").capitalize())
 
@@ -106,9 +111,9 @@ class AuditModel(PagedTableModel):
                 Column(
                     "detail",
                     "Detail",
-                    lambda e: e.detail,
-                    lambda e: e.detail.casefold(),
-                    tooltip=lambda e: f"{e.target}\n{e.detail}",
+                    detail_text,
+                    lambda e: detail_text(e).casefold(),
+                    tooltip=lambda e: f"{e.target}\n{detail_text(e)}",
                 ),
             ],
             parent,
