@@ -112,7 +112,9 @@ def detail_text(entry: AuditItem, currency: str) -> str:
     parts apart; the receipts switch as a sentence; a request or proposal led by its number."""
     detail = entry.detail
     if entry.action == "payment.create":
-        return " · ".join(_money_part(part, currency) for part in detail.split("; "))
+        # Led by its reference, the one on the customer's receipt.
+        parts = [f"Reference {entry.reference}"] if entry.reference else []
+        return " · ".join(parts + [_money_part(part, currency) for part in detail.split("; ")])
     if entry.action == "preferences.update":
         return _RECEIPTS.get(detail, detail)
     number = entry.target.partition(" ")[2] if entry.target.startswith(("request ", "proposal ")) else ""

@@ -43,6 +43,8 @@ class InvoicePayment:
     method_last4: str | None
     captured_by: StaffRef | None
     group_id: str | None
+    # What the receipt calls the charge ("PAY-3F9A0C21B7"); None for payments the office recorded.
+    reference: str | None
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,10 @@ class Allocation:
 
 @dataclass(frozen=True)
 class PaymentResult:
-    """One charge, for one invoice or several; `reference` is what a person quotes to the office."""
+    """One charge, for one invoice or several; `reference` is what a person quotes to the office: the
+    receipt's, which the invoice's payments and staff search know too (None from a portal too old to say)."""
 
-    reference: str
+    reference: str | None
     amount: Decimal
     convenience_fee: Decimal
     total_charged: Decimal
@@ -147,6 +150,7 @@ def parse_invoice_detail(data: Json) -> InvoiceDetail:
                 method_last4=str(p["method"]["last4"]) if p.get("method") else None,
                 captured_by=parse_staff_ref(p.get("captured_by")),
                 group_id=str(p["group_id"]) if p.get("group_id") else None,
+                reference=str(p["reference"]) if p.get("reference") else None,
             )
             for p in data["payments"]
         ),
@@ -197,7 +201,7 @@ def parse_payment(data: Json) -> PaymentResult:
     else:
         allocations = (Allocation(int(data["invoice_id"]), money(data["amount"])),)
     return PaymentResult(
-        reference=str(data["id"]),
+        reference=str(data["reference"]) if data.get("reference") else None,
         amount=money(data["amount"]),
         convenience_fee=money(data["convenience_fee"]),
         total_charged=money(data["total_charged"]),

@@ -258,6 +258,8 @@ class AuditItem:
     action: str
     target: str
     detail: str
+    # The payment's reference (as on its receipt) when the entry is about a payment.
+    reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -478,6 +480,7 @@ def parse_audit_item(data: Json) -> AuditItem:
         action=str(data["action"]),
         target=str(data["target"]),
         detail=str(data["detail"]),
+        reference=str(data["reference"]) if data.get("reference") else None,
     )
 
 

@@ -96,10 +96,13 @@ def invoice_html(invoice: InvoiceDetail, currency: str, today: date, time_zone: 
                 (
                     page.e(branch_date_text(payment.paid_at, time_zone)),
                     page.e(method + captured + fee),
+                    # The receipt's reference, which a customer calling back quotes.
+                    page.e(payment.reference or "—"),
                     money(payment.amount),
                 )
             )
-        parts.append(page.table([("Date", "left"), ("Method", "left"), ("Amount", "right")], payment_rows))
+        columns = [("Date", "left"), ("Method", "left"), ("Reference", "left"), ("Amount", "right")]
+        parts.append(page.table(columns, payment_rows))
     else:
         parts.append(page.hint("No payments yet."))
     contact = invoice.service_contact

@@ -702,7 +702,7 @@ class PayDialog(QDialog):
             f"Convenience fee: {self._money(result.convenience_fee)}<br/>"
             f"<b>Total charged: {self._money(result.total_charged)}</b><br/>"
             f"Paid with: {method.label if method else ''}<br/>"
-            f"Reference: {result.reference}</p><p>{emailed}</p>"
+            f"{f'Reference: {result.reference}' if result.reference else ''}</p><p>{emailed}</p>"
         )
         self._show_page(self.PAGE_DONE)
         self.paid.emit(result)

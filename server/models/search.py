@@ -1,14 +1,20 @@
-"""The staff search index (SA-1): folded search terms kept in step with contacts, properties, invoices and proposals.
+"""The staff search index (SA-1): folded search terms kept in step with contacts, properties, invoices,
+proposals and portal payments.
 
 Staff look a customer up while the customer waits on the phone, by whatever the customer reads
-out: a name, an email, a phone number in any formatting, a property name or street, an invoice
-or proposal number. A LIKE '%...%' over the invoices would scan tens of thousands of rows per
+out: a name (either way round: "Lee, Jordan"), an email, a phone number in any formatting, a property
+name or street, an invoice or proposal number (with or without its prefix), a payment reference
+from a receipt. A LIKE '%...%' over the invoices would scan tens of thousands of rows per
 keystroke, so every searchable value is stored here, case- and accent-folded, whole and word by
 word, and a search is a handful of B-tree range scans on (branch_id, term).
 
 The index is derived data and cannot drift: a flush listener rewrites the terms of every
-contact, property, invoice or proposal whose searchable columns changed in that flush, in the
-same transaction, whoever wrote it (the importer, an API endpoint, a script).
+contact, property, invoice, proposal or payment whose searchable columns changed in that flush, in
+the same transaction, whoever wrote it (the importer, an API endpoint, a script). Writes that bypass
+the flush call `write_terms` themselves: the importer's bulk inserts of invoices and proposals, and a
+payment's settlement (a bulk update that makes it succeeded). Payments the importer inserts in bulk
+or deletes are the office's, which have no reference and so no terms; housekeeping never deletes
+payments (their idempotency records may go: the reference lives on the payment's group_id).
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from sqlalchemy import Boolean, Connection, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import Mapped, Session, UOWTransaction, mapped_column
 
 from server.models.base import Base
-from server.models.billing import Invoice
+from server.models.billing import PAYMENT_SUCCEEDED, REFERENCE_PREFIX, Invoice, Payment
 from server.models.company import Contact, Property
 from server.models.work import Proposal
 
@@ -33,6 +39,9 @@ TermText = String(TERM_LENGTH).with_variant(String(TERM_LENGTH, collation="C"), 
 
 # The shortest tail of a phone number worth indexing: "the last four digits".
 PHONE_TAIL = 4
+# Names of up to this many words are also stored in every rotation ("lee jordan" for "Jordan Lee"),
+# which is what surname first ("Lee, Jordan") folds to as well; longer ones only as written.
+ROTATED_WORDS = 4
 
 
 class SearchTerm(Base):
@@ -52,11 +61,12 @@ class SearchTerm(Base):
     branch_id: Mapped[int] = mapped_column(ForeignKey("branches.id", ondelete="CASCADE"))
     term: Mapped[str] = mapped_column(TermText)
     whole: Mapped[bool] = mapped_column(Boolean)
-    field: Mapped[str] = mapped_column(String(10))  # name|email|phone|property|address|invoice|proposal
-    source: Mapped[str] = mapped_column(String(10))  # contact|property|invoice|proposal
+    field: Mapped[str] = mapped_column(String(10))  # name|email|phone|property|address|invoice|proposal|payment
+    source: Mapped[str] = mapped_column(String(10))  # contact|property|invoice|proposal|payment
     source_id: Mapped[int] = mapped_column(Integer)
-    # Exactly one is set: a contact's own fields name the contact; everything else names the
-    # property, whose contacts are found through property_contacts at search time.
+    # Exactly one is set: a contact's own fields, and the references of payments they made, name the
+    # contact; everything else names the property, whose contacts are found through property_contacts
+    # at search time.
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id", ondelete="CASCADE"))
 
@@ -70,6 +80,7 @@ def fold(text: str) -> str:
 
 _ALNUM = re.compile(r"[^\W_]+")
 _LETTERS_OR_DIGITS = re.compile(r"\d+|[^\W\d_]+")
+_NAME_WORD = re.compile(r"[^\s,]+")
 
 
 def compact(folded: str) -> str:
@@ -86,8 +97,36 @@ def _words(folded: str) -> set[str]:
     return words
 
 
+def _alternatives(field: str, folded: str) -> set[str]:
+    """Other orders a caller may read a value in, stored as words (so never in the substring pass).
+
+    A name's rotations: "Lee Jordan" and "Customer, Pat" (whose compact form is "customerpat") find
+    "Jordan Lee" and "Pat Customer". A number's tails from each word on: "2611-OAK" finds
+    "INV-2611-OAK" read out without its prefix. Both in spaced and compact form."""
+    if field == "name":
+        # Split where a person would ("smith-jones" and "o'brien" stay one word), commas included.
+        words = _NAME_WORD.findall(folded)
+        if not 1 < len(words) <= ROTATED_WORDS:
+            return set()
+        forms = {" ".join(words[i:] + words[:i]) for i in range(1, len(words))}
+    elif field in ("invoice", "proposal"):
+        forms = {folded[match.start() :] for match in list(_ALNUM.finditer(folded))[1:-1]}
+    else:
+        return set()
+    return forms | {compact(form) for form in forms}
+
+
+def _payment_terms(reference: str) -> set[tuple[str, bool]]:
+    """The reference whole and compact ("pay-3f9a0c21b7", "pay3f9a0c21b7"), and its code alone as a
+    word; never "pay" by itself, which every payment of the branch would share."""
+    folded = fold(reference)
+    return {(folded, True), (compact(folded), True), (folded.removeprefix(fold(REFERENCE_PREFIX)), False)}
+
+
 def terms_for(field: str, value: str | None) -> set[tuple[str, bool]]:
     """The (term, whole) pairs stored for one value of one field."""
+    if field == "payment":
+        return _payment_terms(value) if value else set()
     if field == "phone":
         digits = "".join(ch for ch in value or "" if ch.isdigit())
         if not digits:
@@ -106,7 +145,7 @@ def terms_for(field: str, value: str | None) -> set[tuple[str, bool]]:
         words = _words(local) | ({domain} if domain else set())
     else:
         words = _words(folded)
-    terms.update((word, False) for word in words if word != folded)
+    terms.update((word, False) for word in words | _alternatives(field, folded) if word != folded)
     return terms
 
 
@@ -125,8 +164,15 @@ _WATCHED: dict[type[Any], tuple[str, ...]] = {
     Property: ("name", "address", "branch_id", "branch"),
     Invoice: ("number", "shared", "property_id", "property"),
     Proposal: ("number", "shared_on", "opportunity_status", "property_id", "property"),
+    Payment: ("group_id", "status", "payer_contact_id"),
 }
-_SOURCE_NAMES = {Contact: "contact", Property: "property", Invoice: "invoice", Proposal: "proposal"}
+_SOURCE_NAMES = {
+    Contact: "contact",
+    Property: "property",
+    Invoice: "invoice",
+    Proposal: "proposal",
+    Payment: "payment",
+}
 
 
 def _needs_update(obj: Any, is_new: bool) -> bool:
@@ -136,16 +182,27 @@ def _needs_update(obj: Any, is_new: bool) -> bool:
     return any(state.attrs[name].history.has_changes() for name in _WATCHED[type(obj)])
 
 
-def _wanted(connection: Connection, objects: list[Any]) -> list[_Wanted]:
-    """What the index should hold for each object. Invoices and proposals only when the customer sees them."""
-    property_ids = {obj.property_id for obj in objects if isinstance(obj, (Invoice, Proposal))}
+def _branches(connection: Connection, model: type[Property] | type[Contact], ids: set[int]) -> dict[int, int]:
+    """id -> branch_id of these properties or contacts."""
     branch_of: dict[int, int] = {}
-    ids = sorted(property_ids)
-    for start in range(0, len(ids), 900):
-        rows = connection.execute(
-            select(Property.id, Property.branch_id).where(Property.id.in_(ids[start : start + 900]))
-        )
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 900):
+        rows = connection.execute(select(model.id, model.branch_id).where(model.id.in_(ordered[start : start + 900])))
         branch_of.update({row.id: row.branch_id for row in rows})
+    return branch_of
+
+
+def _wanted(connection: Connection, objects: list[Any]) -> list[_Wanted]:
+    """What the index should hold for each object. Invoices and proposals only when the customer sees
+    them; a payment once it succeeded (a pending one may yet be declined and deleted), naming its payer."""
+    property_ids = {obj.property_id for obj in objects if isinstance(obj, (Invoice, Proposal))}
+    branch_of = _branches(connection, Property, property_ids)
+    payers = {
+        obj.payer_contact_id
+        for obj in objects
+        if isinstance(obj, Payment) and obj.payer_contact_id is not None and obj.status == PAYMENT_SUCCEEDED
+    }
+    branch_of_payer = _branches(connection, Contact, payers)
     wanted: list[_Wanted] = []
     for obj in objects:
         if isinstance(obj, Contact):
@@ -157,6 +214,15 @@ def _wanted(connection: Connection, objects: list[Any]) -> list[_Wanted]:
         elif isinstance(obj, Invoice):
             fields = {"invoice": obj.number if obj.shared else None}
             wanted.append(_Wanted("invoice", obj.id, branch_of[obj.property_id], None, obj.property_id, fields))
+        elif isinstance(obj, Payment):
+            # Office-recorded payments have no payer (and no reference) and pending ones may yet be declined
+            # and deleted: no terms for either.
+            payer = obj.payer_contact_id
+            if payer is None or obj.status != PAYMENT_SUCCEEDED:
+                wanted.append(_Wanted("payment", obj.id, 0, None, None, {}))
+            else:
+                fields = {"payment": obj.reference}
+                wanted.append(_Wanted("payment", obj.id, branch_of_payer[payer], payer, None, fields))
         else:
             visible = obj.shared_on is not None and obj.opportunity_status != "draft"
             fields = {"proposal": obj.number if visible else None}

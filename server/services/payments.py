@@ -39,7 +39,8 @@ from sqlalchemy.orm import Session
 from server.errors import FieldError, Problem, conflict, invalid
 from server.models import Branch, Contact, IdempotencyRecord, Invoice, Payment, PaymentMethod
 from server.models.base import utcnow
-from server.models.billing import PAYMENT_PENDING, PAYMENT_SUCCEEDED
+from server.models.billing import PAYMENT_PENDING, PAYMENT_SUCCEEDED, PAYMENT_TARGET, payment_reference
+from server.models.search import write_terms
 from server.services.access import Caller, contact_roles
 from server.services.audit import captured_by_id, record_if_assisted
 from server.services.clock import branch_today
@@ -583,6 +584,9 @@ class PaymentService:
             return self._stored_outcome(attempt.record_id)
         _settle_reservations(self.session, pending, succeeded=True)
         payments = self._group(attempt.group_id)
+        # The bulk update above bypassed the flush that keeps the staff search index in step, and
+        # only now is the payment one a staff member can find by its reference.
+        write_terms(self.session.connection(), payments, [])
         wants_receipt = bool(self.session.scalar(select(Contact.email_receipts).where(Contact.id == self.contact.id)))
         body = self._success_body(attempt, payments, wants_receipt)
         numbers = self._numbers(payments)
@@ -590,7 +594,7 @@ class PaymentService:
             self.session,
             self.caller,
             "payment.create",
-            f"payment:{attempt.group_id}",
+            f"{PAYMENT_TARGET}{attempt.group_id}",
             "; ".join(f"{numbers[p.invoice_id]} {p.amount:.2f}" for p in payments)
             + f"; fee {body['convenience_fee']}; {payments[0].method_type} ending {payments[0].method_last4}",
         )
@@ -674,6 +678,7 @@ class PaymentService:
             "total_charged": f"{amount + fee:.2f}",
             "status": "succeeded",
             "receipt_emailed": receipt,
+            "reference": payment_reference(attempt.group_id),
         }
         if attempt.operation == INVOICE_PAYMENT:
             return {"id": payments[0].id, "invoice_id": payments[0].invoice_id, **body}
@@ -696,7 +701,8 @@ class PaymentService:
             f"Total charged: {money(amount + fee, currency)}",
             f"Paid with: {kind} ending in {first.method_last4}",
             f"Date: {branch_today(self.branch).isoformat()}",
-            f"Reference: {attempt.group_id} ({charge.charge_id})",
+            f"Reference: {payment_reference(attempt.group_id)}",
+            f"Processor reference: {charge.charge_id}",
         ]
         if self.caller.assisted_by is not None:
             lines.append(f"Taken on your behalf by {self.caller.assisted_by.name} of {self.branch.name}.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -27,7 +28,7 @@ from app.models.dates import branch_today
 from app.models.formatting import amount_input_text
 from app.models.staff import AuditModel
 from app.services.accounts import Accounts
-from app.services.billing_records import InvoiceDetail, PaymentMethod
+from app.services.billing_records import Allocation, InvoiceDetail, PaymentMethod
 from app.services.session import PortalSession, open_assist, sign_in
 from app.services.settings import AppSettings
 from app.services.tasks import TaskRunner
@@ -128,6 +129,74 @@ def test_pay_flow_shows_fee_before_confirming_then_a_receipt(
     assert "Total charged: $103.93" in dialog.receipt_label.text()
     assert "Visa ending 4242" in dialog.receipt_label.text()
     assert session.client.invoice(invoice.id).balance == Decimal("0.00")
+
+
+def test_the_done_page_and_the_invoice_show_the_receipts_reference(
+    qtbot: QtBot, pay_portal: LivePortal, pay_server_folder: Path, runner: TaskRunner
+) -> None:  # PM-5, SA-3
+    """A customer calling back quotes the receipt: the done page said "Reference: 37" (a row id), the
+    receipt a 32-digit group id, and the invoice's payments no reference at all."""
+    from app.views.invoice_detail import InvoiceDetailDialog
+
+    session = session_for(pay_portal.portal_url("east"))
+    visa = session.client.add_payment_method(card())
+    receipts_before = session.client.email_receipts().enabled
+    session.client.set_email_receipts(True)
+    mail_folder = pay_server_folder / "mail"
+    mails_before = set(mail_folder.glob("*.eml"))
+    try:
+        invoice = detail(session, "INV-10041")
+        dialog = open_pay(qtbot, session, runner, [invoice])
+        choose_method(dialog, visa)
+        wait_quote(qtbot, dialog)
+        qtbot.mouseClick(dialog.continue_button, Qt.MouseButton.LeftButton)
+        with qtbot.waitSignal(dialog.paid, timeout=TIMEOUT_MS):
+            qtbot.mouseClick(dialog.pay_button, Qt.MouseButton.LeftButton)
+    finally:
+        session.client.set_email_receipts(receipts_before)
+    [receipt] = set(mail_folder.glob("*.eml")) - mails_before
+    quoted = re.search(r"^Reference: (\S+)$", receipt.read_text(), re.MULTILINE)
+    assert quoted is not None and quoted.group(1).startswith("PAY-")
+    reference = quoted.group(1)
+    done = QTextDocument()
+    done.setHtml(dialog.receipt_label.text())
+    assert f"Reference: {reference}" in done.toPlainText()
+
+    window = InvoiceDetailDialog(session, runner, detail(session, "INV-10041"))
+    qtbot.addWidget(window)
+    window.show()
+    assert "REFERENCE" in window.browser.toPlainText(), "the Payments list has a Reference column"
+    assert reference in window.browser.toPlainText()
+
+
+def test_activity_names_an_assisted_payment_by_its_reference(
+    qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner
+) -> None:  # SA-3
+    """The audit's target was the raw group id, shown nowhere else: staff could not match the entry
+    to the receipt the customer reads out."""
+    from app.views.staff_views import AuditDialog
+
+    url = pay_portal.portal_url("east")
+    staff = sign_in(url, company.OFFICE, company.PASSWORD)
+    contact = next(c for c in staff.client.staff_contacts(company.MORGAN).items if c.email == company.MORGAN)
+    assisted = open_assist(staff, contact, "Customer paying on the phone")
+    try:
+        invoice = detail(assisted, "INV-10043")
+        visa = assisted.client.add_payment_method(card())
+        paid = assisted.client.pay([Allocation(invoice.id, invoice.balance)], visa.id, f"reference-test-{invoice.id}")
+        assert paid.reference is not None
+        [listed] = [p.reference for p in assisted.client.invoice(invoice.id).payments]
+        assert listed == paid.reference
+        dialog = AuditDialog(staff, runner, contact)
+        qtbot.addWidget(dialog)
+        qtbot.waitUntil(lambda: dialog.model.rowCount() > 0, timeout=TIMEOUT_MS)
+        newest = dialog.model.entry(0)
+        assert newest.action == "payment.create"
+        shown = dialog.model.data(dialog.model.index(0, dialog.model.column_index("detail")))
+        assert shown.startswith(f"Reference {paid.reference} · INV-10043 $"), shown
+    finally:
+        assisted.client.close()
+        staff.client.close()
 
 
 def test_fee_rows_say_what_they_wait_for(qtbot: QtBot, pay_portal: LivePortal, runner: TaskRunner) -> None:  # IN-7
@@ -289,7 +358,7 @@ def test_retry_after_a_lost_answer_pays_once(
     payments = session.client.invoice(invoice.id).payments
     assert [p.amount for p in payments] == [invoice.balance], "paid exactly once"
     assert dialog.payment is not None
-    assert dialog.payment.reference == str(payments[0].id)
+    assert dialog.payment.reference is not None and dialog.payment.reference == payments[0].reference
 
 
 def test_a_lost_answer_offers_close_which_has_the_invoice_checked_again(
@@ -1294,8 +1363,10 @@ def test_a_payment_taken_in_an_assist_names_the_customer_and_where_the_receipt_w
         activity = AuditModel("UTC", "USD", per_customer=True)
         activity.set_page(staff.client.staff_audit(contact.id))
         assert activity.data(activity.index(0, activity.column_index("action"))) == "Took a payment"
+        reference = activity.entry(0).reference
+        assert reference is not None and reference.startswith("PAY-")
         assert activity.data(activity.index(0, activity.column_index("detail"))) == (
-            "INV-10103 $203.00 · fee $5.89 · card ending 4242"
+            f"Reference {reference} · INV-10103 $203.00 · fee $5.89 · card ending 4242"
         )
     finally:
         client.remove_payment_method(visa.id)

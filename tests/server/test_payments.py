@@ -70,6 +70,7 @@ def test_full_balance_payment_succeeds_and_lowers_the_balance(client: TestClient
         "total_charged": "123.99",
         "status": "succeeded",
         "receipt_emailed": False,
+        "reference": body["reference"],
     }
     detail = invoice(client, pat, due)
     assert (detail["balance"], detail["status"], detail["can_pay"]) == ("0.00", "paid", False)

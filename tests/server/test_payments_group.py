@@ -57,6 +57,7 @@ def test_one_charge_one_fee_for_several_invoices(
         "total_charged": "237.18",
         "status": "succeeded",
         "receipt_emailed": True,
+        "reference": body["reference"],
         "allocations": [{"invoice_id": i, "amount": a} for i, a in allocations],
     }
     assert [c.amount for c in charges(settings)] == [Decimal("237.18")]

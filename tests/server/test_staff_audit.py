@@ -46,7 +46,8 @@ def test_opening_an_assist_is_audited_with_its_reason(client: TestClient, office
     assert entry["contact"] == {"id": pat["id"], "name": "Pat Customer"}
     assert entry["target"] == f"contact:{pat['id']}"
     assert entry["detail"] == "Can't find invoice INV-I-DUE"
-    assert set(entry) == {"at", "staff", "contact", "action", "target", "detail"}
+    assert entry["reference"] is None, "only an entry about a payment names one"
+    assert set(entry) == {"at", "staff", "contact", "action", "target", "detail", "reference"}
 
 
 def test_assisted_preference_change_writes_exactly_one_entry(

@@ -15,6 +15,7 @@ from server.services.importer import import_document
 from server.settings import Settings
 from tests.server.company import PASSWORD, build_company
 from tests.server.conftest import NORTH, SOUTH, database, login
+from tests.server.payment_helpers import DECLINED, add_card, invoice_ids, pay, pay_many
 from tests.server.staff_helpers import assist
 
 
@@ -55,6 +56,11 @@ def contact_id(settings: Settings, key: str) -> int:
         ("INVIOTTO", ["Otto Other"]),  # invoice number without its dashes
         ("OPP-O-OTTO", ["Otto Other"]),  # proposal number
         ("opp-o-billing", ["Billie Payer", "Pat Customer"]),
+        ("I-OTTO", ["Otto Other"]),  # invoice number without its prefix
+        ("O-OTTO", ["Otto Other"]),  # proposal number without its prefix
+        ("Customer, Pat", ["Pat Customer"]),  # surname first
+        ("customer pat", ["Pat Customer"]),  # the name the other way round
+        ("Other Otto", ["Otto Other"]),
     ],
 )
 def test_each_search_key_finds_the_right_contact(
@@ -155,6 +161,53 @@ RANKING_DATA: dict[str, Any] = {
 }
 
 
+NUMBERS_AND_NAMES: dict[str, Any] = {
+    "contacts": [
+        {"key": "nn-jordan", "branch": "north", "name": "Jordan Lee", "email": "jlee@example.com"},
+        {"key": "nn-ann", "branch": "north", "name": "Mary Ann Smith-Jones", "email": "msj@example.com"},
+    ],
+    "properties": [
+        {
+            "key": "nn-p1",
+            "branch": "north",
+            "name": "Lee Garden",
+            "address": "1 Oak St",
+            "contacts": [{"contact": "nn-jordan", "role": "primary"}],
+        },
+    ],
+    "invoices": [
+        {
+            "key": "nn-i1",
+            "property": "nn-p1",
+            "number": "INV-2611-OAK",
+            "invoice_date": "2026-01-01",
+            "lines": [{"service": "Mowing", "amount": "10.00"}],
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("2611-OAK", ["Jordan Lee"]),  # the number read out without its prefix
+        ("2611 oak", ["Jordan Lee"]),
+        ("2611oak", ["Jordan Lee"]),
+        ("2611", ["Jordan Lee"]),
+        ("Lee Jordan", ["Jordan Lee"]),  # the name the other way round
+        ("Lee, Jordan", ["Jordan Lee"]),  # surname first, as on a cheque
+        ("lee, jo", ["Jordan Lee"]),  # ... while still typing
+        ("Smith-Jones, Mary Ann", ["Mary Ann Smith-Jones"]),
+        ("Ann Smith", ["Mary Ann Smith-Jones"]),  # a middle name first
+    ],
+)
+def test_numbers_without_prefix_and_names_either_way_round(
+    client: TestClient, office: dict[str, str], settings: Settings, query: str, expected: list[str]
+) -> None:  # SA-1
+    import_document(settings, NUMBERS_AND_NAMES)
+    assert names(client, office, query) == expected
+
+
 def test_ranking_exact_then_word_then_prefix_then_substring(
     client: TestClient, office: dict[str, str], settings: Settings
 ) -> None:  # SA-1
@@ -239,10 +292,17 @@ def test_reimport_leaves_the_index_untouched(settings: Settings) -> None:  # SA-
     assert snapshot() == before
 
 
-def test_index_matches_a_fresh_build(settings: Settings) -> None:  # SA-1
+def test_index_matches_a_fresh_build(client: TestClient, pat: dict[str, str], settings: Settings) -> None:  # SA-1
     """What incremental upkeep left behind equals what the term rules say, value by value."""
-    from server.models import Invoice, Property, Proposal
+    from server.models import Invoice, Payment, Property, Proposal
+    from server.models.billing import PAYMENT_SUCCEEDED
     from server.models.search import terms_for
+
+    card = add_card(client, pat)
+    ids = invoice_ids(client, pat)
+    assert pay(client, pat, ids["INV-I-DUE"], "20.00", card).status_code == 201
+    assert pay_many(client, pat, [(ids["INV-I-DUE"], "10.00"), (ids["INV-I-BILLING"], "5.00")], card).status_code == 201
+    assert pay(client, pat, ids["INV-I-DUE"], "1.00", add_card(client, pat, DECLINED)).status_code == 402
 
     with database(settings) as session:
         stored = {(t.source, t.source_id, t.field, t.term, t.whole) for t in session.scalars(select(SearchTerm))}
@@ -263,6 +323,9 @@ def test_index_matches_a_fresh_build(settings: Settings) -> None:  # SA-1
         for o in session.scalars(select(Proposal).where(Proposal.shared_on.is_not(None))):
             if o.opportunity_status != "draft":
                 add("proposal", o.id, "proposal", o.number)
+        for payment in session.scalars(select(Payment).where(Payment.status == PAYMENT_SUCCEEDED)):
+            add("payment", payment.id, "payment", payment.reference)
+    assert any(source == "payment" for source, *_ in expected)
     assert stored == expected
 
 

@@ -127,6 +127,10 @@ class InvoicePaymentOut(BaseModel):
     method: MethodRef | None = Field(description="null for payments recorded by the office (cheque, cash)")
     captured_by: StaffRef | None = Field(description="the staff member who took it in an assist session (SA-3)")
     group_id: str | None = Field(description="names the charge shared by invoices paid together (IN-10)")
+    reference: str | None = Field(
+        description='what the receipt and the payment answer call the charge ("PAY-3F9A0C21B7"), null for '
+        "payments recorded by the office"
+    )
 
 
 class ProposalRef(BaseModel):
@@ -205,6 +209,7 @@ def invoice_detail(invoice_id: int, contact: ContactDep, caller: CallerDep, sess
                 else None,
                 captured_by=staff_ref(p.captured_by),
                 group_id=p.group_id,
+                reference=p.reference,
             )
             for p in succeeded_payments(invoice)
         ],
@@ -294,6 +299,7 @@ class PaymentOut(BaseModel):
     total_charged: MoneyOut
     status: Literal["succeeded"]
     receipt_emailed: bool
+    reference: str = Field(description="what the receipt calls this payment, for the customer to quote")
 
 
 @router.post("/{invoice_id}/payment-quote", response_model=QuoteOut, responses={403: {}, 404: {}, 409: {}, 422: {}})

@@ -98,6 +98,7 @@ class GroupPaymentOut(BaseModel):
     total_charged: MoneyOut
     status: Literal["succeeded"]
     receipt_emailed: bool
+    reference: str = Field(description="what the receipt calls this payment, for the customer to quote")
     allocations: list[AllocationOut]
 
 

@@ -11,6 +11,7 @@ from server.api.deps import PagingDep, SessionDep, SettingsDep, StaffDep
 from server.api.paging import paginate
 from server.api.schemas import Body, ItemList, Timestamp
 from server.models import AuditEntry, Contact
+from server.models.billing import PAYMENT_TARGET, payment_reference
 from server.services import staff as staff_service
 
 router = APIRouter(prefix="/staff", tags=["staff"])
@@ -57,6 +58,7 @@ class AuditItemOut(BaseModel):
     action: str
     target: str
     detail: str
+    reference: str | None = Field(description="the payment's reference when the target is a payment, else null")
 
 
 def _contact_out(contact: Contact, properties: list[staff_service.PropertyRole]) -> StaffContactOut:
@@ -126,6 +128,9 @@ def audit(
             action=entry.action,
             target=entry.target,
             detail=entry.detail,
+            reference=payment_reference(entry.target.removeprefix(PAYMENT_TARGET))
+            if entry.target.startswith(PAYMENT_TARGET)
+            else None,
         )
         for entry, staff in page.items
     ]
