@@ -38,7 +38,7 @@ from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.connection import PROBE_DELAYS, ConnectionMonitor, version_probe
 from app.services.errors import PortalError
-from app.services.feeds import PageFetcher
+from app.services.feeds import SizedPageFetcher
 from app.services.records import Assist, Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import SLOW_AFTER_S, TaskRunner
@@ -569,19 +569,20 @@ class MainWindow(QMainWindow):
         # 30 days' rows as if they were the wider window's (their label says the new range).
         days = tab.completed_days() if isinstance(tab, VisitsTab) else None
         query = (self.session.portal_url, tab.filter_value, tuple(ids) if ids is not None else None, days)
-        tab.load(self._fetcher(key, tab.filter_value), query)
+        fetch = self._fetcher(key, tab.filter_value)
+        tab.load(lambda cursor: fetch(cursor, None), query, fetch)
 
-    def _fetcher(self, key: str, show: str) -> PageFetcher:
+    def _fetcher(self, key: str, show: str) -> SizedPageFetcher:
         client, ids = self.session.client, self._property_filter()
         if key == "proposals":
-            return lambda cursor: client.proposals(show, ids, cursor)
+            return lambda cursor, limit: client.proposals(show, ids, cursor, limit)
         if key == "visits":
             visits_tab = self.tabs["visits"]
             days = visits_tab.completed_days() if isinstance(visits_tab, VisitsTab) else None
-            return lambda cursor: client.visits(show, ids, cursor, days=days)
+            return lambda cursor, limit: client.visits(show, ids, cursor, limit, days=days)
         if key == "invoices":
-            return lambda cursor: client.invoices(show, ids, cursor)
-        return lambda cursor: client.requests(ids, cursor)
+            return lambda cursor, limit: client.invoices(show, ids, cursor, limit)
+        return lambda cursor, limit: client.requests(ids, cursor, limit)
 
     # -- commands --------------------------------------------------------------------
 
