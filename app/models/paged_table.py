@@ -329,7 +329,8 @@ class PagedTableModel(QAbstractTableModel):
         persistent = self.persistentIndexList()
         tracked = [(self._rows[i.row()], i.column()) for i in persistent]
         self._rows = rows
-        position = {id(item): row for row, item in enumerate(rows)}
+        wanted = {id(item) for item, _ in tracked}  # a few (selection, current row) of 60,000
+        position = {id(item): row for row, item in enumerate(rows) if id(item) in wanted} if wanted else {}
         self.changePersistentIndexList(persistent, [self.index(position[id(item)], column) for item, column in tracked])
         self.layoutChanged.emit()
         return True
