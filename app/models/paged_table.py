@@ -6,6 +6,7 @@ feed answers with `append_page`. That keeps HTTP out of models and lets tests fe
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,11 @@ _ANSWERED = frozenset((_DISPLAY, _ALIGNMENT, _TOOLTIP, _RECORD, _ID, _STATUS, _S
 # Between the cells of a row's search text: a search box cannot type it, so no search matches
 # across two cells.
 _CELL_BREAK = "\n"
+# Rows a worker sorts in one C call. list.sort holds the GIL throughout (comparing dates, Decimals
+# and strings never returns to the interpreter): 60,000 rows in one call held it, and with it the
+# GUI thread, for 40-60 ms; runs of this size take a few, and merging them is Python, which lets
+# the GUI thread in between.
+_SORT_RUN = 4096
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class PagedTableModel(QAbstractTableModel):
         # record never finds another's text.
         self._search_texts: dict[int, tuple[Any, str]] = {}
         self._text_generation = 0  # counts changes of the cells' wording
+        self._rows_version = 0  # counts changes of which rows are loaded (not of their order)
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -104,6 +111,19 @@ class PagedTableModel(QAbstractTableModel):
 
     def column_index(self, key: str) -> int:
         return next(i for i, c in enumerate(self._columns) if c.key == key)
+
+    @property
+    def sort_order(self) -> tuple[int, Qt.SortOrder] | None:
+        """The column and order the rows are (or are being) sorted by; None keeps the server's."""
+        return self._sort
+
+    @property
+    def rows_version(self) -> int:
+        return self._rows_version
+
+    def rows(self) -> tuple[Any, ...]:
+        """The loaded rows as they stand, for a worker to sort (see `ordered`)."""
+        return tuple(self._rows)
 
     def record(self, row: int) -> Any:
         return self._rows[row]
@@ -144,8 +164,11 @@ class PagedTableModel(QAbstractTableModel):
         self._text_generation += 1
         self._search_texts.clear()
 
-    def set_page(self, page: Page[Any]) -> None:
+    def set_page(self, page: Page[Any], ordered: bool = False) -> None:
+        """`ordered`: the rows are in the model's sort order already (sorted on a worker by
+        `ordered`), so the GUI thread does not sort them again."""
         self.beginResetModel()
+        self._rows_version += 1
         self._texts.clear()
         # The new rows' texts adopted as their pages came (a refresh gathers several pages first).
         kept = self._search_texts
@@ -154,11 +177,13 @@ class PagedTableModel(QAbstractTableModel):
         }
         self._rows = list(page.items)
         self._accept(page)
-        self._apply_sort()
+        if not ordered:
+            self._apply_sort()
         self.endResetModel()
 
     def append_page(self, page: Page[Any]) -> None:
         if page.items:
+            self._rows_version += 1
             start = len(self._rows)
             self.beginInsertRows(QModelIndex(), start, start + len(page.items) - 1)
             self._rows.extend(page.items)
@@ -176,6 +201,7 @@ class PagedTableModel(QAbstractTableModel):
         self._texts.clear()
         self._search_texts.clear()
         self._rows = []
+        self._rows_version += 1
         self._total = 0
         self._has_more = False
         self._waiting_for_more = False
@@ -274,22 +300,54 @@ class PagedTableModel(QAbstractTableModel):
                 self._texts[key] = text
         return text
 
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Sorts the loaded rows; pages arriving later are merged into the same order."""
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder, now: bool = True) -> None:
+        """Sorts the loaded rows; pages arriving later are merged into the same order. `now` False
+        only records the order: a worker sorts the rows (`ordered`) and `adopt_order` shows them."""
         if not 0 <= column < len(self._columns):
             return
         self._sort = (column, order)
-        self._resort()
+        if now:
+            self._resort()
 
-    def _resort(self) -> None:
-        """Re-sorts in place and moves persistent indexes (selection, current row) with their rows."""
+    def ordered(self, rows: Sequence[Any], column: int, order: Qt.SortOrder) -> list[Any]:
+        """`rows` sorted as `sort` would (stable, so equal keys keep their order), for a worker:
+        it reads only the column's sort key, in runs of _SORT_RUN merged in Python, so the GUI
+        thread is never held off the GIL for long."""
+        key = self._columns[column].sort_key
+        reverse = order == Qt.SortOrder.DescendingOrder
+        keyed = [(key(item), index) for index, item in enumerate(rows)]
+        runs = []
+        for start in range(0, len(keyed), _SORT_RUN):
+            run = keyed[start : start + _SORT_RUN]
+            run.sort(key=_first, reverse=reverse)
+            runs.append(run)
+        if len(runs) == 1:
+            return [rows[index] for _, index in runs[0]]
+        return [rows[index] for _, index in heapq.merge(*runs, key=_first, reverse=reverse)]
+
+    def adopt_order(self, rows: list[Any], version: int) -> bool:
+        """Shows `rows` (the loaded rows, sorted by `ordered`) in that order, the selection and
+        current row moving with their records; False when the loaded rows changed since
+        `version` (the order is then of rows no longer all here)."""
+        if version != self._rows_version or len(rows) != len(self._rows):
+            return False
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         tracked = [(self._rows[i.row()], i.column()) for i in persistent]
-        self._apply_sort()
-        position = {id(item): row for row, item in enumerate(self._rows)}
+        self._rows = rows
+        wanted = {id(item) for item, _ in tracked}  # a few (selection, current row) of 60,000
+        position = {id(item): row for row, item in enumerate(rows) if id(item) in wanted} if wanted else {}
         self.changePersistentIndexList(persistent, [self.index(position[id(item)], column) for item, column in tracked])
         self.layoutChanged.emit()
+        return True
+
+    def _resort(self) -> None:
+        """Re-sorts in place and moves persistent indexes (selection, current row) with their rows."""
+        rows = list(self._rows)
+        if self._sort is not None:
+            column, order = self._sort
+            rows.sort(key=self._columns[column].sort_key, reverse=order == Qt.SortOrder.DescendingOrder)
+        self.adopt_order(rows, self._rows_version)
 
     def _apply_sort(self) -> None:
         if self._sort is None:
@@ -297,3 +355,7 @@ class PagedTableModel(QAbstractTableModel):
         column, order = self._sort
         key = self._columns[column].sort_key
         self._rows.sort(key=key, reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+def _first(pair: tuple[Any, int]) -> Any:
+    return pair[0]

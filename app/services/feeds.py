@@ -15,10 +15,14 @@ from app.services.records import Page
 from app.services.tasks import TaskRunner
 
 PageFetcher = Callable[[str | None], Page[Any]]
+SizedPageFetcher = Callable[[str | None, int | None], Page[Any]]  # (cursor, limit); None: the server's default
 
 
 class ListFeed(QObject):
-    """Loads the first page of a query, then further pages on demand (`load_more`)."""
+    """Loads the first page of a query, then further pages on demand (`load_more`).
+
+    `fetch_many` fetches the same query in larger pages, for loading a whole list (to sort or
+    search all of it): one call for 500 rows answers in about the time of one for 100."""
 
     started = Signal()
     reset = Signal(object)  # Page: the first page of a new query
@@ -30,6 +34,7 @@ class ListFeed(QObject):
         super().__init__(parent)
         self._runner = runner
         self._fetch: PageFetcher | None = None
+        self._fetch_many: PageFetcher | None = None
         self._generation = 0
         self._next_cursor: str | None = None
         self._loading = False
@@ -42,31 +47,38 @@ class ListFeed(QObject):
     def has_more(self) -> bool:
         return self._next_cursor is not None
 
-    def load(self, fetch: PageFetcher) -> None:
-        self._fetch = fetch
+    def load(self, fetch: PageFetcher, fetch_many: PageFetcher | None = None) -> None:
+        self._fetch, self._fetch_many = fetch, fetch_many
         self._generation += 1
         self._next_cursor = None
-        self._start(None, self.reset, self.failed)
+        self._start(fetch, None, self.reset, self.failed)
 
     def reload(self) -> None:
         if self._fetch is not None:
-            self.load(self._fetch)
+            self.load(self._fetch, self._fetch_many)
 
     def clear(self) -> None:
         """Forgets the query (e.g. no property selected) and drops answers still in flight."""
-        self._fetch = None
+        self._fetch = self._fetch_many = None
         self._generation += 1
         self._next_cursor = None
         self._loading = False
 
-    def load_more(self) -> None:
+    def load_more(self, many: bool = False) -> None:
+        """The next page; `many` asks for a large one (see `fetch_many`)."""
         if self._fetch is None or self._next_cursor is None or self._loading:
             return
-        self._start(self._next_cursor, self.appended, self.more_failed)
+        fetch = self._fetch_many if many and self._fetch_many is not None else self._fetch
+        self._start(fetch, self._next_cursor, self.appended, self.more_failed)
 
-    def _start(self, cursor: str | None, deliver: Any, fail: Any) -> None:
-        fetch = self._fetch
-        assert fetch is not None
+    def cancel(self) -> None:
+        """Drops the page in flight, keeping the query and its cursor: what was loaded stays,
+        and the next `load_more` asks for the same page again."""
+        if self._loading:
+            self._generation += 1
+            self._loading = False
+
+    def _start(self, fetch: PageFetcher, cursor: str | None, deliver: Any, fail: Any) -> None:
         generation = self._generation
         self._loading = True
         self.started.emit()

@@ -3,7 +3,8 @@ empty state that says why nothing is listed."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import sys
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,12 +17,13 @@ from PySide6.QtCore import (
     QObject,
     QPersistentModelIndex,
     QRect,
+    QRegularExpression,
     QSize,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QAction, QFocusEvent, QKeySequence, QPainter, QRegion
+from PySide6.QtGui import QAction, QFocusEvent, QKeySequence, QPainter, QRegion, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -41,7 +43,7 @@ from PySide6.QtWidgets import (
 from app.models.formatting import clock_text
 from app.models.paged_table import PagedTableModel
 from app.models.roles import Role
-from app.services.feeds import ListFeed, PageFetcher
+from app.services.feeds import ListFeed, PageFetcher, SizedPageFetcher
 from app.services.records import Page
 from app.services.tasks import TaskRunner, is_connection_problem
 from app.views.activation import SteadyOnActivation, SteadyTableView
@@ -85,6 +87,17 @@ MIN_ELASTIC_WIDTH = 100  # no descriptive column is squeezed below this (or belo
 NARROW_ELASTIC_WIDTH = 64  # ...unless the list would scroll sideways otherwise (a 1000 px window)
 # The widest cells by plain text width that get a real size hint when columns are fitted.
 SIZE_HINT_CANDIDATES = 3
+# Sorting or searching a list with more pages loads the rest first, so the top row is the true
+# top and a search finds what the server has. Up to this many rows that happens by itself: 10
+# calls of WHOLE_PAGE_ROWS, a second or two, a few MB. A bigger list (a manager's 60,000
+# invoices: 120 calls, some 100 MB) loads whole only when asked ("Load all"), and meanwhile says
+# that it is sorted or searched among the rows loaded.
+AUTO_WHOLE_ROWS = 5_000
+CONTENT_SAMPLE_ROWS = 500  # rows measured to fit the columns (see ListTab._content_width)
+WHOLE_PAGE_ROWS = 500  # the most the server gives in one page (api.md)
+# Above this many loaded rows a sort runs on a worker (the header's arrow turns at once, the rows
+# follow): on the GUI thread 60,000 rows took 170-520 ms, mostly in the columns' sort keys.
+SORT_ON_GUI_ROWS = 3_000
 
 
 def share_shortfall(shortfall: int, columns: dict[int, tuple[int, int]]) -> dict[int, int]:
@@ -121,13 +134,16 @@ class ViewPosition:
 
 @dataclass
 class _Refill:
-    """A refresh of the rows on screen, gathered page by page until it has as many rows as were
-    loaded; the old rows stay on screen meanwhile, so the view neither jumps nor loses the rows the
-    user selected further down."""
+    """Rows gathered page by page before they are shown: a refresh of the rows on screen, until
+    it has as many rows as were loaded (the old rows stay on screen meanwhile, so the view
+    neither jumps nor loses the rows the user selected further down), or, `whole`, the rest of
+    a sorted list (shown once all are here and sorted: rows re-sorted with every page would move
+    under the user's pointer, and each re-sort of thousands of rows costs the GUI thread)."""
 
     wanted: int
-    position: ViewPosition
     gathered: Page[Any]  # the rows so far, with the last page's cursor and total
+    whole: bool = False
+    sorting: bool = False  # all gathered; a worker is sorting them
 
     def add(self, page: Page[Any]) -> bool:
         """True once there is nothing more to gather."""
@@ -186,17 +202,30 @@ class _CompactHeader(SteadyOnActivation, QHeaderView):
 
 class _SearchProxy(MultiDataProxy):
     """Filters loaded rows by the search box; sorting stays with the source model, which also
-    keeps later pages in order."""
+    keeps later pages in order (the list tab decides how and where: `sorter`)."""
 
-    def __init__(self, model: PagedTableModel, parent: QObject | None = None) -> None:
+    def __init__(
+        self, model: PagedTableModel, sorter: Callable[[int, Qt.SortOrder], None], parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self._model = model
+        self._sorter = sorter
         self._needle = ""  # case-folded
         self.setSourceModel(model)
 
+    @property
+    def searching(self) -> bool:
+        return bool(self._needle)
+
     def set_needle(self, text: str) -> None:
+        """Refilters in one pass (a layout change): Qt's setFilterFixedString removed the rows
+        that stopped matching range by range, which held the window 5-8 s on 60,000 rows."""
         self._needle = text.casefold()
-        self.setFilterFixedString(self._needle)  # refilters
+        self.invalidate()
+
+    def filterRegularExpression(self) -> QRegularExpression:
+        """The search as a pattern, as setFilterFixedString would have set it."""
+        return QRegularExpression(QRegularExpression.escape(self._needle))
 
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:
         """The row's one search text, straight from the model: Qt's own filter asked the model
@@ -204,7 +233,7 @@ class _SearchProxy(MultiDataProxy):
         return not self._needle or self._needle in self._model.search_text(source_row)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        self.sourceModel().sort(column, order)
+        self._sorter(column, order)
 
 
 class ListTab(QWidget):
@@ -218,7 +247,8 @@ class ListTab(QWidget):
         self.spec = spec
         self.model = model
         self.feed = ListFeed(runner, self)
-        self.proxy = _SearchProxy(model, self)
+        self._runner = runner
+        self.proxy = _SearchProxy(model, self._sort_requested, self)
         self._error: str | None = None
         self._reason: tuple[str, str] | None = None
         # Columns fit the table's width until the user drags one; from then on theirs stand (and
@@ -237,6 +267,14 @@ class ListTab(QWidget):
         self._loaded_at: datetime | None = None
         self._refill: _Refill | None = None
         self.stale = False
+        # Loading the whole list (see AUTO_WHOLE_ROWS). Unsorted, its pages are appended as they
+        # come (a search's matches show as they are found); sorted, they are gathered (_Refill).
+        self.whole_page_rows = WHOLE_PAGE_ROWS
+        self._whole_appending = False
+        self._whole_asked = False  # "Load all" pressed for this query: past AUTO_WHOLE_ROWS too
+        self._whole_declined = False  # cancelled (or failed) for this query: not again by itself
+        self._sort_ticket = 0  # a worker's sort whose ticket is no longer this one is dropped
+        self._sorting = False  # a worker sorts the rows on screen
 
         # Containers first, each in place before its children are made: the style sheet then
         # resolves each widget about once (see MainWindow.__init__).
@@ -246,6 +284,8 @@ class ListTab(QWidget):
         toolbar = self.toolbar = QHBoxLayout()  # feature actions (e.g. "Pay selected") go before the search box
         toolbar.setSpacing(8)
         layout.addLayout(toolbar)
+        self.whole_bar = QWidget(self)  # "Loading all 3,884 invoices to sort… 1,500 loaded  [Cancel]"
+        layout.addWidget(self.whole_bar)
         self.card = card = named(QFrame(self), "ListCard")
         layout.addWidget(card, 1)
         card_layout = QVBoxLayout(card)
@@ -295,6 +335,24 @@ class ListTab(QWidget):
         self.empty_icon, self.empty_title, self.empty_message = self.empty.icon, self.empty.title, self.empty.message
         self.retry_button = self.empty.add_action(QPushButton("Try again"))
         self.retry_button.setAccessibleName(f"Try loading {spec.noun} again")
+        self.search_all_button = self.empty.add_action(QPushButton(""))
+        self.search_all_button.clicked.connect(self.load_whole)
+
+        whole_layout = QHBoxLayout(self.whole_bar)
+        whole_layout.setContentsMargins(0, 0, 0, 0)
+        whole_layout.setSpacing(8)
+        self.whole_label = named(CompactLabel("", self.whole_bar), "CountLabel")
+        self.whole_button = QPushButton("", self.whole_bar)
+        self.whole_button.setAutoDefault(False)
+        whole_layout.addWidget(self.whole_label)
+        whole_layout.addWidget(self.whole_button)
+        whole_layout.addStretch()
+        self.whole_bar.hide()
+        self.whole_button.clicked.connect(self._whole_button_clicked)
+        self._cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self._cancel_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self._cancel_shortcut.setEnabled(False)
+        self._cancel_shortcut.activated.connect(self.cancel_whole)
 
         self.show_combo.currentIndexChanged.connect(lambda _: self.filter_changed.emit())
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
@@ -404,27 +462,62 @@ class ListTab(QWidget):
     def filter_value(self) -> str:
         return str(self.show_combo.currentData() or "")
 
-    def load(self, fetch: PageFetcher, query: Hashable | None = None) -> None:
+    def load(
+        self, fetch: PageFetcher, query: Hashable | None = None, fetch_sized: SizedPageFetcher | None = None
+    ) -> None:
         """`query` identifies what `fetch` asks for; when it equals the query of the rows on
-        screen, a failure keeps those rows (marked stale) instead of replacing them by an error."""
+        screen, a failure keeps those rows (marked stale) instead of replacing them by an error.
+        `fetch_sized` asks for the same with a page size: the whole list loads in pages of
+        `whole_page_rows` with it."""
         self._error = None
         self._reason = None
+        if query is None or query != self._rows_query:
+            self._whole_asked = self._whole_declined = False
         self._pending_query = query
-        self._refill = None
+        self._drop_gathering()
         model = self.model
         # The rows' search texts are made with each page, on the worker that fetched it.
-        self.feed.load(lambda cursor: model.searchable(fetch(cursor)))
+        many = None
+        if fetch_sized is not None:
+            many = lambda cursor: model.searchable(fetch_sized(cursor, self.whole_page_rows))  # noqa: E731
+        self.feed.load(lambda cursor: model.searchable(fetch(cursor)), many)
 
     def reload(self) -> None:
         self._error = None
-        self._refill = None
+        self._drop_gathering()
         self.feed.reload()
+
+    def _drop_gathering(self) -> None:
+        """Forgets a refill, a whole-list load and a worker's sort under way: their answers are
+        of rows about to be replaced."""
+        self._refill = None
+        self._whole_appending = False
+        self._sort_ticket += 1
+        self._sorting = False
+
+    def load_whole(self) -> None:
+        """Loads the rest of the list, however long ("Load all", "Search all")."""
+        self._whole_asked, self._whole_declined = True, False
+        self._load_whole_if_wanted()
+
+    def cancel_whole(self) -> None:
+        """Stops loading the whole list (Cancel, Esc): the rows loaded so far stay, sorted and
+        searched; the rest can still be loaded by scrolling or "Load all"."""
+        refill = self._refill
+        if not self._loading_whole():
+            return
+        self._whole_asked, self._whole_declined = False, True
+        self.feed.cancel()
+        self._whole_appending = False
+        if refill is not None:
+            self._finish_gather(refill)
+        self._refresh_state()
 
     def show_reason(self, title: str, message: str) -> None:
         """Nothing to load at all (e.g. no property selected): say so instead of asking the server."""
         self.feed.clear()
         self.model.clear()
-        self._refill = None
+        self._drop_gathering()
         self._error = None
         self._reason = (title, message)
         self._rows_query = None
@@ -551,11 +644,17 @@ class ListTab(QWidget):
         dozen Python data() calls plus the style sheet's sizing, which held the GUI thread for
         100-300 ms per tab on a 100-row page (and fitting runs again on every width change). Plain
         text widths are cheap, so they pick the few widest cells and only those get a real size
-        hint (delegates such as the status chip add their own margins)."""
+        hint (delegates such as the status chip add their own margins).
+
+        Only the first CONTENT_SAMPLE_ROWS rows are measured: a whole list of 60,000 invoices
+        took the GUI thread 5-14 s to measure (and kept every cell's text, tens of MB); the
+        first rows of a page's worth show the column's usual width, and a longer cell further
+        down is elided with its text in the tooltip."""
         if column not in self._content_widths:
             metrics, model = self.table.fontMetrics(), self.model
             widest = sorted(
-                (metrics.horizontalAdvance(model.text(row, column)), row) for row in range(model.rowCount())
+                (metrics.horizontalAdvance(model.text(row, column)), row)
+                for row in range(min(model.rowCount(), CONTENT_SAMPLE_ROWS))
             )
             content = 0
             for _, row in widest[-SIZE_HINT_CANDIDATES:]:
@@ -583,15 +682,18 @@ class ListTab(QWidget):
         kept = self._view_position() if same_query else None
         loaded = self.model.rowCount()
         if kept is not None and loaded > len(page.items) and page.next_cursor is not None:
-            self._refill = _Refill(loaded, kept, page)
-            self.feed.load_more()
+            self._refill = _Refill(loaded, page)
+            self.feed.load_more(many=True)
             return
         self._show_rows(page, kept)
 
-    def _show_rows(self, page: Page[Any], kept: ViewPosition | None) -> None:
-        """A query's rows from its first page on, the user's place in them kept when `kept`."""
+    def _show_rows(self, page: Page[Any], kept: ViewPosition | None, ordered: bool = False) -> None:
+        """A query's rows from its first page on, the user's place in them kept when `kept`;
+        `ordered`: sorted already (on a worker)."""
         self._refill = None
-        self.model.set_page(page)
+        self._sorting = False
+        self._sort_ticket += 1
+        self.model.set_page(page, ordered)
         self._lay_out_rows()
         self._content_widths.clear()
         self._short_widths.clear()
@@ -602,6 +704,7 @@ class ListTab(QWidget):
             self.fit_columns()  # now with content to measure (the first fit may have had headers only)
         if kept is not None:
             self._restore_view_position(kept)
+        self._load_whole_if_wanted()
         self._refresh_state()
 
     def _lay_out_rows(self) -> None:
@@ -614,13 +717,106 @@ class ListTab(QWidget):
         refill = self._refill
         if refill is not None:
             if refill.add(page):
-                self._show_rows(refill.gathered, refill.position)
+                self._finish_gather(refill)
             else:
-                self.feed.load_more()
+                self.feed.load_more(many=True)
+                self._refresh_state()
             return
         self.model.append_page(page)
         self._lay_out_rows()
+        if self._whole_appending:
+            self._whole_appending = self.feed.has_more
+            self.feed.load_more(many=True)
+        else:
+            self._load_whole_if_wanted()  # sorted or searched while this page was on its way
         self._refresh_state()
+
+    def _wants_whole(self) -> bool:
+        if not self.feed.has_more or self._error is not None or self._whole_declined:
+            return False
+        if self._whole_asked:
+            return True
+        return (self.model.sort_order is not None or self.proxy.searching) and self.model.total <= AUTO_WHOLE_ROWS
+
+    def _load_whole_if_wanted(self) -> None:
+        """Starts loading the rest of the list when it is sorted or searched (see AUTO_WHOLE_ROWS).
+        Not while a page is on its way (scrolling): its arrival asks again."""
+        if self._refill is not None or self._whole_appending or self.feed.loading or not self._wants_whole():
+            return
+        if self.model.sort_order is None:
+            self._whole_appending = True
+        else:
+            self._refill = _Refill(sys.maxsize, Page(self.model.rows(), None, self.model.total), whole=True)
+        self.feed.load_more(many=True)
+
+    def _finish_gather(self, refill: _Refill) -> None:
+        """Shows the gathered rows, the user's place kept; sorted on a worker when there are more
+        than SORT_ON_GUI_ROWS of them."""
+        page, sort, model = refill.gathered, self.model.sort_order, self.model
+        if sort is None or len(page.items) <= SORT_ON_GUI_ROWS:
+            self._show_rows(page, self._view_position())
+            return
+        refill.sorting = True
+        self._sort_ticket += 1
+        ticket = self._sort_ticket
+
+        def sorted_rows(rows: list[Any]) -> None:
+            if ticket != self._sort_ticket or self._refill is not refill:
+                return
+            if model.sort_order != sort:  # sorted by another column meanwhile
+                self._finish_gather(refill)
+            else:
+                self._show_rows(Page(tuple(rows), page.next_cursor, page.total), self._view_position(), ordered=True)
+
+        def failed(_: Exception) -> None:
+            if ticket == self._sort_ticket and self._refill is refill:
+                self._show_rows(page, self._view_position())
+
+        self._runner.run(lambda: model.ordered(page.items, *sort), sorted_rows, failed)
+        self._refresh_state()
+
+    def _sort_requested(self, column: int, order: Qt.SortOrder) -> None:
+        """A header click. Rows over SORT_ON_GUI_ROWS are sorted on a worker (the selection moves
+        with its rows once they are shown); a list with more pages loads the rest as well."""
+        model, refill = self.model, self._refill
+        if not 0 <= column < model.columnCount():  # the view's "no sort column yet" (-1)
+            return
+        self._whole_declined = False
+        if refill is not None and refill.sorting:
+            model.sort(column, order, now=False)
+            self._finish_gather(refill)
+            return
+        if self._whole_appending:  # appended unsorted so far: from now on gathered, and sorted once
+            self._whole_appending = False
+            self._refill = _Refill(sys.maxsize, Page(model.rows(), None, model.total), whole=True)
+        if model.rowCount() <= SORT_ON_GUI_ROWS:
+            model.sort(column, order)
+        else:
+            model.sort(column, order, now=False)
+            self._sort_on_worker(column, order)
+        self._load_whole_if_wanted()
+        self._refresh_state()
+
+    def _sort_on_worker(self, column: int, order: Qt.SortOrder) -> None:
+        model = self.model
+        self._sort_ticket += 1
+        ticket, version, rows = self._sort_ticket, model.rows_version, model.rows()
+        self._sorting = True
+
+        def sorted_rows(ordered: list[Any]) -> None:
+            if ticket == self._sort_ticket:
+                self._sorting = False
+                # False when rows came or went meanwhile: those were sorted as they came.
+                model.adopt_order(ordered, version)
+                self._refresh_state()
+
+        def failed(_: Exception) -> None:
+            if ticket == self._sort_ticket:
+                self._sorting = False
+                model.sort(column, order)
+                self._refresh_state()
+
+        self._runner.run(lambda: model.ordered(rows, column, order), sorted_rows, failed)
 
     def _failed(self, error: Exception) -> None:
         message = error_sentence(error)
@@ -635,8 +831,9 @@ class ListTab(QWidget):
 
     def _more_failed(self, error: Exception) -> None:
         message = error_sentence(error)
-        if self._refill is not None:  # the refreshed rows gathered so far, the rest loadable by scrolling
-            self._show_rows(self._refill.gathered, self._refill.position)
+        self._whole_appending, self._whole_asked, self._whole_declined = False, False, True
+        if self._refill is not None:  # the rows gathered so far, the rest loadable by scrolling
+            self._show_rows(self._refill.gathered, self._view_position())
         self.model.more_failed()
         self.count_label.set_text(
             f"Could not load more {self.spec.noun}: {message}", f"Could not load more {self.spec.noun}"
@@ -671,7 +868,8 @@ class ListTab(QWidget):
 
     def _restore_view_position(self, position: ViewPosition) -> None:
         selection, current = QItemSelection(), None
-        for row in range(self.model.rowCount()):
+        wanted = position.selected | {position.current}
+        for row in [row for row, item in enumerate(self.model.rows()) if item.id in wanted]:  # of thousands
             record_id = self.model.record(row).id
             if record_id in position.selected or record_id == position.current:
                 index = self.proxy.mapFromSource(self.model.index(row, 0))
@@ -700,6 +898,7 @@ class ListTab(QWidget):
         """Filters the loaded rows by the search box now (typing waits for a pause)."""
         self._search_timer.stop()
         self.proxy.set_needle(self.search_edit.text().strip())
+        self._load_whole_if_wanted()
         self._refresh_state()
 
     def _activated(self, index: QModelIndex) -> None:
@@ -721,12 +920,66 @@ class ListTab(QWidget):
             option = self._current_option()
             self._show_empty(option.empty_title, option.empty_message)
         elif visible == 0:
-            self._show_empty(
-                "No matches", f"None of the {loaded} {noun} loaded so far match “{self.search_edit.text().strip()}”."
-            )
+            self._show_no_matches(loaded)
         else:
             self.stack.setCurrentIndex(self.PAGE_TABLE)
         self._update_count(loaded, visible)
+        self._refresh_whole_bar()
+
+    def _loading_whole(self) -> bool:
+        return self._whole_appending or (self._refill is not None and self._refill.whole and not self._refill.sorting)
+
+    def _show_no_matches(self, loaded: int) -> None:
+        """Says whether the search looked at the whole list, is looking, or can."""
+        noun, needle, total = self.spec.noun, self.search_edit.text().strip(), self.model.total
+        offer = False
+        if self._loading_whole():
+            have = len(self._refill.gathered.items) if self._refill is not None else loaded
+            self._show_empty(f"Searching all {total:,} {noun}…", f"{have:,} loaded so far.")
+        elif self.feed.has_more:
+            offer = True
+            self._show_empty("No matches so far", f"None of the {loaded:,} {noun} loaded so far match “{needle}”.")
+            self.search_all_button.setText(f"Search all {total:,} {noun}")
+        else:
+            self._show_empty("No matches", f"None of the {loaded:,} {noun} match “{needle}”.")
+        self.search_all_button.setVisible(offer)
+
+    def _refresh_whole_bar(self) -> None:
+        """The line under the toolbar: a whole-list load under way (Cancel, Esc), a sort on a
+        worker, or a list sorted or searched among the rows loaded only (Load all)."""
+        model, noun, refill = self.model, self.spec.noun, self._refill
+        total, loaded = model.total, model.rowCount()
+        sorted_, searched = model.sort_order is not None, self.proxy.searching
+        text, button = "", ""
+        if refill is not None and refill.whole and refill.sorting:
+            text = f"Sorting all {len(refill.gathered.items):,} {noun}…"
+        elif self._loading_whole():
+            have = len(refill.gathered.items) if refill is not None else loaded
+            text, button = (
+                f"Loading all {total:,} {noun} to {'sort' if sorted_ else 'search'}… {have:,} loaded",
+                "Cancel",
+            )
+        elif self._sorting:
+            text = f"Sorting {loaded:,} {noun}…"
+        elif self._error is None and self.feed.has_more and loaded and (sorted_ or searched):
+            how = "Sorted and searched" if sorted_ and searched else "Sorted" if sorted_ else "Searched"
+            text, button = f"{how} among the {loaded:,} of {total:,} {noun} loaded", f"Load all {total:,}"
+        self.whole_label.setText(text)
+        self.whole_button.setText(button)
+        self.whole_button.setVisible(bool(button))
+        self.whole_bar.setVisible(bool(text))
+        self._cancel_shortcut.setEnabled(button == "Cancel")
+        if button and button != "Cancel":
+            self.whole_button.setToolTip(
+                f"Lists of more than {AUTO_WHOLE_ROWS:,} rows load whole only when asked: "
+                f"{total:,} {noun} take about {-(-total // self.whole_page_rows)} requests."
+            )
+
+    def _whole_button_clicked(self) -> None:
+        if self._loading_whole():
+            self.cancel_whole()
+        else:
+            self.load_whole()
 
     def _update_count(self, loaded: int, visible: int) -> None:
         if self._error is not None or (loaded == 0 and (self.feed.loading or self._reason)):

@@ -39,7 +39,7 @@ from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.connection import PROBE_DELAYS, ConnectionMonitor, version_probe
 from app.services.errors import PortalError
-from app.services.feeds import PageFetcher
+from app.services.feeds import SizedPageFetcher
 from app.services.property_filter import PropertyFilter
 from app.services.records import Assist, Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
@@ -637,19 +637,20 @@ class MainWindow(QMainWindow):
         # 30 days' rows as if they were the wider window's (their label says the new range).
         days = tab.completed_days() if isinstance(tab, VisitsTab) else None
         query = (self.session.portal_url, tab.filter_value, properties, days)
-        tab.load(self._fetcher(key, tab.filter_value), query)
+        fetch = self._fetcher(key, tab.filter_value)
+        tab.load(lambda cursor: fetch(cursor, None), query, fetch)
 
-    def _fetcher(self, key: str, show: str) -> PageFetcher:
+    def _fetcher(self, key: str, show: str) -> SizedPageFetcher:
         client, properties = self.session.client, self._property_filter()
         if key == "proposals":
-            return lambda cursor: client.proposals(show, properties, cursor)
+            return lambda cursor, limit: client.proposals(show, properties, cursor, limit)
         if key == "visits":
             visits_tab = self.tabs["visits"]
             days = visits_tab.completed_days() if isinstance(visits_tab, VisitsTab) else None
-            return lambda cursor: client.visits(show, properties, cursor, days=days)
+            return lambda cursor, limit: client.visits(show, properties, cursor, limit, days=days)
         if key == "invoices":
-            return lambda cursor: client.invoices(show, properties, cursor)
-        return lambda cursor: client.requests(properties, cursor)
+            return lambda cursor, limit: client.invoices(show, properties, cursor, limit)
+        return lambda cursor, limit: client.requests(properties, cursor, limit)
 
     # -- commands --------------------------------------------------------------------
 

@@ -106,6 +106,19 @@ def test_sorting_keeps_later_pages_in_order() -> None:
     assert totals == sorted(totals, reverse=True)
 
 
+def test_a_worker_sort_orders_as_the_model_does_and_keeps_ties_in_order() -> None:
+    """`ordered` sorts in runs merged in Python (the GIL is let go between them); the rows it gives
+    must be those a sort on the GUI thread gives, equal balances in their loaded order."""
+    rows = tuple(invoice(n, balance=f"{(n * 7919) % 97}.00") for n in range(10_000))  # 97 balances: many ties
+    model = InvoicesModel()
+    column = model.column_index("balance")
+    for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+        model.set_page(page(list(rows), None, len(rows)))
+        model.sort(column, order)
+        on_gui_thread = [model.record(row) for row in range(model.rowCount())]
+        assert model.ordered(rows, column, order) == on_gui_thread
+
+
 def test_invoice_roles_and_overdue_chip() -> None:
     model = InvoicesModel("USD")
     late = invoice(7, due=model.day.today() - timedelta(days=1))
