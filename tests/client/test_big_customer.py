@@ -85,10 +85,11 @@ class _WatchingHandler(QuietHandler):
             if read and int(read.group(1)) == proxy.missing:
                 self.path = self.path.replace(f"/invoices/{proxy.missing}", "/invoices/987654321")
             answer = relay(self, proxy.upstream)
-            reply(self, answer.status_code, answer.headers, answer.content)
         finally:
+            # Before the answer goes out: the client's next read may come in as soon as it has it.
             with proxy.lock:
                 proxy.reads_out -= int(bool(read))
+        reply(self, answer.status_code, answer.headers, answer.content)
 
     do_GET = do_POST = do_PATCH = do_DELETE = _forward  # noqa: N815
 
