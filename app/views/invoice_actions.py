@@ -82,7 +82,7 @@ class InvoiceActions(QObject):
         self.pay_selected_button.setToolTip(PAY_SELECTED_TIP)
         self.pay_selected_button.setEnabled(False)
         self.preparing: _Preparation | None = None  # the invoices of "Pay selected" being read
-        self._over_limit = False
+        self._over_limit = 0  # how many were selected when the status bar last said it is too many
         tab.toolbar.insertWidget(tab.toolbar.count() - 1, self.pay_selected_button)
         tab.table.selectionModel().selectionChanged.connect(lambda *_: self._selection_changed())
         tab.model.modelReset.connect(self._selection_changed)
@@ -114,9 +114,11 @@ class InvoiceActions(QObject):
             tip = over_limit_sentence(len(due)) if over else PAY_SELECTED_TIP
         button.setToolTip(tip)
         button.setAccessibleDescription(tip)
-        if over and not self._over_limit:
+        if over and len(due) != self._over_limit:
             self._notify(over_limit_sentence(len(due)))
-        self._over_limit = over
+        elif not over and self._over_limit:
+            self._notify("")  # no longer true: the status bar shows what it showed before
+        self._over_limit = len(due) if over else 0
 
     # -- commands ----------------------------------------------------------------------
 

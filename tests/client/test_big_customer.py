@@ -262,8 +262,11 @@ def test_more_invoices_than_a_payment_holds_says_why_pay_selected_is_off(
     assert button.text() == f"Pay selected ({MAX_SELECTED + 1})"
     assert f"at most {MAX_SELECTED} invoices" in button.toolTip()
     assert f"at most {MAX_SELECTED} invoices" in window.statusBar().currentMessage()
+    select(tab, MAX_SELECTED + 2)
+    assert f"{MAX_SELECTED + 2} with a balance are selected" in window.statusBar().currentMessage()
     select(tab, MAX_SELECTED)
     assert button.isEnabled() and f"at most {MAX_SELECTED}" not in button.toolTip()
+    assert f"at most {MAX_SELECTED}" not in window.statusBar().currentMessage(), "no longer true"
 
 
 # -- the properties pane -------------------------------------------------------------------
