@@ -24,6 +24,11 @@ def display_locale() -> QLocale:
     return system
 
 
+def count_text(count: int, locale: QLocale | None = None) -> str:
+    """A number of things with the locale's grouping: "3,884 invoices", not "3884"."""
+    return (locale or display_locale()).toString(count)
+
+
 def money_text(amount: Decimal, currency: str, locale: QLocale | None = None) -> str:
     """QLocale formats only binary floats; a cent-rounded Decimal below 2**53 cents converts
     exactly to the same printed cents, so this is the one place a float is acceptable."""

@@ -64,6 +64,16 @@ class PropertiesModel(QAbstractListModel):
             )
             self.selection_changed.emit()
 
+    def check_only(self, ids: Iterable[int]) -> None:
+        """Checks exactly these properties, with one selection_changed (one reload, not two)."""
+        wanted = set(ids) & {p.id for p in self._properties}
+        if wanted != self._checked:
+            self._checked = wanted
+            self.dataChanged.emit(
+                self.index(0), self.index(len(self._properties) - 1), [Qt.ItemDataRole.CheckStateRole]
+            )
+            self.selection_changed.emit()
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._properties)
 

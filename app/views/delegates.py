@@ -71,8 +71,8 @@ def _draw_item_without_text(
 class PropertyDelegate(QStyledItemDelegate):
     """Name with the contact's role as a small chip at the right; the address beneath, in grey.
 
-    The role has its own place so it is never the part cut off; a long address is elided and
-    shown whole in the row's tooltip."""
+    The role has its own place so it is never the part cut off; a long name is cut in its middle
+    and a long address at its end, both shown whole in the row's tooltip."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         drawn = _draw_item_without_text(self, painter, option, index)
@@ -107,7 +107,10 @@ class PropertyDelegate(QStyledItemDelegate):
         elide = Qt.TextElideMode.ElideRight
         painter.setFont(fonts.bold)
         painter.setPen(_color(palette.text))
-        painter.drawText(name_rect, left, fonts.bold_metrics.elidedText(name, elide, name_rect.width()))
+        # A portfolio's names share their start and differ at the end ("Aspen Campus Hall 0047"):
+        # cut at the end, six rows read "Aspen Camp…"; cut in the middle, both ends stay.
+        middle = Qt.TextElideMode.ElideMiddle
+        painter.drawText(name_rect, left, fonts.bold_metrics.elidedText(name, middle, name_rect.width()))
         painter.setFont(fonts.small)
         painter.setPen(_color(palette.muted))
         second = QRect(first.left(), first.bottom() + 1, first.width(), small_height)
@@ -116,8 +119,9 @@ class PropertyDelegate(QStyledItemDelegate):
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        hint = super().sizeHint(option, index)
-        return QSize(hint.width(), QFontMetrics(option.font).height() * 2 + 16)
+        """As wide as the list makes it: asked for the name's own width, a long one made every row
+        wider than the pane, cut by its edge (no "…") and scrolled sideways."""
+        return QSize(0, QFontMetrics(option.font).height() * 2 + 16)
 
     def editorEvent(self, event: QEvent, model: QAbstractItemModel, option: QStyleOptionViewItem, index: Index) -> bool:
         """Mouse clicks are left to the sidebar, which toggles the whole row; the default

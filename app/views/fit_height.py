@@ -9,10 +9,13 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QWidget
 
+from app.views.item_windows import FRAME_ALLOWANCE
+
 
 class HeightFitter(QObject):
     """Watches `window` (its child, so it goes with it): after each layout change or resize, the
-    window's minimum height is what its layout needs at the window's width, and it grows to that."""
+    window's minimum height is what its layout needs at the window's width (at most the free height
+    of its screen), and it grows to that."""
 
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
@@ -32,6 +35,11 @@ class HeightFitter(QObject):
         if layout is None:
             return
         needed = layout.totalHeightForWidth(window.width())
+        # Never taller than the free area of the screen: the pay window of a hundred invoices grew
+        # to 1482 px and its buttons fell off a laptop's screen. What is long scrolls within itself.
+        screen = (window.parentWidget() or window).screen()
+        if screen is not None:
+            needed = min(needed, screen.availableGeometry().height() - FRAME_ALLOWANCE.height())
         if needed > 0 and needed != window.minimumHeight():
             window.setMinimumHeight(needed)
         if window.height() < needed:

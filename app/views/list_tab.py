@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models.formatting import clock_text
+from app.models.formatting import clock_text, count_text
 from app.models.paged_table import PagedTableModel
 from app.models.roles import Role
 from app.services.feeds import ListFeed, PageFetcher, SizedPageFetcher
@@ -990,7 +990,9 @@ class ListTab(QWidget):
             )
         else:
             total = self.model.total
-            self.count_label.setText(f"{total} {self.spec.noun if total != 1 else self.spec.noun.rstrip('s')}")
+            self.count_label.setText(
+                f"{count_text(total)} {self.spec.noun if total != 1 else self.spec.noun.rstrip('s')}"
+            )
 
     def _current_option(self) -> ShowOption:
         if self.spec.options:

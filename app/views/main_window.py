@@ -58,7 +58,7 @@ from app.views.item_windows import (
 )
 from app.views.list_tab import ListTab, ShowOption, TabSpec
 from app.views.pdf_viewer import preload_pdf_engine
-from app.views.property_sidebar import PropertySidebar
+from app.views.property_sidebar import FIND_PROPERTY_KEYS, PropertySidebar
 from app.views.requests_tab import RequestsTab
 from app.views.session_end import (
     ASK_AN_ADMINISTRATOR,
@@ -92,6 +92,9 @@ SIDEBAR_MIN_WIDTH = 230
 # and the window's parts' own minimums add up to less, in every state (test_platform_fit).
 MINIMUM_SIZE = QSize(960, 540)
 HEADER_NAME_WIDTH = 240  # a long branch or user name is elided to this (whole in the tooltip)
+# Property changes that come while the lists still load for the last one are gathered into one
+# reload this long after the last of them (ten quick clicks sent some fifty requests).
+RELOAD_COALESCE_MS = 300
 
 TAB_SPECS = (
     TabSpec(
@@ -238,6 +241,10 @@ class MainWindow(QMainWindow):
         self._branch_switches = 0  # a later switch of branch drops an earlier one's answers
         self._opening_branch: str | None = None  # the portal of the branch a switch is signing in to
         self._balance_generation = 0
+        self._balance_loading = False
+        self._reload_pending = False
+        self._reload_timer = QTimer(self, singleShot=True, interval=RELOAD_COALESCE_MS)
+        self._reload_timer.timeout.connect(self._reload_gathered)
         # The property filter the balance on screen was loaded for, and when (for "as of").
         self._balance_query: Hashable | None = None
         self._balance_loaded_at: datetime | None = None
@@ -460,12 +467,17 @@ class MainWindow(QMainWindow):
     def _install_shortcuts(self) -> None:
         """The platform's own keys (QKeySequence standard keys: F5 or Ctrl+R / Cmd+R, Ctrl+F /
         Cmd+F, Ctrl+W / Cmd+W, Ctrl+Q / Cmd+Q) where the platform has one; Ctrl+1..4 become
-        Cmd+1..4 on macOS by Qt's own mapping."""
+        Cmd+1..4 on macOS by Qt's own mapping, as Ctrl+Shift+F (the property search) does."""
         for number in range(1, 5):
             QShortcut(QKeySequence(f"Ctrl+{number}"), self, lambda n=number: self.show_tab_number(n))
         keys = QKeySequence.StandardKey
         self.refresh_action = self._window_action("Refresh", keys.Refresh, self.refresh)
         self.find_action = self._window_action("Find…", keys.Find, self.focus_search)
+        self.find_property_action = QAction("Find a property…", self)
+        self.find_property_action.setShortcut(FIND_PROPERTY_KEYS)
+        self.find_property_action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.find_property_action.triggered.connect(lambda _=False: self.sidebar.focus_search())
+        self.addAction(self.find_property_action)
         self.close_action = self._window_action("Close window", keys.Close, self.close_window)
         # Windows has no standard Quit key (Alt+F4 closes the window, which quits).
         self.quit_action = self._window_action("Quit Portal Desk", keys.Quit, QApplication.quit)
@@ -490,7 +502,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("File")
         file_menu.addActions([self.close_action, self.quit_action])
         view_menu = bar.addMenu("View")
-        view_menu.addActions([self.refresh_action, self.find_action])
+        view_menu.addActions([self.refresh_action, self.find_action, self.find_property_action])
         view_menu.addSeparator()
         view_menu.addMenu(self.appearance_menu)
         account_menu = bar.addMenu("Account")
@@ -582,13 +594,31 @@ class MainWindow(QMainWindow):
             self.load_tab("visits")
 
     def _selection_changed(self) -> None:
-        """A click on a property (or All / None) applies at once: the requests go out before the
-        sidebar even repaints. Each change is one signal, so there is nothing to debounce; a
-        quicker second click makes the first answers stale, and the feeds drop them."""
-        if not self._setting_session:
+        """A click on a property (or All / None) applies at once when the lists have their answers
+        for the last one: the requests go out before the sidebar even repaints (no delay: the bench
+        holds a filter change to 150 ms). One that comes while they still load would only make
+        those answers stale: it and any others within RELOAD_COALESCE_MS of each other are
+        gathered into one reload once the clicking pauses."""
+        if self._setting_session:
+            return
+        if not self._lists_loading():
+            self.reload_all()
+            return
+        self._reload_pending = True
+        self.sidebar.show_balance_loading()
+        self._reload_timer.start()  # restarted by each further change: one reload after the last
+
+    def _lists_loading(self) -> bool:
+        """The balance or a shown list still waits for its answer to the last reload."""
+        tabs = (self.tabs[key] for key in self._visible_tab_keys())
+        return self._balance_loading or any(tab.feed.loading for tab in tabs)
+
+    def _reload_gathered(self) -> None:
+        if self._reload_pending:
             self.reload_all()
 
     def reload_all(self) -> None:
+        self._reload_pending = False  # this reload is for the properties checked now
         self.load_balance()
         for key in self._visible_tab_keys():
             self.load_tab(key)
@@ -601,6 +631,7 @@ class MainWindow(QMainWindow):
         self._balance_generation += 1
         generation = self._balance_generation
         if not self.properties_model.selected_ids():
+            self._balance_loading = False
             self.sidebar.show_no_selection()
             return
         client, properties, currency = self.session.client, self._property_filter(), self.session.config.currency
@@ -608,12 +639,14 @@ class MainWindow(QMainWindow):
 
         def shown(balance: Balance) -> None:
             if generation == self._balance_generation:
+                self._balance_loading = False
                 self._balance_query, self._balance_loaded_at = query, datetime.now()
                 self.sidebar.show_balance(balance, currency)
 
         def failed(error: Exception) -> None:
             if generation != self._balance_generation:
                 return
+            self._balance_loading = False
             reason = error.detail if isinstance(error, PortalError) else "Not available."
             if query == self._balance_query and self._balance_loaded_at is not None:
                 self.sidebar.mark_balance_stale(self._balance_loaded_at, reason)
@@ -622,6 +655,7 @@ class MainWindow(QMainWindow):
                 self.sidebar.show_balance_error(reason)
 
         self.sidebar.show_balance_loading()
+        self._balance_loading = True
         self.runner.run(lambda: client.balance(properties), shown, failed)
 
     def load_tab(self, key: str) -> None:

@@ -44,6 +44,7 @@ from app.services.tasks import OwnedRunner, TaskRunner
 from app.views.detail_support import error_sentence
 from app.views.fit_height import HeightFitter
 from app.views.payment_methods_dialog import AddPaymentMethodDialog
+from app.views.short_lists import ShortTable, ShortText
 from app.views.theme import colors, named
 
 QUOTE_DELAY_MS = 300
@@ -55,6 +56,11 @@ ADD_CARD, ADD_BANK = "add:card", "add:ach"
 # Refusals that mean the balance changed since the window opened (paid elsewhere, by the office or
 # in another window): what the form offers is read again, or the payer would meet the same refusal.
 BALANCE_CHANGED = frozenset({"invoice_paid", "amount_exceeds_balance", "partial_payments_disabled"})
+# A payment of several invoices names their properties in its heading up to this many; beyond, it counts them.
+NAMED_PROPERTIES = 3
+# The most rows the invoice table, the confirm page's list and the "Not included" list ask room for:
+# with more, each scrolls within itself and the window stays short enough for the buttons to show.
+LISTED_ROWS = 6
 
 
 @dataclass(frozen=True)
@@ -158,11 +164,12 @@ class PayDialog(QDialog):
             parts = [f"Invoice {invoice.number}", ", ".join(invoice.services), f"due {date_text(invoice.due_date)}"]
             return properties[0], " · ".join(part for part in parts if part)
         due = self._money(sum((i.payable_amount for i in self.payable), Decimal("0.00")))
-        if self.blocked:
-            summary = f"{len(invoices)} invoices · {due} due on the {len(self.payable)} that can be paid here"
-        else:
-            summary = f"{len(invoices)} invoices · {due} due in all"
-        return ", ".join(properties), summary
+        where = f"{due} due on the {len(self.payable)} that can be paid here" if self.blocked else f"{due} due in all"
+        if len(properties) <= NAMED_PROPERTIES:
+            return ", ".join(properties), f"{len(invoices)} invoices · {where}"
+        # Every name in the heading made it hundreds of lines tall with a hundred invoices, and
+        # pushed Continue off the screen; the table below names each invoice's property.
+        return f"{len(invoices)} invoices at {len(properties)} properties", where
 
     def _build_form(self, single: bool) -> QWidget:
         page = QWidget()
@@ -202,7 +209,7 @@ class PayDialog(QDialog):
             self.full_radio.toggled.connect(self._amount_mode_changed)
             self.other_edit.textChanged.connect(lambda _: self._changed())
         elif self.payable:
-            self.table = QTableWidget(len(self.payable), 4)
+            self.table = ShortTable(len(self.payable), 4, LISTED_ROWS)
             self.table.setHorizontalHeaderLabels(["Invoice", "Property", "Balance", "Amount"])
             # Headings over their values as in the main lists: left, money right (Qt centres them).
             self.table.horizontalHeader().setDefaultAlignment(
@@ -219,6 +226,8 @@ class PayDialog(QDialog):
             for column in (0, 2, 3):
                 header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
             header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+            # Names of one portfolio differ at their end ("… North Entrance 0047"): that part stays.
+            self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
             self._fill_table()
             self.table.itemChanged.connect(lambda _: self._changed())
             layout.addWidget(self.table)
@@ -226,8 +235,9 @@ class PayDialog(QDialog):
                 layout.addWidget(named(QLabel("Each invoice is paid in full."), "DialogSubtitle"))
         self.blocked_label = named(QLabel(""), "DialogSubtitle")
         self.blocked_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.blocked_label.setWordWrap(True)
-        layout.addWidget(self.blocked_label)
+        self.blocked_list = ShortText(self.blocked_label, LISTED_ROWS)
+        self.blocked_list.setAccessibleName("Invoices not included")
+        layout.addWidget(self.blocked_list)
         self._show_blocked()
         if not (single and self.payable):  # the single invoice's form holds it, under the amount
             layout.addWidget(self.amount_error)
@@ -310,15 +320,17 @@ class PayDialog(QDialog):
             )
             text = f"{heading}\n{reasons}"
         self.blocked_label.setText(text)
-        self.blocked_label.setVisible(bool(text))
+        self.blocked_list.setVisible(bool(text))
 
     def _build_confirm(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         self.confirm_label = QLabel("")
-        self.confirm_label.setWordWrap(True)
         self.confirm_label.setTextFormat(Qt.TextFormat.RichText)
+        # One line per invoice: a hundred of them scroll, and Back and Pay stay on screen.
+        self.confirm_text = ShortText(self.confirm_label, LISTED_ROWS + 6)
+        self.confirm_text.setAccessibleName("The payment to confirm")
         self.confirm_status = named(QLabel(""), "FormError")
         self.confirm_status.setWordWrap(True)
         self.confirm_status.hide()
@@ -332,7 +344,7 @@ class PayDialog(QDialog):
         buttons.addStretch()
         buttons.addWidget(self.close_button)
         buttons.addWidget(self.pay_button)
-        layout.addWidget(self.confirm_label)
+        layout.addWidget(self.confirm_text, 1)
         layout.addWidget(self.confirm_status)
         layout.addStretch()
         layout.addLayout(buttons)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -21,14 +22,18 @@ from app.models.properties import PropertiesModel
 from app.models.roles import Role
 from app.services.records import Balance
 from app.views.delegates import PropertyDelegate
+from app.views.fitted_amount import FittedAmount
 from app.views.proxy import MultiDataProxy
 from app.views.theme import icon, named
 
 # Below this many properties a search box is clutter.
 SEARCH_THRESHOLD = 6
 # Typing in the search box filters once the typing pauses, not on every key: a click on a
-# property, by contrast, applies at once (the main window reloads on the next event-loop turn).
+# property, by contrast, applies at once (the main window reloads then, unless its lists are still
+# loading for the click before: see MainWindow._selection_changed).
 SEARCH_DELAY_MS = 120
+# Ctrl+F (Cmd+F) finds in the current list; this one goes to the properties. Nothing else uses it.
+FIND_PROPERTY_KEYS = QKeySequence("Ctrl+Shift+F")
 
 
 class PropertySidebar(QFrame):
@@ -54,6 +59,14 @@ class PropertySidebar(QFrame):
         self.select_none_button.setAccessibleName("Select no properties")
         self.search_edit = QLineEdit(placeholderText="Find a property", clearButtonEnabled=True)
         self.search_edit.setAccessibleName("Find a property")
+        keys = FIND_PROPERTY_KEYS.toString(QKeySequence.SequenceFormat.NativeText)
+        self.search_edit.setToolTip(
+            f"Find a property ({keys}). Down moves into the list; Enter shows only the properties found."
+        )
+        self.search_edit.setAccessibleDescription(
+            "Down moves into the list of properties; Enter shows only the properties found"
+        )
+        self.search_edit.installEventFilter(self)
         self.search_edit.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         # Says why the list below is empty: a blank list looked as if no property had loaded.
         self.no_match_label = named(QLabel(""), "Hint")
@@ -75,7 +88,8 @@ class PropertySidebar(QFrame):
         self.stale = False
         self.balance_card = card = named(QFrame(), "BalanceCard")
         self.balance_caption = named(QLabel("CURRENT BALANCE"), "BalanceCaption")
-        self.balance_label = named(QLabel("—"), "BalanceAmount")
+        # Money is never cut (a clipped "$950,260.7" is a wrong amount): the font steps down instead.
+        self.balance_label = named(FittedAmount("—"), "BalanceAmount")
         self.balance_detail = named(QLabel(""), "BalanceDetail")
         self.credits_label = named(QLabel(""), "CreditsLine")
         for label in (self.balance_detail, self.credits_label):
@@ -113,6 +127,42 @@ class PropertySidebar(QFrame):
         model.selection_changed.connect(self._update_buttons)
         self.list_view.clicked.connect(self._toggle)
         self._properties_changed()
+
+    def focus_search(self) -> None:
+        """The property search (FIND_PROPERTY_KEYS), its text selected to type over; with too few
+        properties for a search box, the list itself."""
+        if self.search_edit.isVisibleTo(self):
+            self.search_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            self.search_edit.selectAll()
+        else:
+            self.list_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """In the search box, Down goes on to the properties found (Space then checks one) and Enter
+        shows only those. Enter does not toggle the first match: every property starts checked, so
+        toggling would hide the very property the user typed the name of."""
+        if watched is self.search_edit and isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress:
+            if event.key() == Qt.Key.Key_Down:
+                self.enter_list()
+                return True
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.show_only_found()
+                return True
+        return super().eventFilter(watched, event)
+
+    def enter_list(self) -> None:
+        self.apply_search()  # typed a moment ago: the list is filtered before the focus goes there
+        if self.proxy.rowCount() == 0:
+            return
+        if not self.list_view.currentIndex().isValid():
+            self.list_view.setCurrentIndex(self.proxy.index(0, 0))
+        self.list_view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def show_only_found(self) -> None:
+        self.apply_search()
+        if not self.search_edit.text().strip() or self.proxy.rowCount() == 0:
+            return
+        self.model.check_only(self.proxy.index(row, 0).data(Role.ID) for row in range(self.proxy.rowCount()))
 
     def _set_card_stale(self, stale: bool) -> None:
         """Restyles the card only when its look changes: every balance that arrives (each property
@@ -191,7 +241,7 @@ class PropertySidebar(QFrame):
         self.stale = False
         self._set_card_stale(False)
         self.balance_card.setToolTip("")
-        self.balance_label.setText(money_text(balance.current_balance, currency))
+        self._show_amount(money_text(balance.current_balance, currency))
         selected, total = len(self.model.selected_ids()), self.model.rowCount()
         scope = "all properties" if selected == total else f"{selected} of {total} properties"
         due = balance.due_invoice_count
@@ -211,7 +261,7 @@ class PropertySidebar(QFrame):
         self.stale = False
         self._set_card_stale(False)
         self.balance_card.setToolTip("")
-        self.balance_label.setText("—")
+        self._show_amount("—")
         self.balance_detail.setText("No property selected")
         self.credits_label.hide()
 
@@ -224,6 +274,13 @@ class PropertySidebar(QFrame):
 
     def show_balance_error(self, message: str) -> None:
         self.stale = False
-        self.balance_label.setText("—")
+        self._show_amount("—")
         self.balance_detail.setText(message)
         self.credits_label.hide()
+
+    def _show_amount(self, text: str) -> None:
+        """The exact amount is also the label's tooltip and accessible name, whatever size it is drawn at."""
+        self.balance_label.setText(text)
+        amount = text if text != "—" else "none"
+        self.balance_label.setToolTip(f"Current balance: {amount}" if text != "—" else "")
+        self.balance_label.setAccessibleName(f"Current balance: {amount}")

@@ -512,6 +512,39 @@ def test_every_window_of_a_customer_fits_a_small_laptop_screen(qtbot: QtBot, win
         windows[name].hide()  # no "discard?" questions at teardown
 
 
+def test_the_pay_window_of_a_hundred_invoices_fits_a_small_laptop_screen(qtbot: QtBot, window: MainWindow) -> None:
+    """IN-10's most invoices in one payment: with one line per invoice (and every property named in
+    its heading) the window grew past the screen, Continue and Pay below its bottom edge."""
+    client = window.session.client
+    due = client.invoices("due", limit=100).items
+    assert len(due) == 100
+    invoices = [client.invoice(i.id) for i in due]
+    card = client.add_payment_method(
+        {
+            "type": "card",
+            "card_number": "4242424242424242",
+            "exp_month": 12,
+            "exp_year": date.today().year + 2,
+            "cvc": "123",
+            "holder_name": "Morgan Many",
+            "postal_code": "10001",
+        }
+    )
+    try:
+        pay = window.invoice_actions.pay(invoices)
+        qtbot.waitUntil(lambda: pay.method_combo.findData(card.id) >= 0, timeout=15000)
+        pay.method_combo.setCurrentIndex(pay.method_combo.findData(card.id))
+        pay.method_combo.activated.emit(pay.method_combo.currentIndex())
+        assert misfits({"the pay window of 100 invoices": pay}) == []
+        qtbot.waitUntil(pay.continue_button.isEnabled, timeout=15000)
+        pay.continue_button.click()
+        assert pay.stack.currentIndex() == pay.PAGE_CONFIRM
+        assert misfits({"the confirm page of 100 invoices": pay}) == []
+        pay.hide()
+    finally:
+        client.remove_payment_method(card.id)
+
+
 def test_every_window_of_office_staff_fits_a_small_laptop_screen(
     qtbot: QtBot, live_portal: LivePortal, accounts: Accounts
 ) -> None:
