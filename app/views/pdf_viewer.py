@@ -947,26 +947,36 @@ REAP_POLL_MS = 10
 QUIT_WAIT_S = 5.0
 
 
+def _ended(thread: QThread) -> bool:
+    """Whether `thread` has ended for good. Not isFinished(): that is already true while the thread
+    is still in its end, emitting `finished` and deleting its worker there (deleteLater); let go of
+    then, the worker's last reference went on the GUI thread, which deleted the worker a second time
+    beside its own thread's deletion. wait(0) answers at once, true only once the end is over."""
+    return thread.wait(0)
+
+
 class _ThreadReaper(QObject):
-    """Keeps the worker threads being stopped alive until they finished (destroying a running
-    QThread aborts the process) and releases each on the GUI thread once it did.
+    """Keeps the worker threads being stopped, and their workers, alive until the threads ended
+    (destroying a running QThread aborts the process) and releases them on the GUI thread once they
+    did. A worker is deleted by its own thread as it ends (deleteLater): until then this holds its
+    last reference, so the GUI thread never deletes it.
 
     Never with QThread.wait() on the GUI thread: PySide keeps the GIL through it, and a worker's
     last step, deleting its renderer, needs the GIL: the two waited for each other for good (a
-    hung CI run). Finishing is watched instead, polling, with the GIL given up in between."""
+    hung CI run). Ending is watched instead, polling, with the GIL given up in between."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.stopping: set[QThread] = set()
+        self.stopping: dict[QThread, QObject] = {}
         self._poll = QTimer(self, interval=REAP_POLL_MS)
-        self._poll.timeout.connect(self._release_finished)
+        self._poll.timeout.connect(self._release_ended)
 
-    def add(self, thread: QThread) -> None:
-        self.stopping.add(thread)
+    def add(self, thread: QThread, worker: QObject) -> None:
+        self.stopping[thread] = worker
         self._poll.start()
 
-    def _release_finished(self) -> None:
-        self.stopping = {thread for thread in self.stopping if not thread.isFinished()}
+    def _release_ended(self) -> None:
+        self.stopping = {thread: worker for thread, worker in self.stopping.items() if not _ended(thread)}
         if not self.stopping:
             self._poll.stop()
 
@@ -978,9 +988,9 @@ class _ThreadReaper(QObject):
         kept, not released: destroying it would abort the process."""
         pdf_render_service().stop()
         deadline = time.monotonic() + QUIT_WAIT_S
-        while any(not thread.isFinished() for thread in self.stopping) and time.monotonic() < deadline:
+        while any(not _ended(thread) for thread in self.stopping) and time.monotonic() < deadline:
             time.sleep(REAP_POLL_MS / 1000)  # gives the GIL up: the workers' last steps need it
-        self._release_finished()
+        self._release_ended()
         if self.stopping:
             log.warning("%d PDF viewer thread(s) did not end at quit", len(self.stopping))
 
@@ -993,7 +1003,8 @@ def _stop(thread: QThread, renderer: PdfRenderer | PagePrinter, *_: object) -> N
     it here: a page still being rendered or painted (tens of ms, more for a large page) would
     otherwise hold the GUI thread."""
     global _reaper
-    if not shiboken6.isValid(thread) or not thread.isRunning():
+    # Not isRunning(): that is false already while the thread is in its end, worker not yet deleted.
+    if not shiboken6.isValid(thread) or _ended(thread):
         return
     if _reaper is None:
         _reaper = _ThreadReaper()
@@ -1002,7 +1013,7 @@ def _stop(thread: QThread, renderer: PdfRenderer | PagePrinter, *_: object) -> N
             application.aboutToQuit.connect(_reaper.wait_for_all)
     if thread in _reaper.stopping:
         return
-    _reaper.add(thread)
+    _reaper.add(thread, renderer)
     if shiboken6.isValid(renderer):
         renderer.cancelled.set()  # a print in progress stops at its next page
         QMetaObject.invokeMethod(renderer, "shutdown", Qt.ConnectionType.QueuedConnection)

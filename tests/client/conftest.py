@@ -44,15 +44,22 @@ def style_sheet_caches_outlive_the_widgets(qapp: QApplication) -> Iterator[None]
     del anchor  # the last reference: Qt's caches go with the application
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_automatic_cycle_collection() -> None:
+    """As in the app (app/services/gui_gc.py), automatic collection is off from the start to the
+    end, between tests too: a cycle holding a widget must not be collected on a worker thread, which
+    destroys the widget off the GUI thread and left the style sheet's caches with a dead pointer (a
+    segfault in a later test that re-applied the theme). Turned back on after each test, it ran in
+    whichever thread allocated next: a network lane finishing a call the last test's window left
+    out, a proxy's handler thread, while module fixtures were torn down and the next ones set up."""
+    gc.disable()
+
+
 @pytest.fixture(autouse=True)
 def cycles_collected_on_the_gui_thread() -> Iterator[None]:
-    """As in the app (app/services/gui_gc.py): a cycle holding a widget must not be collected on a
-    worker thread, which destroys the widget off the GUI thread and left the style sheet's caches
-    with a dead pointer (a segfault in a later test that re-applied the theme)."""
-    gc.disable()
+    """Each test's cycles are collected after it, here on the GUI thread."""
     yield
     gc.collect()
-    gc.enable()
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import gc
 import threading
 import weakref
 
+import pytest
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
@@ -45,3 +46,13 @@ def test_a_widget_in_a_cycle_is_destroyed_on_the_gui_thread(qtbot: QtBot) -> Non
     finally:
         owner.deleteLater()
         gc.unfreeze()
+
+
+@pytest.fixture(scope="module")
+def collection_between_tests() -> bool:
+    """Set up between the module's tests and the ones before it (tests/client/conftest.py)."""
+    return gc.isenabled()
+
+
+def test_automatic_collection_stays_off_between_tests(collection_between_tests: bool) -> None:
+    assert not collection_between_tests, "a worker thread allocating between tests would collect there"

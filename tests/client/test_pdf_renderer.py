@@ -7,6 +7,7 @@ documents; what the app's process imports is checked in a fresh interpreter.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pymupdf
@@ -39,6 +41,7 @@ from app.services.pdf_renderer import (
     render_child_command,
 )
 from app.views.pdf_viewer import DAMAGED_MESSAGE, EMPTY_MESSAGE, PdfViewer
+from app.views.pdf_window import PdfWindow
 from tests.client.live_server import ROOT
 
 pytestmark = pytest.mark.gui
@@ -408,3 +411,47 @@ def test_closing_the_viewer_mid_print_ends_the_print_worker_cleanly(qtbot: QtBot
     qtbot.waitUntil(lambda: not shiboken6.isValid(worker), timeout=WAIT_MS)  # deleted on its own thread
     qtbot.wait(200)
     assert len(asked) < count, "no page asked for after the close"
+
+
+def test_a_closed_viewers_workers_are_deleted_on_their_own_threads_even_when_their_ends_are_slow(
+    qtbot: QtBot,
+) -> None:
+    """A worker thread still ending (emitting `finished`, deleting its worker there) already counts
+    as finished to QThread.isFinished(): the viewer let go of the thread and its worker then, and the
+    worker's last reference went on the GUI thread, which deleted it beside the deletion its own
+    thread was about to make (a double delete). Each thread is held in its end here, the window
+    already gone, so that moment is certain rather than rare."""
+    window = PdfWindow("Pages", numbered_pages_pdf(2), "pages.pdf")
+    with qtbot.waitSignal(window.viewer.document_shown, timeout=WAIT_MS):
+        window.show()
+    window.viewer._start_page_printer()
+    assert window.viewer._print_thread is not None and window.viewer._page_printer is not None
+    threads = {"render": window.viewer._thread, "print": window.viewer._print_thread}
+    deleted_on_gui_thread: dict[str, bool] = {}
+    ending: dict[str, threading.Event] = {name: threading.Event() for name in threads}
+    release = threading.Event()
+
+    def deleted(name: str, *_: object) -> None:
+        deleted_on_gui_thread[name] = threading.get_ident() == MAIN_THREAD
+
+    def held_in_its_end(name: str) -> None:  # on that thread, once its event loop has ended
+        ending[name].set()
+        release.wait(WAIT_MS / 1000)
+
+    for name, worker in (("render", window.viewer.renderer), ("print", window.viewer._page_printer)):
+        worker.destroyed.connect(partial(deleted, name), Qt.ConnectionType.DirectConnection)
+        threads[name].finished.connect(partial(held_in_its_end, name), Qt.ConnectionType.DirectConnection)
+    del worker
+    try:
+        with qtbot.waitSignal(window.destroyed, timeout=WAIT_MS):
+            window.close()  # the viewer stops its threads; the window is deleted once closed
+        del window
+        qtbot.waitUntil(lambda: all(event.is_set() for event in ending.values()), timeout=WAIT_MS)
+        qtbot.wait(100)  # the viewer checks its stopping threads every 10 ms
+        gc.collect()
+        assert deleted_on_gui_thread == {}, "a worker was deleted while its thread was still ending"
+    finally:
+        release.set()
+    qtbot.waitUntil(lambda: all(thread.wait(0) for thread in threads.values()), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(deleted_on_gui_thread) == 2, timeout=WAIT_MS)
+    assert deleted_on_gui_thread == {"render": False, "print": False}, "each deleted on its own thread"
