@@ -68,7 +68,7 @@ from app.views.session_end import (
     refusal_of,
     sign_out_then_leave,
 )
-from app.views.sign_in_dialog import SignInDialog
+from app.views.sign_in_dialog import SignInDialog, sign_in_to_branch
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
 from app.views.work_screens import WorkScreens, ask_discard_drafts
@@ -1125,20 +1125,8 @@ class MainWindow(QMainWindow):
 
     def _ask_branch_sign_in(self, branch: Branch, error: Exception | None) -> None:
         self._opening_branch = None  # the switch is the dialog's now (modal: no other is chosen meanwhile)
-        dialog = SignInDialog(
-            self.accounts,
-            portal_url=branch.portal_url,
-            email=self.session.email,
-            locked=True,
-            remember=self.remember_password,
-            message=f"Sign in to {branch.name} with your password.",
-            parent=self,
-        )
-        if isinstance(error, PortalError):
-            dialog.show_error(error.detail)
-        accepted = dialog.exec()
-        dialog.deleteLater()  # a child of this window, like every sign-in it asked for
-        if accepted and dialog.session is not None:
+        dialog = sign_in_to_branch(self, self.accounts, branch, self.session.email, self.remember_password, error)
+        if dialog is not None and dialog.session is not None:
             self._enter_branch(dialog.session, dialog.remember)
         else:
             self._show_who()

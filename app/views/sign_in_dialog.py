@@ -32,6 +32,7 @@ from app.services.errors import (
     UnauthorizedError,
 )
 from app.services.portal_client import PortalClient, normalize_portal_url
+from app.services.records import Branch
 from app.services.session import PortalSession
 from app.services.settings import SavedPortal
 from app.services.tasks import TaskRunner
@@ -423,3 +424,24 @@ class SignInDialog(QDialog):
         if not busy and not isinstance(self.focusWidget(), QLineEdit):
             # Greying the fields moved the focus on, to Quit (where Space quits): back to the form.
             self.first_empty_field().setFocus()
+
+
+def sign_in_to_branch(
+    parent: QWidget, accounts: Accounts, branch: Branch, email: str, remember: bool, error: Exception | None
+) -> SignInDialog | None:
+    """Asks for the password of `email` on another branch's portal (AC-2), the refusal that sent
+    here shown; the accepted dialog (its session and Remember me), or None when the user gave up."""
+    dialog = SignInDialog(
+        accounts,
+        portal_url=branch.portal_url,
+        email=email,
+        locked=True,
+        remember=remember,
+        message=f"Sign in to {branch.name} with your password.",
+        parent=parent,
+    )
+    if isinstance(error, PortalError):
+        dialog.show_error(error.detail)
+    accepted = dialog.exec()
+    dialog.deleteLater()  # a child of `parent`, like every sign-in it asked for
+    return dialog if accepted and dialog.session is not None else None

@@ -55,7 +55,7 @@ from app.views.session_end import (
     refusal_of,
     sign_out_then_leave,
 )
-from app.views.sign_in_dialog import SignInDialog
+from app.views.sign_in_dialog import SignInDialog, sign_in_to_branch
 from app.views.table_card import TableCard
 from app.views.theme import icon, named
 
@@ -834,20 +834,8 @@ class FindCustomerWindow(QMainWindow):
         password, email = self.session.password, self.session.email
 
         def ask(error: Exception | None) -> None:
-            dialog = SignInDialog(
-                self.accounts,
-                portal_url=branch.portal_url,
-                email=email,
-                locked=True,
-                remember=self.remember_password,
-                message=f"Sign in to {branch.name} with your password.",
-                parent=self,
-            )
-            if isinstance(error, PortalError):
-                dialog.show_error(error.detail)
-            accepted = dialog.exec()
-            dialog.deleteLater()
-            if accepted and dialog.session is not None:
+            dialog = sign_in_to_branch(self, self.accounts, branch, email, self.remember_password, error)
+            if dialog is not None and dialog.session is not None:
                 self.branch_opened.emit(dialog.session)
             else:
                 self.status_label.setText(f"{self.access_lost or ''} {NO_SIGN_IN_HELPS}".strip())
