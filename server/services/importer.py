@@ -378,7 +378,9 @@ class _Writer:
         fresh = {
             o.key for o in doc.proposals if o.key not in self.proposals and not any(it.key in items for it in o.items)
         }
-        shown_before = {o.key: shown(self.proposals[o.key]) for o in doc.proposals if o.key not in fresh}
+        # Only proposals the portal already has can have been shown; one new under its key but taking
+        # over existing items (re-keyed by the office) starts at revision 1 like any other.
+        shown_before = {o.key: shown(self.proposals[o.key]) for o in doc.proposals if o.key in self.proposals}
         for o in doc.proposals:
             if o.key in fresh:
                 continue

@@ -542,6 +542,19 @@ def test_a_reimport_that_changes_nothing_a_signer_reads_keeps_the_revision(
     assert response.status_code == 200, response.text
 
 
+def test_a_proposal_rekeyed_by_the_office_keeping_its_items_imports(
+    client: TestClient, pat: dict[str, str], settings: Settings
+) -> None:
+    """A proposal new under its key that takes over another's items (the office re-keyed it) failed the
+    whole import (KeyError): it was looked up as already shown. It is new, at revision 1."""
+    document = build_company(date.today())
+    rekeyed = next(p for p in document["proposals"] if p["key"] == "o-delivered")
+    rekeyed.update(key="o-delivered-again", number="OPP-O-DELIVERED-2")
+    import_document(settings, document)
+    proposal_id = proposal_ids(client, pat)["OPP-O-DELIVERED-2"]
+    assert client.get(f"{NORTH}/proposals/{proposal_id}", headers=pat).json()["revision"] == 1
+
+
 def test_clients_that_do_not_send_the_revision_still_sign(
     client: TestClient, pat: dict[str, str], settings: Settings
 ) -> None:
