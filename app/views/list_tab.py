@@ -45,7 +45,7 @@ from app.models.paged_table import PagedTableModel
 from app.models.roles import Role
 from app.services.feeds import ListFeed, PageFetcher, SizedPageFetcher
 from app.services.records import Page
-from app.services.tasks import TaskRunner, is_connection_problem
+from app.services.tasks import BackgroundOp, TaskRunner, is_connection_problem
 from app.views.activation import SteadyOnActivation, SteadyTableView
 from app.views.compact_label import CompactLabel
 from app.views.detail_support import error_sentence
@@ -772,7 +772,7 @@ class ListTab(QWidget):
             if ticket == self._sort_ticket and self._refill is refill:
                 self._show_rows(page, self._view_position())
 
-        self._runner.run(lambda: model.ordered(page.items, *sort), sorted_rows, failed)
+        self._off_the_gui_thread(lambda: model.ordered(page.items, *sort), sorted_rows, failed)
         self._refresh_state()
 
     def _sort_requested(self, column: int, order: Qt.SortOrder) -> None:
@@ -816,7 +816,14 @@ class ListTab(QWidget):
                 model.sort(column, order)
                 self._refresh_state()
 
-        self._runner.run(lambda: model.ordered(rows, column, order), sorted_rows, failed)
+        self._off_the_gui_thread(lambda: model.ordered(rows, column, order), sorted_rows, failed)
+
+    def _off_the_gui_thread(
+        self, op: Callable[[], list[Any]], done: Callable[[list[Any]], None], failed: Callable[[Exception], None]
+    ) -> None:
+        """Work of this list's own, not a call to the portal: kept off the window's runner, whose
+        answers tell the connection banner the portal is there and restart an assist's idle clock."""
+        BackgroundOp(parent=self, op=op, success=done).failure(failed).run_in_background()
 
     def _failed(self, error: Exception) -> None:
         message = error_sentence(error)

@@ -16,6 +16,7 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from app.models.roles import Role
+from app.views import list_tab
 from app.views.list_tab import ListTab
 from app.views.main_window import MainWindow
 from tests.client import company
@@ -153,3 +154,22 @@ def test_a_filter_change_during_the_load_drops_the_old_load(qtbot: QtBot, window
     assert sorted(ids) == sorted(invoice.id for invoice in due.items), "every due invoice once, no paid one"
     dates = [tab.model.record(row).invoice_date for row in range(tab.model.rowCount())]
     assert dates == sorted(dates)
+
+
+def test_a_sort_on_a_worker_is_no_answer_from_the_portal(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big list's sort ran through the window's network runner: its "answer" hid the banner of a
+    portal that was not answering and restarted an assist's idle clock with no request made."""
+    tab = invoices(qtbot, window)
+    sort_by(tab, "total", Qt.SortOrder.DescendingOrder)
+    wait_idle(qtbot, window)
+    assert tab.model.rowCount() == ALL
+    monkeypatch.setattr(list_tab, "SORT_ON_GUI_ROWS", 10)
+    answers: list[None] = []
+    window.runner.answered.connect(lambda: answers.append(None))
+    sort_by(tab, "total", Qt.SortOrder.AscendingOrder)
+    qtbot.waitUntil(lambda: not tab._sorting, timeout=10000)
+    totals = [tab.proxy.index(row, 0).data(Role.RECORD).total for row in range(tab.proxy.rowCount())]
+    assert totals == sorted(totals), "sorted on the worker"
+    assert answers == [], "the portal was not asked"
