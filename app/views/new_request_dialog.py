@@ -151,7 +151,10 @@ class NewRequestDialog(QDialog):
     def chosen_property(self) -> int | None:
         """The property whose whole line is in the box; a part typed to search by chooses none."""
         combo = self.property_combo
-        index = combo.findText(combo.currentText().strip(), Qt.MatchFlag.MatchFixedString)
+        typed = combo.currentText().strip()
+        index = combo.currentIndex()  # the line picked, even where two properties read alike
+        if index < 0 or combo.itemText(index).casefold() != typed.casefold():
+            index = combo.findText(typed, Qt.MatchFlag.MatchFixedString)
         return combo.itemData(index) if index >= 0 else None
 
     def _update_send(self) -> None:

@@ -19,10 +19,12 @@ from app.models.roles import Role
 from app.services.accounts import Accounts
 from app.services.demo_server import free_port
 from app.services.portal_client import PortalClient, Timeouts
+from app.services.records import Property
 from app.services.session import sign_in
 from app.services.settings import AppSettings
 from app.views.account_dialogs import ChangePasswordDialog
 from app.views.main_window import MainWindow
+from app.views.new_request_dialog import NewRequestDialog
 from app.views.request_detail import RequestDetailDialog
 from app.views.requests_tab import RequestsTab
 from app.views.visits_tab import VisitsTab
@@ -872,3 +874,22 @@ def test_text_too_long_for_the_portal_is_said_while_typing_and_not_sent(
     new_request.description_edit.setPlainText("y" * 100)
     assert not new_request.error_label.isVisible()
     new_request.done(0)
+
+
+def test_new_request_keeps_the_line_picked_where_two_properties_read_alike(
+    qtbot: QtBot, accounts: Accounts, live_portal: LivePortal
+) -> None:  # RQ-2, RQ-3
+    """Two units of one building, imported with the same name and address: the second picked sent
+    the request against the first, whose account owner was emailed."""
+    window = open_window(qtbot, accounts, live_portal, company.MORGAN)
+    twins = [
+        Property(1, "Harbor Lofts", "1 Pier Road", "primary"),
+        Property(2, "Harbor Lofts", "1 Pier Road", "primary"),
+    ]
+    dialog = NewRequestDialog(window.session.client, window.runner, twins, "Greenleaf", window)
+    qtbot.addWidget(dialog)
+    dialog.property_combo.setCurrentIndex(1)
+    assert dialog.chosen_property() == 2
+    dialog.property_combo.setCurrentIndex(0)
+    assert dialog.chosen_property() == 1
+    dialog.done(0)
