@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from server.models import IdempotencyRecord, Invoice, Payment, SandboxCharge
@@ -27,6 +28,18 @@ from tests.client.live_server import ServerProcess
 from tests.server.conftest import database
 
 ZERO = Decimal("0.00")
+
+
+@contextmanager
+def smtp_server(handler: object) -> Iterator[int]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 handing every message to `handler`; yields its port."""
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
 
 
 def free_port() -> int:

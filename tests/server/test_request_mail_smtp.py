@@ -10,14 +10,13 @@ from email.message import Message
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from server.api.app import create_app
 from server.models import ServiceRequest
 from server.settings import Settings
 from tests.server.conftest import NORTH, login, property_ids
-from tests.server.live_helpers import free_port
+from tests.server.live_helpers import free_port, smtp_server
 from tests.server.support_requests import PNG, id_of
 
 
@@ -41,13 +40,8 @@ class Inbox:
 @pytest.fixture
 def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

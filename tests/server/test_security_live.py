@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-from aiosmtpd.controller import Controller
 
 from server.settings import Settings
-from tests.server.live_helpers import free_port, serving, wait_for
+from tests.server.live_helpers import serving, smtp_server, wait_for
 
 SMTP_DELAY = 3.0
 
@@ -34,13 +33,8 @@ class SlowInbox:
 @pytest.fixture
 def slow_smtp() -> Iterator[tuple[SlowInbox, int]]:
     inbox = SlowInbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(inbox) as port:
         yield inbox, port
-    finally:
-        controller.stop()
 
 
 def test_forwarded_for_is_not_believed_by_default(settings: Settings, tmp_path: Path) -> None:  # AC-4
