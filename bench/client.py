@@ -112,7 +112,7 @@ def measure_client(
             f"during {probe['worst_stall_during']}, split (ms) {probe.get('worst_stall_split_ms')}; "
             f"worst per phase (ms): {probe['worst_stall_by_phase_ms']}",
         ),
-        (probe["peak_rss_mb"], "ru_maxrss of the client process"),
+        (probe["peak_rss_mb"], "VmHWM of the client process (ru_maxrss where there is none)"),
         (
             probe["view_invoice_first_page_p50_ms"],
             f"p50 of {probe['view_invoice_rounds']}; the invoice PDF has {probe['invoice_pdf_pages']} page(s); "
