@@ -16,7 +16,7 @@ from server.api.schemas import ItemId
 from server.errors import FieldError, forbidden, invalid, not_found, unauthorized
 from server.models import AuthSession, Branch, Contact, staff_branches
 from server.models.base import utcnow
-from server.services.access import Caller, PropertyScope, contact_roles
+from server.services.access import Caller, PropertyScope, contact_property_count, contact_roles
 from server.services.secrets import token_hash
 from server.settings import Settings
 
@@ -188,8 +188,7 @@ StaffDep = Annotated[Caller, Depends(get_staff_caller)]
 
 
 class Selection:
-    """The caller's property filter for one request (PF-2): the selected ids, `scope` (the same selection in
-    the form list queries filter by) and the caller's role on properties.
+    """The caller's property filter for one request (PF-2), as the `scope` list queries filter by.
 
     Nothing is read until the route asks, in the route's own worker thread: resolving the filter costs no
     thread-pool hop of its own, and a portfolio of a thousand properties is never loaded whole for a list.
@@ -202,56 +201,38 @@ class Selection:
         self._branch_id = contact.branch_id
         self._requested = requested
         self._excluded = excluded
-        self._roles: dict[int, str] | None = None  # all of the caller's properties, once read
-        self._picked: dict[int, str] | None = None  # the requested ones, once checked
+        self._scope: PropertyScope | None = None
 
-    def _checked(self) -> dict[int, str]:
-        if self._picked is None and self._excluded:
-            roles = self.roles
-            if any(pid not in roles for pid in self._excluded):
+    @property
+    def scope(self) -> PropertyScope:
+        if self._scope is None:
+            self._scope = self._checked_scope()
+        return self._scope
+
+    def _checked_scope(self) -> PropertyScope:
+        contact_id, branch_id = self._contact_id, self._branch_id
+        if self._excluded:
+            # Only the ids left out are read: a portfolio's other thousand stay in the subquery.
+            if len(contact_roles(self._session, contact_id, self._excluded)) != len(self._excluded):
                 raise not_found("That property")
-            left = set(roles).difference(self._excluded)
-            if not left:
+            if len(self._excluded) == contact_property_count(self._session, contact_id):
                 raise invalid(
                     [FieldError("exclude_property_id", "exclude_property_id: leaves no property")],
                     detail="Leaving out every property leaves nothing to show.",
                 )
-            self._requested = sorted(left)
-            self._picked = {pid: roles[pid] for pid in self._requested}
-        if self._picked is None:
-            if len(self._requested) > MANY_PICKED:  # reading all the caller's roles beats binding each id
-                roles = self.roles
-                self._picked = {pid: roles[pid] for pid in self._requested if pid in roles}
-            else:
-                self._picked = contact_roles(self._session, self._contact_id, self._requested)
-            if len(self._picked) != len(self._requested):
-                raise not_found("That property")
-        return self._picked
-
-    @property
-    def scope(self) -> PropertyScope:
-        if not self._requested and not self._excluded:
-            return PropertyScope(self._contact_id, self._branch_id)
-        picked = self._checked()
-        if self._roles is not None and len(picked) == len(self._roles):
+            return PropertyScope(contact_id, branch_id, excluded=tuple(self._excluded))
+        if not self._requested:
+            return PropertyScope(contact_id, branch_id)
+        many = len(self._requested) > MANY_PICKED
+        # Reading all the caller's roles beats binding each of many ids.
+        roles = contact_roles(self._session, contact_id, None if many else self._requested)
+        if any(pid not in roles for pid in self._requested):
+            raise not_found("That property")
+        if many and len(self._requested) == len(roles):
             # Every property picked (a client sending its whole list): the same rows as no filter, and
             # the subquery spares the database a thousand bound ids in each query.
-            return PropertyScope(self._contact_id, self._branch_id)
-        return PropertyScope(self._contact_id, self._branch_id, tuple(self._requested))
-
-    @property
-    def roles(self) -> dict[int, str]:
-        """Role per property for every property the caller sees."""
-        if self._roles is None:
-            self._roles = contact_roles(self._session, self._contact_id)
-        return self._roles
-
-    @property
-    def selected(self) -> list[int]:
-        if self._requested or self._excluded:
-            self._checked()
-            return self._requested
-        return sorted(self.roles)
+            return PropertyScope(contact_id, branch_id)
+        return PropertyScope(contact_id, branch_id, tuple(self._requested))
 
 
 async def get_selection(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from tests.server.conftest import NORTH, SOUTH, login, property_ids
 
@@ -60,6 +63,28 @@ def test_leaving_properties_out_selects_all_the_others(
     assert left_out == picked
     if path != "balance":
         assert {item["property"]["name"] for item in left_out["items"]} <= set(ids) - {"Oak Plaza"}
+
+
+@pytest.mark.parametrize("path", [*LISTS, "balance"])
+def test_leaving_a_property_out_binds_only_that_one(
+    app: Any, client: TestClient, pat: dict[str, str], path: str
+) -> None:  # PF-2: the others stay in the contact's subquery, as with no filter
+    ids = property_ids(client, pat)
+    others = {pid for name, pid in ids.items() if name != "Oak Plaza"}
+    bound: list[set[object]] = []
+
+    def record(
+        _conn: Any, _cursor: Any, _statement: str, parameters: Sequence[object] | dict[str, object], *_: Any
+    ) -> None:
+        bound.append(set(parameters.values() if isinstance(parameters, dict) else parameters))
+
+    event.listen(app.state.engine, "before_cursor_execute", record)
+    try:
+        answer = client.get(f"{NORTH}/{path}", headers=pat, params={"exclude_property_id": ids["Oak Plaza"]})
+    finally:
+        event.remove(app.state.engine, "before_cursor_execute", record)
+    assert answer.status_code == 200
+    assert bound and not any(others <= values for values in bound), "the properties kept were bound one by one"
 
 
 def test_leaving_properties_out_is_checked(client: TestClient, pat: dict[str, str], otto: dict[str, str]) -> None:
