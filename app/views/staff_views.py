@@ -880,8 +880,11 @@ class FindCustomerWindow(QMainWindow):
         return self.assist_window is not None or self._opening or self.reason_dialog is not None
 
     def _may_switch_branch(self) -> bool:
-        if self._busy_with_a_customer() or self.reauth_dialog is not None:
+        if self._busy_with_a_customer():
             self.status_label.setText("Finish with this customer first, then switch branch.")
+            return False
+        if self.reauth_dialog is not None:  # the calls it will run again belong to this branch
+            self.status_label.setText("Sign in again first, then switch branch.")
             return False
         return True
 
