@@ -35,7 +35,6 @@ from app.models.branch_day import BranchDay
 from app.models.lists import InvoicesModel, ProposalsModel, RequestsModel, VisitsModel
 from app.models.paged_table import PagedTableModel
 from app.models.properties import PropertiesModel
-from app.services import session as sessions
 from app.services.accounts import Accounts
 from app.services.connection import PROBE_DELAYS, ConnectionMonitor, version_probe
 from app.services.errors import PortalError
@@ -45,6 +44,7 @@ from app.services.records import Assist, Balance, Branch, ProposalSummary
 from app.services.session import PortalSession
 from app.services.tasks import SLOW_AFTER_S, TaskRunner
 from app.views.assist_titles import CustomerTitles
+from app.views.branch_switch import BranchSwitch, set_header_text
 from app.views.connection_banner import ConnectionBanner
 from app.views.empty_state import EmptyState
 from app.views.icon_label import IconLabel
@@ -68,7 +68,7 @@ from app.views.session_end import (
     refusal_of,
     sign_out_then_leave,
 )
-from app.views.sign_in_dialog import SignInDialog, sign_in_to_branch
+from app.views.sign_in_dialog import SignInDialog
 from app.views.theme import SCHEME_CHOICES, SchemeChoice, apply_theme, icon, named, scheme_choice
 from app.views.visits_tab import VisitsTab
 from app.views.work_screens import WorkScreens, ask_discard_drafts
@@ -91,7 +91,6 @@ SIDEBAR_MIN_WIDTH = 230
 # Below this the lists are too cramped to use; it fits those screens with the title bar and taskbar,
 # and the window's parts' own minimums add up to less, in every state (test_platform_fit).
 MINIMUM_SIZE = QSize(960, 540)
-HEADER_NAME_WIDTH = 240  # a long branch or user name is elided to this (whole in the tooltip)
 # Property changes that come while the lists still load for the last one are gathered into one
 # reload this long after the last of them (ten quick clicks sent some fifty requests).
 RELOAD_COALESCE_MS = 300
@@ -158,15 +157,6 @@ def _let_events_through() -> None:
     50-60 ms of CPU, 150-200 ms on a loaded machine. Not user input: nothing may reach a
     half-built window, and no request is sent before `set_session` at the end."""
     QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
-
-
-def set_header_text(button: QToolButton, name: str, tip: str, menu: bool) -> None:
-    """A branch or user name on the header bar, elided to HEADER_NAME_WIDTH: a long one held the
-    window wider than a laptop's screen. The whole name is then in the tooltip, above `tip`."""
-    button.ensurePolished()  # the style sheet's font (bold for the branch) is what is measured
-    shown = button.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, HEADER_NAME_WIDTH)
-    button.setText(f"{shown}  ▾" if menu else shown)
-    button.setToolTip("\n".join(filter(None, [name if shown != name else "", tip])))
 
 
 def sidebar_width(window_width: int) -> int:
@@ -238,8 +228,6 @@ class MainWindow(QMainWindow):
         self.reauth_dialog: SignInDialog | None = None
         self.audit_dialog: QWidget | None = None
         self._pending_retries: list[tuple[Callable[[], None], Callable[[], None]]] = []
-        self._branch_switches = 0  # a later switch of branch drops an earlier one's answers
-        self._opening_branch: str | None = None  # the portal of the branch a switch is signing in to
         self._balance_generation = 0
         self._balance_loading = False
         self._reload_pending = False
@@ -364,11 +352,18 @@ class MainWindow(QMainWindow):
         bar = named(QFrame(), "HeaderBar")
         logo = IconLabel("app", 28)
         title = named(QLabel("Portal Desk"), "AppTitle")
-        self.branch_button = named(QToolButton(), "BranchButton")
-        self.branch_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.branch_button.setAccessibleDescription("Opens the list of branches you can switch to")
-        self.branch_menu = QMenu(self.branch_button)
-        self.branch_button.setMenu(self.branch_menu)
+        self.branch_switch = BranchSwitch(
+            self,
+            self.runner,
+            self.accounts,
+            session=lambda: self.session,
+            remember=lambda: self.remember_password,
+            enter=self._enter_branch,
+            stay=self._show_who,
+            say=lambda text: self.status_label.setText(text),  # made after the header
+            may_switch=lambda: not self._waiting_for_portal(),
+        )
+        self.branch_button, self.branch_menu = self.branch_switch.button, self.branch_switch.menu
         self.busy_bar = QProgressBar()
         self.busy_bar.setRange(0, 0)
         self.busy_bar.setTextVisible(False)
@@ -530,19 +525,9 @@ class MainWindow(QMainWindow):
             self.idle_clock.touch()
             if self.customer_titles is None:
                 self.customer_titles = CustomerTitles(self, self._assisted_name)
-        switchable = len(session.branches) > 1
-        set_header_text(self.branch_button, config.branch.name, "Switch branch" if switchable else "", switchable)
-        self.branch_button.setEnabled(switchable)
-        self.branch_menu.clear()
-        for branch in session.branches:
-            action = self.branch_menu.addAction(branch.name)
-            action.setCheckable(True)
-            action.setData(branch.slug)
-            action.triggered.connect(lambda _=False, b=branch: self.switch_branch(b))
-        self._tick_current_branch()
+        self.branch_switch.show_branches(session)
         set_header_text(self.profile_button, session.user.name, "", True)
         self.profile_button.setAccessibleName(f"Account: {session.user.name}")
-        self.branch_button.setAccessibleName(f"Branch: {config.branch.name}")
         self.profile_menu.clear()
         who = self.profile_menu.addAction(f"{session.user.name}\n{session.email}")
         who.setEnabled(False)
@@ -1015,79 +1000,10 @@ class MainWindow(QMainWindow):
 
     # -- branch switching (AC-2) -----------------------------------------------------
 
-    def _tick_current_branch(self) -> None:
-        """The branch menu ticks the branch shown, and only that one. Qt toggles a checkable action
-        as it is chosen: choosing the current branch again took its tick away, and a switch that
-        failed or whose sign-in was cancelled left two branches ticked."""
-        current = self.session.config.branch.slug
-        for action in self.branch_menu.actions():
-            action.setChecked(action.data() == current)
-
     def switch_branch(self, branch: Branch) -> None:
-        """The last branch chosen wins. Chosen again while it opens, the switch under way goes on (a
-        second one signed in twice: the first token was never revoked, and entering the branch again
-        closed the windows opened on it meanwhile); the branch shown chosen meanwhile drops it."""
-        self._tick_current_branch()  # the tick moves when the other branch's session is shown
-        if branch.portal_url == self._opening_branch:
-            return
-        if branch.portal_url == self.session.portal_url:
-            if self._opening_branch is not None:
-                self._branch_switches += 1  # its sign-in, when it answers, is signed out again
-                self._opening_branch = None
-                self._show_who()
-            return
-        if self._waiting_for_portal():
-            return
-        self._branch_switches += 1
-        self._opening_branch = branch.portal_url
-        self.status_label.setText(f"Opening {branch.name}…")
-        # A later switch, or a session signed in again meanwhile, makes this one's answers stale.
-        switch, session, accounts = self._branch_switches, self.session, self.accounts
-
-        def current() -> bool:
-            return switch == self._branch_switches and session is self.session
-
-        if self.session.password is not None:
-            self._sign_in_to_branch(branch, self.session.password, current)
-            return
-        # Signed in by a stored token: the other branch's password is read from the keyring, on its
-        # lane (an OS keyring may wait for the user to unlock it).
-
-        def found(password: str | None) -> None:
-            if not current():
-                return
-            if password is None:
-                self._ask_branch_sign_in(branch, None)
-            else:
-                self._sign_in_to_branch(branch, password, current)
-
-        def unreadable(error: Exception) -> None:
-            if current():
-                self._ask_branch_sign_in(branch, error)  # its sentence says the password could not be read
-
-        self.runner.run_keyring(
-            lambda: accounts.remembered_password(branch.portal_url, session.email), found, unreadable
-        )
-
-    def _sign_in_to_branch(self, branch: Branch, password: str, current: Callable[[], bool]) -> None:
-        email = self.session.email
-
-        def signed_in(session: PortalSession) -> None:
-            if current():
-                self._enter_branch(session, self.remember_password)
-            else:  # superseded: its token is revoked on the portal, not left valid and forgotten
-                self._sign_out_unused(session)
-
-        def failed(error: Exception) -> None:
-            if current():
-                self._ask_branch_sign_in(branch, error)
-
-        self.runner.run(lambda: sessions.sign_in(branch.portal_url, email, password), signed_in, failed)
-
-    def _sign_out_unused(self, session: PortalSession) -> None:
-        """A branch's session signed in but not shown: logged out on the portal, then let go."""
-        client = session.client
-        self.runner.run(client.logout, lambda _: client.close(), lambda _: client.close())
+        """The last branch chosen wins (see BranchSwitch); the branch signed in, `_enter_branch` asks
+        about drafts before the old branch's windows close."""
+        self.branch_switch.switch(branch)
 
     def _show_who(self) -> None:
         """Who and which branch, in the customer's words: the raw portal address meant nothing to
@@ -1113,23 +1029,14 @@ class MainWindow(QMainWindow):
         windows closed (as on sign-out: left open, they showed the old branch's records under the
         new one). A sign-in that failed or was cancelled so costs no draft, and a window opened while
         it was signing in closes too. Staying ("Keep editing"), the new session is signed out."""
-        self._opening_branch = None
         if self._waiting_for_portal() or not self.drafts_may_go("Switch branch") or close_opened_windows(self):
-            self._sign_out_unused(session)
+            self.branch_switch.drop(session)
             self._show_who()
             return
         self.work_screens.drop_windows()
         self.remember_password = remember
         self._keep_sign_in(session, remember)
         self.set_session(session)
-
-    def _ask_branch_sign_in(self, branch: Branch, error: Exception | None) -> None:
-        self._opening_branch = None  # the switch is the dialog's now (modal: no other is chosen meanwhile)
-        dialog = sign_in_to_branch(self, self.accounts, branch, self.session.email, self.remember_password, error)
-        if dialog is not None and dialog.session is not None:
-            self._enter_branch(dialog.session, dialog.remember)
-        else:
-            self._show_who()
 
     # -- token expiry ----------------------------------------------------------------
 

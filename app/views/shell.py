@@ -18,6 +18,7 @@ from app.services.portal_client import PortalClient, Timeouts, abort_all_calls
 from app.services.records import Assist
 from app.services.session import PortalSession
 from app.services.tasks import TaskRunner, keyring_lane_done, network_calls_done
+from app.views.branch_switch import log_out_in_background
 from app.views.main_window import MainWindow
 from app.views.sign_in_dialog import SignInDialog
 
@@ -146,6 +147,7 @@ class AppShell(QObject):
         find.assist_opened.connect(self._assist_opened)
         find.signed_out.connect(self._staff_signed_out)
         find.branch_opened.connect(self._staff_branch_opened)
+        find.branch_switched.connect(self._staff_branch_switched)
         self.find_window = find
         find.show()
 
@@ -172,8 +174,7 @@ class AppShell(QObject):
             if self.window is window:
                 window.assist_reopened(ticket)
             else:  # the window went meanwhile: the new assist is not left running for 30 minutes
-                client = PortalClient(window.session.portal_url, token=ticket.token)
-                self.runner.run(client.logout, lambda _: client.close(), lambda _: client.close())
+                log_out_in_background(self.runner, PortalClient(window.session.portal_url, token=ticket.token))
 
         def failed(sentence: str, gone: bool, removed: bool) -> None:
             if self.window is window:
@@ -206,12 +207,33 @@ class AppShell(QObject):
 
     def _staff_branch_opened(self, session: PortalSession) -> None:
         """Taken off one branch, the staff member carries on in another: its Find customer replaces
-        this one (whose token the portal already refuses)."""
+        this one, whose token the portal already refuses (nothing to log out)."""
+        if self.find_window is not None:
+            self.find_window.session.client.close()
+        self._replace_find_customer(session)
+
+    def _staff_branch_switched(self, session: PortalSession) -> None:
+        """The staff member picked another of their branches: its Find customer replaces this one,
+        and this branch's staff session is logged out on the portal.
+
+        Unlike the customer's switch, which only lets its old session's connections go (that token
+        stays valid: it is the remembered sign-in of that portal, and the next start there skips the
+        password). A staff token opens every customer's portal of its branch, so one no window shows
+        is not left valid on the portal (nor in a keyring a shared office computer keeps) until it
+        expires. The cost: the next start on the old branch asks for the password (filled in when
+        remembered), and switching back signs in again, as the customer's switch does anyway."""
+        if self.find_window is not None:
+            log_out_in_background(self.runner, self.find_window.session.client)
+        self._replace_find_customer(session)
+
+    def _replace_find_customer(self, session: PortalSession) -> None:
+        """The new branch's window comes up where the old one was (its place saved first)."""
         find, self.find_window = self.find_window, None
         self._assist_ended("")
+        if find is not None:
+            find.save_layout()
         self.open_window(session, remember=find.remember_password if find is not None else False)
         if find is not None:
-            find.session.client.close()
             find.close()
             find.deleteLater()
 

@@ -43,6 +43,7 @@ from app.services.session import AssistContext, PortalSession
 from app.services.settings import RECENT_CUSTOMERS_KEPT, RecentCustomer
 from app.services.tasks import TaskRunner
 from app.views.activation import SteadyOnActivation, SteadyTableView
+from app.views.branch_switch import BranchSwitch
 from app.views.delegates import ContactDelegate
 from app.views.detail_support import error_sentence
 from app.views.empty_state import EmptyState
@@ -325,6 +326,7 @@ class FindCustomerWindow(QMainWindow):
 
     assist_opened = Signal(object)  # PortalSession of the assist
     branch_opened = Signal(object)  # PortalSession of staff on another branch, after this one's access was removed
+    branch_switched = Signal(object)  # PortalSession of staff on the branch they picked in the header
     signed_out = Signal(str)  # "" or what the sign-in screen should say (the keyring could not forget)
 
     def __init__(
@@ -379,14 +381,34 @@ class FindCustomerWindow(QMainWindow):
             fit_to_screen(self, QSize(1100, 700))
 
         header = named(QFrame(), "HeaderBar")
-        title = named(QLabel(f"Find customer · {branch}"), "AppTitle")
+        # Staff of several branches pick theirs where customers do, on the header (SA-1); others
+        # see the branch in the title, as there is nothing to pick.
+        self.branch_switch: BranchSwitch | None = None
+        if len(session.branches) > 1:
+            self.branch_switch = BranchSwitch(
+                self,
+                self.runner,
+                accounts,
+                session=lambda: self.session,
+                remember=lambda: self.remember_password,
+                enter=self._enter_branch,
+                stay=self._stay_on_branch,
+                say=lambda text: self.status_label.setText(text),  # made after the header
+                may_switch=self._may_switch_branch,
+            )
+        title = named(QLabel("Find customer" if self.branch_switch else f"Find customer · {branch}"), "AppTitle")
         self.activity_button = QPushButton("Activity")
         self.activity_button.setToolTip("What staff did for customers (audit trail)")
         self.sign_out_button = QPushButton("Sign out")
         who = QLabel(session.user.name)  # white on the header bar, by the style sheet
         head = QHBoxLayout(header)
         head.setContentsMargins(16, 8, 12, 8)
+        head.setSpacing(10)
         head.addWidget(title)
+        if self.branch_switch is not None:
+            head.addWidget(named(QLabel("|"), "HeaderDivider"))
+            head.addWidget(self.branch_switch.button)
+            self.branch_switch.show_branches(session)
         head.addStretch()
         head.addWidget(who)
         head.addWidget(self.activity_button)
@@ -844,6 +866,44 @@ class FindCustomerWindow(QMainWindow):
             ask(None)
             return
         self.runner.run(lambda: sessions.sign_in(branch.portal_url, email, password), self.branch_opened.emit, ask)
+
+    # -- switching branch (SA-1) -----------------------------------------------------------
+
+    def switch_branch(self, branch: Branch) -> None:
+        """Find customer for `branch`, as the header's branch menu picks it (see BranchSwitch)."""
+        if self.branch_switch is not None:
+            self.branch_switch.switch(branch)
+
+    def _busy_with_a_customer(self) -> bool:
+        """An assist open or opening, or its reason being asked: this window stays (replaced, it
+        took the assist window and the reason typed with it)."""
+        return self.assist_window is not None or self._opening or self.reason_dialog is not None
+
+    def _may_switch_branch(self) -> bool:
+        if self._busy_with_a_customer():
+            self.status_label.setText("Finish with this customer first, then switch branch.")
+            return False
+        if self.reauth_dialog is not None:  # the calls it will run again belong to this branch
+            self.status_label.setText("Sign in again first, then switch branch.")
+            return False
+        return True
+
+    def _enter_branch(self, session: PortalSession, remember: bool) -> None:
+        """The picked branch is signed in; its Find customer replaces this one (the shell logs this
+        branch's session out). A customer's portal opened while it signed in keeps this branch: the
+        new session is logged out again instead."""
+        if self._busy_with_a_customer():
+            assert self.branch_switch is not None
+            self.branch_switch.drop(session)
+            self.status_label.setText(
+                f"{session.config.branch.name} was not opened: a customer's portal was open. Switch branch again."
+            )
+            return
+        self.remember_password = remember
+        self.branch_switched.emit(session)
+
+    def _stay_on_branch(self) -> None:
+        self.status_label.setText(f"Still in {self.session.config.branch.name}.")
 
     # -- sign-out ----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ MORGAN = "morgan@example.com"
 LOCKOUT = "lockout@example.com"
 LEAVER = "leaver@example.com"
 OFFICE = "olive@example.com"  # office staff on east (SA-1..SA-4)
+TWO_BRANCH_OFFICE = "oscar@example.com"  # office staff on east and west (SA-1: switching branch)
 MANY_INVOICES = 250
 
 _CONFIG = {
@@ -179,6 +180,13 @@ def build(today: date) -> dict[str, Any]:
                 "email": OFFICE,
                 "password": PASSWORD,
                 "branches": ["east"],
+            },
+            {
+                "key": "office-both",
+                "name": "Oscar Office",
+                "email": TWO_BRANCH_OFFICE,
+                "password": PASSWORD,
+                "branches": ["east", "west"],
             },
         ],
         "contacts": [

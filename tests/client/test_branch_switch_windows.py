@@ -21,7 +21,7 @@ from app.services.portal_client import PortalClient
 from app.services.records import InvoiceSummary, RequestSummary, VisitSummary
 from app.services.session import PortalSession, sign_in
 from app.services.settings import AppSettings
-from app.views import main_window
+from app.views import branch_switch
 from app.views.main_window import MainWindow
 from app.views.proposal_detail import ProposalWindow
 from app.views.sign_in_dialog import SignInDialog
@@ -309,7 +309,7 @@ def test_a_branch_chosen_again_while_it_opens_is_signed_in_once(
         signed_in.append(opened)
         return opened
 
-    monkeypatch.setattr(main_window.sessions, "sign_in", sign_in_noted)
+    monkeypatch.setattr(branch_switch.sessions, "sign_in", sign_in_noted)
     entered: list[str] = []
     set_session = window.set_session
 
