@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QRectF, QSize, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -27,6 +27,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from app.models.paged_table import PagedTableModel
+from app.views.proxy import RowListProxy
 from app.views.theme import chip_colors, colors
 
 Index = QModelIndex | QPersistentModelIndex
@@ -141,7 +142,7 @@ class ListCellDelegate(QStyledItemDelegate):
     """Every cell of a PagedTableModel's table shown through `proxy`: background (selected or
     alternate row), the row's bottom line, and the text, or the status chip in a status column."""
 
-    def __init__(self, proxy: QSortFilterProxyModel, model: PagedTableModel, parent: QWidget | None = None) -> None:
+    def __init__(self, proxy: RowListProxy, model: PagedTableModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._proxy = proxy
         self._model = model

@@ -7,7 +7,7 @@ which the plain table already does right.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QPushButton, QStyleOptionViewItem, QWidget
 
@@ -18,6 +18,7 @@ from app.models.roles import Role
 from app.services.tasks import TaskRunner
 from app.views.list_cells import ListCellDelegate
 from app.views.list_tab import ListTab, ShowOption, TabSpec
+from app.views.proxy import RowListProxy
 from app.views.theme import colors, named
 
 Index = QModelIndex | QPersistentModelIndex
@@ -46,7 +47,7 @@ class VisitDayDelegate(ListCellDelegate):
     """The date column: the day and how far away it is, once per day, against the branch's today."""
 
     def __init__(
-        self, proxy: QSortFilterProxyModel, model: VisitsModel, date_column: int, parent: QWidget | None = None
+        self, proxy: RowListProxy, model: VisitsModel, date_column: int, parent: QWidget | None = None
     ) -> None:
         super().__init__(proxy, model, parent)
         self.date_column = date_column
@@ -87,7 +88,7 @@ class _GroupedCellDelegate(ListCellDelegate):
     """Other columns: the normal cell, plus the day's rule."""
 
     def __init__(
-        self, proxy: QSortFilterProxyModel, model: PagedTableModel, date_column: int, parent: QWidget | None = None
+        self, proxy: RowListProxy, model: PagedTableModel, date_column: int, parent: QWidget | None = None
     ) -> None:
         super().__init__(proxy, model, parent)
         self.date_column = date_column
@@ -161,5 +162,5 @@ class VisitsTab(ListTab):
     def _update_count(self, loaded: int, visible: int) -> None:
         super()._update_count(loaded, visible)
         text = self.count_label.text()
-        if self.filter_value == "completed" and text and not self.proxy.filterRegularExpression().pattern():
+        if self.filter_value == "completed" and text and not self.proxy.searching:
             self.count_label.set_text(f"{text} in the last {self.days} days", text)
