@@ -205,9 +205,17 @@ class BackgroundOp(Generic[T]):
         self._op = op
         self._success = success
         self._failure: Callable[[Exception], None] = _log_failure
+        self._orphaned: Callable[[T], None] | None = None
 
     def failure(self, callback: Callable[[Exception], None]) -> BackgroundOp[T]:
         self._failure = callback
+        return self
+
+    def orphaned(self, callback: Callable[[T], None] | None) -> BackgroundOp[T]:
+        """`callback` gets a result that arrives after the parent is gone, on the GUI thread: for a
+        result that holds something to give back (a session that must be logged out), where dropping
+        it would leave that behind."""
+        self._orphaned = callback
         return self
 
     def run_in_background(self, *, keyring: bool = False) -> None:
@@ -216,7 +224,10 @@ class BackgroundOp(Generic[T]):
 
     def _finish(self, outcome: _Outcome) -> None:
         if not shiboken6.isValid(self._parent):
-            log.debug("background result dropped: its owner was destroyed")
+            if self._orphaned is not None and outcome.error is None:
+                self._orphaned(outcome.result)
+            else:
+                log.debug("background result dropped: its owner was destroyed")
             return
         error = outcome.error
         if error is None:
@@ -296,7 +307,10 @@ class TaskRunner(QObject):
         op: Callable[[], T],
         success: Callable[[T], None],
         failure: Callable[[Exception], None] = _log_failure,
+        *,
+        orphaned: Callable[[T], None] | None = None,
     ) -> None:
+        """`orphaned`: see BackgroundOp.orphaned (this runner gone with its window)."""
         call = next(self._ids)
         self._started[call] = time.monotonic()
         self._change_running(+1)
@@ -320,7 +334,7 @@ class TaskRunner(QObject):
             else:
                 failure(error)
 
-        BackgroundOp(parent=self, op=op, success=succeeded).failure(failed).run_in_background()
+        BackgroundOp(parent=self, op=op, success=succeeded).failure(failed).orphaned(orphaned).run_in_background()
 
     def run_keyring(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
 from app.services import session as sessions
@@ -18,7 +18,7 @@ from app.services.accounts import Accounts
 from app.services.portal_client import PortalClient
 from app.services.records import Branch
 from app.services.session import PortalSession
-from app.services.tasks import TaskRunner
+from app.services.tasks import BackgroundOp, TaskRunner
 from app.views.sign_in_dialog import sign_in_to_branch
 from app.views.theme import named
 
@@ -38,6 +38,17 @@ def log_out_in_background(runner: TaskRunner, client: PortalClient) -> None:
     """A session no window shows any more is revoked on the portal, not left valid and forgotten,
     then its connections let go; a portal that refuses or does not answer changes nothing here."""
     runner.run(client.logout, lambda _: client.close(), lambda _: client.close())
+
+
+def log_out_orphan(session: PortalSession) -> None:
+    """log_out_in_background for a session whose window (and its runner) has gone: on a call tied to
+    the application, which outlives every window."""
+    app = QCoreApplication.instance()
+    assert app is not None
+    client = session.client
+    BackgroundOp(parent=app, op=client.logout, success=lambda _: client.close()).failure(
+        lambda _: client.close()
+    ).run_in_background()
 
 
 class BranchSwitch:
@@ -154,10 +165,21 @@ class BranchSwitch:
             if current():
                 self._ask(branch, error)
 
-        self._runner.run(lambda: sessions.sign_in(branch.portal_url, email, password), signed_in, failed)
+        # An answer after the window has gone (quit, signed out, replaced) is still logged out.
+        self._runner.run(
+            lambda: sessions.sign_in(branch.portal_url, email, password), signed_in, failed, orphaned=log_out_orphan
+        )
+
+    def cancel(self) -> None:
+        """The window signs out or closes: a sign-in still under way is logged out when it answers,
+        never entered (it opened the other branch over the sign-in screen the user asked for)."""
+        self._switches += 1
+        self.opening = None
 
     def _ask(self, branch: Branch, error: Exception | None) -> None:
         self.opening = None  # the switch is the dialog's now (modal: no other is picked meanwhile)
+        if not self._may_switch():  # an assist or a payment started while the password was tried
+            return
         session = self._session()
         dialog = sign_in_to_branch(self._window, self._accounts, branch, session.email, self._remember(), error)
         if dialog is not None and dialog.session is not None:

@@ -755,6 +755,7 @@ class MainWindow(QMainWindow):
             return
         if not self.drafts_may_go("Sign out"):
             return
+        self.branch_switch.cancel()
         self.setEnabled(False)
         self.statusBar().showMessage("Signing out…")
         sign_out_then_leave(self, self.runner, self.accounts, self.session, self.signed_out.emit)
@@ -1209,5 +1210,6 @@ class MainWindow(QMainWindow):
             if not self.drafts_may_go("Quit"):
                 event.ignore()
                 return
+        self.branch_switch.cancel()
         self.save_layout()
         super().closeEvent(event)

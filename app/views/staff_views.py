@@ -890,14 +890,14 @@ class FindCustomerWindow(QMainWindow):
 
     def _enter_branch(self, session: PortalSession, remember: bool) -> None:
         """The picked branch is signed in; its Find customer replaces this one (the shell logs this
-        branch's session out). A customer's portal opened while it signed in keeps this branch: the
-        new session is logged out again instead."""
-        if self._busy_with_a_customer():
+        branch's session out). A customer's portal opened while it signed in, or a sign-in-again prompt
+        (its calls belong to this branch, and replaced it would vanish under the user's typing), keeps
+        this branch: the new session is logged out again instead."""
+        if self._busy_with_a_customer() or self.reauth_dialog is not None:
             assert self.branch_switch is not None
             self.branch_switch.drop(session)
-            self.status_label.setText(
-                f"{session.config.branch.name} was not opened: a customer's portal was open. Switch branch again."
-            )
+            why = "a customer's portal was open" if self.reauth_dialog is None else "this branch asked to sign in again"
+            self.status_label.setText(f"{session.config.branch.name} was not opened: {why}. Switch branch again.")
             return
         self.remember_password = remember
         self.branch_switched.emit(session)
@@ -911,6 +911,8 @@ class FindCustomerWindow(QMainWindow):
         """Signing staff out also ends every assist session they opened (server side, SA-4). The
         token is forgotten on this computer at once; a portal that hangs is waited for only
         `session_end.SIGN_OUT_WAIT_MS`, with "Signing out…" on screen, instead of the client's 20 s timeout."""
+        if self.branch_switch is not None:
+            self.branch_switch.cancel()
         self.sign_out_button.setText("Signing out…")
         self.status_label.setText("Signing out…")
         self.setEnabled(False)
@@ -926,6 +928,8 @@ class FindCustomerWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.branch_switch is not None:
+            self.branch_switch.cancel()
         self._search_timer.stop()
         self.save_layout()
         super().closeEvent(event)

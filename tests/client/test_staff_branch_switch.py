@@ -4,6 +4,7 @@ server: Oscar Office works for East and West, Olive Office for East only."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -265,6 +266,121 @@ def test_a_branch_signed_in_while_a_customers_portal_opens_is_not_entered(
     with pytest.raises(UnauthorizedError):  # West's session, not entered, is not left valid
         PortalClient(signed_in[0].portal_url, token=signed_in[0].token).me()
     assert ticked(east) == ["East Branch"]
+
+
+def slow_sign_ins(monkeypatch: pytest.MonkeyPatch, delays: list[float]) -> list[PortalSession]:
+    """Branch sign-ins that answer after `delays` seconds each, in turn (none left: at once); the
+    sessions they made, in the order they were made."""
+    made: list[PortalSession] = []
+
+    def slow(portal_url: str, email: str, password: str) -> PortalSession:
+        time.sleep(delays.pop(0) if delays else 0)
+        opened = sign_in(portal_url, email, password)
+        made.append(opened)
+        return opened
+
+    monkeypatch.setattr(sessions, "sign_in", slow)
+    return made
+
+
+def test_signing_out_while_a_branch_signs_in_signs_out(
+    qtbot: QtBot, shell: AppShell, monkeypatch: pytest.MonkeyPatch, live_portal: LivePortal
+) -> None:  # SA-1, SA-4
+    """Sign out clicked while West was signing in: West's answer opened its Find customer over the
+    sign-in screen (the person who signed out left signed in, on a shared office computer), or, once the
+    window had gone, was dropped with its token still valid on the portal."""
+    made = slow_sign_ins(monkeypatch, [1.0])
+    east = find_window(shell)
+    pick(east, "West Branch")
+    east.sign_out()
+    qtbot.waitUntil(lambda: len(made) == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: shell.find_window is None and shell.dialog is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not signed_in_on_portal(made[0]), timeout=WAIT_MS)
+    qtbot.wait(300)
+    assert shell.find_window is None and shell.window is None, "signed out, not on West"
+
+
+def signed_in_on_portal(session: PortalSession) -> bool:
+    try:
+        PortalClient(session.portal_url, token=session.token).me()
+    except UnauthorizedError:
+        return False
+    return True
+
+
+def test_a_pick_answering_after_its_window_was_replaced_is_logged_out(
+    qtbot: QtBot, shell: AppShell, monkeypatch: pytest.MonkeyPatch
+) -> None:  # SA-1
+    """West picked (slow), East again, West again (fast): the second West is entered and replaces the
+    window; the first, answering to a window that is gone, was dropped with its token valid."""
+    made = slow_sign_ins(monkeypatch, [1.5])
+    east = find_window(shell)
+    pick(east, "West Branch")
+    pick(east, "East Branch")
+    pick(east, "West Branch")
+    west = replaced(qtbot, shell, east)
+    qtbot.waitUntil(lambda: len(made) == 2, timeout=WAIT_MS)
+    late = next(s for s in made if s.token != west.session.token)
+    qtbot.waitUntil(lambda: not signed_in_on_portal(late), timeout=WAIT_MS)
+    assert signed_in_on_portal(west.session)
+
+
+def test_a_branch_signed_in_while_this_one_asks_to_sign_in_again_is_not_entered(
+    qtbot: QtBot, shell: AppShell, monkeypatch: pytest.MonkeyPatch
+) -> None:  # SA-1
+    """East's session ended while West was signing in: the sign-in-again prompt opened, and West's
+    answer then replaced the window, the prompt the staff member was typing in gone with it."""
+    made = slow_sign_ins(monkeypatch, [1.0])
+    east = find_window(shell)
+    pick(east, "West Branch")
+    PortalClient(east.session.portal_url, token=east.session.token).logout()  # ended elsewhere
+    east.search_edit.setText("lockout")
+    east.search_now()
+    qtbot.waitUntil(lambda: east.reauth_dialog is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(made) == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not signed_in_on_portal(made[0]), timeout=WAIT_MS)
+    assert shell.find_window is east and east.reauth_dialog is not None and east.reauth_dialog.isVisible()
+    assert east.status_label.text() == (
+        "West Branch was not opened: this branch asked to sign in again. Switch branch again."
+    )
+    east.reauth_dialog.reject()
+
+
+def test_a_failed_branch_sign_in_asks_nothing_over_a_customers_portal(
+    qtbot: QtBot, shell: AppShell, monkeypatch: pytest.MonkeyPatch
+) -> None:  # SA-1, SA-2
+    """West's sign-in refused after a customer's portal was opened: the branch's sign-in dialog came
+    up over the customer's window, for a switch that could no longer happen."""
+
+    def refused(portal_url: str, email: str, password: str) -> PortalSession:
+        time.sleep(1.0)
+        raise UnauthorizedError(BAD_CREDENTIALS, status=401, code="invalid_credentials")
+
+    monkeypatch.setattr(sessions, "sign_in", refused)
+    asked: list[str] = []
+
+    def close_any_sign_in() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, SignInDialog):
+            asked.append(dialog.windowTitle())
+            dialog.reject()
+
+    watcher = QTimer(interval=50)
+    watcher.timeout.connect(close_any_sign_in)
+    watcher.start()
+    try:
+        east = find_window(shell)
+        search(qtbot, east, "lockout")
+        pick(east, "West Branch")
+        answer_reason(qtbot, east, "Customer on the phone")
+        east.open_contact(east.model.contact(0))
+        qtbot.waitUntil(lambda: shell.window is not None and shell.window.isVisible(), timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: not east.runner.busy, timeout=WAIT_MS)
+        qtbot.wait(300)
+    finally:
+        watcher.stop()
+    assert asked == [], "no sign-in for another branch over a customer's portal"
+    assert shell.window is not None and shell.window.session.assisting is not None
 
 
 def test_single_branch_staff_see_the_plain_title(qtbot: QtBot, accounts: Accounts, live_portal: LivePortal) -> None:
