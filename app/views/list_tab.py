@@ -206,8 +206,8 @@ class _SearchProxy(RowListProxy):
     keeps later pages in order (the list tab decides how and where: `sorter`).
 
     Over SEARCH_ON_GUI_ROWS loaded rows a search is worked out on a worker: the rows shown
-    stay those of the search before until its rows are shown at once (`searched`); the rows of
-    a search typed over since are dropped."""
+    stay those of the search before (`shown_search`) until its rows are shown at once
+    (`searched`); the rows of a search typed over since are dropped."""
 
     searched = Signal()  # the rows of a search worked out on a worker are shown
 
@@ -225,6 +225,11 @@ class _SearchProxy(RowListProxy):
     def searching(self) -> bool:
         """A search is typed (its rows may still be worked out)."""
         return bool(self._text)
+
+    @property
+    def shown_search(self) -> str:
+        """The search, as typed, whose rows show: until a worker's search answers, the one before."""
+        return self._shown_text
 
     def set_needle(self, text: str) -> None:
         """Refilters in one pass (a layout change): Qt's setFilterFixedString removed the rows
@@ -985,7 +990,7 @@ class ListTab(QWidget):
 
     def _show_no_matches(self, loaded: int) -> None:
         """Says whether the search looked at the whole list, is looking, or can."""
-        noun, needle, total = self.spec.noun, self.search_edit.text().strip(), self.model.total
+        noun, needle, total = self.spec.noun, self.proxy.shown_search, self.model.total
         offer = False
         if self._loading_whole():
             have = len(self._refill.gathered.items) if self._refill is not None else loaded
@@ -1036,9 +1041,11 @@ class ListTab(QWidget):
             self.load_whole()
 
     def _update_count(self, loaded: int, visible: int) -> None:
+        """Of the rows shown: while a worker's search runs, those of the search before, which the
+        empty state names too (`shown_search`)."""
         if self._error is not None or (loaded == 0 and (self.feed.loading or self._reason)):
             self.count_label.setText("")
-        elif self.proxy.searching:
+        elif self.proxy.shown_search:
             self.count_label.set_text(
                 f"{visible} of {loaded} loaded {self.spec.noun} match", f"{visible} of {loaded} match"
             )

@@ -304,3 +304,20 @@ def test_searches_after_a_day_turn_make_the_rows_texts_once(qtbot: QtBot) -> Non
             tab.apply_search()
         assert {invoice.number for invoice in shown(tab)} == expected, needle
         assert made[0] == texts, f"searching {needle!r} made {made[0]} rows' texts"
+
+
+def test_while_a_big_search_runs_the_count_and_empty_state_describe_the_rows_shown(qtbot: QtBot) -> None:
+    """The rows of the search before stay on screen until a worker's search answers; the count and
+    the empty state said what they did of those rows, but with the new search's words."""
+    tab = shown_tab(qtbot, invoices(MANY))
+    search_and_wait(qtbot, tab, "zzz", 0)
+    assert tab.empty_message.text() == f"None of the {MANY:,} invoices match “zzz”."
+    tab.search_edit.setText("Pruning")
+    tab.apply_search()
+    assert tab.proxy.rowCount() == 0, "the search runs on a worker, the rows of the one before stay"
+    assert tab.empty_message.text() == f"None of the {MANY:,} invoices match “zzz”."
+    assert tab.count_label.text() == f"0 of {MANY} loaded invoices match"
+    matches = len(painted_matches(tab.model, "pruning"))
+    qtbot.waitUntil(lambda: tab.proxy.rowCount() == matches, timeout=30_000)
+    assert tab.stack.currentIndex() == tab.PAGE_TABLE
+    assert tab.count_label.text() == f"{matches} of {MANY} loaded invoices match"
