@@ -1042,18 +1042,23 @@ class ListTab(QWidget):
 
     def _update_count(self, loaded: int, visible: int) -> None:
         """Of the rows shown: while a worker's search runs, those of the search before, which the
-        empty state names too (`shown_search`)."""
-        if self._error is not None or (loaded == 0 and (self.feed.loading or self._reason)):
+        empty state names too (`shown_search`). Nothing while the empty state says why nothing is
+        listed ("0 of 0 loaded invoices match" stood beside "No invoices yet")."""
+        if self._error is not None or loaded == 0:
             self.count_label.setText("")
         elif self.proxy.shown_search:
+            match = "matches" if visible == 1 else "match"
             self.count_label.set_text(
-                f"{visible} of {loaded} loaded {self.spec.noun} match", f"{visible} of {loaded} match"
+                f"{count_text(visible)} of {count_text(loaded)} loaded {self._noun(loaded)} {match}",
+                f"{count_text(visible)} of {count_text(loaded)} {match}",
             )
         else:
             total = self.model.total
-            self.count_label.setText(
-                f"{count_text(total)} {self.spec.noun if total != 1 else self.spec.noun.rstrip('s')}"
-            )
+            self.count_label.setText(f"{count_text(total)} {self._noun(total)}")
+
+    def _noun(self, count: int) -> str:
+        """The spec's noun for `count` of them: "1 invoice", "2 invoices"."""
+        return self.spec.noun if count != 1 else self.spec.noun.rstrip("s")
 
     def _current_option(self) -> ShowOption:
         if self.spec.options:

@@ -212,7 +212,7 @@ def test_a_big_search_matches_as_before_and_keeps_the_selection_it_still_shows(q
     ], "the matches, in the list's order"
     assert selected_ids(tab) == {chosen_id}
     assert tab.table.currentIndex().data(Role.ID) == chosen_id
-    assert tab.count_label.text() == f"{len(expected)} of {MANY} loaded invoices match"
+    assert tab.count_label.text() == f"{len(expected):,} of {MANY:,} loaded invoices match"
     for needle in ("$1,240.50", "edging", "Overdue", "Jan 5, 2026"):
         matches = painted_matches(model, needle)
         search_and_wait(qtbot, tab, needle, len(matches))
@@ -316,8 +316,8 @@ def test_while_a_big_search_runs_the_count_and_empty_state_describe_the_rows_sho
     tab.apply_search()
     assert tab.proxy.rowCount() == 0, "the search runs on a worker, the rows of the one before stay"
     assert tab.empty_message.text() == f"None of the {MANY:,} invoices match “zzz”."
-    assert tab.count_label.text() == f"0 of {MANY} loaded invoices match"
+    assert tab.count_label.text() == f"0 of {MANY:,} loaded invoices match"
     matches = len(painted_matches(tab.model, "pruning"))
     qtbot.waitUntil(lambda: tab.proxy.rowCount() == matches, timeout=30_000)
     assert tab.stack.currentIndex() == tab.PAGE_TABLE
-    assert tab.count_label.text() == f"{matches} of {MANY} loaded invoices match"
+    assert tab.count_label.text() == f"{matches:,} of {MANY:,} loaded invoices match"
