@@ -48,6 +48,7 @@ from app.services.tasks import BackgroundOp  # noqa: E402
 from app.views.main_window import MainWindow  # noqa: E402
 from app.views.shell import AppShell  # noqa: E402
 from app.views.theme import apply_theme  # noqa: E402
+from main import GIL_TURN_S  # noqa: E402
 
 IMPORTED = time.time()
 STEP_TIMEOUT_S = 60.0
@@ -358,6 +359,7 @@ def run(
 ) -> dict[str, Any]:
     app = QApplication([sys.argv[0]])
     GuiThreadCollector(app)  # as main.py does
+    sys.setswitchinterval(GIL_TURN_S)
     apply_theme(app)
     app_ready = time.time()
     beat = Heartbeat()

@@ -12,7 +12,6 @@ import functools
 import itertools
 import logging
 import queue
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,11 +32,6 @@ NETWORK_THREADS = 8
 # How often the GUI thread collects finished calls while any is out: well under what a network or
 # keyring call itself takes, and nothing at all while none is.
 COLLECT_MS = 10
-# How long a thread running Python keeps the GIL once another wants it (Python's default: 5 ms).
-# A worker sorting or searching 60,000 rows keeps it that long each time the GUI thread asks, and
-# the GUI thread asks again for every Python call a repaint makes into the delegates and models:
-# a sort's repaints waited 40-110 ms in all. A shorter turn costs the worker little.
-GIL_TURN_S = 0.001
 
 
 def keyring_lane_done(wait_ms: int) -> bool:
@@ -117,7 +111,6 @@ class _Lane:
             # The application's child: gone with it, never torn down after it at the interpreter's exit.
             self._collector = QTimer(QCoreApplication.instance(), interval=COLLECT_MS)
             self._collector.timeout.connect(self._deliver_finished)
-            sys.setswitchinterval(min(sys.getswitchinterval(), GIL_TURN_S))
         with self._lock:
             self._running += 1
             # Every started thread busy with a call of its own: this one needs another, up to the limit.

@@ -69,6 +69,11 @@ class RowListProxy(QAbstractTableModel):
         """Which rows show changed: worked out here, on the GUI thread, and shown (see `show`)."""
         self.show(self.shown_rows(0, self._source.rowCount()))
 
+    def rows_reworded(self) -> None:
+        """What the source's cells say changed, so which rows show may have: `refilter` here; a
+        subclass that works it out on a worker for many rows does so."""
+        self.refilter()
+
     def show(self, rows: list[int] | None) -> None:
         """Shows the source rows `rows` (ascending; None: all) in one layout change, the
         selection and current row kept where their rows still show."""
@@ -177,7 +182,7 @@ class RowListProxy(QAbstractTableModel):
 
     def _source_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: list[int]) -> None:
         """What the cells say changed (the branch's day: "Overdue"): the rows shown may change too."""
-        self.refilter()
+        self.rows_reworded()
         rows = self._rows
         first, last = top_left.row(), bottom_right.row()
         if rows is not None:

@@ -162,5 +162,5 @@ class VisitsTab(ListTab):
     def _update_count(self, loaded: int, visible: int) -> None:
         super()._update_count(loaded, visible)
         text = self.count_label.text()
-        if self.filter_value == "completed" and text and not self.proxy.searching:
+        if self.filter_value == "completed" and text and not self.proxy.shown_search:
             self.count_label.set_text(f"{text} in the last {self.days} days", text)

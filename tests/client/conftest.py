@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +24,9 @@ from PySide6.QtCore import QCoreApplication, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.services.memory_keyring import MemoryKeyring  # noqa: E402
+from main import GIL_TURN_S  # noqa: E402
+
+sys.setswitchinterval(GIL_TURN_S)  # as main.py does at start: the tests' timings are the app's
 
 keyring.set_keyring(MemoryKeyring())
 QCoreApplication.setOrganizationName("PortalDeskTests")

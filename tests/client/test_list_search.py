@@ -162,3 +162,28 @@ def test_texts_made_before_the_currency_changed_are_not_used(qtbot: QtBot) -> No
     model.adopt_search_texts(late)
     assert matched(tab, "$") == set()
     assert matched(tab, "€1,234.50") == {"INV-00000"}
+
+
+def test_the_count_of_matches_reads_as_the_rest_of_the_app(qtbot: QtBot) -> None:
+    """It said "1200 of 1200 loaded invoices match" beside "1,200 invoices", "1 of 1 loaded
+    invoices match", and "0 of 0 loaded invoices match" beside "No invoices yet"."""
+    tab, _ = shown_invoices(qtbot, invoices(1_200))
+    assert tab.count_label.text() == "1,200 invoices"
+    tab.search_edit.setText("inv-0")
+    tab.apply_search()
+    assert tab.count_label.text() == "1,200 of 1,200 loaded invoices match"
+    tab.search_edit.setText("INV-00012")
+    tab.apply_search()
+    assert tab.count_label.text() == "1 of 1,200 loaded invoices matches"
+    tab, _ = shown_invoices(qtbot, invoices(1))
+    tab.search_edit.setText("INV-00000")
+    tab.apply_search()
+    assert tab.count_label.text() == "1 of 1 loaded invoice matches"
+    tab.search_edit.setText("zzz")
+    tab.apply_search()
+    assert tab.count_label.text() == "0 of 1 loaded invoice match"
+    tab, _ = shown_invoices(qtbot, invoices(0))
+    qtbot.waitUntil(lambda: not tab.feed.loading, timeout=10000)
+    tab.search_edit.setText("zzz")
+    tab.apply_search()
+    assert (tab.empty_title.text(), tab.count_label.text()) == ("No invoices yet", "")
