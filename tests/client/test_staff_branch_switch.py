@@ -75,6 +75,29 @@ def names_found(find: FindCustomerWindow) -> list[str]:
     return [find.model.contact(row).name for row in range(find.model.rowCount())]
 
 
+def slow_sign_ins(monkeypatch: pytest.MonkeyPatch, delays: list[float]) -> list[PortalSession]:
+    """Branch sign-ins that answer after `delays` seconds each, in turn (none left: at once); the
+    sessions they made, in the order they were made."""
+    made: list[PortalSession] = []
+
+    def slow(portal_url: str, email: str, password: str) -> PortalSession:
+        time.sleep(delays.pop(0) if delays else 0)
+        opened = sign_in(portal_url, email, password)
+        made.append(opened)
+        return opened
+
+    monkeypatch.setattr(sessions, "sign_in", slow)
+    return made
+
+
+def signed_in_on_portal(session: PortalSession) -> bool:
+    try:
+        PortalClient(session.portal_url, token=session.token).me()
+    except UnauthorizedError:
+        return False
+    return True
+
+
 def test_the_header_offers_the_other_branch_and_opens_find_customer_there(
     qtbot: QtBot, shell: AppShell, live_portal: LivePortal
 ) -> None:  # SA-1
@@ -132,14 +155,7 @@ def test_a_superseded_pick_is_logged_out_and_the_branch_stays(
 ) -> None:  # SA-1
     """West picked, then East (the branch shown) before West answered: no West session is left
     signed in on the portal, and Find customer stays on East, working."""
-    signed_in: list[PortalSession] = []
-
-    def sign_in_noted(portal_url: str, email: str, password: str) -> PortalSession:
-        opened = sign_in(portal_url, email, password)
-        signed_in.append(opened)
-        return opened
-
-    monkeypatch.setattr(sessions, "sign_in", sign_in_noted)
+    signed_in = slow_sign_ins(monkeypatch, [])
     east = find_window(shell)
     pick(east, "West Branch")
     assert east.status_label.text() == "Opening West Branch…"
@@ -245,14 +261,7 @@ def test_a_branch_signed_in_while_a_customers_portal_opens_is_not_entered(
 ) -> None:  # SA-1, SA-2
     """West picked, then a customer opened before West answered: entering West replaced Find
     customer and closed the customer's window (and the reason being typed) under the staff member."""
-    signed_in: list[PortalSession] = []
-
-    def sign_in_noted(portal_url: str, email: str, password: str) -> PortalSession:
-        opened = sign_in(portal_url, email, password)
-        signed_in.append(opened)
-        return opened
-
-    monkeypatch.setattr(sessions, "sign_in", sign_in_noted)
+    signed_in = slow_sign_ins(monkeypatch, [])
     east = find_window(shell)
     search(qtbot, east, "lockout")
     pick(east, "West Branch")
@@ -266,21 +275,6 @@ def test_a_branch_signed_in_while_a_customers_portal_opens_is_not_entered(
     with pytest.raises(UnauthorizedError):  # West's session, not entered, is not left valid
         PortalClient(signed_in[0].portal_url, token=signed_in[0].token).me()
     assert ticked(east) == ["East Branch"]
-
-
-def slow_sign_ins(monkeypatch: pytest.MonkeyPatch, delays: list[float]) -> list[PortalSession]:
-    """Branch sign-ins that answer after `delays` seconds each, in turn (none left: at once); the
-    sessions they made, in the order they were made."""
-    made: list[PortalSession] = []
-
-    def slow(portal_url: str, email: str, password: str) -> PortalSession:
-        time.sleep(delays.pop(0) if delays else 0)
-        opened = sign_in(portal_url, email, password)
-        made.append(opened)
-        return opened
-
-    monkeypatch.setattr(sessions, "sign_in", slow)
-    return made
 
 
 def test_signing_out_while_a_branch_signs_in_signs_out(
@@ -298,14 +292,6 @@ def test_signing_out_while_a_branch_signs_in_signs_out(
     qtbot.waitUntil(lambda: not signed_in_on_portal(made[0]), timeout=WAIT_MS)
     qtbot.wait(300)
     assert shell.find_window is None and shell.window is None, "signed out, not on West"
-
-
-def signed_in_on_portal(session: PortalSession) -> bool:
-    try:
-        PortalClient(session.portal_url, token=session.token).me()
-    except UnauthorizedError:
-        return False
-    return True
 
 
 def test_a_pick_answering_after_its_window_was_replaced_is_logged_out(
