@@ -59,9 +59,11 @@ class PropertyScope:
         return params
 
 
-def _contacts_ties(kind: ScopeKind) -> Select[int]:
-    """The contact's property ids for an "all" or "all_but" scope."""
-    ties = select(PropertyContact.property_id).where(PropertyContact.contact_id == bindparam("scope_contact"))
+def _contacts_ties(
+    kind: ScopeKind, column: ColumnElement[int] | InstrumentedAttribute[int] = PropertyContact.property_id
+) -> Select[int]:
+    """`column` (the property ids, or their count) of the contact's ties for an "all" or "all_but" scope."""
+    ties = select(column).where(PropertyContact.contact_id == bindparam("scope_contact"))
     if kind == "all_but":
         ties = ties.where(PropertyContact.property_id.not_in(bindparam("scope_excluded", expanding=True)))
     return ties
@@ -88,7 +90,7 @@ def wide_scope(kind: ScopeKind) -> ColumnElement[bool]:
     if kind == "picked":
         size: ColumnElement[int] = bindparam("scope_size", type_=Integer)
     else:
-        size = select(func.count()).select_from(_contacts_ties(kind).subquery()).scalar_subquery()
+        size = _contacts_ties(kind, func.count()).scalar_subquery()
     return size * WIDE_SHARE >= branch
 
 
