@@ -321,11 +321,6 @@ class PagedTableModel(QAbstractTableModel):
             return self._columns[column].sort_key(item)
         return None
 
-    def search_text(self, row: int) -> str:
-        """Every cell of the row as painted, case-folded, in one string; no search typed in a box
-        matches across two cells."""
-        return self._search_text(self._rows[row])
-
     def rows_matching(self, needle: str, start: int = 0, end: int | None = None) -> list[int]:
         """The rows from `start` to `end` whose search text holds `needle` (case-folded already),
         on the GUI thread: texts not made yet (the cells' wording changed) are made and kept."""
